@@ -1,0 +1,148 @@
+"""Typed, actionable errors. Anticipated failures are `CdpError`s; anything else is a crash.
+
+Every error carries a `hint`: the next step a model or a person can take. Messages never contain
+secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
+
+    CdpError
+    ├── ConfigurationError          a setting is missing or malformed (start-up)
+    ├── AuthenticationError         unknown tenant hash or bad OAuth key secret
+    ├── TokenError
+    │   ├── TokenExpiredError       401: the access token is dead, whatever the clock says
+    │   ├── ScopeMissingError       the token does not name the resource
+    │   └── TokenQuotaError         the tenant's daily token creations are spent (retry_at)
+    ├── CustomerError
+    │   ├── CustomerNotFoundError   no customer matches the identifiers
+    │   └── AmbiguousCustomerError  the identifiers match several customers
+    ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
+    ├── RateLimitedError            429 that outlived the retry budget
+    └── UpstreamError
+        ├── UpstreamUnavailableError    connection failures or 5xx after bounded retries
+        └── UpstreamResponseError       a response whose shape is not usable (names the resource)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+__all__ = [
+    "AmbiguousCustomerError",
+    "AuthenticationError",
+    "CdpError",
+    "ConfigurationError",
+    "CustomerError",
+    "CustomerNotFoundError",
+    "InvalidInputError",
+    "RateLimitedError",
+    "ScopeMissingError",
+    "TokenError",
+    "TokenExpiredError",
+    "TokenQuotaError",
+    "UpstreamError",
+    "UpstreamResponseError",
+    "UpstreamUnavailableError",
+]
+
+
+class CdpError(Exception):
+    """Base of every anticipated failure; `str()` is the message, `hint` the next step."""
+
+    code: str = "CDP_ERROR"
+    default_hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def for_model(self) -> str:
+        """The message and hint as one line a model can act on."""
+        return f"{self.message} {self.hint}".strip() if self.hint else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ConfigurationError(CdpError):
+    code = "CONFIGURATION"
+
+
+class AuthenticationError(CdpError):
+    code = "AUTHENTICATION"
+    default_hint = "Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET (run `cdp-mcp doctor`)."
+
+
+class TokenError(CdpError):
+    code = "TOKEN"
+
+
+class TokenExpiredError(TokenError):
+    code = "TOKEN_EXPIRED"
+    default_hint = "The token broker renews it; retry the call."
+
+
+class ScopeMissingError(TokenError):
+    code = "SCOPE_MISSING"
+    default_hint = "The tenant may not grant this resource; check CDP_RESOURCES."
+
+
+class TokenQuotaError(TokenError):
+    """The daily allowance of token creations is spent. `retry_at` says when one frees up."""
+
+    code = "TOKEN_QUOTA"
+
+    def __init__(self, message: str, *, retry_at: datetime | None = None, hint: str | None = None) -> None:
+        if hint is None:
+            when = f" at {retry_at:%Y-%m-%d %H:%M} UTC" if retry_at else " tomorrow"
+            hint = (
+                f"Token creation is possible again{when}. Ask the vendor to raise the tenant's daily limit, "
+                "then set CDP_TOKEN_DAILY_LIMIT to match; CDP_TOKEN_POLICY=shared needs fewer creations."
+            )
+        super().__init__(message, hint=hint)
+        self.retry_at = retry_at
+
+
+class CustomerError(CdpError):
+    code = "CUSTOMER"
+
+
+class CustomerNotFoundError(CustomerError):
+    code = "CUSTOMER_NOT_FOUND"
+    default_hint = "Check the identifiers, or look the customer up with resolve_customer."
+
+
+class AmbiguousCustomerError(CustomerError):
+    """The identifiers lead to more than one customer; `matches` is how many when known."""
+
+    code = "AMBIGUOUS_CUSTOMER"
+
+    def __init__(self, message: str, *, matches: int | None = None, sent: tuple[str, ...] = (),
+                 hint: str | None = None) -> None:
+        if hint is None:
+            others = [a for a in ("mobile", "customer_code", "email") if a not in sent]
+            add = " or ".join(others) if others else "another identifier"
+            hint = f"Add {add} to narrow it to one customer, or use gcr_id."
+        super().__init__(message, hint=hint)
+        self.matches = matches
+
+
+class InvalidInputError(CdpError):
+    code = "INVALID_INPUT"
+
+
+class RateLimitedError(CdpError):
+    code = "RATE_LIMITED"
+    default_hint = "The API is throttling requests; wait a moment and retry."
+
+
+class UpstreamError(CdpError):
+    code = "UPSTREAM"
+
+
+class UpstreamUnavailableError(UpstreamError):
+    code = "UPSTREAM_UNAVAILABLE"
+    default_hint = "The Customer Profile API is not reachable right now; retry later or run `cdp-mcp doctor`."
+
+
+class UpstreamResponseError(UpstreamError):
+    code = "UPSTREAM_RESPONSE"
+    default_hint = "The API answered in a shape cdp-mcp does not understand; please report it."

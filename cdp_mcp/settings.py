@@ -1,0 +1,120 @@
+"""Configuration from `CDP_*` environment variables and an optional `.env`; secrets stay `SecretStr`.
+
+`Settings.load()` turns validation failures into one `ConfigurationError` that names each bad setting
+and says how to fix it, so a misconfigured host fails at start-up with a readable line on stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cdp_mcp.catalog import RESOURCE_NAMES
+from cdp_mcp.errors import ConfigurationError
+
+__all__ = ["SANDBOX_TENANT_HASH", "Settings", "TokenPolicy", "ValidityUnit", "default_state_dir"]
+
+ValidityUnit = Literal["minutes", "seconds"]
+TokenPolicy = Literal["least-privilege", "shared"]
+
+SANDBOX_TENANT_HASH = "sandbox0tenant0hash0000000000001"
+"""The embedded sandbox's tenant hash (32 characters): not a secret, the same for every newcomer."""
+
+
+def default_state_dir() -> Path:
+    """The platform's user state directory for cdp-mcp (token cache and creation ledger)."""
+    return Path(platformdirs.user_state_dir("cdp-mcp", appauthor=False))
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()] or None
+    return value
+
+
+class Settings(BaseSettings):
+    """All of cdp-mcp's settings. Unset `b2b_api_url` means the embedded sandbox."""
+
+    model_config = SettingsConfigDict(env_prefix="CDP_", env_file=".env", extra="ignore", frozen=True)
+
+    b2b_api_url: str | None = Field(None, description="Base URL with context path, e.g. https://host/rcdpapi")
+    tenant_hash: SecretStr | None = Field(None, description="The tenant hash (32 characters)")
+    oauth_key_secret: SecretStr | None = Field(None, description="OAuth key secret, when the tenant enables OAuth")
+    token_validity: int = Field(600, gt=0, description="Validity requested for each token, in token_validity_unit")
+    token_validity_unit: ValidityUnit = "minutes"
+    token_daily_limit: int = Field(100, gt=0, description="The tenant's daily token creation limit")
+    token_policy: TokenPolicy = "least-privilege"
+    state_dir: Path = Field(default_factory=default_state_dir, description="Token cache and creation ledger")
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe read on connection errors, 5xx, 429")
+    retry_budget: float = Field(20.0, gt=0, description="Seconds all retries of one call may take together")
+    redact_pii: bool = Field(False, description="Mask email, mobile, address and birth date in results")
+    tools: Annotated[list[str] | None, NoDecode] = Field(None, description="Allowlist of tool names")
+    resources: Annotated[list[str] | None, NoDecode] = Field(None, description="Resources the tenant grants")
+    mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport")
+    sandbox_customers: int = Field(1000, ge=1, le=1_000_000)
+    sandbox_seed: int = 7
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("tools", "resources", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("b2b_api_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"needs a scheme: use https://{value}")
+        return value
+
+    @field_validator("tenant_hash", "oauth_key_secret")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty: set it to the value your account team gave you, or unset it")
+        return value
+
+    @field_validator("resources")
+    @classmethod
+    def _known_resources(cls, value: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(value or ()) - RESOURCE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown resource(s) {', '.join(unknown)}; known: {', '.join(sorted(RESOURCE_NAMES))}")
+        return value
+
+    @model_validator(mode="after")
+    def _tenant_for_real_api(self) -> Settings:
+        if self.b2b_api_url and self.tenant_hash is None:
+            raise ValueError("CDP_TENANT_HASH is required when CDP_B2B_API_URL is set")
+        return self
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.b2b_api_url is None
+
+    @property
+    def validity_seconds(self) -> int:
+        return self.token_validity * (60 if self.token_validity_unit == "minutes" else 1)
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the environment (and `.env`); raise `ConfigurationError` naming each bad setting."""
+        try:
+            return cls(**overrides)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                name = "CDP_" + str(err["loc"][0]).upper() if err["loc"] else "configuration"
+                problems.append(f"{name} {err['msg'].removeprefix('Value error, ')}")
+            raise ConfigurationError("Invalid configuration: " + "; ".join(problems),
+                                     hint="Fix the environment variables (or .env) named above.") from None
+
