@@ -1,1 +1,3 @@
 """broker package."""
+
+__all__: list[str] = []

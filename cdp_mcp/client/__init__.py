@@ -1,1 +1,3 @@
 """client package."""
+
+__all__: list[str] = []

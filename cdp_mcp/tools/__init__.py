@@ -1,1 +1,3 @@
 """tools package."""
+
+__all__: list[str] = []
