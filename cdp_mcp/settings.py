@@ -6,7 +6,9 @@ and says how to fix it, so a misconfigured host fails at start-up with a readabl
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Literal
 
 import platformdirs
@@ -28,6 +30,9 @@ SANDBOX_TENANT_HASH = "sandbox0tenant0hash0000000000001"
 def default_state_dir() -> Path:
     """The platform's user state directory for cdp-mcp (token cache and creation ledger)."""
     return Path(platformdirs.user_state_dir("cdp-mcp", appauthor=False))
+
+
+_PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
 
 def _split_csv(value: object) -> object:
@@ -57,11 +62,21 @@ class Settings(BaseSettings):
     tools: Annotated[list[str] | None, NoDecode] = Field(None, description="Allowlist of tool names")
     resources: Annotated[list[str] | None, NoDecode] = Field(None, description="Resources the tenant grants")
     mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport")
+    mcp_allowed_origins: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="Browser Origins the HTTP transport accepts besides loopback ones")
     sandbox_customers: int = Field(1000, ge=1, le=1_000_000)
     sandbox_seed: int = 7
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("tools", "resources", mode="before")
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unfilled_placeholders(cls, data: object) -> object:
+        # An MCP Bundle host leaves `${user_config.KEY}` in place when an optional field is left empty.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and _PLACEHOLDER.fullmatch(v.strip()))}
+        return data
+
+    @field_validator("tools", "resources", "mcp_allowed_origins", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -72,8 +87,14 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         value = value.strip().rstrip("/")
+        parts = urlsplit(value if "://" in value else f"https://{value}")
+        if "@" in parts.netloc or parts.query or parts.fragment:
+            # httpx2 logs request URLs: credentials travel in headers only (CDP_TENANT_HASH, ...). Not echoed.
+            raise ValueError("must not carry user-info, a query or a fragment: keep only https://host/context-path")
         if not value.startswith(("https://", "http://")):
             raise ValueError(f"needs a scheme: use https://{value}")
+        if not parts.hostname:
+            raise ValueError("needs a host: use https://host/context-path")
         return value
 
     @field_validator("tenant_hash", "oauth_key_secret")

@@ -1,3 +1,18 @@
-"""broker package."""
+"""The quota-aware, least-privilege token broker: cached, extended, persisted and shared tokens."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from cdp_mcp.broker.broker import BrokerStats, TokenBroker
+from cdp_mcp.broker.ledger import Allowance, CreationLedger
+from cdp_mcp.broker.store import FileTokenStore, TokenStore, TokenStoreLockedError, namespace_for
+
+__all__ = [
+    "Allowance",
+    "BrokerStats",
+    "CreationLedger",
+    "FileTokenStore",
+    "TokenBroker",
+    "TokenStore",
+    "TokenStoreLockedError",
+    "namespace_for",
+]

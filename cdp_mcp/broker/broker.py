@@ -1,0 +1,240 @@
+"""The token broker: a live, least-privilege token for every call, at the smallest cost in token creations.
+
+Tokens are cached by scope (the exact resource set of a call), extended with update at 80% of their lifetime,
+renewed once when a data call reports a 401, and persisted with a rolling creation ledger so restarts and
+sibling processes reuse them. One flight per scope: concurrent callers wait for a single creation or renewal.
+Every change happens under the store's cross-process lock on freshly loaded state (see `renewal.Renewer`);
+calls in between are served from memory.
+
+Under the `shared` policy one token serves every call and its resource set grows through update. That costs
+one creation a day instead of one per scope, at a price: a leaked token reads every resource it has grown to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+import anyio
+
+from cdp_mcp.broker.ledger import Allowance
+from cdp_mcp.broker.renewal import BrokerStats, Renewer
+from cdp_mcp.broker.state import SHARED_SCOPE_KEY, StoredState, TokenRecord, scope_key
+from cdp_mcp.broker.store import FileTokenStore, TokenStore, namespace_for
+from cdp_mcp.catalog import RESOURCE_NAMES
+from cdp_mcp.client.protocols import TokenApi
+from cdp_mcp.clock import Clock, SystemClock
+from cdp_mcp.errors import CdpError
+from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
+
+__all__ = ["RECHECK", "SWEEP_RETRY", "BrokerStats", "TokenBroker"]
+
+logger = logging.getLogger(__name__)
+
+RECHECK = timedelta(seconds=60)
+"""How long a cached token is handed out before the store is consulted again (another process may have
+re-scoped or replaced it). Consulting is a lock-free read; usage times are written back at most every
+`idle_after / 2`, so other processes can tell a token in use from an idle one."""
+SWEEP_RETRY = timedelta(minutes=1)
+"""After a failed keep-alive extension, wait this long before trying again (not on every call)."""
+
+
+class TokenBroker:
+    """Hands out tokens to the client (`TokenSource`) and keeps their number of creations low.
+
+    Args:
+        api: the token endpoints (`TokenApiClient`).
+        settings: policy, daily limit, validity and timeouts.
+        store: persisted state shared by the processes of this machine.
+        clock: the time source (a `ManualClock` in tests, shared with the sandbox).
+        namespace: the key of this tenant's state; see `namespace_for`.
+    """
+
+    def __init__(self, api: TokenApi, settings: Settings, *, store: TokenStore, clock: Clock, namespace: str) -> None:
+        self._store = store
+        self._clock = clock
+        self._namespace = namespace
+        self._shared = settings.token_policy == "shared"
+        self._limit = settings.token_daily_limit
+        in_flight = settings.connect_timeout + settings.read_timeout + settings.retry_budget
+        self._in_flight = timedelta(seconds=in_flight)  # the longest a handed-out token can still be in use
+        self._idle_after = timedelta(seconds=max(600.0, 4 * in_flight))  # idle: not handed out for this long
+        self.stats = BrokerStats()
+        self._renewer = Renewer(api, settings, clock, self.stats, idle_after=self._idle_after)
+        self._cache: dict[str, TokenRecord] = {}
+        self._checked: dict[str, datetime] = {}
+        self._flights: dict[str, anyio.Lock] = {}
+        self._sweep_at: datetime | None = None  # when the next kept-alive token is due for extension
+        self._sweeping = False
+
+    @classmethod
+    def for_settings(cls, api: TokenApi, settings: Settings, *, base_url: str,
+                     clock: Clock | None = None) -> TokenBroker:
+        """A broker on the file store in `settings.state_dir`, keyed by `base_url` and the tenant."""
+        tenant = settings.tenant_hash.get_secret_value() if settings.tenant_hash else SANDBOX_TENANT_HASH
+        lock_timeout = 2 * (settings.connect_timeout + settings.read_timeout + settings.retry_budget) + 10
+        store = FileTokenStore(settings.state_dir, lock_timeout=lock_timeout)
+        return cls(api, settings, store=store, clock=clock or SystemClock(),
+                   namespace=namespace_for(base_url, tenant))
+
+    def __repr__(self) -> str:
+        policy = "shared" if self._shared else "least-privilege"
+        return f"TokenBroker(policy={policy}, namespace={self._namespace[:8]}…, stats={self.stats})"
+
+    # -- TokenSource ---------------------------------------------------------------------------------------
+
+    async def acquire(self, resources: frozenset[str]) -> str:
+        """A live token whose scope is exactly `resources` (under `shared`: the shared token covering them).
+
+        Raises:
+            TokenQuotaError: a creation was needed and the daily allowance is spent (`retry_at` says when).
+            CdpError: the token API failed (authentication, upstream unavailable...).
+        """
+        needed = self._validate(resources)
+        key = self._key(needed)
+        token = self._from_cache(key, needed)
+        if token is None:
+            async with self._flight(key):
+                token = self._from_cache(key, needed)  # a flight we waited for may have provided it
+                if token is None:
+                    token = await self._recheck(key, needed)
+                if token is None:
+                    async with self._locked_state() as state:
+                        token = await self._renewer.obtain(state, key, needed)
+                        await self._renewer.sweep(state, served=key)
+        if self._sweep_due():
+            await self._sweep_now()
+        return token
+
+    async def invalidate(self, resources: frozenset[str], token: str) -> None:
+        """A data call got a 401 with `token`: mark it dead so the next `acquire` renews it, once.
+
+        Only the current token of the scope is marked; a token already replaced (or revived by a renewal in
+        the last moments, for 401s that were in flight meanwhile) is left alone.
+        """
+        key = self._key(self._validate(resources))
+        async with self._flight(key):
+            if self._stale_report(key, token):
+                return
+            async with self._locked_state() as state:
+                record = state.tokens.get(key)
+                if record is not None and record.token == token and not record.dead:
+                    record.dead = True
+                    logger.info("Token for scope %s was refused (401); it will be renewed", key)
+
+    # -- reporting and shutdown ----------------------------------------------------------------------------
+
+    async def allowance(self) -> Allowance:
+        """The creation allowance left in the rolling 24-hour window (for `cdp-mcp doctor` and messages)."""
+        state = await self._store.load(self._namespace)
+        return state.ledger.allowance(self._clock.now(), self._limit)
+
+    async def aclose(self) -> None:
+        """Write back usage times (so other processes see what was in use) and release the store."""
+        try:
+            if self._cache:
+                with anyio.CancelScope(shield=True):
+                    async with self._locked_state():
+                        pass
+        except (OSError, CdpError) as exc:
+            logger.warning("Could not save token usage on shutdown (%s)", type(exc).__name__)
+        finally:
+            await self._store.aclose()
+
+    # -- the in-memory cache -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _validate(resources: frozenset[str]) -> frozenset[str]:
+        needed = frozenset(resources)
+        if not needed:
+            raise ValueError("a token needs at least one resource")
+        unknown = needed - RESOURCE_NAMES
+        if unknown:
+            raise ValueError(f"unknown resource(s): {', '.join(sorted(unknown))}")
+        return needed
+
+    def _key(self, needed: frozenset[str]) -> str:
+        return SHARED_SCOPE_KEY if self._shared else scope_key(needed)
+
+    def _flight(self, key: str) -> anyio.Lock:
+        return self._flights.setdefault(key, anyio.Lock())
+
+    def _from_cache(self, key: str, needed: frozenset[str]) -> str | None:
+        now = self._clock.now()
+        record = self._cache.get(key)
+        checked = self._checked.get(key)
+        if record is None or checked is None or now - checked >= RECHECK:
+            return None
+        if not record.fresh(now) or not needed <= record.resources:
+            return None
+        return self._renewer.use(record, now, reused=True)
+
+    def _stale_report(self, key: str, token: str) -> bool:
+        """A 401 about a token this process already replaced, marked, or just revived."""
+        record = self._cache.get(key)
+        if record is None:
+            return False
+        if record.token != token or record.dead:
+            return True
+        revived = self._renewer.revived.get(key)
+        return revived is not None and self._clock.now() - revived < self._in_flight
+
+    async def _recheck(self, key: str, needed: frozenset[str]) -> str | None:
+        """The cached token is fine but not checked lately: confirm it with a lock-free read of the store."""
+        now = self._clock.now()
+        record = self._cache.get(key)
+        if record is None or not record.fresh(now) or not needed <= record.resources:
+            return None
+        stored = (await self._store.load(self._namespace)).tokens.get(key)
+        if stored is None or stored.token != record.token or not stored.fresh(now):
+            return None  # replaced, re-scoped or marked dead by another process: sort it out under the lock
+        if now - stored.last_used >= self._idle_after / 2:
+            return None  # time to write our usage back, under the lock
+        stored.last_used = max(stored.last_used, record.last_used)
+        self._cache[key] = stored
+        self._checked[key] = now
+        return self._renewer.use(stored, now, reused=True)
+
+    # -- state under the store lock ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _locked_state(self) -> AsyncIterator[StoredState]:
+        """The latest state of every process, under the lock; saved (and made the cache) on exit, even on errors."""
+        async with self._store.locked(self._namespace):
+            state = await self._store.load(self._namespace)
+            for key, record in state.tokens.items():  # usage noted in memory since the last write
+                mine = self._cache.get(key)
+                if mine is not None and mine.token == record.token:
+                    record.last_used = max(record.last_used, mine.last_used)
+            try:
+                yield state
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._store.save(self._namespace, state)
+                self._adopt(state)
+
+    def _adopt(self, state: StoredState) -> None:
+        now = self._clock.now()
+        self._cache = dict(state.tokens)
+        self._checked = dict.fromkeys(state.tokens, now)
+        due = [r.refresh_at for r in state.tokens.values() if self._renewer.kept_alive(r, now)]
+        self._sweep_at = min(due) if due else None
+
+    def _sweep_due(self) -> bool:
+        return not self._sweeping and self._sweep_at is not None and self._clock.now() >= self._sweep_at
+
+    async def _sweep_now(self) -> None:
+        """Extend the kept-alive tokens that are due, on the back of a call that already has its token."""
+        self._sweeping = True
+        try:
+            async with self._locked_state() as state:
+                await self._renewer.sweep(state, served=None)
+        except (CdpError, OSError) as exc:  # the call has its token; the extension is retried a little later
+            logger.warning("Extending idle tokens failed (%s)", type(exc).__name__)
+        finally:
+            self._sweeping = False
+            now = self._clock.now()
+            if self._sweep_at is not None and self._sweep_at <= now:
+                self._sweep_at = now + SWEEP_RETRY  # some extension failed: do not retry on every call

@@ -1,0 +1,211 @@
+"""How the broker gets a token for a scope, cheapest first, on a state it holds under the store lock.
+
+Reuse a fresh token; else extend it with update (free); else, for a dead token, create one (spends the daily
+allowance). Near the allowance's end, re-scope an idle token of another scope with update instead of
+creating; at the end, refuse with the moment creation becomes possible again. Tokens used within
+`KEEP_ALIVE` are extended when due even while their own scope is quiet, since a token that dies while idle
+costs a creation later.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import anyio
+
+from cdp_mcp.broker.ledger import near_limit, warn_level
+from cdp_mcp.broker.state import SHARED_SCOPE_KEY, StoredState, TokenRecord, record_from_issued
+from cdp_mcp.client.protocols import IssuedToken, TokenApi
+from cdp_mcp.clock import Clock
+from cdp_mcp.errors import CdpError, TokenExpiredError, TokenQuotaError
+from cdp_mcp.settings import Settings
+
+__all__ = ["API_BLOCK", "KEEP_ALIVE", "BrokerStats", "Renewer"]
+
+logger = logging.getLogger(__name__)
+
+API_BLOCK = timedelta(minutes=15)
+"""How long to stop creating after the API refused a creation without saying until when."""
+KEEP_ALIVE = timedelta(hours=4)
+"""Tokens used within this horizon are extended when due, riding on any call: an update is free."""
+
+
+@dataclass(slots=True)
+class BrokerStats:
+    """What the broker did since it started (this process only)."""
+
+    created: int = 0  # new tokens created (each one spends the daily allowance)
+    updated: int = 0  # extensions and shared-scope growth with update: free
+    rescoped: int = 0  # idle tokens of another scope re-scoped with update near the limit, instead of a creation
+    reused: int = 0  # calls served with a token already held
+    renewed_after_401: int = 0  # renewals of a token a data call found dead (by update when possible, else create)
+    refused: int = 0  # creations refused: the daily allowance was spent
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class Renewer:
+    """Obtains, extends and re-scopes tokens; every method expects the store lock to be held."""
+
+    def __init__(self, api: TokenApi, settings: Settings, clock: Clock, stats: BrokerStats, *,
+                 idle_after: timedelta) -> None:
+        self._api = api
+        self._clock = clock
+        self._stats = stats
+        self._shared = settings.token_policy == "shared"
+        self._limit = settings.token_daily_limit
+        self._fallback_validity = settings.validity_seconds
+        self._idle_after = idle_after
+        self._refusal_logged: datetime | None = None
+        self.revived: dict[str, datetime] = {}  # key -> when a dead token came back by update, same string
+
+    def use(self, record: TokenRecord, now: datetime, *, reused: bool = False) -> str:
+        """Hand the token out, noting the use (which keeps it from being re-scoped or left to die)."""
+        record.last_used = max(record.last_used, now)
+        if reused:
+            self._stats.reused += 1
+        return record.token
+
+    async def obtain(self, state: StoredState, key: str, needed: frozenset[str]) -> str:
+        """A token for `key` covering `needed`: reuse, else update, else create (or re-scope, or refuse)."""
+        now = self._clock.now()
+        record = state.tokens.get(key)
+        if record is None:
+            return await self._create(state, key, needed, renewal=False)
+        if record.fresh(now) and needed <= record.resources:
+            return self.use(record, now, reused=True)  # extended or created meanwhile by another process
+        target = record.resources | needed if self._shared else needed
+        if not record.surely_dead(now):
+            renewed = await self._update(state, key, record, target)
+            if renewed is not None:
+                return renewed
+        del state.tokens[key]
+        return await self._create(state, key, target, renewal=record.dead)
+
+    def kept_alive(self, record: TokenRecord, now: datetime) -> bool:
+        """Worth extending while idle: live and used within KEEP_ALIVE."""
+        return record.live(now) and now - record.last_used <= KEEP_ALIVE
+
+    async def sweep(self, state: StoredState, *, served: str | None) -> None:
+        """Extend, concurrently, every token kept alive that is past its extension point."""
+        now = self._clock.now()
+        due = [(key, record) for key, record in state.tokens.items()
+               if key != served and self.kept_alive(record, now) and now >= record.refresh_at]
+
+        async def extend(key: str, record: TokenRecord) -> None:
+            try:
+                issued = await self._api.update_token(record.token, record.resources)
+            except TokenExpiredError:
+                del state.tokens[key]  # dead already: its next call creates without trying update first
+                return
+            except CdpError as exc:
+                logger.debug("Keep-alive extension of scope %s failed (%s)", key, exc.code)
+                return
+            fresh = self._record(issued, now, record.resources)
+            fresh.last_used = record.last_used  # an extension is not a use: idleness still counts from the call
+            state.tokens[key] = fresh
+            self._stats.updated += 1
+
+        async with anyio.create_task_group() as tg:
+            for key, record in due:
+                tg.start_soon(extend, key, record)
+
+    async def _update(self, state: StoredState, key: str, record: TokenRecord, target: frozenset[str]) -> str | None:
+        """Extend (or grow) the token with update. None when the server says it is dead."""
+        started = self._clock.now()
+        try:
+            issued = await self._api.update_token(record.token, target)
+        except TokenExpiredError:
+            logger.info("Token for scope %s is dead on the server; creating a new one", key)
+            return None
+        except CdpError as exc:
+            if record.live(started) and record.resources >= target:
+                logger.warning("Extending the token for scope %s failed (%s); it stays in use until it expires",
+                               key, exc.code)
+                return self.use(record, started, reused=True)
+            raise
+        fresh = self._record(issued, started, target)
+        if record.dead:
+            self._stats.renewed_after_401 += 1
+            if fresh.token == record.token:
+                self.revived[key] = started
+        else:
+            self._stats.updated += 1
+        logger.debug("Token for scope %s extended until %s", key, fresh.expires_at.isoformat())
+        state.tokens[key] = fresh
+        return self.use(fresh, started)
+
+    async def _create(self, state: StoredState, key: str, resources: frozenset[str], *, renewal: bool) -> str:
+        now = self._clock.now()
+        ledger = state.ledger
+        used = ledger.used(now)
+        blocked = ledger.blocked(now)
+        if not self._shared and (blocked or used >= near_limit(self._limit)):
+            token = await self._rescope_idle(state, key, resources)
+            if token is not None:
+                return token
+        if blocked or used >= self._limit:
+            raise self._refusal(resources, used, ledger.retry_at(now, self._limit), by_api=blocked)
+        try:
+            issued = await self._api.create_token(resources)
+        except TokenQuotaError as exc:
+            ledger.block(exc.retry_at or now + API_BLOCK)
+            raise self._refusal(resources, used, ledger.blocked_until, by_api=True) from exc
+        ledger.record(now)
+        self._stats.created += 1
+        if renewal:
+            self._stats.renewed_after_401 += 1
+        used += 1
+        if used >= warn_level(self._limit):
+            logger.warning("%d of %d daily token creations used in the last 24 hours", used, self._limit)
+        record = self._record(issued, now, resources)
+        logger.debug("Token created for scope %s, valid until %s", key, record.expires_at.isoformat())
+        state.tokens[key] = record
+        return self.use(record, now)
+
+    def _refusal(self, resources: frozenset[str], used: int, retry_at: datetime | None, *,
+                 by_api: bool) -> TokenQuotaError:
+        """Count and log a refused creation (one warning per refusal period) and build its error."""
+        self._stats.refused += 1
+        if retry_at != self._refusal_logged:
+            self._refusal_logged = retry_at
+            logger.warning("Token creation refused until %s: %s", retry_at.isoformat() if retry_at else "unknown",
+                           "the API says the tenant's allowance is spent" if by_api
+                           else f"{used} of {self._limit} daily creations used in the last 24 hours")
+        scope = ", ".join(sorted(resources))
+        if by_api:
+            return TokenQuotaError(f"The API refused to create a token for {scope}: the tenant's daily "
+                                   "allowance of token creations is spent.", retry_at=retry_at)
+        return TokenQuotaError(f"No token can be created for {scope}: {used} of the {self._limit} token "
+                               "creations allowed a day were made in the last 24 hours.", retry_at=retry_at)
+
+    async def _rescope_idle(self, state: StoredState, key: str, resources: frozenset[str]) -> str | None:
+        """Near the limit: give the least recently used idle token the new scope instead of creating one."""
+        now = self._clock.now()
+        idle = sorted(
+            ((k, r) for k, r in state.tokens.items()
+             if k not in (key, SHARED_SCOPE_KEY) and r.live(now) and now - r.last_used >= self._idle_after),
+            key=lambda item: item[1].last_used,
+        )
+        for old_key, record in idle[:3]:
+            try:
+                issued = await self._api.update_token(record.token, resources)
+            except TokenExpiredError:
+                del state.tokens[old_key]
+                continue
+            del state.tokens[old_key]
+            self._stats.rescoped += 1
+            logger.info("Re-scoped the idle token of scope %s to %s to spare a creation", old_key, key)
+            fresh = self._record(issued, now, resources)
+            state.tokens[key] = fresh
+            return self.use(fresh, now)
+        return None
+
+    def _record(self, issued: IssuedToken, started: datetime, asked: frozenset[str]) -> TokenRecord:
+        record = record_from_issued(issued, started=started, fallback_seconds=self._fallback_validity)
+        if not record.resources:
+            record.resources = asked  # the response did not echo the resource set
+        return record

@@ -1,0 +1,149 @@
+"""The generic request path, written once: POST, credential headers, bounded safe retries, typed errors.
+
+Both the token API and the data client go through `ApiCaller.post`. Retries cover connection failures,
+5xx and 429 that is not the token-creation limit; other 4xx fail at once because they will not change.
+Non-idempotent calls (token creation, which spends the tenant's daily allowance) are retried only when
+the request surely never reached the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from cdp_mcp.catalog import Header
+from cdp_mcp.client.failures import Failure, Kind, classify, error_for, is_error_envelope
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.retry import RetryPolicy
+from cdp_mcp.clock import Clock, SystemClock
+from cdp_mcp.errors import CdpError, UpstreamResponseError, UpstreamUnavailableError
+from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
+
+__all__ = ["ApiCaller"]
+
+logger = logging.getLogger(__name__)
+
+_NOT_JSON = object()
+# Failures where the request cannot have been processed: safe to repeat even a token creation.
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+_GATEWAY = frozenset({502, 503, 504})
+
+
+def _decode(response: httpx2.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return _NOT_JSON
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    payload: Any = None
+    error: CdpError | None = None
+    delay: float | None = None
+
+
+class ApiCaller:
+    """Posts JSON to the API with the tenant's credentials and turns every failure into a `CdpError`."""
+
+    def __init__(self, http: httpx2.AsyncClient, settings: Settings, *, retry: RetryPolicy | None = None,
+                 clock: Clock | None = None) -> None:
+        self._http = http
+        self._settings = settings
+        self._retry = retry or RetryPolicy.from_settings(settings)
+        self._clock = clock or SystemClock()
+
+    def __repr__(self) -> str:
+        return f"ApiCaller(base_url={str(self._http.base_url)!r}, retry={self._retry!r})"
+
+    def _credentials(self) -> dict[str, str]:
+        """Built per request so no secret is ever stored on the shared client."""
+        tenant = self._settings.tenant_hash
+        headers = {Header.TENANT_HASH.value: tenant.get_secret_value() if tenant else SANDBOX_TENANT_HASH}
+        if self._settings.oauth_key_secret is not None:
+            headers[Header.OAUTH_KEY_SECRET.value] = self._settings.oauth_key_secret.get_secret_value()
+        return headers
+
+    async def post(
+        self,
+        path: str,
+        *,
+        what: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        identity: CustomerIdentity | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """POST and return the decoded JSON of a successful answer.
+
+        Args:
+            path: relative to the client's base URL (from the catalog).
+            what: the resource name or token call, for messages and logs.
+            headers: call-specific headers (access token, identifiers); credentials are added here.
+            params: query string parameters (never secrets).
+            body: JSON body, or None to send none.
+            identity: who the call is about, to word customer errors.
+            idempotent: False for calls whose repetition has a cost (token creation).
+
+        Raises:
+            CdpError: the mapped error once retries (where safe) are spent.
+        """
+        policy = self._retry
+        started = policy.monotonic()
+        retries = 0
+        while True:
+            outcome = await self._attempt(path, what, headers, params, body, identity, idempotent, retries)
+            if outcome.error is None:
+                return outcome.payload
+            error, delay = outcome.error, outcome.delay
+            if delay is None:
+                raise error
+            retries += 1
+            remaining = policy.budget - (policy.monotonic() - started)
+            if retries > policy.max_retries or delay > remaining:
+                logger.debug("%s: giving up after %d attempt(s) (%s)", what, retries, error.code)
+                raise error
+            logger.debug("%s: retry %d in %.2f s (%s)", what, retries, delay, error.code)
+            await policy.sleep(delay)
+
+    async def _attempt(
+        self,
+        path: str,
+        what: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        identity: CustomerIdentity | None,
+        idempotent: bool,
+        retries: int,
+    ) -> _Outcome:
+        """One request: its payload, or its error and the wait before a retry (None: do not retry)."""
+        request_headers = {**self._credentials(), **(headers or {})}
+        try:
+            response = await self._http.post(path, headers=request_headers, params=params,
+                                             json=dict(body) if body is not None else None)
+        except httpx2.TransportError as exc:
+            error = UpstreamUnavailableError(f"Could not reach the Customer Profile API for {what} "
+                                             f"({type(exc).__name__}).")
+            safe = idempotent or isinstance(exc, _NOT_SENT)
+            return _Outcome(error=error, delay=self._retry.backoff(retries) if safe else None)
+        payload = _decode(response)
+        if response.is_success and not is_error_envelope(payload):
+            if payload is _NOT_JSON:
+                raise UpstreamResponseError(f"The API answered {what} with a body that is not JSON.")
+            return _Outcome(payload=payload)
+        now = self._clock.now()
+        failure = Failure.of(response, payload if payload is not _NOT_JSON else None, now)
+        kind = classify(failure)
+        error = error_for(failure, what=what, identity=identity, now=now)
+        retryable = (kind is Kind.UNAVAILABLE and (idempotent or failure.status in _GATEWAY)) or kind is Kind.RATE
+        if not retryable or failure.status < 400:
+            return _Outcome(error=error)
+        wait = failure.retry_after if failure.retry_after is not None else self._retry.backoff(retries)
+        return _Outcome(error=error, delay=wait)

@@ -1,0 +1,121 @@
+"""The async data client: one generic request path for the 14 profile resources, built from the catalog.
+
+`CdpClient.fetch` asks the token source for a token scoped to the resource, posts to the catalog route with
+the credential and identifier headers (or, for gcr, the identifiers in the body), the query parameter and
+the paging body, and parses the envelope into the resource's domain model. A 401 means the token is dead
+whatever the clock says: the client tells the token source, acquires again and retries exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx2
+from pydantic import ValidationError
+
+from cdp_mcp.catalog import Header, Resource, resource as catalog_resource
+from cdp_mcp.client.calls import ApiCaller
+from cdp_mcp.client.envelopes import unwrap
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.models import DomainModel, PageRequest
+from cdp_mcp.client.paging import paging_body
+from cdp_mcp.client.parsers import PARSERS
+from cdp_mcp.client.protocols import TokenSource
+from cdp_mcp.client.retry import RetryPolicy
+from cdp_mcp.clock import Clock
+from cdp_mcp.errors import AmbiguousCustomerError, InvalidInputError, TokenExpiredError, UpstreamResponseError
+from cdp_mcp.settings import Settings
+
+__all__ = ["CdpClient"]
+
+logger = logging.getLogger(__name__)
+
+
+class CdpClient:
+    """Reads customer data from the Customer Profile B2B API (or the sandbox) into domain models."""
+
+    def __init__(self, http: httpx2.AsyncClient, settings: Settings, tokens: TokenSource, *,
+                 retry: RetryPolicy | None = None, clock: Clock | None = None) -> None:
+        self._caller = ApiCaller(http, settings, retry=retry, clock=clock)
+        self._tokens = tokens
+
+    def __repr__(self) -> str:
+        return f"CdpClient({self._caller!r})"
+
+    async def fetch(
+        self,
+        resource: str | Resource,
+        identity: CustomerIdentity,
+        *,
+        query: str | None = None,
+        page: PageRequest | None = None,
+    ) -> DomainModel:
+        """Fetch one resource about one customer.
+
+        Args:
+            resource: a catalog resource or its name (the token scope).
+            identity: the customer's identifiers (validated; at least one).
+            query: the value of the resource's query parameter (segment name, campaign name, segment id).
+            page: which page, in the resource's paging style; the result's `page.next` is the next one.
+
+        Raises:
+            CdpError: a typed error (see `cdp_mcp.errors`); never an upstream body or a traceback.
+        """
+        spec = _resolve(resource)
+        params = _params(spec, query)
+        body = paging_body(spec, page)
+        identifiers = identity.wire()
+        if spec.identity_in_body:
+            body = {**(body or {}), **identifiers}
+            identifiers = {}
+        payload = await self._post_with_token(spec, identity, identifiers, params, body)
+        return _parse(spec, payload, page, identity)
+
+    async def _post_with_token(self, spec: Resource, identity: CustomerIdentity, identifiers: dict[str, str],
+                               params: dict[str, str] | None, body: dict[str, Any] | None) -> Any:
+        scope = frozenset({spec.name})
+        token = await self._tokens.acquire(scope)
+        for attempt in (1, 2):
+            headers = {Header.ACCESS_TOKEN.value: token, **identifiers}
+            try:
+                return await self._caller.post(spec.route, what=spec.name, headers=headers, params=params,
+                                               body=body, identity=identity)
+            except TokenExpiredError:
+                if attempt == 2:
+                    raise
+                logger.debug("%s: token refused; renewing once", spec.name)
+                await self._tokens.invalidate(scope, token)
+                token = await self._tokens.acquire(scope)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _resolve(resource: str | Resource) -> Resource:
+    if isinstance(resource, Resource):
+        return resource
+    try:
+        return catalog_resource(resource)
+    except KeyError as exc:
+        raise InvalidInputError(str(exc.args[0]), hint="Use one of the catalog's resource names.") from None
+
+
+def _params(spec: Resource, query: str | None) -> dict[str, str] | None:
+    if spec.query_param is None:
+        if query is not None:
+            raise InvalidInputError(f"{spec.name} takes no query.", hint="Call it without a query.")
+        return None
+    if query is None or not query.strip():
+        raise InvalidInputError(f"{spec.name} needs {spec.query_param}.",
+                                hint=f"Give the {spec.query_param} to look for.")
+    return {spec.query_param: query.strip()}
+
+
+def _parse(spec: Resource, payload: Any, page: PageRequest | None, identity: CustomerIdentity) -> DomainModel:
+    try:
+        return PARSERS[spec.name](spec, unwrap(spec, payload), page)
+    except AmbiguousCustomerError as exc:
+        raise AmbiguousCustomerError(exc.message, matches=exc.matches, sent=identity.present()) from None
+    except (ValidationError, ValueError, TypeError) as exc:
+        # Log the kind of failure only: validation messages quote input values (personal data).
+        logger.debug("%s: unusable response (%s)", spec.name, type(exc).__name__)
+        raise UpstreamResponseError(f"The API answered {spec.name} in a shape cdp-mcp cannot read.") from None

@@ -1,0 +1,229 @@
+"""One table from an HTTP status plus the error envelope to the `cdp_mcp.errors` tree.
+
+The vendor documents only "401 means the token expired"; the sandbox picks codes (CONTRACT.md), and a real
+tenant may pick others. So the upstream `errorCode` (or `code`/`error`) is read by meaning through a keyword
+table, the human message refines only statuses that leave room (400, 403, a 200 that says ERROR), and the
+status alone decides when nothing else is known. Messages are ours: the upstream body is never quoted, only
+a sanitised error code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx2
+
+from cdp_mcp.client.identity import CustomerIdentity, identity_help
+from cdp_mcp.client.values import as_instant, as_int
+from cdp_mcp.errors import (
+    AmbiguousCustomerError,
+    AuthenticationError,
+    CdpError,
+    CustomerNotFoundError,
+    InvalidInputError,
+    RateLimitedError,
+    ScopeMissingError,
+    TokenExpiredError,
+    TokenQuotaError,
+    UpstreamResponseError,
+    UpstreamUnavailableError,
+)
+
+__all__ = ["Failure", "Kind", "classify", "error_for", "is_error_envelope"]
+
+_ERROR_STATUSES = frozenset({"error", "fail", "failed", "failure", "ko", "false"})
+_OK_STATUSES = frozenset({"ok", "success", "succeeded", "200", "0", "true", "none"})
+_SAFE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,47}$")
+
+
+class Kind(StrEnum):
+    """What went wrong, by meaning."""
+
+    AMBIGUOUS = "ambiguous"
+    QUOTA = "quota"
+    SCOPE = "scope"
+    AUTH = "auth"
+    EXPIRED = "expired"
+    NOT_FOUND = "not_found"
+    RATE = "rate"
+    INVALID = "invalid"
+    UNAVAILABLE = "unavailable"
+    UNKNOWN = "unknown"
+
+
+# Checked in order: the first kind with a keyword (whole words, after upper-casing and turning _ - . into
+# spaces) in the code or message wins. Specific meanings come before the generic words they contain
+# ("TOKEN_LIMIT_REACHED" is a quota, not an expired token; "SCOPE_MISSING" is a scope, not bad input).
+_KEYWORDS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
+    (Kind.AMBIGUOUS, ("MULTIPLE", "MORE THAN ONE", "AMBIGUOUS", "SEVERAL", "DUPLICATE CUSTOMERS")),
+    (Kind.QUOTA, ("TOKEN LIMIT", "TOKEN QUOTA", "QUOTA", "DAILY LIMIT", "CREATION LIMIT")),
+    (Kind.SCOPE, ("SCOPE", "PERMISSION", "NOT PERMITTED", "NOT GRANTED", "NOT ALLOWED", "NOT AUTHORIZED FOR")),
+    (Kind.AUTH, ("TENANT", "OAUTH", "SECRET", "CREDENTIAL", "CREDENTIALS", "API KEY", "APIKEY")),
+    (Kind.EXPIRED, ("TOKEN", "EXPIRED", "UNAUTHORIZED", "UNAUTHORISED", "UNAUTHENTICATED")),
+    (Kind.NOT_FOUND, ("NOT FOUND", "NOTFOUND", "NO CUSTOMER", "DOES NOT EXIST", "NO MATCH", "NO RECORD",
+                      "UNKNOWN CUSTOMER", "NO PROFILE")),
+    (Kind.RATE, ("RATE LIMIT", "RATE LIMITED", "THROTTLED", "THROTTLING", "TOO MANY REQUESTS", "SLOW DOWN")),
+    (Kind.INVALID, ("IDENTIFIER", "PAGING", "PAGE", "QUERY", "INVALID", "REQUIRED", "MISSING", "BAD REQUEST",
+                    "MALFORMED", "VALIDITY", "UNKNOWN RESOURCE", "VALIDATION")),
+)
+_STATUS_DEFAULT = {400: Kind.INVALID, 401: Kind.EXPIRED, 403: Kind.AUTH, 404: Kind.NOT_FOUND,
+                   409: Kind.AMBIGUOUS, 422: Kind.INVALID, 429: Kind.RATE}
+# Statuses specific enough that a message may only choose among these kinds (None: any kind).
+_MESSAGE_MAY_CHOOSE: dict[int, frozenset[Kind]] = {
+    401: frozenset({Kind.EXPIRED, Kind.AUTH}),
+    403: frozenset({Kind.AUTH, Kind.SCOPE, Kind.QUOTA, Kind.EXPIRED}),
+    404: frozenset({Kind.NOT_FOUND}),
+    409: frozenset({Kind.AMBIGUOUS}),
+    429: frozenset({Kind.RATE, Kind.QUOTA}),
+}
+_INVALID_HINTS: tuple[tuple[str, str], ...] = (
+    ("IDENTIFIER", identity_help()),
+    ("PAGING", "Ask for the first page again, or pass the next-page request from the previous result unchanged."),
+    ("PAGE", "Ask for the first page again, or pass the next-page request from the previous result unchanged."),
+    ("QUERY", "Give the search text or segment id the call needs."),
+    ("VALIDITY", "Set CDP_TOKEN_VALIDITY within the API's bounds and CDP_TOKEN_VALIDITY_UNIT to the tenant's unit."),
+    ("RESOURCE", "Remove the resource from CDP_RESOURCES; the tenant does not know it."),
+)
+
+
+def _words(text: str | None) -> str:
+    return " " + " ".join(re.sub(r"[^A-Za-z0-9]+", " ", text or "").upper().split()) + " "
+
+
+def _kind_of(text: str | None) -> Kind | None:
+    words = _words(text)
+    for kind, keywords in _KEYWORDS:
+        if any(f" {keyword} " in words for keyword in keywords):
+            return kind
+    return None
+
+
+def is_error_envelope(payload: Any) -> bool:
+    """A 200 whose envelope says it failed (a limit or error hidden in a success status)."""
+    if not isinstance(payload, dict):
+        return False
+    status = payload.get("status")
+    if isinstance(status, str) and status.strip().lower() in _ERROR_STATUSES:
+        return True
+    if isinstance(status, str) and status.strip().lower() in _OK_STATUSES:
+        return False
+    code = payload.get("errorCode") or payload.get("error_code")
+    return bool(code) and str(code).strip().lower() not in _OK_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """The facts of an error response, read once. `message` is for classification only, never shown."""
+
+    status: int
+    code: str | None = None
+    message: str | None = None
+    data: Any = None
+    retry_after: float | None = None
+    enveloped: bool = False
+
+    @classmethod
+    def of(cls, response: httpx2.Response, payload: Any, now: datetime) -> Failure:
+        code = message = data = None
+        if isinstance(payload, dict):
+            raw = next((payload[k] for k in ("errorCode", "error_code", "code", "error") if payload.get(k)), None)
+            code = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+            text = payload.get("message") or payload.get("errorMessage") or payload.get("error_description")
+            message = text if isinstance(text, str) else None
+            data = payload.get("data")
+        return cls(status=response.status_code, code=code, message=message, data=data,
+                   retry_after=_retry_after(response.headers.get("Retry-After"), now),
+                   enveloped=isinstance(payload, dict))
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from `Retry-After` given as delta-seconds or as an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - now).total_seconds()) if when.tzinfo else None
+
+
+def classify(failure: Failure) -> Kind:
+    """The meaning of an error response: explicit code, then status, refined by the message where allowed."""
+    if failure.status >= 500:
+        return Kind.UNAVAILABLE
+    if failure.code and (kind := _kind_of(failure.code)):
+        return kind
+    allowed = _MESSAGE_MAY_CHOOSE.get(failure.status)
+    kind = _kind_of(failure.message)
+    if kind is not None and (allowed is None or kind in allowed):
+        return kind
+    return _STATUS_DEFAULT.get(failure.status, Kind.UNKNOWN)
+
+
+def _code_note(failure: Failure) -> str:
+    return f" ({failure.code})" if failure.code and _SAFE_CODE.match(failure.code) else ""
+
+
+def _quota_retry_at(failure: Failure, now: datetime) -> datetime | None:
+    if isinstance(failure.data, dict):
+        for key in ("resetAt", "reset_at", "retryAt", "retry_at", "nextAvailableAt"):
+            if (when := as_instant(failure.data.get(key))) is not None:
+                return when
+    return now + timedelta(seconds=failure.retry_after) if failure.retry_after is not None else None
+
+
+def _matches(failure: Failure) -> int | None:
+    if isinstance(failure.data, dict):
+        for key in ("matches", "count", "matchCount", "totalCount"):
+            if (count := as_int(failure.data.get(key))) is not None and count > 1:
+                return count
+    return None
+
+
+def _invalid_hint(failure: Failure) -> str:
+    words = _words(f"{failure.code or ''} {failure.message or ''}")
+    return next((hint for key, hint in _INVALID_HINTS if f" {key}" in words), "Check the call's arguments.")
+
+
+def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None, now: datetime) -> CdpError:
+    """The typed error for an error response of the `what` call (a resource name or "token create")."""
+    kind = classify(failure)
+    given = ", ".join(identity.present()) if identity is not None else ""
+    note = _code_note(failure)
+    if kind is Kind.AUTH:
+        return AuthenticationError(f"The API refused the tenant credentials on {what}{note}.")
+    if kind is Kind.EXPIRED:
+        return TokenExpiredError(f"The access token was refused on {what} (expired or unknown){note}.")
+    if kind is Kind.SCOPE:
+        return ScopeMissingError(f"The access token does not grant {what}{note}.")
+    if kind is Kind.QUOTA:
+        return TokenQuotaError(f"The tenant's daily token creations are spent{note}.",
+                               retry_at=_quota_retry_at(failure, now))
+    if kind is Kind.NOT_FOUND:
+        if not failure.enveloped:
+            return UpstreamResponseError(f"The API answered {what} with HTTP 404 and no error envelope.",
+                                         hint="Check that CDP_B2B_API_URL includes the context path (e.g. /rcdpapi).")
+        return CustomerNotFoundError(f"No customer matches the identifiers given ({given or 'none'}) on {what}.")
+    if kind is Kind.AMBIGUOUS:
+        matches = _matches(failure)
+        return AmbiguousCustomerError(
+            f"The identifiers given ({given or 'none'}) match {matches or 'several'} customers on {what}.",
+            matches=matches, sent=identity.present() if identity is not None else (),
+        )
+    if kind is Kind.INVALID:
+        return InvalidInputError(f"The API refused the {what} request as invalid{note}.", hint=_invalid_hint(failure))
+    if kind is Kind.RATE:
+        hint = (f"The API asks to wait {failure.retry_after:.0f} s; retry after that."
+                if failure.retry_after is not None else None)
+        return RateLimitedError(f"The API is rate limiting {what} requests{note}.", hint=hint)
+    if kind is Kind.UNAVAILABLE:
+        return UpstreamUnavailableError(f"The Customer Profile API failed on {what} (HTTP {failure.status}).")
+    return UpstreamResponseError(f"The API answered {what} with an unexpected HTTP {failure.status}{note}.")

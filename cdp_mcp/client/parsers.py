@@ -1,0 +1,301 @@
+"""Per-resource readers: unwrapped `data` -> the normalised domain model of `models.py`.
+
+Each reader is thin: the meaning of a field comes from `recognise.SYNONYMS`, values from `values.py`, the
+next page from `paging.py`. `PARSERS` maps every catalog resource to its reader; a reader raises
+`UpstreamResponseError` (via `need_dict`/`need_items`) when the shape is not usable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cdp_mcp.catalog import RESOURCES, Resource
+from cdp_mcp.client.models import (
+    Activity,
+    ActivityEvent,
+    Affinity,
+    AffinityChart,
+    AffinityPoint,
+    Attribute,
+    AttributePage,
+    Campaign,
+    CampaignPage,
+    ChannelConsent,
+    Consents,
+    DomainModel,
+    GcrMatch,
+    Membership,
+    Money,
+    PageRequest,
+    Profile,
+    Purchase,
+    PurchasePage,
+    PurchaseTrends,
+    Recommendations,
+    RecommendedProduct,
+    Segment,
+    SegmentPage,
+    TrendPoint,
+)
+from cdp_mcp.client.paging import page_info
+from cdp_mcp.client.recognise import Item, find_items, norm
+from cdp_mcp.client.values import as_bool, as_float, as_month, as_text, currency_code, is_placeholder, is_scalar
+from cdp_mcp.errors import AmbiguousCustomerError, UpstreamResponseError
+
+__all__ = ["PARSERS", "Parser", "need_dict", "need_items"]
+
+Parser = Callable[[Resource, Any, PageRequest | None], DomainModel]
+
+SEGMENT = ("segment", "seg")
+CAMPAIGN = ("campaign", "camp")
+PRODUCT = ("product", "item", "sku")
+ORDER = ("order", "transaction", "purchase")
+ACTIVITY = ("activity", "event", "transaction")
+ATTRIBUTE = ("attribute", "attr", "field", "property")
+CHANNEL = ("channel", "consent")
+_PROFILE_TEXT = ("salutation", "full_name", "gender", "membership_tier", "status_color", "city", "state", "address",
+                 "email", "mobile", "customer_code", "image_url")
+_PROFILE_INT = ("age", "total_orders", "total_visits", "days_since_last_purchase", "total_web_sessions")
+_LIST_META = frozenset({"customerid", "totalcount", "pagesize", "currentpage", "totalpages", "lastkey", "total"})
+
+
+def need_dict(resource: Resource, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise UpstreamResponseError(f"The API answered {resource.name} with data that is not an object.")
+    return data
+
+
+def need_items(resource: Resource, data: Any, *keys: str) -> list[dict[str, Any]]:
+    items = find_items(data, *keys)
+    if items is None:
+        raise UpstreamResponseError(f"The API answered {resource.name} without a list of items cdp-mcp can find.")
+    return items
+
+
+def _customer(data: Any) -> str | None:
+    return Item(data).text("customer") if isinstance(data, dict) else None
+
+
+def profile(resource: Resource, data: Any, _page: PageRequest | None) -> Profile:
+    item = Item(need_dict(resource, data))
+    fields: dict[str, Any] = {name: item.text(name) for name in _PROFILE_TEXT}
+    fields |= {name: item.integer(name) for name in _PROFILE_INT}
+    customer_id = item.text("customer_id") or fields["customer_code"]
+    if customer_id is None:
+        raise UpstreamResponseError(f"The API answered {resource.name} without a customer id.")
+    gcr_id = item.integer("gcr_id")
+    fields |= {"gcr_id": gcr_id if gcr_id and gcr_id > 0 else None, "birth_date": item.day("birth_date"),
+               "total_sales": item.money("total_sales"), "average_basket": item.money("average_basket")}
+    # After every meaning has claimed its key: what is left is the tenant's own fields.
+    extra = {name: value for name, value in item.unused() if is_scalar(value) and not is_placeholder(value)}
+    return Profile(customer_id=customer_id, extra=extra, **fields)
+
+
+def _id_and_name(item: Item) -> tuple[str | None, str | None]:
+    """An item's id, falling back to its name (a list of bare names is still a list of things)."""
+    name = item.text("name")
+    return item.text("id") or name, name
+
+
+def _page_of(model: type[SegmentPage | CampaignPage | PurchasePage], read: Callable[[dict[str, Any]], Any],
+             *keys: str) -> Parser:
+    """A parser for a paged list: items read one by one (unreadable ones dropped), total and next page."""
+
+    def parse(resource: Resource, data: Any, page: PageRequest | None) -> DomainModel:
+        raw = need_items(resource, data, *keys)
+        items = [x for x in map(read, raw) if x is not None]
+        return model(customer_id=_customer(data), items=items, page=page_info(resource, data, page, len(raw)))
+
+    return parse
+
+
+def _segment(raw: dict[str, Any]) -> Segment | None:
+    item = Item(raw, SEGMENT)
+    ident, name = _id_and_name(item)
+    if ident is None:
+        return None
+    return Segment(id=ident, name=name, description=item.text("description"), category=item.text("category"),
+                   joined_on=item.day("joined"))
+
+
+def membership(resource: Resource, data: Any, _page: PageRequest | None) -> Membership:
+    answer = Item(data).flag("in_segment") if isinstance(data, dict) else as_bool(data)
+    if answer is None:
+        raise UpstreamResponseError(f"The API answered {resource.name} without a yes/no answer.")
+    return Membership(in_segment=answer)
+
+
+def _campaign(raw: dict[str, Any]) -> Campaign | None:
+    item = Item(raw, CAMPAIGN)
+    ident, name = _id_and_name(item)
+    if ident is None:
+        return None
+    return Campaign(id=ident, name=name, channel=item.text("channel"), status=item.text("status"),
+                    segment_id=item.text("id", prefixes=SEGMENT, bare=False), start_date=item.day("start"),
+                    end_date=item.day("end"), sent_on=item.day("sent"), opened=item.flag("opened"),
+                    clicked=item.flag("clicked"))
+
+
+def recommendations(resource: Resource, data: Any, _page: PageRequest | None) -> Recommendations:
+    raw = need_items(resource, data, "products", "recommendations", "recommendedproducts")
+    items = []
+    for element in raw:
+        item = Item(element, PRODUCT)
+        product = RecommendedProduct(
+            product_code=item.text("code"), product_key=item.text("key", bare=False), name=item.text("name"),
+            description=item.text("description"), image_url=item.text("image"), price=item.money("price"),
+        )
+        if product.model_dump(exclude_none=True):
+            items.append(product)
+    facts = Item(data) if isinstance(data, dict) else Item({})
+    return Recommendations(customer_id=_customer(data), items=items, total=facts.integer("total"),
+                           source=facts.text("source"))
+
+
+def _event(raw: dict[str, Any], day: Any) -> ActivityEvent | None:
+    item = Item(raw, ACTIVITY)
+    occurred = item.day("date") or day
+    if occurred is None:
+        return None
+    return ActivityEvent(id=item.text("id"), occurred_on=occurred, type=item.text("type"),
+                         channel=item.text("channel"), description=item.text("description"),
+                         amount=item.money("amount"))
+
+
+def activity(resource: Resource, data: Any, _page: PageRequest | None) -> Activity:
+    groups = need_items(resource, data, "activity", "activities", "events", "timeline")
+    events: list[ActivityEvent] = []
+    for group in groups:
+        item = Item(group)
+        inner = item.sublist("activitylist", "activities", "events", "items", "list", any_list=False)
+        if inner is None:
+            event = _event(group, None)
+            events.extend([event] if event else [])
+            continue
+        day = item.day("date")
+        events.extend(e for e in (_event(x, day) for x in inner if isinstance(x, dict)) if e is not None)
+    events.sort(key=lambda e: e.occurred_on, reverse=True)
+    return Activity(customer_id=_customer(data), items=events)
+
+
+def trends(resource: Resource, data: Any, _page: PageRequest | None) -> PurchaseTrends:
+    facts = Item(need_dict(resource, data))
+    currency = facts.text("currency")
+    points = []
+    for element in need_items(resource, data, "trend", "trends", "points"):
+        item = Item(element)
+        month = as_month(item.get("month"))
+        if month is None:
+            continue
+        value = item.money("order_value", currency) or Money(amount=0.0, currency=currency_code(currency))
+        points.append(TrendPoint(month=month, orders=item.integer("orders") or 0, order_value=value))
+    points.sort(key=lambda p: p.month)
+    return PurchaseTrends(customer_id=_customer(data), title=facts.text("title"), points=points)
+
+
+def _purchase(raw: dict[str, Any]) -> Purchase | None:
+    item = Item(raw, ORDER)
+    purchase = Purchase(
+        order_id=item.text("id", bare=False) or item.text("order_ref"),
+        product_code=item.text("product_code", prefixes=()),
+        product_name=item.text("name", prefixes=PRODUCT), category=item.text("category", prefixes=PRODUCT),
+        quantity=item.integer("quantity", prefixes=()), order_value=item.money("amount"), order_date=item.day("date"),
+    )
+    return purchase if purchase.model_dump(exclude_none=True) else None
+
+
+def _points(chart: Item) -> list[AffinityPoint]:
+    raw = chart.get("points", bare=True)
+    if isinstance(raw, dict):  # {"Shoes": 0.8, "Bags": 0.3}
+        pairs = [(as_text(k), as_float(v)) for k, v in raw.items()]
+    else:
+        elements = [e for e in (raw if isinstance(raw, list) else chart.sublist() or []) if isinstance(e, dict)]
+        pairs = [(Item(e).text("label"), Item(e).number("score")) for e in elements]
+    points = [AffinityPoint(label=label, value=value) for label, value in pairs if label and value is not None]
+    return sorted(points, key=lambda p: p.value, reverse=True)
+
+
+def affinity(resource: Resource, data: Any, _page: PageRequest | None) -> Affinity:
+    charts = []
+    for element in need_items(resource, data, "charts", "affinities", "affinity"):
+        chart = Item(element)
+        charts.append(AffinityChart(title=chart.text("title"), x_label=chart.text("xlabel"),
+                                    y_label=chart.text("ylabel"), points=_points(chart)))
+    total = Item(data).integer("total") if isinstance(data, dict) else None
+    return Affinity(customer_id=_customer(data), charts=charts, total=total)
+
+
+def _attribute(raw: dict[str, Any]) -> Attribute | None:
+    item = Item(raw, ATTRIBUTE)
+    name = item.text("attr_name")
+    if name is None:
+        return None
+    value = item.get("value")
+    return Attribute(name=name, value=value if is_scalar(value) else as_text(value), type=item.text("data_type"))
+
+
+def attributes(resource: Resource, data: Any, page: PageRequest | None) -> AttributePage:
+    raw = find_items(data, "attributes", "customattributes", "attributelist")
+    if raw is not None and (raw or not isinstance(data, dict)):
+        items = [a for a in map(_attribute, raw) if a is not None]
+    elif isinstance(data, dict):  # a flat object of name -> value
+        items = [Attribute(name=str(k), value=v) for k, v in data.items()
+                 if norm(k) not in _LIST_META and is_scalar(v) and not is_placeholder(v)]
+    else:
+        raise UpstreamResponseError(f"The API answered {resource.name} without attributes cdp-mcp can find.")
+    return AttributePage(customer_id=_customer(data), items=items,
+                         page=page_info(resource, data, page, len(items)))
+
+
+def gcr(resource: Resource, data: Any, _page: PageRequest | None) -> GcrMatch:
+    found: set[int] = set()
+    for element in need_items(resource, data):
+        item = Item(element)
+        gcr_id = item.integer("gcr_id")
+        if gcr_id is not None and gcr_id > 0 and item.flag("status") is not False:
+            found.add(gcr_id)
+    if len(found) > 1:
+        raise AmbiguousCustomerError(f"The identifiers given match {len(found)} golden records on {resource.name}.",
+                                     matches=len(found))
+    return GcrMatch(found=bool(found), gcr_id=next(iter(found), None))
+
+
+def _categories(levels: list[Any]) -> list[str]:
+    names = []
+    for element in levels:
+        if isinstance(element, dict):
+            parts = [as_text(v) for k, v in sorted(element.items()) if not isinstance(v, dict | list)]
+            parts = [p for p in parts if p and p.lower() != "all"]
+            if parts:
+                names.append(" / ".join(parts))
+        elif (text := as_text(element)) is not None:
+            names.append(text)
+    return names
+
+
+def consents(resource: Resource, data: Any, _page: PageRequest | None) -> Consents:
+    channels = []
+    for element in need_items(resource, data, "channels", "consents", "optins"):
+        item = Item(element, CHANNEL)
+        name = item.text("name") or item.text("channel", prefixes=())
+        if name is None:
+            continue
+        levels = item.sublist("dataitems", "categories", "consentcategories", "items") or []
+        opted = item.flag("opted_in", prefixes=())
+        channels.append(ChannelConsent(channel=name.lower(), channel_id=item.text("id"),
+                                       opted_in=opted if opted is not None else bool(levels),
+                                       categories=_categories(levels)))
+    return Consents(channels=channels)
+
+
+segments = _page_of(SegmentPage, _segment, "segments", "segmentlist")
+campaigns = _page_of(CampaignPage, _campaign, "campaigns", "campaignlist")
+purchases = _page_of(PurchasePage, _purchase, "purchases", "orders", "products")
+
+# In catalog order (the catalog is the only place that spells resource names); strict zip keeps them aligned.
+_IN_CATALOG_ORDER: tuple[Parser, ...] = (
+    profile, segments, segments, membership, campaigns, campaigns, recommendations, activity, trends, purchases,
+    affinity, attributes, gcr, consents,
+)
+PARSERS: dict[str, Parser] = dict(zip((r.name for r in RESOURCES), _IN_CATALOG_ORDER, strict=True))

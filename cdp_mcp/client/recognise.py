@@ -1,0 +1,188 @@
+"""Recognise item fields by meaning, whatever spelling the tenant's API uses.
+
+The docs leave the item fields of several lists open, so a real tenant may say `segmentName`, `name`,
+`segment_name` or `SEGMENT_NAME`. Keys are normalised (lower case, without `_`, `-`, `.` and spaces) and
+looked up in one table of spellings per meaning; an item kind adds its prefixes (`segment`, `seg`), so
+`segmentId` and a bare `id` both answer "id" for a segment. The first non-placeholder match wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from cdp_mcp.client.models import Money
+from cdp_mcp.client.values import as_bool, as_date, as_float, as_int, as_money, as_text, is_placeholder
+
+__all__ = ["SYNONYMS", "Item", "find_items", "norm"]
+
+# Meaning -> normalised spellings, most specific first. Item kinds prepend their prefixes to each spelling.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    # identity and labels
+    "id": ("id", "code", "key", "uid", "identifier", "number", "no"),
+    "code": ("code", "sku", "id", "number", "no"),
+    "key": ("key", "uuid", "guid"),
+    "product_code": ("productcode", "productid", "productsku", "sku", "itemcode", "itemid", "skucode", "articleno"),
+    "name": ("name", "title", "label", "displayname"),
+    "attr_name": ("name", "key", "label", "title", "field"),
+    "order_ref": ("id", "invoiceno", "invoicenumber", "receiptno", "billno"),
+    "description": ("description", "details", "summary", "text", "info", "desc"),
+    "category": ("category", "type", "group", "kind", "class", "categoryname"),
+    "type": ("type", "activitytype", "eventtype", "kind", "action", "event", "category"),
+    "status": ("status", "state"),
+    "channel": ("channel", "channelname", "medium", "via", "platform", "source"),
+    "image": ("imgurl", "imageurl", "image", "img", "thumbnail", "picture", "photo", "photourl"),
+    "currency": ("currency", "currencycode", "currencysymbol"),
+    "points": ("chartdata", "points", "data", "values", "scores", "items"),
+    "source": ("datasource", "source", "recommendationsource", "basedon", "algorithm", "model"),
+    "title": ("charttitle", "title", "name", "label", "category", "dimension"),
+    "xlabel": ("xaxislabel", "xlabel", "xaxis", "xtitle"),
+    "ylabel": ("yaxislabel", "ylabel", "yaxis", "ytitle"),
+    "label": ("label", "name", "key", "category", "x", "title"),
+    # dates
+    "date": ("date", "orderdate", "purchasedate", "transactiondate", "eventdate", "activitydate", "datetime",
+             "timestamp", "createdat", "createddate", "day", "on", "at", "time"),
+    "joined": ("addeddate", "addedon", "added", "joineddate", "joinedon", "joined", "entrydate", "membersince",
+               "since", "createddate", "createdat", "date"),
+    "start": ("startdate", "start", "startson", "startedat", "from", "validfrom", "launchdate"),
+    "end": ("enddate", "end", "endson", "endedat", "to", "validto", "until", "expirydate"),
+    "sent": ("sentdate", "senton", "sentat", "sent", "senttime", "deliverydate", "delivereddate", "date"),
+    "month": ("time", "month", "period", "yearmonth", "bucket", "date", "label"),
+    # numbers and flags
+    "amount": ("amount", "value", "ordervalue", "orderamount", "totalamount", "total", "price", "revenue"),
+    "price": ("retailprice", "price", "saleprice", "listprice", "mrp", "amount", "value"),
+    "quantity": ("quantity", "qty", "units", "unitcount", "itemcount", "count"),
+    "orders": ("numberoforder", "numberoforders", "orders", "ordercount", "totalorders", "count"),
+    "order_value": ("ordervalue", "orderamount", "value", "amount", "revenue", "sales", "totalvalue"),
+    "score": ("value", "score", "y", "affinity", "weight", "count"),
+    "opened": ("opened", "isopened", "open", "opens", "openstatus"),
+    "clicked": ("clicked", "isclicked", "click", "clicks", "clickstatus"),
+    "opted_in": ("optedin", "optin", "isoptedin", "consent", "consented", "subscribed", "status", "enabled"),
+    "in_segment": ("status", "insegment", "iscustomerinsegment", "ismember", "member", "result", "exists"),
+    "value": ("value", "val", "attributevalue"),
+    "data_type": ("datatype", "type", "valuetype"),
+    # profile card (basic)
+    "customer_id": ("customerid", "custid", "customerno", "id"),
+    "gcr_id": ("gcrid", "gcr", "goldenrecordid", "goldencustomerid", "goldenid"),
+    "salutation": ("salutation", "prefix", "nametitle"),
+    "full_name": ("fullname", "name", "customername", "displayname"),
+    "gender": ("gender", "sex"),
+    "age": ("age",),
+    "birth_date": ("dob", "dateofbirth", "birthdate", "birthday"),
+    "membership_tier": ("membershiptype", "membershiptier", "tier", "loyaltytier", "membership", "loyaltylevel"),
+    "status_color": ("statuscolor", "statuscolour", "color", "colour"),
+    "city": ("city", "town"),
+    "state": ("state", "province", "region"),
+    "address": ("residenceaddress", "address", "homeaddress", "streetaddress", "fulladdress"),
+    "email": ("emailaddress", "email", "emailid", "mail"),
+    "mobile": ("mobilenumber", "mobile", "mobileno", "phone", "phonenumber", "cellphone"),
+    "customer_code": ("customercodeexternal", "customercode", "externalcustomercode", "externalid"),
+    "image_url": ("profileimageurl", "profileimage", "imageurl", "avatar", "avatarurl", "photourl"),
+    "total_sales": ("totalsales", "totalspend", "lifetimevalue", "ltv", "totalrevenue"),
+    "total_orders": ("totalorders", "ordercount", "numberoforders", "orders"),
+    "average_basket": ("avgbasketval", "avgbasketvalue", "averagebasketvalue", "averageordervalue", "aov"),
+    "total_visits": ("totalvisits", "visits", "visitcount"),
+    "days_since_last_purchase": ("daysincelastpur", "dayssincelastpur", "dayssincelastpurchase",
+                                 "dayssincelastorder", "recency"),
+    "total_web_sessions": ("totalwebsessions", "websessions", "sessions"),
+    # list and paging keys
+    "customer": ("customerid", "custid", "customerno"),
+    "total": ("totalcount", "total", "totalrecords", "totalelements", "totalitems", "count"),
+    "current_page": ("currentpage", "page", "pagenumber", "pageno", "pageindex"),
+    "page_size": ("pagesize", "size", "limit", "perpage"),
+    "total_pages": ("totalpages", "pagecount", "pages", "numberofpages"),
+    "last_key": ("lastkey", "nextkey", "lastevaluatedkey", "nextpagekey", "nextcursor", "cursor"),
+}
+_LIST_KEYS = ("datalist", "items", "list", "results", "records", "rows", "content", "data", "values", "entries")
+
+
+def norm(key: object) -> str:
+    """`SEGMENT_NAME`, `segment-name`, `segmentName` -> `segmentname`."""
+    return re.sub(r"[\s_\-.]+", "", str(key)).lower()
+
+
+class Item:
+    """One upstream object, read by meaning. Remembers which keys were used (for `Profile.extra`)."""
+
+    def __init__(self, raw: Mapping[str, Any], prefixes: tuple[str, ...] = ()) -> None:
+        self._values: dict[str, Any] = {}
+        self._names: dict[str, str] = {}
+        for key, value in raw.items():
+            self._values.setdefault(norm(key), value)
+            self._names.setdefault(norm(key), str(key))
+        self._prefixes = prefixes
+        self.used: set[str] = set()
+
+    def get(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> Any:
+        """The first non-placeholder value among the spellings of `meaning` (prefixed ones first)."""
+        spellings = SYNONYMS[meaning]
+        chosen = self._prefixes if prefixes is None else prefixes
+        candidates = [p + s for p in chosen for s in spellings] + (list(spellings) if bare else [])
+        for key in candidates:
+            if key in self._values and not is_placeholder(self._values[key]):
+                self.used.add(key)
+                return self._values[key]
+        return None
+
+    def text(self, meaning: str, **how: Any) -> str | None:
+        return as_text(self.get(meaning, **how))
+
+    def integer(self, meaning: str, **how: Any) -> int | None:
+        return as_int(self.get(meaning, **how))
+
+    def number(self, meaning: str, **how: Any) -> float | None:
+        return as_float(self.get(meaning, **how))
+
+    def day(self, meaning: str, **how: Any) -> date | None:
+        return as_date(self.get(meaning, **how))
+
+    def flag(self, meaning: str, **how: Any) -> bool | None:
+        return as_bool(self.get(meaning, **how))
+
+    def money(self, meaning: str, currency: str | None = None, **how: Any) -> Money | None:
+        return as_money(self.get(meaning, **how), currency)
+
+    def sublist(self, *keys: str, any_list: bool = True) -> list[Any] | None:
+        """The first list under one of `keys` or the usual list keys (normalised), else the only list value."""
+        for key in (*keys, *_LIST_KEYS):
+            if isinstance(self._values.get(key), list):
+                self.used.add(key)
+                return self._values[key]
+        lists = [k for k, v in self._values.items() if isinstance(v, list)] if any_list else []
+        if len(lists) == 1:
+            self.used.add(lists[0])
+            return self._values[lists[0]]
+        return None
+
+    def unused(self) -> Iterable[tuple[str, Any]]:
+        """(upstream name, value) of the keys no meaning claimed."""
+        return ((self._names[k], v) for k, v in self._values.items() if k not in self.used)
+
+
+def find_items(data: Any, *keys: str) -> list[dict[str, Any]] | None:
+    """The list of item objects in `data`: under one of `keys` or the usual list keys, or `data` itself.
+
+    Scalar items (a list of names) become `{"name": value}`. None when no list can be found, except that
+    an empty object or one stating a total of 0 means an empty list.
+    """
+    if isinstance(data, list):
+        items = data
+    elif isinstance(data, dict):
+        item = Item(data)
+        found = item.sublist(*keys)
+        if found is None:
+            named_empty = any(norm(k) in (*keys, *_LIST_KEYS) and v is None for k, v in data.items())
+            values = {k: v for k, v in data.items() if not is_placeholder(v)}
+            return [] if named_empty or item.integer("total") == 0 or not values else None
+        items = found
+    else:
+        return None
+    result: list[dict[str, Any]] = []
+    for element in items:
+        if isinstance(element, dict):
+            result.append(element)
+        elif not is_placeholder(element) and isinstance(element, str | int | float):
+            result.append({"name": element})
+    return result

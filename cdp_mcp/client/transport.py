@@ -1,0 +1,78 @@
+"""The one place that builds the pooled `httpx2.AsyncClient` every API call goes through.
+
+Credentials never live on the client: `tenant_hash`, `oauth_key_secret` and `access_token` are added to each
+request by the caller, so they cannot show up in the client's repr or in default-header dumps. URLs carry no
+secret either (httpx2 logs request URLs), and redirects are not followed, because a redirect would carry the
+credential headers to whatever host the `Location` names.
+"""
+
+from __future__ import annotations
+
+import httpx2
+
+from cdp_mcp import __version__
+from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.settings import Settings
+
+__all__ = ["USER_AGENT", "make_http_client"]
+
+USER_AGENT = f"cdp-mcp/{__version__}"
+_MAX_CONNECTIONS = 20
+_MAX_KEEPALIVE = 10
+_KEEPALIVE_EXPIRY = 30.0
+
+
+def _checked_base_url(base_url: str) -> httpx2.URL:
+    """Refuse base URLs that could smuggle a secret into logged URLs (user-info, query) or lack a scheme."""
+    try:
+        url = httpx2.URL(base_url)
+    except httpx2.InvalidURL:
+        raise ConfigurationError("The B2B API base URL is not a valid URL.",
+                                 hint="Set CDP_B2B_API_URL to https://host/context-path.") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError("The B2B API base URL needs an http(s) scheme and a host.",
+                                 hint="Set CDP_B2B_API_URL to https://host/context-path.")
+    if url.userinfo or url.query or url.fragment:
+        raise ConfigurationError(
+            "The B2B API base URL must not carry user-info, a query string or a fragment.",
+            hint="Keep only scheme, host and context path in CDP_B2B_API_URL; credentials go in CDP_TENANT_HASH.",
+        )
+    return url
+
+
+def make_http_client(
+    settings: Settings,
+    *,
+    base_url: str,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> httpx2.AsyncClient:
+    """A pooled client for `base_url` with the timeouts from settings.
+
+    Args:
+        settings: read for `connect_timeout` and `read_timeout`.
+        base_url: the API base including its context path (the sandbox's URL when running embedded).
+        transport: a test seam (`httpx2.ASGITransport`, `httpx2.MockTransport`); None for real sockets.
+
+    Raises:
+        ConfigurationError: the base URL has no scheme/host, or carries user-info, a query or a fragment.
+    """
+    url = _checked_base_url(base_url)
+    timeout = httpx2.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout,
+        write=settings.read_timeout,
+        pool=settings.connect_timeout,
+    )
+    limits = httpx2.Limits(
+        max_connections=_MAX_CONNECTIONS,
+        max_keepalive_connections=_MAX_KEEPALIVE,
+        keepalive_expiry=_KEEPALIVE_EXPIRY,
+    )
+    return httpx2.AsyncClient(
+        base_url=url,
+        headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+        timeout=timeout,
+        limits=limits,
+        transport=transport,
+        follow_redirects=False,
+    )

@@ -1,0 +1,101 @@
+"""`cdp-mcp call TOOL key=value ...`: one tool call from the shell, for debugging and scripts.
+
+The server runs in process against the configured API (or the embedded sandbox). The compact JSON result
+goes to stdout; an `is_error` result goes to stderr with exit code 1. Values are parsed against the tool's
+input schema: string arguments stay strings (a mobile number is not an integer), other values are JSON
+when they parse as JSON, a comma list fills an array argument, and a repeated key makes a list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings, say
+from cdp_mcp.commands.inprocess import connect, result_text
+from cdp_mcp.errors import InvalidInputError
+from cdp_mcp.settings import Settings
+
+__all__ = ["parse_arguments", "run"]
+
+
+def _types(schema: Mapping[str, Any] | None) -> set[str]:
+    """The JSON types a property accepts (through anyOf / oneOf), `null` left out."""
+    if not schema:
+        return set()
+    found: set[str] = set()
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        found.add(kind)
+    elif isinstance(kind, list):
+        found.update(k for k in kind if isinstance(k, str))
+    for key in ("anyOf", "oneOf"):
+        for option in schema.get(key) or ():
+            found |= _types(option)
+    return found - {"null"}
+
+
+def _value(raw: str, types: set[str]) -> Any:
+    if types == {"string"}:
+        return raw
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    if "array" in types and not isinstance(value, list):
+        value = [part.strip() for part in raw.split(",") if part.strip()] if isinstance(value, str) else [value]
+    return value
+
+
+def parse_arguments(pairs: Sequence[str], input_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`key=value` words to tool arguments, typed by the tool's input schema.
+
+    Raises:
+        InvalidInputError: a word without `=`, or a key the tool does not take.
+    """
+    properties: Mapping[str, Any] = input_schema.get("properties") or {}
+    arguments: dict[str, Any] = {}
+    repeated: set[str] = set()
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InvalidInputError(f"{pair!r} is not key=value.", hint="For example: email=ada@example.com limit=3")
+        if properties and key not in properties:
+            raise InvalidInputError(f"The tool takes no argument {key!r}.",
+                                    hint=f"Its arguments: {', '.join(properties)}.")
+        value = _value(raw, _types(properties.get(key)))
+        if key in arguments:
+            previous = arguments[key] if key in repeated else [arguments[key]]
+            arguments[key] = [*previous, *(value if isinstance(value, list) else [value])]
+            repeated.add(key)
+        else:
+            arguments[key] = value
+    return arguments
+
+
+async def _call(settings: Settings, tool: str, pairs: Sequence[str]) -> int:
+    async with connect(settings) as (client, _):
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        if tool not in tools:
+            say(f"no tool named {tool!r} is served (check CDP_TOOLS / CDP_RESOURCES).")
+            print(f"  available: {', '.join(tools)}", file=sys.stderr)
+            return EXIT_CONFIG
+        arguments = parse_arguments(pairs, tools[tool].input_schema)
+        result = await client.call_tool(tool, arguments)
+    text = result_text(result)
+    if result.is_error:
+        print(text, file=sys.stderr)
+        return EXIT_FAILURE
+    print(text)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(quiet=True, tools=args.tools)
+    return anyio.run(_call, settings, args.tool, args.arguments)

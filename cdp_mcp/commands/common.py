@@ -1,0 +1,106 @@
+"""What every subcommand shares: logging on stderr, settings loading, and one way to fail.
+
+Kept free of MCP and HTTP imports so the CLI starts fast. A failure the user can fix (a `CdpError`)
+becomes its message and hint on stderr and an exit code, never a traceback: 2 for configuration,
+1 for anything else anticipated. A crash keeps its traceback on stderr (exit 1), so it can be reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from cdp_mcp.errors import CdpError, ConfigurationError
+from cdp_mcp.settings import Settings
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILURE",
+    "configure_logging",
+    "exit_code_for",
+    "find_cdp_error",
+    "load_settings",
+    "report_error",
+    "say",
+]
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+_EXIT_INTERRUPTED = 130
+
+_NOISY_LOGGERS = ("httpx2", "httpcore", "uvicorn.access", "mcp.server.lowlevel.server")
+"""Per-request INFO lines that drown a host's log; shown again at DEBUG."""
+
+logger = logging.getLogger(__name__)
+
+
+def configure_logging(level: str = "WARNING") -> None:
+    """Send every log record to stderr (stdout belongs to the protocol) at `level`."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_cdp_mcp", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._cdp_mcp = True  # type: ignore[attr-defined]
+        root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+
+
+def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:
+    """`Settings.load()` with CLI overrides (None means "not given"), then apply its log level.
+
+    Args:
+        quiet: for interactive commands, log at WARNING unless CDP_LOG_LEVEL was set explicitly.
+    """
+    settings = Settings.load(**{k: v for k, v in overrides.items() if v is not None})
+    level = settings.log_level
+    if quiet and "log_level" not in settings.model_fields_set:
+        level = "WARNING"
+    configure_logging(level)
+    return settings
+
+
+def say(message: str) -> None:
+    """A start-up or progress line for a person, on stderr."""
+    print(f"cdp-mcp: {message}", file=sys.stderr, flush=True)
+
+
+def report_error(error: CdpError) -> None:
+    """The message and its hint on stderr, no traceback."""
+    say(error.message)
+    if error.hint:
+        print(f"  hint: {error.hint}", file=sys.stderr, flush=True)
+
+
+def find_cdp_error(exc: BaseException | None) -> CdpError | None:
+    """The anticipated error inside `exc`: itself, one in an exception group (task groups), or a cause."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, CdpError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                found = find_cdp_error(inner)
+                if found is not None:
+                    return found
+            return None
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """Report `exc` the way a person can act on and return the process exit code."""
+    error = find_cdp_error(exc)
+    if error is not None:
+        report_error(error)
+        return EXIT_CONFIG if isinstance(error, ConfigurationError) else EXIT_FAILURE
+    if isinstance(exc, KeyboardInterrupt) or (
+        isinstance(exc, BaseExceptionGroup) and exc.subgroup(KeyboardInterrupt) is not None
+    ):
+        say("interrupted")
+        return _EXIT_INTERRUPTED
+    logger.error("cdp-mcp crashed; please report this with the traceback below", exc_info=exc)
+    return EXIT_FAILURE

@@ -1,0 +1,193 @@
+"""`cdp-mcp demo`: a newcomer's first look, with nothing to configure.
+
+The server runs in process on a fresh embedded sandbox in a temporary state directory (deleted at the end,
+so the demo never touches your token cache or creation ledger), connected through the official MCP SDK
+`Client` as any host would. It lists the tools, asks the questions a support agent and a campaign planner
+ask about one sample customer, prints the compact results the model would read, and ends with the token
+broker's figures: how few tokens it took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client
+
+from cdp_mcp.backend import Backend
+from cdp_mcp.commands.common import configure_logging
+from cdp_mcp.commands.inprocess import connect, result_text
+from cdp_mcp.sandbox import SampleCustomer
+from cdp_mcp.settings import Settings
+
+__all__ = ["demo_settings", "run", "run_demo"]
+
+_WIDTH = 100
+_SHORT = 3  # lines of a result shown before it is cut
+
+
+def demo_settings(state_dir: Path) -> Settings:
+    """The environment's settings, forced onto the embedded sandbox with every tool, in `state_dir`."""
+    return Settings.load(b2b_api_url=None, tenant_hash=None, oauth_key_secret=None, tools=None, resources=None,
+                         state_dir=state_dir)
+
+
+def _width() -> int:
+    return max(60, min(_WIDTH, shutil.get_terminal_size((_WIDTH, 24)).columns))
+
+
+def _call_line(tool: str, arguments: dict[str, Any]) -> str:
+    shown = []
+    for key, value in arguments.items():
+        if isinstance(value, list) and len(value) > 2:
+            shown.append(f"{key}=[{len(value)} items]")
+        else:
+            shown.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
+    return f"{tool}({', '.join(shown)})"
+
+
+class _Printer:
+    """Numbered questions, each with its tool calls and their compact results, cut to a few lines."""
+
+    def __init__(self) -> None:
+        self.width = _width()
+        self.number = 0
+
+    def question(self, text: str) -> None:
+        self.number += 1
+        print(f"\n{self.number}. {text}")
+
+    def result(self, tool: str, arguments: dict[str, Any], text: str, *, error: bool = False,
+               lines: int = _SHORT) -> None:
+        print(f"   > {_call_line(tool, arguments)}")
+        room = self.width - 5
+        if error:  # prose: wrap at words
+            wrapped = textwrap.wrap("is_error: " + text, room)
+        else:  # compact JSON: cut at the width, as a terminal would show it
+            wrapped = [text[i:i + room] for i in range(0, len(text), room)]
+        for line in wrapped[:lines]:
+            print(f"     {line}")
+        if len(wrapped) > lines:
+            print(f"     ... ({len(text.encode())} bytes of compact JSON in all)")
+
+    def note(self, text: str) -> None:
+        for line in textwrap.wrap(text, self.width - 3):
+            print(f"   {line}")
+
+
+class _Session:
+    """The connected client, with one helper that calls a tool and prints what the model would read."""
+
+    def __init__(self, client: Client, printer: _Printer) -> None:
+        self.client = client
+        self.printer = printer
+        self.progress: list[str] = []
+
+    async def ask(self, tool: str, arguments: dict[str, Any], *, lines: int = _SHORT) -> dict[str, Any]:
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            self.progress.append(message or f"{done:g}/{total:g}")
+
+        result = await self.client.call_tool(tool, arguments, progress_callback=on_progress)
+        self.printer.result(tool, arguments, result_text(result), error=bool(result.is_error), lines=lines)
+        return {} if result.is_error else dict(result.structured_content or {})
+
+
+def _pick(samples: Sequence[SampleCustomer]) -> tuple[SampleCustomer, SampleCustomer | None]:
+    """The first sample with a gcr_id and an email (the showcase), and the ambiguous one if any."""
+    showcase = next(s for s in samples if s.gcr_id is not None and s.email)
+    ambiguous = next((s for s in samples if s.label == "ambiguous"), None)
+    return showcase, ambiguous
+
+
+async def _questions(session: _Session, backend: Backend) -> None:
+    printer = session.printer
+    assert backend.sandbox is not None
+    customer, ambiguous = _pick(backend.sandbox.samples)
+    print(f"\nSample customer: {customer.full_name} ({customer.label}: {customer.description}), "
+          f"email {customer.email}")
+
+    printer.question("Who is this customer?")
+    match = await session.ask("resolve_customer", {"email": customer.email})
+    gcr_id = match.get("gcr_id") or customer.gcr_id
+    await session.ask("get_customer_profile", {"gcr_id": gcr_id})
+
+    printer.question("What did they buy lately?")
+    await session.ask("list_purchased_products", {"gcr_id": gcr_id, "limit": 3})
+
+    printer.question("Have they opted in to SMS?")
+    consent = await session.ask("get_marketing_consent", {"gcr_id": gcr_id})
+    sms = "sms" in consent.get("contactable_on", [])
+    printer.note(f"Answer: {'yes' if sms else 'no'}; contactable on {', '.join(consent.get('contactable_on', []))}.")
+
+    printer.question("What should we recommend?")
+    await session.ask("get_product_recommendations", {"gcr_id": gcr_id, "limit": 3})
+
+    printer.question("Everything at once: the overview card (sections fetched concurrently)")
+    session.progress.clear()
+    card = await session.ask("get_customer_overview", {"gcr_id": gcr_id}, lines=40)
+    if session.progress:
+        printer.note(f"progress reported: {len(session.progress)} notifications ({session.progress[-1]})")
+
+    segments = (card.get("segments") or {}).get("top") or []
+    if segments:
+        segment = segments[0]
+        screened = [{"gcr_id": s.gcr_id} for s in backend.sandbox.samples if s.gcr_id is not None][:6]
+        if ambiguous is not None:
+            screened.append({"email": ambiguous.email})
+        printer.question(f"Campaign planning: who of {len(screened)} customers is in segment "
+                         f"{segment.get('name') or segment['id']!r} and reachable by SMS?")
+        screen = await session.ask("screen_customers",
+                                   {"customers": screened, "segment_id": segment["id"], "channel": "sms"})
+        summary = screen.get("summary") or {}
+        if summary:
+            printer.note(f"Answer: {summary.get('eligible')} eligible of {summary.get('customers')} "
+                         f"({summary.get('in_segment')} in the segment, {summary.get('contactable')} opted in to "
+                         f"SMS, {summary.get('errors')} with an error of their own).")
+
+    if ambiguous is not None:
+        printer.question("An email two customers share: the model gets a next step, not a crash")
+        await session.ask("get_customer_profile", {"email": ambiguous.email})
+
+
+async def _figures(backend: Backend) -> None:
+    stats = backend.broker.stats.as_dict()
+    allowance = await backend.broker.allowance()
+    print("\nToken broker (one minimal-scope token per resource set, reused until it nears expiry):")
+    print("   " + " · ".join(f"{key.replace('_', ' ')} {value}" for key, value in stats.items()))
+    print(f"   allowance: {allowance.remaining} of {allowance.limit} token creations left in the rolling 24 hours")
+
+
+async def run_demo(settings: Settings) -> None:
+    """Connect, list the tools, ask the questions, print the broker's figures."""
+    printer = _Printer()
+    print(textwrap.fill(
+        f"cdp-mcp demo: the MCP server on the embedded sandbox ({settings.sandbox_customers} synthetic customers), "
+        "in process through the official MCP SDK Client; tokens and sandbox data in a temporary directory that "
+        "is deleted at the end.", printer.width))
+    async with connect(settings) as (client, backend):
+        tools = (await client.list_tools()).tools
+        print(f"\n{len(tools)} tools:")
+        print(textwrap.fill(", ".join(t.name for t in tools), printer.width, initial_indent="   ",
+                            subsequent_indent="   "))
+        await _questions(_Session(client, printer), backend)
+        await _figures(backend)
+    print("\nNext: `cdp-mcp config claude-desktop` prints the entry for Claude Desktop;")
+    print("      `cdp-mcp call get_customer_overview email=...` asks one question from the shell.")
+
+
+def run(args: argparse.Namespace) -> int:
+    del args
+    with tempfile.TemporaryDirectory(prefix="cdp-mcp-demo-") as state_dir:
+        settings = demo_settings(Path(state_dir))
+        configure_logging(settings.log_level if "log_level" in settings.model_fields_set else "WARNING")
+        logging.getLogger("cdp_mcp.backend").setLevel(logging.ERROR)  # the header already says: embedded sandbox
+        anyio.run(run_demo, settings)
+    return 0

@@ -1,0 +1,170 @@
+"""The Streamable HTTP transport: the SDK's `/mcp` endpoint behind an Origin check and a bearer token.
+
+The SDK serves both protocol eras at `/mcp` (stateless: no session to pin a client to a process). Around
+it this module adds what a network listener needs: `GET /healthz`, a refusal to listen off loopback
+without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
+allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
+the Host header. The token guards this server only; it is never forwarded to the upstream API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from cdp_mcp import __version__
+from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.settings import Settings
+
+__all__ = [
+    "HEALTH_PATH",
+    "LOOPBACK_ORIGINS",
+    "MCP_PATH",
+    "MIN_TOKEN_LENGTH",
+    "create_http_app",
+    "is_loopback",
+    "serve_http",
+]
+
+MCP_PATH = "/mcp"
+HEALTH_PATH = "/healthz"
+MIN_TOKEN_LENGTH = 16
+LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
+LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
+_REALM = 'Bearer realm="cdp-mcp"'
+
+logger = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
+    """Exact match, or `scheme://host:*` matching that host with any port (or none)."""
+    for pattern in allowed:
+        if origin == pattern:
+            return True
+        if pattern.endswith(":*"):
+            base = pattern[:-2]
+            if origin == base or (origin.startswith(base + ":") and origin[len(base) + 1:].isdigit()):
+                return True
+    return False
+
+
+class _Guard:
+    """ASGI middleware: Origin allowlist, then bearer token, for every path but the health check."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str]) -> None:
+        self.app = app
+        self.token = token.encode() if token else None
+        self.origins = tuple(origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == HEALTH_PATH:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is not None and not _origin_allowed(origin, self.origins):
+            logger.warning("refused a request from Origin %r", origin)
+            response = JSONResponse(
+                {"error": "forbidden", "error_description": "This Origin is not allowed; add it to "
+                 "CDP_MCP_ALLOWED_ORIGINS (or --allowed-origins) if the browser client is yours."},
+                status_code=403)
+            await response(scope, receive, send)
+            return
+        if self.token is not None and not self._authorized(headers.get("authorization")):
+            given = headers.get("authorization") is not None
+            challenge = _REALM + (', error="invalid_token"' if given else "")
+            response = JSONResponse(
+                {"error": "invalid_token" if given else "unauthorized",
+                 "error_description": "Send Authorization: Bearer <CDP_MCP_AUTH_TOKEN>."},
+                status_code=401, headers={"WWW-Authenticate": challenge})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, header: str | None) -> bool:
+        scheme, _, credentials = (header or "").partition(" ")
+        assert self.token is not None
+        # compare_digest on bytes of unequal length still takes time independent of the content.
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self.token)
+
+
+def _auth_token(settings: Settings, host: str) -> str | None:
+    """The bearer token to require, or None on loopback without one; refuses unsafe set-ups."""
+    token = settings.mcp_auth_token.get_secret_value().strip() if settings.mcp_auth_token else ""
+    if not token:
+        if is_loopback(host):
+            return None
+        raise ConfigurationError(
+            f"Refusing to serve HTTP on {host} without CDP_MCP_AUTH_TOKEN: anyone who can reach it could "
+            "read customer profiles.",
+            hint="Set CDP_MCP_AUTH_TOKEN to a long random value (python -c \"import secrets; "
+                 "print(secrets.token_urlsafe(32))\") and send it as 'Authorization: Bearer <token>', "
+                 "or bind to 127.0.0.1.")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigurationError(f"CDP_MCP_AUTH_TOKEN is too short (at least {MIN_TOKEN_LENGTH} characters).",
+                                 hint="Use a long random value, e.g. python -c \"import secrets; "
+                                      "print(secrets.token_urlsafe(32))\".")
+    return token
+
+
+def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "127.0.0.1",
+                    allowed_origins: Sequence[str] | None = None) -> Starlette:
+    """The ASGI app serving `server` at `/mcp` and a health check at `/healthz`.
+
+    Args:
+        server: the MCP server; its lifespan (the backend) is entered once for the app's lifetime.
+        settings: supplies `mcp_auth_token` and, unless `allowed_origins` is given, `mcp_allowed_origins`.
+        host: the bind address; off loopback a bearer token is mandatory.
+        allowed_origins: browser Origins to accept besides the loopback ones (when bound to loopback).
+
+    Raises:
+        ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN, or with a token that is too short.
+    """
+    token = _auth_token(settings, host)
+    extra = list(allowed_origins if allowed_origins is not None else settings.mcp_allowed_origins or ())
+    origins = [*LOOPBACK_ORIGINS, *extra] if is_loopback(host) else extra
+    security = (TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(LOOPBACK_HOSTS),
+                                          allowed_origins=origins)
+                if is_loopback(host) else TransportSecuritySettings(enable_dns_rebinding_protection=False))
+    mcp_app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
+                                         transport_security=security, host=host)
+    backend = "embedded-sandbox" if settings.uses_sandbox else "b2b-api"
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "server": server.name, "version": __version__, "backend": backend,
+                             "auth": "bearer" if token else "none"})
+
+    app = Starlette(routes=[Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes],
+                    lifespan=mcp_app.router.lifespan_context)
+    app.add_middleware(_Guard, token=token, origins=origins)
+    return app
+
+
+def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO") -> None:
+    """Run `app` with uvicorn until interrupted; uvicorn's own logging goes to our stderr handlers."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(),
+                            lifespan="on", server_header=False)
+    uvicorn.Server(config).run()

@@ -1,0 +1,75 @@
+"""Identity resolution: any combination of the four identifiers must lead to exactly one customer.
+
+Rule (documented in CONTRACT.md): every identifier sent must match at least one customer (else 404), and the
+customers matched by all of them together must be exactly one. A household email alone matches two people
+(409), the same email plus one member's gcrId or mobile narrows it to one, and an email of one customer with
+the mobile of another matches nobody jointly (409: they name different customers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cdp_mcp.catalog import IDENTIFIERS
+from cdp_mcp.sandbox.contract import ErrorCode, SandboxError
+from cdp_mcp.sandbox.seed import normalise_mobile
+from cdp_mcp.sandbox.store import Store
+
+__all__ = ["Lookup", "parse_identifiers", "resolve"]
+
+_KINDS = dict(zip((i.header for i in IDENTIFIERS), ("gcr", "email", "mobile", "code"), strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Normalised identifiers of one request, as (store kind, header name, value)."""
+
+    items: tuple[tuple[str, str, str | int], ...]
+
+    def __repr__(self) -> str:  # identifiers are personal data: names only
+        return f"Lookup({', '.join(h for _, h, _ in self.items)})"
+
+
+def parse_identifiers(values: Mapping[str, object]) -> Lookup:
+    """Read identifier headers (or gcr body keys); blank values count as absent."""
+    items: list[tuple[str, str, str | int]] = []
+    for header, kind in _KINDS.items():
+        raw = values.get(header)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        text = str(raw).strip()
+        if kind == "gcr":
+            if isinstance(raw, bool) or not text.isdigit() or int(text) < 1:
+                raise SandboxError(ErrorCode.IDENTIFIER_INVALID, f"`{header}` must be a positive integer.")
+            items.append((kind, header, int(text)))
+        elif kind == "email":
+            items.append((kind, header, text.lower()))
+        elif kind == "mobile":
+            items.append((kind, header, normalise_mobile(text)))
+        else:
+            items.append((kind, header, text))
+    if not items:
+        names = ", ".join(i.header for i in IDENTIFIERS)
+        raise SandboxError(ErrorCode.IDENTIFIER_REQUIRED, f"Send at least one customer identifier: {names}.")
+    return Lookup(tuple(items))
+
+
+def resolve(store: Store, lookup: Lookup) -> int:
+    """The one gcrId the identifiers name (blocking); 404 when one matches nobody, 409 when not one customer."""
+    joint: set[int] | None = None
+    union: set[int] = set()
+    for kind, header, value in lookup.items:
+        found = store.matches(kind, value)
+        if not found:
+            raise SandboxError(ErrorCode.CUSTOMER_NOT_FOUND, f"No customer matches `{header}`.",
+                               data={"identifier": header})
+        union |= found
+        joint = found if joint is None else joint & found
+    if joint is not None and len(joint) == 1:
+        return next(iter(joint))
+    matches = len(joint) if joint else len(union)
+    sent = ", ".join(h for _, h, _ in lookup.items)
+    raise SandboxError(ErrorCode.MULTIPLE_CUSTOMERS,
+                       f"The identifiers ({sent}) match {matches} customers, not one; add another identifier "
+                       "or use gcrId.", data={"matches": matches})

@@ -1,0 +1,72 @@
+"""Paging parameters of the three styles, validated, and the opaque-looking `lastKey` the sandbox hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cdp_mcp.catalog import Paging, PagingKey
+from cdp_mcp.sandbox.contract import (
+    AFFINITY_DEFAULT_PAGE_SIZE, ATTRIBUTES_DEFAULT_PAGE_SIZE, LAST_KEY_DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    PAGE_DEFAULT_PAGE_SIZE, ErrorCode, SandboxError,
+)
+
+__all__ = ["PageParams", "last_key", "parse_paging"]
+
+_HASH_KEY = "HK_CUSTOMER_CODE"
+_RANGE_KEY = "RK_DATE_KEY"
+_TENANT_NO = 1
+_PAGE_SIZE_DEFAULTS = {"affinity": AFFINITY_DEFAULT_PAGE_SIZE, "userAttributes": ATTRIBUTES_DEFAULT_PAGE_SIZE}
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """A validated page request: the page number (1-based), its size, and a lastKey if one was sent."""
+
+    page: int
+    page_size: int
+    last_key: dict[str, Any] | None = None
+
+    def offset(self, gcr_id: int) -> int:
+        """Where the page starts; a lastKey wins over page and must have been issued for this customer."""
+        if self.last_key is None:
+            return (self.page - 1) * self.page_size
+        if self.last_key.get(_HASH_KEY) != f"{_TENANT_NO}_{gcr_id}":
+            raise SandboxError(ErrorCode.INVALID_PAGING, "`lastKey` was not issued for this customer; copy it "
+                               "from the previous response's data.lastKey.")
+        return int(self.last_key[_RANGE_KEY])
+
+
+def last_key(gcr_id: int, offset: int, total: int) -> dict[str, Any] | None:
+    """The next page's key, shaped like the vendor's example; None after the last page."""
+    return {_HASH_KEY: f"{_TENANT_NO}_{gcr_id}", _RANGE_KEY: offset} if offset < total else None
+
+
+def _int(body: dict[str, Any], key: str, default: int, low: int, high: int | None) -> int:
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise SandboxError(ErrorCode.INVALID_PAGING, f"`{key}` must be an integer {bound}.")
+    return value
+
+
+def parse_paging(body: dict[str, Any], style: Paging, resource_name: str) -> PageParams:
+    """Validate the paging keys of `style`; keys of other styles are ignored as the API ignores unknown keys."""
+    if style is Paging.NONE:
+        return PageParams(1, MAX_PAGE_SIZE)
+    if style is Paging.PAGE_SIZE:
+        default = _PAGE_SIZE_DEFAULTS.get(resource_name, PAGE_DEFAULT_PAGE_SIZE)
+        return PageParams(1, _int(body, PagingKey.PAGE_SIZE, default, 1, MAX_PAGE_SIZE))
+    default = PAGE_DEFAULT_PAGE_SIZE if style is Paging.PAGE else LAST_KEY_DEFAULT_PAGE_SIZE
+    size = _int(body, PagingKey.PAGE_SIZE, default, 1, MAX_PAGE_SIZE)
+    page = _int(body, PagingKey.PAGE, 1, 1, None)
+    key = body.get(PagingKey.LAST_KEY) if style is Paging.LAST_KEY else None
+    if key is not None:
+        rk = key.get(_RANGE_KEY) if isinstance(key, dict) else None
+        if not isinstance(key, dict) or not isinstance(key.get(_HASH_KEY), str) or isinstance(rk, bool) \
+                or not isinstance(rk, int) or rk < 0:
+            raise SandboxError(ErrorCode.INVALID_PAGING, "`lastKey` must be the object returned as data.lastKey "
+                               "by the previous page.")
+    return PageParams(page, size, key)

@@ -1,0 +1,101 @@
+"""`cdp-mcp sandbox`: serve the emulated API over HTTP and print how to reach it (one JSON line with --json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import uvicorn
+
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
+from cdp_mcp.sandbox.options import SandboxOptions
+from cdp_mcp.sandbox.runtime import Sandbox, open_sandbox
+from cdp_mcp.sandbox.server import bind_socket, serve_sandbox
+from cdp_mcp.settings import SANDBOX_TENANT_HASH
+
+__all__ = ["add_arguments", "describe", "run"]
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The subcommand's options; every default works as is for a newcomer."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    parser.add_argument("--customers", type=int, default=1000, help=f"tenant size (default 1000, min {MIN_CUSTOMERS})")
+    parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
+    parser.add_argument("--db", type=Path, default=None,
+                        help="SQLite file to keep (reused when built with the same seed and size); default: temporary")
+    parser.add_argument("--tenant-hash", default=SANDBOX_TENANT_HASH, help="the tenant hash clients must send")
+    parser.add_argument("--oauth-key-secret", default=None, help="enable OAuth for token calls with this secret")
+    parser.add_argument("--token-daily-limit", type=int, default=100, help="token creations per UTC day (default 100)")
+    parser.add_argument("--validity-unit", choices=("minutes", "seconds"), default="minutes",
+                        help="unit of a token's `validity` (default minutes)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the first stdout line")
+
+
+def describe(sandbox: Sandbox, base_url: str) -> dict[str, Any]:
+    """What a client needs: base URL, credentials (sandbox values, not secrets) and the sample customers."""
+    return {
+        "base_url": base_url,
+        "tenant_hash": sandbox.tenant_hash,
+        "oauth_key_secret": sandbox.oauth_key_secret,
+        "customers": sandbox.options.customers,
+        "seed": sandbox.options.seed,
+        "samples": [{"label": s.label, "gcr_id": s.gcr_id, "email": s.email, "mobile": s.mobile,
+                     "customer_code": s.customer_code, "full_name": s.full_name, "description": s.description}
+                    for s in sandbox.samples],
+    }
+
+
+def _print_text(info: dict[str, Any]) -> None:
+    lines = [f"Customer Profile API sandbox: {info['base_url']}",
+             f"  tenant_hash:      {info['tenant_hash']}",
+             f"  oauth_key_secret: {info['oauth_key_secret'] or '(OAuth disabled)'}",
+             f"  customers:        {info['customers']} (seed {info['seed']})",
+             "  sample customers:"]
+    for s in info["samples"]:
+        ids = ", ".join(f"{k}={s[k]}" for k in ("gcr_id", "email", "mobile", "customer_code") if s[k] is not None)
+        lines.append(f"    {s['label']:<16} {s['full_name']:<22} {ids}")
+    print("\n".join(lines), flush=True)
+
+
+async def _serve(args: argparse.Namespace, options: SandboxOptions) -> None:
+    sock = bind_socket(args.host, args.port)
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    async with open_sandbox(options) as sandbox:
+        info = describe(sandbox, f"http://{host}:{port}{options.context_path}")
+
+        def started(server: uvicorn.Server) -> None:
+            if args.json:
+                print(json.dumps(info), flush=True)
+            else:
+                _print_text(info)
+
+        await serve_sandbox(sandbox, sock, on_started=started)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Seed (or reuse --db), bind, print, serve until interrupted."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        options = SandboxOptions(customers=args.customers, seed=args.seed, db_path=args.db,
+                                 tenant_hash=args.tenant_hash, oauth_key_secret=args.oauth_key_secret,
+                                 token_daily_limit=args.token_daily_limit, validity_unit=args.validity_unit)
+    except ValueError as exc:
+        print(f"cdp-mcp sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:
+        anyio.run(_serve, args, options, backend="asyncio")
+    except OSError as exc:
+        print(f"cdp-mcp sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

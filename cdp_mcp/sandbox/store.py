@@ -1,0 +1,221 @@
+"""SQLite store of one sandbox tenant: build or reuse the database file, then answer parameterised queries.
+
+Every method is blocking and meant for a worker thread (`anyio.to_thread.run_sync`). Each thread gets its own
+connection (WAL mode, so readers never block each other or the token writer); token writes are serialised
+by a lock and run in `BEGIN IMMEDIATE` transactions, so the daily-limit check and the insert are atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cdp_mcp.sandbox import options as _options_module
+from cdp_mcp.sandbox import schema as _schema_module
+from cdp_mcp.sandbox import seed as _seed_module
+from cdp_mcp.sandbox import seed_data as _seed_data_module
+from cdp_mcp.sandbox.schema import INDEXES, SCHEMA, SCHEMA_VERSION
+from cdp_mcp.sandbox.seed import seed_database
+
+__all__ = ["GENERATOR", "Store", "TokenRow", "template_path"]
+
+logger = logging.getLogger(__name__)
+
+TokenRow = tuple[str, str, int, str]
+"""(tenant, resources as comma-separated names, validity, expires_at ISO)."""
+
+
+def _fingerprint() -> str:
+    """Changes whenever the schema or the generator's code changes, so stale databases are rebuilt, not reused."""
+    digest = hashlib.sha256(str(SCHEMA_VERSION).encode())
+    for module in (_schema_module, _seed_module, _seed_data_module, _options_module):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+GENERATOR = _fingerprint()
+
+
+def template_path(seed: int, customers: int) -> Path:
+    """Where a pristine database for (seed, size) is cached, so private sandboxes copy instead of seeding."""
+    return Path(tempfile.gettempdir()) / "cdp-mcp-sandbox-cache" / f"{GENERATOR}-s{seed}-n{customers}.sqlite"
+
+
+def _meta(path: Path) -> dict[str, str]:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.Error:
+        return {}
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{path}{suffix}")
+
+
+def _build(path: Path, seed: int, customers: int) -> None:
+    """Seed into a scratch file in one transaction, then move it into place atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f"{path.name}.{uuid.uuid4().hex}.building")
+    try:
+        with contextlib.closing(sqlite3.connect(scratch, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.executescript(SCHEMA)
+            conn.execute("BEGIN")
+            seed_database(conn, seed=seed, customers=customers)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("generator", GENERATOR), ("seed", str(seed)), ("customers", str(customers))])
+            conn.execute("COMMIT")
+            conn.executescript(INDEXES)
+            conn.execute("ANALYZE")
+        os.replace(scratch, path)
+    finally:
+        _remove(scratch)
+
+
+def _matches(path: Path, seed: int, customers: int) -> bool:
+    meta = _meta(path)
+    return meta.get("generator") == GENERATOR and meta.get("seed") == str(seed) \
+        and meta.get("customers") == str(customers)
+
+
+class Store:
+    """The database of one tenant. Open with `Store.open` (blocking: call it in a worker thread)."""
+
+    def __init__(self, path: Path, *, private_dir: Path | None = None) -> None:
+        self.path = path
+        self._private_dir = private_dir
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._conn().execute("PRAGMA journal_mode=WAL")
+
+    @classmethod
+    def open(cls, *, seed: int, customers: int, db_path: Path | None = None) -> Store:
+        """Reuse `db_path` when it holds this seed and size, else (re)build it; None: a private copy."""
+        if db_path is not None:
+            if not _matches(db_path, seed, customers):
+                logger.info("seeding sandbox database %s (%d customers, seed %d)", db_path, customers, seed)
+                _remove(db_path)
+                _build(db_path, seed, customers)
+            return cls(db_path)
+        template = template_path(seed, customers)
+        if not _matches(template, seed, customers):
+            logger.info("seeding sandbox template %s (%d customers, seed %d)", template, customers, seed)
+            _build(template, seed, customers)
+        private_dir = Path(tempfile.mkdtemp(prefix="cdp-mcp-sandbox-"))
+        private = private_dir / "sandbox.sqlite"
+        shutil.copyfile(template, private)
+        return cls(private, private_dir=private_dir)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every thread's connection; delete a private database."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        if self._private_dir is not None:
+            shutil.rmtree(self._private_dir, ignore_errors=True)
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one parameterised read and return all rows (ground truth for tests, too)."""
+        return self._conn().execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        row = self._conn().execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.query("SELECT key, value FROM meta"))
+
+    # --- identity -------------------------------------------------------------------------------------
+    def matches(self, kind: str, value: str | int) -> set[int]:
+        """Customers an identifier names: kind is gcr, email, mobile or code (values already normalised)."""
+        if kind == "gcr":
+            return {r[0] for r in self.query("SELECT gcr_id FROM customers WHERE gcr_id = ?", (value,))}
+        return {r[0] for r in self.query("SELECT gcr_id FROM identifiers WHERE kind = ? AND value = ?", (kind, value))}
+
+    # --- tokens ---------------------------------------------------------------------------------------
+    def create_token(self, *, tenant: str, token: str, resources: str, validity: int, created_at: str,
+                     expires_at: str, day: str, daily_limit: int) -> int | None:
+        """Insert a token and its ledger entry unless the day's creations reached the limit.
+
+        Returns the number of creations that day (including this one), or None when the limit refused it.
+        """
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                count = conn.execute("SELECT COUNT(*) FROM token_ledger WHERE tenant = ? AND kind = 'create' "
+                                     "AND day = ?", (tenant, day)).fetchone()[0]
+                if count >= daily_limit:
+                    conn.execute("ROLLBACK")
+                    return None
+                conn.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)",
+                             (token, tenant, resources, validity, created_at, expires_at))
+                conn.execute("INSERT INTO token_ledger (tenant, kind, day, at) VALUES (?, 'create', ?, ?)",
+                             (tenant, day, created_at))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return count + 1
+
+    def update_token(self, *, token: str, tenant: str, resources: str, validity: int, expires_at: str,
+                     at: str, day: str) -> None:
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("UPDATE tokens SET resources = ?, validity = ?, expires_at = ? WHERE token = ?",
+                             (resources, validity, expires_at, token))
+                conn.execute("INSERT INTO token_ledger (tenant, kind, day, at) VALUES (?, 'update', ?, ?)",
+                             (tenant, day, at))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def token(self, token: str) -> TokenRow | None:
+        rows = self.query("SELECT tenant, resources, validity, expires_at FROM tokens WHERE token = ?", (token,))
+        return rows[0] if rows else None
+
+    def reset_tokens(self) -> None:
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM tokens")
+            conn.execute("DELETE FROM token_ledger")
+            conn.execute("COMMIT")
+
+    def token_counts(self, tenant: str, day: str) -> dict[str, int]:
+        rows = dict(self.query("SELECT kind, COUNT(*) FROM token_ledger WHERE tenant = ? AND day = ? GROUP BY kind",
+                               (tenant, day)))
+        return {"created_today": rows.get("create", 0), "updated_today": rows.get("update", 0),
+                "live_tokens": self.scalar("SELECT COUNT(*) FROM tokens WHERE tenant = ?", (tenant,))}
+
+    def __repr__(self) -> str:
+        return f"Store({self.path})"

@@ -1,0 +1,66 @@
+"""The composite tools: get_customer_overview (one card from six resources) and screen_customers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from cdp_mcp.tools.outputs import compact_property
+from cdp_mcp.tools.overview import OVERVIEW_RESOURCES, Overview, overview
+from cdp_mcp.tools.params import IDENTITY_PARAMS, MAX_LIMIT, SECTIONS, Channel, CustomerRef, Section
+from cdp_mcp.tools.screening import Screening, screen
+from cdp_mcp.tools.spec import Param, ToolSpec
+
+__all__ = ["composite_specs"]
+
+_INCLUDE = Param(
+    "include",
+    Annotated[list[Section] | None, Field(
+        description=f"Sections to return; default all: {', '.join(SECTIONS)}.", min_length=1, max_length=len(SECTIONS),
+        json_schema_extra=compact_property,
+    )],
+    None,
+)
+_CUSTOMERS = Param(
+    "customers",
+    Annotated[list[CustomerRef], Field(
+        description="Customers to screen (1-100), each with at least one of gcr_id, email, mobile, customer_code.",
+        min_length=1, max_length=MAX_LIMIT,
+    )],
+)
+_SEGMENT_ID = Param("segment_id", Annotated[str | None, Field(
+    description="Segment id to check membership of; give this or segment_name.", min_length=1, max_length=200,
+    json_schema_extra=compact_property)], None)
+_SEGMENT_NAME = Param("segment_name", Annotated[str | None, Field(
+    description="Exact segment name (case-insensitive), looked up among each customer's segments; give this or "
+                "segment_id.", min_length=1, max_length=200, json_schema_extra=compact_property)], None)
+_CHANNEL = Param("channel", Annotated[Channel, Field(description="Channel the campaign would use.")])
+
+
+def composite_specs() -> list[ToolSpec]:
+    """The composites, after the per-resource tools in tools/list."""
+    return [
+        ToolSpec(
+            name="get_customer_overview", title="Customer overview",
+            description=(
+                "One compact card about a customer: who (name, tier, city, age band), value (sales, orders, "
+                "average basket, days since last purchase, 3-month trend), segments, consent per channel, top "
+                "affinities, top 3 recommendations. Use first to prepare a conversation; sections that cannot be "
+                "fetched are listed under unavailable."
+            ),
+            resources=OVERVIEW_RESOURCES[:1], optional_resources=OVERVIEW_RESOURCES[1:],
+            params=(*IDENTITY_PARAMS, _INCLUDE), output=Overview, handler=overview,
+        ),
+        ToolSpec(
+            name="screen_customers", title="Screen customers for a campaign",
+            description=(
+                "For up to 100 customers: is each in the segment, contactable on the channel (consent), and how "
+                "many days since their last purchase. One row per customer (errors per row) plus summary counts. "
+                "Use to build a contactable audience."
+            ),
+            resources=("basic", "optIn", "isCustomerInSegment"), optional_resources=("searchSegments",),
+            params=(_CUSTOMERS, _SEGMENT_ID, _SEGMENT_NAME, _CHANNEL), output=Screening, handler=screen,
+            customer=False,
+        ),
+    ]

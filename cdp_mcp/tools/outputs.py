@@ -1,0 +1,225 @@
+"""The compact result models every tool returns: their JSON schema is each tool's output schema.
+
+Shaped for a model, not mirrored from upstream: ids, names and figures a person asks about; money as
+`{amount, currency}`; dates as ISO 8601 strings; optional fields absent rather than null. Every result
+starts with the customer's `gcr_id`, so follow-up calls can use the cheapest identifier, and every list
+says `total` and, when more exist, `remaining` and an opaque `next_cursor`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cdp_mcp.client import models as m
+
+__all__ = [
+    "OUTPUT_CONFIG",
+    "compact_property",
+    "compact_schema",
+    "Activities",
+    "ActivityItem",
+    "AffinityOut",
+    "AffinityTop",
+    "Attributes",
+    "AttributeItem",
+    "Campaigns",
+    "CampaignItem",
+    "ConsentOut",
+    "ConsentItem",
+    "CustomerMatch",
+    "CustomerProfile",
+    "Listing",
+    "MoneyOut",
+    "Out",
+    "Purchases",
+    "PurchaseItem",
+    "Recommendation",
+    "Recommendations",
+    "Result",
+    "SegmentCheck",
+    "SegmentItem",
+    "Segments",
+    "TrendMonth",
+    "Trends",
+]
+
+def compact_property(prop: dict[str, Any]) -> None:
+    """Publish an optional `X | None = None` property as plain `X`: no `null` branch, no null default.
+
+    Results never contain nulls (absent fields are left out) and an omitted argument means None, so the
+    `null` branches only cost context-window space.
+    """
+    prop.pop("title", None)
+    if "default" in prop and prop["default"] is None:
+        del prop["default"]
+    branches = prop.get("anyOf")
+    if branches and {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        del prop["anyOf"]
+        prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+
+
+def compact_schema(schema: dict[str, Any], _: type[BaseModel]) -> None:
+    """Trim an output model's schema for the context window: no generated titles, no `null` branches."""
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        compact_property(prop)
+
+
+OUTPUT_CONFIG = ConfigDict(frozen=True, extra="forbid", json_schema_extra=compact_schema)
+
+
+class Out(BaseModel):
+    """Base of every output model and item."""
+
+    model_config = OUTPUT_CONFIG
+
+
+GCR = Field(None, description="The customer's Golden Customer Record id: the cheapest identifier for follow-ups")
+DATE = "ISO 8601 date"
+
+
+class Result(Out):
+    """Base of every result: frozen, no unknown keys, and the customer's gcr_id first."""
+
+    gcr_id: int | None = GCR
+
+
+class MoneyOut(m.Money):
+    model_config = OUTPUT_CONFIG
+
+
+class Listing(Result):
+    """A capped list: how many exist, how many more after this page, and the cursor to get them."""
+
+    total: int | None = Field(None, description="How many items exist in all")
+    remaining: int | None = Field(None, description="How many more items exist after this page")
+    next_cursor: str | None = Field(None, description="Pass as cursor to get the next page; absent on the last")
+
+
+class CustomerProfile(Result):
+    customer_id: str | None = Field(None, description="The tenant's internal customer id")
+    name: str | None = Field(None, description="Full name with salutation")
+    gender: str | None = None
+    age: int | None = None
+    age_band: str | None = Field(None, description="Ten-year band, e.g. 30-39")
+    birth_date: str | None = Field(None, description=f"{DATE}; only the year when PII is redacted")
+    tier: str | None = Field(None, description="Membership tier")
+    status_color: str | None = None
+    city: str | None = None
+    state: str | None = None
+    address: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    customer_code: str | None = None
+    total_sales: MoneyOut | None = None
+    total_orders: int | None = None
+    average_basket: MoneyOut | None = None
+    total_visits: int | None = None
+    total_web_sessions: int | None = None
+    days_since_last_purchase: int | None = None
+    more: dict[str, str | int | float | bool] | None = Field(None, description="Further fields the tenant exposes")
+
+
+class SegmentItem(m.Segment):
+    model_config = OUTPUT_CONFIG
+
+    id: str = Field(description="Segment id, usable as segment_id")
+
+
+class Segments(Listing):
+    items: list[SegmentItem]
+
+
+class SegmentCheck(Result):
+    segment_id: str
+    in_segment: bool
+
+
+class CampaignItem(m.Campaign):
+    model_config = OUTPUT_CONFIG
+
+
+class Campaigns(Listing):
+    items: list[CampaignItem]
+
+
+class Recommendation(Out):
+    product_code: str | None = None
+    name: str | None = None
+    description: str | None = None
+    price: MoneyOut | None = None
+
+
+class Recommendations(Listing):
+    items: list[Recommendation]
+    source: str | None = Field(None, description="What the recommendations derive from")
+
+
+class ActivityItem(Out):
+    date: str = Field(description=DATE)
+    type: str | None = None
+    channel: str | None = None
+    description: str | None = None
+    amount: MoneyOut | None = None
+
+
+class Activities(Listing):
+    items: list[ActivityItem] = Field(description="Newest first")
+
+
+class TrendMonth(Out):
+    month: str = Field(description="YYYY-MM")
+    orders: int
+    order_value: MoneyOut
+
+
+class Trends(Result):
+    months: list[TrendMonth] = Field(description="Oldest month first")
+    total_orders: int = Field(description="Orders over the months shown")
+    total_value: MoneyOut | None = Field(None, description="Order value over the months shown")
+
+
+class PurchaseItem(m.Purchase):
+    model_config = OUTPUT_CONFIG
+
+
+class Purchases(Listing):
+    items: list[PurchaseItem] = Field(description="Newest first")
+
+
+class AffinityTop(Out):
+    title: str | None = Field(None, description="What the scores rank, e.g. category, brand, channel")
+    measure: str | None = None
+    top: dict[str, float] = Field(description="Label -> score, highest first, capped by limit")
+    total: int = Field(description="How many labels the chart has")
+
+
+class AffinityOut(Result):
+    charts: list[AffinityTop]
+
+
+class AttributeItem(Out):
+    name: str
+    value: str | int | float | bool | None = None
+
+
+class Attributes(Listing):
+    items: list[AttributeItem]
+
+
+class CustomerMatch(Result):
+    found: bool = Field(description="False when no customer matches the identifiers")
+
+
+class ConsentItem(Out):
+    channel: str = Field(description="email, sms, push, whatsapp, ...")
+    opted_in: bool
+    categories: list[str] | None = Field(None, description="Consent categories agreed to")
+
+
+class ConsentOut(Result):
+    channels: list[ConsentItem]
+    contactable_on: list[str] = Field(description="Channels the customer opted in to")

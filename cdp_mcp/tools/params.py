@@ -1,0 +1,77 @@
+"""Shared, described tool arguments: the four customer identifiers, limit, cursor and the screening inputs.
+
+Every argument carries a description and bounds, so a model reads how to call a tool from its schema.
+Identifier strings are not length-checked to zero here on purpose: an empty or malformed identifier
+reaches `CustomerIdentity.parse`, whose error names all four arguments and gives an example.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from cdp_mcp.catalog import IDENTIFIERS
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG, compact_property
+from cdp_mcp.tools.spec import Param
+
+__all__ = [
+    "CHANNELS",
+    "CURSOR",
+    "Channel",
+    "CustomerRef",
+    "IDENTITY_PARAMS",
+    "LIMIT",
+    "MAX_LIMIT",
+    "SECTIONS",
+    "Section",
+    "text_param",
+]
+
+MAX_LIMIT = 100
+_MAX_LENGTH = {"gcr_id": None, "email": 254, "mobile": 32, "customer_code": 64}
+
+Channel = Literal["email", "sms", "push", "whatsapp"]
+CHANNELS: tuple[str, ...] = ("email", "sms", "push", "whatsapp")
+
+Section = Literal["who", "value", "segments", "consent", "affinities", "recommendations"]
+SECTIONS: tuple[str, ...] = ("who", "value", "segments", "consent", "affinities", "recommendations")
+
+
+def _identity_param(argument: str, description: str, example: str) -> Param:
+    text = f"{description[:1].upper()}{description[1:]}, e.g. {example}."
+    if argument == IDENTIFIERS[0].argument:
+        text += f" Give at least one of {', '.join(i.argument for i in IDENTIFIERS)}; several must name one customer."
+    if argument == "gcr_id":
+        return Param(argument, Annotated[int | None, Field(description=text, ge=1, le=2**53,
+                                                           json_schema_extra=compact_property)], None)
+    return Param(argument, Annotated[str | None, Field(description=text, max_length=_MAX_LENGTH[argument],
+                                                       json_schema_extra=compact_property)], None)
+
+
+IDENTITY_PARAMS: tuple[Param, ...] = tuple(_identity_param(i.argument, i.description, i.example) for i in IDENTIFIERS)
+
+LIMIT = Param("limit", Annotated[int, Field(description="How many items to return (1-100).", ge=1, le=MAX_LIMIT)], 10)
+
+CURSOR = Param(
+    "cursor",
+    Annotated[str | None, Field(
+        description="Opaque next_cursor from this tool's previous result, for the next page (same page size as "
+                    "the first call); omit for the first page.",
+        max_length=2048, json_schema_extra=compact_property,
+    )],
+    None,
+)
+
+
+def text_param(name: str, description: str, *, max_length: int = 200) -> Param:
+    """A required, non-empty text argument (a search text or an id)."""
+    return Param(name, Annotated[str, Field(description=description, min_length=1, max_length=max_length)])
+
+
+CustomerRef: type[BaseModel] = create_model(
+    "CustomerRef",
+    __config__=OUTPUT_CONFIG,
+    __doc__="One customer to screen: the same identifier arguments as every customer tool.",
+    **{p.name: (p.annotation, p.default) for p in IDENTITY_PARAMS},
+)

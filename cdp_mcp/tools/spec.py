@@ -1,0 +1,101 @@
+"""The ToolSpec record: everything that defines one tool, kept apart from the registry that serves it.
+
+A spec is data (name, title, description, the resources it needs, its described parameters, its output
+model) plus one async handler. `registry.py` turns each spec into an MCP tool; tests iterate over all specs
+to enforce annotations and descriptions.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel
+
+from cdp_mcp.catalog import IDENTIFIERS
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+
+    from cdp_mcp.backend import Backend
+
+__all__ = ["READ_ONLY", "Handler", "Param", "ToolCall", "ToolSpec", "identity_arguments"]
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+"""Every cdp-mcp tool reads a remote API and changes nothing."""
+
+_EMPTY = inspect.Parameter.empty
+
+
+def identity_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The identifier arguments of a call (catalog.IDENTIFIERS), by argument name."""
+    return {i.argument: arguments.get(i.argument) for i in IDENTIFIERS}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One tool argument: its name, an `Annotated[type, Field(description=..., bounds)]`, and a default."""
+
+    name: str
+    annotation: Any
+    default: Any = _EMPTY
+
+    def parameter(self) -> inspect.Parameter:
+        return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, annotation=self.annotation,
+                                 default=self.default)
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One invocation as a handler sees it: the backend, the validated arguments, progress reporting."""
+
+    spec: ToolSpec
+    backend: Backend
+    settings: Settings
+    arguments: dict[str, Any]
+    ctx: Context[Any, Any] | None = None
+    _identity: CustomerIdentity | None = field(default=None, repr=False)
+
+    @property
+    def identity(self) -> CustomerIdentity:
+        """The customer the call is about; raises `InvalidInputError` naming the four arguments."""
+        if self._identity is None:
+            self._identity = CustomerIdentity.parse(**identity_arguments(self.arguments))
+        return self._identity
+
+    async def progress(self, done: float, total: float, message: str) -> None:
+        """Tell the host how far the call is (a no-op when the host asked for no progress)."""
+        if self.ctx is not None:
+            await self.ctx.report_progress(done, total, message)
+
+
+Handler = Callable[[ToolCall], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool. `resources` must all be granted for it to be registered; `optional_resources` enrich it."""
+
+    name: str
+    title: str
+    description: str
+    resources: tuple[str, ...]
+    params: tuple[Param, ...]
+    output: type[BaseModel]
+    handler: Handler = field(repr=False)
+    optional_resources: tuple[str, ...] = ()
+    customer: bool = True  # takes the four identifier arguments, validated before any upstream call
+    annotations: ToolAnnotations = field(default_factory=lambda: READ_ONLY)
+
+    @cached_property
+    def signature(self) -> inspect.Signature:
+        """The keyword-only signature the SDK reads to build the input schema."""
+        return inspect.Signature([p.parameter() for p in self.params])

@@ -1,0 +1,80 @@
+"""The tools' one door to the API: fetch a resource for a customer, and learn the customer's gcr_id cheaply.
+
+`gcr_id_for` answers from what the call already knows (the gcr_id argument, a profile fetched in the same
+call, the backend's session cache) and only otherwise asks the gcrId resource once, concurrently with the
+main fetch, caching identity -> gcr_id for the session. A tenant that does not grant gcrId, or a lookup
+that fails, leaves gcr_id out of the result rather than failing the call.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from cdp_mcp.catalog import RESOURCE_NAMES
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.models import GcrMatch, PageRequest
+from cdp_mcp.errors import CdpError
+
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
+    from cdp_mcp.settings import Settings
+
+__all__ = ["GCR_RESOURCE", "fetch", "fetch_with_gcr_id", "gcr_id_for", "granted"]
+
+logger = logging.getLogger(__name__)
+
+GCR_RESOURCE = "gcrId"
+assert GCR_RESOURCE in RESOURCE_NAMES
+
+
+def granted(settings: Settings, resource: str) -> bool:
+    """Whether the tenant grants `resource` (CDP_RESOURCES unset: all of them)."""
+    return settings.resources is None or resource in settings.resources
+
+
+async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, query: str | None = None,
+                page: PageRequest | None = None) -> Any:
+    """One resource for one customer, through the client (which gets a token scoped to exactly it)."""
+    return await backend.client.fetch(resource, identity, query=query, page=page)
+
+
+async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None:
+    """The customer's gcr_id: given, cached, or resolved once through the gcrId resource (None if unknown)."""
+    if identity.gcr_id is not None:
+        return identity.gcr_id
+    cached = backend.gcr_ids.get(identity)
+    if cached is not None or not granted(backend.settings, GCR_RESOURCE):
+        return cached
+    try:
+        match: GcrMatch = await fetch(backend, GCR_RESOURCE, identity)
+    except CdpError as exc:  # the main call reports the real problem; gcr_id is a courtesy
+        logger.debug("gcr_id lookup failed: %s", type(exc).__name__)
+        return None
+    if match.found and match.gcr_id is not None:
+        backend.remember_gcr_id(identity, match.gcr_id)
+        return match.gcr_id
+    return None
+
+
+async def fetch_with_gcr_id(backend: Backend, resource: str, identity: CustomerIdentity, *,
+                            query: str | None = None, page: PageRequest | None = None) -> tuple[Any, int | None]:
+    """Fetch `resource` and, concurrently, the customer's gcr_id; the fetch's error wins."""
+    found: list[int | None] = []
+    error: CdpError | None = None
+
+    async def lookup() -> None:
+        found.append(await gcr_id_for(backend, identity))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lookup)
+        try:
+            data = await fetch(backend, resource, identity, query=query, page=page)
+        except CdpError as exc:
+            error = exc
+            tg.cancel_scope.cancel()
+    if error is not None:
+        raise error
+    return data, (found[0] if found else None)

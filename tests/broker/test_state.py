@@ -1,0 +1,54 @@
+"""Token records: conservative expiry from what the server said, the 80% extension point, the JSON form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cdp_mcp.broker.state import MAX_MARGIN, StoredState, record_from_issued
+from cdp_mcp.client.protocols import IssuedToken
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+SCOPE = frozenset({"basic"})
+
+
+def _issued(**kwargs: object) -> IssuedToken:
+    return IssuedToken(token="tok-secret-123", resources=SCOPE, **kwargs)  # type: ignore[arg-type]
+
+
+def test_server_expiry_wins_over_the_configured_validity() -> None:
+    record = record_from_issued(_issued(expires_at=T0 + timedelta(minutes=10)), started=T0, fallback_seconds=36000)
+    assert record.hard_expiry == T0 + timedelta(minutes=10)
+    assert T0 + timedelta(minutes=9) < record.expires_at < T0 + timedelta(minutes=10)
+    assert record.refresh_at < record.expires_at
+    lifetime = (record.expires_at - T0).total_seconds()
+    assert (record.refresh_at - T0).total_seconds() == 0.8 * lifetime
+
+
+def test_the_earlier_of_relative_and_absolute_expiry_counts() -> None:
+    issued = _issued(expires_at=T0 + timedelta(minutes=10), validity_seconds=300)
+    record = record_from_issued(issued, started=T0, fallback_seconds=36000)
+    assert record.hard_expiry == T0 + timedelta(seconds=300)
+
+
+def test_an_absolute_expiry_in_the_past_is_clock_skew_and_ignored() -> None:
+    record = record_from_issued(_issued(expires_at=T0 - timedelta(hours=1)), started=T0, fallback_seconds=600)
+    assert record.hard_expiry is None
+    assert record.expires_at == T0 + timedelta(seconds=600) - MAX_MARGIN / 2  # 5% of 600 s
+
+
+def test_without_a_server_expiry_the_configured_validity_is_cut_by_a_margin() -> None:
+    record = record_from_issued(_issued(), started=T0, fallback_seconds=36000)
+    assert record.hard_expiry is None
+    assert record.expires_at == T0 + timedelta(seconds=36000) - MAX_MARGIN
+    assert not record.surely_dead(T0 + timedelta(days=2))  # only the server's word makes a token surely dead
+
+
+def test_state_round_trips_and_never_shows_the_token_in_reprs() -> None:
+    state = StoredState()
+    record = record_from_issued(_issued(validity_seconds=600), started=T0, fallback_seconds=600)
+    state.tokens["basic"] = record
+    state.ledger.record(T0)
+    again = StoredState.from_json(state.to_json())
+    assert again.tokens["basic"] == record
+    assert again.ledger == state.ledger
+    assert "tok-secret-123" not in repr(record) + repr(again) + str(again)

@@ -1,0 +1,128 @@
+"""Client test rig: the real client and token API against the sandbox over loopback HTTP.
+
+`ScopedTokens` is a deliberately tiny `TokenSource` (one created token per scope, forgotten on 401) so the
+client is tested without the broker. `FakeTimer` stands in for the retry policy's clock and sleep: waits are
+recorded and advance its time instead of passing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from cdp_mcp.catalog import Header, Resource
+from cdp_mcp.client.client import CdpClient
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.retry import RetryPolicy
+from cdp_mcp.client.token_api import TokenApiClient
+from cdp_mcp.client.transport import make_http_client
+from cdp_mcp.settings import Settings
+
+__all__ = ["ClientRig", "FakeTimer", "ScopedTokens", "settings_for"]
+
+
+class ScopedTokens:
+    """One token per scope, created through the real token API; counts what the client asks of it."""
+
+    def __init__(self, api: TokenApiClient) -> None:
+        self.api = api
+        self.tokens: dict[frozenset[str], str] = {}
+        self.acquired: list[frozenset[str]] = []
+        self.invalidated: list[tuple[frozenset[str], str]] = []
+
+    async def acquire(self, resources: frozenset[str]) -> str:
+        self.acquired.append(resources)
+        if resources not in self.tokens:
+            self.tokens[resources] = (await self.api.create_token(resources)).token
+        return self.tokens[resources]
+
+    async def invalidate(self, resources: frozenset[str], token: str) -> None:
+        self.invalidated.append((resources, token))
+        if self.tokens.get(resources) == token:
+            del self.tokens[resources]
+
+
+@dataclass
+class FakeTimer:
+    """Monotonic time that only moves when the retry loop sleeps; every wait is recorded."""
+
+    now: float = 1000.0
+    waits: list[float] = field(default_factory=list)
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def policy(self, *, max_retries: int = 3, budget: float = 20.0, jitter: float = 1.0) -> RetryPolicy:
+        return RetryPolicy(max_retries=max_retries, budget=budget, sleep=self.sleep, monotonic=self.monotonic,
+                           random=lambda: jitter)
+
+
+def settings_for(server: Any, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"b2b_api_url": server.base_url, "tenant_hash": server.tenant_hash,
+                              "state_dir": tmp_path / "state"}
+    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+
+
+@dataclass
+class ClientRig:
+    server: Any
+    settings: Settings
+    http: httpx2.AsyncClient
+    api: TokenApiClient
+    tokens: ScopedTokens
+    client: CdpClient
+    timer: FakeTimer
+
+    async def raw(self, spec: Resource, identity: CustomerIdentity, *, query: str | None = None,
+                  body: dict[str, Any] | None = None) -> Any:
+        """The sandbox's own JSON for a call: the source of truth the parsed models are checked against."""
+        token = await self.tokens.acquire(frozenset({spec.name}))
+        headers = {Header.ACCESS_TOKEN.value: token, Header.TENANT_HASH.value: self.server.tenant_hash}
+        if spec.identity_in_body:
+            body = {**(body or {}), **identity.wire()}
+        else:
+            headers |= identity.wire()
+        params = {spec.query_param: query} if spec.query_param and query is not None else None
+        response = await self.http.post(spec.route, headers=headers, params=params, json=body)
+        assert response.status_code == 200, response.status_code
+        return response.json()
+
+
+OpenRig = Callable[..., AbstractAsyncContextManager[ClientRig]]
+
+
+@pytest.fixture
+def open_rig(tmp_path: Path) -> OpenRig:
+    """`async with open_rig(server, transport=..., **settings) as rig`: a client on `server` (fresh tokens)."""
+
+    @asynccontextmanager
+    async def _open(server: Any, *, transport: httpx2.AsyncBaseTransport | None = None, max_retries: int = 3,
+                    budget: float = 20.0, **overrides: Any) -> AsyncIterator[ClientRig]:
+        settings = settings_for(server, tmp_path, **overrides)
+        timer = FakeTimer()
+        async with make_http_client(settings, base_url=server.base_url, transport=transport) as http:
+            policy = timer.policy(max_retries=max_retries, budget=budget)
+            api = TokenApiClient(http, settings, retry=policy, clock=server.clock)
+            tokens = ScopedTokens(api)
+            client = CdpClient(http, settings, tokens, retry=policy, clock=server.clock)
+            yield ClientRig(server, settings, http, api, tokens, client, timer)
+
+    return _open
+
+
+@pytest.fixture
+async def rig(sandbox_server: Any, open_rig: OpenRig) -> AsyncIterator[ClientRig]:
+    """A client on the shared sandbox, whose tokens and clock are reset first (no daily-limit carry-over)."""
+    sandbox_server.reset()
+    async with open_rig(sandbox_server) as opened:
+        yield opened

@@ -1,0 +1,180 @@
+"""Safe retries: connection failures, 5xx and 429 are retried with capped, jittered backoff inside a budget.
+
+Faults are injected in front of the real sandbox: an ASGI wrapper answers the first N requests of a route
+itself (served through httpx2.ASGITransport), and a transport wrapper raises connection errors before
+handing requests to the real loopback transport. The retry policy's sleep and clock are fakes: no waiting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import httpx2
+import pytest
+
+from cdp_mcp.catalog import TOKEN_CREATE_PATH, resource
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.models import Profile
+from cdp_mcp.client.retry import RetryPolicy
+from cdp_mcp.errors import RateLimitedError, TokenQuotaError, UpstreamUnavailableError
+from tests.client.conftest import ClientRig, OpenRig
+
+pytestmark = pytest.mark.anyio
+
+BASIC = resource("basic").route
+
+
+class Faulty:
+    """ASGI app in front of the sandbox's: the first faults on paths ending in `path` are answered here."""
+
+    def __init__(self, app: Any, path: str, faults: list[tuple[int, dict[str, str]]], body: Any = None) -> None:
+        self.app, self.path, self.faults = app, path, list(faults)
+        self.body = json.dumps(body if body is not None else {"status": "ERROR", "message": "try later",
+                                                               "errorCode": "BUSY", "data": None}).encode()
+        self.seen: Counter[str] = Counter()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(self.path):
+            self.seen["requests"] += 1
+            if self.faults:
+                status, headers = self.faults.pop(0)
+                raw = [(b"content-type", b"application/json"), *((k.encode(), v.encode()) for k, v in headers.items())]
+                await send({"type": "http.response.start", "status": status, "headers": raw})
+                await send({"type": "http.response.body", "body": self.body})
+                return
+        await self.app(scope, receive, send)
+
+
+class Flaky(httpx2.AsyncBaseTransport):
+    """Raises the given connection errors for the first requests to `path`, then uses the real transport."""
+
+    def __init__(self, path: str, errors: list[type[httpx2.TransportError]]) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.path, self.errors, self.attempts = path, list(errors), 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith(self.path):
+            self.attempts += 1
+            if self.errors:
+                raise self.errors.pop(0)("injected", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def vip(rig: ClientRig) -> CustomerIdentity:
+    return CustomerIdentity(gcr_id=rig.server.sample("vip").gcr_id)
+
+
+@pytest.fixture
+def faulty(sandbox_server: Any) -> Any:
+    sandbox_server.reset()
+
+    def make(path: str, *faults: int | tuple[int, dict[str, str]], body: Any = None) -> Faulty:
+        listed = [f if isinstance(f, tuple) else (f, {}) for f in faults]
+        return Faulty(sandbox_server.sandbox.app, path, listed, body)
+
+    return make
+
+
+async def test_5xx_then_success_backs_off_exponentially(sandbox_server: Any, open_rig: OpenRig, faulty: Any) -> None:
+    app = faulty(BASIC, 503, 502)
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
+        assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
+    assert app.seen["requests"] == 3
+    assert rig.timer.waits == [0.25, 0.5]  # jitter pinned at its ceiling: base * 2**n
+
+
+async def test_persistent_5xx_gives_up_after_max_retries(sandbox_server: Any, open_rig: OpenRig, faulty: Any) -> None:
+    app = faulty(BASIC, *[500] * 10)
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app), max_retries=3) as rig:
+        with pytest.raises(UpstreamUnavailableError, match="HTTP 500"):
+            await rig.client.fetch("basic", vip(rig))
+    assert app.seen["requests"] == 4 and rig.timer.waits == [0.25, 0.5, 1.0]
+
+
+async def test_429_honours_retry_after(sandbox_server: Any, open_rig: OpenRig, faulty: Any) -> None:
+    app = faulty(BASIC, (429, {"Retry-After": "3"}))
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
+        assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
+    assert rig.timer.waits == [3.0] and app.seen["requests"] == 2
+
+
+async def test_retry_after_beyond_the_budget_fails_at_once(sandbox_server: Any, open_rig: OpenRig,
+                                                           faulty: Any) -> None:
+    app = faulty(BASIC, (429, {"Retry-After": "60"}))
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app), budget=20.0) as rig:
+        with pytest.raises(RateLimitedError) as caught:
+            await rig.client.fetch("basic", vip(rig))
+    assert app.seen["requests"] == 1 and rig.timer.waits == []
+    assert "60 s" in caught.value.hint
+
+
+async def test_the_budget_bounds_the_total_wait(sandbox_server: Any, open_rig: OpenRig, faulty: Any) -> None:
+    app = faulty(BASIC, *[503] * 20)
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app), max_retries=10, budget=1.0) as rig:
+        with pytest.raises(UpstreamUnavailableError):
+            await rig.client.fetch("basic", vip(rig))
+    assert rig.timer.waits == [0.25, 0.5] and sum(rig.timer.waits) <= 1.0 and app.seen["requests"] == 3
+
+
+async def test_429_that_is_the_token_limit_is_never_retried(sandbox_server: Any, open_rig: OpenRig,
+                                                            faulty: Any) -> None:
+    limit = {"status": "ERROR", "message": "Daily token limit reached", "errorCode": "TOKEN_LIMIT_REACHED",
+             "data": {"limit": 100, "resetAt": "2026-11-29T00:00:00Z"}}
+    app = faulty(TOKEN_CREATE_PATH, (429, {"Retry-After": "5"}), body=limit)
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
+        with pytest.raises(TokenQuotaError) as caught:
+            await rig.client.fetch("basic", vip(rig))
+    assert app.seen["requests"] == 1 and rig.timer.waits == []
+    assert caught.value.retry_at is not None and caught.value.retry_at.isoformat() == "2026-11-29T00:00:00+00:00"
+
+
+async def test_connection_errors_are_retried_over_real_loopback(sandbox_server: Any, open_rig: OpenRig) -> None:
+    sandbox_server.reset()
+    flaky = Flaky(BASIC, [httpx2.ConnectError, httpx2.ReadTimeout])
+    async with open_rig(sandbox_server, transport=flaky) as rig:
+        assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
+    assert flaky.attempts == 3 and len(rig.timer.waits) == 2
+
+
+async def test_persistent_connection_failure_is_upstream_unavailable(sandbox_server: Any, open_rig: OpenRig) -> None:
+    sandbox_server.reset()
+    flaky = Flaky(BASIC, [httpx2.ConnectError] * 10)
+    async with open_rig(sandbox_server, transport=flaky, max_retries=2) as rig:
+        with pytest.raises(UpstreamUnavailableError, match="ConnectError") as caught:
+            await rig.client.fetch("basic", vip(rig))
+    assert flaky.attempts == 3 and "doctor" in caught.value.hint
+
+
+async def test_token_creation_is_retried_only_when_it_cannot_have_reached_the_server(
+        sandbox_server: Any, open_rig: OpenRig, faulty: Any) -> None:
+    sandbox_server.reset()
+    for errors, attempts, ok in (([httpx2.ConnectError], 2, True), ([httpx2.ReadTimeout], 1, False)):
+        flaky = Flaky(TOKEN_CREATE_PATH, errors)
+        async with open_rig(sandbox_server, transport=flaky) as rig:
+            if ok:
+                await rig.api.create_token(frozenset({"basic"}))
+            else:
+                with pytest.raises(UpstreamUnavailableError):
+                    await rig.api.create_token(frozenset({"basic"}))
+        assert flaky.attempts == attempts
+    for status, attempts in ((500, 1), (503, 2)):
+        app = faulty(TOKEN_CREATE_PATH, status)
+        async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
+            if attempts == 1:
+                with pytest.raises(UpstreamUnavailableError):
+                    await rig.api.create_token(frozenset({"basic"}))
+            else:
+                await rig.api.create_token(frozenset({"basic"}))
+        assert app.seen["requests"] == attempts
+
+
+def test_backoff_is_full_jitter_under_a_cap() -> None:
+    high = RetryPolicy(base_delay=0.5, max_delay=4.0, random=lambda: 1.0)
+    assert [high.backoff(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert RetryPolicy(random=lambda: 0.0).backoff(5) == 0.0
+    assert high.backoff(10_000) == 4.0

@@ -1,0 +1,268 @@
+"""Responses shaped differently from the sandbox's still reach the models; unusable shapes are clear errors.
+
+The sandbox cannot serve these shapes (other spellings, int ids, other date and money formats, extra and
+missing fields, other error codes), so these tests answer through httpx2.MockTransport.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from cdp_mcp.catalog import RESOURCES, resource
+from cdp_mcp.client.client import CdpClient
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.models import Money, PageRequest
+from cdp_mcp.client.transport import make_http_client
+from cdp_mcp.errors import (
+    AmbiguousCustomerError, AuthenticationError, CdpError, CustomerNotFoundError, InvalidInputError,
+    RateLimitedError, ScopeMissingError, TokenExpiredError, UpstreamResponseError, UpstreamUnavailableError,
+)
+from cdp_mcp.settings import Settings
+from tests.client.conftest import FakeTimer
+
+pytestmark = pytest.mark.anyio
+
+BASE = "https://cdp.example.test/rcdpapi"
+WHO = CustomerIdentity(email="someone@example.com")
+
+Answer = tuple[int, Any] | Any
+Fetch = Callable[..., Any]
+
+
+class OneToken:
+    async def acquire(self, resources: frozenset[str]) -> str:
+        return "a-token"
+
+    async def invalidate(self, resources: frozenset[str], token: str) -> None:
+        return None
+
+
+@pytest.fixture
+async def answer(tmp_path: Path) -> AsyncIterator[Callable[[Any], Fetch]]:
+    """`fetch = answer(body_or_(status, body))`: a client whose every data call gets that answer."""
+    settings = Settings(_env_file=None, b2b_api_url=BASE, tenant_hash="t" * 32,  # type: ignore[call-arg]
+                        state_dir=tmp_path)
+    clients: list[httpx2.AsyncClient] = []
+
+    def make(reply: Answer) -> Fetch:
+        status, body = reply if isinstance(reply, tuple) else (200, reply)
+
+        def handle(request: httpx2.Request) -> httpx2.Response:
+            content = body if isinstance(body, bytes) else json.dumps(body).encode()
+            return httpx2.Response(status, content=content, headers={"content-type": "application/json"})
+
+        http = make_http_client(settings, base_url=BASE, transport=httpx2.MockTransport(handle))
+        clients.append(http)
+        client = CdpClient(http, settings, OneToken(), retry=FakeTimer().policy(max_retries=1))
+
+        async def fetch(name: str, **kwargs: Any) -> Any:
+            return await client.fetch(name, kwargs.pop("identity", WHO), **kwargs)
+
+        return fetch
+
+    yield make
+    for http in clients:
+        await http.aclose()
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"status": "OK", "message": "", "data": data}
+
+
+async def test_basic_in_other_spellings_and_formats(answer: Callable[[Any], Fetch]) -> None:
+    fetch = answer({"customer_id": 1092, "GCR_ID": "7", "full_name": "Ada", "date_of_birth": "2002-02-10",
+                    "membership_tier": "Gold", "total_sales": "₹1,234.50", "avg_basket_value": 23.31,
+                    "email": "Not available", "mobile_no": "NA", "city": " ", "state": "null",
+                    "opScore": 7, "nested": {"a": 1}, "tags": ["x"], "recency": "12"})
+    profile = await fetch("basic")
+    assert (profile.customer_id, profile.gcr_id, profile.full_name, profile.membership_tier) == (
+        "1092", 7, "Ada", "Gold")
+    assert profile.birth_date == date(2002, 2, 10)
+    assert profile.total_sales == Money(amount=1234.5, currency="INR")
+    assert profile.average_basket == Money(amount=23.31, currency=None)
+    assert (profile.email, profile.mobile, profile.city, profile.state) == (None, None, None, None)
+    assert profile.days_since_last_purchase == 12
+    assert profile.extra == {"opScore": 7}
+
+
+async def test_dates_in_the_apis_day_first_order(answer: Callable[[Any], Fetch]) -> None:
+    profile = await answer(ok({"customerId": "1", "dob": "10/02/2002"}))("basic")
+    assert profile.birth_date == date(2002, 2, 10)
+    us_style = await answer(ok({"customerId": "1", "dob": "02/25/2002"}))("basic")
+    assert us_style.birth_date == date(2002, 2, 25)  # 25 cannot be a month: read month-first
+
+
+async def test_segments_in_other_spellings_with_a_next_key(answer: Callable[[Any], Fetch]) -> None:
+    fetch = answer(ok({"customer_id": 1092, "items": [
+        {"SEGMENT_ID": 5, "SEGMENT_NAME": "VIP", "segment-description": "Top spenders", "added_on": "2024-03-01"},
+        {"id": "s2", "title": "Churn risk", "type": "Risk", "createdAt": "2024-03-05T10:00:00Z", "score": 0.7},
+        {"unrelated": True}], "nextKey": {"k": 1}}))
+    page = await fetch("segments", page=PageRequest(page_size=2))
+    assert page.customer_id == "1092"
+    assert [(s.id, s.name, s.category, s.joined_on) for s in page.items] == [
+        ("5", "VIP", None, date(2024, 3, 1)), ("s2", "Churn risk", "Risk", date(2024, 3, 5))]
+    assert page.items[0].description == "Top spenders"
+    assert page.page.next == PageRequest(last_key={"k": 1}, page_size=2)
+
+
+async def test_segments_as_a_bare_list_of_names(answer: Callable[[Any], Fetch]) -> None:
+    page = await answer(ok(["VIP", "Churn risk"]))("segments")
+    assert [(s.id, s.name) for s in page.items] == [("VIP", "VIP"), ("Churn risk", "Churn risk")]
+    assert page.page.next is None
+
+
+async def test_campaigns_in_other_spellings_page_by_number(answer: Callable[[Any], Fetch]) -> None:
+    fetch = answer(ok({"campaigns": [{"id": 7, "name": "Spring", "medium": "Email", "state": "Active",
+                                      "segment_code": "S1", "start": "01/03/2024", "end": "2024-03-31",
+                                      "sent_at": "2024-03-02T09:00:00+05:30", "isOpened": "yes", "clicks": 0}],
+                       "total": 45, "page_number": 1, "size": 20}))
+    page = await fetch("campaigns")
+    (campaign,) = page.items
+    assert (campaign.id, campaign.name, campaign.channel, campaign.status, campaign.segment_id) == (
+        "7", "Spring", "Email", "Active", "S1")
+    assert (campaign.start_date, campaign.end_date, campaign.sent_on) == (
+        date(2024, 3, 1), date(2024, 3, 31), date(2024, 3, 2))
+    assert (campaign.opened, campaign.clicked) == (True, False)
+    assert page.page.total == 45 and page.page.next == PageRequest(page=2)
+
+
+async def test_last_page_by_total_pages_has_no_next(answer: Callable[[Any], Fetch]) -> None:
+    page = await answer(ok({"dataList": [{"campaignId": "c", "campaignName": "n"}], "currentPage": 3,
+                            "totalPages": 3}))("searchCampaigns", query="n", page=PageRequest(page=3))
+    assert page.page.next is None
+
+
+async def test_recommendations_with_other_money(answer: Callable[[Any], Fetch]) -> None:
+    fetch = answer(ok({"products": [{"sku": "A1", "title": "Shoe", "price": "€ 12,50", "image": "https://i/1.png"},
+                                    {"itemCode": "B2", "itemName": "Bag", "mrp": "1.234,00 EUR"}, {}],
+                       "dataRecommendationSource": "ignored", "source": "similar customers"}))
+    result = await fetch("recommendedProducts")
+    assert [(p.product_code, p.name, p.price) for p in result.items] == [
+        ("A1", "Shoe", Money(amount=12.5, currency="EUR")), ("B2", "Bag", Money(amount=1234.0, currency="EUR"))]
+    assert result.items[0].image_url == "https://i/1.png" and result.source == "similar customers"
+
+
+async def test_flat_activity_events_are_sorted_newest_first(answer: Callable[[Any], Fetch]) -> None:
+    fetch = answer(ok({"events": [
+        {"eventId": "e1", "timestamp": "2024-05-10T10:00:00Z", "eventType": "purchase", "channel": "Store",
+         "value": "$ 10", "tags": ["a", "b"]},
+        {"event_id": "e2", "date": "12-05-2024", "type": "view"},
+        {"event_id": "undated"}]}))
+    result = await fetch("userActivity")
+    assert [(e.id, e.occurred_on, e.type) for e in result.items] == [
+        ("e2", date(2024, 5, 12), "view"), ("e1", date(2024, 5, 10), "purchase")]
+    assert result.items[1].amount == Money(amount=10.0, currency="USD")
+
+
+async def test_trends_with_other_month_formats(answer: Callable[[Any], Fetch]) -> None:
+    fetch = answer(ok({"currency": "₹", "title": "Trend", "trend": [
+        {"month": "2024-02", "orders": "3", "value": "1,200.00"},
+        {"time": "January 2024", "numberOfOrder": 1, "orderValue": 99},
+        {"time": "Dec,23"}, {"time": "not a month", "orders": 1}]}))
+    result = await fetch("productPurchaseTrends")
+    assert [(p.month, p.orders, p.order_value) for p in result.points] == [
+        ("2023-12", 0, Money(amount=0.0, currency="INR")), ("2024-01", 1, Money(amount=99.0, currency="INR")),
+        ("2024-02", 3, Money(amount=1200.0, currency="INR"))]
+
+
+async def test_purchases_in_other_spellings(answer: Callable[[Any], Fetch]) -> None:
+    fetch = answer(ok({"orders": [{"orderNumber": "A-1", "sku": "P1", "name": "Shoe", "qty": "2",
+                                   "amount": "$ 5", "purchase_date": "10/05/2020", "productCategory": "Footwear"}],
+                       "totalCount": 1}))
+    page = await fetch("productPurchased")
+    (purchase,) = page.items
+    assert (purchase.order_id, purchase.product_code, purchase.product_name, purchase.quantity) == (
+        "A-1", "P1", "Shoe", 2)
+    assert (purchase.order_value, purchase.order_date, purchase.category) == (
+        Money(amount=5.0, currency="USD"), date(2020, 5, 10), "Footwear")
+    assert page.page == page.page.model_copy(update={"total": 1, "next": None})
+
+
+async def test_affinity_points_as_a_mapping(answer: Callable[[Any], Fetch]) -> None:
+    result = await answer(ok({"charts": [{"title": "Brands", "data": {"Acme": 0.2, "Bolt": 0.9}}]}))("affinity")
+    assert [(p.label, p.value) for p in result.charts[0].points] == [("Bolt", 0.9), ("Acme", 0.2)]
+
+
+async def test_attributes_as_a_flat_object_or_key_value_pairs(answer: Callable[[Any], Fetch]) -> None:
+    flat = await answer(ok({"customerId": 1, "loyaltyPoints": 120, "favouriteColour": "blue", "empty": ""}))(
+        "userAttributes")
+    assert [(a.name, a.value) for a in flat.items] == [("loyaltyPoints", 120), ("favouriteColour", "blue")]
+    pairs = await answer(ok({"attributes": [{"key": "tier", "value": "Gold", "type": "string"}]}))("userAttributes")
+    assert [(a.name, a.value, a.type) for a in pairs.items] == [("tier", "Gold", "string")]
+
+
+async def test_gcr_and_membership_and_consents_in_other_shapes(answer: Callable[[Any], Fetch]) -> None:
+    gcr = await answer({"status": "OK", "data": {"gcr_id": "42", "status": "Available"}})("gcrId")
+    assert (gcr.found, gcr.gcr_id) == (True, 42)
+    member = await answer(ok({"inSegment": "true"}))("isCustomerInSegment", query="5")
+    assert member.in_segment is True
+    consents = await answer(ok([{"channel": "Email", "optedIn": False, "categories": []},
+                                {"id": 3, "name": "SMS", "consents": ["Promotional"]}]))("optIn")
+    assert [(c.channel, c.channel_id, c.opted_in, c.categories) for c in consents.channels] == [
+        ("email", None, False, []), ("sms", "3", True, ["Promotional"])]
+
+
+async def test_empty_lists_and_null_data_are_empty_results(answer: Callable[[Any], Fetch]) -> None:
+    assert (await answer(ok({"customerId": 1, "dataList": None}))("segments")).items == []
+    assert (await answer(ok(None))("campaigns")).items == []
+    assert (await answer(ok({"totalCount": 0}))("productPurchased")).items == []
+    assert (await answer([])("optIn")).channels == []
+
+
+@pytest.mark.parametrize(("name", "reply"), [
+    ("basic", ok([1, 2, 3])),
+    ("basic", ok({"fullName": "no id anywhere"})),
+    ("segments", ok({"customerId": 1, "foo": "bar"})),
+    ("segments", ok("a string")),
+    ("isCustomerInSegment", ok({"maybe": "perhaps"})),
+    ("optIn", {"status": "OK", "data": {"email": True}}),
+    ("gcrId", "Available"),
+    ("campaigns", b"<html>gateway</html>"),
+    ("affinity", ok(12)),
+])
+async def test_unusable_shapes_are_upstream_errors_naming_the_resource(
+        answer: Callable[[Any], Fetch], name: str, reply: Any) -> None:
+    query = "x" if resource(name).query_param else None
+    with pytest.raises(UpstreamResponseError, match=name):
+        await answer(reply)(name, query=query)
+
+
+@pytest.mark.parametrize(("reply", "error"), [
+    ((400, {"code": "E_MULTI", "message": "More than one customer matched"}), AmbiguousCustomerError),
+    ((403, {"message": "Resource not permitted for this token"}), ScopeMissingError),
+    ((403, {"error": "forbidden"}), AuthenticationError),
+    ((401, {"message": "Invalid tenant"}), AuthenticationError),
+    ((401, {}), TokenExpiredError),
+    ((404, {"status": "ERROR", "message": "No profile for these identifiers"}), CustomerNotFoundError),
+    ((422, {"detail": "unprocessable"}), InvalidInputError),
+    ((409, {"message": "conflict"}), AmbiguousCustomerError),
+    ((429, {"message": "slow down"}), RateLimitedError),
+    ((502, b"<html>bad gateway</html>"), UpstreamUnavailableError),
+    ((200, {"status": "ERROR", "errorCode": "CUSTOMER_NOT_FOUND", "data": None}), CustomerNotFoundError),
+    ((200, {"status": "FAILED", "message": "Rate limit exceeded, slow down"}), RateLimitedError),
+    ((200, {"status": "error"}), UpstreamResponseError),
+    ((302, {}), UpstreamResponseError),
+])
+async def test_other_error_codes_map_by_meaning(answer: Callable[[Any], Fetch], reply: Any,
+                                                error: type[CdpError]) -> None:
+    with pytest.raises(error) as caught:
+        await answer(reply)("basic")
+    assert type(caught.value) is error
+    body = reply[1] if isinstance(reply[1], bytes) else json.dumps(reply[1]).encode()
+    for sentence in (b"More than one", b"not permitted", b"Invalid tenant", b"No profile", b"bad gateway"):
+        if sentence in body:
+            assert sentence.decode() not in caught.value.for_model()  # upstream bodies are never quoted
+
+
+def test_every_resource_has_a_tolerance_case_here() -> None:
+    names = {"basic", "segments", "campaigns", "searchCampaigns", "recommendedProducts", "userActivity",
+             "productPurchaseTrends", "productPurchased", "affinity", "userAttributes", "gcrId",
+             "isCustomerInSegment", "optIn"}
+    assert names | {"searchSegments"} == {r.name for r in RESOURCES}  # searchSegments shares the segments reader

@@ -1,0 +1,54 @@
+"""`cdp-mcp sandbox --json`: one JSON line on stdout first, then a server that answers at that base URL."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from cdp_mcp.catalog import TOKEN_CREATE_PATH, Header, resource
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_cli_prints_one_json_line_then_serves(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "cdp_mcp", "sandbox", "--port", "0", "--json", "--customers", "40",
+               "--db", str(tmp_path / "cli.sqlite"), "--token-daily-limit", "5"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        info = json.loads(line)
+        assert {"base_url", "tenant_hash", "oauth_key_secret", "samples"} <= set(info)
+        assert info["base_url"].startswith("http://127.0.0.1:") and info["oauth_key_secret"] is None
+        labels = {s["label"]: s for s in info["samples"]}
+        assert {"gcr_id", "email", "mobile", "customer_code"} <= set(labels["vip"])
+        ambiguous = labels["ambiguous"]
+        assert sum(s["email"] == ambiguous["email"] for s in info["samples"] if s["label"] != "ambiguous") == 2
+
+        async with httpx2.AsyncClient(base_url=info["base_url"], timeout=10) as client:
+            tenant = {Header.TENANT_HASH: info["tenant_hash"]}
+            created = await client.post(TOKEN_CREATE_PATH, headers=tenant, json={"resource": ["basic"]})
+            token = created.json()["data"]["token"]
+            vip = labels["vip"]
+            response = await client.post(resource("basic").route, headers={
+                **tenant, Header.ACCESS_TOKEN: token, "email_address": vip["email"]})
+        assert response.json()["data"]["gcrId"] == vip["gcr_id"]
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=20)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM as the conventional exit status
+    assert process.returncode in (0, -signal.SIGTERM), err
+    assert "Traceback" not in err
+
+
+def test_cli_refuses_a_tenant_smaller_than_the_samples() -> None:
+    result = subprocess.run([sys.executable, "-m", "cdp_mcp", "sandbox", "--customers", "3", "--json"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "customers" in result.stderr

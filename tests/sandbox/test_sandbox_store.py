@@ -1,0 +1,107 @@
+"""The synthetic tenant: deterministic for a seed, internally consistent, and reused from its database file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import anyio
+import pytest
+
+from cdp_mcp.clock import ManualClock
+from cdp_mcp.sandbox import SandboxOptions, open_sandbox
+from cdp_mcp.sandbox.seed_data import CAMPAIGNS, CHANNELS
+from cdp_mcp.sandbox.store import Store
+
+pytestmark = pytest.mark.anyio
+
+_TABLES = ("customers", "identifiers", "segment_members", "campaign_participation", "products", "orders",
+           "order_lines", "activity_events", "affinity_scores", "custom_attributes", "channel_consents")
+
+
+def _digest(store: Store) -> dict[str, str]:
+    out = {}
+    for table in _TABLES:
+        rows = store.query(f"SELECT * FROM {table} ORDER BY 1, 2")  # noqa: S608 - fixed table names
+        out[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return out
+
+
+async def _open(path: Path, seed: int, customers: int) -> Store:
+    return await anyio.to_thread.run_sync(lambda: Store.open(seed=seed, customers=customers, db_path=path))
+
+
+async def test_same_seed_same_data_other_seed_other_data(tmp_path: Path) -> None:
+    stores = [await _open(tmp_path / f"{name}.sqlite", seed, 60) for name, seed in (("a", 7), ("b", 7), ("c", 8))]
+    try:
+        a, b, c = (_digest(s) for s in stores)
+        assert a == b
+        assert all(a[t] != c[t] for t in ("customers", "orders", "activity_events"))
+    finally:
+        for store in stores:
+            store.close()
+
+
+async def test_a_customer_does_not_depend_on_the_tenant_size(tmp_path: Path) -> None:
+    small, large = await _open(tmp_path / "s.sqlite", 7, 20), await _open(tmp_path / "l.sqlite", 7, 60)
+    try:
+        for gcr in (1, 6, 15, 20):
+            sql = "SELECT * FROM customers WHERE gcr_id = ?"
+            assert small.query(sql, (gcr,)) == large.query(sql, (gcr,))
+        assert large.scalar("SELECT COUNT(*) FROM customers") == 60
+    finally:
+        small.close()
+        large.close()
+
+
+async def test_database_file_is_reused_for_the_same_seed_and_size(tmp_path: Path) -> None:
+    path = tmp_path / "tenant.sqlite"
+    options = SandboxOptions(customers=30, db_path=path)
+    async with open_sandbox(options, clock=ManualClock()) as sandbox:
+        await sandbox.token_counts()
+        built = path.stat().st_mtime_ns
+        (gcr, name) = sandbox.store.query("SELECT gcr_id, first_name FROM customers WHERE gcr_id = 1")[0]
+    async with open_sandbox(options, clock=ManualClock()) as sandbox:
+        assert path.stat().st_mtime_ns == built  # not rebuilt
+        assert sandbox.store.query("SELECT gcr_id, first_name FROM customers WHERE gcr_id = 1") == [(gcr, name)]
+    async with open_sandbox(options.model_copy(update={"customers": 40}), clock=ManualClock()) as sandbox:
+        assert sandbox.store.scalar("SELECT COUNT(*) FROM customers") == 40  # other size: rebuilt
+
+
+async def test_segments_are_derived_from_the_data(sandbox_server) -> None:
+    store = sandbox_server.sandbox.store
+    lapsed = store.query("SELECT m.gcr_id, MIN(o.days_ago) FROM segment_members m JOIN orders o USING (gcr_id) "
+                         "WHERE m.segment_id = '102' GROUP BY m.gcr_id")
+    assert lapsed and all(last > 90 for _, last in lapsed)
+    high = store.query("SELECT m.gcr_id, SUM(o.total) FROM segment_members m JOIN orders o USING (gcr_id) "
+                       "WHERE m.segment_id = '101' AND o.days_ago < 365 GROUP BY m.gcr_id")
+    assert high and all(spend >= 800 for _, spend in high)
+    never = store.scalar("SELECT COUNT(*) FROM segment_members m JOIN orders o USING (gcr_id) "
+                         "WHERE m.segment_id = '108'")
+    assert never == 0
+    sizes = dict(store.query("SELECT segment_id, COUNT(*) FROM segment_members GROUP BY segment_id"))
+    assert all(sizes.get(s, 0) > 0 for s in ("101", "102", "103", "104", "108"))
+
+
+async def test_campaigns_respect_consent_and_targeting(sandbox_server) -> None:
+    store = sandbox_server.sandbox.store
+    channel_ids = {c.name: c.channel_id for c in CHANNELS}
+    for campaign in CAMPAIGNS:
+        rows = store.query(
+            "SELECT p.gcr_id, m.segment_id, c.opted_in FROM campaign_participation p "
+            "LEFT JOIN segment_members m ON m.gcr_id = p.gcr_id AND m.segment_id = ? "
+            "LEFT JOIN channel_consents c ON c.gcr_id = p.gcr_id AND c.channel_id = ? WHERE p.campaign_id = ?",
+            (campaign.segment_id, channel_ids[campaign.channel], campaign.campaign_id))
+        assert all(seg == campaign.segment_id and opted == 1 for _, seg, opted in rows)
+        assert bool(rows) == (campaign.status != "Scheduled")
+
+
+async def test_identity_edge_cases_exist(sandbox_server) -> None:
+    store = sandbox_server.sandbox.store
+    assert store.scalar("SELECT COUNT(*) FROM customers WHERE email IS NULL") > 1
+    assert store.scalar("SELECT COUNT(*) FROM channel_consents c JOIN customers u USING (gcr_id) "
+                        "WHERE u.email IS NULL AND c.channel_id = '01' AND c.opted_in = 1") == 0
+    shared = store.query("SELECT kind, COUNT(*) FROM identifiers GROUP BY kind, value HAVING COUNT(*) > 1")
+    assert {kind for kind, _ in shared} == {"email", "mobile"}
+    opted_out = store.scalar("SELECT COUNT(*) FROM channel_consents WHERE opted_in = 0")
+    assert opted_out > 0

@@ -1,0 +1,79 @@
+"""build_server end to end through the SDK Client: both protocol eras, the embedded sandbox, resources, prompts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from cdp_mcp.backend import open_backend
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
+from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.server import INSTRUCTIONS, build_server
+from cdp_mcp.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def loopback_settings(sandbox_server: SandboxThread,
+                      tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Settings]:
+    state = tmp_path_factory.getbasetemp() / "server-state"
+
+    def make(**overrides: object) -> Settings:
+        return Settings(**{"b2b_api_url": sandbox_server.base_url, "tenant_hash": sandbox_server.tenant_hash,
+                           "state_dir": state, **overrides})  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_both_protocol_eras_serve_tools_resources_and_prompts(
+    mode: str, sandbox_server: SandboxThread, loopback_settings: Callable[..., Settings],
+) -> None:
+    settings = loopback_settings()
+    vip = sandbox_server.sample("vip")
+    server = build_server(settings, backend=lambda: open_backend(settings, clock=sandbox_server.clock))
+    async with Client(server, mode=mode) as client:
+        if mode == "legacy":
+            assert client.instructions == INSTRUCTIONS
+        assert len((await client.list_tools()).tools) == 16
+        result = await client.call_tool("get_customer_profile", {"email": vip.email})
+        assert not result.is_error and result.structured_content["gcr_id"] == vip.gcr_id
+        catalog = json.loads((await client.read_resource("cdp://catalog")).contents[0].text)
+        first = {"name": "get_customer_profile", "title": "Customer profile", "resources": ["basic"]}
+        assert catalog["tools"][0] == first
+        templates = (await client.list_resource_templates()).resource_templates
+        assert [t.uri_template for t in templates] == ["cdp://customers/{gcr_id}/overview"]
+        card = json.loads((await client.read_resource(f"cdp://customers/{vip.gcr_id}/overview")).contents[0].text)
+        assert card["gcr_id"] == vip.gcr_id and "who" in card
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        assert set(prompts) == {"customer_brief", "campaign_plan"}
+        brief = await client.get_prompt("customer_brief", {"customer": vip.email})
+        assert "get_customer_overview" in brief.messages[0].content.text
+        plan = await client.get_prompt("campaign_plan", {"segment": "High Value", "channel": "sms"})
+        assert "screen_customers" in plan.messages[0].content.text
+
+
+async def test_surface_control_reaches_the_catalog_resource(loopback_settings: Callable[..., Settings],
+                                                            sandbox_server: SandboxThread) -> None:
+    settings = loopback_settings(tools=["get_marketing_consent", "get_customer_profile"])
+    server = build_server(settings, backend=lambda: open_backend(settings, clock=sandbox_server.clock))
+    async with Client(server) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["get_customer_profile", "get_marketing_consent"]
+        catalog = json.loads((await client.read_resource("cdp://catalog")).contents[0].text)
+        assert [t["name"] for t in catalog["tools"]] == ["get_customer_profile", "get_marketing_consent"]
+        assert not (await client.list_resource_templates()).resource_templates
+
+
+async def test_default_backend_runs_the_embedded_sandbox(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS)
+    caplog.set_level("WARNING", logger="cdp_mcp.backend")
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("get_customer_overview", {"gcr_id": 1})
+    assert not result.is_error and result.structured_content["gcr_id"] == 1
+    assert any("embedded sandbox" in r.getMessage() for r in caplog.records)
+    assert list(tmp_path.glob("sandbox-*.sqlite3"))  # restarts reuse this database

@@ -1,0 +1,91 @@
+"""get_customer_overview: one card, sections fetched concurrently, partial failure reported in the card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from recording import RecordingTransport
+from tool_results import Connect, data_of, text_of
+
+from cdp_mcp.catalog import RESOURCE_NAMES, resource
+from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.tools.params import SECTIONS
+
+pytestmark = pytest.mark.anyio
+
+CARD_BUDGET = 6 * 1024
+
+
+async def test_full_card_for_a_sample_customer(connect: Connect, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    segments = sandbox_server.sandbox.store.scalar("SELECT COUNT(*) FROM segment_members WHERE gcr_id = ?",
+                                                    (vip.gcr_id,))
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with connect() as client:
+        result = await client.call_tool("get_customer_overview", {"email": vip.email}, progress_callback=on_progress)
+    card = data_of(result)
+    assert card["gcr_id"] == vip.gcr_id
+    assert set(SECTIONS) <= set(card) and "unavailable" not in card
+    assert card["who"]["name"].endswith(vip.full_name)
+    assert card["value"]["days_since_last_purchase"] >= 0 and len(card["value"]["trend"]) == 3
+    assert card["segments"]["total"] == segments
+    assert set(card["consent"]) == {"email", "sms", "push", "whatsapp"}
+    assert 0 < len(card["recommendations"]) <= 3
+    assert len(text_of(result).encode()) < CARD_BUDGET
+    assert [p[0] for p in progress] == list(range(1, 7)) and {p[1] for p in progress} == {6}
+
+
+async def test_include_fetches_only_what_the_sections_need(connect: Connect, sandbox_server: SandboxThread) -> None:
+    transport = RecordingTransport()
+    async with connect(transport=transport) as client:
+        card = data_of(await client.call_tool("get_customer_overview",
+                                               {"gcr_id": sandbox_server.sample("vip").gcr_id, "include": ["consent"]}))
+    assert set(card) == {"gcr_id", "consent"}
+    data_paths = [p for p in transport.paths if "/profile/b2b/" in p]
+    assert data_paths and all(p.endswith(resource("optIn").route) for p in data_paths)
+
+
+async def test_a_failing_section_is_reported_while_the_rest_returns(connect: Connect,
+                                                                   sandbox_server: SandboxThread) -> None:
+    transport = RecordingTransport(fail=(resource("affinity").route, resource("productPurchaseTrends").route))
+    async with connect(transport=transport) as client:
+        card = data_of(await client.call_tool("get_customer_overview", {"gcr_id": sandbox_server.sample("vip").gcr_id}))
+    assert "affinities" not in card and "not reachable" in card["unavailable"]["affinities"]
+    assert "value.trend" in card["unavailable"] and "trend" not in card["value"]
+    assert {"who", "segments", "consent", "recommendations"} <= set(card)
+    assert all("down for the test" not in reason for reason in card["unavailable"].values())  # no upstream body
+
+
+async def test_spent_token_allowance_marks_sections_unavailable(
+    connect: Connect, start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path,
+) -> None:
+    private = start_sandbox_server(token_daily_limit=3)
+    async with connect(server=private, state_dir=tmp_path, token_daily_limit=3) as client:
+        card = data_of(await client.call_tool("get_customer_overview", {"gcr_id": private.sample("regular").gcr_id}))
+    missing = card.get("unavailable", {})
+    present = [s for s in SECTIONS if s in card]
+    assert present and missing, card
+    assert all("possible again" in reason for reason in missing.values())
+
+
+async def test_resources_not_granted_are_not_fetched(connect: Connect, sandbox_server: SandboxThread) -> None:
+    transport = RecordingTransport()
+    granted = sorted(RESOURCE_NAMES - {"affinity", "recommendedProducts"})
+    async with connect(transport=transport, resources=granted) as client:
+        card = data_of(await client.call_tool("get_customer_overview", {"gcr_id": sandbox_server.sample("vip").gcr_id}))
+    assert set(card["unavailable"]) == {"affinities", "recommendations"}
+    assert "CDP_RESOURCES" in card["unavailable"]["affinities"]
+    refused = (resource("affinity").route, resource("recommendedProducts").route)
+    assert not [p for p in transport.paths if p.endswith(refused)]
+
+
+async def test_ambiguous_customer_fails_the_whole_call(connect: Connect, sandbox_server: SandboxThread) -> None:
+    async with connect() as client:
+        result = await client.call_tool("get_customer_overview", {"email": sandbox_server.sample("ambiguous").email})
+    assert result.is_error and "gcr_id" in text_of(result)

@@ -1,0 +1,170 @@
+"""The 14 per-resource tools against the loopback sandbox; expectations come from the sandbox's store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+from tool_results import data_of, text_of
+
+from cdp_mcp.sandbox.server import SandboxThread
+
+pytestmark = pytest.mark.anyio
+
+
+def rows(server: SandboxThread, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    return server.sandbox.store.query(sql, params)
+
+
+async def page_through(client: Client, tool: str, args: dict[str, Any], key: str = "id") -> list[Any]:
+    """Every item of a listing, following next_cursor; checks totals and `remaining` on the way."""
+    seen: list[Any] = []
+    cursor: str | None = None
+    total: int | None = None
+    for _ in range(100):
+        data = data_of(await client.call_tool(tool, args | ({"cursor": cursor} if cursor else {})))
+        total = data["total"] if total is None else total
+        assert data["total"] == total
+        seen.extend(item[key] for item in data["items"])
+        assert data.get("remaining", 0) == total - len(seen)
+        cursor = data.get("next_cursor")
+        if cursor is None:
+            break
+    assert len(seen) == total
+    return seen
+
+
+@pytest.mark.parametrize("label", ["vip", "regular", "lapsed", "new", "no_email"])
+async def test_profile_by_each_identifier_names_the_customer(client: Client, sandbox_server: SandboxThread,
+                                                             label: str) -> None:
+    sample = sandbox_server.sample(label)
+    last_order = rows(sandbox_server, "SELECT MIN(days_ago) FROM orders WHERE gcr_id = ?", sample.gcr_id)[0][0]
+    for args in ({"gcr_id": sample.gcr_id}, {"mobile": sample.mobile}, {"customer_code": sample.customer_code},
+                 *([{"email": sample.email}] if sample.email else [])):
+        data = data_of(await client.call_tool("get_customer_profile", args))
+        assert data["gcr_id"] == sample.gcr_id
+        assert data["name"].endswith(sample.full_name)
+        assert data["customer_code"] == sample.customer_code
+        assert data.get("days_since_last_purchase") == last_order
+        assert data["age_band"].split("-")[0] == str(data["age"] // 10 * 10)
+        assert all(value not in ("", " ") for value in data.values())
+
+
+async def test_segments_page_through_all_without_overlap(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    member_of = rows(sandbox_server, "SELECT segment_id FROM segment_members WHERE gcr_id = ?", vip.gcr_id)
+    expected = {r[0] for r in member_of}
+    ids = await page_through(client, "list_customer_segments", {"email": vip.email, "limit": 2})
+    assert len(ids) == len(set(ids))
+    assert set(ids) == expected
+    assert len(expected) > 2  # paging really happened
+
+
+async def test_search_segments_filters_by_name_and_pages(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    names = rows(sandbox_server, "SELECT s.segment_id, s.name FROM segments s JOIN segment_members m "
+                                 "ON m.segment_id = s.segment_id WHERE m.gcr_id = ?", vip.gcr_id)
+    text = "e"
+    expected = {sid for sid, name in names if text in name.lower()}
+    args = {"gcr_id": vip.gcr_id, "segment_name": text, "limit": 2}
+    ids = await page_through(client, "search_customer_segments", args)
+    assert set(ids) == expected and len(ids) == len(expected)
+
+
+async def test_check_in_segment_true_for_member_false_otherwise(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    member = rows(sandbox_server, "SELECT segment_id FROM segment_members WHERE gcr_id = ? LIMIT 1", vip.gcr_id)[0][0]
+    other = rows(sandbox_server, "SELECT segment_id FROM segments WHERE segment_id NOT IN "
+                                 "(SELECT segment_id FROM segment_members WHERE gcr_id = ?) LIMIT 1", vip.gcr_id)[0][0]
+    yes = data_of(await client.call_tool("check_customer_in_segment", {"email": vip.email, "segment_id": member}))
+    no = data_of(await client.call_tool("check_customer_in_segment", {"email": vip.email, "segment_id": other}))
+    assert (yes["in_segment"], no["in_segment"]) == (True, False)
+    assert yes["gcr_id"] == vip.gcr_id  # resolved from the email
+
+
+async def test_campaigns_and_search(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    mine = rows(sandbox_server, "SELECT c.campaign_id, c.name FROM campaigns c JOIN campaign_participation p "
+                                "ON p.campaign_id = c.campaign_id WHERE p.gcr_id = ?", vip.gcr_id)
+    ids = await page_through(client, "list_customer_campaigns", {"gcr_id": vip.gcr_id, "limit": 3})
+    assert sorted(ids) == sorted(cid for cid, _ in mine)
+    word = mine[0][1].split()[0].lower()
+    found = await page_through(client, "search_customer_campaigns",
+                               {"gcr_id": vip.gcr_id, "campaign_name": word, "limit": 1})
+    assert sorted(found) == sorted(cid for cid, name in mine if word in name.lower())
+
+
+async def test_purchases_page_through_every_line(client: Client, sandbox_server: SandboxThread) -> None:
+    regular = sandbox_server.sample("regular")
+    lines = rows(sandbox_server, "SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.order_id = l.order_id "
+                                 "WHERE o.gcr_id = ?", regular.gcr_id)[0][0]
+    args = {"gcr_id": regular.gcr_id, "limit": 7}
+    items = await page_through(client, "list_purchased_products", args, key="order_date")
+    assert len(items) == lines
+    assert items == sorted(items, reverse=True)  # newest first across pages
+
+
+async def test_attributes_page_by_offset(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    names = {r[0] for r in rows(sandbox_server, "SELECT name FROM custom_attributes WHERE gcr_id = ?", vip.gcr_id)}
+    found = await page_through(client, "get_customer_attributes", {"gcr_id": vip.gcr_id, "limit": 2}, key="name")
+    assert set(found) == names and len(found) == len(names)
+
+
+async def test_limit_only_lists_are_capped_and_state_total(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    recs = data_of(await client.call_tool("get_product_recommendations", {"gcr_id": vip.gcr_id, "limit": 2}))
+    assert len(recs["items"]) == 2 and recs["total"] >= 2 and "next_cursor" not in recs
+    assert all(item.get("description") != item["name"] for item in recs["items"])
+    activity = data_of(await client.call_tool("get_customer_activity", {"gcr_id": vip.gcr_id, "limit": 4}))
+    dates = [item["date"] for item in activity["items"]]
+    assert len(dates) <= 4 and activity["total"] >= len(dates) and dates == sorted(dates, reverse=True)
+
+
+async def test_affinity_top_labels_per_chart(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    per_dimension = sorted(r[0] for r in rows(
+        sandbox_server, "SELECT COUNT(*) FROM affinity_scores WHERE gcr_id = ? GROUP BY dimension", vip.gcr_id))
+    data = data_of(await client.call_tool("get_customer_affinity", {"gcr_id": vip.gcr_id, "limit": 2}))
+    assert sorted(chart["total"] for chart in data["charts"]) == per_dimension
+    for chart in data["charts"]:
+        scores = list(chart["top"].values())
+        assert len(scores) == min(2, chart["total"]) and scores == sorted(scores, reverse=True)
+
+
+async def test_purchase_trends_sum_up(client: Client, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    data = data_of(await client.call_tool("get_purchase_trends", {"customer_code": vip.customer_code}))
+    months = [m["month"] for m in data["months"]]
+    assert len(months) == 3 and months == sorted(months)
+    assert data["total_orders"] == sum(m["orders"] for m in data["months"])
+    assert data["gcr_id"] == vip.gcr_id
+
+
+async def test_consent_and_resolve(client: Client, sandbox_server: SandboxThread) -> None:
+    contactable = {}
+    for label in ("vip", "opted_out"):
+        sample = sandbox_server.sample(label)
+        opted = rows(sandbox_server, "SELECT COUNT(*) FROM channel_consents WHERE gcr_id = ? AND opted_in = 1",
+                     sample.gcr_id)[0][0]
+        data = data_of(await client.call_tool("get_marketing_consent", {"email": sample.email}))
+        assert len(data["contactable_on"]) == opted
+        assert data["gcr_id"] == sample.gcr_id
+        contactable[label] = data["contactable_on"]
+    assert contactable["vip"] and contactable["opted_out"] == []
+    found = data_of(await client.call_tool("resolve_customer", {"email": sandbox_server.sample("new").email}))
+    assert found == {"gcr_id": sandbox_server.sample("new").gcr_id, "found": True}
+    assert data_of(await client.call_tool("resolve_customer", {"email": "nobody@example.invalid"})) == {"found": False}
+
+
+async def test_ambiguous_email_says_what_to_add(client: Client, sandbox_server: SandboxThread) -> None:
+    ambiguous = sandbox_server.sample("ambiguous")
+    result = await client.call_tool("get_customer_profile", {"email": ambiguous.email})
+    assert result.is_error and result.structured_content is None
+    message = text_of(result)
+    assert "2 customers" in message and "mobile" in message and "gcr_id" in message
+    first = sandbox_server.sample("household_1")
+    args = {"email": ambiguous.email, "mobile": first.mobile}
+    narrowed = data_of(await client.call_tool("get_customer_profile", args))
+    assert narrowed["gcr_id"] == first.gcr_id

@@ -1,0 +1,103 @@
+"""The tool surface: allowlist, granted resources, stable order, completeness of every spec, and toolsnaps."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tool_results import Connect
+
+from cdp_mcp.catalog import RESOURCE_NAMES, RESOURCES
+from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.server import build_server
+from cdp_mcp.settings import Settings
+from cdp_mcp.tools.profile import PROFILE_TOOLS
+from cdp_mcp.tools.registry import all_specs, select_specs
+
+pytestmark = pytest.mark.anyio
+
+SNAPS = Path(__file__).parent / "__toolsnaps__"
+ISSUE_TOOLS = [
+    "get_customer_profile", "list_customer_segments", "search_customer_segments", "check_customer_in_segment",
+    "list_customer_campaigns", "search_customer_campaigns", "get_product_recommendations", "get_customer_activity",
+    "get_purchase_trends", "list_purchased_products", "get_customer_affinity", "get_customer_attributes",
+    "resolve_customer", "get_marketing_consent", "get_customer_overview", "screen_customers",
+]
+
+
+def names(settings: Settings) -> list[str]:
+    return [s.name for s in select_specs(settings)]
+
+
+def test_all_tools_in_catalog_order_then_composites(tmp_path: Path) -> None:
+    assert names(Settings(state_dir=tmp_path)) == ISSUE_TOOLS
+    assert list(PROFILE_TOOLS) == [r.name for r in RESOURCES]
+
+
+def test_allowlist_keeps_catalog_order_and_refuses_unknown_names(tmp_path: Path) -> None:
+    chosen = Settings(state_dir=tmp_path, tools=["screen_customers", "get_customer_profile"])
+    assert names(chosen) == ["get_customer_profile", "screen_customers"]
+    with pytest.raises(ConfigurationError) as refused:
+        build_server(Settings(state_dir=tmp_path, tools=["get_customer_profile", "get_profile"]))
+    assert "get_profile" in refused.value.message and "get_customer_overview" in refused.value.hint
+
+
+def test_granted_resources_decide_the_surface(tmp_path: Path) -> None:
+    only = Settings(state_dir=tmp_path, resources=["basic", "optIn"])
+    assert names(only) == ["get_customer_profile", "get_marketing_consent", "get_customer_overview"]
+    without_basic = Settings(state_dir=tmp_path, resources=sorted(RESOURCE_NAMES - {"basic"}))
+    assert "get_customer_overview" not in names(without_basic) and "screen_customers" not in names(without_basic)
+
+
+def test_every_spec_is_complete() -> None:
+    for spec in all_specs():
+        a = spec.annotations
+        assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint) == (True, False, True, True)
+        assert spec.title and 40 <= len(spec.description) <= 400, spec.name
+        assert "IMPORTANT" not in spec.description and "MUST" not in spec.description
+        assert set(spec.resources) | set(spec.optional_resources) <= RESOURCE_NAMES
+
+
+def _described(schema: dict[str, Any], defs: dict[str, Any], where: str) -> None:
+    for name, prop in schema.get("properties", {}).items():
+        assert prop.get("description"), f"{where}.{name} has no description"
+        for option in [prop, *prop.get("anyOf", [])]:
+            if option.get("type") == "integer":
+                assert "minimum" in option and "maximum" in option, f"{where}.{name} is unbounded"
+            if option.get("type") == "string" and "enum" not in option:
+                assert "maxLength" in option, f"{where}.{name} is unbounded"
+            if option.get("type") == "array":
+                assert "maxItems" in option, f"{where}.{name} is unbounded"
+                ref = option["items"].get("$ref", "")
+                if ref:
+                    _described(defs[ref.rsplit("/", 1)[1]], defs, f"{where}.{name}[]")
+
+
+async def test_listed_tools_have_described_bounded_inputs_and_output_schemas(connect: Connect) -> None:
+    async with connect() as client:
+        tools = (await client.list_tools()).tools
+    assert [t.name for t in tools] == ISSUE_TOOLS
+    for tool in tools:
+        _described(tool.input_schema, tool.input_schema.get("$defs", {}), tool.name)
+        assert tool.output_schema and tool.output_schema["type"] == "object"
+        limit = tool.input_schema["properties"].get("limit")
+        if limit:
+            assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 100, 10)
+
+
+async def test_toolsnaps(connect: Connect) -> None:
+    """tools/list is a public interface: each tool's definition is snapshotted; CDP_UPDATE_TOOLSNAPS=1 rewrites."""
+    update = os.environ.get("CDP_UPDATE_TOOLSNAPS") == "1"
+    async with connect() as client:
+        tools = (await client.list_tools()).tools
+    for tool in tools:
+        snap = json.dumps(tool.model_dump(mode="json", by_alias=True, exclude_none=True), indent=2, sort_keys=True)
+        path = SNAPS / f"{tool.name}.json"
+        if update:
+            path.write_text(snap + "\n")
+        assert path.exists(), f"missing snapshot {path.name}: run with CDP_UPDATE_TOOLSNAPS=1"
+        assert path.read_text() == snap + "\n", f"{tool.name} changed: review, then CDP_UPDATE_TOOLSNAPS=1"
+    assert sorted(p.stem for p in SNAPS.glob("*.json")) == sorted(t.name for t in tools)

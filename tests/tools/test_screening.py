@@ -1,0 +1,66 @@
+"""screen_customers: one row per customer, errors per row, summary counts, progress."""
+
+from __future__ import annotations
+
+import pytest
+from tool_results import Connect, data_of
+
+from cdp_mcp.sandbox.server import SandboxThread
+
+pytestmark = pytest.mark.anyio
+
+
+def truth(server: SandboxThread, gcr_id: int, segment_id: str) -> tuple[bool, bool]:
+    """(in segment, opted in to email) from the sandbox's store; channel 01 is Email (CONTRACT.md)."""
+    store = server.sandbox.store
+    member = store.scalar("SELECT COUNT(*) FROM segment_members WHERE gcr_id = ? AND segment_id = ?",
+                          (gcr_id, segment_id))
+    email = store.scalar("SELECT opted_in FROM channel_consents WHERE gcr_id = ? AND channel_id = '01'", (gcr_id,))
+    return bool(member), bool(email)
+
+
+async def test_rows_match_the_store_and_errors_stay_in_their_row(connect: Connect,
+                                                                 sandbox_server: SandboxThread) -> None:
+    samples = [s for s in sandbox_server.samples if s.gcr_id is not None]
+    segment_id, segment_name = sandbox_server.sandbox.store.query(
+        "SELECT s.segment_id, s.name FROM segments s JOIN segment_members m ON m.segment_id = s.segment_id "
+        "WHERE m.gcr_id = ?", (samples[0].gcr_id,))[0]
+    customers = [{"gcr_id": s.gcr_id} for s in samples]
+    customers += [{"email": sandbox_server.sample("ambiguous").email}, {"email": "broken"}]
+    progress: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with connect() as client:
+        by_id = data_of(await client.call_tool("screen_customers", {
+            "customers": customers, "segment_id": segment_id, "channel": "email"}, progress_callback=on_progress))
+        by_name = data_of(await client.call_tool("screen_customers", {
+            "customers": customers, "segment_name": segment_name.upper(), "channel": "email"}))
+    assert sorted(progress) == list(range(1, len(customers) + 1))
+    for data in (by_id, by_name):
+        rows = data["rows"]
+        assert [r["index"] for r in rows] == list(range(len(customers)))
+        for sample, row in zip(samples, rows, strict=False):
+            in_segment, contactable = truth(sandbox_server, sample.gcr_id, segment_id)
+            assert (row["gcr_id"], row["in_segment"], row["contactable"]) == (sample.gcr_id, in_segment, contactable)
+            assert "error" not in row
+        ambiguous, broken = rows[-2:]
+        assert "2 customers" in ambiguous["error"] and "in_segment" not in ambiguous
+        assert "email" in broken["error"] and broken["customer"] == {"email": "broken"}
+        summary = data["summary"]
+        assert summary["customers"] == len(customers) and summary["errors"] == 2
+        assert summary["eligible"] == sum(1 for r in rows if r.get("in_segment") and r.get("contactable"))
+    assert by_id["summary"]["in_segment"] >= 1
+
+
+async def test_hundred_customers_in_one_call(connect: Connect, sandbox_server: SandboxThread) -> None:
+    store = sandbox_server.sandbox.store
+    segment_id = store.scalar("SELECT segment_id FROM segment_members GROUP BY segment_id ORDER BY COUNT(*) DESC")
+    members = store.scalar("SELECT COUNT(*) FROM segment_members WHERE segment_id = ? AND gcr_id <= 100", (segment_id,))
+    async with connect() as client:
+        data = data_of(await client.call_tool("screen_customers", {
+            "customers": [{"gcr_id": n} for n in range(1, 101)], "segment_id": segment_id, "channel": "sms"}))
+    assert data["summary"]["customers"] == 100 and data["summary"]["errors"] == 0
+    assert data["summary"]["in_segment"] == members
+    assert [r["gcr_id"] for r in data["rows"]] == list(range(1, 101))

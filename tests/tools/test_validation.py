@@ -1,0 +1,68 @@
+"""Bad input is refused before any upstream call, with a message that names the arguments and an example."""
+
+from __future__ import annotations
+
+import pytest
+from recording import RecordingTransport
+from tool_results import Connect, data_of, text_of
+
+from cdp_mcp.catalog import IDENTIFIERS
+from cdp_mcp.sandbox.server import SandboxThread
+
+pytestmark = pytest.mark.anyio
+
+BAD_IDENTITIES = {
+    "missing": {},
+    "malformed email": {"email": "not-an-email"},
+    "malformed mobile": {"mobile": "12ab"},
+    "empty string": {"customer_code": ""},
+    "blank email": {"email": "   "},
+}
+
+
+@pytest.mark.parametrize("tool", ["get_customer_profile", "list_customer_segments", "get_customer_overview"])
+@pytest.mark.parametrize("case", sorted(BAD_IDENTITIES))
+async def test_bad_identifier_is_refused_before_any_request(connect: Connect, tool: str, case: str) -> None:
+    transport = RecordingTransport()
+    async with connect(transport=transport) as client:
+        result = await client.call_tool(tool, BAD_IDENTITIES[case])
+    assert result.is_error
+    message = text_of(result)
+    assert all(i.argument in message for i in IDENTIFIERS)
+    assert "for example" in message
+    assert transport.paths == []
+
+
+async def test_schema_bounds_are_enforced(connect: Connect) -> None:
+    async with connect() as client:
+        for args in ({"gcr_id": 1, "limit": 0}, {"gcr_id": 1, "limit": 101}, {"gcr_id": 0}):
+            result = await client.call_tool("list_customer_segments", args)
+            assert result.is_error, args
+
+
+async def test_cursor_misuse_is_refused_with_a_hint(connect: Connect, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    async with connect() as client:
+        first = data_of(await client.call_tool("list_customer_segments", {"gcr_id": vip.gcr_id, "limit": 1}))
+        cursor = first["next_cursor"]
+        other = await client.call_tool("list_customer_campaigns", {"gcr_id": vip.gcr_id, "cursor": cursor})
+        assert other.is_error and "list_customer_segments" in text_of(other)
+        for broken in ("not a cursor!", cursor[:-4], "eyJ0IjoxfQ"):
+            result = await client.call_tool("list_customer_segments", {"gcr_id": vip.gcr_id, "cursor": broken})
+            assert result.is_error and "omit cursor" in text_of(result), broken
+        search = data_of(await client.call_tool("search_customer_segments",
+                                                {"gcr_id": vip.gcr_id, "segment_name": "e", "limit": 1}))
+        swapped = await client.call_tool("search_customer_segments", {"gcr_id": vip.gcr_id, "segment_name": "a",
+                                                                      "cursor": search["next_cursor"]})
+        assert swapped.is_error and "search text" in text_of(swapped)
+
+
+async def test_screen_needs_exactly_one_segment_argument(connect: Connect) -> None:
+    async with connect() as client:
+        for extra in ({}, {"segment_id": "101", "segment_name": "High Value"}):
+            args = {"customers": [{"gcr_id": 1}], "channel": "sms", **extra}
+            result = await client.call_tool("screen_customers", args)
+            assert result.is_error and "segment_id" in text_of(result)
+        too_many = await client.call_tool("screen_customers", {"customers": [{"gcr_id": 1}] * 101,
+                                                               "segment_id": "101", "channel": "sms"})
+        assert too_many.is_error
