@@ -24,6 +24,7 @@ __all__ = [
     "PagingKey",
     "Paging",
     "Resource",
+    "Scope",
     "TokenKey",
     "resource",
 ]
@@ -100,17 +101,40 @@ IDENTIFIERS: tuple[Identifier, ...] = (
 )
 
 
+class Scope(StrEnum):
+    """The resource names (token scopes) as constants, for code that must name one resource: import, never spell."""
+
+    BASIC = "basic"
+    SEGMENTS = "segments"
+    SEARCH_SEGMENTS = "searchSegments"
+    IS_CUSTOMER_IN_SEGMENT = "isCustomerInSegment"
+    CAMPAIGNS = "campaigns"
+    SEARCH_CAMPAIGNS = "searchCampaigns"
+    RECOMMENDED_PRODUCTS = "recommendedProducts"
+    USER_ACTIVITY = "userActivity"
+    PRODUCT_PURCHASE_TRENDS = "productPurchaseTrends"
+    PRODUCT_PURCHASED = "productPurchased"
+    AFFINITY = "affinity"
+    USER_ATTRIBUTES = "userAttributes"
+    GCR_ID = "gcrId"
+    OPT_IN = "optIn"
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """One profile resource of the B2B API. `name` is also the token scope that grants it."""
 
-    name: str
-    path: str
+    name: Scope
     purpose: str
+    path: str = ""  # defaults to the resource name; only gcrId differs (served at `gcr`)
     query_param: str | None = None
     paging: Paging = Paging.NONE
     envelope: Envelope = Envelope.STANDARD
     identity_in_body: bool = False  # gcr sends the identifiers in the JSON body instead of headers
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", str(self.name))
 
     @property
     def route(self) -> str:
@@ -119,32 +143,33 @@ class Resource:
 
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("basic", "basic", "the customer's profile card: name, tier, location, sales figures"),
-    Resource("segments", "segments", "segments the customer belongs to", paging=Paging.LAST_KEY),
+    Resource(Scope.BASIC, "the customer's profile card: name, tier, location, sales figures"),
+    Resource(Scope.SEGMENTS, "segments the customer belongs to", paging=Paging.LAST_KEY),
     Resource(
-        "searchSegments", "searchSegments", "the customer's segments whose name matches a text",
+        Scope.SEARCH_SEGMENTS, "the customer's segments whose name matches a text",
         query_param="segmentName", paging=Paging.PAGE,
     ),
     Resource(
-        "isCustomerInSegment", "isCustomerInSegment", "whether the customer is in one segment",
+        Scope.IS_CUSTOMER_IN_SEGMENT, "whether the customer is in one segment",
         query_param="segmentId",
     ),
-    Resource("campaigns", "campaigns", "campaigns the customer was targeted by", paging=Paging.PAGE),
+    Resource(Scope.CAMPAIGNS, "campaigns the customer was targeted by", paging=Paging.PAGE),
     Resource(
-        "searchCampaigns", "searchCampaigns", "the customer's campaigns whose name matches a text",
+        Scope.SEARCH_CAMPAIGNS, "the customer's campaigns whose name matches a text",
         query_param="campaignName", paging=Paging.PAGE,
     ),
-    Resource("recommendedProducts", "recommendedProducts", "products recommended for the customer"),
-    Resource("userActivity", "userActivity", "recent web, app and store activity by day"),
-    Resource("productPurchaseTrends", "productPurchaseTrends", "orders and order value per month, last 3 months"),
-    Resource("productPurchased", "productPurchased", "products the customer bought", paging=Paging.LAST_KEY),
-    Resource("affinity", "affinity", "affinity scores by category, brand and channel", paging=Paging.PAGE_SIZE),
-    Resource("userAttributes", "userAttributes", "the tenant's custom attributes of the customer",
+    Resource(Scope.RECOMMENDED_PRODUCTS, "products recommended for the customer"),
+    Resource(Scope.USER_ACTIVITY, "recent web, app and store activity by day"),
+    Resource(Scope.PRODUCT_PURCHASE_TRENDS, "orders and order value per month, last 3 months"),
+    Resource(Scope.PRODUCT_PURCHASED, "products the customer bought", paging=Paging.LAST_KEY),
+    Resource(Scope.AFFINITY, "affinity scores by category, brand and channel", paging=Paging.PAGE_SIZE),
+    Resource(Scope.USER_ATTRIBUTES, "the tenant's custom attributes of the customer",
              paging=Paging.PAGE_SIZE),
-    Resource("gcrId", "gcr", "resolve identifiers to the Golden Customer Record id",
+    Resource(Scope.GCR_ID, "resolve identifiers to the Golden Customer Record id", path="gcr",
              envelope=Envelope.GCR_LIST, identity_in_body=True),
-    Resource("optIn", "optIn", "marketing consent per channel", envelope=Envelope.BARE_ARRAY),
+    Resource(Scope.OPT_IN, "marketing consent per channel", envelope=Envelope.BARE_ARRAY),
 )
+
 
 RESOURCE_NAMES: frozenset[str] = frozenset(r.name for r in RESOURCES)
 _BY_NAME: dict[str, Resource] = {r.name: r for r in RESOURCES}

@@ -106,9 +106,9 @@ class _Guard:
 
     def _authorized(self, header: str | None) -> bool:
         scheme, _, credentials = (header or "").partition(" ")
-        assert self.token is not None
-        # compare_digest on bytes of unequal length still takes time independent of the content.
-        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self.token)
+        # compare_digest takes time independent of the content (for unequal lengths too).
+        return (self.token is not None and scheme.lower() == "bearer"
+                and hmac.compare_digest(credentials.strip().encode(), self.token))
 
 
 def _auth_token(settings: Settings, host: str) -> str | None:

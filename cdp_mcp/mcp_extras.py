@@ -16,8 +16,8 @@ from pydantic import Field
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
 from cdp_mcp.settings import Settings
-from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.overview import overview
+from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.results import compact_json, structured
 from cdp_mcp.tools.spec import ToolCall, ToolSpec
 

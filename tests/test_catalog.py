@@ -66,3 +66,9 @@ def test_every_module_declares_all() -> None:
                if p.name not in {"__main__.py"} and p.stat().st_size > 0
                and not re.search(r"^__all__\s*[:=]", p.read_text(), re.M)]
     assert missing == []
+
+
+def test_every_scope_constant_has_exactly_one_resource() -> None:
+    from cdp_mcp.catalog import Scope
+
+    assert [r.name for r in RESOURCES] == list(Scope)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cdp_mcp.broker.broker import BrokerStats, TokenBroker
 from cdp_mcp.broker.ledger import Allowance, CreationLedger
-from cdp_mcp.broker.store import FileTokenStore, TokenStore, TokenStoreLockedError, namespace_for
+from cdp_mcp.broker.store import FileTokenStore, TokenStore, TokenStoreError, TokenStoreLockedError, namespace_for
 
 __all__ = [
     "Allowance",
@@ -13,6 +13,7 @@ __all__ = [
     "FileTokenStore",
     "TokenBroker",
     "TokenStore",
+    "TokenStoreError",
     "TokenStoreLockedError",
     "namespace_for",
 ]

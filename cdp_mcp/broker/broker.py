@@ -66,8 +66,11 @@ class TokenBroker:
         self._cache: dict[str, TokenRecord] = {}
         self._checked: dict[str, datetime] = {}
         self._flights: dict[str, anyio.Lock] = {}
-        self._sweep_at: datetime | None = None  # when the next kept-alive token is due for extension
-        self._sweeping = False
+        self._sweep_at: datetime | None = None  # when the next kept-alive token reaches its extension point
+        self._first_expiry: datetime | None = None  # the earliest expiry among kept-alive tokens
+        self._last_call: datetime | None = None
+        self._sweep_lock = anyio.Lock()  # one sweep at a time; calls skip it while one runs
+        self._sweep_paused_until: datetime | None = None  # after a failed extension, not on every call
 
     @classmethod
     def for_settings(cls, api: TokenApi, settings: Settings, *, base_url: str,
@@ -94,6 +97,8 @@ class TokenBroker:
         """
         needed = self._validate(resources)
         key = self._key(needed)
+        now = self._clock.now()
+        gap, self._last_call = (now - self._last_call if self._last_call else timedelta(0)), now
         token = self._from_cache(key, needed)
         if token is None:
             async with self._flight(key):
@@ -103,9 +108,9 @@ class TokenBroker:
                 if token is None:
                     async with self._locked_state() as state:
                         token = await self._renewer.obtain(state, key, needed)
-                        await self._renewer.sweep(state, served=key)
-        if self._sweep_due():
-            await self._sweep_now()
+                        self._note_sweep(await self._renewer.sweep(state, served=key, gap=gap))
+        if self._sweep_due(gap):
+            await self._sweep_now(gap)
         return token
 
     async def invalidate(self, resources: frozenset[str], token: str) -> None:
@@ -123,6 +128,43 @@ class TokenBroker:
                 if record is not None and record.token == token and not record.dead:
                     record.dead = True
                     logger.info("Token for scope %s was refused (401); it will be renewed", key)
+
+    # -- keeping tokens alive without calls ----------------------------------------------------------------
+
+    def next_extension_at(self) -> datetime | None:
+        """When the next token used within KEEP_ALIVE reaches its extension point; None when there is none."""
+        if self._sweep_at is None:
+            return None
+        return max(self._sweep_at, self._sweep_paused_until) if self._sweep_paused_until else self._sweep_at
+
+    async def load(self) -> None:
+        """Read the persisted tokens now (a lock-free snapshot), so that a fresh process knows what to keep alive
+        before its first call."""
+        if not self._cache:
+            self._adopt(await self._store.load(self._namespace))
+
+    async def extend_due(self) -> None:
+        """Extend now every token used within KEEP_ALIVE that is past its extension point."""
+        await self._sweep_now(timedelta(0))
+
+    async def keep_alive(self, *, max_wait: float = 60.0) -> None:
+        """Extend tokens on time even when no call comes; runs until cancelled (start it in a task group).
+
+        Optional: without it, extensions ride on calls, and a quiet spell longer than a token's life costs
+        one creation per scope when calls resume. Waits at most `max_wait` seconds between looks.
+        """
+        await self.load()
+        while True:
+            due = self.next_extension_at()
+            wait = max_wait if due is None else (due - self._clock.now()).total_seconds()
+            if wait > 0:
+                await anyio.sleep(min(wait, max_wait))
+                continue
+            try:
+                await self.extend_due()
+            except Exception:  # a bug here must not take the server down with it
+                logger.exception("Keep-alive extension crashed; retrying in %s", SWEEP_RETRY)
+                self._note_sweep(1)
 
     # -- reporting and shutdown ----------------------------------------------------------------------------
 
@@ -219,22 +261,28 @@ class TokenBroker:
         now = self._clock.now()
         self._cache = dict(state.tokens)
         self._checked = dict.fromkeys(state.tokens, now)
-        due = [r.refresh_at for r in state.tokens.values() if self._renewer.kept_alive(r, now)]
-        self._sweep_at = min(due) if due else None
+        kept = [r for r in state.tokens.values() if self._renewer.kept_alive(r, now)]
+        self._sweep_at = min((r.refresh_at for r in kept), default=None)
+        self._first_expiry = min((r.expires_at for r in kept), default=None)
 
-    def _sweep_due(self) -> bool:
-        return not self._sweeping and self._sweep_at is not None and self._clock.now() >= self._sweep_at
+    def _sweep_due(self, gap: timedelta) -> bool:
+        """A kept-alive token reached its extension point, or may expire before the next call `gap` away."""
+        if self._sweep_lock.locked() or self._sweep_at is None or self._first_expiry is None:
+            return False
+        now = self._clock.now()
+        if self._sweep_paused_until is not None and now < self._sweep_paused_until:
+            return False
+        return now >= self._sweep_at or self._first_expiry - now <= gap
 
-    async def _sweep_now(self) -> None:
+    def _note_sweep(self, failures: int) -> None:
+        self._sweep_paused_until = self._clock.now() + SWEEP_RETRY if failures else None
+
+    async def _sweep_now(self, gap: timedelta) -> None:
         """Extend the kept-alive tokens that are due, on the back of a call that already has its token."""
-        self._sweeping = True
-        try:
-            async with self._locked_state() as state:
-                await self._renewer.sweep(state, served=None)
-        except (CdpError, OSError) as exc:  # the call has its token; the extension is retried a little later
-            logger.warning("Extending idle tokens failed (%s)", type(exc).__name__)
-        finally:
-            self._sweeping = False
-            now = self._clock.now()
-            if self._sweep_at is not None and self._sweep_at <= now:
-                self._sweep_at = now + SWEEP_RETRY  # some extension failed: do not retry on every call
+        async with self._sweep_lock:
+            try:
+                async with self._locked_state() as state:
+                    self._note_sweep(await self._renewer.sweep(state, served=None, gap=gap))
+            except (CdpError, OSError) as exc:  # the call has its token; the extension is retried a little later
+                logger.warning("Extending idle tokens failed (%s)", type(exc).__name__)
+                self._note_sweep(1)

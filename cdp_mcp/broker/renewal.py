@@ -2,9 +2,10 @@
 
 Reuse a fresh token; else extend it with update (free); else, for a dead token, create one (spends the daily
 allowance). Near the allowance's end, re-scope an idle token of another scope with update instead of
-creating; at the end, refuse with the moment creation becomes possible again. Tokens used within
-`KEEP_ALIVE` are extended when due even while their own scope is quiet, since a token that dies while idle
-costs a creation later.
+creating; at the end, refuse with the moment creation becomes possible again. A token is due for
+extension at 80% of its lifetime, or earlier when it would expire before its next use if uses keep coming
+as far apart as the last two. Tokens used within `KEEP_ALIVE` are extended when due even while their own
+scope is quiet (riding on other calls), since a token that dies while idle costs a creation later.
 """
 
 from __future__ import annotations
@@ -89,11 +90,15 @@ class Renewer:
         """Worth extending while idle: live and used within KEEP_ALIVE."""
         return record.live(now) and now - record.last_used <= KEEP_ALIVE
 
-    async def sweep(self, state: StoredState, *, served: str | None) -> None:
-        """Extend, concurrently, every token kept alive that is past its extension point."""
+    async def sweep(self, state: StoredState, *, served: str | None, gap: timedelta) -> int:
+        """Extend, concurrently, every kept-alive token that is due, given calls come about `gap` apart.
+
+        Returns how many extensions failed for another reason than a dead token (to be retried later).
+        """
         now = self._clock.now()
         due = [(key, record) for key, record in state.tokens.items()
-               if key != served and self.kept_alive(record, now) and now >= record.refresh_at]
+               if key != served and self.kept_alive(record, now) and record.due(now, gap)]
+        failures: list[str] = []
 
         async def extend(key: str, record: TokenRecord) -> None:
             try:
@@ -103,6 +108,7 @@ class Renewer:
                 return
             except CdpError as exc:
                 logger.debug("Keep-alive extension of scope %s failed (%s)", key, exc.code)
+                failures.append(key)
                 return
             fresh = self._record(issued, now, record.resources)
             fresh.last_used = record.last_used  # an extension is not a use: idleness still counts from the call
@@ -112,6 +118,7 @@ class Renewer:
         async with anyio.create_task_group() as tg:
             for key, record in due:
                 tg.start_soon(extend, key, record)
+        return len(failures)
 
     async def _update(self, state: StoredState, key: str, record: TokenRecord, target: frozenset[str]) -> str | None:
         """Extend (or grow) the token with update. None when the server says it is dead."""

@@ -63,9 +63,16 @@ class TokenRecord:
         state = "dead" if self.dead else f"expires_at={self.expires_at.isoformat()}"
         return f"TokenRecord(resources={sorted(self.resources)}, {state})"
 
+    def due(self, now: datetime, gap: timedelta = timedelta(0)) -> bool:
+        """Time to extend: past the 80% point, or bound to expire before the next use if uses come `gap` apart
+        (and an extension now would outlive that gap)."""
+        if now >= self.refresh_at:
+            return True
+        return self.expires_at - now <= gap < self.expires_at - self.refreshed_at
+
     def fresh(self, now: datetime) -> bool:
-        """Usable as is: alive and not yet due for extension."""
-        return not self.dead and now < self.refresh_at
+        """Usable as is: alive and not due, judging the next use by the gap since the last one."""
+        return not self.dead and not self.due(now, now - self.last_used)
 
     def live(self, now: datetime) -> bool:
         """Believed alive: not seen dead and within the conservative expiry."""

@@ -27,7 +27,7 @@ import filelock
 from cdp_mcp.broker.state import StoredState
 from cdp_mcp.errors import TokenError
 
-__all__ = ["FileTokenStore", "TokenStore", "TokenStoreLockedError", "namespace_for"]
+__all__ = ["FileTokenStore", "TokenStore", "TokenStoreError", "TokenStoreLockedError", "namespace_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,13 @@ def namespace_for(base_url: str, tenant_hash: str) -> str:
     return hashlib.sha256(f"{base_url.rstrip('/')}\n{tenant_hash}".encode()).hexdigest()[:32]
 
 
-class TokenStoreLockedError(TokenError):
+class TokenStoreError(TokenError):
+    """The token state cannot be read or written (a state directory that is not ours or not writable)."""
+
+    code = "TOKEN_STATE"
+
+
+class TokenStoreLockedError(TokenStoreError):
     """Another process held the token state lock for longer than the lock timeout."""
 
     code = "TOKEN_STATE_LOCKED"
@@ -88,11 +94,23 @@ class FileTokenStore:
         return hashlib.sha256(namespace.encode()).hexdigest()[:24]
 
     async def load(self, namespace: str) -> StoredState:
-        return await anyio.to_thread.run_sync(self._read, self.path_for(namespace))
+        try:
+            return await anyio.to_thread.run_sync(self._read, self.path_for(namespace))
+        except OSError as exc:
+            raise self._failed("read", exc) from exc
 
     async def save(self, namespace: str, state: StoredState) -> None:
         document = json.dumps(state.to_json(), indent=1)
-        await anyio.to_thread.run_sync(self._write, self.path_for(namespace), document)
+        try:
+            await anyio.to_thread.run_sync(self._write, self.path_for(namespace), document)
+        except OSError as exc:
+            raise self._failed("write", exc) from exc
+
+    def _failed(self, what: str, exc: OSError) -> TokenStoreError:
+        return TokenStoreError(
+            f"Cannot {what} the token state in {self._dir} ({exc.strerror or type(exc).__name__}).",
+            hint="Set CDP_STATE_DIR to a directory this user can write; tokens and the creation ledger live there.",
+        )
 
     @asynccontextmanager
     async def locked(self, namespace: str) -> AsyncIterator[None]:
@@ -122,7 +140,10 @@ class FileTokenStore:
         deadline = anyio.current_time() + self._lock_timeout
         while True:
             with anyio.CancelScope(shield=True):  # an attempt that got the lock must not be lost to a cancel
-                got = await anyio.to_thread.run_sync(self._try_acquire, lock)
+                try:
+                    got = await anyio.to_thread.run_sync(self._try_acquire, lock)
+                except OSError as exc:
+                    raise self._failed("lock", exc) from exc
             if got:
                 return
             if anyio.current_time() >= deadline:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 _NOT_JSON = object()
 # Failures where the request cannot have been processed: safe to repeat even a token creation.
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+_WILL_NOT_CHANGE = (httpx2.UnsupportedProtocol, httpx2.LocalProtocolError)
 _GATEWAY = frozenset({502, 503, 504})
 
 
@@ -131,8 +132,13 @@ class ApiCaller:
         except httpx2.TransportError as exc:
             error = UpstreamUnavailableError(f"Could not reach the Customer Profile API for {what} "
                                              f"({type(exc).__name__}).")
+            if isinstance(exc, _WILL_NOT_CHANGE):
+                return _Outcome(error=error)
             safe = idempotent or isinstance(exc, _NOT_SENT)
             return _Outcome(error=error, delay=self._retry.backoff(retries) if safe else None)
+        except httpx2.RequestError as exc:  # the body could not be decoded (DecodingError) and the like
+            return _Outcome(error=UpstreamResponseError(f"The API answered {what} with a body that could not be "
+                                                        f"read ({type(exc).__name__})."))
         payload = _decode(response)
         if response.is_success and not is_error_envelope(payload):
             if payload is _NOT_JSON:

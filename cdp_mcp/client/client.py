@@ -74,20 +74,21 @@ class CdpClient:
 
     async def _post_with_token(self, spec: Resource, identity: CustomerIdentity, identifiers: dict[str, str],
                                params: dict[str, str] | None, body: dict[str, Any] | None) -> Any:
+        """Send with a token for exactly this resource; on a 401, renew once and send once more."""
         scope = frozenset({spec.name})
-        token = await self._tokens.acquire(scope)
-        for attempt in (1, 2):
+
+        async def send(token: str) -> Any:
             headers = {Header.ACCESS_TOKEN.value: token, **identifiers}
-            try:
-                return await self._caller.post(spec.route, what=spec.name, headers=headers, params=params,
-                                               body=body, identity=identity)
-            except TokenExpiredError:
-                if attempt == 2:
-                    raise
-                logger.debug("%s: token refused; renewing once", spec.name)
-                await self._tokens.invalidate(scope, token)
-                token = await self._tokens.acquire(scope)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return await self._caller.post(spec.route, what=spec.name, headers=headers, params=params, body=body,
+                                           identity=identity)
+
+        token = await self._tokens.acquire(scope)
+        try:
+            return await send(token)
+        except TokenExpiredError:
+            logger.debug("%s: token refused; renewing once", spec.name)
+            await self._tokens.invalidate(scope, token)
+        return await send(await self._tokens.acquire(scope))  # a second 401 propagates
 
 
 def _resolve(resource: str | Resource) -> Resource:

@@ -208,7 +208,7 @@ def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None,
         return TokenQuotaError(f"The tenant's daily token creations are spent{note}.",
                                retry_at=_quota_retry_at(failure, now))
     if kind is Kind.NOT_FOUND:
-        if not failure.enveloped:
+        if not failure.enveloped or identity is None:  # a 404 without a customer to look for: a wrong URL
             return UpstreamResponseError(f"The API answered {what} with HTTP 404 and no error envelope.",
                                          hint="Check that CDP_B2B_API_URL includes the context path (e.g. /rcdpapi).")
         return CustomerNotFoundError(f"No customer matches the identifiers given ({given or 'none'}) on {what}.")

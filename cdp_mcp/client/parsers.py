@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cdp_mcp.catalog import RESOURCES, Resource
+from cdp_mcp.catalog import Resource, Scope
 from cdp_mcp.client.models import (
     Activity,
     ActivityEvent,
@@ -57,16 +57,19 @@ CHANNEL = ("channel", "consent")
 _PROFILE_TEXT = ("salutation", "full_name", "gender", "membership_tier", "status_color", "city", "state", "address",
                  "email", "mobile", "customer_code", "image_url")
 _PROFILE_INT = ("age", "total_orders", "total_visits", "days_since_last_purchase", "total_web_sessions")
+_CATEGORY_WORDS = ("categ", "lvl", "level", "name", "label")
 _LIST_META = frozenset({"customerid", "totalcount", "pagesize", "currentpage", "totalpages", "lastkey", "total"})
 
 
 def need_dict(resource: Resource, data: Any) -> dict[str, Any]:
+    """`data` when it is an object, else an upstream error naming the resource."""
     if not isinstance(data, dict):
         raise UpstreamResponseError(f"The API answered {resource.name} with data that is not an object.")
     return data
 
 
 def need_items(resource: Resource, data: Any, *keys: str) -> list[dict[str, Any]]:
+    """The item list in `data` (see `find_items`), else an upstream error naming the resource."""
     items = find_items(data, *keys)
     if items is None:
         raise UpstreamResponseError(f"The API answered {resource.name} without a list of items cdp-mcp can find.")
@@ -262,11 +265,14 @@ def gcr(resource: Resource, data: Any, _page: PageRequest | None) -> GcrMatch:
 
 
 def _categories(levels: list[Any]) -> list[str]:
+    """Consent categories, levels joined (`Promotional / Offers`); a level of "All" adds nothing."""
     names = []
     for element in levels:
         if isinstance(element, dict):
-            parts = [as_text(v) for k, v in sorted(element.items()) if not isinstance(v, dict | list)]
-            parts = [p for p in parts if p and p.lower() != "all"]
+            labels = [(k, v) for k, v in element.items() if not norm(k).endswith(("id", "code", "key"))]
+            named = [(k, v) for k, v in labels if any(w in norm(k) for w in _CATEGORY_WORDS)]
+            pairs = sorted(named or labels)
+            parts = [p for _, v in pairs if (p := as_text(v)) and p.lower() != "all"]
             if parts:
                 names.append(" / ".join(parts))
         elif (text := as_text(element)) is not None:
@@ -293,9 +299,19 @@ segments = _page_of(SegmentPage, _segment, "segments", "segmentlist")
 campaigns = _page_of(CampaignPage, _campaign, "campaigns", "campaignlist")
 purchases = _page_of(PurchasePage, _purchase, "purchases", "orders", "products")
 
-# In catalog order (the catalog is the only place that spells resource names); strict zip keeps them aligned.
-_IN_CATALOG_ORDER: tuple[Parser, ...] = (
-    profile, segments, segments, membership, campaigns, campaigns, recommendations, activity, trends, purchases,
-    affinity, attributes, gcr, consents,
-)
-PARSERS: dict[str, Parser] = dict(zip((r.name for r in RESOURCES), _IN_CATALOG_ORDER, strict=True))
+PARSERS: dict[str, Parser] = {
+    Scope.BASIC: profile,
+    Scope.SEGMENTS: segments,
+    Scope.SEARCH_SEGMENTS: segments,
+    Scope.IS_CUSTOMER_IN_SEGMENT: membership,
+    Scope.CAMPAIGNS: campaigns,
+    Scope.SEARCH_CAMPAIGNS: campaigns,
+    Scope.RECOMMENDED_PRODUCTS: recommendations,
+    Scope.USER_ACTIVITY: activity,
+    Scope.PRODUCT_PURCHASE_TRENDS: trends,
+    Scope.PRODUCT_PURCHASED: purchases,
+    Scope.AFFINITY: affinity,
+    Scope.USER_ATTRIBUTES: attributes,
+    Scope.GCR_ID: gcr,
+    Scope.OPT_IN: consents,
+}

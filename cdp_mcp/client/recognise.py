@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from cdp_mcp.client.models import Money
@@ -95,12 +96,24 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "total_pages": ("totalpages", "pagecount", "pages", "numberofpages"),
     "last_key": ("lastkey", "nextkey", "lastevaluatedkey", "nextpagekey", "nextcursor", "cursor"),
 }
+_SEPARATORS = re.compile(r"[\s_\-.]+")
 _LIST_KEYS = ("datalist", "items", "list", "results", "records", "rows", "content", "data", "values", "entries")
+
+
+@lru_cache(maxsize=4096)
+def _norm(key: str) -> str:
+    return _SEPARATORS.sub("", key).lower()
 
 
 def norm(key: object) -> str:
     """`SEGMENT_NAME`, `segment-name`, `segmentName` -> `segmentname`."""
-    return re.sub(r"[\s_\-.]+", "", str(key)).lower()
+    return _norm(str(key))
+
+
+@lru_cache(maxsize=1024)
+def _candidates(meaning: str, prefixes: tuple[str, ...], bare: bool) -> tuple[str, ...]:
+    spellings = SYNONYMS[meaning]
+    return tuple(p + s for p in prefixes for s in spellings) + (spellings if bare else ())
 
 
 class Item:
@@ -110,17 +123,15 @@ class Item:
         self._values: dict[str, Any] = {}
         self._names: dict[str, str] = {}
         for key, value in raw.items():
-            self._values.setdefault(norm(key), value)
-            self._names.setdefault(norm(key), str(key))
+            normal = norm(key)
+            if normal not in self._values:  # the first spelling wins when two normalise alike
+                self._values[normal], self._names[normal] = value, str(key)
         self._prefixes = prefixes
         self.used: set[str] = set()
 
     def get(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> Any:
         """The first non-placeholder value among the spellings of `meaning` (prefixed ones first)."""
-        spellings = SYNONYMS[meaning]
-        chosen = self._prefixes if prefixes is None else prefixes
-        candidates = [p + s for p in chosen for s in spellings] + (list(spellings) if bare else [])
-        for key in candidates:
+        for key in _candidates(meaning, self._prefixes if prefixes is None else prefixes, bare):
             if key in self._values and not is_placeholder(self._values[key]):
                 self.used.add(key)
                 return self._values[key]

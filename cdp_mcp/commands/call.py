@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings, say
+from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings, report_error, say
 from cdp_mcp.commands.inprocess import connect, result_text
 from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.settings import Settings
@@ -69,9 +69,12 @@ def parse_arguments(pairs: Sequence[str], input_schema: Mapping[str, Any]) -> di
         if properties and key not in properties:
             raise InvalidInputError(f"The tool takes no argument {key!r}.",
                                     hint=f"Its arguments: {', '.join(properties)}.")
-        value = _value(raw, _types(properties.get(key)))
+        types = _types(properties.get(key))
+        value = _value(raw, types)
         if key in arguments:
-            previous = arguments[key] if key in repeated else [arguments[key]]
+            previous = arguments[key]
+            if not (isinstance(previous, list) and (key in repeated or "array" in types)):
+                previous = [previous]
             arguments[key] = [*previous, *(value if isinstance(value, list) else [value])]
             repeated.add(key)
         else:
@@ -86,7 +89,11 @@ async def _call(settings: Settings, tool: str, pairs: Sequence[str]) -> int:
             say(f"no tool named {tool!r} is served (check CDP_TOOLS / CDP_RESOURCES).")
             print(f"  available: {', '.join(tools)}", file=sys.stderr)
             return EXIT_CONFIG
-        arguments = parse_arguments(pairs, tools[tool].input_schema)
+        try:
+            arguments = parse_arguments(pairs, tools[tool].input_schema)
+        except InvalidInputError as exc:
+            report_error(exc)
+            return EXIT_CONFIG
         result = await client.call_tool(tool, arguments)
     text = result_text(result)
     if result.is_error:

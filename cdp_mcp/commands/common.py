@@ -29,20 +29,34 @@ EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 _EXIT_INTERRUPTED = 130
 
-_NOISY_LOGGERS = ("httpx2", "httpcore", "uvicorn.access", "mcp.server.lowlevel.server")
+_NOISY_LOGGERS = ("httpx2", "httpcore", "mcp.server.lowlevel.server", "mcp.server.streamable_http")
 """Per-request INFO lines that drown a host's log; shown again at DEBUG."""
 
 logger = logging.getLogger(__name__)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at emit time (test harnesses swap it), never to stdout."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        del value
+
+
 def configure_logging(level: str = "WARNING") -> None:
-    """Send every log record to stderr (stdout belongs to the protocol) at `level`."""
+    """Send log records to stderr (stdout belongs to the protocol) at `level`; idempotent."""
     root = logging.getLogger()
-    if not any(getattr(h, "_cdp_mcp", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler._cdp_mcp = True  # type: ignore[attr-defined]
-        root.handlers[:] = [handler]
+        root.addHandler(handler)
     root.setLevel(level)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
@@ -75,12 +89,19 @@ def report_error(error: CdpError) -> None:
 
 
 def find_cdp_error(exc: BaseException | None) -> CdpError | None:
-    """The anticipated error inside `exc`: itself, one in an exception group (task groups), or a cause."""
+    """The anticipated error inside `exc`: itself, one in an exception group (task groups), or a cause.
+
+    A file-system error naming a path (an unwritable CDP_STATE_DIR, typically) counts as anticipated too.
+    """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, CdpError):
             return exc
+        if isinstance(exc, OSError) and exc.filename:
+            return CdpError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
+                            hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
+                                 "permissions; run `cdp-mcp doctor`.")
         if isinstance(exc, BaseExceptionGroup):
             for inner in exc.exceptions:
                 found = find_cdp_error(inner)
@@ -95,6 +116,7 @@ def exit_code_for(exc: BaseException) -> int:
     """Report `exc` the way a person can act on and return the process exit code."""
     error = find_cdp_error(exc)
     if error is not None:
+        logger.debug("details", exc_info=exc)
         report_error(error)
         return EXIT_CONFIG if isinstance(error, ConfigurationError) else EXIT_FAILURE
     if isinstance(exc, KeyboardInterrupt) or (

@@ -9,6 +9,7 @@ Exit code 0 when every check passes, 1 when one fails, 2 when the configuration 
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -20,9 +21,9 @@ from pydantic import SecretStr
 
 from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.catalog import RESOURCES
+from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.commands.common import EXIT_FAILURE, load_settings
 from cdp_mcp.errors import CdpError
-from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.settings import Settings
 
 __all__ = ["Report", "redacted_settings", "run"]
@@ -70,6 +71,8 @@ def redacted_settings(settings: Settings) -> list[tuple[str, str]]:
             shown = f"set ({len(value.get_secret_value())} characters)"
         elif value is None:
             shown = "not set"
+        elif isinstance(value, bool):
+            shown = str(value).lower()
         elif isinstance(value, list):
             shown = ",".join(map(str, value))
         else:
@@ -87,7 +90,7 @@ def _check_config(settings: Settings, report: Report) -> None:
     if settings.uses_sandbox:
         report.ok("CDP_B2B_API_URL is unset: the embedded sandbox answers (synthetic customers)")
     else:
-        report.ok(f"API {settings.b2b_api_url} with a tenant hash")
+        report.ok(f"API at {settings.b2b_api_url}, tenant hash set")
     secrets = {"CDP_TENANT_HASH": (settings.tenant_hash, _TENANT_HASH_LENGTH),
                "CDP_OAUTH_KEY_SECRET": (settings.oauth_key_secret, _OAUTH_SECRET_LENGTH)}
     for env, (secret, expected) in secrets.items():
@@ -179,6 +182,7 @@ async def _diagnose(settings: Settings) -> Report:
 def run(args: argparse.Namespace) -> int:
     del args
     settings = load_settings(quiet=True)
+    logging.getLogger("cdp_mcp.backend").setLevel(logging.ERROR)  # the report says which backend answers
     report = anyio.run(_diagnose, settings)
     print("Some checks failed; fix them and run `cdp-mcp doctor` again." if report.failed
           else "All checks passed: `cdp-mcp serve` is ready for your MCP host.")

@@ -25,7 +25,7 @@ from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.paging import parse_paging
 from cdp_mcp.sandbox.store import Store
 from cdp_mcp.sandbox.tokens import TokenService, parse_resources, parse_validity
-from cdp_mcp.sandbox.views import VIEWS, ViewRequest
+from cdp_mcp.sandbox.views import VIEWS, ViewRequest, default_page_size
 
 __all__ = ["create_sandbox_app"]
 
@@ -109,7 +109,7 @@ class _Handlers:
             query = (request.query_params.get(resource.query_param) or "").strip()
             if not query:
                 raise SandboxError(ErrorCode.QUERY_REQUIRED, f"Send the `{resource.query_param}` query parameter.")
-        page = parse_paging(body, resource.paging, resource.name)
+        page = parse_paging(body, resource.paging, default_page_size(resource.name))
         lookup = parse_identifiers(request.headers)
         today = self.clock.now().date()
         view = VIEWS[resource.name]

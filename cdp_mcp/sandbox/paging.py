@@ -7,8 +7,7 @@ from typing import Any
 
 from cdp_mcp.catalog import Paging, PagingKey
 from cdp_mcp.sandbox.contract import (
-    AFFINITY_DEFAULT_PAGE_SIZE, ATTRIBUTES_DEFAULT_PAGE_SIZE, LAST_KEY_DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
-    PAGE_DEFAULT_PAGE_SIZE, ErrorCode, SandboxError,
+    LAST_KEY_DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_DEFAULT_PAGE_SIZE, ErrorCode, SandboxError,
 )
 
 __all__ = ["PageParams", "last_key", "parse_paging"]
@@ -16,7 +15,6 @@ __all__ = ["PageParams", "last_key", "parse_paging"]
 _HASH_KEY = "HK_CUSTOMER_CODE"
 _RANGE_KEY = "RK_DATE_KEY"
 _TENANT_NO = 1
-_PAGE_SIZE_DEFAULTS = {"affinity": AFFINITY_DEFAULT_PAGE_SIZE, "userAttributes": ATTRIBUTES_DEFAULT_PAGE_SIZE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +50,16 @@ def _int(body: dict[str, Any], key: str, default: int, low: int, high: int | Non
     return value
 
 
-def parse_paging(body: dict[str, Any], style: Paging, resource_name: str) -> PageParams:
-    """Validate the paging keys of `style`; keys of other styles are ignored as the API ignores unknown keys."""
+def parse_paging(body: dict[str, Any], style: Paging, default_size: int | None = None) -> PageParams:
+    """Validate the paging keys of `style`; keys of other styles are ignored as the API ignores unknown keys.
+
+    `default_size` overrides the style's default `pageSize` for resources that have their own.
+    """
     if style is Paging.NONE:
         return PageParams(1, MAX_PAGE_SIZE)
     if style is Paging.PAGE_SIZE:
-        default = _PAGE_SIZE_DEFAULTS.get(resource_name, PAGE_DEFAULT_PAGE_SIZE)
-        return PageParams(1, _int(body, PagingKey.PAGE_SIZE, default, 1, MAX_PAGE_SIZE))
-    default = PAGE_DEFAULT_PAGE_SIZE if style is Paging.PAGE else LAST_KEY_DEFAULT_PAGE_SIZE
+        return PageParams(1, _int(body, PagingKey.PAGE_SIZE, default_size or PAGE_DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
+    default = default_size or (PAGE_DEFAULT_PAGE_SIZE if style is Paging.PAGE else LAST_KEY_DEFAULT_PAGE_SIZE)
     size = _int(body, PagingKey.PAGE_SIZE, default, 1, MAX_PAGE_SIZE)
     page = _int(body, PagingKey.PAGE, 1, 1, None)
     key = body.get(PagingKey.LAST_KEY) if style is Paging.LAST_KEY else None

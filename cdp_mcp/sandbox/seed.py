@@ -3,10 +3,13 @@ customer N is the same whatever the tenant size, and two stores from one seed ag
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import random
 import sqlite3
+import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import TypeVar
 
@@ -266,24 +269,50 @@ def _flush(conn: sqlite3.Connection, rows: dict[str, list[tuple]]) -> None:
     for table, n in _INSERTS.items():
         if rows[table]:
             conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * n)})", rows[table])  # noqa: S608
-            rows[table].clear()
 
 
-def _batches(customers: int) -> Iterator[range]:
-    for start in range(1, customers + 1, _BATCH):
-        yield range(start, min(start + _BATCH, customers + 1))
+_Batch = dict[str, list[tuple]] | BaseException | None
+
+
+def _generate(gen: _Generator, customers: int, out: queue.Queue[_Batch], stop: threading.Event) -> None:
+    """Producer: batches of rows in gcrId order; None at the end, or the exception that stopped it."""
+    try:
+        for start in range(1, customers + 1, _BATCH):
+            if stop.is_set():
+                return
+            rows: dict[str, list[tuple]] = defaultdict(list)
+            for gcr in range(start, min(start + _BATCH, customers + 1)):
+                gen.customer(gcr, rows)
+            out.put(rows)
+        out.put(None)
+    except BaseException as exc:  # noqa: BLE001 - re-raised by the consumer
+        out.put(exc)
 
 
 def seed_database(conn: sqlite3.Connection, *, seed: int, customers: int) -> None:
-    """Fill an empty schema with the tenant for (seed, customers), in the caller's transaction."""
+    """Fill an empty schema with the tenant for (seed, customers), in the caller's transaction.
+
+    Rows are generated on a helper thread while this one inserts the previous batch: sqlite3 releases the GIL
+    while it writes, so generation and insertion overlap. Order and content do not depend on the overlap.
+    """
     products = _products(seed)
     conn.executemany("INSERT INTO products VALUES (?,?,?,?,?,?,?,?)", products)
     conn.executemany("INSERT INTO segments VALUES (?,?,?,?)",
                      [(s.segment_id, s.name, s.description, s.segment_type) for s in SEGMENTS])
     conn.executemany("INSERT INTO campaigns VALUES (?,?,?,?,?,?,?)", [tuple(c) for c in CAMPAIGNS])
-    gen = _Generator(seed, products)
-    rows: dict[str, list[tuple]] = defaultdict(list)
-    for batch in _batches(customers):
-        for gcr in batch:
-            gen.customer(gcr, rows)
-        _flush(conn, rows)
+    batches: queue.Queue[_Batch] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    producer = threading.Thread(target=_generate, args=(_Generator(seed, products), customers, batches, stop),
+                                name="sandbox-seed", daemon=True)
+    producer.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            _flush(conn, item)
+    finally:
+        stop.set()
+        while producer.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        producer.join()

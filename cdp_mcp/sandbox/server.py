@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import anyio
 import uvicorn
@@ -33,9 +34,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 async def serve_sandbox(sandbox: Sandbox, sock: socket.socket, *, log_level: str = "info",
+                        configure_logging: bool = True,
                         on_started: Callable[[uvicorn.Server], Awaitable[None] | None] | None = None) -> None:
-    """Serve `sandbox.app` on `sock` until the server is told to exit (`server.should_exit = True`)."""
-    config = uvicorn.Config(sandbox.app, log_level=log_level, lifespan="off", access_log=log_level == "debug")
+    """Serve `sandbox.app` on `sock` until the server is told to exit (`server.should_exit = True`).
+
+    `configure_logging=False` leaves the process's logging configuration alone (embedded use, tests).
+    """
+    kwargs: dict[str, Any] = {} if configure_logging else {"log_config": None}
+    config = uvicorn.Config(sandbox.app, log_level=log_level, lifespan="off", access_log=log_level == "debug",
+                            **kwargs)
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
@@ -86,10 +93,6 @@ class SandboxThread:
         return self.options.tenant_hash
 
     @property
-    def oauth_key_secret(self) -> str | None:
-        return self.options.oauth_key_secret
-
-    @property
     def samples(self) -> list[SampleCustomer]:
         return self.sandbox.samples
 
@@ -113,7 +116,8 @@ class SandboxThread:
                 self._server = server
                 self._ready.set()
 
-            await serve_sandbox(sandbox, self._sock, log_level="warning", on_started=started)
+            await serve_sandbox(sandbox, self._sock, log_level="warning", configure_logging=False,
+                                on_started=started)
 
     def start(self, timeout: float = 120) -> SandboxThread:
         self._thread.start()

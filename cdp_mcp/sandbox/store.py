@@ -16,6 +16,7 @@ import sqlite3
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,19 @@ class Store:
             return {r[0] for r in self.query("SELECT gcr_id FROM customers WHERE gcr_id = ?", (value,))}
         return {r[0] for r in self.query("SELECT gcr_id FROM identifiers WHERE kind = ? AND value = ?", (kind, value))}
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One serialised `BEGIN IMMEDIATE` transaction: committed on exit, rolled back on any exception."""
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
     # --- tokens ---------------------------------------------------------------------------------------
     def create_token(self, *, tenant: str, token: str, resources: str, validity: int, created_at: str,
                      expires_at: str, day: str, daily_limit: int) -> int | None:
@@ -165,51 +179,33 @@ class Store:
 
         Returns the number of creations that day (including this one), or None when the limit refused it.
         """
-        with self._write_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                count = conn.execute("SELECT COUNT(*) FROM token_ledger WHERE tenant = ? AND kind = 'create' "
-                                     "AND day = ?", (tenant, day)).fetchone()[0]
-                if count >= daily_limit:
-                    conn.execute("ROLLBACK")
-                    return None
-                conn.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)",
-                             (token, tenant, resources, validity, created_at, expires_at))
-                conn.execute("INSERT INTO token_ledger (tenant, kind, day, at) VALUES (?, 'create', ?, ?)",
-                             (tenant, day, created_at))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._writing() as conn:
+            count = conn.execute("SELECT COUNT(*) FROM token_ledger WHERE tenant = ? AND kind = 'create' AND day = ?",
+                                 (tenant, day)).fetchone()[0]
+            if count >= daily_limit:
+                return None
+            conn.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)",
+                         (token, tenant, resources, validity, created_at, expires_at))
+            conn.execute("INSERT INTO token_ledger (tenant, kind, day, at) VALUES (?, 'create', ?, ?)",
+                         (tenant, day, created_at))
             return count + 1
 
     def update_token(self, *, token: str, tenant: str, resources: str, validity: int, expires_at: str,
                      at: str, day: str) -> None:
-        with self._write_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("UPDATE tokens SET resources = ?, validity = ?, expires_at = ? WHERE token = ?",
-                             (resources, validity, expires_at, token))
-                conn.execute("INSERT INTO token_ledger (tenant, kind, day, at) VALUES (?, 'update', ?, ?)",
-                             (tenant, day, at))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._writing() as conn:
+            conn.execute("UPDATE tokens SET resources = ?, validity = ?, expires_at = ? WHERE token = ?",
+                         (resources, validity, expires_at, token))
+            conn.execute("INSERT INTO token_ledger (tenant, kind, day, at) VALUES (?, 'update', ?, ?)",
+                         (tenant, day, at))
 
     def token(self, token: str) -> TokenRow | None:
         rows = self.query("SELECT tenant, resources, validity, expires_at FROM tokens WHERE token = ?", (token,))
         return rows[0] if rows else None
 
     def reset_tokens(self) -> None:
-        with self._write_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
+        with self._writing() as conn:
             conn.execute("DELETE FROM tokens")
             conn.execute("DELETE FROM token_ledger")
-            conn.execute("COMMIT")
 
     def token_counts(self, tenant: str, day: str) -> dict[str, int]:
         rows = dict(self.query("SELECT kind, COUNT(*) FROM token_ledger WHERE tenant = ? AND day = ? GROUP BY kind",

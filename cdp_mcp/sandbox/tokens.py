@@ -34,7 +34,7 @@ def parse_resources(raw: Any, *, required: bool) -> list[str] | None:
     if raw is None:
         if required:
             raise SandboxError(ErrorCode.UNKNOWN_RESOURCE, "Name at least one resource in `resource`, e.g. "
-                               '["basic"].', data={"known": sorted(RESOURCE_NAMES)})
+                               f'["{RESOURCES[0].name}"].', data={"known": sorted(RESOURCE_NAMES)})
         return None
     if isinstance(raw, str):
         raw = [part.strip() for part in raw.split(",") if part.strip()]
@@ -113,10 +113,3 @@ class TokenService:
             raise SandboxError(ErrorCode.SCOPE_MISSING, f"The access token does not grant the resource "
                                f"{resource!r}; update the token to add it.", data={"resource": resource})
         return row
-
-    async def reset(self) -> None:
-        await anyio.to_thread.run_sync(self._store.reset_tokens)
-
-    async def counts(self) -> dict[str, int]:
-        day = self._clock.now().astimezone(UTC).date().isoformat()
-        return await anyio.to_thread.run_sync(self._store.token_counts, self._options.tenant_hash, day)

@@ -6,17 +6,19 @@ Values follow the vendor's quirks where documented (formatted `totalSales`, `DD/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from cdp_mcp.sandbox.contract import CURRENCY
+from cdp_mcp.catalog import RESOURCES
+from cdp_mcp.sandbox.contract import AFFINITY_DEFAULT_PAGE_SIZE, ATTRIBUTES_DEFAULT_PAGE_SIZE, CURRENCY
 from cdp_mcp.sandbox.paging import PageParams, last_key
 from cdp_mcp.sandbox.seed_data import CHANNELS
 from cdp_mcp.sandbox.store import Store
 
-__all__ = ["VIEWS", "ViewRequest", "money", "opt_in"]
+__all__ = ["VIEWS", "ViewRequest", "default_page_size", "money"]
 
 _STATUS_COLOR = {"Platinum": "purple", "Gold": "gold", "Silver": "silver", "Bronze": "brown"}
 _CHARTS = (("category", "Category affinity", "Category"), ("brand", "Brand affinity", "Brand"),
@@ -230,11 +232,25 @@ def opt_in(req: ViewRequest) -> list[dict[str, Any]]:
     return out
 
 
+search_campaigns = campaigns  # the same list, filtered by the query parameter
+
+
+def _function_name(resource_name: str) -> str:
+    """`productPurchaseTrends` -> `product_purchase_trends`: the view of a resource is found by its name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", resource_name).lower()
+
+
 VIEWS: dict[str, Callable[[ViewRequest], Any]] = {
-    "basic": basic, "segments": segments, "searchSegments": search_segments,
-    "isCustomerInSegment": is_customer_in_segment, "campaigns": campaigns, "searchCampaigns": campaigns,
-    "recommendedProducts": recommended_products, "userActivity": user_activity,
-    "productPurchaseTrends": product_purchase_trends, "productPurchased": product_purchased,
-    "affinity": affinity, "userAttributes": user_attributes, "optIn": opt_in,
+    r.name: globals()[_function_name(r.name)] for r in RESOURCES if not r.identity_in_body
 }
-"""View per resource name (the catalog's scope names); `gcrId` is answered by the app itself."""
+"""View per catalog resource name; the identity-in-body resource (`gcr`) is answered by the app itself."""
+
+_PAGE_SIZE_DEFAULTS: dict[Callable[[ViewRequest], Any], int] = {
+    affinity: AFFINITY_DEFAULT_PAGE_SIZE, user_attributes: ATTRIBUTES_DEFAULT_PAGE_SIZE,
+}
+
+
+def default_page_size(resource_name: str) -> int | None:
+    """The resource's own default `pageSize` when it differs from its paging style's default."""
+    view = VIEWS.get(resource_name)
+    return _PAGE_SIZE_DEFAULTS.get(view) if view is not None else None

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from cdp_mcp.catalog import Scope
+
 from cdp_mcp.tools.outputs import compact_property
 from cdp_mcp.tools.overview import OVERVIEW_RESOURCES, Overview, overview
 from cdp_mcp.tools.params import IDENTITY_PARAMS, MAX_LIMIT, SECTIONS, Channel, CustomerRef, Section
@@ -59,7 +61,8 @@ def composite_specs() -> list[ToolSpec]:
                 "many days since their last purchase. One row per customer (errors per row) plus summary counts. "
                 "Use to build a contactable audience."
             ),
-            resources=("basic", "optIn", "isCustomerInSegment"), optional_resources=("searchSegments",),
+            resources=(Scope.BASIC, Scope.OPT_IN, Scope.IS_CUSTOMER_IN_SEGMENT),
+            optional_resources=(Scope.SEARCH_SEGMENTS,),
             params=(_CUSTOMERS, _SEGMENT_ID, _SEGMENT_NAME, _CHANNEL), output=Screening, handler=screen,
             customer=False,
         ),

@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 from pydantic import Field
 
+from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import CdpError
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
@@ -24,12 +25,12 @@ from cdp_mcp.tools.upstream import fetch, gcr_id_for, granted
 __all__ = ["OVERVIEW_RESOURCES", "SECTION_RESOURCES", "Overview", "overview"]
 
 SECTION_RESOURCES: dict[str, tuple[str, ...]] = {
-    "who": ("basic",),
-    "value": ("basic", "productPurchaseTrends"),
-    "segments": ("segments",),
-    "consent": ("optIn",),
-    "affinities": ("affinity",),
-    "recommendations": ("recommendedProducts",),
+    "who": (Scope.BASIC,),
+    "value": (Scope.BASIC, Scope.PRODUCT_PURCHASE_TRENDS),
+    "segments": (Scope.SEGMENTS,),
+    "consent": (Scope.OPT_IN,),
+    "affinities": (Scope.AFFINITY,),
+    "recommendations": (Scope.RECOMMENDED_PRODUCTS,),
 }
 OVERVIEW_RESOURCES: tuple[str, ...] = tuple(dict.fromkeys(r for rs in SECTION_RESOURCES.values() for r in rs))
 assert tuple(SECTION_RESOURCES) == SECTIONS
@@ -87,25 +88,26 @@ def _direction(months: list[o.TrendMonth]) -> str | None:
 def _build(section: str, got: dict[str, Any]) -> Any:
     """One section from the fetched domain models (all of its resources present)."""
     if section == "who":
-        card = shaping.profile(got["basic"])
+        card = shaping.profile(got[Scope.BASIC])
         return Who(name=card.name, tier=card.tier, city=card.city, age_band=card.age_band)
     if section == "value":
-        card = shaping.profile(got["basic"])
-        months = shaping.trends(got["productPurchaseTrends"], None).months if "productPurchaseTrends" in got else []
+        card = shaping.profile(got[Scope.BASIC])
+        trends = got.get(Scope.PRODUCT_PURCHASE_TRENDS)
+        months = shaping.trends(trends, None).months if trends is not None else []
         return Value(total_sales=card.total_sales, orders=card.total_orders, average_basket=card.average_basket,
                      days_since_last_purchase=card.days_since_last_purchase, trend=months or None,
                      trend_direction=_direction(months))
     if section == "segments":
-        page = got["segments"]
+        page = got[Scope.SEGMENTS]
         items = [shaping.segment_item(s) for s in page.items]
         total = page.page.total if page.page.total is not None else len(items)
         return SegmentsCard(total=total, top=[SegmentRef(id=s.id, name=s.name) for s in items[:_TOP_SEGMENTS]])
     if section == "consent":
-        return {c.channel: c.opted_in for c in shaping.consents(got["optIn"], None).channels}
+        return {c.channel: c.opted_in for c in shaping.consents(got[Scope.OPT_IN], None).channels}
     if section == "affinities":
-        charts = [shaping.affinity_chart(c, _TOP_AFFINITIES) for c in got["affinity"].charts]
+        charts = [shaping.affinity_chart(c, _TOP_AFFINITIES) for c in got[Scope.AFFINITY].charts]
         return {(c.title or f"chart {i + 1}"): list(c.top) for i, c in enumerate(charts)}
-    recs = [shaping.recommendation(r) for r in got["recommendedProducts"].items[:_TOP_RECOMMENDATIONS]]
+    recs = [shaping.recommendation(r) for r in got[Scope.RECOMMENDED_PRODUCTS].items[:_TOP_RECOMMENDATIONS]]
     return [r.model_copy(update={"description": None}) for r in recs]
 
 
@@ -139,7 +141,7 @@ async def overview(call: ToolCall) -> Overview:
     async with anyio.create_task_group() as tg:
         for resource in plan:
             tg.start_soon(one, resource)
-        if "basic" not in plan:
+        if Scope.BASIC not in plan:
             tg.start_soon(lookup)
     if plan and not got and errors:
         raise errors[0]
@@ -153,7 +155,7 @@ async def overview(call: ToolCall) -> Overview:
             continue
         card[section] = _build(section, got)
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
-    profile = got.get("basic")
+    profile = got.get(Scope.BASIC)
     gcr_id = (profile.gcr_id if profile is not None else None) or (looked_up[0] if looked_up else identity.gcr_id)
     if profile is not None and profile.gcr_id is not None:
         call.backend.remember_gcr_id(identity, profile.gcr_id)

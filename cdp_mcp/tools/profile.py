@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cdp_mcp.catalog import RESOURCES, Paging, Resource
+from cdp_mcp.catalog import RESOURCES, Paging, Resource, Scope
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
@@ -45,70 +45,70 @@ class ResourceTool:
 
 
 PROFILE_TOOLS: dict[str, ResourceTool] = {
-    "basic": ResourceTool(
+    Scope.BASIC: ResourceTool(
         "get_customer_profile", "Customer profile",
         "The customer's profile card: name, tier, city, age band, contact details, sales figures (total sales, "
         "orders, average basket, days since last purchase). Start here for 'who is this customer?'.",
         o.CustomerProfile, role="profile", shape=lambda d, g, _: shaping.profile(d, g)),
-    "segments": ResourceTool(
+    Scope.SEGMENTS: ResourceTool(
         "list_customer_segments", "Customer segments",
         "Segments the customer belongs to (id, name, category, date joined)." + _PAGING_NOTE,
         o.Segments, listing="cursor", item=shaping.segment_item),
-    "searchSegments": ResourceTool(
+    Scope.SEARCH_SEGMENTS: ResourceTool(
         "search_customer_segments", "Search customer segments",
         "The customer's segments whose name contains a text (case-insensitive). Use to find a segment id "
         "by name." + _PAGING_NOTE,
         o.Segments, argument=("segment_name", "Text to look for in segment names, e.g. 'vip'."),
         listing="cursor", item=shaping.segment_item),
-    "isCustomerInSegment": ResourceTool(
+    Scope.IS_CUSTOMER_IN_SEGMENT: ResourceTool(
         "check_customer_in_segment", "Is the customer in a segment",
         "Whether the customer belongs to one segment, by segment id (from list_customer_segments or "
         "search_customer_segments). An unknown segment id answers false.",
         o.SegmentCheck, argument=("segment_id", "Segment id, e.g. from list_customer_segments."), role="membership"),
-    "campaigns": ResourceTool(
+    Scope.CAMPAIGNS: ResourceTool(
         "list_customer_campaigns", "Customer campaigns",
         "Campaigns that targeted the customer: name, channel, status, dates, opened/clicked." + _PAGING_NOTE,
         o.Campaigns, listing="cursor", item=shaping.campaign_item),
-    "searchCampaigns": ResourceTool(
+    Scope.SEARCH_CAMPAIGNS: ResourceTool(
         "search_customer_campaigns", "Search customer campaigns",
         "The customer's campaigns whose name contains a text (case-insensitive)." + _PAGING_NOTE,
         o.Campaigns, argument=("campaign_name", "Text to look for in campaign names, e.g. 'spring'."),
         listing="cursor", item=shaping.campaign_item),
-    "recommendedProducts": ResourceTool(
+    Scope.RECOMMENDED_PRODUCTS: ResourceTool(
         "get_product_recommendations", "Product recommendations",
         "Products recommended for the customer (code, name, price), best first, capped by limit; says total.",
         o.Recommendations, listing="limit", item=shaping.recommendation,
         extra=lambda d: {"source": shaping.clean(d.source)}),
-    "userActivity": ResourceTool(
+    Scope.USER_ACTIVITY: ResourceTool(
         "get_customer_activity", "Customer activity",
         "Recent web, app and store events (date, type, channel, amount), newest first, capped by limit; "
         "says total.",
         o.Activities, listing="limit", item=shaping.activity_item),
-    "productPurchaseTrends": ResourceTool(
+    Scope.PRODUCT_PURCHASE_TRENDS: ResourceTool(
         "get_purchase_trends", "Purchase trends",
         "Orders and order value per month over the last 3 months, oldest first, with totals.",
         o.Trends, shape=lambda d, g, _: shaping.trends(d, g)),
-    "productPurchased": ResourceTool(
+    Scope.PRODUCT_PURCHASED: ResourceTool(
         "list_purchased_products", "Purchased products",
         "Products the customer bought (order, product, category, quantity, value, date), newest first."
         + _PAGING_NOTE,
         o.Purchases, listing="cursor", item=shaping.purchase_item),
-    "affinity": ResourceTool(
+    Scope.AFFINITY: ResourceTool(
         "get_customer_affinity", "Customer affinities",
         "Affinity scores by category, brand and channel: the top labels of each chart, highest first "
         "(limit per chart), with how many labels each chart has.",
         o.AffinityOut, listing="limit",
         shape=lambda d, g, limit: o.AffinityOut(gcr_id=g, charts=[shaping.affinity_chart(c, limit) for c in d.charts])),
-    "userAttributes": ResourceTool(
+    Scope.USER_ATTRIBUTES: ResourceTool(
         "get_customer_attributes", "Custom attributes",
         "The tenant's custom attributes of the customer (name and value)." + _PAGING_NOTE,
         o.Attributes, listing="cursor", item=shaping.attribute_item),
-    "gcrId": ResourceTool(
+    Scope.GCR_ID: ResourceTool(
         "resolve_customer", "Resolve a customer",
         "The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; found=false "
         "when nobody matches. Use gcr_id in later calls: it is cheap and unambiguous.",
         o.CustomerMatch, role="resolve"),
-    "optIn": ResourceTool(
+    Scope.OPT_IN: ResourceTool(
         "get_marketing_consent", "Marketing consent",
         "Marketing consent per channel (email, sms, push, whatsapp): opted in or not, with categories, and "
         "the list of channels the customer can be contacted on.",

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 from pydantic import Field
 
+from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
@@ -72,18 +73,19 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
 
     async def membership() -> None:
         if segment_id is not None:
-            facts["in_segment"] = (await get("isCustomerInSegment", query=segment_id)).in_segment
+            facts["in_segment"] = (await get(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)).in_segment
         else:
-            page = await get("searchSegments", query=segment_name, page=PageRequest(page=1, page_size=MAX_LIMIT))
+            first = PageRequest(page=1, page_size=MAX_LIMIT)
+            page = await get(Scope.SEARCH_SEGMENTS, query=segment_name, page=first)
             wanted = str(segment_name).casefold()
             facts["in_segment"] = any((s.name or "").strip().casefold() == wanted for s in page.items)
 
     async def consent() -> None:
-        channels = (await get("optIn")).channels
+        channels = (await get(Scope.OPT_IN)).channels
         facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in channels)
 
     async def profile() -> None:
-        p = await get("basic")
+        p = await get(Scope.BASIC)
         facts["gcr_id"] = p.gcr_id or identity.gcr_id
         facts["days_since_last_purchase"] = p.days_since_last_purchase
         if p.gcr_id is not None:

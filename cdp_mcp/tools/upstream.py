@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from cdp_mcp.catalog import RESOURCE_NAMES
+from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import GcrMatch, PageRequest
 from cdp_mcp.errors import CdpError
@@ -26,8 +26,7 @@ __all__ = ["GCR_RESOURCE", "fetch", "fetch_with_gcr_id", "gcr_id_for", "granted"
 
 logger = logging.getLogger(__name__)
 
-GCR_RESOURCE = "gcrId"
-assert GCR_RESOURCE in RESOURCE_NAMES
+GCR_RESOURCE = Scope.GCR_ID
 
 
 def granted(settings: Settings, resource: str) -> bool:

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,8 @@ class Scenario:
     validity_minutes: int = 600
     persist: bool = True  # False: the state directory is lost at each restart (a broker without persistence)
     api_forgets: int = 0  # times the API forgets every token during the day (its restart): 401s to renew
+    calls: int | None = None  # None: the day's default (--calls)
+    timer: bool = False  # run the broker's keep-alive timer (extensions on time between calls)
 
 
 @dataclass
@@ -153,17 +155,31 @@ async def _process(scenario: Scenario, sandbox: Sandbox, clock: ManualClock, sta
             broker = TokenBroker(api, settings, store=store, clock=clock,
                                  namespace=namespace_for(BASE_URL, sandbox.tenant_hash))
             tokens = broker
+            if scenario.timer:
+                await broker.load()  # what `keep_alive()` does first
         client = CdpClient(http, settings, tokens, clock=clock)
         for index, burst in enumerate(bursts, start=offset):
             if index in forget_at:
                 await sandbox.reset_tokens()  # the API restarts and forgets its tokens (and its day's count)
-            clock.set(start + timedelta(seconds=burst[0].at))
+            at = start + timedelta(seconds=burst[0].at)
+            if broker is not None and scenario.timer:
+                await _timer_until(broker, clock, at)
+            clock.set(at)
             async with anyio.create_task_group() as tg:
                 for call in burst:
                     tg.start_soon(_call, client, call, row)
         if broker is not None:
             await broker.aclose()
             row.stats.update(broker.stats.as_dict())
+
+
+async def _timer_until(broker: TokenBroker, clock: ManualClock, until: datetime) -> None:
+    """What `broker.keep_alive()` does in a server between calls, on the simulated clock."""
+    while (due := broker.next_extension_at()) is not None and due <= until:
+        clock.set(max(due, clock.now()))
+        await broker.extend_due()
+        if broker.next_extension_at() == due:
+            break
 
 
 async def _call(client: CdpClient, call: Call, row: Row) -> None:
@@ -181,9 +197,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("broker, no persistence", "least-privilege", persist=False),
     Scenario("least-privilege", "least-privilege"),
     Scenario("shared", "shared"),
-    Scenario("least-privilege 15-min tokens", "least-privilege", validity_minutes=15),
-    Scenario("shared 15-min tokens", "shared", validity_minutes=15),
+    Scenario("least-privilege 15-min", "least-privilege", validity_minutes=15),
+    Scenario("least-privilege 15-min +timer", "least-privilege", validity_minutes=15, timer=True),
+    Scenario("shared 15-min", "shared", validity_minutes=15),
     Scenario("least-privilege, API forgets x2", "least-privilege", api_forgets=2),
+    Scenario("naive, sparse 300 calls", None, calls=300),
+    Scenario("l-p, sparse 300 calls, 60-min", "least-privilege", validity_minutes=60, calls=300),
+    Scenario("l-p, sparse, 60-min +timer", "least-privilege", validity_minutes=60, calls=300, timer=True),
+    Scenario("shared, sparse, 60-min", "shared", validity_minutes=60, calls=300),
 )
 
 
@@ -202,13 +223,13 @@ def _print(rows: list[Row], out: Callable[[str], object]) -> None:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    bursts = plan(args.calls, args.hours, args.seed)
     rows = []
     with tempfile.TemporaryDirectory(prefix="cdp-mcp-bench-") as work:
         for scenario in SCENARIOS:
+            bursts = plan(scenario.calls or args.calls, args.hours, args.seed)
             rows.append(await run_day(scenario, bursts, args.restarts, Path(work)))
-    print(f"{args.calls} calls in {len(bursts)} bursts over {args.hours} simulated hours, {args.restarts} restarts, "
-          f"daily creation limit 100, seed {args.seed}")
+    print(f"{args.calls} calls (unless stated) in bursts of 1-6 over {args.hours} simulated hours, {args.restarts} "
+          f"restarts, daily creation limit 100, seed {args.seed}")
     _print(rows, print)
 
 

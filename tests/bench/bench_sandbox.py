@@ -7,6 +7,7 @@ process (httpx2 ASGITransport: routing, token check, identity resolution, query,
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -37,11 +38,12 @@ def _stats(samples: list[float]) -> str:
 
 async def bench(customers: int, workdir: Path) -> None:
     options = SandboxOptions(customers=customers, db_path=workdir / f"bench-{customers}.sqlite")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with open_sandbox(options, clock=ManualClock()) as sandbox:
-        seeded = time.perf_counter() - started
+        seeded, cpu = time.perf_counter() - started, time.process_time() - cpu
         size_mb = options.db_path.stat().st_size / 1e6 if options.db_path else 0
-        print(f"\n== {customers:,} customers: seeded in {seeded:.2f} s ({size_mb:.0f} MB)")
+        print(f"\n== {customers:,} customers: seeded in {seeded:.2f} s wall, {cpu:.2f} s CPU ({size_mb:.0f} MB); "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         rng = random.Random(1)
         gcrs = [rng.randint(1, customers) for _ in range(LOOKUPS)]
         emails = [r[0] for r in sandbox.store.query("SELECT email FROM customers WHERE email IS NOT NULL AND gcr_id "

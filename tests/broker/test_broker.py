@@ -113,6 +113,27 @@ async def test_a_quiet_scope_is_kept_alive_by_other_calls_within_the_horizon(
     assert rig.sent("segments", 401) == 0 and rig.sent("update", 401) == 0
 
 
+async def test_the_keep_alive_timer_extends_tokens_on_time_without_calls(
+    sandbox_server: Any, open_rig: OpenRig
+) -> None:
+    sandbox_server.reset()
+    clock = sandbox_server.clock
+    async with open_rig(sandbox_server, token_validity=10) as rig:
+        await fetch(rig, "segments", sandbox_server)
+    async with open_rig(sandbox_server, token_validity=10) as rig:  # a restarted process, no call yet
+        assert rig.broker.next_extension_at() is None
+        await rig.broker.load()  # what keep_alive() does first: learn what to keep alive
+        for _ in range(4):  # half an hour without a call: three times a token's life
+            due = rig.broker.next_extension_at()
+            assert due is not None and due > clock.now()
+            clock.set(due)
+            await rig.broker.extend_due()
+        await fetch(rig, "segments", sandbox_server)
+        counts = await sandbox_counts(sandbox_server)
+    assert (counts["created_today"], counts["updated_today"]) == (1, 4)
+    assert rig.sent("segments", 401) == 0
+
+
 async def test_shared_policy_creates_one_token_and_grows_it(sandbox_server: Any, open_rig: OpenRig) -> None:
     sandbox_server.reset()
     async with open_rig(sandbox_server, token_policy="shared") as rig:

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from cdp_mcp.broker import FileTokenStore, namespace_for
+from cdp_mcp.broker import FileTokenStore, TokenStoreError, namespace_for
 from tests.broker.conftest import OpenRig, fetch, sandbox_counts
 
 pytestmark = pytest.mark.anyio
@@ -77,6 +77,19 @@ async def test_a_corrupt_state_file_is_ignored_not_fatal(sandbox_server: Any, op
     async with open_rig(sandbox_server) as rig:
         await fetch(rig, "basic", sandbox_server)
     assert (await store.load(namespace)).tokens["basic"].resources == frozenset({"basic"})
+
+
+async def test_an_unusable_state_dir_is_a_clear_error_before_any_creation(
+    sandbox_server: Any, open_rig: OpenRig, tmp_path: Path
+) -> None:
+    sandbox_server.reset()
+    not_a_dir = tmp_path / "occupied"
+    not_a_dir.write_text("")
+    async with open_rig(sandbox_server, state_dir=not_a_dir) as rig:
+        with pytest.raises(TokenStoreError) as failed:
+            await fetch(rig, "basic", sandbox_server)
+    assert "CDP_STATE_DIR" in failed.value.hint
+    assert rig.sent("create") == 0
 
 
 async def test_two_brokers_on_one_state_dir_never_create_twice(sandbox_server: Any, open_rig: OpenRig) -> None:

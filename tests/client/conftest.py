@@ -2,11 +2,14 @@
 
 `ScopedTokens` is a deliberately tiny `TokenSource` (one created token per scope, forgotten on 401) so the
 client is tested without the broker. `FakeTimer` stands in for the retry policy's clock and sleep: waits are
-recorded and advance its time instead of passing.
+recorded and advance its time instead of passing. `Faulty` is an ASGI app in front of the sandbox's that
+answers the first requests of a route with injected failures.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.settings import Settings
 
-__all__ = ["ClientRig", "FakeTimer", "ScopedTokens", "settings_for"]
+__all__ = ["ClientRig", "FakeTimer", "Faulty", "FixedToken", "ScopedTokens", "settings_for"]
 
 
 class ScopedTokens:
@@ -48,6 +51,20 @@ class ScopedTokens:
             del self.tokens[resources]
 
 
+class FixedToken:
+    """A TokenSource that always hands out the same token, whatever the scope; counts invalidations."""
+
+    def __init__(self, token: str = "a-token") -> None:
+        self.token = token
+        self.invalidated = 0
+
+    async def acquire(self, resources: frozenset[str]) -> str:
+        return self.token
+
+    async def invalidate(self, resources: frozenset[str], token: str) -> None:
+        self.invalidated += 1
+
+
 @dataclass
 class FakeTimer:
     """Monotonic time that only moves when the retry loop sleeps; every wait is recorded."""
@@ -65,6 +82,27 @@ class FakeTimer:
     def policy(self, *, max_retries: int = 3, budget: float = 20.0, jitter: float = 1.0) -> RetryPolicy:
         return RetryPolicy(max_retries=max_retries, budget=budget, sleep=self.sleep, monotonic=self.monotonic,
                            random=lambda: jitter)
+
+
+class Faulty:
+    """ASGI app in front of the sandbox's: the first faults on paths ending in `path` are answered here."""
+
+    def __init__(self, app: Any, path: str, faults: list[tuple[int, dict[str, str]]], body: Any = None) -> None:
+        self.app, self.path, self.faults = app, path, list(faults)
+        self.body = json.dumps(body if body is not None else {"status": "ERROR", "message": "try later",
+                                                               "errorCode": "BUSY", "data": None}).encode()
+        self.seen: Counter[str] = Counter()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(self.path):
+            self.seen["requests"] += 1
+            if self.faults:
+                status, headers = self.faults.pop(0)
+                raw = [(b"content-type", b"application/json"), *((k.encode(), v.encode()) for k, v in headers.items())]
+                await send({"type": "http.response.start", "status": status, "headers": raw})
+                await send({"type": "http.response.body", "body": self.body})
+                return
+        await self.app(scope, receive, send)
 
 
 def settings_for(server: Any, tmp_path: Path, **overrides: Any) -> Settings:
@@ -122,7 +160,8 @@ def open_rig(tmp_path: Path) -> OpenRig:
 
 @pytest.fixture
 async def rig(sandbox_server: Any, open_rig: OpenRig) -> AsyncIterator[ClientRig]:
-    """A client on the shared sandbox, whose tokens and clock are reset first (no daily-limit carry-over)."""
+    """A client on the shared sandbox, whose tokens and clock are reset before and after (good neighbours)."""
     sandbox_server.reset()
     async with open_rig(sandbox_server) as opened:
         yield opened
+    sandbox_server.reset()

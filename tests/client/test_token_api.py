@@ -18,24 +18,11 @@ from cdp_mcp.client.token_api import TokenApiClient, parse_issued_token
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import ScopeMissingError, TokenExpiredError, UpstreamResponseError
 from cdp_mcp.settings import Settings
-from tests.client.conftest import ClientRig
+from tests.client.conftest import ClientRig, FixedToken
 
 pytestmark = pytest.mark.anyio
 
 BASE = "https://cdp.example.test/rcdpapi"
-
-
-class Given:
-    """A TokenSource that hands out one given token."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    async def acquire(self, resources: frozenset[str]) -> str:
-        return self.token
-
-    async def invalidate(self, resources: frozenset[str], token: str) -> None:
-        return None
 
 
 async def test_create_states_the_servers_expiry(rig: ClientRig) -> None:
@@ -47,7 +34,7 @@ async def test_create_states_the_servers_expiry(rig: ClientRig) -> None:
 
 async def test_update_extends_and_rescopes_the_same_token(rig: ClientRig) -> None:
     created = await rig.api.create_token(frozenset({"basic"}))
-    client = CdpClient(rig.http, rig.settings, Given(created.token), retry=rig.timer.policy(max_retries=0))
+    client = CdpClient(rig.http, rig.settings, FixedToken(created.token), retry=rig.timer.policy(max_retries=0))
     who = CustomerIdentity(gcr_id=rig.server.sample("vip").gcr_id)
     with pytest.raises(ScopeMissingError):
         await client.fetch("segments", who)

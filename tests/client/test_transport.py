@@ -13,6 +13,7 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import ConfigurationError, UpstreamResponseError
 from cdp_mcp.settings import Settings
+from tests.client.conftest import FixedToken
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +42,22 @@ def test_base_urls_that_could_carry_secrets_or_lack_a_scheme_are_refused(tmp_pat
     assert "pw" not in str(caught.value) and "CDP_B2B_API_URL" in caught.value.hint
 
 
+def test_settings_refuse_a_url_with_credentials_without_echoing_them() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load(_env_file=None, b2b_api_url="user:hunter2@cdp.example.test/rcdpapi", tenant_hash="t" * 32)
+    assert "CDP_B2B_API_URL" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+async def test_an_undecodable_body_is_an_upstream_response_error(tmp_path: Path) -> None:
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=b"not gzip at all", headers={"Content-Encoding": "gzip"})
+
+    settings = _settings(tmp_path)
+    async with make_http_client(settings, base_url=BASE, transport=httpx2.MockTransport(handle)) as http:
+        with pytest.raises(UpstreamResponseError, match="basic"):
+            await CdpClient(http, settings, FixedToken()).fetch("basic", CustomerIdentity(gcr_id=1))
+
+
 async def test_a_redirect_is_not_followed_so_credentials_stay_home(tmp_path: Path) -> None:
     seen: list[httpx2.Request] = []
 
@@ -48,16 +65,9 @@ async def test_a_redirect_is_not_followed_so_credentials_stay_home(tmp_path: Pat
         seen.append(request)
         return httpx2.Response(307, headers={"Location": "https://elsewhere.example.org/steal"})
 
-    class Source:
-        async def acquire(self, resources: frozenset[str]) -> str:
-            return "tok"
-
-        async def invalidate(self, resources: frozenset[str], token: str) -> None:
-            return None
-
     settings = _settings(tmp_path)
     async with make_http_client(settings, base_url=BASE, transport=httpx2.MockTransport(handle)) as http:
         with pytest.raises(UpstreamResponseError, match="307"):
-            await CdpClient(http, settings, Source()).fetch("basic", CustomerIdentity(gcr_id=1))
+            await CdpClient(http, settings, FixedToken()).fetch("basic", CustomerIdentity(gcr_id=1))
     assert [r.url.host for r in seen] == ["cdp.example.test"]
     assert all("hunter2" not in str(r.url) for r in seen)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import pytest
-from sandbox_http import Api, identity_headers
 
 from cdp_mcp.catalog import IDENTIFIERS
+
+if TYPE_CHECKING:
+    from tests.sandbox.conftest import Api
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +30,7 @@ async def _error(api: Api, token: str, headers: dict[str, str], status: int, cod
 @pytest.mark.parametrize("arguments", _COMBINATIONS, ids="+".join)
 async def test_any_combination_of_one_customers_identifiers_resolves(api: Api, token: str, arguments) -> None:
     sample = api.server.sample("vip")
-    data = await api.data("basic", token, identity_headers(sample, *arguments))
+    data = await api.data("basic", token, api.ids(sample, *arguments))
     assert data["gcrId"] == sample.gcr_id
 
 
@@ -42,31 +45,31 @@ async def test_email_is_case_insensitive_and_mobile_ignores_punctuation(api: Api
 async def test_customer_without_email_resolves_by_other_identifiers(api: Api, token: str) -> None:
     sample = api.server.sample("no_email")
     assert sample.email is None
-    data = await api.data("basic", token, identity_headers(sample, "mobile"))
+    data = await api.data("basic", token, api.ids(sample, "mobile"))
     assert (data["gcrId"], data["emailAddress"]) == (sample.gcr_id, "")
 
 
 async def test_household_email_is_ambiguous_until_narrowed(api: Api, token: str) -> None:
     ambiguous = api.server.sample("ambiguous")
-    body = await _error(api, token, identity_headers(ambiguous, "email"), 409, "MULTIPLE_CUSTOMERS")
+    body = await _error(api, token, api.ids(ambiguous, "email"), 409, "MULTIPLE_CUSTOMERS")
     assert body["data"] == {"matches": 2}
     member = api.server.sample("household_2")
     assert member.email == ambiguous.email
     for extra in ("gcr_id", "mobile", "customer_code"):
-        data = await api.data("basic", token, identity_headers(member, "email", extra))
+        data = await api.data("basic", token, api.ids(member, "email", extra))
         assert data["gcrId"] == member.gcr_id
 
 
 async def test_shared_mobile_is_ambiguous(api: Api, token: str) -> None:
     first, second = api.server.sample("shared_mobile_1"), api.server.sample("shared_mobile_2")
     assert first.mobile == second.mobile
-    await _error(api, token, identity_headers(first, "mobile"), 409, "MULTIPLE_CUSTOMERS")
-    assert (await api.data("basic", token, identity_headers(second, "mobile", "email")))["gcrId"] == second.gcr_id
+    await _error(api, token, api.ids(first, "mobile"), 409, "MULTIPLE_CUSTOMERS")
+    assert (await api.data("basic", token, api.ids(second, "mobile", "email")))["gcrId"] == second.gcr_id
 
 
 async def test_identifiers_of_two_different_customers_are_refused(api: Api, token: str) -> None:
     vip, regular = api.server.sample("vip"), api.server.sample("regular")
-    headers = {**identity_headers(vip, "email"), **identity_headers(regular, "mobile")}
+    headers = {**api.ids(vip, "email"), **api.ids(regular, "mobile")}
     body = await _error(api, token, headers, 409, "MULTIPLE_CUSTOMERS")
     assert body["data"]["matches"] == 2
 
@@ -76,7 +79,7 @@ async def test_unknown_identifiers_are_not_found(api: Api, token: str) -> None:
     await _error(api, token, {"email_address": "nobody@nowhere.example"}, 404, "CUSTOMER_NOT_FOUND")
     await _error(api, token, {"gcrId": str(api.server.options.customers + 1)}, 404, "CUSTOMER_NOT_FOUND")
     # one identifier that matches nobody spoils the set, even next to a good one
-    headers = {**identity_headers(vip, "email"), "customer_code_external": "no-such-code"}
+    headers = {**api.ids(vip, "email"), "customer_code_external": "no-such-code"}
     body = await _error(api, token, headers, 404, "CUSTOMER_NOT_FOUND")
     assert body["data"] == {"identifier": "customer_code_external"}
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from sandbox_http import Api
 
 from cdp_mcp.catalog import RESOURCES, Paging
+
+if TYPE_CHECKING:
+    from tests.sandbox.conftest import Api
 
 pytestmark = pytest.mark.anyio
 

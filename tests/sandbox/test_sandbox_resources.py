@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
+import anyio
 import pytest
-from sandbox_http import Api, identity_headers
 
 from cdp_mcp.catalog import RESOURCES, Envelope, Paging, resource
 from cdp_mcp.sandbox.seed_data import CHANNELS
+
+if TYPE_CHECKING:
+    from tests.sandbox.conftest import Api
 
 pytestmark = pytest.mark.anyio
 
@@ -23,8 +27,8 @@ def _ddmmyyyy(text: str) -> date:
 @pytest.mark.parametrize("r", RESOURCES, ids=lambda r: r.name)
 async def test_every_resource_answers_for_a_sample_in_its_envelope(api: Api, token: str, r) -> None:
     vip = api.server.sample("vip")
-    body = identity_headers(vip, "email") if r.identity_in_body else None
-    headers = None if r.identity_in_body else identity_headers(vip, "gcr_id")
+    body = api.ids(vip, "email") if r.identity_in_body else None
+    headers = None if r.identity_in_body else api.ids(vip, "gcr_id")
     response = await api.call(r.name, token, headers, query=_QUERY.get(r.query_param or ""), body=body)
 
     assert response.status_code == 200, response.text
@@ -42,7 +46,7 @@ async def test_every_resource_answers_for_a_sample_in_its_envelope(api: Api, tok
 
 async def test_basic_profile_matches_the_store(api: Api, token: str) -> None:
     sample = api.server.sample("regular")
-    data = await api.data("basic", token, identity_headers(sample, "customer_code"))
+    data = await api.data("basic", token, api.ids(sample, "customer_code"))
     store = api.server.sandbox.store
     orders, sales, last = store.query("SELECT COUNT(*), SUM(total), MIN(days_ago) FROM orders WHERE gcr_id = ?",
                                       (sample.gcr_id,))[0]
@@ -64,14 +68,14 @@ async def test_basic_profile_matches_the_store(api: Api, token: str) -> None:
 
 async def test_customer_without_orders_has_blank_purchase_fields(api: Api, token: str) -> None:
     never = api.server.sample("shared_mobile_2")  # ordered nothing by design
-    data = await api.data("basic", token, identity_headers(never, "gcr_id"))
+    data = await api.data("basic", token, api.ids(never, "gcr_id"))
     purchase = (data["totalOrders"], data["totalSales"], data["avgBasketVal"], data["daySinceLastPur"])
     assert purchase == (0, "$ 0", "", "")
 
 
 async def test_segments_and_membership_agree_with_the_store(api: Api, token: str) -> None:
     sample = api.server.sample("vip")
-    ids = identity_headers(sample, "gcr_id")
+    ids = api.ids(sample, "gcr_id")
     members = {r[0] for r in api.server.sandbox.store.query(
         "SELECT segment_id FROM segment_members WHERE gcr_id = ?", (sample.gcr_id,))}
     all_segments = {r[0] for r in api.server.sandbox.store.query("SELECT segment_id FROM segments")}
@@ -87,7 +91,7 @@ async def test_segments_and_membership_agree_with_the_store(api: Api, token: str
 
 async def test_search_matches_case_insensitive_substrings_of_names(api: Api, token: str) -> None:
     sample = api.server.sample("vip")
-    ids = identity_headers(sample, "gcr_id")
+    ids = api.ids(sample, "gcr_id")
     segments = (await api.data("segments", token, ids))["dataList"]
     campaigns = (await api.data("campaigns", token, ids, body={"pageSize": 100}))["dataList"]
     word = segments[0]["segmentName"].split()[0]
@@ -106,7 +110,7 @@ async def test_search_matches_case_insensitive_substrings_of_names(api: Api, tok
 
 async def test_campaigns_reach_only_consenting_members_of_their_segment(api: Api, token: str) -> None:
     sample = api.server.sample("vip")
-    ids = identity_headers(sample, "gcr_id")
+    ids = api.ids(sample, "gcr_id")
     data = await api.data("campaigns", token, ids, body={"pageSize": 100})
     segments = {s["segmentId"] for s in (await api.data("segments", token, ids))["dataList"]}
     consent = {c["displayName"]: bool(c["dataItems"]) for c in await api.data("optIn", token, ids)}
@@ -119,7 +123,7 @@ async def test_campaigns_reach_only_consenting_members_of_their_segment(api: Api
 
 async def test_recommendations_follow_affinity_and_skip_bought_products(api: Api, token: str) -> None:
     sample = api.server.sample("vip")
-    ids = identity_headers(sample, "gcr_id")
+    ids = api.ids(sample, "gcr_id")
     data = await api.data("recommendedProducts", token, ids)
     bought = {p["productCode"] for p in (await api.data("productPurchased", token, ids))["dataList"]}
     chart = (await api.data("affinity", token, ids))["dataList"][0]["chartData"]
@@ -135,7 +139,7 @@ async def test_recommendations_follow_affinity_and_skip_bought_products(api: Api
 
 
 async def test_user_activity_is_by_day_newest_first_within_90_days(api: Api, token: str) -> None:
-    data = await api.data("userActivity", token, identity_headers(api.server.sample("vip"), "gcr_id"))
+    data = await api.data("userActivity", token, api.ids(api.server.sample("vip"), "gcr_id"))
     today = api.server.clock.now().date()
     days = [_ddmmyyyy(day["date"]) for day in data["activity"]]
     assert days == sorted(days, reverse=True) and len(set(days)) == len(days)
@@ -146,7 +150,7 @@ async def test_user_activity_is_by_day_newest_first_within_90_days(api: Api, tok
 
 async def test_purchase_trends_bucket_the_last_three_months(api: Api, token: str) -> None:
     sample = api.server.sample("regular")
-    data = await api.data("productPurchaseTrends", token, identity_headers(sample, "gcr_id"))
+    data = await api.data("productPurchaseTrends", token, api.ids(sample, "gcr_id"))
     today = api.server.clock.now().date()
     assert (data["currency"], data["title"]) == ("$", "Purchase trend (Last 3 months)")
     months = [today.replace(day=1)]
@@ -163,7 +167,7 @@ async def test_purchase_trends_bucket_the_last_three_months(api: Api, token: str
 
 
 async def test_affinity_charts_are_sorted_and_attributes_typed(api: Api, token: str) -> None:
-    ids = identity_headers(api.server.sample("vip"), "gcr_id")
+    ids = api.ids(api.server.sample("vip"), "gcr_id")
     charts = (await api.data("affinity", token, ids))["dataList"]
     assert [c["chartTitle"] for c in charts] == ["Category affinity", "Brand affinity", "Channel affinity"]
     for chart in charts:
@@ -175,28 +179,28 @@ async def test_affinity_charts_are_sorted_and_attributes_typed(api: Api, token: 
 
 
 async def test_opt_in_is_a_bare_array_of_channels(api: Api, token: str) -> None:
-    ids = identity_headers(api.server.sample("opted_out"), "gcr_id")
+    ids = api.ids(api.server.sample("opted_out"), "gcr_id")
     channels = await api.data("optIn", token, ids)
     assert [(c["id"], c["displayName"]) for c in channels] == [(c.channel_id, c.name) for c in CHANNELS]
     assert all(c["dataItems"] == [] for c in channels)  # this sample opted out of everything
-    vip = await api.data("optIn", token, identity_headers(api.server.sample("vip"), "gcr_id"))
+    vip = await api.data("optIn", token, api.ids(api.server.sample("vip"), "gcr_id"))
     items = [i for c in vip for i in c["dataItems"]]
     assert items and all(set(i) == {"consent_category_lvl_1", "consent_category_lvl_2"} for i in items)
 
 
 async def test_gcr_resolves_body_identifiers_and_answers_minus_one_for_no_match(api: Api, token: str) -> None:
     sample = api.server.sample("no_email")
-    found = await api.call("gcrId", token, body=identity_headers(sample, "mobile", "customer_code"))
+    found = await api.call("gcrId", token, body=api.ids(sample, "mobile", "customer_code"))
     assert found.json() == {"status": "OK", "data": [{"status": "Available", "gcrId": sample.gcr_id}]}
     missing = await api.call("gcrId", token, body={"email_address": "nobody@nowhere.example"})
     assert missing.status_code == 200
     assert missing.json() == {"status": "OK", "data": [{"status": "Not available", "gcrId": -1}]}
-    ambiguous = await api.call("gcrId", token, body=identity_headers(api.server.sample("ambiguous"), "email"))
+    ambiguous = await api.call("gcrId", token, body=api.ids(api.server.sample("ambiguous"), "email"))
     assert ambiguous.status_code == 409 and ambiguous.json()["errorCode"] == "MULTIPLE_CUSTOMERS"
 
 
 async def test_missing_body_and_empty_object_are_accepted(api: Api, token: str) -> None:
-    ids = identity_headers(api.server.sample("vip"), "gcr_id")
+    ids = api.ids(api.server.sample("vip"), "gcr_id")
     for r in (resource("campaigns"), resource("segments"), resource("basic")):
         assert r.paging is not None
         without = await api.call(r.name, token, ids, content=b"")
@@ -217,3 +221,28 @@ async def test_openapi_describes_every_route(api: Api) -> None:
         if r.query_param:
             assert r.query_param in {p["name"] for p in operation["parameters"]}
     assert "ErrorEnvelope" in doc["components"]["schemas"]
+
+
+async def test_body_that_is_not_a_json_object_is_a_bad_request(api: Api, token: str) -> None:
+    ids = api.ids(api.server.sample("vip"), "gcr_id")
+    for content in (b"{not json", b"[1, 2]", b'"text"'):
+        response = await api.call("campaigns", token, ids, content=content)
+        assert response.status_code == 400 and response.json()["errorCode"] == "BAD_REQUEST"
+
+
+async def test_concurrent_requests_read_consistent_data(api: Api, token: str) -> None:
+    samples = [s for s in api.server.samples if s.gcr_id is not None]
+    expected = {s.gcr_id: (await api.data("productPurchased", token, api.ids(s, "gcr_id")))["totalCount"]
+                for s in samples}
+    seen: list[tuple[int, int]] = []
+
+    async def one(gcr_id: int) -> None:
+        data = await api.data("productPurchased", token, {"gcrId": str(gcr_id)})
+        seen.append((gcr_id, data["totalCount"]))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            for gcr_id in expected:
+                tg.start_soon(one, gcr_id)
+    assert len(seen) == 4 * len(expected)
+    assert all(total == expected[gcr_id] for gcr_id, total in seen)

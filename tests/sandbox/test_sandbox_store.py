@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import anyio
 import pytest
 
 from cdp_mcp.clock import ManualClock
-from cdp_mcp.sandbox import SandboxOptions, open_sandbox
+from cdp_mcp.sandbox import SandboxOptions, contract, open_sandbox
+from cdp_mcp.sandbox.contract import ErrorCode
 from cdp_mcp.sandbox.seed_data import CAMPAIGNS, CHANNELS
 from cdp_mcp.sandbox.store import Store
 
@@ -105,3 +107,11 @@ async def test_identity_edge_cases_exist(sandbox_server) -> None:
     assert {kind for kind, _ in shared} == {"email", "mobile"}
     opted_out = store.scalar("SELECT COUNT(*) FROM channel_consents WHERE opted_in = 0")
     assert opted_out > 0
+
+
+def test_contract_document_and_table_agree() -> None:
+    """CONTRACT.md's error table and contract.ERROR_STATUS name the same codes with the same statuses."""
+    document = (Path(contract.__file__).parent / "CONTRACT.md").read_text()
+    section = document.split("## Errors", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\|[^|]+\|\s*(\d{3})\s*\|\s*([A-Z_]+)", section, flags=re.MULTILINE)
+    assert {ErrorCode(code): int(status) for status, code in rows} == contract.ERROR_STATUS

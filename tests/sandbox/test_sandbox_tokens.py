@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
-from sandbox_http import Api, identity_headers
 
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header
 from cdp_mcp.clock import ManualClock
+
+if TYPE_CHECKING:
+    from tests.sandbox.conftest import Api
 
 pytestmark = pytest.mark.anyio
 
@@ -21,7 +24,7 @@ def _assert_error(response, status: int, code: str) -> dict:
 
 
 def _vip(api: Api) -> dict[str, str]:
-    return identity_headers(api.server.sample("vip"), "gcr_id")
+    return api.ids(api.server.sample("vip"), "gcr_id")
 
 
 async def test_create_returns_a_scoped_token_with_its_expiry(api: Api) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from recording import RecordingTransport
+from tool_transport import RecordingTransport
 from tool_results import Connect, data_of, text_of
 
 from cdp_mcp.catalog import RESOURCE_NAMES, resource

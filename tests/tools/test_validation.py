@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from recording import RecordingTransport
+from tool_transport import RecordingTransport
 from tool_results import Connect, data_of, text_of
 
 from cdp_mcp.catalog import IDENTIFIERS

@@ -20,7 +20,7 @@ from cdp_mcp.errors import (
     TokenExpiredError, TokenQuotaError, UpstreamResponseError,
 )
 from cdp_mcp.sandbox.contract import ERROR_STATUS, ErrorCode, SandboxError, error_body
-from tests.client.conftest import ClientRig, OpenRig, settings_for
+from tests.client.conftest import ClientRig, FixedToken, OpenRig, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -36,20 +36,6 @@ def count_requests(rig: ClientRig) -> Counter[str]:
 
     rig.http.event_hooks["response"].append(hook)
     return seen
-
-
-class FixedToken:
-    """A TokenSource that always hands out the same token, whatever the scope."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.invalidated = 0
-
-    async def acquire(self, resources: frozenset[str]) -> str:
-        return self.token
-
-    async def invalidate(self, resources: frozenset[str], token: str) -> None:
-        self.invalidated += 1
 
 
 def vip(rig: ClientRig) -> CustomerIdentity:

@@ -7,8 +7,6 @@ handing requests to the real loopback transport. The retry policy's sleep and cl
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from typing import Any
 
 import httpx2
@@ -19,32 +17,11 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import Profile
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.errors import RateLimitedError, TokenQuotaError, UpstreamUnavailableError
-from tests.client.conftest import ClientRig, OpenRig
+from tests.client.conftest import ClientRig, Faulty, OpenRig
 
 pytestmark = pytest.mark.anyio
 
 BASIC = resource("basic").route
-
-
-class Faulty:
-    """ASGI app in front of the sandbox's: the first faults on paths ending in `path` are answered here."""
-
-    def __init__(self, app: Any, path: str, faults: list[tuple[int, dict[str, str]]], body: Any = None) -> None:
-        self.app, self.path, self.faults = app, path, list(faults)
-        self.body = json.dumps(body if body is not None else {"status": "ERROR", "message": "try later",
-                                                               "errorCode": "BUSY", "data": None}).encode()
-        self.seen: Counter[str] = Counter()
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].endswith(self.path):
-            self.seen["requests"] += 1
-            if self.faults:
-                status, headers = self.faults.pop(0)
-                raw = [(b"content-type", b"application/json"), *((k.encode(), v.encode()) for k, v in headers.items())]
-                await send({"type": "http.response.start", "status": status, "headers": raw})
-                await send({"type": "http.response.body", "body": self.body})
-                return
-        await self.app(scope, receive, send)
 
 
 class Flaky(httpx2.AsyncBaseTransport):

@@ -16,8 +16,7 @@ import pytest
 from cdp_mcp.catalog import RESOURCES, resource
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import AmbiguousCustomerError, AuthenticationError, CdpError, UpstreamUnavailableError
-from tests.client.conftest import OpenRig
-from tests.client.test_retries import Faulty
+from tests.client.conftest import Faulty, OpenRig
 
 pytestmark = pytest.mark.anyio
 

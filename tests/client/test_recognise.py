@@ -19,13 +19,14 @@ from cdp_mcp.catalog import RESOURCES, resource
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import Money, PageRequest
+from cdp_mcp.client.parsers import PARSERS
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (
     AmbiguousCustomerError, AuthenticationError, CdpError, CustomerNotFoundError, InvalidInputError,
     RateLimitedError, ScopeMissingError, TokenExpiredError, UpstreamResponseError, UpstreamUnavailableError,
 )
 from cdp_mcp.settings import Settings
-from tests.client.conftest import FakeTimer
+from tests.client.conftest import FakeTimer, FixedToken
 
 pytestmark = pytest.mark.anyio
 
@@ -34,14 +35,6 @@ WHO = CustomerIdentity(email="someone@example.com")
 
 Answer = tuple[int, Any] | Any
 Fetch = Callable[..., Any]
-
-
-class OneToken:
-    async def acquire(self, resources: frozenset[str]) -> str:
-        return "a-token"
-
-    async def invalidate(self, resources: frozenset[str], token: str) -> None:
-        return None
 
 
 @pytest.fixture
@@ -60,7 +53,7 @@ async def answer(tmp_path: Path) -> AsyncIterator[Callable[[Any], Fetch]]:
 
         http = make_http_client(settings, base_url=BASE, transport=httpx2.MockTransport(handle))
         clients.append(http)
-        client = CdpClient(http, settings, OneToken(), retry=FakeTimer().policy(max_retries=1))
+        client = CdpClient(http, settings, FixedToken(), retry=FakeTimer().policy(max_retries=1))
 
         async def fetch(name: str, **kwargs: Any) -> Any:
             return await client.fetch(name, kwargs.pop("identity", WHO), **kwargs)
@@ -204,9 +197,14 @@ async def test_gcr_and_membership_and_consents_in_other_shapes(answer: Callable[
     member = await answer(ok({"inSegment": "true"}))("isCustomerInSegment", query="5")
     assert member.in_segment is True
     consents = await answer(ok([{"channel": "Email", "optedIn": False, "categories": []},
-                                {"id": 3, "name": "SMS", "consents": ["Promotional"]}]))("optIn")
+                                {"id": 3, "name": "SMS", "consents": ["Promotional"]},
+                                {"channelId": "02", "channelName": "Push", "dataItems": [
+                                    {"categoryId": 5, "categoryName": "News"},
+                                    {"consent_category_lvl_1": "Promotional", "consent_category_lvl_2": "Offers"}]}]))(
+        "optIn")
     assert [(c.channel, c.channel_id, c.opted_in, c.categories) for c in consents.channels] == [
-        ("email", None, False, []), ("sms", "3", True, ["Promotional"])]
+        ("email", None, False, []), ("sms", "3", True, ["Promotional"]),
+        ("push", "02", True, ["News", "Promotional / Offers"])]
 
 
 async def test_empty_lists_and_null_data_are_empty_results(answer: Callable[[Any], Fetch]) -> None:
@@ -261,8 +259,5 @@ async def test_other_error_codes_map_by_meaning(answer: Callable[[Any], Fetch], 
             assert sentence.decode() not in caught.value.for_model()  # upstream bodies are never quoted
 
 
-def test_every_resource_has_a_tolerance_case_here() -> None:
-    names = {"basic", "segments", "campaigns", "searchCampaigns", "recommendedProducts", "userActivity",
-             "productPurchaseTrends", "productPurchased", "affinity", "userAttributes", "gcrId",
-             "isCustomerInSegment", "optIn"}
-    assert names | {"searchSegments"} == {r.name for r in RESOURCES}  # searchSegments shares the segments reader
+def test_every_catalog_resource_has_a_parser() -> None:
+    assert set(PARSERS) == {r.name for r in RESOURCES}

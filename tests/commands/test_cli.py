@@ -1,0 +1,143 @@
+"""The `cdp-mcp` command line, run in process through `cli.main` as a shell would: output, exit codes, no leaks."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from cdp_mcp.cli import main
+from cdp_mcp.commands.call import parse_arguments
+from cdp_mcp.commands.config import PLACEHOLDERS
+from cdp_mcp.sandbox import SampleCustomer
+
+SECRET = "hunter2hunter2hunter2hunter2hunt"  # 32 characters, like a tenant hash
+
+
+def test_config_claude_desktop_prints_a_pasteable_entry_without_secrets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
+    monkeypatch.setenv("CDP_B2B_API_URL", "https://api.example.com/rcdpapi")
+    assert main(["config", "claude-desktop"]) == 0
+    out, err = capsys.readouterr()
+    entry = json.loads(out)["mcpServers"]["cdp-mcp"]
+    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
+    assert entry["args"][-1] == "serve"
+    assert set(entry["env"]) == set(PLACEHOLDERS)
+    assert entry["env"]["CDP_B2B_API_URL"] == "https://api.example.com/rcdpapi"  # not a secret: filled in
+    assert entry["env"]["CDP_TENANT_HASH"] == PLACEHOLDERS["CDP_TENANT_HASH"]
+    assert SECRET not in out + err
+    assert "claude_desktop_config.json" in err
+
+
+def test_config_for_the_sandbox_needs_no_env(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "claude-desktop", "--sandbox", "--name", "cdp-sandbox"]) == 0
+    entry = json.loads(capsys.readouterr().out)["mcpServers"]["cdp-sandbox"]
+    assert entry["env"] == {}
+
+
+def test_call_prints_the_compact_result(cdp_env: dict[str, str], showcase: SampleCustomer,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "get_customer_profile", f"mobile={showcase.mobile}"]) == 0  # digits stay a string
+    out = capsys.readouterr().out.strip()
+    assert json.loads(out)["gcr_id"] == showcase.gcr_id
+    assert "\n" not in out and ": " not in out.split('"name"')[0]  # compact JSON, one line
+
+
+def test_call_is_error_goes_to_stderr_with_exit_1(cdp_env: dict[str, str], ambiguous: SampleCustomer,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "get_customer_profile", f"email={ambiguous.email}"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "gcr_id" in err and "Traceback" not in err
+
+
+def test_call_rejects_unknown_tools_and_arguments(cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "get_customer_secrets", "gcr_id=1"]) == 2
+    assert "get_customer_profile" in capsys.readouterr().err  # lists what exists
+    assert main(["call", "get_customer_profile", "gcrid=1"]) == 2
+    assert "gcr_id" in capsys.readouterr().err
+
+
+def test_tools_flag_overrides_the_allowlist(cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                           showcase: SampleCustomer, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CDP_TOOLS", "get_customer_profile")
+    assert main(["call", "--tools", "resolve_customer", "get_customer_profile", f"gcr_id={showcase.gcr_id}"]) == 2
+    assert "available: resolve_customer" in capsys.readouterr().err
+
+
+def test_demo_ignores_a_real_tenant_in_the_environment(cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CDP_B2B_API_URL", "https://api.example.com/rcdpapi")
+    monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
+    monkeypatch.setenv("CDP_TOOLS", "resolve_customer")
+    assert main(["demo"]) == 0
+    out, err = capsys.readouterr()
+    assert "16 tools" in out and SECRET not in out + err
+
+
+def test_call_arguments_follow_the_input_schema() -> None:
+    schema = {"properties": {
+        "gcr_id": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        "mobile": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "include": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+        "customers": {"type": "array", "items": {"type": "object"}},
+    }}
+    parsed = parse_arguments(["gcr_id=7", "mobile=0412345678", "include=who,value", "customers=[{\"gcr_id\":1}]"],
+                             schema)
+    assert parsed == {"gcr_id": 7, "mobile": "0412345678", "include": ["who", "value"],
+                      "customers": [{"gcr_id": 1}]}
+    assert parse_arguments(["include=who", "include=consent"], schema) == {"include": ["who", "consent"]}
+
+
+def test_doctor_passes_on_the_embedded_sandbox(cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "embedded sandbox" in out and "[FAIL]" not in out
+    assert "token for scope" in out and "creations left" in out
+
+
+def test_doctor_fails_with_a_fix_when_the_api_is_unreachable(cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CDP_B2B_API_URL", f"http://127.0.0.1:{port}/rcdpapi")
+    monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
+    assert main(["doctor"]) == 1
+    out, err = capsys.readouterr()
+    assert "[FAIL] cannot reach" in out and "fix:" in out
+    assert SECRET not in out + err and "set (32 characters)" in out
+
+
+@pytest.mark.parametrize("command", [["serve"], ["call", "get_customer_profile", "gcr_id=1"], ["doctor"]])
+def test_configuration_errors_exit_2_with_a_hint_and_no_traceback(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CDP_B2B_API_URL", "api.example.com/rcdpapi")  # no scheme
+    assert main(command) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "CDP_B2B_API_URL" in err and "hint:" in err and "Traceback" not in err
+
+
+def test_unknown_tool_in_the_allowlist_stops_serve(cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--tools", "get_customer_profile,get_customer_secrets"]) == 2
+    assert "get_customer_secrets" in capsys.readouterr().err
+
+
+def test_demo_runs_end_to_end(cdp_env: dict[str, str], showcase: SampleCustomer, shared_state_dir: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    before = sorted(p.name for p in shared_state_dir.iterdir())
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "16 tools" in out and showcase.full_name in out
+    for tool in ("get_customer_profile", "get_marketing_consent", "get_customer_overview", "screen_customers"):
+        assert f"> {tool}(" in out
+    assert "is_error:" in out  # the ambiguous customer's actionable message
+    assert "created" in out and "allowance:" in out
+    assert len(out.splitlines()) < 120
+    assert sorted(p.name for p in shared_state_dir.iterdir()) == before  # a temporary state dir, not CDP_STATE_DIR
