@@ -78,12 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # a host starting `cdp-mcp` alone gets the stdio server
         args = parser.parse_args(["serve"])
-    if args.command == "sandbox":
-        from cdp_mcp.sandbox.serve import run as run_sandbox  # noqa: PLC0415
-
-        return run_sandbox(args)
-    command = importlib.import_module(f"cdp_mcp.commands.{args.command}")
     try:
+        if args.command == "sandbox":
+            from cdp_mcp.sandbox.serve import run as run_sandbox  # noqa: PLC0415
+
+            return run_sandbox(args)
+        command = importlib.import_module(f"cdp_mcp.commands.{args.command}")
         return int(command.run(args))
     except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:  # noqa: BLE001 - one exit path for every command
         return exit_code_for(exc)

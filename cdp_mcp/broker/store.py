@@ -115,7 +115,7 @@ class FileTokenStore:
     @asynccontextmanager
     async def locked(self, namespace: str) -> AsyncIterator[None]:
         local = self._local.setdefault(namespace, anyio.Lock())
-        async with local:  # one holder per process; the file lock then excludes other processes
+        async with local:  # one holder per store instance; the file lock then excludes everyone else
             lock = self._file_lock(namespace)
             await self._acquire(lock)
             try:

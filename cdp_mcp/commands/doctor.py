@@ -20,15 +20,16 @@ import httpx2
 from pydantic import SecretStr
 
 from cdp_mcp.backend import Backend, open_backend
-from cdp_mcp.catalog import RESOURCES
+from cdp_mcp.catalog import Scope
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.commands.common import EXIT_FAILURE, load_settings
 from cdp_mcp.errors import CdpError
+from cdp_mcp.http_app import MIN_TOKEN_LENGTH
 from cdp_mcp.settings import Settings
 
 __all__ = ["Report", "redacted_settings", "run"]
 
-_PROBE_SCOPE = frozenset({RESOURCES[0].name})
+_PROBE_SCOPE = frozenset({Scope.BASIC.value})
 """The profile card's scope: the smallest token a session is sure to use."""
 _OK, _FAIL, _INFO = "[ok]  ", "[FAIL]", "[--]  "
 _ALWAYS_SHOWN = frozenset({"b2b_api_url", "tenant_hash", "oauth_key_secret", "token_policy", "token_daily_limit",
@@ -99,6 +100,9 @@ def _check_config(settings: Settings, report: Report) -> None:
                         f"copy {env} again from your account team's message (no quotes or spaces).")
     if settings.mcp_auth_token is None:
         report.info("CDP_MCP_AUTH_TOKEN is unset: `serve --transport http` serves on loopback only")
+    elif len(settings.mcp_auth_token.get_secret_value().strip()) < MIN_TOKEN_LENGTH:
+        report.fail(f"CDP_MCP_AUTH_TOKEN is shorter than {MIN_TOKEN_LENGTH} characters",
+                    "use a long random value: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
 
 
 async def _check_state_dir(settings: Settings, report: Report) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.sandbox.contract import ErrorCode, SandboxError
-from cdp_mcp.sandbox.seed import normalise_mobile
+from cdp_mcp.sandbox.generator import normalise_mobile
 from cdp_mcp.sandbox.store import Store
 
 __all__ = ["Lookup", "parse_identifiers", "resolve"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 
 from cdp_mcp.catalog import (
     IDENTIFIERS, RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Envelope, Header, Paging, PagingKey, Resource,
 )
 from cdp_mcp.sandbox.contract import ERROR_STATUS, MAX_PAGE_SIZE, MAX_VALIDITY, ErrorCode
 from cdp_mcp.sandbox.options import SandboxOptions
+from cdp_mcp.sandbox.wire import wire_model
 
 __all__ = ["OPENAPI_PATH", "build_openapi"]
 
@@ -41,10 +43,6 @@ class ErrorEnvelope(BaseModel):
     message: str
     errorCode: ErrorCode  # noqa: N815
     data: Any = None
-
-
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 def _header(name: str, description: str, required: bool) -> dict[str, Any]:
@@ -91,15 +89,15 @@ def _profile_operation(r: Resource) -> dict[str, Any]:
         codes.append(ErrorCode.QUERY_REQUIRED)
     if r.paging is not Paging.NONE:
         codes.append(ErrorCode.INVALID_PAGING)
+    item = {"$ref": f"#/components/schemas/{wire_model(r).__name__}"}
     if r.envelope is Envelope.BARE_ARRAY:
-        ok = {"type": "array", "items": {"type": "object"}}
+        ok: dict[str, Any] = {"type": "array", "items": item}
     elif r.envelope is Envelope.GCR_LIST:
-        ok = {"type": "object", "required": ["status", "data"],
-              "properties": {"status": {"const": "OK"}, "data": {"type": "array", "items": {
-                  "type": "object", "properties": {"status": {"enum": ["Available", "Not available"]},
-                                                   "gcrId": {"type": "integer"}}}}}}
+        ok = {"type": "object", "required": ["status", "data"], "additionalProperties": False,
+              "properties": {"status": {"const": "OK"}, "data": {"type": "array", "items": item}}}
     else:
-        ok = {"$ref": "#/components/schemas/Envelope"}
+        ok = {"type": "object", "required": ["status", "message", "data"], "additionalProperties": False,
+              "properties": {"status": {"const": "OK"}, "message": {"type": "string"}, "data": item}}
     op: dict[str, Any] = {
         "operationId": r.name, "summary": r.purpose, "tags": ["profile"], "parameters": params,
         "security": [{"accessToken": [r.name]}],
@@ -131,13 +129,10 @@ def _token_operation(op_id: str, model: type[BaseModel], summary: str) -> dict[s
 
 def build_openapi(options: SandboxOptions) -> dict[str, Any]:
     """The document served at `{context path}/openapi.json`."""
-    schemas: dict[str, Any] = {}
-    for model in (TokenRequest, TokenUpdateRequest, TokenData, ErrorEnvelope):
-        schema = _schema(model)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    schemas["Envelope"] = {"type": "object", "required": ["status", "message", "data"], "properties": {
-        "status": {"const": "OK"}, "message": {"type": "string"}, "data": {}}}
+    models: list[type[BaseModel]] = [TokenRequest, TokenUpdateRequest, TokenData, ErrorEnvelope]
+    models += [wire_model(r) for r in RESOURCES]
+    _, top = models_json_schema([(m, "serialization") for m in models], ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = top.get("$defs", {})
     paths = {TOKEN_CREATE_PATH: _token_operation("createToken", TokenRequest, "create a scoped access token"),
              TOKEN_UPDATE_PATH: _token_operation("updateToken", TokenUpdateRequest,
                                                  "extend and/or re-scope a live token (same token string)")}

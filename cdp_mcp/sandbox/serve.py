@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,7 @@ def _print_text(info: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
-async def _serve(args: argparse.Namespace, options: SandboxOptions) -> None:
-    sock = bind_socket(args.host, args.port)
+async def _serve(args: argparse.Namespace, options: SandboxOptions, sock: socket.socket) -> None:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     async with open_sandbox(options) as sandbox:
@@ -92,10 +92,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"cdp-mcp sandbox: {exc}", file=sys.stderr)
         return 2
     try:
-        anyio.run(_serve, args, options, backend="asyncio")
+        sock = bind_socket(args.host, args.port)
     except OSError as exc:
         print(f"cdp-mcp sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
+    try:
+        anyio.run(_serve, args, options, sock, backend="asyncio")
     except KeyboardInterrupt:
         pass
+    finally:
+        sock.close()
     return 0

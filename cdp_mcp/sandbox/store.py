@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from cdp_mcp.sandbox import generator as _generator_module
 from cdp_mcp.sandbox import options as _options_module
 from cdp_mcp.sandbox import schema as _schema_module
 from cdp_mcp.sandbox import seed as _seed_module
@@ -38,7 +39,7 @@ TokenRow = tuple[str, str, int, str]
 def _fingerprint() -> str:
     """Changes whenever the schema or the generator's code changes, so stale databases are rebuilt, not reused."""
     digest = hashlib.sha256(str(SCHEMA_VERSION).encode())
-    for module in (_schema_module, _seed_module, _seed_data_module, _options_module):
+    for module in (_schema_module, _seed_module, _generator_module, _seed_data_module, _options_module):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:12]
 

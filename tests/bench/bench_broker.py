@@ -5,6 +5,11 @@
 client and broker on the same state directory). The tenant allows 100 creations a day. Counts of creations
 and updates are read on the wire (successful create/update responses), failed calls are calls that raised.
 
+Rows: the naive baseline (a token per call); the broker without persistence (state lost at each restart);
+the broker under both policies with the default 600-minute tokens and with 15-minute ones ("+timer": the
+server also runs `broker.keep_alive()`, simulated between calls); the API forgetting every token twice
+(401s, renewals); and a sparse day of 300 calls with 60-minute tokens.
+
     python tests/bench/bench_broker.py [--calls 5000] [--hours 8] [--restarts 10] [--seed 1]
 """
 
@@ -21,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx2
@@ -129,7 +133,7 @@ async def run_day(scenario: Scenario, bursts: list[list[Call]], restarts: int, w
     return row
 
 
-async def _process(scenario: Scenario, sandbox: Sandbox, clock: ManualClock, start: Any, bursts: list[list[Call]],
+async def _process(scenario: Scenario, sandbox: Sandbox, clock: ManualClock, start: datetime, bursts: list[list[Call]],
                    state_dir: Path, row: Row, offset: int, forget_at: set[int]) -> None:
     """One server process: its own HTTP client and broker, serving its share of the day's calls."""
     settings = Settings(_env_file=None, b2b_api_url=BASE_URL, tenant_hash=sandbox.tenant_hash,  # type: ignore[call-arg]

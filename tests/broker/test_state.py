@@ -52,3 +52,15 @@ def test_state_round_trips_and_never_shows_the_token_in_reprs() -> None:
     assert again.tokens["basic"] == record
     assert again.ledger == state.ledger
     assert "tok-secret-123" not in repr(record) + repr(again) + str(again)
+
+
+def test_a_token_is_due_early_when_uses_come_further_apart_than_its_remaining_life() -> None:
+    record = record_from_issued(_issued(validity_seconds=3600), started=T0, fallback_seconds=3600)
+    forty = T0 + timedelta(minutes=40)
+    assert not record.due(forty)  # before the 80% point ...
+    assert record.due(forty, gap=timedelta(minutes=40))  # ... but the next use, as far away, would find it dead
+    assert not record.due(forty, gap=timedelta(minutes=90))  # uses further apart than a whole life: no use
+    assert not record.due(T0, gap=timedelta(minutes=59))  # just issued: extending gains nothing
+    record.last_used = T0
+    assert not record.fresh(forty)  # the gap since the last use is the estimate
+    assert record.fresh(T0 + timedelta(minutes=10))

@@ -11,6 +11,7 @@ import pytest
 
 from cdp_mcp.catalog import RESOURCES, Envelope, Paging, resource
 from cdp_mcp.sandbox.seed_data import CHANNELS
+from cdp_mcp.sandbox.wire import wire_model
 
 if TYPE_CHECKING:
     from tests.sandbox.conftest import Api
@@ -33,15 +34,19 @@ async def test_every_resource_answers_for_a_sample_in_its_envelope(api: Api, tok
 
     assert response.status_code == 200, response.text
     payload = response.json()
+    model = wire_model(r)  # extra fields forbidden: the response is exactly what CONTRACT.md and OpenAPI say
     if r.envelope is Envelope.BARE_ARRAY:
         assert isinstance(payload, list) and payload
+        for item in payload:
+            model.model_validate(item)
     elif r.envelope is Envelope.GCR_LIST:
         assert set(payload) == {"status", "data"} and payload["status"] == "OK"
         assert payload["data"] == [{"status": "Available", "gcrId": vip.gcr_id}]
+        model.model_validate(payload["data"][0])
     else:
         assert set(payload) == {"status", "message", "data"}
         assert (payload["status"], payload["message"]) == ("OK", "")
-        assert isinstance(payload["data"], dict)
+        model.model_validate(payload["data"])
 
 
 async def test_basic_profile_matches_the_store(api: Api, token: str) -> None:
@@ -220,7 +225,10 @@ async def test_openapi_describes_every_route(api: Api) -> None:
         assert operation["operationId"] == r.name
         if r.query_param:
             assert r.query_param in {p["name"] for p in operation["parameters"]}
-    assert "ErrorEnvelope" in doc["components"]["schemas"]
+    schemas = doc["components"]["schemas"]
+    assert "ErrorEnvelope" in schemas
+    references = set(re.findall(r"#/components/schemas/(\w+)", response.text))
+    assert references and references <= set(schemas)
 
 
 async def test_body_that_is_not_a_json_object_is_a_bad_request(api: Api, token: str) -> None:
@@ -246,3 +254,17 @@ async def test_concurrent_requests_read_consistent_data(api: Api, token: str) ->
                 tg.start_soon(one, gcr_id)
     assert len(seen) == 4 * len(expected)
     assert all(total == expected[gcr_id] for gcr_id, total in seen)
+
+
+async def test_every_sample_answers_every_resource_in_the_published_shape(api: Api, token: str) -> None:
+    for sample in api.server.samples:
+        if sample.gcr_id is None:
+            continue
+        for r in RESOURCES:
+            if r.identity_in_body:
+                continue
+            response = await api.call(r.name, token, api.ids(sample, "gcr_id"), query=_QUERY.get(r.query_param or ""))
+            assert response.status_code == 200, (sample.label, r.name, response.text)
+            payload = response.json()
+            for item in payload if isinstance(payload, list) else [payload["data"]]:
+                wire_model(r).model_validate(item)
