@@ -149,6 +149,8 @@ class Generator:
                 rows: Rows) -> None:
         """About two years of orders with seasonality; samples get their documented recency."""
         n_orders = dice.between(*_ORDERS[level])
+        if spec and spec.first_order_days is not None:
+            n_orders = max(n_orders, 2)  # a first and a latest order
         days: list[int] = []
         while len(days) < n_orders:
             d = dice.below(730)
@@ -243,7 +245,8 @@ class Generator:
     def _attributes(gcr: int, dice: _Dice, city: str, facts: _Facts, rows: Rows) -> None:
         attributes = [
             ("loyaltyPoints", str(int(facts.spend_2y)), "integer"), ("preferredStore", f"{city} Central", "string"),
-            ("hasKids", "true" if dice.r() < 0.4 else "false", "boolean"), ("marketingScore", f"{dice.r():.2f}", "float"),
+            ("hasKids", "true" if dice.r() < 0.4 else "false", "boolean"),
+            ("marketingScore", f"{dice.r():.2f}", "float"),
             ("clothingSize", dice.pick(("XS", "S", "M", "L", "XL")), "string"),
             ("shoeSize", str(dice.between(36, 46)), "integer"),
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cdp_mcp.catalog import DEFAULT_CONTEXT_PATH
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
@@ -27,6 +27,13 @@ class SandboxOptions(BaseModel):
     token_daily_limit: int = Field(100, ge=1)
     validity_unit: ValidityUnit = "minutes"
     context_path: str = DEFAULT_CONTEXT_PATH
+
+    @field_validator("context_path")
+    @classmethod
+    def _context_path(cls, value: str) -> str:
+        """`rcdpapi/` -> `/rcdpapi`; `/` or empty -> served at the root."""
+        value = value.strip().strip("/")
+        return f"/{value}" if value else ""
 
 
 @dataclass(frozen=True, slots=True)

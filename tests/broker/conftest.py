@@ -14,7 +14,7 @@ import pytest
 
 from cdp_mcp.broker import FileTokenStore, TokenBroker, namespace_for
 from cdp_mcp.broker.state import StoredState
-from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, resource
+from cdp_mcp.catalog import RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, resource
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.token_api import TokenApiClient
@@ -40,11 +40,12 @@ class Rig:
 
 
 def _label(path: str) -> str:
+    """`create`, `update`, or the name of the resource a data call asked for."""
     if path.endswith(TOKEN_CREATE_PATH):
         return "create"
     if path.endswith(TOKEN_UPDATE_PATH):
         return "update"
-    return path.rsplit("/", 1)[-1]
+    return next((r.name for r in RESOURCES if path.endswith(r.route)), path)
 
 
 async def sandbox_counts(server: Any) -> dict[str, int]:

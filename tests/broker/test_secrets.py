@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cdp_mcp.broker import FileTokenStore, namespace_for
+from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import TokenQuotaError
 from tests.broker.conftest import OpenRig, fetch, stored_state
 
@@ -21,20 +22,20 @@ async def test_secrets_never_leak_through_a_busy_day(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     server = start_sandbox_server(tenant_hash=HUNTER, token_daily_limit=3)
-    basic = frozenset({"basic"})
+    basic = frozenset({Scope.BASIC})
     tokens: set[str] = set()
     async with open_rig(server, token_validity=10) as rig:
-        await fetch(rig, "basic", server)  # creation
+        await fetch(rig, Scope.BASIC, server)  # creation
         tokens.add(await rig.broker.acquire(basic))
         server.clock.advance(minutes=8)
-        await fetch(rig, "basic", server)  # extension
+        await fetch(rig, Scope.BASIC, server)  # extension
         await server.sandbox.reset_tokens()
-        await fetch(rig, "basic", server)  # 401, renewal by creation
+        await fetch(rig, Scope.BASIC, server)  # 401, renewal by creation
         tokens.add(await rig.broker.acquire(basic))
-        await fetch(rig, "segments", server)
-        await fetch(rig, "optIn", server)
+        await fetch(rig, Scope.SEGMENTS, server)
+        await fetch(rig, Scope.OPT_IN, server)
         with pytest.raises(TokenQuotaError) as refused:  # the API's own 429
-            await fetch(rig, "campaigns", server)
+            await fetch(rig, Scope.CAMPAIGNS, server)
         tokens.update(r.token for r in (await stored_state(rig, server)).tokens.values())
         allowance = await rig.broker.allowance()
         exc: BaseException | None = refused.value

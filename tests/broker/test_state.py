@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cdp_mcp.broker.state import MAX_MARGIN, StoredState, record_from_issued
+from cdp_mcp.catalog import Scope
 from cdp_mcp.client.protocols import IssuedToken
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-SCOPE = frozenset({"basic"})
+SCOPE = frozenset({Scope.BASIC})
 
 
 def _issued(**kwargs: object) -> IssuedToken:
@@ -46,10 +47,10 @@ def test_without_a_server_expiry_the_configured_validity_is_cut_by_a_margin() ->
 def test_state_round_trips_and_never_shows_the_token_in_reprs() -> None:
     state = StoredState()
     record = record_from_issued(_issued(validity_seconds=600), started=T0, fallback_seconds=600)
-    state.tokens["basic"] = record
+    state.tokens[Scope.BASIC] = record
     state.ledger.record(T0)
     again = StoredState.from_json(state.to_json())
-    assert again.tokens["basic"] == record
+    assert again.tokens[Scope.BASIC] == record
     assert again.ledger == state.ledger
     assert "tok-secret-123" not in repr(record) + repr(again) + str(again)
 

@@ -14,11 +14,12 @@ import anyio
 import pytest
 
 from cdp_mcp.broker import FileTokenStore, TokenStoreError, namespace_for
+from cdp_mcp.catalog import Scope
 from tests.broker.conftest import OpenRig, fetch, sandbox_counts
 
 pytestmark = pytest.mark.anyio
 
-SCOPES = ("basic", "segments", "optIn")
+SCOPES = (Scope.BASIC, Scope.SEGMENTS, Scope.OPT_IN)
 WORKER = Path(__file__).with_name("acquire_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,8 +44,8 @@ async def test_state_files_are_private_and_name_no_secret(
 ) -> None:
     sandbox_server.reset()
     async with open_rig(sandbox_server) as rig:
-        await fetch(rig, "basic", sandbox_server)
-        token = await rig.broker.acquire(frozenset({"basic"}))
+        await fetch(rig, Scope.BASIC, sandbox_server)
+        token = await rig.broker.acquire(frozenset({Scope.BASIC}))
     directory = tmp_path / "state" / "tokens"
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     files = sorted(directory.iterdir())
@@ -54,7 +55,7 @@ async def test_state_files_are_private_and_name_no_secret(
         assert sandbox_server.tenant_hash not in path.name
     document = files[0].read_text()
     assert sandbox_server.tenant_hash not in document
-    assert json.loads(document)["tokens"]["basic"]["token"] == token  # the one place a token is kept
+    assert json.loads(document)["tokens"][Scope.BASIC]["token"] == token  # the one place a token is kept
 
 
 def test_namespaces_separate_tenants_and_urls_without_naming_the_tenant() -> None:
@@ -75,8 +76,8 @@ async def test_a_corrupt_state_file_is_ignored_not_fatal(sandbox_server: Any, op
     path.parent.mkdir(parents=True)
     path.write_text("{not json")
     async with open_rig(sandbox_server) as rig:
-        await fetch(rig, "basic", sandbox_server)
-    assert (await store.load(namespace)).tokens["basic"].resources == frozenset({"basic"})
+        await fetch(rig, Scope.BASIC, sandbox_server)
+    assert (await store.load(namespace)).tokens[Scope.BASIC].resources == frozenset({Scope.BASIC})
 
 
 async def test_an_unusable_state_dir_is_a_clear_error_before_any_creation(
@@ -87,7 +88,7 @@ async def test_an_unusable_state_dir_is_a_clear_error_before_any_creation(
     not_a_dir.write_text("")
     async with open_rig(sandbox_server, state_dir=not_a_dir) as rig:
         with pytest.raises(TokenStoreError) as failed:
-            await fetch(rig, "basic", sandbox_server)
+            await fetch(rig, Scope.BASIC, sandbox_server)
     assert "CDP_STATE_DIR" in failed.value.hint
     assert rig.sent("create") == 0
 

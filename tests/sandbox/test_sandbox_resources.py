@@ -268,3 +268,11 @@ async def test_every_sample_answers_every_resource_in_the_published_shape(api: A
             payload = response.json()
             for item in payload if isinstance(payload, list) else [payload["data"]]:
                 wire_model(r).model_validate(item)
+
+
+async def test_context_path_is_configurable(start_sandbox_server, api_factory) -> None:
+    server = start_sandbox_server(context_path="custom/", customers=10)
+    assert server.base_url.endswith(f":{server.port}/custom")
+    api = api_factory(server)
+    token = await api.token(["basic"])
+    assert (await api.data("basic", token, {"gcrId": "1"}))["gcrId"] == 1

@@ -115,3 +115,15 @@ def test_contract_document_and_table_agree() -> None:
     section = document.split("## Errors", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\|[^|]+\|\s*(\d{3})\s*\|\s*([A-Z_]+)", section, flags=re.MULTILINE)
     assert {ErrorCode(code): int(status) for status, code in rows} == contract.ERROR_STATUS
+
+
+@pytest.mark.parametrize(("label", "segment_name"), [
+    ("lapsed", "Lapsed 90 Days"), ("new", "New Customers"), ("shared_mobile_2", "Never Purchased"),
+])
+async def test_samples_sit_in_the_segments_their_description_promises(sandbox_server, label: str,
+                                                                      segment_name: str) -> None:
+    sample = sandbox_server.sample(label)
+    members = sandbox_server.sandbox.store.query(
+        "SELECT 1 FROM segment_members m JOIN segments s USING (segment_id) WHERE m.gcr_id = ? AND s.name = ?",
+        (sample.gcr_id, segment_name))
+    assert members == [(1,)]
