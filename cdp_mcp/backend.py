@@ -30,7 +30,7 @@ __all__ = ["SANDBOX_DB_NAME", "SANDBOX_HOST", "Backend", "open_backend"]
 
 logger = logging.getLogger(__name__)
 
-SANDBOX_HOST = "http://sandbox.invalid"
+SANDBOX_HOST = "http://sandbox-{customers}-{seed}.invalid"
 """The base URL host the in-process sandbox is addressed by (never resolved: the ASGI transport answers)."""
 SANDBOX_DB_NAME = "sandbox-{customers}-{seed}.sqlite3"
 _GCR_CACHE_SIZE = 10_000
@@ -61,6 +61,7 @@ async def open_backend(
     *,
     clock: Clock | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
+    keep_alive: bool = True,
 ) -> AsyncIterator[Backend]:
     """Open the client, the broker and (without `b2b_api_url`) the embedded sandbox; close them on exit.
 
@@ -68,6 +69,7 @@ async def open_backend(
         settings: the server's settings.
         clock: time for the broker and the sandbox (tests pass a `ManualClock`).
         transport: an httpx2 transport seam; by default real sockets, or the sandbox's ASGI app.
+        keep_alive: run the broker's keep-alive task while the backend is open (one-shot commands turn it off).
     """
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
@@ -78,7 +80,9 @@ async def open_backend(
                                                              seed=settings.sandbox_seed)
             options = SandboxOptions(customers=settings.sandbox_customers, seed=settings.sandbox_seed, db_path=db)
             sandbox = await stack.enter_async_context(open_sandbox(options, clock=clock))
-            base_url = SANDBOX_HOST + sandbox.context_path
+            # The host names the dataset, so token state of one sandbox size/seed is never offered to another.
+            base_url = SANDBOX_HOST.format(customers=settings.sandbox_customers, seed=settings.sandbox_seed) \
+                + sandbox.context_path
             transport = transport or httpx2.ASGITransport(app=sandbox.app)
             if settings.tenant_hash is None:
                 settings = settings.model_copy(update={"tenant_hash": SecretStr(sandbox.tenant_hash)})
@@ -88,7 +92,19 @@ async def open_backend(
         else:
             base_url = settings.b2b_api_url
         http = await stack.enter_async_context(make_http_client(settings, base_url=base_url, transport=transport))
-        broker = TokenBroker.for_settings(TokenApiClient(http, settings), settings, base_url=base_url, clock=clock)
+        api = TokenApiClient(http, settings, clock=clock)
+        broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
-        client = CdpClient(http, settings, broker)
-        yield Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url)
+        client = CdpClient(http, settings, broker, clock=clock)
+        backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url)
+        if not keep_alive:
+            yield backend
+            return
+        async with anyio.create_task_group() as tasks:
+            # Extends tokens in use before they expire even through quiet spells, so calls after a pause
+            # reuse them instead of spending creations.
+            tasks.start_soon(broker.keep_alive)
+            try:
+                yield backend
+            finally:
+                tasks.cancel_scope.cancel()

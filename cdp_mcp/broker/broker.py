@@ -33,6 +33,9 @@ __all__ = ["RECHECK", "SWEEP_RETRY", "BrokerStats", "TokenBroker"]
 
 logger = logging.getLogger(__name__)
 
+KEEP_ALIVE_MIN_GAP = 1.0
+"""Seconds the keep-alive loop waits after a sweep, so a clock that stands still cannot make it spin."""
+
 RECHECK = timedelta(seconds=60)
 """How long a cached token is handed out before the store is consulted again (another process may have
 re-scoped or replaced it). Consulting is a lock-free read; usage times are written back at most every
@@ -165,6 +168,7 @@ class TokenBroker:
             except Exception:  # a bug here must not take the server down with it
                 logger.exception("Keep-alive extension crashed; retrying in %s", SWEEP_RETRY)
                 self._note_sweep(1)
+            await anyio.sleep(KEEP_ALIVE_MIN_GAP)  # never spin, whatever the clock says
 
     # -- reporting and shutdown ----------------------------------------------------------------------------
 

@@ -175,7 +175,7 @@ async def _diagnose(settings: Settings) -> Report:
     if not await _check_state_dir(settings, report) or not await _check_reachable(settings, report):
         return report
     try:
-        async with open_backend(settings) as backend:
+        async with open_backend(settings, keep_alive=False) as backend:
             if await _check_token(backend, report):
                 await _check_allowance(backend, report)
     except CdpError as exc:

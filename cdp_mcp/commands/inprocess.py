@@ -28,7 +28,7 @@ async def connect(settings: Settings) -> AsyncIterator[tuple[Client, Backend]]:
 
     @asynccontextmanager
     async def backend() -> AsyncIterator[Backend]:
-        async with open_backend(settings) as handle:
+        async with open_backend(settings, keep_alive=False) as handle:
             opened.append(handle)
             yield handle
 
