@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport")
     mcp_allowed_origins: Annotated[list[str] | None, NoDecode] = Field(
         None, description="Browser Origins the HTTP transport accepts besides loopback ones")
-    sandbox_customers: int = Field(1000, ge=1, le=1_000_000)
+    sandbox_customers: int = Field(1000, ge=10, le=1_000_000, description="Size of the embedded sandbox tenant")
     sandbox_seed: int = 7
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
