@@ -46,6 +46,8 @@ class Backend:
     sandbox: Sandbox | None
     base_url: str
     gcr_ids: OrderedDict[CustomerIdentity, int] = field(default_factory=OrderedDict, repr=False)
+    currency: str | None = None
+    """The tenant's currency once a response stated it (profile totals, trends): bare amounts are in it."""
 
     def remember_gcr_id(self, identity: CustomerIdentity, gcr_id: int) -> None:
         """Cache identity -> gcr_id for the session (bounded, least recently stored evicted)."""

@@ -83,10 +83,10 @@ def register_extras(server: MCPServer[Any], settings: Settings, specs: list[Tool
         async def customer_overview(gcr_id: str, ctx: Context[Any, Any]) -> str:
             if not gcr_id.isdigit() or int(gcr_id) < 1:
                 raise ResourceError("gcr_id must be a positive integer, e.g. cdp://customers/1/overview")
-            call = ToolCall(spec=spec, backend=ctx.request_context.lifespan_context, settings=settings,
-                            arguments={"gcr_id": int(gcr_id)}, ctx=None)
+            backend = ctx.request_context.lifespan_context
+            call = ToolCall(spec=spec, backend=backend, settings=settings, arguments={"gcr_id": int(gcr_id)})
             try:
-                return compact_json(structured(await overview(call), redact_pii=settings.redact_pii))
+                return compact_json(structured(await overview(call), redact_pii=settings.redact_pii, backend=backend))
             except CdpError as exc:
                 raise ResourceError(exc.for_model()) from None
 

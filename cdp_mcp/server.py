@@ -17,7 +17,7 @@ from cdp_mcp import __version__
 from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.mcp_extras import register_extras
 from cdp_mcp.settings import Settings
-from cdp_mcp.tools.registry import register_tools
+from cdp_mcp.tools.registry import build_tools
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "BackendFactory", "build_server"]
 
@@ -53,10 +53,10 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
         async with open_it() as opened:
             yield opened
 
+    tools, specs = build_tools(settings)
     server: MCPServer[Backend] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
-                                           lifespan=lifespan, log_level=settings.log_level)
+                                           lifespan=lifespan, log_level=settings.log_level, tools=tools)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
-    specs = register_tools(server, settings)
     register_extras(server, settings, specs)
     return server

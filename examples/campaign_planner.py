@@ -81,7 +81,8 @@ async def plan(args: argparse.Namespace) -> int:
             for row in sorted(audience, key=lambda r: r.get("days_since_last_purchase") or 10**6)[:3]:
                 recs = await call(client, "get_product_recommendations", {"gcr_id": row["gcr_id"], "limit": 1})
                 if recs.get("items"):
-                    openers[row["gcr_id"]] = recs["items"][0].get("name") or recs["items"][0].get("product_code")
+                    top = recs["items"][0]
+                    openers[row["gcr_id"]] = top.get("product_name") or top.get("product_code")
         except ToolFailed as exc:
             print(f"Could not plan: {exc}", file=sys.stderr)
             return 1

@@ -90,7 +90,7 @@ async def assist(who: dict[str, Any]) -> int:
 
     print("\nWhat should we recommend?")
     for item in recommendations.get("items", []):
-        print(f"  - {item.get('name') or item.get('product_code')} ({item.get('product_code', '-')})"
+        print(f"  - {item.get('product_name') or item.get('product_code')} ({item.get('product_code', '-')})"
               f"  {money(item.get('price'))}")
     if not recommendations.get("items"):
         print("  no recommendation available")

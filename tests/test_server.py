@@ -58,6 +58,41 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
         assert "screen_customers" in plan.messages[0].content.text
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_both_protocol_eras_report_progress_and_actionable_errors(
+    mode: str, sandbox_server: SandboxThread, loopback_settings: Callable[..., Settings],
+) -> None:
+    settings = loopback_settings()
+    server = build_server(settings, backend=lambda: open_backend(settings, clock=sandbox_server.clock))
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total))
+
+    customers = [{"gcr_id": s.gcr_id} for s in sandbox_server.samples if s.gcr_id is not None]
+    async with Client(server, mode=mode) as client:
+        card = await client.call_tool("get_customer_overview", {"gcr_id": customers[0]["gcr_id"]},
+                                      progress_callback=on_progress)
+        assert not card.is_error and progress and progress[-1][0] == progress[-1][1]
+        progress.clear()
+        screened = await client.call_tool("screen_customers", {"customers": customers, "segment_name": "x",
+                                                               "channel": "sms"}, progress_callback=on_progress)
+        assert not screened.is_error and sorted(done for done, _ in progress) == list(range(1, len(customers) + 1))
+        ambiguous = await client.call_tool("get_customer_profile", {"email": sandbox_server.sample("ambiguous").email})
+        bad_cursor = await client.call_tool("list_customer_segments", {"gcr_id": 1, "cursor": "not-a-cursor"})
+        missing = await client.call_tool("get_marketing_consent", {})
+        out_of_bounds = await client.call_tool("list_customer_segments", {"gcr_id": 1, "limit": 500})
+    texts = {name: result.content[0].text for name, result in  # type: ignore[union-attr]
+             (("ambiguous", ambiguous), ("cursor", bad_cursor), ("missing", missing), ("bounds", out_of_bounds))}
+    assert all(r.is_error and r.structured_content is None
+               for r in (ambiguous, bad_cursor, missing, out_of_bounds))
+    assert "2 customers" in texts["ambiguous"] and "gcr_id" in texts["ambiguous"]
+    assert "omit cursor" in texts["cursor"]
+    assert all(name in texts["missing"] for name in ("gcr_id", "email", "mobile", "customer_code"))
+    assert "limit" in texts["bounds"] and "100" in texts["bounds"]
+    assert not any("Traceback" in text for text in texts.values())
+
+
 async def test_surface_control_reaches_the_catalog_resource(loopback_settings: Callable[..., Settings],
                                                             sandbox_server: SandboxThread) -> None:
     settings = loopback_settings(tools=["get_marketing_consent", "get_customer_profile"])

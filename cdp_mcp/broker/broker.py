@@ -2,9 +2,10 @@
 
 Tokens are cached by scope (the exact resource set of a call), extended with update at 80% of their lifetime,
 renewed once when a data call reports a 401, and persisted with a rolling creation ledger so restarts and
-sibling processes reuse them. One flight per scope: concurrent callers wait for a single creation or renewal.
-Every change happens under the store's cross-process lock on freshly loaded state (see `renewal.Renewer`);
-calls in between are served from memory.
+sibling processes reuse them. One flight per scope: concurrent callers wait for a single creation or renewal
+and take its token, or share its failure (a cancelled flight hands over to the next caller). Every change
+happens under the store's cross-process lock on freshly loaded state (see `renewal.Renewer`); calls in
+between are served from memory, except a token idle long enough that another process may re-scope it.
 
 Under the `shared` policy one token serves every call and its resource set grows through update. That costs
 one creation a day instead of one per scope, at a price: a leaked token reads every resource it has grown to.
@@ -12,9 +13,11 @@ one creation a day instead of one per scope, at a price: a leaked token reads ev
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import anyio
@@ -39,9 +42,21 @@ KEEP_ALIVE_MIN_GAP = 1.0
 RECHECK = timedelta(seconds=60)
 """How long a cached token is handed out before the store is consulted again (another process may have
 re-scoped or replaced it). Consulting is a lock-free read; usage times are written back at most every
-`idle_after / 2`, so other processes can tell a token in use from an idle one."""
+`idle_after / 2`, so other processes can tell a token in use from an idle one. A token not handed out for
+`idle_after / 2 - RECHECK` is always consulted: by then a sibling near the daily limit may re-scope it."""
 SWEEP_RETRY = timedelta(minutes=1)
 """After a failed keep-alive extension, wait this long before trying again (not on every call)."""
+
+
+@dataclass(eq=False)
+class _Flight:
+    """A change to one scope's token in progress. Callers that arrive meanwhile wait for it, then take its
+    token, or share its failure (rather than each repeating a request the API just failed)."""
+
+    needed: frozenset[str]
+    done: anyio.Event = field(default_factory=anyio.Event)
+    token: str | None = field(default=None, repr=False)
+    error: Exception | None = None
 
 
 class TokenBroker:
@@ -68,7 +83,7 @@ class TokenBroker:
         self._renewer = Renewer(api, settings, clock, self.stats, idle_after=self._idle_after)
         self._cache: dict[str, TokenRecord] = {}
         self._checked: dict[str, datetime] = {}
-        self._flights: dict[str, anyio.Lock] = {}
+        self._flights: dict[str, _Flight] = {}  # scope key -> the change in progress, if any
         self._sweep_at: datetime | None = None  # when the next kept-alive token reaches its extension point
         self._first_expiry: datetime | None = None  # the earliest expiry among kept-alive tokens
         self._last_call: datetime | None = None
@@ -103,15 +118,13 @@ class TokenBroker:
         now = self._clock.now()
         gap, self._last_call = (now - self._last_call if self._last_call else timedelta(0)), now
         token = self._from_cache(key, needed)
-        if token is None:
-            async with self._flight(key):
-                token = self._from_cache(key, needed)  # a flight we waited for may have provided it
-                if token is None:
-                    token = await self._recheck(key, needed)
-                if token is None:
-                    async with self._locked_state() as state:
-                        token = await self._renewer.obtain(state, key, needed)
-                        self._note_sweep(await self._renewer.sweep(state, served=key, gap=gap))
+        while token is None:
+            flight = self._flights.get(key)
+            if flight is None:
+                token = await self._lead(key, needed, gap)
+            else:
+                await flight.done.wait()
+                token = self._joined(flight, key, needed)
         if self._sweep_due(gap):
             await self._sweep_now(gap)
         return token
@@ -122,15 +135,17 @@ class TokenBroker:
         Only the current token of the scope is marked; a token already replaced (or revived by a renewal in
         the last moments, for 401s that were in flight meanwhile) is left alone.
         """
-        key = self._key(self._validate(resources))
-        async with self._flight(key):
-            if self._stale_report(key, token):
-                return
-            async with self._locked_state() as state:
-                record = state.tokens.get(key)
-                if record is not None and record.token == token and not record.dead:
-                    record.dead = True
-                    logger.info("Token for scope %s was refused (401); it will be renewed", key)
+        needed = self._validate(resources)
+        key = self._key(needed)
+        while (flight := self._flights.get(key)) is not None:  # a renewal in progress may make this report stale
+            await flight.done.wait()
+        if self._stale_report(key, token):
+            return
+        async with self._flying(key, needed), self._locked_state() as state:
+            record = state.tokens.get(key)
+            if record is not None and record.token == token and not record.dead:
+                record.dead = True
+                logger.info("Token for scope %s was refused (401); it will be renewed", key)
 
     # -- keeping tokens alive without calls ----------------------------------------------------------------
 
@@ -156,18 +171,28 @@ class TokenBroker:
         Optional: without it, extensions ride on calls, and a quiet spell longer than a token's life costs
         one creation per scope when calls resume. Waits at most `max_wait` seconds between looks.
         """
-        await self.load()
+        loaded, failed_loads = False, 0
         while True:
-            due = self.next_extension_at()
-            wait = max_wait if due is None else (due - self._clock.now()).total_seconds()
-            if wait > 0:
-                await anyio.sleep(min(wait, max_wait))
-                continue
             try:
+                if not loaded:
+                    await self.load()
+                    loaded = True
+                due = self.next_extension_at()
+                wait = max_wait if due is None else (due - self._clock.now()).total_seconds()
+                if wait > 0:
+                    await anyio.sleep(min(wait, max_wait))
+                    continue
                 await self.extend_due()
-            except Exception:  # a bug here must not take the server down with it
-                logger.exception("Keep-alive extension crashed; retrying in %s", SWEEP_RETRY)
-                self._note_sweep(1)
+            except Exception as exc:  # never take the server down: calls report what is wrong with the store
+                if loaded:
+                    logger.exception("Keep-alive extension crashed; retrying in %s", SWEEP_RETRY)
+                    self._note_sweep(1)
+                else:
+                    logger.log(logging.DEBUG if failed_loads else logging.WARNING,
+                               "Keep-alive cannot read the token state yet (%s); retrying", type(exc).__name__)
+                    failed_loads += 1
+                    await anyio.sleep(max_wait)
+                    continue
             await anyio.sleep(KEEP_ALIVE_MIN_GAP)  # never spin, whatever the clock says
 
     # -- reporting and shutdown ----------------------------------------------------------------------------
@@ -177,13 +202,20 @@ class TokenBroker:
         state = await self._store.load(self._namespace)
         return state.ledger.allowance(self._clock.now(), self._limit)
 
-    async def aclose(self) -> None:
-        """Write back usage times (so other processes see what was in use) and release the store."""
+    async def aclose(self, *, timeout: float = 5.0) -> None:
+        """Write back usage times (so other processes see what was in use) and release the store.
+
+        Shielded from cancellation but bounded by `timeout` seconds: a sibling process holding the lock across
+        a slow token request must not hold up a shutdown (the usage times are a courtesy, not state).
+        """
         try:
             if self._cache:
-                with anyio.CancelScope(shield=True):
+                with anyio.move_on_after(timeout, shield=True) as scope:
                     async with self._locked_state():
                         pass
+                if scope.cancelled_caught:
+                    logger.warning("Token usage not saved on shutdown: the token state stayed locked for %s s",
+                                   timeout)
         except (OSError, CdpError) as exc:
             logger.warning("Could not save token usage on shutdown (%s)", type(exc).__name__)
         finally:
@@ -204,8 +236,41 @@ class TokenBroker:
     def _key(self, needed: frozenset[str]) -> str:
         return SHARED_SCOPE_KEY if self._shared else scope_key(needed)
 
-    def _flight(self, key: str) -> anyio.Lock:
-        return self._flights.setdefault(key, anyio.Lock())
+    @asynccontextmanager
+    async def _flying(self, key: str, needed: frozenset[str]) -> AsyncIterator[_Flight]:
+        """Register the one change of `key` in progress; on exit (even cancelled) release its waiters."""
+        flight = self._flights[key] = _Flight(needed)
+        try:
+            yield flight
+        except Exception as exc:
+            flight.error = exc
+            raise
+        finally:
+            del self._flights[key]
+            flight.done.set()
+
+    async def _lead(self, key: str, needed: frozenset[str], gap: timedelta) -> str:
+        """No token at hand and no change in progress: get one (confirm, extend, create...) for every waiter."""
+        async with self._flying(key, needed) as flight:
+            token = await self._recheck(key, needed)
+            if token is None:
+                async with self._locked_state() as state:
+                    token = await self._renewer.obtain(state, key, needed)
+                    self._note_sweep(await self._renewer.sweep(state, served=key, gap=gap))
+            flight.token = token
+            return token
+
+    def _joined(self, flight: _Flight, key: str, needed: frozenset[str]) -> str | None:
+        """After waiting for another caller's change: its token when it covers `needed`, its failure when it
+        was after the same resources; None to look again (it was cancelled, or was for other resources)."""
+        if flight.error is not None and needed <= flight.needed:
+            raise _replay(flight.error)
+        now = self._clock.now()
+        record = self._cache.get(key)
+        if (flight.token is not None and record is not None and record.token == flight.token
+                and record.live(now) and needed <= record.resources):
+            return self._renewer.use(record, now, reused=True)
+        return self._from_cache(key, needed)
 
     def _from_cache(self, key: str, needed: frozenset[str]) -> str | None:
         now = self._clock.now()
@@ -213,6 +278,8 @@ class TokenBroker:
         checked = self._checked.get(key)
         if record is None or checked is None or now - checked >= RECHECK:
             return None
+        if now - record.last_used >= self._idle_after / 2 - RECHECK:
+            return None  # idle long enough that another process may re-scope it soon: look at the store first
         if not record.fresh(now) or not needed <= record.resources:
             return None
         return self._renewer.use(record, now, reused=True)
@@ -290,3 +357,14 @@ class TokenBroker:
             except (CdpError, OSError) as exc:  # the call has its token; the extension is retried a little later
                 logger.warning("Extending idle tokens failed (%s)", type(exc).__name__)
                 self._note_sweep(1)
+
+
+def _replay(error: Exception) -> Exception:
+    """A copy of a flight's failure for one of its waiters (the same message, hint and `retry_at`), so each
+    waiter raises its own exception and tracebacks do not pile up on a shared one."""
+    try:
+        clone = copy.copy(error)
+    except Exception:  # an exception type that cannot be rebuilt from its args
+        return error
+    clone.__cause__ = error.__cause__
+    return clone

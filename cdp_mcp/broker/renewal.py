@@ -23,7 +23,7 @@ from cdp_mcp.clock import Clock
 from cdp_mcp.errors import CdpError, TokenExpiredError, TokenQuotaError
 from cdp_mcp.settings import Settings
 
-__all__ = ["API_BLOCK", "KEEP_ALIVE", "BrokerStats", "Renewer"]
+__all__ = ["API_BLOCK", "KEEP_ALIVE", "MIN_LEARNED_VALIDITY", "BrokerStats", "Renewer"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ API_BLOCK = timedelta(minutes=15)
 """How long to stop creating after the API refused a creation without saying until when."""
 KEEP_ALIVE = timedelta(hours=4)
 """Tokens used within this horizon are extended when due, riding on any call: an update is free."""
+MIN_LEARNED_VALIDITY = 60
+"""Seconds: a token revoked moments after its creation must not make every later token look that short-lived."""
 
 
 @dataclass(slots=True)
@@ -105,12 +107,13 @@ class Renewer:
                 issued = await self._api.update_token(record.token, record.resources)
             except TokenExpiredError:
                 del state.tokens[key]  # dead already: its next call creates without trying update first
+                self._learn(state, record, now)
                 return
             except CdpError as exc:
                 logger.debug("Keep-alive extension of scope %s failed (%s)", key, exc.code)
                 failures.append(key)
                 return
-            fresh = self._record(issued, now, record.resources)
+            fresh = self._record(state, issued, now, record.resources)
             fresh.last_used = record.last_used  # an extension is not a use: idleness still counts from the call
             state.tokens[key] = fresh
             self._stats.updated += 1
@@ -127,6 +130,7 @@ class Renewer:
             issued = await self._api.update_token(record.token, target)
         except TokenExpiredError:
             logger.info("Token for scope %s is dead on the server; creating a new one", key)
+            self._learn(state, record, started)
             return None
         except CdpError as exc:
             if record.live(started) and record.resources >= target:
@@ -134,7 +138,7 @@ class Renewer:
                                key, exc.code)
                 return self.use(record, started, reused=True)
             raise
-        fresh = self._record(issued, started, target)
+        fresh = self._record(state, issued, started, target)
         if record.dead:
             self._stats.renewed_after_401 += 1
             if fresh.token == record.token:
@@ -157,7 +161,8 @@ class Renewer:
         if blocked or used >= self._limit:
             raise self._refusal(resources, used, ledger.retry_at(now, self._limit), by_api=blocked)
         try:
-            issued = await self._api.create_token(resources)
+            with anyio.CancelScope(shield=True):  # a creation the server made is spent: keep it, even if cancelled
+                issued = await self._api.create_token(resources)
         except TokenQuotaError as exc:
             ledger.block(exc.retry_at or now + API_BLOCK)
             raise self._refusal(resources, used, ledger.blocked_until, by_api=True) from exc
@@ -168,7 +173,7 @@ class Renewer:
         used += 1
         if used >= warn_level(self._limit):
             logger.warning("%d of %d daily token creations used in the last 24 hours", used, self._limit)
-        record = self._record(issued, now, resources)
+        record = self._record(state, issued, now, resources)
         logger.debug("Token created for scope %s, valid until %s", key, record.expires_at.isoformat())
         state.tokens[key] = record
         return self.use(record, now)
@@ -202,17 +207,38 @@ class Renewer:
                 issued = await self._api.update_token(record.token, resources)
             except TokenExpiredError:
                 del state.tokens[old_key]
+                self._learn(state, record, now)
                 continue
             del state.tokens[old_key]
             self._stats.rescoped += 1
             logger.info("Re-scoped the idle token of scope %s to %s to spare a creation", old_key, key)
-            fresh = self._record(issued, now, resources)
+            fresh = self._record(state, issued, now, resources)
             state.tokens[key] = fresh
             return self.use(fresh, now)
         return None
 
-    def _record(self, issued: IssuedToken, started: datetime, asked: frozenset[str]) -> TokenRecord:
-        record = record_from_issued(issued, started=started, fallback_seconds=self._fallback_validity)
+    def _validity(self, state: StoredState) -> int:
+        """Seconds a token is assumed to live when the server does not say: configured, or learned shorter."""
+        return min(self._fallback_validity, state.learned_validity or self._fallback_validity)
+
+    def _learn(self, state: StoredState, record: TokenRecord, now: datetime) -> None:
+        """The server says `record` is dead at `now`, sooner than a computed expiry said: assume that life from
+        now on, for every token of the namespace (a stated expiry is the server's word: nothing to learn)."""
+        if record.hard_expiry is not None:
+            return
+        lived = max(MIN_LEARNED_VALIDITY, int((now - record.refreshed_at).total_seconds()))
+        assumed = self._validity(state)
+        if lived >= assumed:
+            return
+        state.learned_validity = lived
+        logger.warning("A token died after %d s, sooner than the %d s assumed (is CDP_TOKEN_VALIDITY_UNIT right?); "
+                       "assuming %d s from now on", lived, assumed, lived)
+        for other in state.tokens.values():
+            other.cap_lifetime(lived)
+
+    def _record(self, state: StoredState, issued: IssuedToken, started: datetime,
+                asked: frozenset[str]) -> TokenRecord:
+        record = record_from_issued(issued, started=started, fallback_seconds=self._validity(state))
         if not record.resources:
             record.resources = asked  # the response did not echo the resource set
         return record

@@ -82,6 +82,14 @@ class TokenRecord:
         """Past the server's own stated expiry: asking the server to extend it is pointless."""
         return self.hard_expiry is not None and now >= self.hard_expiry
 
+    def cap_lifetime(self, seconds: int) -> None:
+        """Tokens were seen to die sooner than assumed: shorten this one's computed times (not stated ones)."""
+        if self.hard_expiry is not None:
+            return
+        refresh_at, expires_at = _times(self.refreshed_at, self.refreshed_at + timedelta(seconds=seconds))
+        if expires_at < self.expires_at:
+            self.refresh_at, self.expires_at = refresh_at, expires_at
+
     def to_json(self) -> dict[str, Any]:
         return {
             "token": self.token,
@@ -123,31 +131,44 @@ def record_from_issued(issued: IssuedToken, *, started: datetime, fallback_secon
     if issued.expires_at is not None and _aware(issued.expires_at) > started:
         ends.append(_aware(issued.expires_at))
     end = min(ends) if ends else started + timedelta(seconds=fallback_seconds)
-    lifetime = end - started
-    expires_at = end - min(MAX_MARGIN, lifetime * MARGIN_FRACTION)
+    refresh_at, expires_at = _times(started, end)
     return TokenRecord(
         token=issued.token,
         resources=issued.resources,
         refreshed_at=started,
-        refresh_at=started + (expires_at - started) * REFRESH_FRACTION,
+        refresh_at=refresh_at,
         expires_at=expires_at,
         hard_expiry=end if ends else None,
         last_used=started,
     )
 
 
+def _times(started: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """`(refresh_at, expires_at)` for a token issued at `started` that the server ends at `end`."""
+    lifetime = end - started
+    expires_at = end - min(MAX_MARGIN, lifetime * MARGIN_FRACTION)
+    return started + (expires_at - started) * REFRESH_FRACTION, expires_at
+
+
 @dataclass(slots=True)
 class StoredState:
-    """Everything persisted for one tenant namespace."""
+    """Everything persisted for one tenant namespace.
+
+    `learned_validity` (seconds) is the shortest life a token was seen to have when the server never stated
+    one: with the validity unit misconfigured (the docs contradict themselves), computed expiries would
+    otherwise run long and every token would die unextended, at the price of a creation each time.
+    """
 
     tokens: dict[str, TokenRecord] = field(default_factory=dict)
     ledger: CreationLedger = field(default_factory=CreationLedger)
+    learned_validity: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
             "tokens": {key: record.to_json() for key, record in sorted(self.tokens.items())},
             "ledger": self.ledger.to_json(),
+            "learned_validity": self.learned_validity,
         }
 
     @classmethod
@@ -156,4 +177,6 @@ class StoredState:
         if raw.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported token state version {raw.get('version')!r}")
         tokens = {str(key): TokenRecord.from_json(value) for key, value in dict(raw.get("tokens") or {}).items()}
-        return cls(tokens=tokens, ledger=CreationLedger.from_json(dict(raw.get("ledger") or {})))
+        learned = raw.get("learned_validity")
+        return cls(tokens=tokens, ledger=CreationLedger.from_json(dict(raw.get("ledger") or {})),
+                   learned_validity=int(learned) if learned else None)

@@ -148,8 +148,9 @@ class FileTokenStore:
                 return
             if anyio.current_time() >= deadline:
                 raise TokenStoreLockedError(
-                    "The token state is locked by another cdp-mcp process.",
-                    hint=f"If no other cdp-mcp process is running, delete the .lock files in {self._dir}.",
+                    f"The token state has been locked by another cdp-mcp process for {self._lock_timeout:.0f} s.",
+                    hint="That process may be hung (a slow token API, or stopped): retry, or stop it. Do not delete "
+                         "the .lock files: the lock dies with its process, and deleting it breaks the exclusion.",
                 )
             await anyio.sleep(_LOCK_POLL)
 
@@ -168,12 +169,15 @@ class FileTokenStore:
 
     def _read(self, path: Path) -> StoredState:
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             return StoredState()
         try:
-            return StoredState.from_json(json.loads(text))
-        except (ValueError, KeyError, TypeError) as exc:
+            raw = json.loads(data.decode("utf-8"))
+            if not isinstance(raw, dict):
+                raise TypeError("not a JSON object")
+            return StoredState.from_json(raw)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # UnicodeDecodeError is a ValueError
             # Never log the contents: they hold tokens. Starting empty costs creations, not correctness.
             logger.warning("Ignoring unreadable token state file %s (%s)", path.name, type(exc).__name__)
             return StoredState()
@@ -185,6 +189,8 @@ class FileTokenStore:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(document)
+                handle.flush()
+                os.fsync(handle.fileno())  # the rename must not publish a file whose data a crash can still lose
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)

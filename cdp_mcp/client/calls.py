@@ -148,8 +148,9 @@ class ApiCaller:
         failure = Failure.of(response, payload if payload is not _NOT_JSON else None, now)
         kind = classify(failure)
         error = error_for(failure, what=what, identity=identity, now=now)
+        # A rate limit is retried even when hidden in a 200 envelope (some APIs do that; it must not defeat backoff).
         retryable = (kind is Kind.UNAVAILABLE and (idempotent or failure.status in _GATEWAY)) or kind is Kind.RATE
-        if not retryable or failure.status < 400:
+        if not retryable:
             return _Outcome(error=error)
         wait = failure.retry_after if failure.retry_after is not None else self._retry.backoff(retries)
         return _Outcome(error=error, delay=wait)

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
 from cdp_mcp.catalog import Envelope, Resource
+from cdp_mcp.client.values import is_placeholder
 from cdp_mcp.errors import UpstreamResponseError
 
 __all__ = ["unwrap"]
 
+_NOTHING = re.compile(r"^no (data|records?|results?|entries|items)( (found|available))?\.?$", re.IGNORECASE)
+"""Sentences APIs put in `data` for an empty answer with status OK."""
+
+
 def unwrap(resource: Resource, payload: Any) -> Any:
     """The `data` of a successful response: a dict for standard envelopes, a list for gcr and optIn.
+
+    A standard `data` that is null, a placeholder or a "no records found" sentence is "nothing" (`{}`, which
+    list readers read as an empty list); another scalar is handed to the reader, which knows whether it can
+    use one (`isCustomerInSegment` reads `"true"`) and names the resource when it cannot.
 
     Raises:
         UpstreamResponseError: the payload is not one of the shapes the resource can answer with.
@@ -24,9 +35,9 @@ def unwrap(resource: Resource, payload: Any) -> Any:
     if resource.envelope is Envelope.STANDARD:
         if isinstance(payload, dict):
             data = payload.get("data", payload)  # tolerate a bare object without the envelope
-            if data is None:
+            if data is None or (isinstance(data, str) and (is_placeholder(data) or _NOTHING.match(data.strip()))):
                 return {}
-            if isinstance(data, dict | list | bool):
+            if isinstance(data, dict | list | str | int | float):
                 return data
     elif isinstance(payload, list):
         return payload

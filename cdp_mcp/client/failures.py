@@ -39,6 +39,7 @@ __all__ = ["Failure", "Kind", "classify", "error_for", "is_error_envelope"]
 _ERROR_STATUSES = frozenset({"error", "fail", "failed", "failure", "ko", "false"})
 _OK_STATUSES = frozenset({"ok", "success", "succeeded", "200", "0", "true", "none"})
 _SAFE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,47}$")
+_SECONDS = re.compile(r"[0-9]+")  # ASCII: str.isdigit() also accepts "²", which float() refuses
 
 
 class Kind(StrEnum):
@@ -146,7 +147,7 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _SECONDS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)

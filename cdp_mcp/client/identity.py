@@ -14,6 +14,8 @@ __all__ = ["CustomerIdentity", "identity_help"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MOBILE = re.compile(r"^\+?[0-9]{6,15}$")
+_HEADER_SAFE = re.compile(r"^[\x20-\x7e]+$")
+"""Identifiers travel in HTTP headers, which carry printable ASCII only (httpx2 refuses anything else)."""
 
 
 def identity_help() -> str:
@@ -40,6 +42,8 @@ class CustomerIdentity(BaseModel):
             value = value.strip()
             if not value:
                 raise ValueError("is empty")
+            if not _HEADER_SAFE.match(value):
+                raise ValueError("has characters an HTTP header cannot carry (printable ASCII only)")
         return value
 
     @field_validator("gcr_id")

@@ -58,11 +58,14 @@ _PROFILE_TEXT = ("salutation", "full_name", "gender", "membership_tier", "status
                  "email", "mobile", "customer_code", "image_url")
 _PROFILE_INT = ("age", "total_orders", "total_visits", "days_since_last_purchase", "total_web_sessions")
 _CATEGORY_WORDS = ("categ", "lvl", "level", "name", "label")
+_ATTRIBUTE_KEYS = ("attributes", "customattributes", "attributelist", "userattributes")
 _LIST_META = frozenset({"customerid", "totalcount", "pagesize", "currentpage", "totalpages", "lastkey", "total"})
 
 
 def need_dict(resource: Resource, data: Any) -> dict[str, Any]:
-    """`data` when it is an object, else an upstream error naming the resource."""
+    """`data` when it is an object (or a list of exactly one), else an upstream error naming the resource."""
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
     if not isinstance(data, dict):
         raise UpstreamResponseError(f"The API answered {resource.name} with data that is not an object.")
     return data
@@ -239,11 +242,12 @@ def _attribute(raw: dict[str, Any]) -> Attribute | None:
 
 
 def attributes(resource: Resource, data: Any, page: PageRequest | None) -> AttributePage:
-    raw = find_items(data, "attributes", "customattributes", "attributelist")
+    raw = find_items(data, *_ATTRIBUTE_KEYS)
     if raw is not None and (raw or not isinstance(data, dict)):
         items = [a for a in map(_attribute, raw) if a is not None]
-    elif isinstance(data, dict):  # a flat object of name -> value
-        items = [Attribute(name=str(k), value=v) for k, v in data.items()
+    elif isinstance(data, dict):  # a flat object of name -> value, at the top or under an attributes key
+        flat = next((v for k, v in data.items() if norm(k) in _ATTRIBUTE_KEYS and isinstance(v, dict)), data)
+        items = [Attribute(name=str(k), value=v) for k, v in flat.items()
                  if norm(k) not in _LIST_META and is_scalar(v) and not is_placeholder(v)]
     else:
         raise UpstreamResponseError(f"The API answered {resource.name} without attributes cdp-mcp can find.")

@@ -2,7 +2,9 @@
 
 Kept free of MCP and HTTP imports so the CLI starts fast. A failure the user can fix (a `CdpError`)
 becomes its message and hint on stderr and an exit code, never a traceback: 2 for configuration,
-1 for anything else anticipated. A crash keeps its traceback on stderr (exit 1), so it can be reported.
+1 for anything else anticipated. A crash keeps its traceback on stderr (exit 1), so it can be reported,
+but every configured secret in a log line or traceback is replaced by `[secret]` first: a host keeps
+server stderr in a log file, and an unexpected exception may quote what it was handed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Any
+
+from pydantic import SecretStr
 
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
@@ -21,6 +25,7 @@ __all__ = [
     "exit_code_for",
     "find_cdp_error",
     "load_settings",
+    "protect_secrets",
     "report_error",
     "say",
 ]
@@ -50,12 +55,35 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         del value
 
 
+_SECRETS: set[str] = set()
+_MASK = "[secret]"
+_MIN_SECRET = 8  # shorter values would mask ordinary words; settings refuse such secrets anyway
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    """The usual format, with every protected secret replaced, in the message and in the traceback alike."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in _SECRETS:
+            text = text.replace(secret, _MASK)
+        return text
+
+
+def protect_secrets(settings: Settings) -> None:
+    """Mask the settings' secrets (tenant hash, OAuth key secret, HTTP bearer token) in everything logged."""
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr) and len(value.get_secret_value().strip()) >= _MIN_SECRET:
+            _SECRETS.add(value.get_secret_value().strip())
+
+
 def configure_logging(level: str = "WARNING") -> None:
     """Send log records to stderr (stdout belongs to the protocol) at `level`; idempotent."""
     root = logging.getLogger()
     if not any(isinstance(h, _StderrHandler) for h in root.handlers):
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
     for name in _NOISY_LOGGERS:
@@ -69,6 +97,7 @@ def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:
         quiet: for interactive commands, log at WARNING unless CDP_LOG_LEVEL was set explicitly.
     """
     settings = Settings.load(**{k: v for k, v in overrides.items() if v is not None})
+    protect_secrets(settings)
     level = settings.log_level
     if quiet and "log_level" not in settings.model_fields_set:
         level = "WARNING"

@@ -18,7 +18,7 @@ from cdp_mcp.catalog import (
     RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Envelope, Header, Resource, TokenKey,
 )
 from cdp_mcp.clock import Clock
-from cdp_mcp.sandbox.contract import ErrorCode, SandboxError, error_body
+from cdp_mcp.sandbox.contract import DEFAULT_VALIDITY, ErrorCode, SandboxError, error_body
 from cdp_mcp.sandbox.identity import Lookup, parse_identifiers, resolve
 from cdp_mcp.sandbox.openapi import OPENAPI_PATH, build_openapi
 from cdp_mcp.sandbox.options import SandboxOptions
@@ -83,7 +83,7 @@ class _Handlers:
         body = await _body(request)
         resources = parse_resources(_resource_value(body), required=True)
         validity = parse_validity(body.get(TokenKey.VALIDITY), self.options.validity_unit)
-        return _ok(await self.tokens.create(resources or [], validity))
+        return _ok(await self.tokens.create(resources or [], validity or DEFAULT_VALIDITY))
 
     async def update_token(self, request: Request) -> Response:
         self._tenant(request, oauth=True)
@@ -92,7 +92,7 @@ class _Handlers:
         if not isinstance(token, str) or not token:
             raise SandboxError(ErrorCode.TOKEN_REQUIRED, "Send the token to update as `token` in the body.")
         resources = parse_resources(_resource_value(body), required=False)
-        validity = parse_validity(body.get(TokenKey.VALIDITY), self.options.validity_unit)
+        validity = parse_validity(body.get(TokenKey.VALIDITY), self.options.validity_unit, default=None)
         return _ok(await self.tokens.update(token, resources, validity))
 
     async def profile(self, resource: Resource, request: Request) -> Response:
@@ -154,6 +154,12 @@ async def _sandbox_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(exc), status_code=exc.status, headers=exc.headers)
 
 
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug answers in the same envelope as every refusal (uvicorn still logs the traceback, without headers)."""
+    error = SandboxError(ErrorCode.INTERNAL_ERROR, "The sandbox failed on this request; see its log.")
+    return JSONResponse(error_body(error), status_code=error.status)
+
+
 def _endpoint(handlers: _Handlers, resource: Resource) -> Handler:
     async def endpoint(request: Request) -> Response:
         return await handlers.profile(resource, request)
@@ -176,4 +182,4 @@ def create_sandbox_app(store: Store, options: SandboxOptions, clock: Clock) -> S
         *(Route(base + r.route, _endpoint(handlers, r), methods=["POST"], name=r.name) for r in RESOURCES),
         Route(base + OPENAPI_PATH, openapi_json, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={SandboxError: _sandbox_error})
+    return Starlette(routes=routes, exception_handlers={SandboxError: _sandbox_error, Exception: _internal_error})

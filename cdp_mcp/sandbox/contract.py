@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_VALIDITY",
     "ERROR_STATUS",
     "LAST_KEY_DEFAULT_PAGE_SIZE",
+    "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "MAX_VALIDITY",
     "MIN_CUSTOMERS",
@@ -32,6 +33,8 @@ LAST_KEY_DEFAULT_PAGE_SIZE = 100
 AFFINITY_DEFAULT_PAGE_SIZE = 10
 ATTRIBUTES_DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 2**31 - 1
+"""Highest `page` (and `lastKey` offset) accepted: beyond it an offset would not fit SQLite's 64-bit integers."""
 MIN_CUSTOMERS = 10
 """The well-known samples occupy gcrId 1..10, so a tenant has at least that many customers."""
 
@@ -56,6 +59,7 @@ class ErrorCode(StrEnum):
     MULTIPLE_CUSTOMERS = "MULTIPLE_CUSTOMERS"
     QUERY_REQUIRED = "QUERY_REQUIRED"
     INVALID_PAGING = "INVALID_PAGING"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 ERROR_STATUS: dict[ErrorCode, int] = {
@@ -76,6 +80,7 @@ ERROR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MULTIPLE_CUSTOMERS: 409,
     ErrorCode.QUERY_REQUIRED: 400,
     ErrorCode.INVALID_PAGING: 400,
+    ErrorCode.INTERNAL_ERROR: 500,
 }
 """HTTP status of each error code: the one table the app's error handler reads."""
 

@@ -8,6 +8,7 @@ the mobile of another matches nobody jointly (409: they name different customers
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from cdp_mcp.sandbox.store import Store
 
 __all__ = ["Lookup", "parse_identifiers", "resolve"]
 
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 _KINDS = dict(zip((i.header for i in IDENTIFIERS), ("gcr", "email", "mobile", "code"), strict=True))
 
 
@@ -32,15 +34,21 @@ class Lookup:
 
 
 def parse_identifiers(values: Mapping[str, object]) -> Lookup:
-    """Read identifier headers (or gcr body keys); blank values count as absent."""
+    """Read identifier headers (or gcr body keys); blank values count as absent.
+
+    A body value must be a string (or, for a number-like identifier, an integer): an array, object, float or
+    boolean is `IDENTIFIER_INVALID`, never silently stringified into a lookup that matches nobody.
+    """
     items: list[tuple[str, str, str | int]] = []
     for header, kind in _KINDS.items():
         raw = values.get(header)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            raise SandboxError(ErrorCode.IDENTIFIER_INVALID, f"`{header}` must be a string.")
         text = str(raw).strip()
         if kind == "gcr":
-            if isinstance(raw, bool) or not text.isdigit() or int(text) < 1:
+            if not _DIGITS.fullmatch(text) or int(text) < 1:
                 raise SandboxError(ErrorCode.IDENTIFIER_INVALID, f"`{header}` must be a positive integer.")
             items.append((kind, header, int(text)))
         elif kind == "email":

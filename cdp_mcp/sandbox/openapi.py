@@ -9,8 +9,9 @@ from pydantic.json_schema import models_json_schema
 
 from cdp_mcp.catalog import (
     IDENTIFIERS, RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Envelope, Header, Paging, PagingKey, Resource,
+    Scope,
 )
-from cdp_mcp.sandbox.contract import ERROR_STATUS, MAX_PAGE_SIZE, MAX_VALIDITY, ErrorCode
+from cdp_mcp.sandbox.contract import ERROR_STATUS, MAX_PAGE, MAX_PAGE_SIZE, MAX_VALIDITY, ErrorCode
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.wire import wire_model
 
@@ -20,14 +21,14 @@ OPENAPI_PATH = "/openapi.json"
 
 
 class TokenRequest(BaseModel):
-    resource: list[str] = Field(description="Resource names the token grants (`resources` is accepted too)")
+    resource: list[Scope] = Field(description="Resource names the token grants (`resources` is accepted too)")
     validity: int | None = Field(None, ge=1, le=MAX_VALIDITY, description="Validity in the tenant's unit")
 
 
 class TokenUpdateRequest(BaseModel):
     token: str = Field(description="The live token to extend or re-scope")
-    resource: list[str] | None = Field(None, description="New resource set; omitted: keep the current set")
-    validity: int | None = Field(None, ge=1, le=MAX_VALIDITY)
+    resource: list[Scope] | None = Field(None, description="New resource set; omitted: keep the current set")
+    validity: int | None = Field(None, ge=1, le=MAX_VALIDITY, description="Omitted: the token's own validity")
 
 
 class TokenData(BaseModel):
@@ -54,22 +55,28 @@ def _errors(*codes: ErrorCode) -> dict[str, Any]:
     by_status: dict[int, list[str]] = {}
     for code in codes:
         by_status.setdefault(ERROR_STATUS[code], []).append(str(code))
-    return {str(status): {"description": "errorCode: " + ", ".join(names),
-                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
-            for status, names in sorted(by_status.items())}
+    responses: dict[str, Any] = {
+        str(status): {"description": "errorCode: " + ", ".join(names),
+                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+        for status, names in sorted(by_status.items())}
+    if ErrorCode.TOKEN_LIMIT_REACHED in codes:
+        responses[str(ERROR_STATUS[ErrorCode.TOKEN_LIMIT_REACHED])]["headers"] = {"Retry-After": {
+            "description": "seconds until the daily creation limit resets", "schema": {"type": "integer"}}}
+    return responses
 
 
+_PAGE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}
+_PAGE_SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+_LAST_KEY = {"type": ["object", "null"], "description": "data.lastKey of the previous page (wins over page)"}
 _PAGING_BODY: dict[Paging, dict[str, Any]] = {
-    Paging.PAGE: {PagingKey.PAGE: {"type": "integer", "minimum": 1},
-                  PagingKey.PAGE_SIZE: {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
-    Paging.LAST_KEY: {PagingKey.LAST_KEY: {"type": ["object", "null"], "description": "data.lastKey of the previous "
-                                           "page"},
-                      PagingKey.PAGE_SIZE: {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
-    Paging.PAGE_SIZE: {PagingKey.PAGE_SIZE: {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}},
+    Paging.PAGE: {PagingKey.PAGE: _PAGE, PagingKey.PAGE_SIZE: _PAGE_SIZE},
+    Paging.LAST_KEY: {PagingKey.LAST_KEY: _LAST_KEY, PagingKey.PAGE: _PAGE, PagingKey.PAGE_SIZE: _PAGE_SIZE},
+    Paging.PAGE_SIZE: {PagingKey.PAGE_SIZE: _PAGE_SIZE},
 }
 _COMMON_ERRORS = (ErrorCode.BAD_REQUEST, ErrorCode.TENANT_REQUIRED, ErrorCode.TENANT_UNKNOWN, ErrorCode.TOKEN_REQUIRED,
                   ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.SCOPE_MISSING,
-                  ErrorCode.IDENTIFIER_REQUIRED, ErrorCode.IDENTIFIER_INVALID, ErrorCode.MULTIPLE_CUSTOMERS)
+                  ErrorCode.IDENTIFIER_REQUIRED, ErrorCode.IDENTIFIER_INVALID, ErrorCode.MULTIPLE_CUSTOMERS,
+                  ErrorCode.INTERNAL_ERROR)
 
 
 def _profile_operation(r: Resource) -> dict[str, Any]:
@@ -111,7 +118,7 @@ def _profile_operation(r: Resource) -> dict[str, Any]:
 
 def _token_operation(op_id: str, model: type[BaseModel], summary: str) -> dict[str, Any]:
     codes = [ErrorCode.BAD_REQUEST, ErrorCode.TENANT_REQUIRED, ErrorCode.TENANT_UNKNOWN, ErrorCode.OAUTH_SECRET_INVALID,
-             ErrorCode.UNKNOWN_RESOURCE, ErrorCode.INVALID_VALIDITY]
+             ErrorCode.UNKNOWN_RESOURCE, ErrorCode.INVALID_VALIDITY, ErrorCode.INTERNAL_ERROR]
     codes += [ErrorCode.TOKEN_LIMIT_REACHED] if op_id == "createToken" else [
         ErrorCode.TOKEN_REQUIRED, ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED]
     return {"post": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, ValidityUnit
 
 __all__ = ["AMBIGUOUS_EMAIL", "SAMPLE_SPECS", "SampleCustomer", "SampleSpec", "SandboxOptions"]
+
+
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]+")
+"""A credential must fit in an HTTP header and be non-empty, or no client could ever present it."""
 
 
 class SandboxOptions(BaseModel):
@@ -27,6 +32,13 @@ class SandboxOptions(BaseModel):
     token_daily_limit: int = Field(100, ge=1)
     validity_unit: ValidityUnit = "minutes"
     context_path: str = DEFAULT_CONTEXT_PATH
+
+    @field_validator("tenant_hash", "oauth_key_secret")
+    @classmethod
+    def _header_safe(cls, value: str | None) -> str | None:
+        if value is not None and not _HEADER_VALUE.fullmatch(value):
+            raise ValueError("must be non-empty printable ASCII without spaces (clients send it in an HTTP header)")
+        return value
 
     @field_validator("context_path")
     @classmethod

@@ -7,7 +7,7 @@ from typing import Any
 
 from cdp_mcp.catalog import Paging, PagingKey
 from cdp_mcp.sandbox.contract import (
-    LAST_KEY_DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_DEFAULT_PAGE_SIZE, ErrorCode, SandboxError,
+    LAST_KEY_DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PAGE_DEFAULT_PAGE_SIZE, ErrorCode, SandboxError,
 )
 
 __all__ = ["PageParams", "last_key", "parse_paging"]
@@ -40,13 +40,12 @@ def last_key(gcr_id: int, offset: int, total: int) -> dict[str, Any] | None:
     return {_HASH_KEY: f"{_TENANT_NO}_{gcr_id}", _RANGE_KEY: offset} if offset < total else None
 
 
-def _int(body: dict[str, Any], key: str, default: int, low: int, high: int | None) -> int:
+def _int(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
     value = body.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise SandboxError(ErrorCode.INVALID_PAGING, f"`{key}` must be an integer {bound}.")
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SandboxError(ErrorCode.INVALID_PAGING, f"`{key}` must be an integer from {low} to {high}.")
     return value
 
 
@@ -61,12 +60,12 @@ def parse_paging(body: dict[str, Any], style: Paging, default_size: int | None =
         return PageParams(1, _int(body, PagingKey.PAGE_SIZE, default_size or PAGE_DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
     default = default_size or (PAGE_DEFAULT_PAGE_SIZE if style is Paging.PAGE else LAST_KEY_DEFAULT_PAGE_SIZE)
     size = _int(body, PagingKey.PAGE_SIZE, default, 1, MAX_PAGE_SIZE)
-    page = _int(body, PagingKey.PAGE, 1, 1, None)
+    page = _int(body, PagingKey.PAGE, 1, 1, MAX_PAGE)
     key = body.get(PagingKey.LAST_KEY) if style is Paging.LAST_KEY else None
     if key is not None:
         rk = key.get(_RANGE_KEY) if isinstance(key, dict) else None
         if not isinstance(key, dict) or not isinstance(key.get(_HASH_KEY), str) or isinstance(rk, bool) \
-                or not isinstance(rk, int) or rk < 0:
+                or not isinstance(rk, int) or not 0 <= rk <= MAX_PAGE * MAX_PAGE_SIZE:
             raise SandboxError(ErrorCode.INVALID_PAGING, "`lastKey` must be the object returned as data.lastKey "
                                "by the previous page.")
     return PageParams(page, size, key)

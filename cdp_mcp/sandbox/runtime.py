@@ -17,6 +17,7 @@ from cdp_mcp.clock import Clock, SystemClock
 from cdp_mcp.sandbox.app import create_sandbox_app
 from cdp_mcp.sandbox.options import SAMPLE_SPECS, SampleCustomer, SandboxOptions
 from cdp_mcp.sandbox.store import Store
+from cdp_mcp.sandbox.tokens import iso
 
 __all__ = ["Sandbox", "open_sandbox", "sample_customers"]
 
@@ -61,9 +62,10 @@ class Sandbox:
         await anyio.to_thread.run_sync(self.store.reset_tokens)
 
     async def token_counts(self) -> dict[str, int]:
-        """`created_today` and `updated_today` (UTC day of the clock) and `live_tokens` of the tenant."""
-        day = self.clock.now().astimezone(UTC).date().isoformat()
-        return await anyio.to_thread.run_sync(self.store.token_counts, self.options.tenant_hash, day)
+        """`created_today` and `updated_today` (UTC day of the clock) and the tenant's unexpired `live_tokens`."""
+        now = self.clock.now()
+        day = now.astimezone(UTC).date().isoformat()
+        return await anyio.to_thread.run_sync(self.store.token_counts, self.options.tenant_hash, day, iso(now))
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import uvicorn
+from pydantic import ValidationError
 
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.options import SandboxOptions
@@ -88,18 +89,24 @@ def run(args: argparse.Namespace) -> int:
         options = SandboxOptions(customers=args.customers, seed=args.seed, db_path=args.db,
                                  tenant_hash=args.tenant_hash, oauth_key_secret=args.oauth_key_secret,
                                  token_daily_limit=args.token_daily_limit, validity_unit=args.validity_unit)
-    except ValueError as exc:
-        print(f"cdp-mcp sandbox: {exc}", file=sys.stderr)
+    except ValidationError as exc:  # worded without the input values: two of the options are secrets
+        for error in exc.errors():
+            option = "--" + "-".join(str(part) for part in error["loc"]).replace("_", "-").replace("db-path", "db")
+            print(f"cdp-mcp sandbox: {option}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     try:
         sock = bind_socket(args.host, args.port)
-    except OSError as exc:
-        print(f"cdp-mcp sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+    except (OSError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"cdp-mcp sandbox: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 1
     try:
         anyio.run(_serve, args, options, sock, backend="asyncio")
     except KeyboardInterrupt:
         pass
+    except FileExistsError as exc:  # --db names a file that is not a sandbox database
+        print(f"cdp-mcp sandbox: {exc}", file=sys.stderr)
+        return 2
     finally:
         sock.close()
     return 0

@@ -32,6 +32,9 @@ __all__ = ["GENERATOR", "Store", "TokenRow", "template_path"]
 
 logger = logging.getLogger(__name__)
 
+_MAX_INTEGER = 2**63 - 1
+"""SQLite's largest INTEGER; a gcrId beyond it names nobody (and would not bind as a parameter)."""
+
 TokenRow = tuple[str, str, int, str]
 """(tenant, resources as comma-separated names, validity, expires_at ISO)."""
 
@@ -87,6 +90,22 @@ def _build(path: Path, seed: int, customers: int) -> None:
         _remove(scratch)
 
 
+def _foreign(path: Path) -> bool:
+    """A non-empty file that a sandbox did not build: a user's file that `--db` must not destroy."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return False
+    return size > 0 and "generator" not in _meta(path)
+
+
+def _prune_stale_templates(cache: Path) -> None:
+    """Delete cached templates of older generator versions (each code change would otherwise leave one behind)."""
+    for stale in cache.glob("*.sqlite"):
+        if not stale.name.startswith(f"{GENERATOR}-"):
+            _remove(stale)
+
+
 def _matches(path: Path, seed: int, customers: int) -> bool:
     meta = _meta(path)
     return meta.get("generator") == GENERATOR and meta.get("seed") == str(seed) \
@@ -107,8 +126,15 @@ class Store:
 
     @classmethod
     def open(cls, *, seed: int, customers: int, db_path: Path | None = None) -> Store:
-        """Reuse `db_path` when it holds this seed and size, else (re)build it; None: a private copy."""
+        """Reuse `db_path` when it holds this seed and size, else (re)build it; None: a private copy.
+
+        Raises:
+            FileExistsError: `db_path` is a non-empty file that is not a sandbox database (never overwritten).
+        """
         if db_path is not None:
+            if _foreign(db_path):
+                raise FileExistsError(f"{db_path} exists and is not a cdp-mcp sandbox database; refusing to replace "
+                                      "it. Choose another --db path or delete the file.")
             if not _matches(db_path, seed, customers):
                 logger.info("seeding sandbox database %s (%d customers, seed %d)", db_path, customers, seed)
                 _remove(db_path)
@@ -118,6 +144,7 @@ class Store:
         if not _matches(template, seed, customers):
             logger.info("seeding sandbox template %s (%d customers, seed %d)", template, customers, seed)
             _build(template, seed, customers)
+            _prune_stale_templates(template.parent)
         private_dir = Path(tempfile.mkdtemp(prefix="cdp-mcp-sandbox-"))
         private = private_dir / "sandbox.sqlite"
         shutil.copyfile(template, private)
@@ -157,6 +184,8 @@ class Store:
     def matches(self, kind: str, value: str | int) -> set[int]:
         """Customers an identifier names: kind is gcr, email, mobile or code (values already normalised)."""
         if kind == "gcr":
+            if not isinstance(value, int) or not 0 < value <= _MAX_INTEGER:
+                return set()
             return {r[0] for r in self.query("SELECT gcr_id FROM customers WHERE gcr_id = ?", (value,))}
         return {r[0] for r in self.query("SELECT gcr_id FROM identifiers WHERE kind = ? AND value = ?", (kind, value))}
 
@@ -208,11 +237,12 @@ class Store:
             conn.execute("DELETE FROM tokens")
             conn.execute("DELETE FROM token_ledger")
 
-    def token_counts(self, tenant: str, day: str) -> dict[str, int]:
+    def token_counts(self, tenant: str, day: str, now: str) -> dict[str, int]:
+        """Creations and updates on `day`, and tokens still alive at `now` (ISO, the format of `expires_at`)."""
         rows = dict(self.query("SELECT kind, COUNT(*) FROM token_ledger WHERE tenant = ? AND day = ? GROUP BY kind",
                                (tenant, day)))
-        return {"created_today": rows.get("create", 0), "updated_today": rows.get("update", 0),
-                "live_tokens": self.scalar("SELECT COUNT(*) FROM tokens WHERE tenant = ?", (tenant,))}
+        live = self.scalar("SELECT COUNT(*) FROM tokens WHERE tenant = ? AND expires_at > ?", (tenant, now))
+        return {"created_today": rows.get("create", 0), "updated_today": rows.get("update", 0), "live_tokens": live}
 
     def __repr__(self) -> str:
         return f"Store({self.path})"

@@ -6,6 +6,7 @@ ledger live in the store, so a standalone sandbox keeps both across restarts of 
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from cdp_mcp.sandbox.store import Store
 __all__ = ["TokenService", "iso", "parse_resources", "parse_validity"]
 
 _ORDER = {r.name: i for i, r in enumerate(RESOURCES)}
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 
 
 def iso(when: datetime) -> str:
@@ -48,10 +50,11 @@ def parse_resources(raw: Any, *, required: bool) -> list[str] | None:
     return sorted(set(raw), key=_ORDER.__getitem__)
 
 
-def parse_validity(raw: Any, unit: str) -> int:
+def parse_validity(raw: Any, unit: str, default: int | None = DEFAULT_VALIDITY) -> int | None:
+    """`validity` as an integer in 1..MAX_VALIDITY (a digit string is tolerated); `default` when absent."""
     if raw is None:
-        return DEFAULT_VALIDITY
-    if isinstance(raw, str) and raw.strip().isdigit():
+        return default
+    if isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()):
         raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_VALIDITY:
         raise SandboxError(ErrorCode.INVALID_VALIDITY,
@@ -92,10 +95,12 @@ class TokenService:
             )
         return self._response(token, validity, resources, expires)
 
-    async def update(self, token: str, resources: list[str] | None, validity: int) -> dict[str, Any]:
+    async def update(self, token: str, resources: list[str] | None, validity: int | None) -> dict[str, Any]:
+        """Renew from now for `validity` (None: the token's own validity) and replace the resources if given."""
         row = await self.check(token)
         now = self._clock.now()
         kept = resources if resources is not None else row[1].split(",")
+        validity = validity if validity is not None else row[2]
         expires = now + validity * self._unit
         await anyio.to_thread.run_sync(lambda: self._store.update_token(
             token=token, tenant=self._options.tenant_hash, resources=",".join(kept), validity=validity,

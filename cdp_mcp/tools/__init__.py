@@ -1,6 +1,6 @@
 """The MCP tools: specs built from the resource catalog, shaped compact results, and their registry.
 
-`registry.register_tools(server, settings)` is the entry point; `server.build_server` calls it.
+`registry.build_tools(settings)` is the entry point; `server.build_server` passes its tools to MCPServer.
 """
 
 from __future__ import annotations

@@ -7,10 +7,8 @@ from typing import Annotated
 from pydantic import Field
 
 from cdp_mcp.catalog import Scope
-
-from cdp_mcp.tools.outputs import compact_property
 from cdp_mcp.tools.overview import OVERVIEW_RESOURCES, Overview, overview
-from cdp_mcp.tools.params import IDENTITY_PARAMS, MAX_LIMIT, SECTIONS, Channel, CustomerRef, Section
+from cdp_mcp.tools.params import IDENTITY_PARAMS, MAX_LIMIT, SECTIONS, TEXT, Channel, CustomerRef, Section
 from cdp_mcp.tools.screening import Screening, screen
 from cdp_mcp.tools.spec import Param, ToolSpec
 
@@ -19,8 +17,7 @@ __all__ = ["composite_specs"]
 _INCLUDE = Param(
     "include",
     Annotated[list[Section] | None, Field(
-        description=f"Sections to return; default all: {', '.join(SECTIONS)}.", min_length=1, max_length=len(SECTIONS),
-        json_schema_extra=compact_property,
+        description="Sections to return; default all.", min_length=1, max_length=len(SECTIONS),
     )],
     None,
 )
@@ -33,10 +30,10 @@ _CUSTOMERS = Param(
 )
 _SEGMENT_ID = Param("segment_id", Annotated[str | None, Field(
     description="Segment id to check membership of; give this or segment_name.", min_length=1, max_length=200,
-    json_schema_extra=compact_property)], None)
+    **TEXT)], None)  # type: ignore[call-overload]
 _SEGMENT_NAME = Param("segment_name", Annotated[str | None, Field(
-    description="Exact segment name (case-insensitive), looked up among each customer's segments; give this or "
-                "segment_id.", min_length=1, max_length=200, json_schema_extra=compact_property)], None)
+    description="Exact segment name (case-insensitive); give this or segment_id.", min_length=1, max_length=200,
+    **TEXT)], None)  # type: ignore[call-overload]
 _CHANNEL = Param("channel", Annotated[Channel, Field(description="Channel the campaign would use.")])
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "OUTPUT_CONFIG",
     "compact_property",
     "compact_schema",
+    "tidy_schema",
     "Activities",
     "ActivityItem",
     "AffinityOut",
@@ -61,11 +62,35 @@ def compact_property(prop: dict[str, Any]) -> None:
         prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
 
 
-def compact_schema(schema: dict[str, Any], _: type[BaseModel]) -> None:
-    """Trim an output model's schema for the context window: no generated titles, no `null` branches."""
+def compact_schema(schema: dict[str, Any], _: type[BaseModel] | None = None) -> None:
+    """Trim a result model's schema for the context window: no generated titles, no `null` branches, no class
+    docstring (written for developers; fields carry the descriptions) and no `additionalProperties: false`
+    (results are built by cdp-mcp, so the model never needs that guarantee)."""
     schema.pop("title", None)
+    schema.pop("description", None)
+    if schema.get("additionalProperties") is False:
+        del schema["additionalProperties"]
     for prop in schema.get("properties", {}).values():
         compact_property(prop)
+
+
+def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A generated input schema without what only costs context: titles, `null` branches, null defaults.
+
+    Applied recursively (properties, `$defs`, array items, unions). Property *names* are never touched, only
+    schema keywords; validation is unchanged because the SDK validates arguments with the pydantic model.
+    """
+    node = dict(schema)
+    compact_property(node)
+    for key in ("properties", "$defs"):
+        if isinstance(node.get(key), dict):
+            node[key] = {name: tidy_schema(sub) for name, sub in node[key].items()}
+    if isinstance(node.get("items"), dict):
+        node["items"] = tidy_schema(node["items"])
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(node.get(key), list):
+            node[key] = [tidy_schema(sub) for sub in node[key]]
+    return node
 
 
 OUTPUT_CONFIG = ConfigDict(frozen=True, extra="forbid", json_schema_extra=compact_schema)
@@ -77,7 +102,7 @@ class Out(BaseModel):
     model_config = OUTPUT_CONFIG
 
 
-GCR = Field(None, description="The customer's Golden Customer Record id: the cheapest identifier for follow-ups")
+GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
 DATE = "ISO 8601 date"
 
 
@@ -87,16 +112,19 @@ class Result(Out):
     gcr_id: int | None = GCR
 
 
-class MoneyOut(m.Money):
-    model_config = OUTPUT_CONFIG
+class MoneyOut(Out):
+    """Money as the model reads it; the same fields as `models.Money`, without repeating their descriptions."""
+
+    amount: float
+    currency: str | None = Field(None, description="ISO 4217 code, e.g. USD")
 
 
 class Listing(Result):
     """A capped list: how many exist, how many more after this page, and the cursor to get them."""
 
-    total: int | None = Field(None, description="How many items exist in all")
-    remaining: int | None = Field(None, description="How many more items exist after this page")
-    next_cursor: str | None = Field(None, description="Pass as cursor to get the next page; absent on the last")
+    total: int | None = Field(None, description="Items in all")
+    remaining: int | None = Field(None, description="Items after this page")
+    next_cursor: str | None = Field(None, description="Pass as cursor for the next page; absent on the last")
 
 
 class CustomerProfile(Result):
@@ -148,7 +176,7 @@ class Campaigns(Listing):
 
 class Recommendation(Out):
     product_code: str | None = None
-    name: str | None = None
+    product_name: str | None = None
     description: str | None = None
     price: MoneyOut | None = None
 
@@ -184,6 +212,8 @@ class Trends(Result):
 
 class PurchaseItem(m.Purchase):
     model_config = OUTPUT_CONFIG
+
+    order_value: MoneyOut | None = None  # type: ignore[assignment]
 
 
 class Purchases(Listing):

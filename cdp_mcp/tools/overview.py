@@ -157,6 +157,8 @@ async def overview(call: ToolCall) -> Overview:
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
     profile = got.get(Scope.BASIC)
     gcr_id = (profile.gcr_id if profile is not None else None) or (looked_up[0] if looked_up else identity.gcr_id)
+    if gcr_id is None and profile is None:  # the profile failed: the card still names the customer
+        gcr_id = await gcr_id_for(call.backend, identity)
     if profile is not None and profile.gcr_id is not None:
         call.backend.remember_gcr_id(identity, profile.gcr_id)
     return Overview(gcr_id=gcr_id, unavailable=unavailable or None, **card)

@@ -2,7 +2,9 @@
 
 Every argument carries a description and bounds, so a model reads how to call a tool from its schema.
 Identifier strings are not length-checked to zero here on purpose: an empty or malformed identifier
-reaches `CustomerIdentity.parse`, whose error names all four arguments and gives an example.
+reaches `CustomerIdentity.parse`, whose error names all four arguments and gives an example. Text
+arguments accept a JSON number too (`mobile: 5550100001`, `segment_id: 101`): models and clients send
+digit strings as numbers, and refusing them would only cost a retry.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, create_model
 
 from cdp_mcp.catalog import IDENTIFIERS
-from cdp_mcp.tools.outputs import OUTPUT_CONFIG, compact_property
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG
 from cdp_mcp.tools.spec import Param
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "MAX_LIMIT",
     "SECTIONS",
     "Section",
+    "TEXT",
     "text_param",
 ]
 
@@ -38,35 +41,36 @@ Section = Literal["who", "value", "segments", "consent", "affinities", "recommen
 SECTIONS: tuple[str, ...] = ("who", "value", "segments", "consent", "affinities", "recommendations")
 
 
+TEXT: dict[str, object] = {"coerce_numbers_to_str": True}
+"""Field options of every text argument: digits sent as a JSON number are taken as their text."""
+
+
 def _identity_param(argument: str, description: str, example: str) -> Param:
     text = f"{description[:1].upper()}{description[1:]}, e.g. {example}."
     if argument == IDENTIFIERS[0].argument:
         text += f" Give at least one of {', '.join(i.argument for i in IDENTIFIERS)}; several must name one customer."
     if argument == "gcr_id":
-        return Param(argument, Annotated[int | None, Field(description=text, ge=1, le=2**53,
-                                                           json_schema_extra=compact_property)], None)
+        return Param(argument, Annotated[int | None, Field(description=text, ge=1, le=2**53)], None)
     return Param(argument, Annotated[str | None, Field(description=text, max_length=_MAX_LENGTH[argument],
-                                                       json_schema_extra=compact_property)], None)
+                                                       **TEXT)], None)  # type: ignore[call-overload]
 
 
 IDENTITY_PARAMS: tuple[Param, ...] = tuple(_identity_param(i.argument, i.description, i.example) for i in IDENTIFIERS)
 
-LIMIT = Param("limit", Annotated[int, Field(description="How many items to return (1-100).", ge=1, le=MAX_LIMIT)], 10)
+LIMIT = Param("limit", Annotated[int, Field(description="How many items to return.", ge=1, le=MAX_LIMIT)], 10)
 
 CURSOR = Param(
     "cursor",
-    Annotated[str | None, Field(
-        description="Opaque next_cursor from this tool's previous result, for the next page (same page size as "
-                    "the first call); omit for the first page.",
-        max_length=2048, json_schema_extra=compact_property,
-    )],
+    Annotated[str | None, Field(description="next_cursor of this tool's previous result; omit for the first page.",
+                                max_length=2048)],
     None,
 )
 
 
 def text_param(name: str, description: str, *, max_length: int = 200) -> Param:
     """A required, non-empty text argument (a search text or an id)."""
-    return Param(name, Annotated[str, Field(description=description, min_length=1, max_length=max_length)])
+    return Param(name, Annotated[str, Field(description=description, min_length=1, max_length=max_length,
+                                            **TEXT)])  # type: ignore[call-overload]
 
 
 CustomerRef: type[BaseModel] = create_model(

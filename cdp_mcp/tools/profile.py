@@ -163,7 +163,11 @@ async def _listing(call: ToolCall, res: Resource, entry: ResourceTool, query: st
         total = data.page.total
         nxt = data.page.next
         following = Cursor(entry.tool, offset + len(items), nxt, query) if nxt is not None and items else None
-    shaped = shaping.unique([entry.item(i) for i in items], key=lambda x: x.model_dump_json())  # type: ignore[misc]
+    assert entry.item is not None
+    # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
+    pairs = shaping.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
+                           key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
+    shaped = [item for _, item in pairs]
     remaining = total - offset - len(items) if total is not None else None
     extra = entry.extra(data) if entry.extra else {}
     return entry.output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,

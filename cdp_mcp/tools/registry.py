@@ -2,7 +2,10 @@
 
 Filters apply in this order: the allowlist (CDP_TOOLS / --tools; an unknown name stops start-up with
 the valid names), then the granted resources (CDP_RESOURCES; a tool whose required resources are not all
-granted is left out). The order is stable: catalog order, then the composites.
+granted is left out). The order is stable: catalog order, then the composites. Each tool's input schema is
+published tidied (`outputs.tidy_schema`): no generated titles or `null` branches, which only cost context.
+Arguments that break the schema come back as one line naming each argument and the rule it broke, without
+pydantic's type codes, links or the rejected values.
 """
 
 from __future__ import annotations
@@ -12,17 +15,21 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
+from pydantic import ValidationError
 
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.composites import composite_specs
+from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
 from cdp_mcp.tools.spec import ToolCall, ToolSpec
 
-__all__ = ["all_specs", "register_tools", "select_specs", "tool_function"]
+__all__ = ["CdpTool", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
 
 logger = logging.getLogger(__name__)
 _CTX = "ctx"
@@ -74,7 +81,7 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)
-        return tool_result(model, redact_pii=settings.redact_pii)
+        return tool_result(model, redact_pii=settings.redact_pii, backend=call.backend)
 
     returns = Annotated[CallToolResult, spec.output]
     context = inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
@@ -86,10 +93,40 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
     return run
 
 
-def register_tools(server: MCPServer[Any], settings: Settings) -> list[ToolSpec]:
-    """Register the selected tools on `server` in order; return them."""
+def argument_errors(tool: str, error: ValidationError) -> str:
+    """A schema violation as one actionable line: `limit: Input should be less than or equal to 100; ...`."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        problems.append(f"{where}: {item['msg']}")
+    return (f"Invalid arguments for {tool}: {'; '.join(problems)}. "
+            "Correct them as the tool's input schema describes and call again.")
+
+
+class CdpTool(Tool):
+    """The SDK's tool, with argument errors a model can act on instead of pydantic's multi-line report."""
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            raise ToolError(argument_errors(self.name, cause)) from cause
+
+
+def build_tools(settings: Settings) -> tuple[list[Tool], list[ToolSpec]]:
+    """The selected tools, in order, ready for `MCPServer(tools=...)`, and their specs.
+
+    Raises:
+        ConfigurationError: CDP_TOOLS names a tool that does not exist.
+    """
     specs = select_specs(settings)
+    tools = []
     for spec in specs:
-        server.add_tool(tool_function(spec, settings), name=spec.name, title=spec.title,
-                        description=spec.description, annotations=spec.annotations, structured_output=True)
-    return specs
+        tool = CdpTool.from_function(tool_function(spec, settings), name=spec.name, title=spec.title,
+                                     description=spec.description, annotations=spec.annotations,
+                                     structured_output=True)
+        tools.append(tool.model_copy(update={"parameters": tidy_schema(tool.parameters)}))
+    return tools, specs

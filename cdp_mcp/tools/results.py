@@ -7,7 +7,8 @@ upstream body or a traceback); anything else is left to the SDK, whose generic c
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
@@ -15,7 +16,10 @@ from pydantic import BaseModel
 from cdp_mcp.errors import CdpError
 from cdp_mcp.tools.shaping import redact
 
-__all__ = ["compact_json", "error_result", "structured", "tool_result"]
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
+
+__all__ = ["compact_json", "error_result", "structured", "tool_result", "with_currency"]
 
 
 def compact_json(data: Any) -> str:
@@ -23,14 +27,46 @@ def compact_json(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def structured(model: BaseModel, *, redact_pii: bool) -> dict[str, Any]:
-    """The JSON object of a result, without absent fields, redacted when the deployment asks for it."""
+def _money(data: Any) -> Iterator[dict[str, Any]]:
+    """Every `{amount[, currency]}` object in a JSON-ready result."""
+    if isinstance(data, dict):
+        if isinstance(data.get("amount"), int | float) and set(data) <= {"amount", "currency"}:
+            yield data
+            return
+        for value in data.values():
+            yield from _money(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _money(value)
+
+
+def with_currency(data: Any, known: str | None) -> str | None:
+    """Give every amount a currency: the one the result states, else the tenant's `known` one (in place).
+
+    The API formats some money with a symbol (profile totals, trends) and gives prices and order values as
+    bare numbers; a tenant has one currency, so a bare amount is in the currency stated elsewhere. Returns the
+    currency now known (None while no response of the session has stated one).
+    """
+    found = list(_money(data))
+    currency = next((m["currency"] for m in found if m.get("currency")), None) or known
+    if currency is not None:
+        for money in found:
+            money.setdefault("currency", currency)
+    return currency
+
+
+def structured(model: BaseModel, *, redact_pii: bool, backend: Backend | None = None) -> dict[str, Any]:
+    """The JSON object of a result: no absent fields, every amount with its currency (learnt by `backend` for
+    the session), redacted when the deployment asks for it."""
     data = model.model_dump(mode="json", exclude_none=True)
+    currency = with_currency(data, backend.currency if backend is not None else None)
+    if backend is not None:
+        backend.currency = currency
     return redact(data) if redact_pii else data
 
 
-def tool_result(model: BaseModel, *, redact_pii: bool) -> CallToolResult:
-    data = structured(model, redact_pii=redact_pii)
+def tool_result(model: BaseModel, *, redact_pii: bool, backend: Backend | None = None) -> CallToolResult:
+    data = structured(model, redact_pii=redact_pii, backend=backend)
     return CallToolResult(content=[TextContent(type="text", text=compact_json(data))], structured_content=data)
 
 

@@ -20,18 +20,27 @@ from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.outputs import Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import fetch
+from cdp_mcp.tools.upstream import fetch, granted
 
-__all__ = ["CONCURRENCY", "ScreenRow", "ScreenSummary", "Screening", "screen"]
+__all__ = ["CONCURRENCY", "Given", "ScreenRow", "ScreenSummary", "Screening", "screen"]
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
 
 
+class Given(Out):
+    """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
+
+    gcr_id: int | None = None
+    email: str | None = None
+    mobile: str | None = None
+    customer_code: str | None = None
+
+
 class ScreenRow(Out):
 
     index: int = Field(description="Position of the customer in the request")
-    customer: CustomerRef = Field(description="The identifiers as given")
+    customer: Given = Field(description="The identifiers as given")
     gcr_id: int | None = None
     in_segment: bool | None = None
     contactable: bool | None = Field(None, description="Opted in on the channel")
@@ -58,10 +67,11 @@ class Screening(Out):
 
 
 async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.CapacityLimiter) -> ScreenRow:
+    given = Given(**ref.model_dump())
     try:
         identity = CustomerIdentity.parse(**ref.model_dump())
     except InvalidInputError as exc:
-        return ScreenRow(index=index, customer=ref, error=exc.for_model())
+        return ScreenRow(index=index, customer=given, error=exc.for_model())
     segment_id, segment_name = call.arguments.get("segment_id"), call.arguments.get("segment_name")
     channel: str = call.arguments["channel"]
     facts: dict[str, Any] = {}
@@ -101,7 +111,7 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         for step in (membership, consent, profile):
             tg.start_soon(guarded, step)
     facts.setdefault("gcr_id", identity.gcr_id)
-    return ScreenRow(index=index, customer=ref, error=errors[0].for_model() if errors else None, **facts)
+    return ScreenRow(index=index, customer=given, error=errors[0].for_model() if errors else None, **facts)
 
 
 async def screen(call: ToolCall) -> Screening:
@@ -110,6 +120,9 @@ async def screen(call: ToolCall) -> Screening:
     if (segment_id is None) == (segment_name is None):
         raise InvalidInputError("Give exactly one of segment_id or segment_name.",
                                 hint='For example segment_id="SEG-001", or segment_name="VIP customers".')
+    if segment_name is not None and not granted(call.settings, Scope.SEARCH_SEGMENTS):
+        raise InvalidInputError(f"segment_name needs the {Scope.SEARCH_SEGMENTS} resource, which this tenant does not "
+                                "grant (CDP_RESOURCES).", hint="Pass segment_id instead.")
     customers: list[CustomerRef] = call.arguments["customers"]
     limiter = anyio.CapacityLimiter(CONCURRENCY)
     rows: list[ScreenRow | None] = [None] * len(customers)

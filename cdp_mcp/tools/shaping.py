@@ -42,6 +42,8 @@ REDACTED = "[redacted]"
 _PLACEHOLDERS = frozenset({"", "-", "n/a", "na", "null", "none", "not available", "undefined"})
 _PII_KEY = re.compile(r"e-?mail|mobile|phone|address|dob|birth", re.IGNORECASE)
 _YEAR = re.compile(r"^\d{4}")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def clean(value: str | None) -> str | None:
@@ -89,11 +91,16 @@ def age_band(age: int | None) -> str | None:
     return f"{low}-{low + 9}"
 
 
+def _snake(key: str) -> str:
+    """An upstream field name in the results' spelling: `preferredChannel` -> `preferred_channel`."""
+    return _CAMEL.sub("_", key.strip()).lower().replace(" ", "_")
+
+
 def profile(p: m.Profile, gcr_id: int | None = None) -> o.CustomerProfile:
     full = clean(p.full_name)
     salutation = clean(p.salutation)
     name = f"{salutation} {full}" if salutation and full and not full.startswith(salutation) else full
-    extra = {k: (clean(v) if isinstance(v, str) else v) for k, v in p.extra.items()}
+    extra = {_snake(k): (clean(v) if isinstance(v, str) else v) for k, v in p.extra.items()}
     more = {k: v for k, v in extra.items() if v is not None}
     return o.CustomerProfile(
         gcr_id=p.gcr_id or gcr_id, customer_id=clean(p.customer_id), name=name, gender=clean(p.gender), age=p.age,
@@ -118,19 +125,22 @@ def segment_item(s: m.Segment) -> o.SegmentItem:
 
 
 def campaign_item(c: m.Campaign) -> o.CampaignItem:
-    return o.CampaignItem(**_cleaned(c, "id"))
+    """Channel in lower case, as consent and screen_customers spell it, so a model can compare them."""
+    channel = clean(c.channel)
+    return o.CampaignItem(**_cleaned(c, "id") | {"channel": channel.lower() if channel else None})
 
 
 def recommendation(r: m.RecommendedProduct) -> o.Recommendation:
     name = clean(r.name)
     code = clean(r.product_code) or clean(r.product_key)
-    return o.Recommendation(product_code=code, name=name, description=distinct(r.description, name),
+    return o.Recommendation(product_code=code, product_name=name, description=distinct(r.description, name),
                             price=money(r.price))
 
 
 def activity_item(e: m.ActivityEvent) -> o.ActivityItem:
     kind = clean(e.type)
-    return o.ActivityItem(date=e.occurred_on.isoformat(), type=kind, channel=clean(e.channel),
+    channel = clean(e.channel)
+    return o.ActivityItem(date=e.occurred_on.isoformat(), type=kind, channel=channel.lower() if channel else None,
                           description=distinct(e.description, kind), amount=money(e.amount))
 
 
@@ -168,22 +178,31 @@ def consents(c: m.Consents, gcr_id: int | None) -> o.ConsentOut:
     return o.ConsentOut(gcr_id=gcr_id, channels=channels, contactable_on=[ch.channel for ch in channels if ch.opted_in])
 
 
+def _masked(key: str, value: str) -> str:
+    """A personal value under `key`: a birth date keeps its year, anything else is masked."""
+    year = _YEAR.match(value) if ("birth" in key.lower() or "dob" in key.lower()) else None
+    return year.group(0) if year else REDACTED
+
+
 def redact(data: Any) -> Any:
     """Mask personal data in a JSON-ready result: the one redaction mechanism (CDP_REDACT_PII).
 
     Any string value under a key naming an email, mobile/phone, address or birth date is masked, at any
     depth and whatever the upstream spelling (`email`, `emailAddress`, `residenceAddress`, `dob`); a birth
-    date keeps its year. Booleans and numbers under such keys (a consent flag keyed `email`) are kept.
+    date keeps its year. A `{name, value}` pair (a custom attribute) is judged by its name the same way.
+    An email address anywhere else in a text is masked too. Booleans and numbers under such keys (a consent
+    flag keyed `email`) are kept.
     """
     if isinstance(data, list):
         return [redact(item) for item in data]
+    if isinstance(data, str):
+        return _EMAIL.sub(REDACTED, data)
     if not isinstance(data, dict):
         return data
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, str) and _PII_KEY.search(key):
-            year = _YEAR.match(value) if ("birth" in key.lower() or "dob" in key.lower()) else None
-            out[key] = year.group(0) if year else REDACTED
-        else:
-            out[key] = redact(value)
+        out[key] = _masked(key, value) if isinstance(value, str) and _PII_KEY.search(key) else redact(value)
+    name, value = data.get("name"), data.get("value")
+    if isinstance(name, str) and isinstance(value, str) and _PII_KEY.search(name):
+        out["value"] = _masked(name, value)
     return out

@@ -8,7 +8,8 @@ and updates are read on the wire (successful create/update responses), failed ca
 Rows: the naive baseline (a token per call); the broker without persistence (state lost at each restart);
 the broker under both policies with the default 600-minute tokens and with 15-minute ones ("+timer": the
 server also runs `broker.keep_alive()`, simulated between calls); the API forgetting every token twice
-(401s, renewals); and a sparse day of 300 calls with 60-minute tokens.
+(401s, renewals); an API that counts validity in seconds and states no expiry while the broker assumes
+minutes (the docs contradict themselves); and a sparse day of 300 calls with 60-minute tokens.
 
     python tests/bench/bench_broker.py [--calls 5000] [--hours 8] [--restarts 10] [--seed 1]
 """
@@ -34,7 +35,7 @@ from cdp_mcp.broker import FileTokenStore, TokenBroker, namespace_for
 from cdp_mcp.catalog import RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Resource
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.protocols import TokenSource
+from cdp_mcp.client.protocols import IssuedToken, TokenApi, TokenSource
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.clock import ManualClock
@@ -62,6 +63,19 @@ class NaiveTokens:
         return None
 
 
+class Unstated:
+    """The token API answering with the token only, no expiry (the response shape is OPEN in the docs)."""
+
+    def __init__(self, api: TokenApi) -> None:
+        self._api = api
+
+    async def create_token(self, resources: frozenset[str]) -> IssuedToken:
+        return IssuedToken(token=(await self._api.create_token(resources)).token, resources=resources)
+
+    async def update_token(self, token: str, resources: frozenset[str]) -> IssuedToken:
+        return IssuedToken(token=(await self._api.update_token(token, resources)).token, resources=resources)
+
+
 @dataclass(frozen=True)
 class Scenario:
     label: str
@@ -71,6 +85,7 @@ class Scenario:
     api_forgets: int = 0  # times the API forgets every token during the day (its restart): 401s to renew
     calls: int | None = None  # None: the day's default (--calls)
     timer: bool = False  # run the broker's keep-alive timer (extensions on time between calls)
+    api_in_seconds: bool = False  # the API reads "validity" as seconds and states no expiry; the broker assumes minutes
 
 
 @dataclass
@@ -118,7 +133,7 @@ async def run_day(scenario: Scenario, bursts: list[list[Call]], restarts: int, w
     clock = ManualClock()
     start = clock.now()
     state_root = work / scenario.label.replace(" ", "-")
-    options = SandboxOptions(token_daily_limit=100)
+    options = SandboxOptions(token_daily_limit=100, validity_unit="seconds" if scenario.api_in_seconds else "minutes")
     async with open_sandbox(options, clock=clock) as sandbox:
         lifetimes = restarts + 1
         bounds = [round(i * len(bursts) / lifetimes) for i in range(lifetimes + 1)]
@@ -156,7 +171,8 @@ async def _process(scenario: Scenario, sandbox: Sandbox, clock: ManualClock, sta
             tokens = NaiveTokens(api)
         else:
             store = FileTokenStore(state_dir)
-            broker = TokenBroker(api, settings, store=store, clock=clock,
+            token_api: TokenApi = Unstated(api) if scenario.api_in_seconds else api
+            broker = TokenBroker(token_api, settings, store=store, clock=clock,
                                  namespace=namespace_for(BASE_URL, sandbox.tenant_hash))
             tokens = broker
             if scenario.timer:
@@ -205,6 +221,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("least-privilege 15-min +timer", "least-privilege", validity_minutes=15, timer=True),
     Scenario("shared 15-min", "shared", validity_minutes=15),
     Scenario("least-privilege, API forgets x2", "least-privilege", api_forgets=2),
+    Scenario("l-p, API in seconds, no expiry", "least-privilege", api_in_seconds=True),  # 600 s, not 600 min
     Scenario("naive, sparse 300 calls", None, calls=300),
     Scenario("l-p, sparse 300 calls, 60-min", "least-privilege", validity_minutes=60, calls=300),
     Scenario("l-p, sparse, 60-min +timer", "least-privilege", validity_minutes=60, calls=300, timer=True),

@@ -17,11 +17,12 @@ from cdp_mcp.broker.state import StoredState
 from cdp_mcp.catalog import RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, resource
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.protocols import TokenApi
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.settings import Settings
 
-__all__ = ["Rig", "fetch", "sandbox_counts", "stored_state"]
+__all__ = ["Rig", "another_broker", "fetch", "sandbox_counts", "stored_state"]
 
 
 @dataclass
@@ -56,6 +57,13 @@ async def sandbox_counts(server: Any) -> dict[str, int]:
 async def stored_state(rig: Rig, server: Any) -> StoredState:
     """What the rig's broker persisted, read as a sibling process would."""
     return await FileTokenStore(rig.settings.state_dir).load(namespace_for(server.base_url, server.tenant_hash))
+
+
+def another_broker(rig: Rig, server: Any, *, api: TokenApi | None = None, lock_timeout: float = 120.0) -> TokenBroker:
+    """A second broker in the rig's process and state dir, on another token API seam or lock timeout."""
+    store = FileTokenStore(rig.settings.state_dir, lock_timeout=lock_timeout)
+    return TokenBroker(api or rig.api, rig.settings, store=store, clock=server.clock,
+                       namespace=namespace_for(server.base_url, server.tenant_hash))
 
 
 async def fetch(rig: Rig, name: str, server: Any) -> Any:

@@ -45,7 +45,8 @@ async def test_the_ledger_warns_then_rescopes_idle_tokens_then_refuses(
         assert rig.broker.stats.rescoped == 2
         assert rig.sent("update", 200) == 2
 
-        live = (Scope.AFFINITY, Scope.USER_ATTRIBUTES, Scope.BASIC, Scope.OPT_IN, Scope.CAMPAIGNS)  # whatever holds the five tokens
+        # whatever holds the five tokens
+        live = (Scope.AFFINITY, Scope.USER_ATTRIBUTES, Scope.BASIC, Scope.OPT_IN, Scope.CAMPAIGNS)
         for name in live:
             await fetch(rig, name, sandbox_server)  # all in use: none may be taken
         assert (await sandbox_counts(sandbox_server))["created_today"] == 5

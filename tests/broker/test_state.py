@@ -49,9 +49,11 @@ def test_state_round_trips_and_never_shows_the_token_in_reprs() -> None:
     record = record_from_issued(_issued(validity_seconds=600), started=T0, fallback_seconds=600)
     state.tokens[Scope.BASIC] = record
     state.ledger.record(T0)
+    state.learned_validity = 900
     again = StoredState.from_json(state.to_json())
     assert again.tokens[Scope.BASIC] == record
     assert again.ledger == state.ledger
+    assert again == state
     assert "tok-secret-123" not in repr(record) + repr(again) + str(again)
 
 
@@ -65,3 +67,15 @@ def test_a_token_is_due_early_when_uses_come_further_apart_than_its_remaining_li
     record.last_used = T0
     assert not record.fresh(forty)  # the gap since the last use is the estimate
     assert record.fresh(T0 + timedelta(minutes=10))
+
+
+def test_a_learned_shorter_life_caps_computed_times_but_not_stated_ones() -> None:
+    computed = record_from_issued(_issued(), started=T0, fallback_seconds=36000)
+    stated = record_from_issued(_issued(validity_seconds=36000), started=T0, fallback_seconds=36000)
+    for record in (computed, stated):
+        record.cap_lifetime(600)
+    assert computed.expires_at == T0 + timedelta(seconds=600) - MAX_MARGIN / 2
+    assert computed.refresh_at < computed.expires_at
+    assert stated.expires_at == T0 + timedelta(seconds=36000) - MAX_MARGIN  # the server's word stands
+    computed.cap_lifetime(3600)  # never lengthens
+    assert computed.expires_at == T0 + timedelta(seconds=600) - MAX_MARGIN / 2

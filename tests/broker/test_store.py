@@ -13,9 +13,9 @@ from typing import Any
 import anyio
 import pytest
 
-from cdp_mcp.broker import FileTokenStore, TokenStoreError, namespace_for
+from cdp_mcp.broker import FileTokenStore, TokenStoreError, TokenStoreLockedError, namespace_for
 from cdp_mcp.catalog import Scope
-from tests.broker.conftest import OpenRig, fetch, sandbox_counts
+from tests.broker.conftest import OpenRig, another_broker, fetch, sandbox_counts
 
 pytestmark = pytest.mark.anyio
 
@@ -120,3 +120,70 @@ async def test_two_processes_on_one_state_dir_never_create_twice(sandbox_server:
         tg.start_soon(run)
     assert (await sandbox_counts(sandbox_server))["created_today"] == len(SCOPES) + 1
     assert sum(r["created"] for r in results) == len(SCOPES) + 1
+
+
+@pytest.mark.parametrize("content", [b"[]", b"\xff\xfe not utf-8", b'{"version": 1, "tokens": [1]}', b"null"])
+async def test_any_unreadable_state_file_is_ignored_not_a_crash(tmp_path: Path, content: bytes) -> None:
+    store = FileTokenStore(tmp_path / "state")
+    path = store.path_for("ns")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    state = await store.load("ns")
+    assert (state.tokens, state.ledger.creations) == ({}, [])
+
+
+async def test_a_held_lock_times_out_with_a_clear_error_and_no_creation(
+    sandbox_server: Any, open_rig: OpenRig, tmp_path: Path
+) -> None:
+    sandbox_server.reset()
+    namespace = namespace_for(sandbox_server.base_url, sandbox_server.tenant_hash)
+    async with open_rig(sandbox_server) as rig:
+        impatient = another_broker(rig, sandbox_server, lock_timeout=0.05)
+        async with FileTokenStore(rig.settings.state_dir).locked(namespace):  # a sibling process, stuck
+            with pytest.raises(TokenStoreLockedError) as locked:
+                await impatient.acquire(frozenset({Scope.BASIC}))
+        assert "Do not delete" in locked.value.hint  # deleting a held lock file breaks the exclusion
+        assert rig.sent("create") == 0
+        await impatient.acquire(frozenset({Scope.BASIC}))  # released: it goes through
+        assert rig.sent("create") == 1
+
+
+HOLDER = """
+import sys, anyio
+from cdp_mcp.broker import FileTokenStore
+
+async def main():
+    async with FileTokenStore(sys.argv[1]).locked("ns"):
+        print("held", flush=True)
+        await anyio.sleep(60)
+
+anyio.run(main)
+"""
+
+
+async def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path: Path) -> None:
+    """kill -9 leaves the .lock file behind, but flock dies with its process: nothing is stale."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    store = FileTokenStore(tmp_path / "state", lock_timeout=0.2)
+    async with await anyio.open_process([sys.executable, "-c", HOLDER, str(tmp_path / "state")], env=env) as holder:
+        assert holder.stdout is not None
+        with anyio.fail_after(20):
+            assert (await holder.stdout.receive()).startswith(b"held")
+        with pytest.raises(TokenStoreLockedError):
+            async with store.locked("ns"):
+                pass
+        holder.kill()  # SIGKILL: no release, no clean-up
+        await holder.wait()
+    assert any(p.suffix == ".lock" for p in store.directory.iterdir())
+    async with store.locked("ns"):
+        pass
+
+
+async def test_shutdown_is_not_held_up_by_a_sibling_holding_the_lock(sandbox_server: Any, open_rig: OpenRig) -> None:
+    sandbox_server.reset()
+    namespace = namespace_for(sandbox_server.base_url, sandbox_server.tenant_hash)
+    async with open_rig(sandbox_server) as rig:
+        await fetch(rig, Scope.BASIC, sandbox_server)
+        async with FileTokenStore(rig.settings.state_dir).locked(namespace):  # a sibling mid-creation
+            with anyio.fail_after(2):
+                await rig.broker.aclose(timeout=0.05)  # the store's own lock timeout is two minutes

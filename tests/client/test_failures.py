@@ -53,7 +53,7 @@ def test_every_sandbox_error_code_maps_to_its_meaning(code: ErrorCode) -> None:
         ErrorCode.TOKEN_LIMIT_REACHED: Kind.QUOTA, ErrorCode.IDENTIFIER_REQUIRED: Kind.INVALID,
         ErrorCode.IDENTIFIER_INVALID: Kind.INVALID, ErrorCode.CUSTOMER_NOT_FOUND: Kind.NOT_FOUND,
         ErrorCode.MULTIPLE_CUSTOMERS: Kind.AMBIGUOUS, ErrorCode.QUERY_REQUIRED: Kind.INVALID,
-        ErrorCode.INVALID_PAGING: Kind.INVALID,
+        ErrorCode.INVALID_PAGING: Kind.INVALID, ErrorCode.INTERNAL_ERROR: Kind.UNAVAILABLE,
     }
     body = error_body(SandboxError(code, "a sentence"))
     failure = Failure(status=ERROR_STATUS[code], code=body["errorCode"], message=body["message"], enveloped=True)
@@ -173,3 +173,13 @@ async def test_a_base_url_without_the_context_path_says_so(sandbox_server: Any, 
         with pytest.raises(UpstreamResponseError) as caught:
             await TokenApiClient(http, settings).create_token(frozenset({"basic"}))
     assert "context path" in caught.value.hint
+
+
+@pytest.mark.parametrize("arguments", [
+    {"customer_code": "Jos\u00e9"}, {"customer_code": "a\nb"}, {"email": "jos\u00e9@example.com"},
+    {"customer_code": "tab\there"},
+])
+def test_identifiers_a_header_cannot_carry_are_invalid_input(arguments: dict[str, str]) -> None:
+    """Refused before any I/O with a clear message, not a UnicodeEncodeError from deep inside httpx2."""
+    with pytest.raises(InvalidInputError, match="HTTP header"):
+        CustomerIdentity.parse(**arguments)

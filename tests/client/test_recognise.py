@@ -214,8 +214,23 @@ async def test_empty_lists_and_null_data_are_empty_results(answer: Callable[[Any
     assert (await answer([])("optIn")).channels == []
 
 
+@pytest.mark.parametrize("data", ["", "No Record Found", "no data found.", "NA"])
+async def test_an_empty_answer_worded_as_a_sentence_is_an_empty_list(answer: Callable[[Any], Fetch], data: str) -> None:
+    for name in ("segments", "campaigns", "productPurchased"):
+        assert (await answer(ok(data))(name)).items == []
+
+
+async def test_other_wrappings_of_one_object_and_of_attributes(answer: Callable[[Any], Fetch]) -> None:
+    profile = await answer(ok([{"customerId": 5, "fullName": "Ada"}]))("basic")  # a list of exactly one profile
+    assert (profile.customer_id, profile.full_name) == ("5", "Ada")
+    nested = await answer(ok({"customerId": 5, "userAttributes": {"vip": True, "points": 12}}))("userAttributes")
+    assert [(a.name, a.value) for a in nested.items] == [("vip", True), ("points", 12)]  # not silently dropped
+    assert (await answer(ok("false"))("isCustomerInSegment", query="5")).in_segment is False
+
+
 @pytest.mark.parametrize(("name", "reply"), [
     ("basic", ok([1, 2, 3])),
+    ("basic", ok([{"customerId": 1}, {"customerId": 2}])),
     ("basic", ok({"fullName": "no id anywhere"})),
     ("segments", ok({"customerId": 1, "foo": "bar"})),
     ("segments", ok("a string")),

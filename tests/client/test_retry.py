@@ -80,6 +80,23 @@ async def test_429_honours_retry_after(sandbox_server: Any, open_rig: OpenRig, f
     assert rig.timer.waits == [3.0] and app.seen["requests"] == 2
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "soon", "-5"])
+async def test_an_unreadable_retry_after_falls_back_to_backoff(sandbox_server: Any, open_rig: OpenRig, faulty: Any,
+                                                               value: str) -> None:
+    app = faulty(BASIC, (429, {"Retry-After": value}))  # "\u00b2" passes str.isdigit() but not float()
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
+        assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
+    assert rig.timer.waits == [0.25] and app.seen["requests"] == 2
+
+
+async def test_a_rate_limit_hidden_in_a_200_envelope_is_backed_off_too(sandbox_server: Any, open_rig: OpenRig,
+                                                                         faulty: Any) -> None:
+    app = faulty(BASIC, 200, body={"status": "ERROR", "message": "Rate limit exceeded, slow down", "data": None})
+    async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
+        assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
+    assert rig.timer.waits == [0.25] and app.seen["requests"] == 2
+
+
 async def test_retry_after_beyond_the_budget_fails_at_once(sandbox_server: Any, open_rig: OpenRig,
                                                            faulty: Any) -> None:
     app = faulty(BASIC, (429, {"Retry-After": "60"}))

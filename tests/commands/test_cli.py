@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from cdp_mcp.cli import main
 from cdp_mcp.commands.call import parse_arguments
+from cdp_mcp.commands.common import load_settings
 from cdp_mcp.commands.config import PLACEHOLDERS
 from cdp_mcp.sandbox import SampleCustomer
 
@@ -141,3 +143,18 @@ def test_demo_runs_end_to_end(cdp_env: dict[str, str], showcase: SampleCustomer,
     assert "created" in out and "allowance:" in out
     assert len(out.splitlines()) < 120
     assert sorted(p.name for p in shared_state_dir.iterdir()) == before  # a temporary state dir, not CDP_STATE_DIR
+
+
+def test_secrets_are_masked_in_logged_tracebacks(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A crash that quotes the tenant hash reaches the host's log file without it."""
+    monkeypatch.setenv("CDP_B2B_API_URL", "https://api.example.com/rcdpapi")
+    monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
+    load_settings()
+    try:
+        raise RuntimeError(f"request failed with headers tenant_hash={SECRET}")
+    except RuntimeError:
+        logging.getLogger("cdp_mcp.tools.registry").exception("tool crashed while holding %s", SECRET)
+    err = capsys.readouterr().err
+    assert "tool crashed" in err and "RuntimeError" in err
+    assert SECRET not in err and "[secret]" in err

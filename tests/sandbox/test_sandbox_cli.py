@@ -52,3 +52,26 @@ def test_cli_refuses_a_tenant_smaller_than_the_samples() -> None:
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and result.stdout == ""
     assert "customers" in result.stderr
+
+
+def test_cli_refuses_to_replace_a_foreign_db_file(tmp_path: Path) -> None:
+    precious = tmp_path / "mine.db"
+    precious.write_text("not a sandbox")
+    command = [sys.executable, "-m", "cdp_mcp", "sandbox", "--port", "0", "--json", "--db", str(precious)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "not a cdp-mcp sandbox database" in result.stderr and "Traceback" not in result.stderr
+    assert precious.read_text() == "not a sandbox"
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--oauth-key-secret", "my secret"], "--oauth-key-secret: must be non-empty printable ASCII"),
+    (["--tenant-hash", ""], "--tenant-hash: must be non-empty printable ASCII"),
+    (["--port", "70000"], "cannot listen on 127.0.0.1:70000"),
+])
+def test_cli_refuses_unusable_options_without_echoing_them(arguments: list[str], message: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "cdp_mcp", "sandbox", "--json", "--customers", "10", *arguments],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and result.stdout == ""
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "my secret" not in result.stderr  # a secret given on the command line is not echoed back

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cdp_mcp.catalog import IDENTIFIERS
+from cdp_mcp.catalog import IDENTIFIERS, Header, resource
 
 if TYPE_CHECKING:
     from tests.sandbox.conftest import Api
@@ -89,3 +89,31 @@ async def test_missing_or_malformed_identifiers_are_bad_requests(api: Api, token
     await _error(api, token, {"email_address": ""}, 400, "IDENTIFIER_REQUIRED")
     for bad in ("abc", "0", "-3", "1.5"):
         await _error(api, token, {"gcrId": bad}, 400, "IDENTIFIER_INVALID")
+
+
+@pytest.mark.parametrize(("value", "status", "code"), [
+    ("99999999999999999999999", 404, "CUSTOMER_NOT_FOUND"),  # a well-formed id beyond any record (and int64)
+    ("\u00b2", 400, "IDENTIFIER_INVALID"),  # byte 0xB2 (headers are latin-1): str.isdigit() yes, int() no
+])
+async def test_odd_gcr_ids_are_refused_cleanly(api: Api, token: str, value: str, status: int, code: str) -> None:
+    raw = [(Header.TENANT_HASH, api.server.tenant_hash), (Header.ACCESS_TOKEN, token), (IDENTIFIERS[0].header, value)]
+    response = await api.client.post(resource("basic").route,
+                                     headers=[(k.encode(), v.encode("latin-1")) for k, v in raw])
+    assert (response.status_code, response.json()["errorCode"]) == (status, code), response.text
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ({"gcrId": 10**25}, 200, None),  # no such record: "Not available", like any other miss
+    ({"email_address": ["a@example.com"]}, 400, "IDENTIFIER_INVALID"),
+    ({"mobile_number": {"number": "5550100001"}}, 400, "IDENTIFIER_INVALID"),
+    ({"gcrId": True}, 400, "IDENTIFIER_INVALID"),
+    ({"gcrId": "\u00b2"}, 400, "IDENTIFIER_INVALID"),
+    ({"gcrId": "\uff11"}, 400, "IDENTIFIER_INVALID"),  # a full-width "1" is not customer 1
+])
+async def test_gcr_body_identifiers_of_the_wrong_type(api: Api, token: str, body: dict, status: int, code) -> None:
+    response = await api.call("gcrId", token, body=body)
+    assert response.status_code == status, response.text
+    if code is None:
+        assert response.json()["data"] == [{"status": "Not available", "gcrId": -1}]
+    else:
+        assert response.json()["errorCode"] == code

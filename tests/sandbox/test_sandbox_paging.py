@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cdp_mcp.catalog import RESOURCES, Paging
+from cdp_mcp.sandbox.contract import MAX_PAGE
 
 if TYPE_CHECKING:
     from tests.sandbox.conftest import Api
@@ -91,6 +92,9 @@ async def test_page_size_style_takes_the_first_items(api: Api, token: str) -> No
     ("segments", {"lastKey": "abc"}),
     ("segments", {"lastKey": {"HK_CUSTOMER_CODE": "1_1", "RK_DATE_KEY": -1}}),
     ("productPurchased", {"lastKey": {"RK_DATE_KEY": 3}}),
+    ("campaigns", {"page": 10**18}),  # past any offset SQLite can bind: refused, not a 500
+    ("productPurchased", {"page": MAX_PAGE + 1}),
+    ("segments", {"lastKey": {"HK_CUSTOMER_CODE": "1_1", "RK_DATE_KEY": 10**20}}),
 ])
 async def test_malformed_paging_is_refused(api: Api, token: str, name: str, body: dict[str, Any]) -> None:
     response = await api.call(name, token, {"gcrId": "1"}, body=body)
@@ -111,3 +115,28 @@ async def test_missing_query_parameter_is_refused(api: Api, token: str, r) -> No
         response = await api.call(r.name, token, {"gcrId": "1"}, query=query)
         assert response.status_code == 400 and response.json()["errorCode"] == "QUERY_REQUIRED"
         assert r.query_param in response.json()["message"]
+
+
+async def test_the_last_allowed_page_is_an_empty_page(api: Api, token: str) -> None:
+    for name in ("campaigns", "productPurchased"):
+        data = await api.data(name, token, {"gcrId": "1"}, body={"page": MAX_PAGE, "pageSize": 100})
+        assert (data["dataList"], data["currentPage"]) == ([], MAX_PAGE)
+
+
+async def test_both_paging_styles_of_a_last_key_resource_give_the_same_sequence(api: Api, token: str) -> None:
+    ids = _busiest(api, "orders")
+    size = 4
+    by_key: list[dict[str, Any]] = []
+    by_page: list[dict[str, Any]] = []
+    body: dict[str, Any] = {"pageSize": size}
+    page = 1
+    while True:
+        keyed = await api.data("productPurchased", token, ids, body=body)
+        numbered = await api.data("productPurchased", token, ids, body={"page": page, "pageSize": size})
+        assert keyed["currentPage"] == numbered["currentPage"] == page  # a lastKey page knows its number
+        by_key += keyed["dataList"]
+        by_page += numbered["dataList"]
+        if keyed["lastKey"] is None:
+            break
+        body, page = {"pageSize": size, "lastKey": keyed["lastKey"]}, page + 1
+    assert by_key == by_page and len(by_key) == keyed["totalCount"] > size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from pathlib import Path
 
 import anyio
@@ -13,7 +14,7 @@ from cdp_mcp.clock import ManualClock
 from cdp_mcp.sandbox import SandboxOptions, contract, open_sandbox
 from cdp_mcp.sandbox.contract import ErrorCode
 from cdp_mcp.sandbox.seed_data import CAMPAIGNS, CHANNELS
-from cdp_mcp.sandbox.store import Store
+from cdp_mcp.sandbox.store import Store, template_path
 
 pytestmark = pytest.mark.anyio
 
@@ -127,3 +128,28 @@ async def test_samples_sit_in_the_segments_their_description_promises(sandbox_se
         "SELECT 1 FROM segment_members m JOIN segments s USING (segment_id) WHERE m.gcr_id = ? AND s.name = ?",
         (sample.gcr_id, segment_name))
     assert members == [(1,)]
+
+
+async def test_db_path_never_overwrites_a_file_that_is_not_a_sandbox(tmp_path: Path) -> None:
+    precious = tmp_path / "customers.sqlite"
+    precious.write_bytes(b"somebody's real data")
+    with pytest.raises(FileExistsError, match="not a cdp-mcp sandbox database"):
+        await _open(precious, 7, 20)
+    assert precious.read_bytes() == b"somebody's real data"
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()  # an empty file (mktemp) is fair game
+    store = await _open(empty, 7, 20)
+    store.close()
+
+
+async def test_building_a_template_prunes_those_of_older_generators(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # an isolated template cache
+    cache = template_path(7, 10).parent
+    cache.mkdir(parents=True)
+    stale = cache / "0000oldcode0-s7-n1000.sqlite"
+    stale.write_bytes(b"a template of an older generator")
+    store = await anyio.to_thread.run_sync(lambda: Store.open(seed=7, customers=10))
+    store.close()
+    assert not stale.exists()
+    assert [p.name for p in cache.glob("*.sqlite")] == [template_path(7, 10).name]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import anyio
 import pytest
 
-from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header
+from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header, resource
 from cdp_mcp.clock import ManualClock
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ async def test_tenant_credentials(api: Api) -> None:
 
 
 async def test_access_token_required_and_known(api: Api) -> None:
-    response = await api.client.post("/api/v1/profile/b2b/basic", headers={**api.tenant, **_vip(api)})
+    response = await api.client.post(resource("basic").route, headers={**api.tenant, **_vip(api)})
     _assert_error(response, 401, "TOKEN_REQUIRED")
     _assert_error(await api.call("basic", "forged-token", _vip(api)), 401, "TOKEN_INVALID")
 
@@ -170,3 +171,63 @@ async def test_errors_never_echo_credentials(api: Api) -> None:
                      await api.update(token)):
         assert token not in response.text and api.server.tenant_hash not in response.text
     assert api.server.tenant_hash not in repr(api.server.options)
+
+
+async def test_update_without_validity_renews_for_the_tokens_own_validity(api: Api) -> None:
+    clock = api.server.clock
+    token = await api.token(["basic"], validity=120)
+    clock.advance(minutes=100)
+    data = (await api.update(token, ["basic", "segments"])).json()["data"]
+    assert data["validity"] == 120  # not shortened to the create default by an update that only re-scopes
+    assert datetime.fromisoformat(data["expiresAt"]) == clock.now() + timedelta(minutes=120)
+
+
+async def test_odd_validity_values_are_refused_not_crashed_on(api: Api) -> None:
+    for validity in ("\u00b2", "1e3", 10.0, [10], "99999999999999999999"):
+        response = await api.client.post(TOKEN_CREATE_PATH, headers=api.tenant,
+                                         json={"resource": ["basic"], "validity": validity})
+        _assert_error(response, 400, "INVALID_VALIDITY")
+    response = await api.client.post(TOKEN_CREATE_PATH, headers=api.tenant, json={"resource": ["basic"],
+                                                                                "validity": " 15 "})
+    assert response.json()["data"]["validity"] == 15  # a digit string is tolerated
+
+
+async def test_live_tokens_counts_only_unexpired_ones(api: Api) -> None:
+    await api.token(["basic"], validity=5)
+    await api.token(["basic"], validity=50)
+    assert (await api.server.sandbox.token_counts())["live_tokens"] == 2
+    api.server.clock.advance(minutes=10)
+    counts = await api.server.sandbox.token_counts()
+    assert (counts["live_tokens"], counts["created_today"]) == (1, 2)
+
+
+async def test_concurrent_creations_cannot_overrun_the_daily_limit(start_sandbox_server, api_factory) -> None:
+    limit = 7
+    server = start_sandbox_server(token_daily_limit=limit, customers=10)
+    api = api_factory(server)
+    statuses: list[int] = []
+    tokens: list[str] = []
+
+    async def create() -> None:
+        response = await api.create(["basic"])
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            tokens.append(response.json()["data"]["token"])
+
+    async def read(gcr_id: int) -> None:
+        token = tokens[gcr_id % len(tokens)]
+        data = await api.data("basic", token, {"gcrId": str(gcr_id)})
+        assert data["gcrId"] == gcr_id
+
+    async with anyio.create_task_group() as tg:  # 40 racing creations over separate connections
+        for _ in range(40):
+            tg.start_soon(create)
+    assert sorted(statuses) == [200] * limit + [429] * (40 - limit)
+    assert len(set(tokens)) == limit
+    async with anyio.create_task_group() as tg:  # then reads and updates interleaved on every token
+        for n in range(100):
+            tg.start_soon(read, 1 + n % 10)
+            if n % 10 == 0:
+                tg.start_soon(api.update, tokens[n % limit])
+    counts = await server.sandbox.token_counts()
+    assert (counts["created_today"], counts["updated_today"], counts["live_tokens"]) == (limit, 10, limit)

@@ -89,3 +89,14 @@ async def test_ambiguous_customer_fails_the_whole_call(connect: Connect, sandbox
     async with connect() as client:
         result = await client.call_tool("get_customer_overview", {"email": sandbox_server.sample("ambiguous").email})
     assert result.is_error and "gcr_id" in text_of(result)
+
+
+async def test_a_failing_profile_still_leaves_a_card_that_names_the_customer(
+    connect: Connect, sandbox_server: SandboxThread,
+) -> None:
+    vip = sandbox_server.sample("vip")
+    transport = RecordingTransport(fail=(resource("basic").route,))
+    async with connect(transport=transport) as client:
+        card = data_of(await client.call_tool("get_customer_overview", {"email": vip.email}))
+    assert {"who", "value"} <= set(card["unavailable"]) and "consent" in card
+    assert card["gcr_id"] == vip.gcr_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -49,6 +50,7 @@ async def test_profile_by_each_identifier_names_the_customer(client: Client, san
         assert data.get("days_since_last_purchase") == last_order
         assert data["age_band"].split("-")[0] == str(data["age"] // 10 * 10)
         assert all(value not in ("", " ") for value in data.values())
+        assert all(re.fullmatch(r"[a-z][a-z0-9_]*", key) for key in [*data, *data.get("more", {})])  # our spelling
 
 
 async def test_segments_page_through_all_without_overlap(client: Client, sandbox_server: SandboxThread) -> None:
@@ -116,7 +118,7 @@ async def test_limit_only_lists_are_capped_and_state_total(client: Client, sandb
     vip = sandbox_server.sample("vip")
     recs = data_of(await client.call_tool("get_product_recommendations", {"gcr_id": vip.gcr_id, "limit": 2}))
     assert len(recs["items"]) == 2 and recs["total"] >= 2 and "next_cursor" not in recs
-    assert all(item.get("description") != item["name"] for item in recs["items"])
+    assert all(item.get("description") != item["product_name"] for item in recs["items"])
     activity = data_of(await client.call_tool("get_customer_activity", {"gcr_id": vip.gcr_id, "limit": 4}))
     dates = [item["date"] for item in activity["items"]]
     assert len(dates) <= 4 and activity["total"] >= len(dates) and dates == sorted(dates, reverse=True)
@@ -168,3 +170,43 @@ async def test_ambiguous_email_says_what_to_add(client: Client, sandbox_server: 
     args = {"email": ambiguous.email, "mobile": first.mobile}
     narrowed = data_of(await client.call_tool("get_customer_profile", args))
     assert narrowed["gcr_id"] == first.gcr_id
+
+
+async def test_distinct_events_on_one_day_are_all_listed(client: Client, sandbox_server: SandboxThread) -> None:
+    """Two email opens on one day are two events: the page holds `limit` of them and the counts add up."""
+    for label in ("vip", "regular"):
+        sample = sandbox_server.sample(label)
+        data = data_of(await client.call_tool("get_customer_activity", {"gcr_id": sample.gcr_id, "limit": 30}))
+        assert len(data["items"]) == min(30, data["total"])
+        assert len(data["items"]) + data.get("remaining", 0) == data["total"]
+
+
+def _money(data: Any) -> list[dict[str, Any]]:
+    if isinstance(data, dict):
+        if isinstance(data.get("amount"), int | float):
+            return [data]
+        return [m for value in data.values() for m in _money(value)]
+    if isinstance(data, list):
+        return [m for value in data for m in _money(value)]
+    return []
+
+
+async def test_products_are_named_alike_and_every_amount_has_a_currency(
+    connect: Any, sandbox_server: SandboxThread,
+) -> None:
+    """A fresh session: the overview card states its currency on every amount, and so do the lists after it."""
+    vip = sandbox_server.sample("vip")
+    async with connect() as fresh:
+        card = data_of(await fresh.call_tool("get_customer_overview", {"gcr_id": vip.gcr_id}))
+        results = {tool: data_of(await fresh.call_tool(tool, {"gcr_id": vip.gcr_id})) for tool in (
+            "get_product_recommendations", "list_purchased_products", "get_customer_activity",
+            "list_customer_campaigns")}
+    amounts = _money([card, *results.values()])
+    assert amounts and all(m.get("currency") for m in amounts)
+    assert len({m["currency"] for m in amounts}) == 1
+    products = [*card["recommendations"], *results["get_product_recommendations"]["items"],
+                *results["list_purchased_products"]["items"]]
+    assert all(p.get("product_code") and p.get("product_name") and "name" not in p for p in products)
+    channels = [c["channel"] for c in results["list_customer_campaigns"]["items"] if "channel" in c]
+    channels += [e["channel"] for e in results["get_customer_activity"]["items"] if "channel" in e]
+    assert channels and all(c == c.lower() for c in channels)

@@ -20,6 +20,8 @@ from cdp_mcp.tools.registry import all_specs, select_specs
 pytestmark = pytest.mark.anyio
 
 SNAPS = Path(__file__).parent / "__toolsnaps__"
+TOOLS_LIST_BUDGET = 34 * 1024
+"""Bytes of compact tools/list JSON: what every conversation pays before its first question."""
 ISSUE_TOOLS = [
     "get_customer_profile", "list_customer_segments", "search_customer_segments", "check_customer_in_segment",
     "list_customer_campaigns", "search_customer_campaigns", "get_product_recommendations", "get_customer_activity",
@@ -62,8 +64,10 @@ def test_every_spec_is_complete() -> None:
 
 
 def _described(schema: dict[str, Any], defs: dict[str, Any], where: str) -> None:
+    assert "title" not in schema, f"{where} publishes a generated title"
     for name, prop in schema.get("properties", {}).items():
         assert prop.get("description"), f"{where}.{name} has no description"
+        assert "title" not in prop and {"type": "null"} not in prop.get("anyOf", []), f"{where}.{name} is not tidy"
         for option in [prop, *prop.get("anyOf", [])]:
             if option.get("type") == "integer":
                 assert "minimum" in option and "maximum" in option, f"{where}.{name} is unbounded"
@@ -80,6 +84,8 @@ async def test_listed_tools_have_described_bounded_inputs_and_output_schemas(con
     async with connect() as client:
         tools = (await client.list_tools()).tools
     assert [t.name for t in tools] == ISSUE_TOOLS
+    listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+    assert len(json.dumps(listed, separators=(",", ":"))) < TOOLS_LIST_BUDGET
     for tool in tools:
         _described(tool.input_schema, tool.input_schema.get("$defs", {}), tool.name)
         assert tool.output_schema and tool.output_schema["type"] == "object"

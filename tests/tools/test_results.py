@@ -82,3 +82,13 @@ async def test_an_unexpected_exception_reaches_the_client_as_a_generic_message(t
         assert result.is_error
         assert SECRET not in text_of(result) and "RuntimeError" not in text_of(result)
         assert "get_customer_profile" in text_of(result)
+
+
+def test_redact_judges_attribute_pairs_by_name_and_masks_emails_in_text() -> None:
+    data = {"items": [{"name": "homeAddress", "value": "1 Main St"}, {"name": "birthDate", "value": "2002-02-10"},
+                      {"name": "shoeSize", "value": "42"}, {"name": "secondaryEmail", "value": True}],
+            "description": "Newsletter sent to ada.l+news@mail.example.co.uk on Monday"}
+    assert redact(data) == {
+        "items": [{"name": "homeAddress", "value": REDACTED}, {"name": "birthDate", "value": "2002"},
+                  {"name": "shoeSize", "value": "42"}, {"name": "secondaryEmail", "value": True}],
+        "description": f"Newsletter sent to {REDACTED} on Monday"}

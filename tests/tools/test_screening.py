@@ -64,3 +64,14 @@ async def test_hundred_customers_in_one_call(connect: Connect, sandbox_server: S
     assert data["summary"]["customers"] == 100 and data["summary"]["errors"] == 0
     assert data["summary"]["in_segment"] == members
     assert [r["gcr_id"] for r in data["rows"]] == list(range(1, 101))
+
+
+async def test_segment_name_without_search_segments_is_refused_up_front(connect: Connect) -> None:
+    granted = ["basic", "optIn", "isCustomerInSegment"]
+    async with connect(resources=granted) as client:
+        result = await client.call_tool("screen_customers", {"customers": [{"gcr_id": 1}], "segment_name": "VIP",
+                                                             "channel": "sms"})
+        by_id = data_of(await client.call_tool("screen_customers", {"customers": [{"gcr_id": 1}],
+                                                                    "segment_id": "101", "channel": "sms"}))
+    assert result.is_error and "segment_id" in result.content[0].text  # type: ignore[union-attr]
+    assert by_id["summary"]["errors"] == 0

@@ -38,6 +38,10 @@ async def test_schema_bounds_are_enforced(connect: Connect) -> None:
         for args in ({"gcr_id": 1, "limit": 0}, {"gcr_id": 1, "limit": 101}, {"gcr_id": 0}):
             result = await client.call_tool("list_customer_segments", args)
             assert result.is_error, args
+            message = text_of(result)  # one line naming the argument, without pydantic's codes, links or values
+            assert message.startswith("Invalid arguments for list_customer_segments: ") and "\n" not in message
+            assert next(iter(set(args) - {"gcr_id"} or {"gcr_id"})) in message
+            assert "errors.pydantic.dev" not in message and "input_value" not in message
 
 
 async def test_cursor_misuse_is_refused_with_a_hint(connect: Connect, sandbox_server: SandboxThread) -> None:
@@ -66,3 +70,20 @@ async def test_screen_needs_exactly_one_segment_argument(connect: Connect) -> No
         too_many = await client.call_tool("screen_customers", {"customers": [{"gcr_id": 1}] * 101,
                                                                "segment_id": "101", "channel": "sms"})
         assert too_many.is_error
+
+
+async def test_digits_sent_as_json_numbers_are_taken_as_text(connect: Connect, sandbox_server: SandboxThread) -> None:
+    """Models and clients (the MCP Inspector CLI among them) send a mobile or a code as a number: not an error."""
+    vip = sandbox_server.sample("vip")
+    member = sandbox_server.sandbox.store.scalar(
+        "SELECT segment_id FROM segment_members WHERE gcr_id = ? AND segment_id GLOB '[0-9]*'", (vip.gcr_id,))
+    assert vip.mobile and vip.customer_code and vip.mobile.isdigit() and vip.customer_code.isdigit()
+    async with connect() as client:
+        for args in ({"mobile": int(vip.mobile)}, {"customer_code": int(vip.customer_code)}):
+            assert data_of(await client.call_tool("get_customer_profile", args))["gcr_id"] == vip.gcr_id
+        check = data_of(await client.call_tool("check_customer_in_segment",
+                                               {"gcr_id": vip.gcr_id, "segment_id": int(member)}))
+        assert check["in_segment"] is True and check["segment_id"] == member
+        screen = data_of(await client.call_tool("screen_customers", {
+            "customers": [{"customer_code": int(vip.customer_code)}], "segment_id": int(member), "channel": "email"}))
+        assert screen["rows"][0]["gcr_id"] == vip.gcr_id and screen["rows"][0]["in_segment"] is True
