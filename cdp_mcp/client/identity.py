@@ -46,6 +46,13 @@ class CustomerIdentity(BaseModel):
                 raise ValueError("has characters an HTTP header cannot carry (printable ASCII only)")
         return value
 
+    @field_validator("gcr_id", mode="before")
+    @classmethod
+    def _gcr_not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # pydantic would read true as 1: another customer's record
+            raise ValueError("must be a positive integer, not a boolean")
+        return value
+
     @field_validator("gcr_id")
     @classmethod
     def _gcr_positive(cls, value: int | None) -> int | None:

@@ -45,7 +45,7 @@ def parse_identifiers(values: Mapping[str, object]) -> Lookup:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
         if isinstance(raw, bool) or not isinstance(raw, str | int):
-            raise SandboxError(ErrorCode.IDENTIFIER_INVALID, f"`{header}` must be a string.")
+            raise SandboxError(ErrorCode.IDENTIFIER_INVALID, f"`{header}` must be a string (or an integer).")
         text = str(raw).strip()
         if kind == "gcr":
             if not _DIGITS.fullmatch(text) or int(text) < 1:

@@ -116,7 +116,7 @@ class MoneyOut(Out):
     """Money as the model reads it; the same fields as `models.Money`, without repeating their descriptions."""
 
     amount: float
-    currency: str | None = Field(None, description="ISO 4217 code, e.g. USD")
+    currency: str | None = Field(None, description="ISO 4217 code, e.g. USD; absent until the API states it")
 
 
 class Listing(Result):

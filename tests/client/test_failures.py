@@ -183,3 +183,9 @@ def test_identifiers_a_header_cannot_carry_are_invalid_input(arguments: dict[str
     """Refused before any I/O with a clear message, not a UnicodeEncodeError from deep inside httpx2."""
     with pytest.raises(InvalidInputError, match="HTTP header"):
         CustomerIdentity.parse(**arguments)
+
+
+def test_a_boolean_gcr_id_is_not_customer_one() -> None:
+    with pytest.raises(InvalidInputError, match="gcr_id"):
+        CustomerIdentity.parse(gcr_id=True)
+    assert CustomerIdentity.parse(gcr_id="7").gcr_id == 7  # a digit string is still fine

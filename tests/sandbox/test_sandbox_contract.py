@@ -8,24 +8,23 @@ ids, resolvable references, JSON Schema 2020-12 schemas) and live responses are 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx2
+import jsonschema  # comes with mcp, a runtime dependency (not declared separately)
 import pytest
 
 from cdp_mcp.catalog import RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header, resource
 from cdp_mcp.clock import ManualClock
-from cdp_mcp.sandbox import contract, views
+from cdp_mcp.sandbox import SandboxOptions, contract, views
 from cdp_mcp.sandbox.contract import ERROR_STATUS, ErrorCode
 from cdp_mcp.sandbox.openapi import OPENAPI_PATH
 from cdp_mcp.sandbox.server import SandboxThread
 
 if TYPE_CHECKING:
     from tests.sandbox.conftest import Api
-
-jsonschema = pytest.importorskip("jsonschema")  # installed with mcp (a runtime dependency), not declared by us
 
 pytestmark = pytest.mark.anyio
 
@@ -160,9 +159,21 @@ CASES: dict[ErrorCode, Case] = {
 }
 
 
+@pytest.fixture(scope="module")
+def walk_server() -> Iterator[SandboxThread]:
+    """One small tenant with OAuth on and a low daily limit, for every case (reset before each)."""
+    options = SandboxOptions(customers=10, oauth_key_secret=SECRET, token_daily_limit=LIMIT)
+    server = SandboxThread(options, clock=ManualClock()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-async def walk(start_sandbox_server: Callable[..., SandboxThread]) -> Any:
-    server = start_sandbox_server(customers=10, oauth_key_secret=SECRET, token_daily_limit=LIMIT)
+async def walk(walk_server: SandboxThread) -> AsyncIterator[Walk]:
+    server = walk_server
+    server.reset()
     async with httpx2.AsyncClient(base_url=server.base_url, timeout=30) as client:
         walk = Walk(server, client)
         walk.openapi = (await client.get(OPENAPI_PATH)).json()
