@@ -26,12 +26,14 @@ from cdp_mcp.clock import Clock, SystemClock
 from cdp_mcp.sandbox import Sandbox, SandboxOptions, open_sandbox
 from cdp_mcp.settings import Settings
 
-__all__ = ["SANDBOX_DB_NAME", "SANDBOX_HOST", "Backend", "open_backend"]
+__all__ = ["SANDBOX_CURRENCY", "SANDBOX_DB_NAME", "SANDBOX_HOST", "Backend", "open_backend"]
 
 logger = logging.getLogger(__name__)
 
 SANDBOX_HOST = "http://sandbox-{customers}-{seed}.invalid"
 """The base URL host the in-process sandbox is addressed by (never resolved: the ASGI transport answers)."""
+SANDBOX_CURRENCY = "USD"
+"""The embedded sandbox's tenant formats money with `$`."""
 SANDBOX_DB_NAME = "sandbox-{customers}-{seed}.sqlite3"
 _GCR_CACHE_SIZE = 10_000
 
@@ -98,7 +100,8 @@ async def open_backend(
         broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
         client = CdpClient(http, settings, broker, clock=clock)
-        backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url)
+        backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url,
+                          currency=settings.currency or (SANDBOX_CURRENCY if sandbox is not None else None))
         if not keep_alive:
             yield backend
             return

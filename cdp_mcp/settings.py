@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe read on connection errors, 5xx, 429")
     retry_budget: float = Field(20.0, gt=0, description="Seconds all retries of one call may take together")
     redact_pii: bool = Field(False, description="Mask email, mobile, address and birth date in results")
+    currency: str | None = Field(
+        None, pattern=r"^[A-Z]{3}$",
+        description="The tenant's ISO 4217 currency, for amounts the API gives as bare numbers (else learnt)",
+    )
     tools: Annotated[list[str] | None, NoDecode] = Field(None, description="Allowlist of tool names")
     resources: Annotated[list[str] | None, NoDecode] = Field(None, description="Resources the tenant grants")
     mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport")

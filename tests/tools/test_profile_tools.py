@@ -210,3 +210,14 @@ async def test_products_are_named_alike_and_every_amount_has_a_currency(
     channels = [c["channel"] for c in results["list_customer_campaigns"]["items"] if "channel" in c]
     channels += [e["channel"] for e in results["get_customer_activity"]["items"] if "channel" in e]
     assert channels and all(c == c.lower() for c in channels)
+
+
+async def test_a_configured_currency_applies_to_bare_amounts_from_the_first_call(
+    connect: Any, sandbox_server: SandboxThread,
+) -> None:
+    """CDP_CURRENCY: a price-only call in a fresh session already states the tenant's currency."""
+    vip = sandbox_server.sample("vip")
+    async with connect(currency="EUR") as fresh:
+        first = data_of(await fresh.call_tool("get_product_recommendations", {"gcr_id": vip.gcr_id}))
+    prices = _money(first)
+    assert prices and {m.get("currency") for m in prices} == {"EUR"}
