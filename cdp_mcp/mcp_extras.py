@@ -7,6 +7,8 @@ resources to a conversation. The prompts are short playbooks that name the tools
 
 from __future__ import annotations
 
+import re
+
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -81,7 +83,7 @@ def register_extras(server: MCPServer[Any], settings: Settings, specs: list[Tool
     spec = next((s for s in specs if s.name == "get_customer_overview"), None)
     if spec is not None:
         async def customer_overview(gcr_id: str, ctx: Context[Any, Any]) -> str:
-            if not gcr_id.isdigit() or int(gcr_id) < 1:
+            if not re.fullmatch(r"[0-9]{1,15}", gcr_id) or int(gcr_id) < 1:
                 raise ResourceError("gcr_id must be a positive integer, e.g. cdp://customers/1/overview")
             backend = ctx.request_context.lifespan_context
             call = ToolCall(spec=spec, backend=backend, settings=settings, arguments={"gcr_id": int(gcr_id)})
