@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(["serve"])
     try:
         if args.command == "sandbox":
-            from cdp_mcp.sandbox.serve import run as run_sandbox  # noqa: PLC0415
+            from cdp_mcp.sandbox.serve import run as run_sandbox  # noqa: PLC0415 - keep start-up light
 
             return run_sandbox(args)
         command = importlib.import_module(f"cdp_mcp.commands.{args.command}")

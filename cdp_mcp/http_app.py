@@ -31,6 +31,7 @@ from cdp_mcp.settings import Settings
 
 __all__ = [
     "HEALTH_PATH",
+    "LOOPBACK_HOSTS",
     "LOOPBACK_ORIGINS",
     "MCP_PATH",
     "MIN_TOKEN_LENGTH",

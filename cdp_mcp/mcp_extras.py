@@ -8,7 +8,6 @@ resources to a conversation. The prompts are short playbooks that name the tools
 from __future__ import annotations
 
 import re
-
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -23,7 +22,7 @@ from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.results import compact_json, structured
 from cdp_mcp.tools.spec import ToolCall, ToolSpec
 
-__all__ = ["CATALOG_URI", "OVERVIEW_URI", "catalog_document", "register_extras"]
+__all__ = ["CATALOG_URI", "OVERVIEW_URI", "campaign_plan", "catalog_document", "customer_brief", "register_extras"]
 
 CATALOG_URI = "cdp://catalog"
 OVERVIEW_URI = "cdp://customers/{gcr_id}/overview"

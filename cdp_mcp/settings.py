@@ -32,6 +32,8 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir("cdp-mcp", appauthor=False))
 
 
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
 _PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
 
@@ -54,6 +56,10 @@ class Settings(BaseSettings):
     token_daily_limit: int = Field(100, gt=0, description="The tenant's daily token creation limit")
     token_policy: TokenPolicy = "least-privilege"
     state_dir: Path = Field(default_factory=default_state_dir, description="Token cache and creation ledger")
+    redis_url: SecretStr | None = Field(
+        None, description="redis:// or rediss:// URL: replicas on several machines share token state there")
+    redis_key_prefix: str = Field("cdp-mcp", pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+                                  description="Prefix of the Redis keys of the token state")
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe read on connection errors, 5xx, 429")
@@ -106,6 +112,20 @@ class Settings(BaseSettings):
     def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("is empty: set it to the value your account team gave you, or unset it")
+        return value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(raw, str) and not raw.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # The URL may carry a password: the message never echoes it.
+        if value is not None and urlsplit(value.get_secret_value().strip()).scheme not in _REDIS_SCHEMES:
+            raise ValueError(f"must start with {', '.join(s + '://' for s in _REDIS_SCHEMES)}")
         return value
 
     @field_validator("resources")

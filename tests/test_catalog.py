@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cdp_mcp import catalog
-from cdp_mcp.catalog import IDENTIFIERS, RESOURCES, Envelope, Paging, resource
+from cdp_mcp.catalog import IDENTIFIERS, RESOURCES, Envelope, Paging, Scope, resource
 
 PACKAGE = Path(catalog.__file__).parent
 DOCUMENTED = [
@@ -69,6 +69,4 @@ def test_every_module_declares_all() -> None:
 
 
 def test_every_scope_constant_has_exactly_one_resource() -> None:
-    from cdp_mcp.catalog import Scope
-
     assert [r.name for r in RESOURCES] == list(Scope)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdp_mcp.broker.broker import BrokerStats, TokenBroker
 from cdp_mcp.broker.ledger import Allowance, CreationLedger
+from cdp_mcp.broker.redis_store import RedisTokenStore
 from cdp_mcp.broker.store import FileTokenStore, TokenStore, TokenStoreError, TokenStoreLockedError, namespace_for
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "BrokerStats",
     "CreationLedger",
     "FileTokenStore",
+    "RedisTokenStore",
     "TokenBroker",
     "TokenStore",
     "TokenStoreError",

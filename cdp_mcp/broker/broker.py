@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import anyio
 
 from cdp_mcp.broker.ledger import Allowance
+from cdp_mcp.broker.redis_store import RedisTokenStore
 from cdp_mcp.broker.renewal import BrokerStats, Renewer
 from cdp_mcp.broker.state import SHARED_SCOPE_KEY, StoredState, TokenRecord, scope_key
 from cdp_mcp.broker.store import FileTokenStore, TokenStore, namespace_for
@@ -32,7 +33,7 @@ from cdp_mcp.clock import Clock, SystemClock
 from cdp_mcp.errors import CdpError
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
 
-__all__ = ["RECHECK", "SWEEP_RETRY", "BrokerStats", "TokenBroker"]
+__all__ = ["KEEP_ALIVE_MIN_GAP", "RECHECK", "SWEEP_RETRY", "BrokerStats", "TokenBroker"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +94,16 @@ class TokenBroker:
     @classmethod
     def for_settings(cls, api: TokenApi, settings: Settings, *, base_url: str,
                      clock: Clock | None = None) -> TokenBroker:
-        """A broker on the file store in `settings.state_dir`, keyed by `base_url` and the tenant."""
+        """A broker keyed by `base_url` and the tenant, on the Redis store when `settings.redis_url` is set (replicas
+        on several machines), else on the file store in `settings.state_dir` (processes on this machine)."""
         tenant = settings.tenant_hash.get_secret_value() if settings.tenant_hash else SANDBOX_TENANT_HASH
         lock_timeout = 2 * (settings.connect_timeout + settings.read_timeout + settings.retry_budget) + 10
-        store = FileTokenStore(settings.state_dir, lock_timeout=lock_timeout)
+        store: TokenStore
+        if settings.redis_url is not None:
+            store = RedisTokenStore(settings.redis_url, prefix=settings.redis_key_prefix, lock_timeout=lock_timeout,
+                                    timeout=settings.connect_timeout)
+        else:
+            store = FileTokenStore(settings.state_dir, lock_timeout=lock_timeout)
         return cls(api, settings, store=store, clock=clock or SystemClock(),
                    namespace=namespace_for(base_url, tenant))
 
@@ -202,7 +209,7 @@ class TokenBroker:
         state = await self._store.load(self._namespace)
         return state.ledger.allowance(self._clock.now(), self._limit)
 
-    async def aclose(self, *, timeout: float = 5.0) -> None:
+    async def aclose(self, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - bounds a shielded save
         """Write back usage times (so other processes see what was in use) and release the store.
 
         Shielded from cancellation but bounded by `timeout` seconds: a sibling process holding the lock across
@@ -364,7 +371,7 @@ def _replay(error: Exception) -> Exception:
     waiter raises its own exception and tracebacks do not pile up on a shared one."""
     try:
         clone = copy.copy(error)
-    except Exception:  # an exception type that cannot be rebuilt from its args
+    except Exception:  # noqa: BLE001 - an exception type that cannot be rebuilt from its args
         return error
     clone.__cause__ = error.__cause__
     return clone

@@ -3,9 +3,8 @@
 `TokenStore` is the seam: a lock-free `load` (a consistent snapshot), and `save` made only while holding
 `locked(namespace)`, a cross-process exclusive lock the broker keeps across the token request it guards, so
 two processes never both create a token for one scope. `FileTokenStore` keeps one JSON file per namespace
-(mode 0600 in a 0700 directory, written atomically) guarded by a `filelock.FileLock`. A Redis store for
-replicas on several machines fits the same protocol: `load`/`save` a value under a key derived from the
-namespace, `locked` a lease (SET NX PX with a fencing value, renewed while held).
+(mode 0600 in a 0700 directory, written atomically) guarded by a `filelock.FileLock`. `RedisTokenStore`
+(redis_store.py) implements the same protocol for replicas on several machines.
 """
 
 from __future__ import annotations
@@ -27,7 +26,15 @@ import filelock
 from cdp_mcp.broker.state import StoredState
 from cdp_mcp.errors import TokenError
 
-__all__ = ["FileTokenStore", "TokenStore", "TokenStoreError", "TokenStoreLockedError", "namespace_for"]
+__all__ = [
+    "FileTokenStore",
+    "TokenStore",
+    "TokenStoreError",
+    "TokenStoreLockedError",
+    "decode_state",
+    "encode_state",
+    "namespace_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +44,24 @@ _LOCK_POLL = 0.02  # seconds between attempts on a contended lock (real time: an
 def namespace_for(base_url: str, tenant_hash: str) -> str:
     """The key of a tenant's state: a digest of base URL and tenant hash, never the tenant hash itself."""
     return hashlib.sha256(f"{base_url.rstrip('/')}\n{tenant_hash}".encode()).hexdigest()[:32]
+
+
+def encode_state(state: StoredState) -> str:
+    """The persisted document of a namespace (JSON; it holds tokens, so it never goes to a log)."""
+    return json.dumps(state.to_json(), indent=1)
+
+
+def decode_state(data: bytes, *, where: str) -> StoredState:
+    """Parse a persisted document; an unreadable one is logged (by `where`, never its contents) and read as empty:
+    starting empty costs creations, not correctness."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        if not isinstance(raw, dict):
+            raise TypeError("not a JSON object")
+        return StoredState.from_json(raw)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # UnicodeDecodeError is a ValueError
+        logger.warning("Ignoring unreadable token state %s (%s)", where, type(exc).__name__)
+        return StoredState()
 
 
 class TokenStoreError(TokenError):
@@ -100,7 +125,7 @@ class FileTokenStore:
             raise self._failed("read", exc) from exc
 
     async def save(self, namespace: str, state: StoredState) -> None:
-        document = json.dumps(state.to_json(), indent=1)
+        document = encode_state(state)
         try:
             await anyio.to_thread.run_sync(self._write, self.path_for(namespace), document)
         except OSError as exc:
@@ -172,15 +197,7 @@ class FileTokenStore:
             data = path.read_bytes()
         except FileNotFoundError:
             return StoredState()
-        try:
-            raw = json.loads(data.decode("utf-8"))
-            if not isinstance(raw, dict):
-                raise TypeError("not a JSON object")
-            return StoredState.from_json(raw)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # UnicodeDecodeError is a ValueError
-            # Never log the contents: they hold tokens. Starting empty costs creations, not correctness.
-            logger.warning("Ignoring unreadable token state file %s (%s)", path.name, type(exc).__name__)
-            return StoredState()
+        return decode_state(data, where=f"file {path.name}")
 
     def _write(self, path: Path, document: str) -> None:
         self._ensure_dir()

@@ -130,7 +130,7 @@ class ApiCaller:
             response = await self._http.post(path, headers=request_headers, params=params,
                                              json=dict(body) if body is not None else None)
         except httpx2.TransportError as exc:
-            error = UpstreamUnavailableError(f"Could not reach the Customer Profile API for {what} "
+            error: CdpError = UpstreamUnavailableError(f"Could not reach the Customer Profile API for {what} "
                                              f"({type(exc).__name__}).")
             if isinstance(exc, _WILL_NOT_CHANGE):
                 return _Outcome(error=error)

@@ -14,7 +14,8 @@ from typing import Any
 import httpx2
 from pydantic import ValidationError
 
-from cdp_mcp.catalog import Header, Resource, resource as catalog_resource
+from cdp_mcp.catalog import Header, Resource
+from cdp_mcp.catalog import resource as catalog_resource
 from cdp_mcp.client.calls import ApiCaller
 from cdp_mcp.client.envelopes import unwrap
 from cdp_mcp.client.identity import CustomerIdentity

@@ -8,9 +8,8 @@ that names the resource.
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 from cdp_mcp.catalog import Envelope, Resource
 from cdp_mcp.client.values import is_placeholder

@@ -40,13 +40,13 @@ _NOISY_LOGGERS = ("httpx2", "httpcore", "mcp.server.lowlevel.server", "mcp.serve
 logger = logging.getLogger(__name__)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler[Any]):
     """Writes to whatever `sys.stderr` is at emit time (test harnesses swap it), never to stdout."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -92,8 +92,8 @@ class _Session:
         self.progress: list[str] = []
 
     async def ask(self, tool: str, arguments: dict[str, Any], *, lines: int = _SHORT) -> dict[str, Any]:
-        async def on_progress(done: float, total: float | None, message: str | None) -> None:
-            self.progress.append(message or f"{done:g}/{total:g}")
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            self.progress.append(message or (f"{progress:g}/{total:g}" if total is not None else f"{progress:g}"))
 
         result = await self.client.call_tool(tool, arguments, progress_callback=on_progress)
         self.printer.result(tool, arguments, result_text(result), error=bool(result.is_error), lines=lines)
@@ -139,7 +139,8 @@ async def _questions(session: _Session, backend: Backend) -> None:
     segments = (card.get("segments") or {}).get("top") or []
     if segments:
         segment = segments[0]
-        screened = [{"gcr_id": s.gcr_id} for s in backend.sandbox.samples if s.gcr_id is not None][:6]
+        screened: list[dict[str, Any]] = [{"gcr_id": s.gcr_id} for s in backend.sandbox.samples
+                                          if s.gcr_id is not None][:6]
         if ambiguous is not None:
             screened.append({"email": ambiguous.email})
         printer.question(f"Campaign planning: who of {len(screened)} customers is in segment "

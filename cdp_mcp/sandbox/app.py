@@ -15,7 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cdp_mcp.catalog import (
-    RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Envelope, Header, Resource, TokenKey,
+    RESOURCES,
+    TOKEN_CREATE_PATH,
+    TOKEN_UPDATE_PATH,
+    Envelope,
+    Header,
+    Resource,
+    TokenKey,
 )
 from cdp_mcp.clock import Clock
 from cdp_mcp.sandbox.contract import DEFAULT_VALIDITY, ErrorCode, SandboxError, error_body
@@ -31,7 +37,7 @@ __all__ = ["create_sandbox_app"]
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Request], Awaitable[Response]]
+_Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _ok(data: Any) -> JSONResponse:
@@ -160,7 +166,7 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(error), status_code=error.status)
 
 
-def _endpoint(handlers: _Handlers, resource: Resource) -> Handler:
+def _endpoint(handlers: _Handlers, resource: Resource) -> _Handler:
     async def endpoint(request: Request) -> Response:
         return await handlers.profile(resource, request)
 

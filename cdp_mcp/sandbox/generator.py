@@ -11,17 +11,25 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cdp_mcp.sandbox.options import SAMPLE_SPECS, SampleSpec
 from cdp_mcp.sandbox.seed_data import (
-    CAMPAIGNS, CATEGORIES, CHANNELS, CITIES, FEMALE_NAMES, LAST_NAMES, MALE_NAMES, SEGMENTS, STREETS,
+    CAMPAIGNS,
+    CATEGORIES,
+    CHANNELS,
+    CITIES,
+    FEMALE_NAMES,
+    LAST_NAMES,
+    MALE_NAMES,
+    SEGMENTS,
+    STREETS,
 )
 
 __all__ = ["Generator", "Rows", "normalise_mobile"]
 
-T = TypeVar("T")
-Rows = dict[str, list[tuple]]
+_T = TypeVar("_T")
+Rows = dict[str, list[tuple[Any, ...]]]
 """Rows to insert, by table name."""
 
 _ORDERS = {"none": (0, 0), "occasional": (1, 4), "regular": (5, 15), "loyal": (16, 40)}
@@ -62,7 +70,7 @@ class _Dice:
         self._rng = random.Random(seed)
         self.r = self._rng.random
 
-    def pick(self, seq: Sequence[T]) -> T:
+    def pick(self, seq: Sequence[_T]) -> _T:
         return seq[int(self.r() * len(seq))]
 
     def between(self, low: int, high: int) -> int:
@@ -71,7 +79,7 @@ class _Dice:
     def below(self, n: int) -> int:
         return int(self.r() * n)
 
-    def sample(self, seq: Sequence[T], k: int) -> list[T]:
+    def sample(self, seq: Sequence[_T], k: int) -> list[_T]:
         return self._rng.sample(seq, k)
 
 
@@ -96,9 +104,9 @@ class _Facts:
 class Generator:
     """Appends every row of one customer to `rows`; products come from the seeder."""
 
-    def __init__(self, seed: int, products: list[tuple]) -> None:
+    def __init__(self, seed: int, products: list[tuple[Any, ...]]) -> None:
         self.seed = seed
-        self.by_category: dict[str, list[tuple]] = defaultdict(list)
+        self.by_category: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for p in products:
             self.by_category[p[4]].append(p)
 

@@ -8,14 +8,22 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from cdp_mcp.catalog import (
-    IDENTIFIERS, RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Envelope, Header, Paging, PagingKey, Resource,
+    IDENTIFIERS,
+    RESOURCES,
+    TOKEN_CREATE_PATH,
+    TOKEN_UPDATE_PATH,
+    Envelope,
+    Header,
+    Paging,
+    PagingKey,
+    Resource,
     Scope,
 )
 from cdp_mcp.sandbox.contract import ERROR_STATUS, MAX_PAGE, MAX_PAGE_SIZE, MAX_VALIDITY, ErrorCode
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.wire import wire_model
 
-__all__ = ["OPENAPI_PATH", "build_openapi"]
+__all__ = ["OPENAPI_PATH", "ErrorEnvelope", "TokenData", "TokenRequest", "TokenUpdateRequest", "build_openapi"]
 
 OPENAPI_PATH = "/openapi.json"
 

@@ -7,7 +7,12 @@ from typing import Any
 
 from cdp_mcp.catalog import Paging, PagingKey
 from cdp_mcp.sandbox.contract import (
-    LAST_KEY_DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PAGE_DEFAULT_PAGE_SIZE, ErrorCode, SandboxError,
+    LAST_KEY_DEFAULT_PAGE_SIZE,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    PAGE_DEFAULT_PAGE_SIZE,
+    ErrorCode,
+    SandboxError,
 )
 
 __all__ = ["PageParams", "last_key", "parse_paging"]

@@ -8,6 +8,7 @@ import random
 import sqlite3
 import threading
 from collections import defaultdict
+from typing import Any
 
 from cdp_mcp.sandbox.generator import Generator, Rows
 from cdp_mcp.sandbox.seed_data import BRANDS, CAMPAIGNS, CATEGORIES, PRICE_RANGE, PRODUCT_NOUNS, SEGMENTS
@@ -21,7 +22,7 @@ _INSERTS = {
 }
 
 
-def _products(seed: int) -> list[tuple]:
+def _products(seed: int) -> list[tuple[Any, ...]]:
     """200 products: 8 categories x 5 nouns x 5 brands, prices within each category's range."""
     rng = random.Random(f"products-{seed}")
     rows, pid = [], 0

@@ -102,7 +102,7 @@ class SandboxThread:
     def _run(self) -> None:
         try:
             anyio.run(self._main, backend="asyncio")
-        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+        except BaseException as exc:  # handed to the starting thread
             self._error = exc
             logger.exception("sandbox server thread failed")
         finally:

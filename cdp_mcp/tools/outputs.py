@@ -16,26 +16,23 @@ from cdp_mcp.client import models as m
 
 __all__ = [
     "OUTPUT_CONFIG",
-    "compact_property",
-    "compact_schema",
-    "tidy_schema",
     "Activities",
     "ActivityItem",
     "AffinityOut",
     "AffinityTop",
-    "Attributes",
     "AttributeItem",
-    "Campaigns",
+    "Attributes",
     "CampaignItem",
-    "ConsentOut",
+    "Campaigns",
     "ConsentItem",
+    "ConsentOut",
     "CustomerMatch",
     "CustomerProfile",
     "Listing",
     "MoneyOut",
     "Out",
-    "Purchases",
     "PurchaseItem",
+    "Purchases",
     "Recommendation",
     "Recommendations",
     "Result",
@@ -44,6 +41,9 @@ __all__ = [
     "Segments",
     "TrendMonth",
     "Trends",
+    "compact_property",
+    "compact_schema",
+    "tidy_schema",
 ]
 
 def compact_property(prop: dict[str, Any]) -> None:
@@ -102,14 +102,14 @@ class Out(BaseModel):
     model_config = OUTPUT_CONFIG
 
 
-GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
-DATE = "ISO 8601 date"
+_GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
+_DATE = "ISO 8601 date"
 
 
 class Result(Out):
     """Base of every result: frozen, no unknown keys, and the customer's gcr_id first."""
 
-    gcr_id: int | None = GCR
+    gcr_id: int | None = _GCR
 
 
 class MoneyOut(Out):
@@ -133,7 +133,7 @@ class CustomerProfile(Result):
     gender: str | None = None
     age: int | None = None
     age_band: str | None = Field(None, description="Ten-year band, e.g. 30-39")
-    birth_date: str | None = Field(None, description=f"{DATE}; only the year when PII is redacted")
+    birth_date: str | None = Field(None, description=f"{_DATE}; only the year when PII is redacted")
     tier: str | None = Field(None, description="Membership tier")
     status_color: str | None = None
     city: str | None = None
@@ -187,7 +187,7 @@ class Recommendations(Listing):
 
 
 class ActivityItem(Out):
-    date: str = Field(description=DATE)
+    date: str = Field(description=_DATE)
     type: str | None = None
     channel: str | None = None
     description: str | None = None
@@ -213,7 +213,7 @@ class Trends(Result):
 class PurchaseItem(m.Purchase):
     model_config = OUTPUT_CONFIG
 
-    order_value: MoneyOut | None = None  # type: ignore[assignment]
+    order_value: MoneyOut | None = None  # type: ignore[assignment]  # the output twin of models.Money
 
 
 class Purchases(Listing):

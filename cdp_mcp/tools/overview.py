@@ -22,7 +22,16 @@ from cdp_mcp.tools.params import SECTIONS
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import fetch, gcr_id_for, granted
 
-__all__ = ["OVERVIEW_RESOURCES", "SECTION_RESOURCES", "Overview", "overview"]
+__all__ = [
+    "OVERVIEW_RESOURCES",
+    "SECTION_RESOURCES",
+    "Overview",
+    "SegmentRef",
+    "SegmentsCard",
+    "Value",
+    "Who",
+    "overview",
+]
 
 SECTION_RESOURCES: dict[str, tuple[str, ...]] = {
     "who": (Scope.BASIC,),

@@ -9,7 +9,7 @@ digit strings as numbers, and refusing them would only cost a retry.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -20,14 +20,14 @@ from cdp_mcp.tools.spec import Param
 __all__ = [
     "CHANNELS",
     "CURSOR",
-    "Channel",
-    "CustomerRef",
     "IDENTITY_PARAMS",
     "LIMIT",
     "MAX_LIMIT",
     "SECTIONS",
-    "Section",
     "TEXT",
+    "Channel",
+    "CustomerRef",
+    "Section",
     "text_param",
 ]
 
@@ -41,7 +41,7 @@ Section = Literal["who", "value", "segments", "consent", "affinities", "recommen
 SECTIONS: tuple[str, ...] = ("who", "value", "segments", "consent", "affinities", "recommendations")
 
 
-TEXT: dict[str, object] = {"coerce_numbers_to_str": True}
+TEXT: dict[str, Any] = {"coerce_numbers_to_str": True}
 """Field options of every text argument: digits sent as a JSON number are taken as their text."""
 
 
@@ -52,7 +52,7 @@ def _identity_param(argument: str, description: str, example: str) -> Param:
     if argument == "gcr_id":
         return Param(argument, Annotated[int | None, Field(description=text, ge=1, le=2**53)], None)
     return Param(argument, Annotated[str | None, Field(description=text, max_length=_MAX_LENGTH[argument],
-                                                       **TEXT)], None)  # type: ignore[call-overload]
+                                                       **TEXT)], None)
 
 
 IDENTITY_PARAMS: tuple[Param, ...] = tuple(_identity_param(i.argument, i.description, i.example) for i in IDENTIFIERS)
@@ -70,12 +70,14 @@ CURSOR = Param(
 def text_param(name: str, description: str, *, max_length: int = 200) -> Param:
     """A required, non-empty text argument (a search text or an id)."""
     return Param(name, Annotated[str, Field(description=description, min_length=1, max_length=max_length,
-                                            **TEXT)])  # type: ignore[call-overload]
+                                            **TEXT)])
 
+
+_CUSTOMER_FIELDS: dict[str, Any] = {p.name: (p.annotation, p.default) for p in IDENTITY_PARAMS}
 
 CustomerRef: type[BaseModel] = create_model(
     "CustomerRef",
     __config__=OUTPUT_CONFIG,
     __doc__="One customer to screen: the same identifier arguments as every customer tool.",
-    **{p.name: (p.annotation, p.default) for p in IDENTITY_PARAMS},
+    **_CUSTOMER_FIELDS,
 )

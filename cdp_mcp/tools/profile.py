@@ -21,7 +21,7 @@ from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text
 from cdp_mcp.tools.spec import Param, ToolCall, ToolSpec
 from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_for
 
-__all__ = ["PROFILE_TOOLS", "ResourceTool", "profile_specs"]
+__all__ = ["PROFILE_TOOLS", "Listing", "ResourceTool", "Role", "profile_specs"]
 
 Listing = Literal["none", "limit", "cursor"]
 Role = Literal["data", "profile", "resolve", "membership"]
@@ -170,8 +170,9 @@ async def _listing(call: ToolCall, res: Resource, entry: ResourceTool, query: st
     shaped = [item for _, item in pairs]
     remaining = total - offset - len(items) if total is not None else None
     extra = entry.extra(data) if entry.extra else {}
-    return entry.output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
-                        next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
+    output: Callable[..., o.Result] = entry.output  # the entry's own Listing subclass: its fields vary per tool
+    return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
+                  next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
 
 
 async def _single(call: ToolCall, res: Resource, entry: ResourceTool, query: str | None) -> o.Result:

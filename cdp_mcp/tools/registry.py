@@ -85,7 +85,7 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
 
     returns = Annotated[CallToolResult, spec.output]
     context = inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
-    run.__signature__ = spec.signature.replace(  # type: ignore[attr-defined]
+    run.__signature__ = spec.signature.replace(  # type: ignore[attr-defined]  # read by MCPServer's introspection
         parameters=[*spec.signature.parameters.values(), context], return_annotation=returns)
     run.__annotations__ = {**{p.name: p.annotation for p in spec.params}, _CTX: Context, "return": returns}
     run.__name__ = run.__qualname__ = spec.name

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from cdp_mcp.client import models as m
 from cdp_mcp.tools import outputs as o
@@ -37,7 +37,7 @@ __all__ = [
     "unique",
 ]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 REDACTED = "[redacted]"
 _PLACEHOLDERS = frozenset({"", "-", "n/a", "na", "null", "none", "not available", "undefined"})
 _PII_KEY = re.compile(r"e-?mail|mobile|phone|address|dob|birth", re.IGNORECASE)
@@ -59,14 +59,14 @@ def distinct(value: str | None, *others: str | None) -> str | None:
     text = clean(value)
     if text is None:
         return None
-    seen = {clean(x).casefold() for x in others if clean(x)}  # type: ignore[union-attr]
+    seen = {other.casefold() for x in others if (other := clean(x))}
     return None if text.casefold() in seen else text
 
 
-def unique(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
+def unique(items: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
     """Items in order, the first of each key kept."""
     seen: set[Hashable] = set()
-    out: list[T] = []
+    out: list[_T] = []
     for item in items:
         k = key(item)
         if k not in seen:
@@ -75,6 +75,10 @@ def unique(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     return out
 
 
+@overload
+def money(value: m.Money) -> o.MoneyOut: ...
+@overload
+def money(value: m.Money | None) -> o.MoneyOut | None: ...
 def money(value: m.Money | None) -> o.MoneyOut | None:
     return None if value is None else o.MoneyOut(amount=round(value.amount, 2), currency=value.currency)
 
@@ -145,7 +149,7 @@ def activity_item(e: m.ActivityEvent) -> o.ActivityItem:
 
 
 def trends(t: m.PurchaseTrends, gcr_id: int | None) -> o.Trends:
-    months = [o.TrendMonth(month=p.month, orders=p.orders, order_value=money(p.order_value))  # type: ignore[arg-type]
+    months = [o.TrendMonth(month=p.month, orders=p.orders, order_value=money(p.order_value))
               for p in t.points]
     currency = next((p.order_value.currency for p in t.points), None)
     total = o.MoneyOut(amount=round(sum(p.order_value.amount for p in t.points), 2), currency=currency)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from cdp_mcp.broker import FileTokenStore, TokenBroker, namespace_for
+from cdp_mcp.broker import FileTokenStore, TokenBroker, TokenStore, namespace_for
 from cdp_mcp.broker.state import StoredState
 from cdp_mcp.catalog import RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, resource
 from cdp_mcp.client.client import CdpClient
@@ -59,9 +59,10 @@ async def stored_state(rig: Rig, server: Any) -> StoredState:
     return await FileTokenStore(rig.settings.state_dir).load(namespace_for(server.base_url, server.tenant_hash))
 
 
-def another_broker(rig: Rig, server: Any, *, api: TokenApi | None = None, lock_timeout: float = 120.0) -> TokenBroker:
-    """A second broker in the rig's process and state dir, on another token API seam or lock timeout."""
-    store = FileTokenStore(rig.settings.state_dir, lock_timeout=lock_timeout)
+def another_broker(rig: Rig, server: Any, *, api: TokenApi | None = None, lock_timeout: float = 120.0,
+                   store: TokenStore | None = None) -> TokenBroker:
+    """A second broker in the rig's process and state dir, on another token API seam, lock timeout or store."""
+    store = store or FileTokenStore(rig.settings.state_dir, lock_timeout=lock_timeout)
     return TokenBroker(api or rig.api, rig.settings, store=store, clock=server.clock,
                        namespace=namespace_for(server.base_url, server.tenant_hash))
 

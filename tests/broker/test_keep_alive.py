@@ -64,10 +64,9 @@ async def test_keep_alive_survives_an_unusable_state_dir(
     not_a_dir = tmp_path / "occupied"
     not_a_dir.write_text("")
     caplog.set_level(logging.WARNING, logger="cdp_mcp.broker")
-    async with open_rig(sandbox_server, state_dir=not_a_dir) as rig:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(partial(rig.broker.keep_alive, max_wait=TICK))
-            await _until(lambda: any("Keep-alive" in r.getMessage() for r in caplog.records))
-            await anyio.sleep(5 * TICK)
-            tg.cancel_scope.cancel()
+    async with open_rig(sandbox_server, state_dir=not_a_dir) as rig, anyio.create_task_group() as tg:
+        tg.start_soon(partial(rig.broker.keep_alive, max_wait=TICK))
+        await _until(lambda: any("Keep-alive" in r.getMessage() for r in caplog.records))
+        await anyio.sleep(5 * TICK)
+        tg.cancel_scope.cancel()
     assert rig.sent("create") == 0

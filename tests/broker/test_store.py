@@ -95,10 +95,10 @@ async def test_an_unusable_state_dir_is_a_clear_error_before_any_creation(
 
 async def test_two_brokers_on_one_state_dir_never_create_twice(sandbox_server: Any, open_rig: OpenRig) -> None:
     sandbox_server.reset()
-    async with open_rig(sandbox_server) as first, open_rig(sandbox_server) as second:
-        async with anyio.create_task_group() as tg:
-            for i in range(60):
-                tg.start_soon(fetch, (first, second)[i % 2], SCOPES[i % len(SCOPES)], sandbox_server)
+    async with (open_rig(sandbox_server) as first, open_rig(sandbox_server) as second,
+                anyio.create_task_group() as tg):
+        for i in range(60):
+            tg.start_soon(fetch, (first, second)[i % 2], SCOPES[i % len(SCOPES)], sandbox_server)
     assert (await sandbox_counts(sandbox_server))["created_today"] == len(SCOPES)
     assert first.broker.stats.created + second.broker.stats.created == len(SCOPES)
 

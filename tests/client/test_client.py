@@ -14,8 +14,19 @@ import pytest
 from cdp_mcp.catalog import RESOURCES, resource
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import (
-    Activity, Affinity, AttributePage, CampaignPage, Consents, GcrMatch, Membership, PageRequest, Profile,
-    PurchasePage, PurchaseTrends, Recommendations, SegmentPage,
+    Activity,
+    Affinity,
+    AttributePage,
+    CampaignPage,
+    Consents,
+    GcrMatch,
+    Membership,
+    PageRequest,
+    Profile,
+    PurchasePage,
+    PurchaseTrends,
+    Recommendations,
+    SegmentPage,
 )
 from tests.client.conftest import ClientRig
 
@@ -162,7 +173,7 @@ async def test_user_activity_is_flattened_newest_first(rig: ClientRig, label: st
     result = await rig.client.fetch("userActivity", identity)
     data = _data(await rig.raw(resource("userActivity"), identity))
     assert isinstance(result, Activity)
-    expected = sorted(((day["date"], e["id"]) for day in data["activity"] for e in day["activityList"]))
+    expected = sorted((day["date"], e["id"]) for day in data["activity"] for e in day["activityList"])
     assert sorted((_dmy(e.occurred_on), e.id) for e in result.items) == expected
     days = [e.occurred_on for e in result.items]
     assert days == sorted(days, reverse=True)

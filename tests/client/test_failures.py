@@ -16,8 +16,14 @@ from cdp_mcp.client.models import PageRequest, Profile
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (
-    AmbiguousCustomerError, AuthenticationError, CustomerNotFoundError, InvalidInputError, ScopeMissingError,
-    TokenExpiredError, TokenQuotaError, UpstreamResponseError,
+    AmbiguousCustomerError,
+    AuthenticationError,
+    CustomerNotFoundError,
+    InvalidInputError,
+    ScopeMissingError,
+    TokenExpiredError,
+    TokenQuotaError,
+    UpstreamResponseError,
 )
 from cdp_mcp.sandbox.contract import ERROR_STATUS, ErrorCode, SandboxError, error_body
 from tests.client.conftest import ClientRig, FixedToken, OpenRig, settings_for

@@ -22,8 +22,16 @@ from cdp_mcp.client.models import Money, PageRequest
 from cdp_mcp.client.parsers import PARSERS
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (
-    AmbiguousCustomerError, AuthenticationError, CdpError, CustomerNotFoundError, InvalidInputError,
-    RateLimitedError, ScopeMissingError, TokenExpiredError, UpstreamResponseError, UpstreamUnavailableError,
+    AmbiguousCustomerError,
+    AuthenticationError,
+    CdpError,
+    CustomerNotFoundError,
+    InvalidInputError,
+    RateLimitedError,
+    ScopeMissingError,
+    TokenExpiredError,
+    UpstreamResponseError,
+    UpstreamUnavailableError,
 )
 from cdp_mcp.settings import Settings
 from tests.client.conftest import FakeTimer, FixedToken

@@ -49,7 +49,7 @@ async def test_cli_prints_one_json_line_then_serves(tmp_path: Path) -> None:
 
 def test_cli_refuses_a_tenant_smaller_than_the_samples() -> None:
     result = subprocess.run([sys.executable, "-m", "cdp_mcp", "sandbox", "--customers", "3", "--json"],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2 and result.stdout == ""
     assert "customers" in result.stderr
 
@@ -58,7 +58,7 @@ def test_cli_refuses_to_replace_a_foreign_db_file(tmp_path: Path) -> None:
     precious = tmp_path / "mine.db"
     precious.write_text("not a sandbox")
     command = [sys.executable, "-m", "cdp_mcp", "sandbox", "--port", "0", "--json", "--db", str(precious)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2 and result.stdout == ""
     assert "not a cdp-mcp sandbox database" in result.stderr and "Traceback" not in result.stderr
     assert precious.read_text() == "not a sandbox"
@@ -71,7 +71,7 @@ def test_cli_refuses_to_replace_a_foreign_db_file(tmp_path: Path) -> None:
 ])
 def test_cli_refuses_unusable_options_without_echoing_them(arguments: list[str], message: str) -> None:
     result = subprocess.run([sys.executable, "-m", "cdp_mcp", "sandbox", "--json", "--customers", "10", *arguments],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode != 0 and result.stdout == ""
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "my secret" not in result.stderr  # a secret given on the command line is not echoed back

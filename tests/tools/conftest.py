@@ -22,7 +22,6 @@ from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
 
 
-
 @pytest.fixture(scope="session")
 def tools_state_dir(sandbox_server: SandboxThread, tmp_path_factory: pytest.TempPathFactory) -> Path:
     sandbox_server.reset()  # start from an unspent daily allowance, whatever ran before

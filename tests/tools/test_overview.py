@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tool_transport import RecordingTransport
 from tool_results import Connect, data_of, text_of
+from tool_transport import RecordingTransport
 
 from cdp_mcp.catalog import RESOURCE_NAMES, resource
 from cdp_mcp.sandbox.server import SandboxThread

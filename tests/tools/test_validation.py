@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tool_transport import RecordingTransport
 from tool_results import Connect, data_of, text_of
+from tool_transport import RecordingTransport
 
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.sandbox.server import SandboxThread
