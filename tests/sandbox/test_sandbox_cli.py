@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 
@@ -22,7 +23,8 @@ async def test_cli_prints_one_json_line_then_serves(tmp_path: Path) -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
+        with anyio.fail_after(60):  # a child that never prints fails the test instead of hanging the suite
+            line = await anyio.to_thread.run_sync(process.stdout.readline, abandon_on_cancel=True)
         info = json.loads(line)
         assert {"base_url", "tenant_hash", "oauth_key_secret", "samples"} <= set(info)
         assert info["base_url"].startswith("http://127.0.0.1:") and info["oauth_key_secret"] is None
