@@ -53,7 +53,7 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 return 0
 """
 _RELEASE = """
-return redis.call('del', KEYS[1])
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
 _FENCED_SET = """
@@ -65,8 +65,9 @@ return 0
 def _import_redis() -> tuple[Any, tuple[type[BaseException], ...]]:
     """`redis.asyncio` and the errors that mean "Redis failed"; a ConfigurationError when the extra is missing."""
     try:
-        import redis.asyncio as redis_asyncio  # optional extra: only replicas sharing state in Redis need it
-        from redis.exceptions import RedisError
+        # Optional extra, imported here so the default install and start-up need not have it.
+        import redis.asyncio as redis_asyncio  # noqa: PLC0415
+        from redis.exceptions import RedisError  # noqa: PLC0415
     except ImportError:
         raise ConfigurationError(
             "CDP_REDIS_URL is set but the Redis client (redis-py) is not installed.",
@@ -131,7 +132,9 @@ class RedisTokenStore:
 
     async def load(self, namespace: str) -> StoredState:
         data = await self._call("read", self._redis.get(self.state_key(namespace)))
-        return StoredState() if data is None else decode_state(data, where=f"in Redis ({self._where})")
+        if data is None:
+            return StoredState()
+        return decode_state(data if isinstance(data, bytes) else data.encode(), where=f"in Redis ({self._where})")
 
     async def save(self, namespace: str, state: StoredState) -> None:
         lease = self._held.get(namespace)
@@ -153,12 +156,17 @@ class RedisTokenStore:
             lease = await self._acquire(key)
             try:
                 self._held[namespace] = lease
+                failure: Exception | None = None
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(self._keep, key, lease)
                     try:
                         yield
+                    except Exception as exc:  # noqa: BLE001 - re-raised below as itself, not wrapped in a group
+                        failure = exc
                     finally:
                         tasks.cancel_scope.cancel()
+                if failure is not None:
+                    raise failure
             finally:
                 self._held.pop(namespace, None)
                 await self._give_back(key, lease)

@@ -21,18 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
-import redis.asyncio as redis_asyncio
 from pydantic import SecretStr
 
 from cdp_mcp.broker import RedisTokenStore, TokenBroker, TokenStoreError, TokenStoreLockedError, namespace_for
 from cdp_mcp.broker.redis_store import INSTALL_COMMAND
 from cdp_mcp.broker.state import StoredState
 from cdp_mcp.catalog import Scope
-from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.errors import ConfigurationError, TokenQuotaError
 from tests.broker.conftest import OpenRig, another_broker, sandbox_counts
 
 pytestmark = pytest.mark.anyio
+redis_asyncio = pytest.importorskip("redis.asyncio", reason="redis-py is not installed: pip install -e '.[test]'")
 
 SCOPES = (Scope.BASIC, Scope.SEGMENTS, Scope.OPT_IN, Scope.CAMPAIGNS, Scope.AFFINITY)
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +159,7 @@ async def test_leases_serialise_read_modify_write_across_replicas(make_store: Ma
     async def increment(store: RedisTokenStore) -> None:
         async with store.locked("ns"):
             state = await store.load("ns")
-            await anyio.sleep(0)  # let the other replica try to interleave
+            await anyio.lowlevel.checkpoint()  # let the other replica try to interleave
             await store.save("ns", _counted((state.learned_validity or 0) + 1))
 
     async with anyio.create_task_group() as tg:
@@ -277,6 +278,22 @@ async def test_two_replicas_on_a_cold_cache_create_each_scope_once_and_restarts_
         assert (await restarted.allowance()).used == len(SCOPES)  # the ledger is shared too
         await restarted.aclose()
     assert (await sandbox_counts(sandbox_server))["created_today"] == len(SCOPES)
+
+
+async def test_the_shared_ledger_refuses_at_the_limit_and_the_refusal_reaches_the_caller_as_itself(
+    sandbox_server: Any, open_rig: OpenRig, make_store: MakeStore
+) -> None:
+    sandbox_server.reset()
+    async with open_rig(sandbox_server, token_daily_limit=1) as rig:
+        first = another_broker(rig, sandbox_server, store=make_store())
+        second = another_broker(rig, sandbox_server, store=make_store())
+        await first.acquire(frozenset({Scope.BASIC}))
+        with pytest.raises(TokenQuotaError) as refused:  # raised under the lease: not wrapped, not swallowed
+            await second.acquire(frozenset({Scope.SEGMENTS}))
+        assert refused.value.retry_at is not None
+        assert rig.sent("create") == 1  # the second replica counted the first one's creation
+        await first.aclose()
+        await second.aclose()
 
 
 async def test_settings_choose_the_redis_store_and_secrets_never_show(
