@@ -185,7 +185,7 @@ anyio.run(main)
 async def test_a_lease_is_extended_while_held_and_expires_when_its_holder_dies(
     make_store: MakeStore, redis_server: RedisServer, prefix: str
 ) -> None:
-    lease = 0.6
+    lease = 1.5  # extended every 0.5 s: a holder stalled by a busy machine for up to ~1 s still keeps it
     env = {**os.environ, "CDP_REDIS_URL": redis_server.url,
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     args = [sys.executable, "-c", HOLDER, prefix, str(lease)]
@@ -203,7 +203,7 @@ async def test_a_lease_is_extended_while_held_and_expires_when_its_holder_dies(
     started = anyio.current_time()
     async with make_store(lock_timeout=10).locked("ns"):
         waited = anyio.current_time() - started
-    assert waited <= lease + 0.5  # the lease of a dead replica runs out; nobody has to clean up
+    assert waited <= lease + 1.0  # the lease of a dead replica runs out; nobody has to clean up
 
 
 async def test_a_holder_whose_lease_ran_out_neither_saves_nor_frees_the_next_holders_lease(
