@@ -212,11 +212,11 @@ def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None,
         if not failure.enveloped or identity is None:  # a 404 without a customer to look for: a wrong URL
             return UpstreamResponseError(f"The API answered {what} with HTTP 404 and no error envelope.",
                                          hint="Check that CDP_B2B_API_URL includes the context path (e.g. /rcdpapi).")
-        return CustomerNotFoundError(f"No customer matches the identifiers given ({given or 'none'}) on {what}.")
+        return CustomerNotFoundError(f"No customer matches the identifiers given ({given or 'none'}).")
     if kind is Kind.AMBIGUOUS:
         matches = _matches(failure)
         return AmbiguousCustomerError(
-            f"The identifiers given ({given or 'none'}) match {matches or 'several'} customers on {what}.",
+            f"The identifiers given ({given or 'none'}) match {matches or 'several'} customers.",
             matches=matches, sent=identity.present() if identity is not None else (),
         )
     if kind is Kind.INVALID:
