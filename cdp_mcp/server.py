@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp import __version__
 from cdp_mcp.backend import Backend, open_backend
-from cdp_mcp.mcp_extras import register_extras
+from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import build_tools
 
@@ -58,5 +58,5 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
                                            lifespan=lifespan, log_level=settings.log_level, tools=tools)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
-    register_extras(server, settings, specs)
+    register_resources_and_prompts(server, settings, specs)
     return server

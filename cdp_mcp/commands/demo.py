@@ -28,10 +28,17 @@ from cdp_mcp.commands.inprocess import connect, result_text
 from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.settings import Settings
 
-__all__ = ["demo_settings", "run", "run_demo"]
+__all__ = ["DESCRIPTION", "add_arguments", "demo_settings", "run", "run_demo"]
+
+DESCRIPTION = ("Run the server in process on a temporary embedded sandbox, ask it a few questions about a sample "
+               "customer and show the token broker's figures.")
 
 _WIDTH = 100
 _SHORT = 3  # lines of a result shown before it is cut
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser  # nothing to choose: the demo is the same for everyone
 
 
 def demo_settings(state_dir: Path) -> Settings:

@@ -27,7 +27,10 @@ from cdp_mcp.errors import CdpError
 from cdp_mcp.http_app import MIN_TOKEN_LENGTH
 from cdp_mcp.settings import Settings
 
-__all__ = ["Report", "redacted_settings", "run"]
+__all__ = ["DESCRIPTION", "Report", "add_arguments", "redacted_settings", "run"]
+
+DESCRIPTION = ("Check the configuration, reach the API (or the embedded sandbox), create or reuse a minimal token "
+               "and report the day's token allowance.")
 
 _PROBE_SCOPE = frozenset({Scope.BASIC.value})
 """The profile card's scope: the smallest token a session is sure to use."""
@@ -61,6 +64,10 @@ class Report:
     def _emit(self, line: str) -> None:
         self.lines.append(line)
         print(line, flush=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser  # doctor checks what the environment configures
 
 
 def redacted_settings(settings: Settings) -> list[tuple[str, str]]:

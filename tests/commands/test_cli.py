@@ -12,33 +12,9 @@ import pytest
 from cdp_mcp.cli import main
 from cdp_mcp.commands.call import parse_arguments
 from cdp_mcp.commands.common import load_settings
-from cdp_mcp.commands.config import PLACEHOLDERS
 from cdp_mcp.sandbox import SampleCustomer
 
 SECRET = "hunter2hunter2hunter2hunter2hunt"  # 32 characters, like a tenant hash
-
-
-def test_config_claude_desktop_prints_a_pasteable_entry_without_secrets(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
-    monkeypatch.setenv("CDP_B2B_API_URL", "https://api.example.com/rcdpapi")
-    assert main(["config", "claude-desktop"]) == 0
-    out, err = capsys.readouterr()
-    entry = json.loads(out)["mcpServers"]["cdp-mcp"]
-    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
-    assert entry["args"][-1] == "serve"
-    assert set(entry["env"]) == set(PLACEHOLDERS)
-    assert entry["env"]["CDP_B2B_API_URL"] == "https://api.example.com/rcdpapi"  # not a secret: filled in
-    assert entry["env"]["CDP_TENANT_HASH"] == PLACEHOLDERS["CDP_TENANT_HASH"]
-    assert SECRET not in out + err
-    assert "claude_desktop_config.json" in err
-
-
-def test_config_for_the_sandbox_needs_no_env(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["config", "claude-desktop", "--sandbox", "--name", "cdp-sandbox"]) == 0
-    entry = json.loads(capsys.readouterr().out)["mcpServers"]["cdp-sandbox"]
-    assert entry["env"] == {}
 
 
 def test_call_prints_the_compact_result(cdp_env: dict[str, str], showcase: SampleCustomer,

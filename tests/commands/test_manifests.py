@@ -70,4 +70,4 @@ def test_registry_server_json_matches_the_package(version: str) -> None:
 def test_claude_desktop_example_matches_what_config_prints() -> None:
     entry = _load("claude_desktop_config.json")["mcpServers"]["cdp-mcp"]
     assert entry["args"] == ["serve"] and Path(entry["command"]).is_absolute()
-    assert entry["env"] == PLACEHOLDERS
+    assert entry["env"] == {name: PLACEHOLDERS[name] for name in ("CDP_B2B_API_URL", "CDP_TENANT_HASH")}

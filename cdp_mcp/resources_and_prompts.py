@@ -22,7 +22,8 @@ from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.results import compact_json, structured
 from cdp_mcp.tools.spec import ToolCall, ToolSpec
 
-__all__ = ["CATALOG_URI", "OVERVIEW_URI", "campaign_plan", "catalog_document", "customer_brief", "register_extras"]
+__all__ = ["CATALOG_URI", "OVERVIEW_URI", "campaign_plan", "catalog_document", "customer_brief",
+           "register_resources_and_prompts"]
 
 CATALOG_URI = "cdp://catalog"
 OVERVIEW_URI = "cdp://customers/{gcr_id}/overview"
@@ -74,7 +75,7 @@ def campaign_plan(
     )
 
 
-def register_extras(server: MCPServer[Any], settings: Settings, specs: list[ToolSpec]) -> None:
+def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, specs: list[ToolSpec]) -> None:
     """Register the catalog resource, the overview template (when the overview tool is served) and prompts."""
     document = compact_json(catalog_document(specs))
     server.resource(CATALOG_URI, name="catalog", title="Tool catalog", mime_type=_JSON,
