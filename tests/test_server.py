@@ -104,11 +104,11 @@ async def test_surface_control_reaches_the_catalog_resource(loopback_settings: C
         assert not (await client.list_resource_templates()).resource_templates
 
 
-async def test_default_backend_runs_the_embedded_sandbox(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_default_backend_runs_the_embedded_sandbox_opened_by_the_first_call(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS)
-    caplog.set_level("WARNING", logger="cdp_mcp.backend")
     async with Client(build_server(settings)) as client:
-        result = await client.call_tool("get_customer_overview", {"gcr_id": 1})
+        assert len((await client.list_tools()).tools) == 16
+        assert not list(tmp_path.glob("sandbox-*.sqlite3"))  # listing the tools waits for no sandbox
+        result = await client.call_tool("get_customer_overview", {"gcr_id": 1})  # its sections open it at once
     assert not result.is_error and result.structured_content["gcr_id"] == 1
-    assert any("embedded sandbox" in r.getMessage() for r in caplog.records)
     assert list(tmp_path.glob("sandbox-*.sqlite3"))  # restarts reuse this database

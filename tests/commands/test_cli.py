@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from cdp_mcp.cli import main
 from cdp_mcp.commands.call import parse_arguments
 from cdp_mcp.commands.common import load_settings
+from cdp_mcp.commands.demo import json_lines
 from cdp_mcp.sandbox import SampleCustomer
 
 SECRET = "hunter2hunter2hunter2hunter2hunt"  # 32 characters, like a tenant hash
@@ -71,6 +73,23 @@ def test_call_arguments_follow_the_input_schema() -> None:
     assert parse_arguments(["include=who", "include=consent"], schema) == {"include": ["who", "consent"]}
 
 
+def test_json_lines_break_between_tokens_only() -> None:
+    value = {"name": "Ms. Ada Lovelace", "age_band": "30-39", "tags": ["a, b", "c:d", 'say "hi"'],
+             "next_cursor": "x" * 150, "nested": {"amount": 11938.16, "currency": "USD", "ok": True, "none": None}}
+    text = json.dumps(value, separators=(",", ":"))
+    cursor = json.dumps("x" * 150)
+    for width in (20, 37, 60, 95):
+        lines = json_lines(text, width)
+        assert all(len(line) <= width for line in lines)
+        assert not any(line.startswith((",", ":")) for line in lines)
+        shown = "".join(lines)
+        shortened = re.search(r'"x+…"', shown)
+        assert shortened is not None  # too long for any line: shortened, never split
+        assert shown.replace(shortened.group(0), cursor) == text  # everything else exactly as the model reads it
+        for token in ('"Ms. Ada Lovelace"', '"age_band":"30-39"', json.dumps('say "hi"'), '"amount":11938.16'):
+            assert any(token in line for line in lines), (width, token)
+
+
 def test_doctor_passes_on_the_embedded_sandbox(cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
@@ -118,6 +137,7 @@ def test_demo_runs_end_to_end(cdp_env: dict[str, str], showcase: SampleCustomer,
     assert "is_error:" in out  # the ambiguous customer's actionable message
     assert "created" in out and "allowance:" in out
     assert len(out.splitlines()) < 120
+    assert '"age_band":"30-39"' in out  # compact JSON wrapped between tokens, a key beside its value
     assert sorted(p.name for p in shared_state_dir.iterdir()) == before  # a temporary state dir, not CDP_STATE_DIR
 
 
