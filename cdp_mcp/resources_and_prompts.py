@@ -85,9 +85,9 @@ def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, s
         async def customer_overview(gcr_id: str, ctx: Context[Any, Any]) -> str:
             if not re.fullmatch(r"[0-9]{1,15}", gcr_id) or int(gcr_id) < 1:
                 raise ResourceError("gcr_id must be a positive integer, e.g. cdp://customers/1/overview")
-            backend = ctx.request_context.lifespan_context
-            call = ToolCall(spec=spec, backend=backend, settings=settings, arguments={"gcr_id": int(gcr_id)})
             try:
+                backend = await ctx.request_context.lifespan_context.get()
+                call = ToolCall(spec=spec, backend=backend, settings=settings, arguments={"gcr_id": int(gcr_id)})
                 return compact_json(structured(await overview(call), redact_pii=settings.redact_pii, backend=backend))
             except CdpError as exc:
                 raise ResourceError(exc.for_model()) from None

@@ -8,21 +8,21 @@ start-up before any connection; the backend (client, broker, sandbox) opens when
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp import __version__
-from cdp_mcp.backend import Backend, open_backend
+from cdp_mcp.backend import BackendFactory, BackendSlot, open_backend
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import build_tools
 
-__all__ = ["INSTRUCTIONS", "SERVER_NAME", "BackendFactory", "build_server"]
+__all__ = ["INSTRUCTIONS", "SERVER_NAME", "build_server"]
 
 SERVER_NAME = "cdp-mcp"
-BackendFactory = Callable[[], AbstractAsyncContextManager[Backend]]
 
 INSTRUCTIONS = """\
 Real-time customer profiles from the company's Customer Data Platform. Read-only.
@@ -35,12 +35,16 @@ For campaigns, screen_customers checks segment membership and channel consent fo
 never plan contact on a channel the customer has not opted in to."""
 
 
-def build_server(settings: Settings | None = None, *, backend: BackendFactory | None = None) -> MCPServer[Backend]:
+def build_server(settings: Settings | None = None, *, backend: BackendFactory | None = None,
+                 open_after: float | None = None) -> MCPServer[BackendSlot]:
     """The cdp-mcp server for `settings` (default: `Settings.load()` from the environment).
 
     Args:
         settings: configuration; decides the tool surface and redaction at build time.
-        backend: opens the backend when the server starts; default `open_backend(settings)`.
+        backend: opens the backend (client, broker, sandbox); default `open_backend(settings)`. It opens on the
+            first call that needs it, so listing the tools waits for nothing but the server itself.
+        open_after: open the backend this many seconds after start even without a call (what `serve` does,
+            so the broker keeps tokens alive across a quiet restart); None waits for the first call.
 
     Raises:
         ConfigurationError: invalid settings, or CDP_TOOLS names an unknown tool (the message lists valid names).
@@ -49,12 +53,17 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     open_it: BackendFactory = backend if backend is not None else (lambda: open_backend(settings))
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Backend]) -> AsyncIterator[Backend]:
-        async with open_it() as opened:
-            yield opened
+    async def lifespan(_: MCPServer[BackendSlot]) -> AsyncIterator[BackendSlot]:
+        slot = BackendSlot(open_it, open_after=open_after)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(slot.keep)
+            try:
+                yield slot
+            finally:
+                slot.close()
 
     tools, specs = build_tools(settings)
-    server: MCPServer[Backend] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
+    server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
                                            lifespan=lifespan, log_level=settings.log_level, tools=tools)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise

@@ -213,7 +213,7 @@ async def run_demo(settings: Settings) -> None:
         print(textwrap.fill(", ".join(t.name for t in tools), printer.width, initial_indent="   ",
                             subsequent_indent="   "))
         await _questions(_Session(client, printer))
-        await _figures(backend)
+        await _figures(backend())
     print("\nNext: `cdp-mcp config claude-desktop` prints the entry for Claude Desktop;")
     print("      `cdp-mcp call get_customer_overview email=...` asks one question from the shell.")
 

@@ -18,6 +18,8 @@ from cdp_mcp.settings import Settings
 __all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
 
 DESCRIPTION = "Serve the MCP tools. CDP_B2B_API_URL unset: the embedded sandbox."
+_OPEN_AFTER = 1.0
+"""Seconds after start to open the backend if no call has (the host lists the tools first)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +47,7 @@ def _url(host: str, port: int, path: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
-    server = build_server(settings)
+    server = build_server(settings, open_after=_OPEN_AFTER)
     if args.transport == "http":
         from cdp_mcp.http_app import MCP_PATH, create_http_app, serve_http  # noqa: PLC0415 - HTTP only
 

@@ -21,13 +21,14 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 from pydantic import ValidationError
 
+from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
-from cdp_mcp.tools.spec import ToolCall, ToolSpec
+from cdp_mcp.tools.spec import ToolCall, ToolSpec, identity_arguments
 
 __all__ = ["CdpTool", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
 
@@ -72,11 +73,11 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
-        call = ToolCall(spec=spec, backend=ctx.request_context.lifespan_context, settings=settings,
-                        arguments=kwargs, ctx=ctx)
         try:
             if spec.customer:
-                _ = call.identity  # validated before any upstream call
+                CustomerIdentity.parse(**identity_arguments(kwargs))  # validated before the backend or upstream
+            call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
+                            arguments=kwargs, ctx=ctx)
             model = await spec.handler(call)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)

@@ -3,7 +3,9 @@
 A host starts a stdio server, connects and lists its tools before the first question can be asked: that
 wait is what a user feels when a host (re)starts cdp-mcp. Each round spawns the trivial server (one tool,
 `MCPServer` from the same SDK, same interpreter) and cdp-mcp in alternation, so both see the same machine
-load, and the ratio of the medians is the figure to watch (target: at most 1.2). cdp-mcp is measured on
+load, and the ratio of the medians is the figure to watch (target: at most 1.2). The CPU time each server
+process used (user + system, from its exit accounting) is printed too: it hardly moves with the load of a
+shared machine, so its ratio is the steadier figure. cdp-mcp is measured on
 the embedded sandbox (its SQLite file seeded once, before the rounds) and against a configured API URL
 (nothing is contacted at start-up: tokens are created on the first call). Prints figures, asserts nothing.
 
@@ -13,6 +15,7 @@ the embedded sandbox (its SQLite file seeded once, before the rounds) and agains
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -39,14 +42,16 @@ server.run()
 '''
 
 
-async def spawn_to_tools(params: StdioServerParameters) -> float:
-    """Seconds from spawning the server to its first `tools/list` answer."""
+async def spawn_to_tools(params: StdioServerParameters) -> tuple[float, float]:
+    """Seconds from spawning the server to its first `tools/list` answer, and the CPU seconds it used in all."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     async with Client(params) as client:
         tools = (await client.list_tools()).tools
         elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the server has exited and been waited for
     assert tools, "the server listed no tools"
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _servers(work: Path) -> dict[str, StdioServerParameters]:
@@ -68,15 +73,18 @@ async def main(rounds: int) -> None:
         for params in servers.values():  # warm-up: seeds the sandbox once, fills the OS file cache
             await spawn_to_tools(params)
         times: dict[str, list[float]] = {name: [] for name in servers}
+        cpu: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(rounds):
             for name, params in servers.items():
-                times[name].append(await spawn_to_tools(params))
-    trivial = statistics.median(times["trivial server"])
+                elapsed, used = await spawn_to_tools(params)
+                times[name].append(elapsed)
+                cpu[name].append(used)
+    trivial, trivial_cpu = statistics.median(times["trivial server"]), statistics.median(cpu["trivial server"])
     print(f"spawn to first tools/list answer, median of {rounds} alternating rounds (python {sys.version.split()[0]})")
     for name, samples in times.items():
-        median = statistics.median(samples)
-        print(f"  {name:<18} {median:.3f} s  (min {min(samples):.3f}, max {max(samples):.3f})  "
-              f"{median / trivial:.2f}x trivial")
+        median, used = statistics.median(samples), statistics.median(cpu[name])
+        print(f"  {name:<18} {median:.3f} s (min {min(samples):.3f}) {median / trivial:.2f}x trivial | "
+              f"CPU {used:.3f} s {used / trivial_cpu:.2f}x trivial")
 
 
 if __name__ == "__main__":
