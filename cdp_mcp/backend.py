@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,6 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.clock import Clock, SystemClock
-from cdp_mcp.errors import CdpError, ConfigurationError, UpstreamUnavailableError
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
 
 if TYPE_CHECKING:
@@ -38,8 +37,6 @@ __all__ = [
     "SANDBOX_DB_NAME",
     "SANDBOX_HOST",
     "Backend",
-    "BackendFactory",
-    "BackendSlot",
     "EmbeddedSandbox",
     "open_backend",
 ]
@@ -164,83 +161,3 @@ async def open_backend(
             finally:
                 tasks.cancel_scope.cancel()
 
-
-BackendFactory = Callable[[], AbstractAsyncContextManager[Backend]]
-
-
-@dataclass(eq=False)
-class _Attempt:
-    done: anyio.Event = field(default_factory=anyio.Event)
-    backend: Backend | None = None
-    error: CdpError | None = None
-
-
-def _failure(exc: Exception) -> CdpError:
-    """An opening failure as an error the calling tool can report (a path problem names the path)."""
-    if isinstance(exc, CdpError):
-        return exc
-    if isinstance(exc, OSError) and exc.filename:
-        return ConfigurationError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
-                                  hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
-                                       "permissions.")
-    return UpstreamUnavailableError(f"The backend could not open ({type(exc).__name__}).")
-
-
-class BackendSlot:
-    """What the server's lifespan holds: the backend, opened when first needed and kept open until shutdown.
-
-    A host starts the server to list its tools; the client, the token broker (its state files or Redis) and
-    the sandbox are not needed for that, so they open on the first call, or `open_after` seconds after start
-    (whichever comes first: the broker's keep-alive then extends tokens a restarted server finds in use).
-    Opening happens in the lifespan's own task (`keep`), so what it enters is also exited there. A failed
-    opening fails the calls waiting for it with the reason, and the next call tries again.
-    """
-
-    def __init__(self, factory: BackendFactory, *, open_after: float | None = None) -> None:
-        self._factory = factory
-        self._open_after = open_after
-        self._wake = anyio.Event()
-        self._stop = anyio.Event()
-        self._attempt = _Attempt()
-
-    async def get(self) -> Backend:
-        """The open backend, opening it if needed.
-
-        Raises:
-            CdpError: it could not open (the reason and what to check).
-        """
-        attempt = self._attempt
-        self._wake.set()
-        await attempt.done.wait()
-        if attempt.backend is None:
-            raise attempt.error or UpstreamUnavailableError("The server is shutting down.")
-        return attempt.backend
-
-    async def keep(self) -> None:
-        """Open the backend when asked (or `open_after`), hold it until `close()`, then close it."""
-        while not self._stop.is_set():
-            with anyio.move_on_after(self._open_after if self._open_after is not None else float("inf")):
-                await self._wake.wait()
-            attempt = self._attempt
-            if self._stop.is_set():
-                attempt.done.set()
-                return
-            try:
-                async with self._factory() as backend:
-                    attempt.backend = backend
-                    attempt.done.set()
-                    await self._stop.wait()
-                return
-            except Exception as exc:  # noqa: BLE001 - reported to the calls that wanted the backend
-                if attempt.backend is not None:
-                    logger.warning("closing the backend failed: %s", type(exc).__name__)
-                    return
-                attempt.error = _failure(exc)
-                logger.warning("the backend could not open: %s", attempt.error.message)
-                self._attempt, self._wake, self._open_after = _Attempt(), anyio.Event(), None
-                attempt.done.set()
-
-    def close(self) -> None:
-        """Let `keep` close the backend (and fail any call still waiting for it)."""
-        self._stop.set()
-        self._wake.set()

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp import __version__
-from cdp_mcp.backend import BackendFactory, BackendSlot, open_backend
+from cdp_mcp.lifespan import BackendFactory, BackendSlot
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import build_tools
+
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "build_server"]
 
@@ -33,6 +37,12 @@ Start with get_customer_overview for a summary card; use the specific tools for 
 and, when more exist, next_cursor: pass it back as cursor to the same tool for the next page.
 For campaigns, screen_customers checks segment membership and channel consent for up to 100 customers at once; \
 never plan contact on a channel the customer has not opted in to."""
+
+
+def _open_backend(settings: Settings) -> AbstractAsyncContextManager[Backend]:
+    from cdp_mcp.backend import open_backend  # noqa: PLC0415 - loaded with the first call, not at start-up
+
+    return open_backend(settings)
 
 
 def build_server(settings: Settings | None = None, *, backend: BackendFactory | None = None,
@@ -50,7 +60,7 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
         ConfigurationError: invalid settings, or CDP_TOOLS names an unknown tool (the message lists valid names).
     """
     settings = settings if settings is not None else Settings.load()
-    open_it: BackendFactory = backend if backend is not None else (lambda: open_backend(settings))
+    open_it: BackendFactory = backend if backend is not None else (lambda: _open_backend(settings))
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[BackendSlot]) -> AsyncIterator[BackendSlot]:
