@@ -2,13 +2,14 @@
 
 Transports are not chosen here: the CLI runs the returned server over stdio or Streamable HTTP. The
 surface (which tools, in which order) is decided at build time from settings, so a bad CDP_TOOLS stops
-start-up before any connection; the backend (client, broker, sandbox) opens when the server starts.
+start-up before any connection, and the instructions name only tools that are served. The backend (client,
+broker, sandbox) opens with the first call (see `lifespan.BackendSlot`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -20,23 +21,38 @@ from cdp_mcp.lifespan import BackendFactory, BackendSlot
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import build_tools
+from cdp_mcp.tools.spec import ToolSpec
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["INSTRUCTIONS", "SERVER_NAME", "build_server"]
+__all__ = ["SERVER_NAME", "build_server", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
+_PAGED = "<a tool that pages with cursor>"
 
-INSTRUCTIONS = """\
-Real-time customer profiles from the company's Customer Data Platform. Read-only.
-Identify a customer with gcr_id, email, mobile or customer_code (at least one). Every result returns the \
-customer's gcr_id: use it in follow-up calls, it is cheap and unambiguous. If a call says several customers \
-match, add another identifier.
-Start with get_customer_overview for a summary card; use the specific tools for details. Lists return total \
-and, when more exist, next_cursor: pass it back as cursor to the same tool for the next page.
-For campaigns, screen_customers checks segment membership and channel consent for up to 100 customers at once; \
-never plan contact on a channel the customer has not opted in to."""
+_INSTRUCTIONS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset(), "Real-time customer profiles from the company's Customer Data Platform. Read-only."),
+    (frozenset(), "Identify a customer with gcr_id, email, mobile or customer_code (at least one). Every result "
+                  "returns the customer's gcr_id: use it in follow-up calls, it is cheap and unambiguous. If a call "
+                  "says several customers match, add another identifier."),
+    (frozenset({"get_customer_overview"}), "Start with get_customer_overview for a summary card; use the specific "
+                                           "tools for details."),
+    (frozenset({_PAGED}), "Lists return total and, when more exist, next_cursor: pass it back as cursor to the same "
+                          "tool, for the same customer, for the next page."),
+    (frozenset({"screen_customers"}), "For campaigns, screen_customers checks segment membership and channel "
+                                      "consent for up to 100 customers at once."),
+    (frozenset({"get_marketing_consent"}), "Before planning contact, check consent with get_marketing_consent."),
+    (frozenset(), "Never plan contact on a channel the customer has not opted in to."),
+)
+
+
+def instructions(specs: Sequence[ToolSpec]) -> str:
+    """The server instructions for the tools served: a sentence naming a tool appears only when it is served."""
+    served = {s.name for s in specs} | ({_PAGED} if any(p.name == "cursor" for s in specs for p in s.params) else set())
+    if "screen_customers" in served:
+        served.discard("get_marketing_consent")  # screening already checks consent: one consent sentence is enough
+    return "\n".join(text for needs, text in _INSTRUCTIONS if needs <= served)
 
 
 def _open_backend(settings: Settings) -> AbstractAsyncContextManager[Backend]:
@@ -73,7 +89,7 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
                 slot.close()
 
     tools, specs = build_tools(settings)
-    server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
+    server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
                                            lifespan=lifespan, log_level=settings.log_level, tools=tools)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise

@@ -14,8 +14,9 @@ from mcp import Client
 from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.server import INSTRUCTIONS, build_server
+from cdp_mcp.server import build_server, instructions
 from cdp_mcp.settings import Settings
+from cdp_mcp.tools.registry import all_specs
 
 pytestmark = pytest.mark.anyio
 
@@ -41,7 +42,7 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
     server = build_server(settings, backend=lambda: open_backend(settings, clock=sandbox_server.clock))
     async with Client(server, mode=mode) as client:
         if mode == "legacy":
-            assert client.instructions == INSTRUCTIONS
+            assert client.instructions == instructions(all_specs())
         assert len((await client.list_tools()).tools) == 16
         result = await client.call_tool("get_customer_profile", {"email": vip.email})
         assert not result.is_error and result.structured_content["gcr_id"] == vip.gcr_id
