@@ -25,6 +25,7 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.composites import composite_specs
+from cdp_mcp.tools.cursors import customer_bound
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
@@ -71,6 +72,8 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
     which logs it and shows the client only a generic message.
     """
 
+    handler = customer_bound(spec.handler) if any(p.name == "cursor" for p in spec.params) else spec.handler
+
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
         try:
@@ -78,7 +81,7 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
                 CustomerIdentity.parse(**identity_arguments(kwargs))  # validated before the backend or upstream
             call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
                             arguments=kwargs, ctx=ctx)
-            model = await spec.handler(call)
+            model = await handler(call)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)
