@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from cdp_mcp.cli import main
 from cdp_mcp.commands.call import parse_arguments
 from cdp_mcp.commands.common import load_settings
 from cdp_mcp.commands.demo import json_lines
+from cdp_mcp.commands.doctor import Report
 from cdp_mcp.sandbox import SampleCustomer
+from cdp_mcp.sandbox.server import SandboxThread
 
 SECRET = "hunter2hunter2hunter2hunter2hunt"  # 32 characters, like a tenant hash
 
@@ -106,8 +109,50 @@ def test_doctor_fails_with_a_fix_when_the_api_is_unreachable(cdp_env: dict[str, 
     monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
     assert main(["doctor"]) == 1
     out, err = capsys.readouterr()
-    assert "[FAIL] cannot reach" in out and "fix:" in out
-    assert SECRET not in out + err and "set (32 characters)" in out
+    assert f"[FAIL] cannot connect to 127.0.0.1:{port}" in out and "fix:" in out
+    assert SECRET not in out + err and "CDP_TENANT_HASH = set" in out
+
+
+def test_doctor_says_what_it_found_and_never_guesses_a_secret_length(
+    cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path,
+) -> None:
+    oauth = "0123456789abcdef" * 2  # 32 characters: a working secret the vendor documents no length for
+    server = start_sandbox_server(oauth_key_secret=oauth, customers=10)
+    monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
+    monkeypatch.setenv("CDP_TENANT_HASH", server.tenant_hash)
+    monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", oauth)
+    monkeypatch.setenv("CDP_STATE_DIR", str(tmp_path / "right"))
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "[FAIL]" not in out and "created a token for scope basic" in out
+    reached = next(line for line in out.splitlines() if "accepts HTTP connections" in line)
+    assert reached.lstrip().startswith("[ok]") and "HTTP 404" not in out  # a bare GET's status is no verdict
+
+    for wrong, state in (("not-the-secret", "wrong"), ("", "missing")):
+        monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", wrong)  # empty counts as unset
+        monkeypatch.setenv("CDP_STATE_DIR", str(tmp_path / state))  # no cached token: a creation is tried
+        assert main(["doctor"]) == 1
+        out, err = capsys.readouterr()
+        failure = next(line for line in out.splitlines() if "[FAIL]" in line)
+        fix = out.split(failure, 1)[1].splitlines()[1]
+        assert "token" in failure and "CDP_OAUTH_KEY_SECRET" in fix, out
+        assert ("set CDP_OAUTH_KEY_SECRET" in fix) == (state == "missing")
+        assert "run `cdp-mcp doctor`" not in out  # no advice to run doctor, from inside doctor
+        assert "characters" not in out and oauth not in out + err
+
+
+@pytest.mark.parametrize(("hint", "shown"), [
+    ("Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET (run `cdp-mcp doctor`).",
+     "Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET."),
+    ("The Customer Profile API is not reachable right now; retry later or run `cdp-mcp doctor`.",
+     "The Customer Profile API is not reachable right now; retry later."),
+    ("Check CDP_STATE_DIR and its permissions; run `cdp-mcp doctor`.", "Check CDP_STATE_DIR and its permissions."),
+])
+def test_doctor_reports_a_hint_without_advice_to_run_doctor(hint: str, shown: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    Report().fail("something failed", hint)
+    assert capsys.readouterr().out.splitlines()[1].strip() == f"fix: {shown}"
 
 
 @pytest.mark.parametrize("command", [["serve"], ["call", "get_customer_profile", "gcr_id=1"], ["doctor"]])
