@@ -20,7 +20,7 @@ from cdp_mcp import __version__
 from cdp_mcp.lifespan import BackendFactory, BackendSlot
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
-from cdp_mcp.tools.registry import build_tools
+from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
 
 if TYPE_CHECKING:
@@ -90,7 +90,8 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
 
     tools, specs = build_tools(settings)
     server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
-                                           lifespan=lifespan, log_level=settings.log_level, tools=tools)
+                                               lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                               middleware=[ArgumentErrors(specs)])
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_resources_and_prompts(server, settings, specs)

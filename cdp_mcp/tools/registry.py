@@ -15,11 +15,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
+from mcp.server import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError, create_model
 
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import CdpError, ConfigurationError
@@ -31,7 +32,7 @@ from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
 from cdp_mcp.tools.spec import ToolCall, ToolSpec, identity_arguments
 
-__all__ = ["CdpTool", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
+__all__ = ["ArgumentErrors", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
 
 logger = logging.getLogger(__name__)
 _CTX = "ctx"
@@ -107,17 +108,38 @@ def argument_errors(tool: str, error: ValidationError) -> str:
             "Correct them as the tool's input schema describes and call again.")
 
 
-class CdpTool(Tool):
-    """The SDK's tool, with argument errors a model can act on instead of pydantic's multi-line report."""
+class ArgumentErrors:
+    """Server middleware (the SDK's public extension point): argument errors a model can act on.
 
-    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+    The SDK validates a call's arguments against the tool's input schema before the tool runs and answers a
+    violation with pydantic's multi-line report. For a cdp-mcp tool that answered `isError`, this validates
+    the arguments again with a model of the tool's parameters and, if they are what failed, replaces the
+    report with one line per argument (`argument_errors`). No SDK class is subclassed or patched.
+    """
+
+    def __init__(self, specs: Sequence[ToolSpec]) -> None:
+        self._specs = {s.name: s for s in specs}
+        self._models: dict[str, type[BaseModel]] = {}
+
+    def _model(self, spec: ToolSpec) -> type[BaseModel]:
+        if spec.name not in self._models:
+            fields: dict[str, Any] = {p.name: (p.annotation, ... if p.default is inspect.Parameter.empty
+                                               else p.default) for p in spec.params}
+            self._models[spec.name] = create_model(f"{spec.name}_arguments", **fields)
+        return self._models[spec.name]
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        params = ctx.params or {}
+        name = params.get("name")
+        spec = self._specs.get(name) if ctx.method == "tools/call" and isinstance(name, str) else None
+        if spec is None or not isinstance(result, dict) or not result.get("isError"):
+            return result
         try:
-            return await super().run(arguments, context, convert_result)
-        except ToolError as exc:
-            cause = exc.__cause__
-            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
-                raise
-            raise ToolError(argument_errors(self.name, cause)) from cause
+            self._model(spec).model_validate(params.get("arguments") or {})
+        except ValidationError as exc:
+            return {**result, "content": [{"type": "text", "text": argument_errors(spec.name, exc)}]}
+        return result
 
 
 def build_tools(settings: Settings) -> tuple[list[Tool], list[ToolSpec]]:
@@ -129,7 +151,7 @@ def build_tools(settings: Settings) -> tuple[list[Tool], list[ToolSpec]]:
     specs = select_specs(settings)
     tools = []
     for spec in specs:
-        tool = CdpTool.from_function(tool_function(spec, settings), name=spec.name, title=spec.title,
+        tool = Tool.from_function(tool_function(spec, settings), name=spec.name, title=spec.title,
                                      description=spec.description, annotations=spec.annotations,
                                      structured_output=True)
         tools.append(tool.model_copy(update={"parameters": tidy_schema(tool.parameters)}))
