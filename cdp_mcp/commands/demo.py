@@ -214,8 +214,9 @@ async def run_demo(settings: Settings) -> None:
                             subsequent_indent="   "))
         await _questions(_Session(client, printer))
         await _figures(backend())
-    print("\nNext: `cdp-mcp config claude-desktop` prints the entry for Claude Desktop;")
-    print("      `cdp-mcp call get_customer_overview email=...` asks one question from the shell.")
+    print("\nNext: `cdp-mcp bundle` builds a one-click install for Claude Desktop; `cdp-mcp config HOST` prints the")
+    print("      entry for claude-desktop, claude-code, vscode, cursor, windsurf or http; `cdp-mcp doctor` checks")
+    print("      your tenant's settings; `cdp-mcp call get_customer_overview email=...` asks from the shell.")
 
 
 def run(args: argparse.Namespace) -> int:
