@@ -21,7 +21,7 @@ from cdp_mcp.errors import CdpError, ConfigurationError, UpstreamUnavailableErro
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["BackendFactory", "BackendSlot"]
+__all__ = ["BackendFactory", "BackendSlot", "path_failure"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +36,19 @@ class _Attempt:
     error: CdpError | None = None
 
 
+def path_failure(exc: OSError) -> CdpError:
+    """A file-system error naming a path (an unwritable CDP_STATE_DIR, typically) as an error a person can act on."""
+    return ConfigurationError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
+                              hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
+                                   "permissions.")
+
+
 def _failure(exc: Exception) -> CdpError:
     """An opening failure as an error the calling tool can report (a path problem names the path)."""
     if isinstance(exc, CdpError):
         return exc
     if isinstance(exc, OSError) and exc.filename:
-        return ConfigurationError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
-                                  hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
-                                       "permissions.")
+        return path_failure(exc)
     return UpstreamUnavailableError(f"The backend could not open ({type(exc).__name__}).")
 
 
