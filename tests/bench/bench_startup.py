@@ -3,7 +3,7 @@
 A host starts a stdio server, connects and lists its tools before the first question can be asked: that
 wait is what a user feels when a host (re)starts cdp-mcp. Each round spawns the trivial server (one tool,
 `MCPServer` from the same SDK, same interpreter) and cdp-mcp in alternation, so both see the same machine
-load, and the ratio of the medians is the figure to watch (target: at most 1.2). The CPU time the server
+load, and the median of the per-round ratios is the figure to watch (target: at most 1.2). The CPU time the server
 process had used when its answer arrived (user + system, read from /proc on Linux) is printed too: it
 hardly moves with the load of a shared machine, so its ratio is the steadier figure. cdp-mcp is measured on
 the embedded sandbox (its SQLite file seeded once, before the rounds) and against a configured API URL
@@ -68,7 +68,7 @@ async def spawn_to_tools(params: StdioServerParameters) -> tuple[float, float]:
 def _servers(work: Path) -> dict[str, StdioServerParameters]:
     trivial = work / "trivial_server.py"
     trivial.write_text(TRIVIAL_SERVER, encoding="utf-8")
-    base = {"CDP_STATE_DIR": str(work / "state"), "CDP_LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1"}
+    base = {"CDP_STATE_DIR": str(work / "state"), "CDP_LOG_LEVEL": "ERROR", "PYTHONDONTWRITEBYTECODE": "1"}
     api = base | {"CDP_B2B_API_URL": "http://127.0.0.1:9/rcdpapi", "CDP_TENANT_HASH": "t" * 32}
     return {
         "trivial server": StdioServerParameters(command=sys.executable, args=[str(trivial)],
@@ -90,13 +90,13 @@ async def main(rounds: int) -> None:
                 elapsed, used = await spawn_to_tools(params)
                 times[name].append(elapsed)
                 cpu[name].append(used)
-    trivial, trivial_cpu = statistics.median(times["trivial server"]), statistics.median(cpu["trivial server"])
-    print(f"spawn to first tools/list answer, median of {rounds} alternating rounds (python {sys.version.split()[0]})")
+    print(f"spawn to first tools/list answer, {rounds} alternating rounds (python {sys.version.split()[0]}); "
+          "x = median of the per-round ratios to the trivial server")
     for name, samples in times.items():
-        median, used = statistics.median(samples), statistics.median(cpu[name])
-        print(f"  {name:<18} {median:.3f} s (min {min(samples):.3f}) {median / trivial:.2f}x trivial | "
-              f"CPU {used:.3f} s {used / trivial_cpu:.2f}x trivial")
-
+        paired = statistics.median(t / base for t, base in zip(samples, times["trivial server"], strict=True))
+        paired_cpu = statistics.median(c / base for c, base in zip(cpu[name], cpu["trivial server"], strict=True))
+        print(f"  {name:<18} wall {statistics.median(samples):.3f} s (min {min(samples):.3f}) {paired:.2f}x | "
+              f"CPU {statistics.median(cpu[name]):.3f} s {paired_cpu:.2f}x")
 
 if __name__ == "__main__":
     for key in [k for k in os.environ if k.startswith("CDP_")]:
