@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CDP_", env_file=".env", extra="ignore", frozen=True)
 
     b2b_api_url: str | None = Field(None, description="Base URL with context path, e.g. https://host/rcdpapi")
-    tenant_hash: SecretStr | None = Field(None, description="The tenant hash (32 characters)")
+    tenant_hash: SecretStr | None = Field(None, description="The tenant hash, from your account team")
     oauth_key_secret: SecretStr | None = Field(None, description="OAuth key secret, when the tenant enables OAuth")
     token_validity: int = Field(600, gt=0, description="Validity requested for each token, in token_validity_unit")
     token_validity_unit: ValidityUnit = "minutes"
