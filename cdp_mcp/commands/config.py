@@ -31,6 +31,7 @@ __all__ = [
     "DESCRIPTION",
     "HOSTS",
     "PLACEHOLDERS",
+    "Entry",
     "Host",
     "add_arguments",
     "entry_for",

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,6 @@ async def list_tools(params: StdioServerParameters) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    import tempfile  # noqa: PLC0415 - script use only
-
     bundle, stand_in = Path(argv[0]), "--stand-in" in argv
     with tempfile.TemporaryDirectory(prefix="cdp-mcp-bundle-") as tmp:
         folder = Path(tmp) / "unpacked"
