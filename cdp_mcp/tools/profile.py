@@ -122,8 +122,9 @@ def _recommendation_source(data: m.Recommendations) -> dict[str, Any]:
 PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.BASIC: SingleTool(
         tool="get_customer_profile", title="Customer profile",
-        description="The customer's profile card: name, tier, city, age band, contact details, sales figures (total "
-        "sales, orders, average basket, days since last purchase). Start here for 'who is this customer?'.",
+        description="The customer's profile card: name, tier, status colour, city, age band, address, sales figures "
+        "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
+        "Start here for 'who is this customer?'.",
         output=o.CustomerProfile, shape=_profile_card),
     Scope.SEGMENTS: ListTool(
         tool="list_customer_segments", title="Customer segments",
@@ -205,10 +206,14 @@ def _params(entry: ResourceTool) -> tuple[Param, ...]:
     return tuple(params)
 
 
+_PAGED_UPSTREAM = (Paging.PAGE, Paging.LAST_KEY, Paging.POINTER)
+_SIZED_UPSTREAM = (Paging.PAGE_SIZE, Paging.POINTER)  # without a page to follow, ask for the first N items
+
+
 def _first_page(res: Resource, limit: int) -> PageRequest | None:
     if res.paging is Paging.PAGE:
         return PageRequest(page=1, page_size=limit)
-    if res.paging is Paging.LAST_KEY:
+    if res.paging in (Paging.LAST_KEY, Paging.POINTER):
         return PageRequest(page_size=limit)
     return None
 
@@ -221,8 +226,9 @@ def _stated_total(data: Any) -> int | None:
 
 def _list_handler(res: Resource, entry: ListTool) -> Handler:
     """Items capped by `limit`. Resources that page upstream are followed page by page (the cursor carries the
-    next page request); the others are cut here (the cursor carries the offset)."""
-    paged_upstream = entry.pages and res.paging in (Paging.PAGE, Paging.LAST_KEY)
+    next page request); the others are cut here (the cursor carries the offset). A pointer-paged resource whose
+    answer gives no pointer although more items exist is cut here from then on."""
+    paged_upstream = entry.pages and res.paging in _PAGED_UPSTREAM
 
     async def handle(call: ToolCall) -> o.Result:
         query = call.arguments.get(entry.argument.name) if entry.argument else None
@@ -230,21 +236,25 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         token = call.arguments.get("cursor")
         cursor = decode_cursor(token, tool=entry.tool, query=query) if token else None
         offset = cursor.offset if cursor else 0
-        if paged_upstream:
+        if paged_upstream and (cursor is None or cursor.page is not None):
             page = cursor.page if cursor else _first_page(res, limit)
             data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
             items = data.items[:limit] if cursor is None else data.items
             total = data.page.total
             nxt = data.page.next
             following = Cursor(entry.tool, offset + len(items), nxt, query) if nxt is not None and items else None
+            if following is None and res.paging is Paging.POINTER and total is not None \
+                    and offset + len(items) < min(total, MAX_LIMIT):
+                following = Cursor(entry.tool, offset + len(items), None, query)  # no pointer given: cut here
         else:
-            page = PageRequest(page_size=min(offset + limit, MAX_LIMIT)) if res.paging is Paging.PAGE_SIZE else None
+            sized = res.paging in _SIZED_UPSTREAM
+            page = PageRequest(page_size=min(offset + limit, MAX_LIMIT)) if sized else None
             data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
             every = data.items
             items = every[offset:offset + limit]
             total = _stated_total(data)
             total = len(every) if total is None else total
-            reachable = min(total, MAX_LIMIT) if res.paging is Paging.PAGE_SIZE else len(every)
+            reachable = min(total, MAX_LIMIT) if sized else len(every)
             more = entry.pages and offset + len(items) < reachable
             following = Cursor(entry.tool, offset + len(items), None, query) if more else None
         # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.

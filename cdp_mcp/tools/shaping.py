@@ -149,12 +149,17 @@ def activity_item(e: m.ActivityEvent) -> o.ActivityItem:
 
 
 def trends(t: m.PurchaseTrends, gcr_id: int | None) -> o.Trends:
+    """Months and their totals; a total over a month whose figure is unknown is unknown too (never a guess)."""
     months = [o.TrendMonth(month=p.month, orders=p.orders, order_value=money(p.order_value))
               for p in t.points]
-    currency = next((p.order_value.currency for p in t.points), None)
-    total = o.MoneyOut(amount=round(sum(p.order_value.amount for p in t.points), 2), currency=currency)
-    return o.Trends(gcr_id=gcr_id, months=months, total_orders=sum(p.orders for p in t.points),
-                    total_value=total if months else None)
+    orders = [p.orders for p in t.points]
+    values = [p.order_value for p in t.points]
+    known_values = [v for v in values if v is not None]
+    currency = next((v.currency for v in known_values), None)
+    total = o.MoneyOut(amount=round(sum(v.amount for v in known_values), 2), currency=currency)
+    return o.Trends(gcr_id=gcr_id, months=months,
+                    total_orders=sum(n for n in orders if n is not None) if None not in orders else None,
+                    total_value=total if months and len(known_values) == len(values) else None)
 
 
 def purchase_item(p: m.Purchase) -> o.PurchaseItem:

@@ -29,7 +29,7 @@ from cdp_mcp.errors import (
     InvalidInputError,
     RateLimitedError,
     ScopeMissingError,
-    TokenExpiredError,
+    TokenRejectedError,
     UpstreamResponseError,
     UpstreamUnavailableError,
 )
@@ -169,8 +169,11 @@ async def test_trends_with_other_month_formats(answer: Callable[[Any], Fetch]) -
         {"time": "Dec,23"}, {"time": "not a month", "orders": 1}]}))
     result = await fetch("productPurchaseTrends")
     assert [(p.month, p.orders, p.order_value) for p in result.points] == [
-        ("2023-12", 0, Money(amount=0.0, currency="INR")), ("2024-01", 1, Money(amount=99.0, currency="INR")),
+        ("2023-12", None, None), ("2024-01", 1, Money(amount=99.0, currency="INR")),  # unknown is not zero
         ("2024-02", 3, Money(amount=1200.0, currency="INR"))]
+    nulls = await answer(ok({"dataList": [{"time": "Jan,22", "numberOfOrder": None, "orderValue": None}]}))(
+        "productPurchaseTrends")
+    assert [(p.month, p.orders, p.order_value) for p in nulls.points] == [("2022-01", None, None)]
 
 
 async def test_purchases_in_other_spellings(answer: Callable[[Any], Fetch]) -> None:
@@ -228,6 +231,17 @@ async def test_an_empty_answer_worded_as_a_sentence_is_an_empty_list(answer: Cal
         assert (await answer(ok(data))(name)).items == []
 
 
+async def test_a_profile_without_its_customer_id_is_still_the_profile(answer: Callable[[Any], Fetch]) -> None:
+    profile = await answer(ok({"customerId": None, "fullName": "Ada", "totalOrders": 3}))("basic")
+    assert (profile.customer_id, profile.full_name, profile.total_orders) == (None, "Ada", 3)
+    assert (await answer(ok({"fullName": "no id anywhere"}))("basic")).full_name == "no id anywhere"
+
+
+async def test_membership_without_status_names_the_field(answer: Callable[[Any], Fetch]) -> None:
+    with pytest.raises(UpstreamResponseError, match="without `status`"):
+        await answer(ok({"customerId": 1}))("isCustomerInSegment", query="5")
+
+
 async def test_other_wrappings_of_one_object_and_of_attributes(answer: Callable[[Any], Fetch]) -> None:
     profile = await answer(ok([{"customerId": 5, "fullName": "Ada"}]))("basic")  # a list of exactly one profile
     assert (profile.customer_id, profile.full_name) == ("5", "Ada")
@@ -239,7 +253,6 @@ async def test_other_wrappings_of_one_object_and_of_attributes(answer: Callable[
 @pytest.mark.parametrize(("name", "reply"), [
     ("basic", ok([1, 2, 3])),
     ("basic", ok([{"customerId": 1}, {"customerId": 2}])),
-    ("basic", ok({"fullName": "no id anywhere"})),
     ("segments", ok({"customerId": 1, "foo": "bar"})),
     ("segments", ok("a string")),
     ("isCustomerInSegment", ok({"maybe": "perhaps"})),
@@ -259,8 +272,9 @@ async def test_unusable_shapes_are_upstream_errors_naming_the_resource(
     ((400, {"code": "E_MULTI", "message": "More than one customer matched"}), AmbiguousCustomerError),
     ((403, {"message": "Resource not permitted for this token"}), ScopeMissingError),
     ((403, {"error": "forbidden"}), AuthenticationError),
-    ((401, {"message": "Invalid tenant"}), AuthenticationError),
-    ((401, {}), TokenExpiredError),
+    ((401, {"errorCode": "INVALID_TENANT", "message": "Invalid tenant"}), AuthenticationError),
+    ((401, {"message": "Token expired for this tenant"}), TokenRejectedError),  # renewed once, refused again
+    ((401, {}), TokenRejectedError),
     ((404, {"status": "ERROR", "message": "No profile for these identifiers"}), CustomerNotFoundError),
     ((422, {"detail": "unprocessable"}), InvalidInputError),
     ((409, {"message": "conflict"}), AmbiguousCustomerError),

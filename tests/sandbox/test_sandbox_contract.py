@@ -256,9 +256,8 @@ async def test_live_responses_validate_against_the_published_document(api: Api, 
     queries = {"segmentName": "a", "campaignName": "a", "segmentId": "101"}
     for sample in (s for s in api.server.samples if s.gcr_id is not None):
         for r in RESOURCES:
-            body = api.ids(sample, "gcr_id") if r.identity_in_body else None
-            ids = None if r.identity_in_body else api.ids(sample, "gcr_id")
-            response = await api.call(r.name, token, ids, query=queries.get(r.query_param or ""), body=body)
+            ids = api.ids(sample, "gcr_id")  # headers for every resource, the gcr lookup included
+            response = await api.call(r.name, token, ids, query=queries.get(r.query_param or ""))
             assert response.status_code == 200, (sample.label, r.name, response.text)
             schema = doc["paths"][r.route]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
             _validate(doc, schema, response.json())
