@@ -140,7 +140,7 @@ class ApiCaller:
                 response = await self._http.post(path, headers=request_headers, params=params,
                                                  json=dict(body) if body is not None else None)
         except TimeoutError:
-            late = f"The Customer Profile API did not complete its answer to {what} within {self._deadline:.0f} s"
+            late = f"The Customer Profile API did not complete its answer to {what} within {self._deadline:g} s"
             if once:
                 return _Outcome(error=_unknown_outcome(f"{late}."))
             return _Outcome(error=UpstreamUnavailableError(f"{late} (CDP_CONNECT_TIMEOUT + CDP_READ_TIMEOUT)."))

@@ -243,6 +243,7 @@ class Attributes(Listing):
 
 class CustomerMatch(Result):
     found: bool = Field(description="False when no customer matches the identifiers")
+    verified: bool | None = Field(None, description="false: the gcr_id was given and could not be checked")
 
 
 class ConsentItem(Out):

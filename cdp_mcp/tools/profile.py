@@ -24,7 +24,7 @@ from cdp_mcp.tools import shaping
 from cdp_mcp.tools.cursors import Cursor, decode_cursor, encode_cursor
 from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text_param
 from cdp_mcp.tools.spec import Handler, Param, ToolCall, ToolSpec
-from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id
+from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_exists
 
 __all__ = [
     "PROFILE_TOOLS",
@@ -182,7 +182,8 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.GCR_ID: ResolveTool(
         tool="resolve_customer", title="Resolve a customer",
         description="The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; "
-        "found=false when nobody matches. Use gcr_id in later calls: it is cheap and unambiguous."),
+        "found=false when nobody matches (a gcr_id alone is checked). Use gcr_id in later calls: it is cheap and "
+        "unambiguous."),
     Scope.OPT_IN: SingleTool(
         tool="get_marketing_consent", title="Marketing consent",
         description="Marketing consent per channel (email, sms, push, whatsapp): opted in or not, with categories, "
@@ -290,6 +291,11 @@ def _membership_handler(res: Resource, entry: MembershipTool) -> Handler:
 def _resolve_handler(res: Resource, entry: ResolveTool) -> Handler:
     async def handle(call: ToolCall) -> o.Result:
         identity = call.identity
+        if identity.gcr_id is not None and len(identity.present()) == 1:
+            exists = await gcr_id_exists(call.backend, identity)
+            if exists is False:
+                return o.CustomerMatch(found=False)
+            return o.CustomerMatch(gcr_id=identity.gcr_id, found=True, verified=False if exists is None else None)
         match = await fetch(call.backend, res.name, identity)
         if match.found and match.gcr_id is not None:
             call.backend.remember_gcr_id(identity, match.gcr_id)
@@ -314,7 +320,8 @@ def profile_specs() -> list[ToolSpec]:
     """One spec per catalog resource, in catalog order."""
     return [
         ToolSpec(name=entry.tool, title=entry.title, description=entry.description, resources=(res.name,),
-                 params=_params(entry), output=entry.output, handler=_handler(res, entry))
+                 params=_params(entry), output=entry.output, handler=_handler(res, entry),
+                 optional_resources=(Scope.BASIC,) if isinstance(entry, ResolveTool) else ())
         for res in RESOURCES
         for entry in (PROFILE_TOOLS[res.name],)
     ]

@@ -230,6 +230,13 @@ async def test_user_attributes_keep_typed_values(rig: ClientRig, label: str) -> 
 
 
 @LABELS
+async def test_user_attributes_walk_by_the_pointer_to_the_last_record(rig: ClientRig, label: str) -> None:
+    identity = identity_of(rig, label)
+    walked, raw = await _walk_against_raw(rig, "userAttributes", identity, size=2)
+    assert [(a.name, a.value) for a in walked] == [(i["attributeName"], i["attributeValue"]) for i in raw]
+
+
+@LABELS
 async def test_gcr_resolves_to_the_samples_golden_record(rig: ClientRig, label: str) -> None:
     result = await rig.client.fetch("gcrId", identity_of(rig, label))
     assert result == GcrMatch(found=True, gcr_id=rig.server.sample(label).gcr_id)

@@ -7,20 +7,15 @@ missing fields, other error codes), so these tests answer through httpx2.MockTra
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from cdp_mcp.catalog import RESOURCES, resource
-from cdp_mcp.client.client import CdpClient
-from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import Money, PageRequest
 from cdp_mcp.client.parsers import PARSERS
-from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
@@ -33,49 +28,9 @@ from cdp_mcp.errors import (
     UpstreamResponseError,
     UpstreamUnavailableError,
 )
-from cdp_mcp.settings import Settings
-from tests.client.conftest import FakeTimer, FixedToken
+from tests.client.conftest import Fetch, ok
 
 pytestmark = pytest.mark.anyio
-
-BASE = "https://cdp.example.test/rcdpapi"
-WHO = CustomerIdentity(email="someone@example.com")
-
-Answer = tuple[int, Any] | Any
-Fetch = Callable[..., Any]
-
-
-@pytest.fixture
-async def answer(tmp_path: Path) -> AsyncIterator[Callable[[Any], Fetch]]:
-    """`fetch = answer(body_or_(status, body))`: a client whose every data call gets that answer."""
-    settings = Settings(_env_file=None, b2b_api_url=BASE, tenant_hash="t" * 32,  # type: ignore[call-arg]
-                        state_dir=tmp_path)
-    clients: list[httpx2.AsyncClient] = []
-
-    def make(reply: Answer) -> Fetch:
-        status, body = reply if isinstance(reply, tuple) else (200, reply)
-
-        def handle(request: httpx2.Request) -> httpx2.Response:
-            content = body if isinstance(body, bytes) else json.dumps(body).encode()
-            return httpx2.Response(status, content=content, headers={"content-type": "application/json"})
-
-        http = make_http_client(settings, base_url=BASE, transport=httpx2.MockTransport(handle))
-        clients.append(http)
-        client = CdpClient(http, settings, FixedToken(), retry=FakeTimer().policy(max_retries=1))
-
-        async def fetch(name: str, **kwargs: Any) -> Any:
-            return await client.fetch(name, kwargs.pop("identity", WHO), **kwargs)
-
-        return fetch
-
-    yield make
-    for http in clients:
-        await http.aclose()
-
-
-def ok(data: Any) -> dict[str, Any]:
-    return {"status": "OK", "message": "", "data": data}
-
 
 async def test_basic_in_other_spellings_and_formats(answer: Callable[[Any], Fetch]) -> None:
     fetch = answer({"customer_id": 1092, "GCR_ID": "7", "full_name": "Ada", "date_of_birth": "2002-02-10",
