@@ -126,3 +126,22 @@ async def test_a_quota_429_worded_unlike_the_sandbox_is_the_quota_not_a_rate_lim
         assert result.is_error and "allowance of token creations is spent" in text_of(result)
         assert "possible again at" in text_of(result)
     assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)  # not retried, then not asked again
+
+
+async def test_missing_required_fields_spoil_only_what_needs_them(connect: Connect, proxy: FaultProxy,
+                                                                  tmp_path: Path) -> None:
+    """A profile without customerId is still the profile; a membership answer without `status` is an error that
+    names the field, in its row only."""
+    card = {"customerId": None, "fullName": "Ada Lovelace", "membershipType": "Gold", "city": "London",
+            "age": 36, "totalSales": "$ 120.5", "totalOrders": 4}
+    proxy.fail(BASIC, error(200, {"status": "OK", "message": "", "data": card}))
+    proxy.fail(resource("isCustomerInSegment").route, error(200, {"status": "OK", "message": "", "data": {}}))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        overview = data_of(await client.call_tool("get_customer_overview", {**VIP, "include": ["who", "value"]}))
+        screened = data_of(await client.call_tool("screen_customers", {"customers": [VIP], "segment_id": "101",
+                                                                       "channel": "email"}))
+    assert overview["who"] == {"name": "Ada Lovelace", "tier": "Gold", "city": "London", "age_band": "30-39"}
+    assert overview["value"]["orders"] == 4 and "unavailable" not in overview
+    (row,) = screened["rows"]
+    assert "without `status`" in row["error"] and "in_segment" not in row
+    assert "contactable" in row and row["gcr_id"] == 1  # the rest of the row still answers
