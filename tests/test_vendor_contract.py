@@ -21,6 +21,7 @@ from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.settings import Settings
+from tests.client.conftest import ScopedTokens
 
 pytestmark = pytest.mark.anyio
 
@@ -79,19 +80,6 @@ class Recorder(httpx2.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-class Tokens:
-    def __init__(self, api: TokenApiClient) -> None:
-        self.api, self.tokens = api, {}  # type: ignore[var-annotated]
-
-    async def acquire(self, resources: frozenset[str]) -> str:
-        if resources not in self.tokens:
-            self.tokens[resources] = (await self.api.create_token(resources)).token
-        return self.tokens[resources]
-
-    async def invalidate(self, resources: frozenset[str], token: str) -> None:
-        self.tokens.pop(resources, None)
-
-
 @pytest.fixture
 async def sent(sandbox_server: SandboxThread, tmp_path: Path) -> AsyncIterator[list[httpx2.Request]]:
     """Every request the client sends for one call of each resource (and one token update), with an OAuth key
@@ -104,7 +92,7 @@ async def sent(sandbox_server: SandboxThread, tmp_path: Path) -> AsyncIterator[l
     recorder = Recorder()
     async with make_http_client(settings, base_url=sandbox_server.base_url, transport=recorder) as http:
         api = TokenApiClient(http, settings)
-        client = CdpClient(http, settings, Tokens(api))
+        client = CdpClient(http, settings, ScopedTokens(api))
         for r in RESOURCES:
             query = {"segmentName": "a", "campaignName": "a", "segmentId": "101"}.get(r.query_param or "")
             await client.fetch(r.name, everyone, query=query)

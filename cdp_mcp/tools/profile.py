@@ -49,12 +49,18 @@ class Argument:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ListTool:
-    """A list: each item shaped by `item`, capped by `limit`; `pages` offers a cursor for the items after it."""
+class _Named:
+    """What every kind of tool has: its name, title and description (as `tools/list` shows them)."""
 
     tool: str
     title: str
     description: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListTool(_Named):
+    """A list: each item shaped by `item`, capped by `limit`; `pages` offers a cursor for the items after it."""
+
     output: type[o.Listing]
     item: Callable[[Any], BaseModel]
     pages: bool
@@ -63,34 +69,25 @@ class ListTool:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SingleTool:
+class SingleTool(_Named):
     """One result shaped whole by `shape(data, gcr_id, limit)`; `limited` offers `limit` (say, labels per chart)."""
 
-    tool: str
-    title: str
-    description: str
     output: type[o.Result]
     shape: Callable[[Any, int | None, int], o.Result]
     limited: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResolveTool:
+class ResolveTool(_Named):
     """The gcr lookup: identifiers in, the customer's gcr_id (or found=false) out."""
 
-    tool: str
-    title: str
-    description: str
     output: ClassVar[type[o.Result]] = o.CustomerMatch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MembershipTool:
+class MembershipTool(_Named):
     """A yes/no: is the customer in the segment that `argument` names."""
 
-    tool: str
-    title: str
-    description: str
     argument: Argument
     output: ClassVar[type[o.Result]] = o.SegmentCheck
 
