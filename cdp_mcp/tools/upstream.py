@@ -18,7 +18,7 @@ import anyio
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import GcrMatch, PageRequest
-from cdp_mcp.errors import CdpError, CustomerNotFoundError
+from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -70,6 +70,8 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
         await fetch(backend, Scope.BASIC, identity)
     except CustomerNotFoundError:
         return False
+    except ScopeMissingError:  # the tenant does not grant basic after all (CDP_RESOURCES unset)
+        return None
     if identity.gcr_id is not None:
         backend.remember_gcr_id(identity, identity.gcr_id)
     return True
