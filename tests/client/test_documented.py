@@ -143,3 +143,12 @@ async def test_user_attributes_follow_the_pointer_to_the_last_record(answer: Cal
     unpointed = await answer(ok({"customerId": 1092, "totalCount": 3, "pageSize": 2, "dataList": []}))(
         "userAttributes")
     assert unpointed.page.next is None  # no pointer given: no page numbers invented
+
+
+def test_each_declared_meaning_is_read_from_one_field() -> None:
+    """Two fields of one declaration meaning the same would leave the client reading only one of them."""
+    models = [m for m in vars(wire).values() if isinstance(m, type) and issubclass(m, wire.WireModel)
+              and m is not wire.WireModel]
+    for model in models:
+        read = [marker.meaning for marker in wire.fields(model).values() if marker.meaning is not None]
+        assert len(read) == len(set(read)) == len(wire.meanings(model)), model.__name__
