@@ -1,6 +1,7 @@
 """What the server's lifespan opens: the API client, the token broker and, without an API URL, the sandbox.
 
-With `CDP_B2B_API_URL` set, the backend talks to that API. Unset, it opens the embedded sandbox in process
+With `CDP_B2B_API_URL` set, the backend talks to that API (and to `CDP_TOKEN_API_URL` for tokens, when the
+customer success manager gave another URL for them). Unset, it opens the embedded sandbox in process
 (its SQLite file under `CDP_STATE_DIR`, so restarts reuse its data and tokens) and reaches it through
 `httpx2.ASGITransport`: no port, nothing on stdout, one line on stderr saying the sandbox is in use.
 """
@@ -78,7 +79,7 @@ async def open_backend(
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         sandbox: Sandbox | None = None
-        if settings.b2b_api_url is None:
+        if settings.uses_sandbox:
             await anyio.to_thread.run_sync(lambda: settings.state_dir.mkdir(parents=True, exist_ok=True))
             db = settings.state_dir / SANDBOX_DB_NAME.format(customers=settings.sandbox_customers,
                                                              seed=settings.sandbox_seed)
@@ -94,9 +95,13 @@ async def open_backend(
                            "data in %s). Set CDP_B2B_API_URL and CDP_TENANT_HASH to use your tenant.",
                            settings.sandbox_customers, db)
         else:
-            base_url = settings.b2b_api_url
+            base_url = str(settings.b2b_api_url)
         http = await stack.enter_async_context(make_http_client(settings, base_url=base_url, transport=transport))
-        api = TokenApiClient(http, settings, clock=clock)
+        token_http = http
+        if settings.token_api_url is not None and settings.token_api_url != base_url:
+            token_http = await stack.enter_async_context(
+                make_http_client(settings, base_url=settings.token_api_url, transport=transport))
+        api = TokenApiClient(token_http, settings, clock=clock)
         broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
         client = CdpClient(http, settings, broker, clock=clock)

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.settings import Settings
 
 __all__ = [
@@ -160,6 +161,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
 
     app = Starlette(routes=[Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes],
                     lifespan=mcp_app.router.lifespan_context)
+    app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
     app.add_middleware(_Guard, token=token, origins=origins)
     return app
 

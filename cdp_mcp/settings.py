@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CDP_", env_file=".env", extra="ignore", frozen=True)
 
     b2b_api_url: str | None = Field(None, description="Base URL with context path, e.g. https://host/rcdpapi")
+    token_api_url: str | None = Field(
+        None, description="Base URL of the token endpoints when the customer success manager gave another one")
     tenant_hash: SecretStr | None = Field(None, description="The tenant hash (32 characters)")
     oauth_key_secret: SecretStr | None = Field(None, description="OAuth key secret, when the tenant enables OAuth")
     token_validity: int = Field(600, gt=0, description="Validity requested for each token, in token_validity_unit")
@@ -62,6 +64,7 @@ class Settings(BaseSettings):
                                   description="Prefix of the Redis keys of the token state")
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    call_timeout: float = Field(30.0, gt=0, description="Seconds a tool call may take; then its requests are cancelled")
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe read on connection errors, 5xx, 429")
     retry_budget: float = Field(20.0, gt=0, description="Seconds all retries of one call may take together")
     redact_pii: bool = Field(False, description="Mask email, mobile, address and birth date in results")
@@ -91,7 +94,7 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("b2b_api_url")
+    @field_validator("b2b_api_url", "token_api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -140,11 +143,18 @@ class Settings(BaseSettings):
     def _tenant_for_real_api(self) -> Settings:
         if self.b2b_api_url and self.tenant_hash is None:
             raise ValueError("CDP_TENANT_HASH is required when CDP_B2B_API_URL is set")
+        if self.token_api_url and not self.b2b_api_url:
+            raise ValueError("CDP_TOKEN_API_URL needs CDP_B2B_API_URL (the embedded sandbox serves its own tokens)")
         return self
 
     @property
     def uses_sandbox(self) -> bool:
         return self.b2b_api_url is None
+
+    @property
+    def request_deadline(self) -> float:
+        """Seconds one upstream request may take in all, body included (httpx2's timeouts bound each read only)."""
+        return self.connect_timeout + self.read_timeout
 
     @property
     def validity_seconds(self) -> int:

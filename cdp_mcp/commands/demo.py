@@ -36,8 +36,8 @@ _SHORT = 3  # lines of a result shown before it is cut
 
 def demo_settings(state_dir: Path) -> Settings:
     """The environment's settings, forced onto the embedded sandbox with every tool, in `state_dir`."""
-    return Settings.load(b2b_api_url=None, tenant_hash=None, oauth_key_secret=None, tools=None, resources=None,
-                         state_dir=state_dir)
+    return Settings.load(b2b_api_url=None, token_api_url=None, tenant_hash=None, oauth_key_secret=None, tools=None,
+                         resources=None, state_dir=state_dir)
 
 
 def _width() -> int:

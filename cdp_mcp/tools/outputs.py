@@ -200,14 +200,15 @@ class Activities(Listing):
 
 class TrendMonth(Out):
     month: str = Field(description="YYYY-MM")
-    orders: int
-    order_value: MoneyOut
+    orders: int | None = None  # absent when the API did not state it: unknown, not 0
+    order_value: MoneyOut | None = None
 
 
 class Trends(Result):
     months: list[TrendMonth] = Field(description="Oldest month first")
-    total_orders: int = Field(description="Orders over the months shown")
-    total_value: MoneyOut | None = Field(None, description="Order value over the months shown")
+    total_orders: int | None = Field(None, description="Orders over the months shown; absent when a month's is unknown")
+    total_value: MoneyOut | None = Field(None, description="Order value over the months shown; absent when a "
+                                                           "month's is unknown")
 
 
 class PurchaseItem(m.Purchase):
@@ -242,6 +243,7 @@ class Attributes(Listing):
 
 class CustomerMatch(Result):
     found: bool = Field(description="False when no customer matches the identifiers")
+    verified: bool | None = Field(None, description="false: the gcr_id was given and could not be checked")
 
 
 class ConsentItem(Out):

@@ -88,8 +88,8 @@ class Overview(o.Result):
 
 
 def _direction(months: list[o.TrendMonth]) -> str | None:
-    if len(months) < 2:
-        return None
+    if len(months) < 2 or months[0].order_value is None or months[-1].order_value is None:
+        return None  # unknown is not zero: no direction from a month whose value the API did not state
     first, last = months[0].order_value.amount, months[-1].order_value.amount
     return "up" if last > first * 1.05 else "down" if last < first * 0.95 else "flat"
 
@@ -150,8 +150,7 @@ async def overview(call: ToolCall) -> Overview:
     async with anyio.create_task_group() as tg:
         for resource in plan:
             tg.start_soon(one, resource)
-        if Scope.BASIC not in plan:
-            tg.start_soon(lookup)
+        tg.start_soon(lookup)  # given or cached: no request; else one gcr lookup beside the others
     if plan and not got and errors:
         raise errors[0]
     card: dict[str, Any] = {}
@@ -165,9 +164,5 @@ async def overview(call: ToolCall) -> Overview:
         card[section] = _build(section, got)
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
     profile = got.get(Scope.BASIC)
-    gcr_id = (profile.gcr_id if profile is not None else None) or (looked_up[0] if looked_up else identity.gcr_id)
-    if gcr_id is None and profile is None:  # the profile failed: the card still names the customer
-        gcr_id = await gcr_id_for(call.backend, identity)
-    if profile is not None and profile.gcr_id is not None:
-        call.backend.remember_gcr_id(identity, profile.gcr_id)
+    gcr_id = (profile.gcr_id if profile is not None else None) or (looked_up[0] if looked_up else None)
     return Overview(gcr_id=gcr_id, unavailable=unavailable or None, **card)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.composites import composite_specs
+from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
@@ -67,7 +68,7 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
     """An async function whose signature is the spec's parameters, for the SDK to derive schemas from.
 
     CdpErrors become `is_error` results with message and hint; any other exception is left to the SDK,
-    which logs it and shows the client only a generic message.
+    which logs it and shows the client only a generic message. The call is bounded by CDP_CALL_TIMEOUT.
     """
 
     async def run(**kwargs: Any) -> CallToolResult:
@@ -77,7 +78,7 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
         try:
             if spec.customer:
                 _ = call.identity  # validated before any upstream call
-            model = await spec.handler(call)
+            model = await within_call_timeout(spec.name, settings.call_timeout, lambda: spec.handler(call))
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)

@@ -1,6 +1,7 @@
 """Domain models -> compact results, and the one PII redaction mechanism.
 
-Rules, applied here and nowhere else: placeholders (`""`, `" "`, "Not available", ...) become absent; a
+Rules, applied here and nowhere else: placeholders (`""`, `" "`, "Not available", ...: the client's one rule,
+`values.is_placeholder`) become absent; a
 description equal to its name is dropped; duplicate items (same id) appear once; money is `{amount,
 currency}`; dates are ISO 8601. `redact` masks personal data in a finished result (see its docstring);
 `results.py` applies it to every tool result when `CDP_REDACT_PII=true`.
@@ -14,6 +15,7 @@ from datetime import date
 from typing import Any, TypeVar, overload
 
 from cdp_mcp.client import models as m
+from cdp_mcp.client.values import is_placeholder
 from cdp_mcp.tools import outputs as o
 
 __all__ = [
@@ -39,7 +41,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 REDACTED = "[redacted]"
-_PLACEHOLDERS = frozenset({"", "-", "n/a", "na", "null", "none", "not available", "undefined"})
 _PII_KEY = re.compile(r"e-?mail|mobile|phone|address|dob|birth", re.IGNORECASE)
 _YEAR = re.compile(r"^\d{4}")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -50,8 +51,7 @@ def clean(value: str | None) -> str | None:
     """The text, stripped, or None for empty and placeholder values."""
     if value is None:
         return None
-    text = value.strip()
-    return None if text.lower() in _PLACEHOLDERS else text
+    return None if is_placeholder(value) else value.strip()
 
 
 def distinct(value: str | None, *others: str | None) -> str | None:
@@ -149,12 +149,17 @@ def activity_item(e: m.ActivityEvent) -> o.ActivityItem:
 
 
 def trends(t: m.PurchaseTrends, gcr_id: int | None) -> o.Trends:
+    """Months and their totals; a total over a month whose figure is unknown is unknown too (never a guess)."""
     months = [o.TrendMonth(month=p.month, orders=p.orders, order_value=money(p.order_value))
               for p in t.points]
-    currency = next((p.order_value.currency for p in t.points), None)
-    total = o.MoneyOut(amount=round(sum(p.order_value.amount for p in t.points), 2), currency=currency)
-    return o.Trends(gcr_id=gcr_id, months=months, total_orders=sum(p.orders for p in t.points),
-                    total_value=total if months else None)
+    orders = [p.orders for p in t.points]
+    values = [p.order_value for p in t.points]
+    known_values = [v for v in values if v is not None]
+    currency = next((v.currency for v in known_values), None)
+    total = o.MoneyOut(amount=round(sum(v.amount for v in known_values), 2), currency=currency)
+    return o.Trends(gcr_id=gcr_id, months=months,
+                    total_orders=sum(n for n in orders if n is not None) if None not in orders else None,
+                    total_value=total if months and len(known_values) == len(values) else None)
 
 
 def purchase_item(p: m.Purchase) -> o.PurchaseItem:

@@ -6,10 +6,13 @@ import re
 from typing import Any
 
 import pytest
+from fault_proxy import fault_proxy
 from mcp import Client
 from tool_results import data_of, text_of
 
+from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -44,9 +47,10 @@ async def test_profile_by_each_identifier_names_the_customer(client: Client, san
     for args in ({"gcr_id": sample.gcr_id}, {"mobile": sample.mobile}, {"customer_code": sample.customer_code},
                  *([{"email": sample.email}] if sample.email else [])):
         data = data_of(await client.call_tool("get_customer_profile", args))
-        assert data["gcr_id"] == sample.gcr_id
+        assert data["gcr_id"] == sample.gcr_id  # from the gcr lookup: the documented profile does not carry it
         assert data["name"].endswith(sample.full_name)
-        assert data["customer_code"] == sample.customer_code
+        assert data["customer_id"] == str(sample.gcr_id)  # the sandbox's internal id (CONTRACT.md)
+        assert data["status_color"] in ("red", "green", "blue")
         assert data.get("days_since_last_purchase") == last_order
         assert data["age_band"].split("-")[0] == str(data["age"] // 10 * 10)
         assert all(value not in ("", " ") for value in data.values())
@@ -221,3 +225,31 @@ async def test_a_configured_currency_applies_to_bare_amounts_from_the_first_call
         first = data_of(await fresh.call_tool("get_product_recommendations", {"gcr_id": vip.gcr_id}))
     prices = _money(first)
     assert prices and {m.get("currency") for m in prices} == {"EUR"}
+
+
+async def test_resolve_with_only_a_gcr_id_never_says_an_existing_customer_is_missing(
+    connect: Any, sandbox_server: SandboxThread,
+) -> None:
+    """The gcr lookup documents no gcrId key, so a bare gcr_id is checked through basic (or left unverified)."""
+    vip = sandbox_server.sample("vip")
+    async with connect() as client:
+        found = data_of(await client.call_tool("resolve_customer", {"gcr_id": vip.gcr_id}))
+        missing = data_of(await client.call_tool("resolve_customer", {"gcr_id": 987_654}))
+    assert found == {"gcr_id": vip.gcr_id, "found": True}
+    assert missing == {"found": False}
+    async with connect(resources=["gcrId", "optIn"]) as without_basic:
+        given = data_of(await without_basic.call_tool("resolve_customer", {"gcr_id": vip.gcr_id}))
+    assert given == {"gcr_id": vip.gcr_id, "found": True, "verified": False}
+
+
+async def test_token_calls_go_to_the_token_api_url_when_it_differs(
+    connect: Any, sandbox_server: SandboxThread, tmp_path: Any,
+) -> None:
+    sandbox_server.reset()
+    async with (fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as token_host,
+                connect(token_api_url=token_host.url, state_dir=tmp_path) as client):
+        data = data_of(await client.call_tool("get_customer_profile", {"gcr_id": 1}))
+    assert data["gcr_id"] == 1
+    assert token_host.seen == {"create": 1}  # the data call went to CDP_B2B_API_URL, the token call here
+    with pytest.raises(ConfigurationError, match="CDP_TOKEN_API_URL needs CDP_B2B_API_URL"):
+        Settings.load(_env_file=None, b2b_api_url=None, token_api_url=token_host.url)
