@@ -22,6 +22,7 @@ from cdp_mcp.client.values import as_float, as_instant, as_text
 from cdp_mcp.clock import Clock
 from cdp_mcp.errors import UpstreamResponseError
 from cdp_mcp.settings import Settings
+from cdp_mcp.tracing import traced_token_call
 
 __all__ = ["TokenApiClient", "parse_issued_token"]
 
@@ -103,6 +104,7 @@ class TokenApiClient:
         """Extend `token` and set its resources to `resources` (does not count as a creation)."""
         return await self._issue(TOKEN_UPDATE_PATH, "token update", resources, token=token)
 
+    @traced_token_call
     async def _issue(self, path: str, what: str, resources: frozenset[str], *, token: str | None) -> IssuedToken:
         body: dict[str, Any] = {
             TokenKey.RESOURCE.value: sorted(resources),
