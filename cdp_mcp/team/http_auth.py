@@ -20,11 +20,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
-from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
+from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
+from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.authentication import AuthCredentials
 from starlette.middleware import Middleware
@@ -147,11 +150,13 @@ class ResourceServer:
 
     def routes(self) -> list[Route]:
         """RFC 9728 metadata at the path-suffixed URL the challenge names, at `/mcp`'s suffix and at the root."""
-        (route,) = create_protected_resource_routes(
-            resource_url=AnyHttpUrl(self.config.resource), authorization_servers=[AnyHttpUrl(self.config.issuer)],
-            scopes_supported=list(SCOPES_SUPPORTED), resource_name="cdp-mcp")
-        paths = dict.fromkeys([route.path, METADATA_PATH + MCP_PATH, METADATA_PATH])
-        return [Route(path, endpoint=route.endpoint, methods=["GET", "OPTIONS"]) for path in paths]
+        # Validated from strings, so the model keeps the issuer exactly as configured (no added trailing slash).
+        metadata = ProtectedResourceMetadata.model_validate({
+            "resource": self.config.resource, "authorization_servers": [self.config.issuer],
+            "scopes_supported": list(SCOPES_SUPPORTED), "resource_name": "cdp-mcp"})
+        endpoint = cors_middleware(ProtectedResourceMetadataHandler(metadata).handle, ["GET", "OPTIONS"])
+        paths = dict.fromkeys([urlsplit(str(self.metadata_url)).path, METADATA_PATH + MCP_PATH, METADATA_PATH])
+        return [Route(path, endpoint=endpoint, methods=["GET", "OPTIONS"]) for path in paths]
 
     def middleware(self) -> list[Middleware]:
         return [Middleware(AuthenticationMiddleware, backend=VerifyingBearerBackend(self.verifier)),

@@ -58,6 +58,7 @@ class _Cache:
     keys: dict[str | None, dict[str, Any]] = field(default_factory=dict)
     expires: float = 0.0  # monotonic
     fetched: float = float("-inf")  # monotonic time of the last successful fetch
+    unknown_kid: float = float("-inf")  # monotonic time of the last refetch for a key id the cache lacked
     failed: float = float("-inf")  # monotonic time of the last failed fetch
 
 
@@ -106,8 +107,9 @@ class IssuerKeys:
             found = self._lookup(kid)
             if found is not None:
                 return found
-            if now - cache.fetched < self._cooldown:
+            if now - cache.unknown_kid < self._cooldown:  # random kids must not make us hammer the issuer
                 raise TokenRejectedError("The token is signed with a key the issuer does not publish")
+            cache.unknown_kid = now
         fresh = await self._refresh(stale_before=now)
         found = self._lookup(kid)
         if found is None:
