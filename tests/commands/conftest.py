@@ -31,11 +31,16 @@ def shared_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cli-state")
 
 
+def environment(state_dir: Path) -> dict[str, str]:
+    """The CDP_* variables of these tests: the shared state directory and the small sandbox."""
+    return {"CDP_STATE_DIR": str(state_dir), "CDP_SANDBOX_CUSTOMERS": str(SANDBOX_CUSTOMERS),
+            "CDP_LOG_LEVEL": "WARNING"}
+
+
 @pytest.fixture
 def cdp_env(monkeypatch: pytest.MonkeyPatch, shared_state_dir: Path) -> dict[str, str]:
     """The CDP_* environment of these tests, set in this process and returned for subprocesses."""
-    env = {"CDP_STATE_DIR": str(shared_state_dir), "CDP_SANDBOX_CUSTOMERS": str(SANDBOX_CUSTOMERS),
-           "CDP_LOG_LEVEL": "WARNING"}
+    env = environment(shared_state_dir)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

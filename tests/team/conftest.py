@@ -7,6 +7,7 @@ fixtures (tests/commands/conftest.py), reused here.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,11 +25,11 @@ from cdp_mcp.http_app import create_http_app
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
-from tests.commands.conftest import _isolated, cdp_env, sandbox_settings, shared_state_dir, showcase
+from tests.commands.conftest import _isolated, cdp_env, environment, sandbox_settings, shared_state_dir, showcase
 from tests.team.authserver import AuthServer
 
-__all__ = ["Served", "_isolated", "auth_server", "cdp_env", "oauth_app", "sandbox_settings", "shared_state_dir",
-           "showcase"]
+__all__ = ["Served", "_isolated", "auth_server", "cdp_env", "oauth_app", "sandbox_settings", "shared_app",
+           "shared_state_dir", "showcase"]
 
 
 @pytest.fixture
@@ -36,6 +37,22 @@ def auth_server() -> Iterator[AuthServer]:
     server = AuthServer().start()
     try:
         yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+async def shared_app(shared_state_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+    """One signed-in server for a module's tests that change nothing (refusals, metadata, tool lists)."""
+    server = AuthServer().start()
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            for key in [k for k in os.environ if k.startswith("CDP_")]:
+                env.delenv(key)
+            for key, value in environment(shared_state_dir).items():
+                env.setenv(key, value)
+            async with oauth_app(server, tmp_path_factory.mktemp("audit") / "audit.jsonl") as app:
+                yield app
     finally:
         server.stop()
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.team.audit import KEY_FILE, identifier_hashes
-from cdp_mcp.client.identity import CustomerIdentity
 from tests.team.authserver import AuthServer
 from tests.team.conftest import Served, oauth_app
 
@@ -46,10 +46,10 @@ def _text(result: Any) -> str:
     ("cdp.profile cdp.consent cdp.marketing", [*PROFILE, *MARKETING, "get_marketing_consent", "screen_customers"]),
     ("cdp:read", [*PROFILE, *MARKETING, *COMMERCE, "get_marketing_consent", "screen_customers"]),
 ])
-async def test_each_person_sees_the_tools_their_scopes_reach(served: Served, scopes: str,
+async def test_each_person_sees_the_tools_their_scopes_reach(shared_app: Served, scopes: str,
                                                              expected: list[str]) -> None:
     for mode in ("auto", "legacy"):
-        async with served.client(served.idp.token(scopes), mode=mode) as client:
+        async with shared_app.client(shared_app.idp.token(scopes), mode=mode) as client:
             names = [t.name for t in (await client.list_tools()).tools]
         assert sorted(names) == sorted(expected)
 

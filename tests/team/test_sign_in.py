@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -38,30 +39,32 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
+def _claims(idp: AuthServer) -> dict[str, Any]:
+    return {"iss": idp.issuer, "aud": idp.audience, "sub": "x", "scope": "cdp:read", "exp": time.time() + 600}
+
+
 def _challenge(response: Any) -> str:
     return str(response.headers.get("www-authenticate", ""))
 
 
-async def test_protected_resource_metadata_names_the_issuer_and_every_scope(served: Served) -> None:
-    import httpx2
-
+async def test_protected_resource_metadata_names_the_issuer_and_every_scope(shared_app: Served) -> None:
     async with httpx2.AsyncClient() as http:
         for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
-            document = (await http.get(served.base + path)).json()
-            assert document["resource"] == served.mcp
-            assert document["authorization_servers"] == [served.idp.issuer]
+            document = (await http.get(shared_app.base + path)).json()
+            assert document["resource"] == shared_app.mcp
+            assert document["authorization_servers"] == [shared_app.idp.issuer]
             assert document["scopes_supported"] == list(SCOPES_SUPPORTED)
-        health = (await http.get(f"{served.base}/healthz")).json()
+        health = (await http.get(f"{shared_app.base}/healthz")).json()
     assert health["auth"] == "oauth"
 
 
-async def test_a_request_without_a_token_gets_the_bare_challenge(served: Served) -> None:
-    response = await served.post()
+async def test_a_request_without_a_token_gets_the_bare_challenge(shared_app: Served) -> None:
+    response = await shared_app.post()
     assert response.status_code == 401
     assert _challenge(response) == (f'Bearer error_description="Sign in: send an OAuth access token as '
-                                    f'Authorization: Bearer <token>", resource_metadata="{served.base}'
+                                    f'Authorization: Bearer <token>", resource_metadata="{shared_app.base}'
                                     f'/.well-known/oauth-protected-resource/mcp"')
-    basic = await served.post({"Authorization": "Basic dXNlcjpwYXNz"})
+    basic = await shared_app.post({"Authorization": "Basic dXNlcjpwYXNz"})
     assert basic.status_code == 401 and "invalid_token" not in _challenge(basic)
 
 
@@ -69,7 +72,7 @@ def _hs256_with_public_key(idp: AuthServer) -> str:
     """The classic confusion attack: HMAC keyed with the issuer's public key, which anyone can fetch."""
     public = idp.keys[0].private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     signing_input = (f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': idp.keys[0].kid})}."
-                     f"{_b64({'iss': idp.issuer, 'aud': idp.audience, 'sub': 'x', 'scope': 'cdp:read', 'exp': time.time() + 600})}")
+                     f"{_b64(_claims(idp))}")
     signature = hmac.new(public, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
@@ -82,8 +85,7 @@ BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
     "no audience": (lambda idp: idp.token(aud=None), "lacks exp, iss or aud"),
     "bad signature": (lambda idp: idp.token(key=SigningKey(idp.keys[0].kid, "ES256", SigningKey.ec().private)),
                       "signature does not verify"),
-    "alg none": (lambda idp: f"{_b64({'alg': 'none', 'kid': idp.keys[0].kid})}."
-                             f"{_b64({'iss': idp.issuer, 'aud': idp.audience, 'sub': 'x', 'scope': 'cdp:read', 'exp': time.time() + 600})}.",
+    "alg none": (lambda idp: f"{_b64({'alg': 'none', 'kid': idp.keys[0].kid})}.{_b64(_claims(idp))}.",
                  "algorithm this server does not accept"),
     "HS256 keyed with the public key": (_hs256_with_public_key, "algorithm this server does not accept"),
     "unknown kid": (lambda idp: idp.token(key=SigningKey.ec()), "key the issuer does not publish"),
@@ -93,20 +95,20 @@ BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
 
 
 @pytest.mark.parametrize("kind", list(BAD_TOKENS))
-async def test_bad_tokens_are_refused_with_the_reason_and_never_reach_a_tool(served: Served, kind: str) -> None:
+async def test_bad_tokens_are_refused_with_the_reason_and_never_reach_a_tool(shared_app: Served, kind: str) -> None:
     make, reason = BAD_TOKENS[kind]
-    token = make(served.idp)
-    response = await served.post({"Authorization": f"Bearer {token}"})
+    token = make(shared_app.idp)
+    response = await shared_app.post({"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, response.text
     challenge = _challenge(response)
     assert challenge.startswith('Bearer error="invalid_token"') and reason in challenge
-    assert f'resource_metadata="{served.base}/.well-known/oauth-protected-resource/mcp"' in challenge
+    assert f'resource_metadata="{shared_app.base}/.well-known/oauth-protected-resource/mcp"' in challenge
     assert token not in response.text and token not in challenge
-    assert served.audit_lines() == []  # no tool ran
+    assert shared_app.audit_lines() == []  # no tool ran
 
 
-async def test_a_token_with_none_of_our_scopes_gets_403_naming_the_scope(served: Served) -> None:
-    response = await served.post({"Authorization": f"Bearer {served.idp.token('openid profile cdp:pii')}"})
+async def test_a_token_with_none_of_our_scopes_gets_403_naming_the_scope(shared_app: Served) -> None:
+    response = await shared_app.post({"Authorization": f"Bearer {shared_app.idp.token('openid profile cdp:pii')}"})
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in _challenge(response) and 'scope="cdp:read"' in _challenge(response)
 

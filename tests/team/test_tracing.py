@@ -103,7 +103,8 @@ async def test_an_unexpected_failure_shows_the_model_the_request_id_found_in_the
     tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
     audit = tmp_path / "audit.jsonl"
-    settings = Settings(b2b_api_url="http://127.0.0.1:9", tenant_hash="t" * 32, state_dir=tmp_path, audit_log=str(audit))
+    settings = Settings(b2b_api_url="http://127.0.0.1:9", tenant_hash="t" * 32, state_dir=tmp_path,
+                        audit_log=str(audit))
 
     @asynccontextmanager
     async def exploding() -> AsyncIterator[Backend]:
