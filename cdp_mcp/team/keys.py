@@ -118,6 +118,10 @@ class IssuerKeys:
             raise TokenRejectedError("The token is signed with a key the issuer does not publish")
         return found
 
+    def holds(self, kid: str | None) -> bool:
+        """Whether the cached key set (fresh or not) still has this key: a withdrawn key stops counting at once."""
+        return kid in self._cache.keys
+
     async def jwks_url(self) -> str:
         """The JWKS location: configured, or from the issuer's metadata (fetched once)."""
         if self._jwks_url is not None:

@@ -4,7 +4,8 @@
 never HS*), the signing key (by `kid`, from the issuer's JWKS, see `keys.py`; a JWK that states its own
 `alg` must match), then PyJWT checks the signature, `iss`, `aud` (RFC 8707: this server's resource, or
 CDP_MCP_OAUTH_AUDIENCE), `exp`, `nbf` and `iat` with a small leeway. `IntrospectionVerifier` asks the
-issuer about tokens it cannot read (opaque), caching answers briefly.
+issuer about tokens it cannot read (opaque). Both remember accepted tokens briefly (a minute at most, never
+past their expiry), since a client sends the same token with every request.
 
 Both expose `check(token)`, which says why a token is refused (`TokenRejectedError`) or that it cannot be
 checked now (`KeysUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
@@ -15,7 +16,9 @@ by `grants.normalise_scopes`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -88,10 +91,42 @@ def _access_token(token: str, claims: dict[str, Any], config: OAuthConfig) -> Ac
 
 
 class _Verifier:
-    """`verify_token` for the SDK, in terms of `check`."""
+    """`check` with a short memory of tokens already accepted, and `verify_token` for the SDK in its terms.
+
+    A client sends the same token with every request: remembering the verdict (keyed by the token's digest,
+    for `cache_seconds` at most and never past its expiry) spares a signature check or an introspection
+    round trip per request. Refusals are never remembered.
+    """
+
+    def __init__(self, *, cache_seconds: float, cache_size: int = 10_000,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._cache_seconds = cache_seconds
+        self._cache: OrderedDict[bytes, tuple[float, AccessToken]] = OrderedDict()
+        self._cache_size = cache_size
+        self._clock = clock
+
+    async def _verify(self, token: str) -> AccessToken:
+        raise NotImplementedError
+
+    def _still_good(self, access: AccessToken) -> bool:
+        """Whether a remembered verdict still stands (a JWT's key may have been withdrawn since)."""
+        del access
+        return True
 
     async def check(self, token: str) -> AccessToken:
-        raise NotImplementedError
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise TokenRejectedError("The access token is malformed")
+        digest = hashlib.sha256(token.encode()).digest()  # the cache never holds the token itself as a key
+        now = self._clock()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now and self._still_good(cached[1]):
+            return cached[1]
+        access = await self._verify(token)
+        until = min(now + self._cache_seconds, access.expires_at or now + self._cache_seconds)
+        self._cache[digest] = (until, access)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return access
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
@@ -103,21 +138,19 @@ class _Verifier:
 class JwtVerifier(_Verifier):
     """Verifies JWT access tokens locally against the issuer's published keys."""
 
-    def __init__(self, config: OAuthConfig, keys: IssuerKeys, *, leeway: float = LEEWAY) -> None:
+    def __init__(self, config: OAuthConfig, keys: IssuerKeys, *, leeway: float = LEEWAY,
+                 cache_seconds: float = 60) -> None:
+        super().__init__(cache_seconds=cache_seconds)
         self._config = config
         self._keys = keys
         self._leeway = leeway
+        self._parsed: dict[tuple[str, str], jwt.PyJWK] = {}
 
     def __repr__(self) -> str:
         return f"JwtVerifier(issuer={self._config.issuer!r}, audience={self._config.audience!r})"
 
-    async def check(self, token: str) -> AccessToken:
-        if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
-            raise TokenRejectedError("The access token is malformed (not a signed JWT)")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise TokenRejectedError("The access token is malformed") from None
+    async def _verify(self, token: str) -> AccessToken:
+        header = _header(token)
         alg, kid = header.get("alg"), header.get("kid")
         if not isinstance(alg, str) or alg not in self._config.algorithms:
             raise TokenRejectedError("The access token is signed with an algorithm this server does not accept")
@@ -125,7 +158,7 @@ class JwtVerifier(_Verifier):
         if jwk.get("alg", alg) != alg:
             raise TokenRejectedError("The access token's algorithm does not match its signing key")
         try:
-            key = jwt.PyJWK(jwk, algorithm=alg)
+            key = self._key(jwk, alg)
             claims = jwt.decode(token, key, algorithms=[alg], audience=self._config.audience,
                                 issuer=self._config.issuer, leeway=self._leeway,
                                 options={"require": _REQUIRED, "verify_iat": True})
@@ -134,7 +167,35 @@ class JwtVerifier(_Verifier):
         except jwt.InvalidTokenError as exc:
             reason = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), "The access token is invalid")
             raise TokenRejectedError(reason) from None
-        return _access_token(token, claims, self._config)
+        access = _access_token(token, claims, self._config)
+        return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid")}})
+
+    def _still_good(self, access: AccessToken) -> bool:
+        return self._keys.holds((access.claims or {}).get("kid"))
+
+    def _key(self, jwk: dict[str, Any], alg: str) -> jwt.PyJWK:
+        """The parsed key, kept while its JWK is the same (parsing costs more than verifying)."""
+        ident = (json.dumps(jwk, sort_keys=True), alg)
+        key = self._parsed.get(ident)
+        if key is None:
+            if len(self._parsed) > 64:  # rotated-out keys
+                self._parsed.clear()
+            key = self._parsed[ident] = jwt.PyJWK(jwk, algorithm=alg)
+        return key
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, read without the payload (PyJWT then checks the whole token, header included)."""
+    segments = token.split(".")
+    if len(segments) != 3 or not segments[0]:
+        raise TokenRejectedError("The access token is malformed (not a signed JWT)")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise TokenRejectedError("The access token is malformed") from None
+    if not isinstance(header, dict):
+        raise TokenRejectedError("The access token is malformed")
+    return header
 
 
 class IntrospectionVerifier(_Verifier):
@@ -148,33 +209,17 @@ class IntrospectionVerifier(_Verifier):
                  leeway: float = LEEWAY, cache_size: int = 10_000, clock: Callable[[], float] = time.time) -> None:
         if config.introspection is None:
             raise ValueError("introspection is not configured")
+        super().__init__(cache_seconds=cache_seconds, cache_size=cache_size, clock=clock)
         self._config = config
         self._endpoint = config.introspection
         self._http = http
-        self._cache_seconds = cache_seconds
         self._leeway = leeway
-        self._cache: OrderedDict[str, tuple[float, AccessToken]] = OrderedDict()
-        self._cache_size = cache_size
-        self._clock = clock
 
     def __repr__(self) -> str:
         return f"IntrospectionVerifier({self._endpoint.url!r})"
 
-    async def check(self, token: str) -> AccessToken:
-        if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise TokenRejectedError("The access token is malformed")
-        digest = hashlib.sha256(token.encode()).hexdigest()  # the cache never holds the token itself as a key
-        now = self._clock()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        claims = await self._introspect(token)
-        access = self._accept(token, claims, now)
-        until = min(now + self._cache_seconds, access.expires_at or now + self._cache_seconds)
-        self._cache[digest] = (until, access)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return access
+    async def _verify(self, token: str) -> AccessToken:
+        return self._accept(token, await self._introspect(token), self._clock())
 
     async def _introspect(self, token: str) -> dict[str, Any]:
         auth = (self._endpoint.client_id, self._endpoint.client_secret.get_secret_value())

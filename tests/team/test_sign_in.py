@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from cdp_mcp.cli import main
 from cdp_mcp.grants import SCOPES_SUPPORTED
+from cdp_mcp.team.config import ALGORITHMS, OAuthConfig
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError
+from cdp_mcp.team.verifiers import JwtVerifier
 from tests.team.authserver import AuthServer, SigningKey
 from tests.team.conftest import Served, oauth_app
 
@@ -163,3 +166,26 @@ def test_incomplete_sign_in_configuration_stops_start_up_naming_the_variable(
     monkeypatch.delenv("CDP_MCP_OAUTH_ISSUER")
     assert main(["serve", "--transport", "http"]) == 2  # an OAuth variable without the issuer would serve open
     assert "CDP_MCP_OAUTH_ISSUER is not" in capsys.readouterr().err
+
+
+async def test_cached_keys_serve_until_they_expire_then_tokens_are_refused_unchecked_never(
+    auth_server: AuthServer,
+) -> None:
+    auth_server.audience = "https://cdp.example.com/mcp"
+    config = OAuthConfig(issuer=auth_server.issuer, resource=auth_server.audience, audience=auth_server.audience,
+                         jwks_url=None, introspection=None, algorithms=ALGORITHMS)
+    now = [1000.0]
+    async with httpx2.AsyncClient() as http:
+        keys = IssuerKeys(auth_server.issuer, http, clock=lambda: now[0])
+        verifier = JwtVerifier(config, keys, cache_seconds=0)  # no remembered verdicts: every check uses the keys
+        assert (await verifier.check(auth_server.token(sub="kim"))).subject == "kim"
+        auth_server.jwks_down = True
+        now[0] += 299  # the JWKS said max-age=300
+        assert (await verifier.check(auth_server.token(sub="lee"))).subject == "lee"
+        now[0] += 2
+        with pytest.raises(KeysUnavailableError):
+            await verifier.check(auth_server.token(sub="max"))
+        assert await verifier.verify_token(auth_server.token(sub="max")) is None
+        auth_server.jwks_down = False
+        now[0] += 10  # past the pause after a failed fetch
+        assert (await verifier.check(auth_server.token(sub="max"))).subject == "max"
