@@ -153,8 +153,13 @@ def _main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in ("email", "mobile", "customer_code"):
         print("usage: python -m cdp_mcp.team.audit email|mobile|customer_code VALUE", file=sys.stderr)
         return 2
+    settings = Settings.load()
+    if settings.audit_key is None and not (settings.state_dir / KEY_FILE).exists():
+        print(f"no audit key: set CDP_AUDIT_KEY or CDP_STATE_DIR as the server has them "
+              f"(looked for {settings.state_dir / KEY_FILE})", file=sys.stderr)
+        return 2
     identity = CustomerIdentity.parse(**{argv[0]: argv[1]})
-    print(identifier_hashes(_key(Settings.load()), identity)[argv[0]])
+    print(identifier_hashes(_key(settings), identity)[argv[0]])
     return 0
 
 
