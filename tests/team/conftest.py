@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -25,7 +23,15 @@ from cdp_mcp.http_app import create_http_app
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
-from tests.commands.conftest import _isolated, cdp_env, environment, sandbox_settings, shared_state_dir, showcase
+from tests.commands.conftest import (
+    _isolated,
+    cdp_env,
+    environment,
+    sandbox_settings,
+    served_on,
+    shared_state_dir,
+    showcase,
+)
 from tests.team.authserver import AuthServer
 
 __all__ = ["Served", "_isolated", "auth_server", "cdp_env", "oauth_app", "sandbox_settings", "shared_app",
@@ -99,15 +105,5 @@ async def oauth_app(idp: AuthServer, audit: Path, **options: Any) -> AsyncIterat
     settings = Settings.load(mcp_oauth_issuer=idp.issuer, mcp_public_url=base, audit_log=str(audit),
                              **options.pop("settings", {}))
     idp.audience = idp.audience or f"{base}/mcp"
-    app = create_http_app(build_server(settings), settings, **options)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
-    with anyio.fail_after(60):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            while not server.started:  # readiness, not timing: uvicorn offers no started event
-                await anyio.sleep(0.005)
-            try:
-                yield Served(base, settings, audit, idp)
-            finally:
-                server.should_exit = True
-    sock.close()
+    async with served_on(create_http_app(build_server(settings), settings, **options), sock):
+        yield Served(base, settings, audit, idp)
