@@ -34,11 +34,13 @@ _EXPORTER = InMemorySpanExporter()
 @pytest.fixture(scope="module")
 def spans() -> Iterator[InMemorySpanExporter]:
     """The process's tracer provider, recording into memory (a process gets one provider: set it once)."""
-    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
-        trace.set_tracer_provider(provider)
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        pytest.skip("another tracer provider is installed in this process")
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+    trace.set_tracer_provider(provider)
     yield _EXPORTER
+    provider.shutdown()  # later tests in this process record nothing
     _EXPORTER.clear()
 
 
