@@ -32,6 +32,8 @@ import httpx2
 import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -42,6 +44,7 @@ from cdp_mcp.sandbox.store import Store  # noqa: E402
 from cdp_mcp.server import build_server  # noqa: E402
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings  # noqa: E402
 from cdp_mcp.team.config import ALGORITHMS, OAuthConfig  # noqa: E402
+from cdp_mcp.team.http_auth import ResourceServer  # noqa: E402
 from cdp_mcp.team.keys import IssuerKeys  # noqa: E402
 from cdp_mcp.team.verifiers import JwtVerifier  # noqa: E402
 from tests.team.authserver import AuthServer, SigningKey  # noqa: E402
@@ -72,7 +75,8 @@ async def bench_sign_in_overhead(state: Path, calls: int, rounds: int = 5) -> No
                 sock = bind_socket("127.0.0.1", 0)
                 base = f"http://127.0.0.1:{sock.getsockname()[1]}"
                 oauth = {"mcp_oauth_issuer": idp.issuer, "mcp_public_url": base} if extra else {}
-                settings = Settings(**common, **oauth, **extra)
+                own = {**common, "state_dir": state / f"variant-{len(servers)}"}  # no shared token state
+                settings = Settings(**own, **oauth, **extra)
                 server = uvicorn.Server(uvicorn.Config(create_http_app(build_server(settings), settings),
                                                        log_config=None, log_level="warning"))
                 tg.start_soon(server.serve, [sock])
@@ -126,6 +130,56 @@ async def bench_verify(repeat: int = 1000) -> None:
         finally:
             idp.stop()
         print(f"verify a {key.alg} access token: {first:.0f} µs the first time, {again:.0f} µs when seen again")
+
+
+class _NoContent:
+    """An ASGI endpoint that answers 204 at once (a class, so Starlette routes it as an ASGI app)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def bench_sign_in_layer(repeat: int = 2000) -> None:
+    """The sign-in layer alone, per request: Starlette's authentication middleware, the SDK's auth context,
+    the remembered verdict for the token and the scope check, around an endpoint that answers at once."""
+    idp = AuthServer(audience="https://cdp.example.com/mcp").start()
+    try:
+        settings = Settings(mcp_oauth_issuer=idp.issuer, mcp_public_url="https://cdp.example.com")
+        config = OAuthConfig.from_settings(settings)
+        assert config is not None
+        signin = ResourceServer(config)
+
+        ok = _NoContent()
+
+        figures = {}
+        for label, app in (("without sign-in", Starlette(routes=[Route("/mcp", ok, methods=["POST"])])),
+                           ("with sign-in", Starlette(routes=[Route("/mcp", signin.guard(ok), methods=["POST"])],
+                                                      middleware=signin.middleware()))):
+            headers = [(b"authorization", f"Bearer {idp.token()}".encode())]
+            scope = {"type": "http", "method": "POST", "path": "/mcp", "raw_path": b"/mcp", "query_string": b"",
+                     "headers": headers, "asgi": {"version": "3.0"}, "scheme": "https", "server": ("x", 443)}
+            statuses: list[int] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+
+            await app(dict(scope), receive, send)  # fetch the keys once
+            started = time.perf_counter()
+            for _ in range(repeat):
+                await app(dict(scope), receive, send)
+            figures[label] = (time.perf_counter() - started) * 1e6 / repeat
+            assert set(statuses) == {204}, set(statuses)
+        async with signin.running():
+            pass
+    finally:
+        idp.stop()
+    print(f"per request, sign-in layer: {figures['with sign-in'] - figures['without sign-in']:.0f} µs "
+          f"({figures['without sign-in']:.0f} µs without, {figures['with sign-in']:.0f} µs with; token seen before)")
 
 
 def _start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -207,6 +261,7 @@ async def bench_replicas(directory: Path, calls: int, clients: int) -> None:
 async def main(calls: int, clients: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await bench_verify()
+        await bench_sign_in_layer()
         await bench_sign_in_overhead(Path(tmp), calls)
         await bench_replicas(Path(tmp), calls // 4, clients)
 
