@@ -164,7 +164,7 @@ async def bench_sign_in_layer(repeat: int = 2000) -> None:
             async def receive() -> dict[str, Any]:
                 return {"type": "http.request", "body": b"", "more_body": False}
 
-            async def send(message: dict[str, Any]) -> None:
+            async def send(message: dict[str, Any], statuses: list[int] = statuses) -> None:
                 if message["type"] == "http.response.start":
                     statuses.append(message["status"])
 
