@@ -76,10 +76,13 @@ class Served:
     def mcp(self) -> str:
         return f"{self.base}/mcp"
 
-    def client(self, token: str | None, **kwargs: Any) -> Client:
+    @asynccontextmanager
+    async def client(self, token: str | None, **kwargs: Any) -> AsyncIterator[Client]:
+        """The official SDK client over Streamable HTTP, sending `token` as the bearer on every request."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        http = httpx2.AsyncClient(headers=headers, timeout=30)
-        return Client(streamable_http_client(self.mcp, http_client=http), **kwargs)
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http, \
+                Client(streamable_http_client(self.mcp, http_client=http), **kwargs) as client:
+            yield client
 
     async def post(self, headers: dict[str, str] | None = None) -> httpx2.Response:
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}

@@ -98,7 +98,10 @@ BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
 
 
 @pytest.mark.parametrize("kind", list(BAD_TOKENS))
-async def test_bad_tokens_are_refused_with_the_reason_and_never_reach_a_tool(shared_app: Served, kind: str) -> None:
+async def test_bad_tokens_are_refused_with_the_reason_and_never_reach_a_tool(
+    shared_app: Served, kind: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
     make, reason = BAD_TOKENS[kind]
     token = make(shared_app.idp)
     response = await shared_app.post({"Authorization": f"Bearer {token}"})
@@ -108,6 +111,7 @@ async def test_bad_tokens_are_refused_with_the_reason_and_never_reach_a_tool(sha
     assert f'resource_metadata="{shared_app.base}/.well-known/oauth-protected-resource/mcp"' in challenge
     assert token not in response.text and token not in challenge
     assert shared_app.audit_lines() == []  # no tool ran
+    assert token not in caplog.text and reason in caplog.text  # the log says why, never with the token
 
 
 async def test_a_token_with_none_of_our_scopes_gets_403_naming_the_scope(shared_app: Served) -> None:
