@@ -17,7 +17,9 @@ from cdp_mcp import __version__
 from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.mcp_extras import register_extras
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.guard import AccessMiddleware, CallGuard
 from cdp_mcp.tools.registry import build_tools
+from cdp_mcp.tracing import configure_tracing
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "BackendFactory", "build_server"]
 
@@ -48,14 +50,18 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     settings = settings if settings is not None else Settings.load()
     open_it: BackendFactory = backend if backend is not None else (lambda: open_backend(settings))
 
+    guard = CallGuard(settings)  # rate limit, grants by scope, audit trail (team deployment)
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[Backend]) -> AsyncIterator[Backend]:
-        async with open_it() as opened:
+        async with open_it() as opened, guard.running():
             yield opened
 
-    tools, specs = build_tools(settings)
+    configure_tracing()  # exports spans only when OTEL_* variables ask for it
+    tools, specs = build_tools(settings, guard)
     server: MCPServer[Backend] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
-                                           lifespan=lifespan, log_level=settings.log_level, tools=tools)
+                                           lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                           middleware=[AccessMiddleware(guard, specs)])
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_extras(server, settings, specs)

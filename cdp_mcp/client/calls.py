@@ -28,6 +28,7 @@ from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.clock import Clock, SystemClock
 from cdp_mcp.errors import CdpError, OutcomeUnknownError, UpstreamResponseError, UpstreamUnavailableError
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
+from cdp_mcp.tracing import traced_upstream
 
 __all__ = ["ApiCaller"]
 
@@ -76,6 +77,7 @@ class ApiCaller:
             headers[Header.OAUTH_KEY_SECRET.value] = self._settings.oauth_key_secret.get_secret_value()
         return headers
 
+    @traced_upstream
     async def post(
         self,
         path: str,

@@ -25,6 +25,7 @@ from cdp_mcp.client.values import as_float, as_instant, as_text
 from cdp_mcp.clock import Clock
 from cdp_mcp.errors import OutcomeUnknownError, UpstreamResponseError
 from cdp_mcp.settings import Settings
+from cdp_mcp.tracing import traced_token_call
 
 __all__ = ["TokenApiClient", "parse_issued_token"]
 
@@ -110,6 +111,7 @@ class TokenApiClient:
         """Extend `token` and set its resources to `resources` (does not count as a creation)."""
         return await self._issue(TOKEN_UPDATE_PATH, Call.TOKEN_UPDATE, resources, token=token)
 
+    @traced_token_call
     async def _issue(self, path: str, call: Call, resources: frozenset[str], *, token: str | None) -> IssuedToken:
         what = call.value
         body: dict[str, Any] = {

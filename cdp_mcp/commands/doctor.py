@@ -26,6 +26,7 @@ from cdp_mcp.commands.common import EXIT_FAILURE, load_settings
 from cdp_mcp.errors import CdpError
 from cdp_mcp.http_app import MIN_TOKEN_LENGTH
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.doctor_checks import check_deployment
 
 __all__ = ["Report", "redacted_settings", "run"]
 
@@ -172,6 +173,7 @@ async def _diagnose(settings: Settings) -> Report:
     report = Report()
     print(f"cdp-mcp doctor · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
     _check_config(settings, report)
+    await check_deployment(settings, report)  # sign-in (OAuth) and Redis, when configured
     if not await _check_state_dir(settings, report) or not await _check_reachable(settings, report):
         return report
     try:

@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     server = build_server(settings)
     if args.transport == "http":
         app = create_http_app(server, settings, host=args.host)
-        auth = "bearer token" if settings.mcp_auth_token else "none (loopback only)"
+        auth = (f"OAuth sign-in ({settings.mcp_oauth_issuer})" if settings.oauth_enabled
+                else "bearer token" if settings.mcp_auth_token else "none (loopback only)")
         say(f"serving MCP over Streamable HTTP at {_url(args.host, args.port)} (health: /healthz; auth: {auth})")
         serve_http(app, host=args.host, port=args.port, log_level=settings.log_level)
         return 0

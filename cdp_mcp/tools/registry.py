@@ -19,10 +19,12 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.access import must_redact
+from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
@@ -64,25 +66,30 @@ def select_specs(settings: Settings, specs: Sequence[ToolSpec] | None = None) ->
     return specs
 
 
-def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
+def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard | None = None) -> Callable[..., Any]:
     """An async function whose signature is the spec's parameters, for the SDK to derive schemas from.
 
-    CdpErrors become `is_error` results with message and hint; any other exception is left to the SDK,
-    which logs it and shows the client only a generic message. The call is bounded by CDP_CALL_TIMEOUT.
+    The guard (team.guard) wraps each call: rate limit, grants by scope, audit line; an unexpected exception
+    becomes an error naming a request id. CdpErrors become `is_error` results with message and hint. The call
+    is bounded by CDP_CALL_TIMEOUT.
     """
+    guard = guard if guard is not None else CallGuard(settings)
+
+    async def answer(call: ToolCall) -> BaseModel:
+        if spec.customer:
+            _ = call.identity  # validated before any upstream call
+        return await within_call_timeout(spec.name, settings.call_timeout, lambda: spec.handler(call))
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
         call = ToolCall(spec=spec, backend=ctx.request_context.lifespan_context, settings=settings,
                         arguments=kwargs, ctx=ctx)
         try:
-            if spec.customer:
-                _ = call.identity  # validated before any upstream call
-            model = await within_call_timeout(spec.name, settings.call_timeout, lambda: spec.handler(call))
+            model = await guard.run(call, answer)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)
-        return tool_result(model, redact_pii=settings.redact_pii, backend=call.backend)
+        return tool_result(model, redact_pii=must_redact(settings), backend=call.backend)
 
     returns = Annotated[CallToolResult, spec.output]
     context = inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
@@ -117,16 +124,17 @@ class CdpTool(Tool):
             raise ToolError(argument_errors(self.name, cause)) from cause
 
 
-def build_tools(settings: Settings) -> tuple[list[Tool], list[ToolSpec]]:
-    """The selected tools, in order, ready for `MCPServer(tools=...)`, and their specs.
+def build_tools(settings: Settings, guard: CallGuard | None = None) -> tuple[list[Tool], list[ToolSpec]]:
+    """The selected tools, in order, ready for `MCPServer(tools=...)`, and their specs (all under one guard).
 
     Raises:
         ConfigurationError: CDP_TOOLS names a tool that does not exist.
     """
     specs = select_specs(settings)
+    guard = guard if guard is not None else CallGuard(settings)
     tools = []
     for spec in specs:
-        tool = CdpTool.from_function(tool_function(spec, settings), name=spec.name, title=spec.title,
+        tool = CdpTool.from_function(tool_function(spec, settings, guard), name=spec.name, title=spec.title,
                                      description=spec.description, annotations=spec.annotations,
                                      structured_output=True)
         tools.append(tool.model_copy(update={"parameters": tidy_schema(tool.parameters)}))

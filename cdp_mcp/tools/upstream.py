@@ -19,6 +19,7 @@ from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import GcrMatch, PageRequest
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
+from cdp_mcp.team.access import require_resource
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -39,6 +40,7 @@ def granted(settings: Settings, resource: str) -> bool:
 async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, query: str | None = None,
                 page: PageRequest | None = None) -> Any:
     """One resource for one customer, through the client (which gets a token scoped to exactly it)."""
+    require_resource(backend.settings, resource)  # the signed-in person's grants; noted for the audit line
     return await backend.client.fetch(resource, identity, query=query, page=page)
 
 
