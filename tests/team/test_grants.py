@@ -6,7 +6,6 @@ every call leaves one audit line that names the customer by gcr_id and never by 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
