@@ -47,18 +47,19 @@ class ResourceTool:
 PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.BASIC: ResourceTool(
         "get_customer_profile", "Customer profile",
-        "The customer's profile card: name, tier, city, age band, contact details, sales figures (total sales, "
+        "The customer's profile card: name, tier, city, age, contact details, sales figures (total sales, "
         "orders, average basket, days since last purchase). Start here for 'who is this customer?'.",
         o.CustomerProfile, role="profile", shape=lambda d, g, _: shaping.profile(d, g)),
     Scope.SEGMENTS: ResourceTool(
         "list_customer_segments", "Customer segments",
-        "Segments the customer belongs to (id, name, category, date joined)." + _PAGING_NOTE,
+        "Segments the customer belongs to, by id: name, category, date joined, what the segment means."
+        + _PAGING_NOTE,
         o.Segments, listing="cursor", item=shaping.segment_item),
     Scope.SEARCH_SEGMENTS: ResourceTool(
         "search_customer_segments", "Search customer segments",
-        "The customer's segments whose name contains a text (case-insensitive). Use to find a segment id "
-        "by name." + _PAGING_NOTE,
-        o.Segments, argument=("segment_name", "Text to look for in segment names, e.g. 'vip'."),
+        "The customer's segments whose name contains a text (case-insensitive), by id with name and date "
+        "joined. Use to find a segment id by name." + _PAGING_NOTE,
+        o.SegmentMatches, argument=("segment_name", "Text to look for in segment names, e.g. 'vip'."),
         listing="cursor", item=shaping.segment_item),
     Scope.IS_CUSTOMER_IN_SEGMENT: ResourceTool(
         "check_customer_in_segment", "Is the customer in a segment",
@@ -67,12 +68,14 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         o.SegmentCheck, argument=("segment_id", "Segment id, e.g. from list_customer_segments."), role="membership"),
     Scope.CAMPAIGNS: ResourceTool(
         "list_customer_campaigns", "Customer campaigns",
-        "Campaigns that targeted the customer: name, channel, status, dates, opened/clicked." + _PAGING_NOTE,
+        "Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
+        "opened/clicked." + _PAGING_NOTE,
         o.Campaigns, listing="cursor", item=shaping.campaign_item),
     Scope.SEARCH_CAMPAIGNS: ResourceTool(
         "search_customer_campaigns", "Search customer campaigns",
-        "The customer's campaigns whose name contains a text (case-insensitive)." + _PAGING_NOTE,
-        o.Campaigns, argument=("campaign_name", "Text to look for in campaign names, e.g. 'spring'."),
+        "The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, when "
+        "sent, opened/clicked." + _PAGING_NOTE,
+        o.CampaignMatches, argument=("campaign_name", "Text to look for in campaign names, e.g. 'spring'."),
         listing="cursor", item=shaping.campaign_item),
     Scope.RECOMMENDED_PRODUCTS: ResourceTool(
         "get_product_recommendations", "Product recommendations",
@@ -81,8 +84,8 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         extra=lambda d: {"source": shaping.clean(d.source)}),
     Scope.USER_ACTIVITY: ResourceTool(
         "get_customer_activity", "Customer activity",
-        "Recent web, app and store events (date, type, channel, amount), newest first, capped by limit; "
-        "says total.",
+        "Recent web, app and store events (date, what happened, channel, amount), newest first, capped by "
+        "limit; says total.",
         o.Activities, listing="limit", item=shaping.activity_item),
     Scope.PRODUCT_PURCHASE_TRENDS: ResourceTool(
         "get_purchase_trends", "Purchase trends",
@@ -90,18 +93,18 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         o.Trends, shape=lambda d, g, _: shaping.trends(d, g)),
     Scope.PRODUCT_PURCHASED: ResourceTool(
         "list_purchased_products", "Purchased products",
-        "Products the customer bought (order, product, category, quantity, value, date), newest first."
-        + _PAGING_NOTE,
+        "What the customer bought, newest first, by order: date, then per product code its name, category, "
+        "quantity and amount." + _PAGING_NOTE,
         o.Purchases, listing="cursor", item=shaping.purchase_item),
     Scope.AFFINITY: ResourceTool(
         "get_customer_affinity", "Customer affinities",
-        "Affinity scores by category, brand and channel: the top labels of each chart, highest first "
-        "(limit per chart), with how many labels each chart has.",
+        "Affinity scores by category, brand and channel: the top labels of each chart with their scores, "
+        "highest first (limit per chart), and how many more each chart has.",
         o.AffinityOut, listing="limit",
-        shape=lambda d, g, limit: o.AffinityOut(gcr_id=g, charts=[shaping.affinity_chart(c, limit) for c in d.charts])),
+        shape=shaping.affinity),
     Scope.USER_ATTRIBUTES: ResourceTool(
         "get_customer_attributes", "Custom attributes",
-        "The tenant's custom attributes of the customer (name and value)." + _PAGING_NOTE,
+        "The tenant's custom attributes of the customer, name -> value." + _PAGING_NOTE,
         o.Attributes, listing="cursor", item=shaping.attribute_item),
     Scope.GCR_ID: ResourceTool(
         "resolve_customer", "Resolve a customer",
@@ -110,8 +113,8 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         o.CustomerMatch, role="resolve"),
     Scope.OPT_IN: ResourceTool(
         "get_marketing_consent", "Marketing consent",
-        "Marketing consent per channel (email, sms, push, whatsapp): opted in or not, with categories, and "
-        "the list of channels the customer can be contacted on.",
+        "Marketing consent: the channels the customer can be contacted on (opted in) and not (email, sms, "
+        "push, whatsapp), with the consent categories agreed to per channel.",
         o.ConsentOut, shape=lambda d, g, _: shaping.consents(d, g)),
 }
 
@@ -190,7 +193,7 @@ async def _single(call: ToolCall, res: Resource, entry: ResourceTool, query: str
     else:
         data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, identity, query=query)
     if entry.role == "membership":
-        return o.SegmentCheck(gcr_id=gcr_id, segment_id=query or "", in_segment=data.in_segment)
+        return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
     assert entry.shape is not None
     return entry.shape(data, gcr_id, call.arguments.get("limit", MAX_LIMIT))
 

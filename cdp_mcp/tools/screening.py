@@ -19,6 +19,7 @@ from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.outputs import Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
+from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import fetch, granted
 
@@ -40,8 +41,9 @@ class Given(Out):
 class ScreenRow(Out):
 
     index: int = Field(description="Position of the customer in the request")
-    customer: Given = Field(description="The identifiers as given")
+    customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
     gcr_id: int | None = None
+    name: str | None = None
     in_segment: bool | None = None
     contactable: bool | None = Field(None, description="Opted in on the channel")
     days_since_last_purchase: int | None = None
@@ -97,6 +99,7 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     async def profile() -> None:
         p = await get(Scope.BASIC)
         facts["gcr_id"] = p.gcr_id or identity.gcr_id
+        facts["name"] = full_name(p)
         facts["days_since_last_purchase"] = p.days_since_last_purchase
         if p.gcr_id is not None:
             call.backend.remember_gcr_id(identity, p.gcr_id)
@@ -111,7 +114,8 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         for step in (membership, consent, profile):
             tg.start_soon(guarded, step)
     facts.setdefault("gcr_id", identity.gcr_id)
-    return ScreenRow(index=index, customer=given, error=errors[0].for_model() if errors else None, **facts)
+    echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
+    return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
 
 
 async def screen(call: ToolCall) -> Screening:

@@ -10,7 +10,9 @@ call read: the same customer, the same page size. It prints the median per tool 
 - no tool above 0.85 of raw (median over the customers);
 - the overview card at most 0.25 of the raw responses it reads, and under 6 KB.
 
-    python tests/bench/bench_result_sizes.py [--redact]
+    python tests/bench/bench_result_sizes.py [--redact] [--detail]
+
+`--detail` adds the ratio for each customer (gcr_id 1-10) under each tool.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def _row(name: str, ours: list[int], raw: list[int], ratios: list[float]) -> str
             f"{statistics.median(ratios):>6.2f} {max(ratios):>6.2f}")
 
 
-async def main(redact: bool) -> None:
+async def main(redact: bool, detail: bool = False) -> None:
     samples = [s for s in sample_customers() if s.gcr_id is not None]
     with tempfile.TemporaryDirectory() as state:
         async with open_sandbox(SandboxOptions(db_path=Path(state) / "sandbox.sqlite3")) as sandbox:
@@ -97,7 +99,7 @@ async def main(redact: bool) -> None:
                 listed = (await client.list_tools()).tools
                 call: Callable[..., Any] = client.call_tool
                 first = await call("list_customer_segments", {"gcr_id": 1, "limit": 1})
-                segment_id = first.structured_content["items"][0]["id"]
+                segment_id = next(iter(first.structured_content["segments"]))
                 recorder.take()
                 print(f"{len(samples)} sample customers, default limit 10, redact_pii={redact}; bytes are medians")
                 print(f"{'tool':30} {'ours':>7} {'raw':>7} {'ratio':>6} {'max':>6}")
@@ -115,6 +117,8 @@ async def main(redact: bool) -> None:
                         ratios.append(ours[-1] / body)
                     medians[spec.name] = statistics.median(ratios)
                     print(_row(spec.name, ours, raw, ratios))
+                    if detail:
+                        print("    " + " ".join(f"{o}/{r}={o / r:.2f}" for o, r in zip(ours, raw, strict=True)))
                 cards, card_raw, card_ratios = [], [], []
                 for s in samples:
                     result = await call("get_customer_overview", {"gcr_id": s.gcr_id})
@@ -149,4 +153,4 @@ async def main(redact: bool) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, "--redact" in sys.argv)
+    anyio.run(main, "--redact" in sys.argv, "--detail" in sys.argv)
