@@ -18,6 +18,7 @@ from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.mcp_extras import register_extras
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import build_tools
+from cdp_mcp.views import apps_extension
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "BackendFactory", "build_server"]
 
@@ -54,8 +55,10 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
             yield opened
 
     tools, specs = build_tools(settings)
+    views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[Backend] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
-                                           lifespan=lifespan, log_level=settings.log_level, tools=tools)
+                                           lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                           extensions=[apps_extension(views)] if views else None)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_extras(server, settings, specs)

@@ -79,7 +79,8 @@ class Overview(o.Result, o.Priced):
     value: Value | None = Field(None, description="Amounts in the card's currency")
     segments: SegmentsCard | None = None
     consent: dict[str, bool] | None = Field(None, description="Channel -> opted in")
-    affinities: dict[str, list[str]] | None = Field(None, description="Chart -> top labels, highest first")
+    affinities: dict[str, dict[str, o.Number]] | None = Field(None, description="Chart -> top labels with their "
+                                                                               "scores, highest first")
     recommendations: dict[str, o.Product] | None = Field(None, description="Product code -> product, top 3")
     unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing from this card")
 
@@ -114,7 +115,7 @@ def _build(section: str, got: dict[str, Any]) -> Any:
         return {c: c in consent.contactable_on for c in [*consent.contactable_on, *consent.not_contactable_on]}
     if section == "affinities":
         charts = [shaping.affinity_chart(c, _TOP_AFFINITIES) for c in got[Scope.AFFINITY].charts]
-        return {(c.title or f"chart {i + 1}"): list(c.top) for i, c in enumerate(charts)}
+        return {(c.title or f"chart {i + 1}"): c.top for i, c in enumerate(charts)}
     products = o.keyed([shaping.recommendation(r) for r in got[Scope.RECOMMENDED_PRODUCTS].items], "code", o.Product)
     return dict(list(products.items())[:_TOP_RECOMMENDATIONS]) or None
 
