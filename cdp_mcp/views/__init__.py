@@ -53,11 +53,16 @@ def _text(name: str) -> str:
 
 
 @cache
-def document(uri: str) -> str:
-    """The complete HTML document of a view, the shared style and bridge inlined."""
+def _assembled(uri: str) -> str:
+    """A view's HTML with the shared style and bridge inlined, and the place for embedded data marked."""
     html = _text(VIEWS[uri].file)
     return (html.replace("/*{{BASE_CSS}}*/", _text("base.css")).replace("/*{{BRIDGE_JS}}*/", _text("bridge.js"))
             .replace("{{VERSION}}", __version__))
+
+
+def document(uri: str) -> str:
+    """The complete HTML document of a view, as a host gets it (the data comes by postMessage)."""
+    return _assembled(uri).replace(_DATA + "\n", "", 1)
 
 
 def _script_json(data: Any) -> str:
@@ -66,10 +71,14 @@ def _script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def standalone(uri: str, result: dict[str, Any], arguments: dict[str, Any]) -> str:
-    """The view with one tool result embedded: renders at once in any browser, following its light or dark mode."""
-    data = f'<script type="application/json" id="cdp-data">{_script_json({"arguments": arguments, "result": result})}'
-    return document(uri).replace(_DATA, data + "</script>", 1)
+def standalone(uri: str, result: dict[str, Any], arguments: dict[str, Any], *, generated: str | None = None) -> str:
+    """The view with one tool result embedded: renders at once in any browser, following its light or dark mode.
+
+    `generated` (an ISO timestamp) is shown in the footer, for a card attached to a bug report.
+    """
+    payload = {"arguments": arguments, "result": result, **({"generated": generated} if generated else {})}
+    data = f'<script type="application/json" id="cdp-data">{_script_json(payload)}</script>'
+    return _assembled(uri).replace(_DATA, data, 1)
 
 
 def view_meta(uri: str) -> dict[str, Any]:

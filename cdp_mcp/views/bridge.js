@@ -86,6 +86,7 @@ const View = (() => {
     const embedded = document.getElementById("cdp-data");
     if (embedded) {
       const data = JSON.parse(embedded.textContent);
+      context = { generated: data.generated };
       hooks.input(data.arguments || {});
       hooks.result({ structuredContent: data.result });
       return;

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CSP", "HOST_VARIABLES", "HostedView", "open_view"]
+__all__ = ["CSP", "HOST_VARIABLES", "HostedView", "open_view", "rgb", "watch"]
 
 CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; media-src 'self' data:; connect-src 'none'; frame-src 'none'; object-src 'none'; "
@@ -70,6 +70,21 @@ frame.srcdoc = SETUP.view;
 </script></body></html>"""
 
 
+def rgb(color: str) -> tuple[int, ...]:
+    """`rgb(31, 30, 28)` -> (31, 30, 28)."""
+    return tuple(int(float(x)) for x in color[color.index("(") + 1:color.index(")")].split(",")[:3])
+
+
+def watch(page: Any) -> tuple[list[str], list[str]]:
+    """The console errors (CSP violations included) and the network requests of a page, as they happen."""
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    return errors, requests
+
+
 @dataclass
 class HostedView:
     """One view in the test host: the Playwright page, the view's frame, and what went wrong or out."""
@@ -82,34 +97,35 @@ class HostedView:
     def frame(self) -> Any:
         return self.page.frame_locator("#view")
 
-    def messages(self) -> list[dict[str, Any]]:
-        return self.page.evaluate("window.viewMessages")
+    async def messages(self) -> list[dict[str, Any]]:
+        return await self.page.evaluate("window.viewMessages")
 
-    def set_theme(self, theme: str) -> None:
-        self.page.evaluate("theme => window.setTheme(theme)", theme)
+    async def set_theme(self, theme: str) -> None:
+        await self.page.evaluate("theme => window.setTheme(theme)", theme)
+        await self.frame.locator(f"html[data-theme={theme}]").wait_for()
 
-    def background(self) -> tuple[int, ...]:
+    async def background(self) -> tuple[int, ...]:
         """The view's computed page background, as (r, g, b)."""
-        color = self.frame.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")
-        return tuple(int(float(x)) for x in color[color.index("(") + 1:color.index(")")].split(",")[:3])
+        return rgb(await self.frame.locator("body").evaluate("b => getComputedStyle(b).backgroundColor"))
 
-    def screenshot(self, path: Path) -> Path:
+    async def screenshot(self, path: Path) -> Path:
         """The view as the host shows it, once the view has painted its last change."""
-        self.frame.locator("body").evaluate("() => new Promise(r => requestAnimationFrame(() => "
-                                            "requestAnimationFrame(r)))")
-        self.page.locator("#view").screenshot(path=str(path))
+        await self.frame.locator("body").evaluate("() => new Promise(r => requestAnimationFrame(() => "
+                                                  "requestAnimationFrame(r)))")
+        await self.page.locator("#view").screenshot(path=str(path))
         return path
 
+    def assert_clean(self) -> None:
+        """No console error and no request to any origin."""
+        assert self.errors == [] and self.requests == []
 
-def open_view(browser: Any, html: str, call: dict[str, Any], *, theme: str = "light", width: int = 900,
-              variables: dict[str, str] | None = None) -> HostedView:
+
+async def open_view(browser: Any, html: str, call: dict[str, Any], *, theme: str = "light", width: int = 900,
+                    variables: dict[str, str] | None = None) -> HostedView:
     """A new page hosting `html` (a view document) that will be given `call` (arguments and result)."""
-    page = browser.new_page(viewport={"width": width, "height": 2400})  # tall enough to screenshot a whole view
-    hosted = HostedView(page)
-    page.on("console", lambda m: hosted.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: hosted.errors.append(str(e)))
-    page.on("request", lambda r: hosted.requests.append(r.url))
+    page = await browser.new_page(viewport={"width": width, "height": 2400})  # tall enough for a whole view
+    errors, requests = watch(page)
     view = html.replace("<head>", f'<head><meta http-equiv="Content-Security-Policy" content="{CSP}">', 1)
     setup = {"view": view, "theme": theme, "variables": variables or {}, **call}
-    page.set_content(_PAGE.replace("__SETUP__", json.dumps(setup).replace("</", "<\\/")))
-    return hosted
+    await page.set_content(_PAGE.replace("__SETUP__", json.dumps(setup).replace("</", "<\\/")))
+    return HostedView(page, errors, requests)
