@@ -202,6 +202,7 @@ async def test_one_row_per_screened_customer_with_marks_recency_and_errors(
         texts = await tr.locator("td").all_inner_texts()
         if "error" in row:
             assert row["error"] in texts[-1] and "failed" in (await tr.get_attribute("class") or "")
+            assert not await tr.locator(".row-error").is_visible()  # said once, in its column
             continue
         assert texts[2].endswith("yes" if row["in_segment"] else "no")
         assert texts[3].endswith("yes" if row["contactable"] else "no")
@@ -257,13 +258,18 @@ async def test_redacted_identifiers_show_as_redacted_in_both_themes(browser: Any
     await hosted.page.close()
 
 
-async def test_the_table_scrolls_inside_a_narrow_pane(browser: Any, tool_results: dict[str, Any],
-                                                      screenshots: Path) -> None:
-    hosted = await table(browser, tool_results["screening"], width=380, theme="dark")
+async def test_the_table_fits_a_narrow_pane(browser: Any, tool_results: dict[str, Any], screenshots: Path) -> None:
+    rows = tool_results["screening"]["result"]["structuredContent"]["rows"]
+    hosted = await table(browser, tool_results["screening"], width=360, theme="dark")
     view = hosted.frame
     assert await view.locator("html").evaluate("e => e.scrollWidth - e.clientWidth") <= 0  # the page does not scroll
     scroller = view.locator(".scroller")
-    assert await scroller.evaluate("e => e.scrollWidth > e.clientWidth")  # the table does, in a focusable region
+    assert await scroller.evaluate("e => e.scrollWidth <= e.clientWidth")  # nor does the table: every mark shows
+    assert await view.locator("th:has(button[data-sort=contactable])").is_visible()
+    assert not await view.locator("th.col-error").is_visible()  # errors move under the customer
+    failed = [r for r in rows if "error" in r]
+    for row in failed:
+        assert await view.locator(f"tr[data-index='{row['index']}'] .row-error").inner_text() == row["error"]
     assert await scroller.get_attribute("tabindex") == "0" and await scroller.get_attribute("role") == "region"
     await hosted.screenshot(screenshots / "table-dark-narrow.png")
     hosted.assert_clean()
