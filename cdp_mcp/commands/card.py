@@ -15,10 +15,9 @@ from pathlib import Path
 
 import anyio
 
-from cdp_mcp.commands.call import parse_arguments
-from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings, report_error, say
+from cdp_mcp.commands.call import tool_arguments
+from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings
 from cdp_mcp.commands.inprocess import connect, result_text
-from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.settings import Settings
 from cdp_mcp.views import CARD_URI, standalone
 
@@ -29,14 +28,8 @@ TOOL = "get_customer_overview"
 
 async def _card(settings: Settings, pairs: list[str], out: Path | None) -> int:
     async with connect(settings) as (client, _):
-        tools = {t.name: t for t in (await client.list_tools()).tools}
-        if TOOL not in tools:
-            say(f"{TOOL} is not served (check CDP_TOOLS / CDP_RESOURCES).")
-            return EXIT_CONFIG
-        try:
-            arguments = parse_arguments(pairs, tools[TOOL].input_schema)
-        except InvalidInputError as exc:
-            report_error(exc)
+        arguments = await tool_arguments(client, TOOL, pairs)
+        if arguments is None:
             return EXIT_CONFIG
         result = await client.call_tool(TOOL, arguments)
     if result.is_error or result.structured_content is None:

@@ -9,13 +9,13 @@ starts with the customer's `gcr_id`, and every list says `total` and, when more 
 opaque `next_cursor`.
 
 The per-resource tools hand their list rows to a result as `items=[...]` (`profile.py` is generic): the
-`*Item` row models carry a row's key and the currency the API stated for its amount, and each listing's
-validator publishes the rows under the result's own field name.
+`*Item` row models carry a row's key and the currency the API stated for its amount, and `Listing` publishes
+the rows under each result's own field name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
@@ -179,24 +179,37 @@ def _stated_currency(rows: Iterable[Any]) -> str | None:
     return next((c for r in rows if (c := getattr(r, "currency", None))), None)
 
 
-def _publish(data: Any, field: str, build: Callable[[list[Any]], Any]) -> Any:
-    """Accept `items=[rows]` from the generic listing: publish them under `field`, with the stated currency."""
-    if not isinstance(data, dict) or "items" not in data:
-        return data
-    data = dict(data)
-    rows = list(data.pop("items"))
-    data[field] = build(rows)
-    if (currency := _stated_currency(rows)) and not data.get("currency"):
-        data["currency"] = currency
-    return data
-
-
 class Listing(Result):
-    """A capped list: how many exist, how many more after this page, and the cursor to get them."""
+    """A capped list: how many exist, how many more after this page, and the cursor to get them.
+
+    The generic listing (`profile.py`) hands a page's rows over as `items=[...]`; a subclass publishes them under
+    `rows_field`, by default keyed by each row's `rows_key` with the fields of `rows_model` (`publish` says how),
+    and states the currency the rows' amounts came with.
+    """
+
+    rows_field: ClassVar[str]
+    rows_key: ClassVar[str] = "id"
+    rows_model: ClassVar[type[Out]]
 
     total: int | None = Field(None, description="Items in all")
     remaining: int | None = Field(None, description="Items after this page")
     next_cursor: str | None = Field(None, description="Pass as cursor for the next page; absent on the last")
+
+    @classmethod
+    def publish(cls, rows: list[Any]) -> Any:
+        return keyed(rows, cls.rows_key, cls.rows_model)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_rows(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "items" not in data:
+            return data
+        data = dict(data)
+        rows = list(data.pop("items"))
+        data[cls.rows_field] = cls.publish(rows)
+        if (currency := _stated_currency(rows)) and not data.get("currency"):
+            data["currency"] = currency
+        return data
 
 
 class CustomerProfile(Result, Priced):
@@ -240,22 +253,16 @@ class SegmentMatch(Out):
 
 
 class Segments(Listing):
-    segments: dict[str, SegmentInfo] = Field(description="Segment id (usable as segment_id) -> segment")
+    rows_field, rows_model = "segments", SegmentInfo
 
-    @model_validator(mode="before")
-    @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "segments", lambda rows: keyed(rows, "id", SegmentInfo))
+    segments: dict[str, SegmentInfo] = Field(description="Segment id (usable as segment_id) -> segment")
 
 
 class SegmentMatches(Listing):
+    rows_field, rows_model = "segments", SegmentMatch
+
     segments: dict[str, SegmentMatch] = Field(description="Segment id (usable as segment_id) -> name and date "
                                                           "joined; list_customer_segments has the details")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "segments", lambda rows: keyed(rows, "id", SegmentMatch))
 
 
 class SegmentCheck(Result):
@@ -282,22 +289,16 @@ class CampaignItem(CampaignInfo):
 
 
 class Campaigns(Listing):
-    campaigns: dict[str, CampaignInfo] = Field(description="Campaign id -> campaign")
+    rows_field, rows_model = "campaigns", CampaignInfo
 
-    @model_validator(mode="before")
-    @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "campaigns", lambda rows: keyed(rows, "id", CampaignInfo))
+    campaigns: dict[str, CampaignInfo] = Field(description="Campaign id -> campaign")
 
 
 class CampaignMatches(Listing):
+    rows_field, rows_model = "campaigns", CampaignMatch
+
     campaigns: dict[str, CampaignMatch] = Field(description="Campaign id -> campaign; list_customer_campaigns "
                                                             "also has status, dates and segment")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "campaigns", lambda rows: keyed(rows, "id", CampaignMatch))
 
 
 class Product(Out):
@@ -312,14 +313,10 @@ class Recommendation(Product):
 
 class Recommendations(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
+    rows_field, rows_key, rows_model = "products", "code", Product
 
     products: dict[str, Product] = Field(description="Product code -> product, best first")
     source: str | None = Field(None, description="What the recommendations derive from")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "products", lambda rows: keyed(rows, "code", Product))
 
 
 class Event(Out):
@@ -335,14 +332,13 @@ class ActivityItem(Event):
 
 class Activities(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
+    rows_field = "events"
 
     events: list[Event] = Field(description="Newest first")
 
-    @model_validator(mode="before")
     @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "events", lambda rows: [r.model_dump(include=set(Event.model_fields),
-                                                                   exclude_none=True) for r in rows])
+    def publish(cls, rows: list[Any]) -> Any:
+        return [r.model_dump(include=set(Event.model_fields), exclude_none=True) for r in rows]
 
 
 class Figures(Out):
@@ -396,13 +392,14 @@ def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
 class Purchases(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
 
+    rows_field = "orders"
+
     orders: dict[str, Order] = Field(description="Order id -> order, newest first. total and remaining count order "
                                                  "lines; an order can continue on the next page")
 
-    @model_validator(mode="before")
     @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "orders", _orders)
+    def publish(cls, rows: list[Any]) -> Any:
+        return _orders(rows)
 
 
 class AffinityTop(Out):
@@ -428,12 +425,13 @@ class AttributeItem(Out):
 
 
 class Attributes(Listing):
+    rows_field = "attributes"
+
     attributes: dict[str, str | int | float | bool | None] = Field(description="Attribute name -> value")
 
-    @model_validator(mode="before")
     @classmethod
-    def _rows(cls, data: Any) -> Any:
-        return _publish(data, "attributes", lambda rows: {r.name: r.value for r in unique_rows(rows, "name")})
+    def publish(cls, rows: list[Any]) -> Any:
+        return {r.name: r.value for r in unique_rows(rows, "name")}
 
 
 class CustomerMatch(Result):
