@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
 
 from cdp_mcp import __version__
 from cdp_mcp.commands.common import configure_logging, exit_code_for
@@ -44,6 +45,18 @@ def _add_call(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call.add_argument("--tools", metavar="A,B", help="allowlist of tool names; overrides CDP_TOOLS")
 
 
+def _add_card(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    card = sub.add_parser("card", help="write one customer's card as a standalone HTML file and print its path",
+                          description="Call get_customer_overview in process and write its result as the customer "
+                                      "card (the MCP Apps view with the data embedded), for hosts without MCP Apps "
+                                      "and for bug reports.")
+    card.add_argument("arguments", nargs="+", metavar="key=value",
+                      help="the customer as get_customer_overview takes it: gcr_id=1, email=..., mobile=..., "
+                           "customer_code=... (and include=...)")
+    card.add_argument("--out", metavar="FILE", type=Path,
+                      help="where to write the card (default: customer-card-<gcr_id>.html here)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cdp-mcp", description=_DESCRIPTION, epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"cdp-mcp {__version__}")
@@ -62,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                    description="Check the configuration, reach the API (or the embedded sandbox), create or "
                                "reuse a minimal token and report the day's token allowance.")
     _add_call(sub)
+    _add_card(sub)
 
     config = sub.add_parser("config", help="print host configuration snippets")
     config_sub = config.add_subparsers(dest="target", metavar="TARGET", required=True)

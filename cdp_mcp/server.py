@@ -20,6 +20,7 @@ from cdp_mcp.settings import Settings
 from cdp_mcp.team.guard import AccessMiddleware, CallGuard
 from cdp_mcp.tools.registry import build_tools
 from cdp_mcp.tracing import configure_tracing
+from cdp_mcp.views import apps_extension
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "BackendFactory", "build_server"]
 
@@ -59,9 +60,11 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
 
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     tools, specs = build_tools(settings, guard)
+    views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[Backend] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
                                            lifespan=lifespan, log_level=settings.log_level, tools=tools,
-                                           middleware=[AccessMiddleware(guard, specs)])
+                                           middleware=[AccessMiddleware(guard, specs)],
+                                           extensions=[apps_extension(views)] if views else None)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_extras(server, settings, specs)

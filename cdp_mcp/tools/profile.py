@@ -104,10 +104,6 @@ def _trends_card(data: m.PurchaseTrends, gcr_id: int | None, _limit: int) -> o.R
     return shaping.trends(data, gcr_id)
 
 
-def _affinity_card(data: m.Affinity, gcr_id: int | None, limit: int) -> o.Result:
-    return o.AffinityOut(gcr_id=gcr_id, charts=[shaping.affinity_chart(chart, limit) for chart in data.charts])
-
-
 def _consent_card(data: m.Consents, gcr_id: int | None, _limit: int) -> o.Result:
     return shaping.consents(data, gcr_id)
 
@@ -119,19 +115,20 @@ def _recommendation_source(data: m.Recommendations) -> dict[str, Any]:
 PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.BASIC: SingleTool(
         tool="get_customer_profile", title="Customer profile",
-        description="The customer's profile card: name, tier, status colour, city, age band, address, sales figures "
+        description="The customer's profile card: name, tier, status colour, city, age, address, sales figures "
         "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
         "Start here for 'who is this customer?'.",
         output=o.CustomerProfile, shape=_profile_card),
     Scope.SEGMENTS: ListTool(
         tool="list_customer_segments", title="Customer segments",
-        description="Segments the customer belongs to (id, name, category, date joined)." + _PAGING_NOTE,
+        description="Segments the customer belongs to, by id: name, category, date joined, what the segment "
+        "means." + _PAGING_NOTE,
         output=o.Segments, item=shaping.segment_item, pages=True),
     Scope.SEARCH_SEGMENTS: ListTool(
         tool="search_customer_segments", title="Search customer segments",
-        description="The customer's segments whose name contains a text (case-insensitive). Use to find a segment "
-        "id by name." + _PAGING_NOTE,
-        output=o.Segments, item=shaping.segment_item, pages=True,
+        description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
+        "date joined. Use to find a segment id by name." + _PAGING_NOTE,
+        output=o.SegmentMatches, item=shaping.segment_item, pages=True,
         argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'.")),
     Scope.IS_CUSTOMER_IN_SEGMENT: MembershipTool(
         tool="check_customer_in_segment", title="Is the customer in a segment",
@@ -140,13 +137,14 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         argument=Argument("segment_id", "Segment id, e.g. from list_customer_segments.")),
     Scope.CAMPAIGNS: ListTool(
         tool="list_customer_campaigns", title="Customer campaigns",
-        description="Campaigns that targeted the customer: name, channel, status, dates, opened/clicked."
-        + _PAGING_NOTE,
+        description="Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
+        "opened/clicked." + _PAGING_NOTE,
         output=o.Campaigns, item=shaping.campaign_item, pages=True),
     Scope.SEARCH_CAMPAIGNS: ListTool(
         tool="search_customer_campaigns", title="Search customer campaigns",
-        description="The customer's campaigns whose name contains a text (case-insensitive)." + _PAGING_NOTE,
-        output=o.Campaigns, item=shaping.campaign_item, pages=True,
+        description="The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, "
+        "when sent, opened/clicked." + _PAGING_NOTE,
+        output=o.CampaignMatches, item=shaping.campaign_item, pages=True,
         argument=Argument("campaign_name", "Text to look for in campaign names, e.g. 'spring'.")),
     Scope.RECOMMENDED_PRODUCTS: ListTool(
         tool="get_product_recommendations", title="Product recommendations",
@@ -155,8 +153,8 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         output=o.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
     Scope.USER_ACTIVITY: ListTool(
         tool="get_customer_activity", title="Customer activity",
-        description="Recent web, app and store events (date, type, channel, amount), newest first, capped by limit; "
-        "says total.",
+        description="Recent web, app and store events (date, what happened, channel, amount), newest first, capped "
+        "by limit; says total.",
         output=o.Activities, item=shaping.activity_item, pages=False),
     Scope.PRODUCT_PURCHASE_TRENDS: SingleTool(
         tool="get_purchase_trends", title="Purchase trends",
@@ -164,17 +162,17 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         output=o.Trends, shape=_trends_card),
     Scope.PRODUCT_PURCHASED: ListTool(
         tool="list_purchased_products", title="Purchased products",
-        description="Products the customer bought (order, product, category, quantity, value, date), newest first."
-        + _PAGING_NOTE,
+        description="What the customer bought, newest first, by order: date, then per product code its name, "
+        "category, quantity and amount." + _PAGING_NOTE,
         output=o.Purchases, item=shaping.purchase_item, pages=True),
     Scope.AFFINITY: SingleTool(
         tool="get_customer_affinity", title="Customer affinities",
-        description="Affinity scores by category, brand and channel: the top labels of each chart, highest first "
-        "(limit per chart), with how many labels each chart has.",
-        output=o.AffinityOut, shape=_affinity_card, limited=True),
+        description="Affinity scores by category, brand and channel: the top labels of each chart with their "
+        "scores, highest first (limit per chart), and how many more each chart has.",
+        output=o.AffinityOut, shape=shaping.affinity, limited=True),
     Scope.USER_ATTRIBUTES: ListTool(
         tool="get_customer_attributes", title="Custom attributes",
-        description="The tenant's custom attributes of the customer (name and value)." + _PAGING_NOTE,
+        description="The tenant's custom attributes of the customer, name -> value." + _PAGING_NOTE,
         output=o.Attributes, item=shaping.attribute_item, pages=True),
     Scope.GCR_ID: ResolveTool(
         tool="resolve_customer", title="Resolve a customer",
@@ -183,8 +181,8 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         "unambiguous."),
     Scope.OPT_IN: SingleTool(
         tool="get_marketing_consent", title="Marketing consent",
-        description="Marketing consent per channel (email, sms, push, whatsapp): opted in or not, with categories, "
-        "and the list of channels the customer can be contacted on.",
+        description="Marketing consent: the channels the customer can be contacted on (opted in) and not (email, "
+        "sms, push, whatsapp), with the consent categories agreed to per channel.",
         output=o.ConsentOut, shape=_consent_card),
 }
 
@@ -280,7 +278,7 @@ def _membership_handler(res: Resource, entry: MembershipTool) -> Handler:
     async def handle(call: ToolCall) -> o.Result:
         segment_id: str = call.arguments[entry.argument.name]
         data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=segment_id)
-        return o.SegmentCheck(gcr_id=gcr_id, segment_id=segment_id, in_segment=data.in_segment)
+        return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
 
     return handle
 

@@ -31,6 +31,7 @@ from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
 from cdp_mcp.tools.spec import ToolCall, ToolSpec
+from cdp_mcp.views import view_meta
 
 __all__ = ["CdpTool", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
 
@@ -136,6 +137,6 @@ def build_tools(settings: Settings, guard: CallGuard | None = None) -> tuple[lis
     for spec in specs:
         tool = CdpTool.from_function(tool_function(spec, settings, guard), name=spec.name, title=spec.title,
                                      description=spec.description, annotations=spec.annotations,
-                                     structured_output=True)
+                                     structured_output=True, meta=view_meta(spec.view) if spec.view else None)
         tools.append(tool.model_copy(update={"parameters": tidy_schema(tool.parameters)}))
     return tools, specs

@@ -22,6 +22,7 @@ from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.outputs import Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
+from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import fetch, gcr_id_for, granted
 
@@ -43,8 +44,9 @@ class Given(Out):
 class ScreenRow(Out):
 
     index: int = Field(description="Position of the customer in the request")
-    customer: Given = Field(description="The identifiers as given")
+    customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
     gcr_id: int | None = None
+    name: str | None = None
     in_segment: bool | None = None
     contactable: bool | None = Field(None, description="Opted in on the channel")
     days_since_last_purchase: int | None = None
@@ -129,7 +131,9 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in channels)
 
     async def profile() -> None:
-        facts["days_since_last_purchase"] = (await get(Scope.BASIC)).days_since_last_purchase
+        p = await get(Scope.BASIC)
+        facts["name"] = full_name(p)
+        facts["days_since_last_purchase"] = p.days_since_last_purchase
 
     async def gcr() -> None:
         async with limiter:
@@ -144,7 +148,9 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     async with anyio.create_task_group() as tg:
         for step in (membership, consent, profile, gcr):
             tg.start_soon(guarded, step)
-    return ScreenRow(index=index, customer=given, error=errors[0].for_model() if errors else None, **facts)
+    facts.setdefault("gcr_id", identity.gcr_id)
+    echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
+    return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
 
 
 async def screen(call: ToolCall) -> Screening:

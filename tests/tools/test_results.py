@@ -52,7 +52,7 @@ async def test_redaction_masks_personal_data_in_every_tool(connect: Connect, san
             assert personal not in text, (name, personal)
     assert profile["address"] == REDACTED and "email" not in profile  # the documented profile has no contact
     assert re.fullmatch(r"\d{4}", profile["birth_date"]) and profile["birth_date"] in dob
-    assert profile["age_band"] and profile["gcr_id"] == vip.gcr_id
+    assert profile["age"] and profile["gcr_id"] == vip.gcr_id
 
 
 def test_redact_keeps_flags_and_numbers_under_personal_keys() -> None:

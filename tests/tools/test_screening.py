@@ -45,6 +45,7 @@ async def test_rows_match_the_store_and_errors_stay_in_their_row(connect: Connec
             in_segment, contactable = truth(sandbox_server, sample.gcr_id, segment_id)
             assert (row["gcr_id"], row["in_segment"], row["contactable"]) == (sample.gcr_id, in_segment, contactable)
             assert "error" not in row
+            assert row["name"].endswith(sample.full_name) and "customer" not in row  # given as its own gcr_id
         ambiguous, broken = rows[-2:]
         assert "2 customers" in ambiguous["error"] and "in_segment" not in ambiguous
         assert "email" in broken["error"] and broken["customer"] == {"email": "broken"}
