@@ -1,10 +1,11 @@
 """What the server's lifespan opens: the API client, the token broker and, without an API URL, the sandbox.
 
-With `CDP_B2B_API_URL` set, the backend talks to that API. Unset, it talks to the embedded sandbox in
-process through `httpx2.ASGITransport`: no port, nothing on stdout. The sandbox is imported and opened (its
-SQLite file under `CDP_STATE_DIR`, seeded on first use and reused after) by the first request that reaches
-it, not at start-up: a host waits for the tool list, not for the sandbox, and a server configured for a real
-API never imports it. Redis support is likewise imported only when `CDP_REDIS_URL` is set (broker).
+With `CDP_B2B_API_URL` set, the backend talks to that API (and to `CDP_TOKEN_API_URL` for tokens, when the
+customer success manager gave another URL for them). Unset, it talks to the embedded sandbox in process
+through `httpx2.ASGITransport`: no port, nothing on stdout. The sandbox is imported and opened (its SQLite
+file under `CDP_STATE_DIR`, seeded on first use and reused after) by the first request that reaches it, not
+at start-up: a host waits for the tool list, not for the sandbox, and a server configured for a real API
+never imports it. Redis support is likewise imported only when `CDP_REDIS_URL` is set (broker).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ async def open_backend(
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         sandbox: EmbeddedSandbox | None = None
-        if settings.b2b_api_url is None:
+        if settings.uses_sandbox:
             sandbox = EmbeddedSandbox(settings, clock, stack)
             # The host names the dataset, so token state of one sandbox size/seed is never offered to another.
             base_url = SANDBOX_HOST.format(customers=settings.sandbox_customers, seed=settings.sandbox_seed) \
@@ -141,9 +142,13 @@ async def open_backend(
             if settings.tenant_hash is None:
                 settings = settings.model_copy(update={"tenant_hash": SecretStr(SANDBOX_TENANT_HASH)})
         else:
-            base_url = settings.b2b_api_url
+            base_url = str(settings.b2b_api_url)
         http = await stack.enter_async_context(make_http_client(settings, base_url=base_url, transport=transport))
-        api = TokenApiClient(http, settings, clock=clock)
+        token_http = http
+        if settings.token_api_url is not None and settings.token_api_url != base_url:
+            token_http = await stack.enter_async_context(
+                make_http_client(settings, base_url=settings.token_api_url, transport=transport))
+        api = TokenApiClient(token_http, settings, clock=clock)
         broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
         client = CdpClient(http, settings, broker, clock=clock)

@@ -73,6 +73,7 @@ class Paging(StrEnum):
     PAGE = "page"  # {"page": 1, "pageSize": 20}
     LAST_KEY = "lastKey"  # {"lastKey": {...}, "pageSize": 100}; the next lastKey comes from the previous response
     PAGE_SIZE = "pageSize"  # {"pageSize": 1} only
+    POINTER = "pointer"  # {"pageSize": 100, "lastKey": {...}}: a pointer to the last record, no page numbers
 
 
 class Envelope(StrEnum):
@@ -85,16 +86,18 @@ class Envelope(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Identifier:
-    """A customer identifier: its request header and the tool argument that carries it."""
+    """A customer identifier: its request header (also its gcr body key) and the tool argument that carries it."""
 
     header: str
     argument: str
     description: str
     example: str
+    in_gcr_body: bool = True  # the gcr lookup documents it as a JSON body key too (gcrId never is)
 
 
 IDENTIFIERS: tuple[Identifier, ...] = (
-    Identifier("gcrId", "gcr_id", "Golden Customer Record id (the cheapest, unambiguous identifier)", "1"),
+    Identifier("gcrId", "gcr_id", "Golden Customer Record id (the cheapest, unambiguous identifier)", "1",
+               in_gcr_body=False),
     Identifier("email_address", "email", "email address", "a@a.com"),
     Identifier("mobile_number", "mobile", "mobile number, digits with an optional leading +", "1212121212"),
     Identifier("customer_code_external", "customer_code", "the tenant's own customer code", "123456"),
@@ -130,7 +133,7 @@ class Resource:
     query_param: str | None = None
     paging: Paging = Paging.NONE
     envelope: Envelope = Envelope.STANDARD
-    identity_in_body: bool = False  # gcr sends the identifiers in the JSON body instead of headers
+    identity_in_body: bool = False  # gcr also sends the identifiers in the JSON body (besides the headers)
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -164,7 +167,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(Scope.PRODUCT_PURCHASED, "products the customer bought", paging=Paging.LAST_KEY),
     Resource(Scope.AFFINITY, "affinity scores by category, brand and channel", paging=Paging.PAGE_SIZE),
     Resource(Scope.USER_ATTRIBUTES, "the tenant's custom attributes of the customer",
-             paging=Paging.PAGE_SIZE),
+             paging=Paging.POINTER),
     Resource(Scope.GCR_ID, "resolve identifiers to the Golden Customer Record id", path="gcr",
              envelope=Envelope.GCR_LIST, identity_in_body=True),
     Resource(Scope.OPT_IN, "marketing consent per channel", envelope=Envelope.BARE_ARRAY),

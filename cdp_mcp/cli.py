@@ -5,7 +5,7 @@ the module of the command being run is imported, so `cdp-mcp --help` stays insta
 hosts start, pays for nothing it does not use. Adding a command is one line in `COMMANDS` and one module.
 
 Over stdio nothing but protocol may reach stdout, so every message goes to stderr except the output a
-subcommand exists to print (sandbox --json, config, call, demo, doctor, bundle). Logging is pointed at
+subcommand exists to print (sandbox --json, config, call, card, demo, doctor, bundle). Logging is pointed at
 stderr before anything else runs.
 """
 
@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "demo": "a first look: the tools answering questions on the embedded sandbox",
     "doctor": "check configuration, connectivity, a token, and today's token allowance",
     "call": "call one tool from the shell and print its compact JSON result",
+    "card": "write one customer's card as a standalone HTML file and print its path",
     "config": "print the entry that adds cdp-mcp to a host (Claude Desktop, Claude Code, VS Code, Cursor, ...)",
     "bundle": "build an MCP Bundle (.mcpb) to install in Claude Desktop",
     "sandbox": "serve the embedded Customer Profile API emulator over HTTP",

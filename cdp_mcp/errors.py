@@ -8,6 +8,7 @@ secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
     ├── AuthenticationError         unknown tenant hash or bad OAuth key secret
     ├── TokenError
     │   ├── TokenExpiredError       401: the access token is dead, whatever the clock says
+    │   ├── TokenRejectedError      401 again with a token renewed for the call: retrying will not help
     │   ├── ScopeMissingError       the token does not name the resource
     │   └── TokenQuotaError         the tenant's daily token creations are spent (retry_at)
     ├── CustomerError
@@ -15,8 +16,10 @@ secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
     │   └── AmbiguousCustomerError  the identifiers match several customers
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
     ├── RateLimitedError            429 that outlived the retry budget
+    ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
     └── UpstreamError
-        ├── UpstreamUnavailableError    connection failures or 5xx after bounded retries
+        ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
+        │   └── OutcomeUnknownError     a token creation failed after reaching the API: not repeated
         └── UpstreamResponseError       a response whose shape is not usable (names the resource)
 """
 
@@ -24,19 +27,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cdp_mcp.catalog import IDENTIFIERS
+
 __all__ = [
     "AmbiguousCustomerError",
     "AuthenticationError",
+    "CallTimeoutError",
     "CdpError",
     "ConfigurationError",
     "CustomerError",
     "CustomerNotFoundError",
     "InvalidInputError",
+    "OutcomeUnknownError",
     "RateLimitedError",
     "ScopeMissingError",
     "TokenError",
     "TokenExpiredError",
     "TokenQuotaError",
+    "TokenRejectedError",
     "UpstreamError",
     "UpstreamResponseError",
     "UpstreamUnavailableError",
@@ -76,8 +84,22 @@ class TokenError(CdpError):
 
 
 class TokenExpiredError(TokenError):
+    """`upstream_code`: the API's own error code, when it gave a safe one (for the follow-up message)."""
+
     code = "TOKEN_EXPIRED"
     default_hint = "The token broker renews it; retry the call."
+
+    def __init__(self, message: str, *, upstream_code: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.upstream_code = upstream_code
+
+
+class TokenRejectedError(TokenError):
+    """The API refused a token that was renewed for this very call: the tenant set-up is wrong, not the token."""
+
+    code = "TOKEN_REJECTED"
+    default_hint = ("Retrying will not help. Check the tenant configuration: CDP_B2B_API_URL (and CDP_TOKEN_API_URL) "
+                    "must be the tenant's, and the tenant must grant this resource (run `cdp-mcp doctor`).")
 
 
 class ScopeMissingError(TokenError):
@@ -118,7 +140,7 @@ class AmbiguousCustomerError(CustomerError):
     def __init__(self, message: str, *, matches: int | None = None, sent: tuple[str, ...] = (),
                  hint: str | None = None) -> None:
         if hint is None:
-            others = [a for a in ("mobile", "customer_code", "email") if a not in sent]
+            others = [i.argument for i in IDENTIFIERS[1:] if i.argument not in sent]  # gcr_id is the last resort
             add = " or ".join(others) if others else "another identifier"
             hint = f"Add {add} to narrow it to one customer, or use gcr_id."
         super().__init__(message, hint=hint)
@@ -134,6 +156,12 @@ class RateLimitedError(CdpError):
     default_hint = "The API is throttling requests; wait a moment and retry."
 
 
+class CallTimeoutError(CdpError):
+    code = "CALL_TIMEOUT"
+    default_hint = ("The Customer Profile API is answering slowly: retry in a moment, ask for less (a smaller limit, "
+                    "fewer customers), or raise CDP_CALL_TIMEOUT.")
+
+
 class UpstreamError(CdpError):
     code = "UPSTREAM"
 
@@ -141,6 +169,15 @@ class UpstreamError(CdpError):
 class UpstreamUnavailableError(UpstreamError):
     code = "UPSTREAM_UNAVAILABLE"
     default_hint = "The Customer Profile API is not reachable right now; retry later or run `cdp-mcp doctor`."
+
+
+class OutcomeUnknownError(UpstreamUnavailableError):
+    """A request that must not be repeated (a token creation) failed after reaching the API, which may have acted on
+    it: it is counted as done (a creation against the daily allowance) and not sent again."""
+
+    code = "OUTCOME_UNKNOWN"
+    default_hint = ("Retry the call in a moment: cdp-mcp looks for a token before creating another. If it keeps "
+                    "failing, the Customer Profile API is unavailable (run `cdp-mcp doctor`).")
 
 
 class UpstreamResponseError(UpstreamError):

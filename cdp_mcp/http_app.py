@@ -5,6 +5,9 @@ it this module adds what a network listener needs: `GET /healthz`, a refusal to 
 without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
 allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
 the Host header. The token guards this server only; it is never forwarded to the upstream API.
+
+With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`team.http_auth`): `/mcp` becomes an OAuth 2.1
+resource server with its protected resource metadata, and the static token is not accepted.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
@@ -22,12 +26,16 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.config import MCP_PATH, OAuthConfig
+from cdp_mcp.team.http_auth import ResourceServer
+from cdp_mcp.team.verifiers import CheckingVerifier
 
 __all__ = [
     "HEALTH_PATH",
@@ -40,7 +48,6 @@ __all__ = [
     "serve_http",
 ]
 
-MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
@@ -132,7 +139,8 @@ def _auth_token(settings: Settings, host: str) -> str | None:
 
 
 def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "127.0.0.1",
-                    allowed_origins: Sequence[str] | None = None) -> Starlette:
+                    allowed_origins: Sequence[str] | None = None,
+                    token_verifier: CheckingVerifier | None = None) -> Starlette:
     """The ASGI app serving `server` at `/mcp` and a health check at `/healthz`.
 
     Args:
@@ -140,11 +148,14 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         settings: supplies `mcp_auth_token` and, unless `allowed_origins` is given, `mcp_allowed_origins`.
         host: the bind address; off loopback a bearer token is mandatory.
         allowed_origins: browser Origins to accept besides the loopback ones (when bound to loopback).
+        token_verifier: with OAuth on, replaces the default verifier (JWKS, or introspection).
 
     Raises:
-        ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN, or with a token that is too short.
+        ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN (or OAuth), or with a token that is too short.
     """
-    token = _auth_token(settings, host)
+    oauth = OAuthConfig.from_settings(settings)
+    signin = ResourceServer(oauth, verifier=token_verifier) if oauth is not None else None
+    token = _auth_token(settings, host) if signin is None else None
     extra = list(allowed_origins if allowed_origins is not None else settings.mcp_allowed_origins or ())
     origins = [*LOOPBACK_ORIGINS, *extra] if is_loopback(host) else extra
     security = (TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(LOOPBACK_HOSTS),
@@ -154,12 +165,28 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
                                          transport_security=security, host=host)
     backend = "embedded-sandbox" if settings.uses_sandbox else "b2b-api"
 
+    auth = "oauth" if signin else "bearer" if token else "none"
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "server": server.name, "version": __version__, "backend": backend,
-                             "auth": "bearer" if token else "none"})
+                             "auth": auth})
 
-    app = Starlette(routes=[Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes],
-                    lifespan=mcp_app.router.lifespan_context)
+    routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes]
+    if signin is not None:
+        routes = [Route(r.path, signin.guard(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH else r
+                  for r in routes] + list(signin.routes())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with mcp_app.router.lifespan_context(app):
+            if signin is None:
+                yield
+                return
+            async with signin.running():
+                yield
+
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=signin.middleware() if signin else None)
+    app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
     app.add_middleware(_Guard, token=token, origins=origins)
     return app
 

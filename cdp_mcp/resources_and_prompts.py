@@ -20,6 +20,8 @@ from pydantic import Field
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.access import must_redact
+from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.overview import overview
 from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.results import compact_json, structured
@@ -126,7 +128,8 @@ def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, s
             try:
                 backend = await ctx.request_context.lifespan_context.get()
                 call = ToolCall(spec=spec, backend=backend, settings=settings, arguments={"gcr_id": int(gcr_id)})
-                return compact_json(structured(await overview(call), redact_pii=settings.redact_pii, backend=backend))
+                card = await within_call_timeout("the overview resource", settings.call_timeout, lambda: overview(call))
+                return compact_json(structured(card, redact_pii=must_redact(settings), backend=backend))
             except CdpError as exc:
                 raise ResourceError(exc.for_model()) from None
 

@@ -20,8 +20,11 @@ from cdp_mcp import __version__
 from cdp_mcp.lifespan import BackendFactory, BackendSlot
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.guard import AccessMiddleware, CallGuard
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
+from cdp_mcp.tracing import configure_tracing
+from cdp_mcp.views import apps_extension
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -78,20 +81,25 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     settings = settings if settings is not None else Settings.load()
     open_it: BackendFactory = backend if backend is not None else (lambda: _open_backend(settings))
 
+    guard = CallGuard(settings)  # rate limit, grants by scope, audit trail (team deployment)
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[BackendSlot]) -> AsyncIterator[BackendSlot]:
         slot = BackendSlot(open_it, open_after=open_after)
-        async with anyio.create_task_group() as tasks:
+        async with guard.running(), anyio.create_task_group() as tasks:
             tasks.start_soon(slot.keep)
             try:
                 yield slot
             finally:
                 slot.close()
 
-    tools, specs = build_tools(settings)
+    configure_tracing()  # exports spans only when OTEL_* variables ask for it
+    tools, specs = build_tools(settings, guard)
+    views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
                                                lifespan=lifespan, log_level=settings.log_level, tools=tools,
-                                               middleware=[ArgumentErrors(specs)])
+                                               middleware=[AccessMiddleware(guard, specs), ArgumentErrors(specs)],
+                                               extensions=[apps_extension(views)] if views else None)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_resources_and_prompts(server, settings, specs)

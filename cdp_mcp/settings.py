@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cdp_mcp.catalog import RESOURCE_NAMES
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.team.config import check_team_settings
 
 __all__ = ["SANDBOX_TENANT_HASH", "Settings", "TokenPolicy", "ValidityUnit", "default_state_dir"]
 
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CDP_", env_file=".env", extra="ignore", frozen=True)
 
     b2b_api_url: str | None = Field(None, description="Base URL with context path, e.g. https://host/rcdpapi")
+    token_api_url: str | None = Field(
+        None, description="Base URL of the token endpoints when the customer success manager gave another one")
     tenant_hash: SecretStr | None = Field(None, description="The tenant hash, from your account team")
     oauth_key_secret: SecretStr | None = Field(None, description="OAuth key secret, when the tenant enables OAuth")
     token_validity: int = Field(600, gt=0, description="Validity requested for each token, in token_validity_unit")
@@ -66,6 +69,7 @@ class Settings(BaseSettings):
                                   description="Prefix of the Redis keys of the token state")
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    call_timeout: float = Field(30.0, gt=0, description="Seconds a tool call may take; then its requests are cancelled")
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe read on connection errors, 5xx, 429")
     retry_budget: float = Field(20.0, gt=0, description="Seconds all retries of one call may take together")
     redact_pii: bool = Field(False, description="Mask email, mobile, address and birth date in results")
@@ -81,6 +85,19 @@ class Settings(BaseSettings):
     sandbox_customers: int = Field(1000, ge=10, le=1_000_000, description="Size of the embedded sandbox tenant")
     sandbox_seed: int = 7
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Team deployment over HTTP (cdp_mcp/team): per-person OAuth sign-in, audit trail, rate limits.
+    mcp_public_url: str | None = Field(None, description="Public base URL of the HTTP server; resource {url}/mcp")
+    mcp_oauth_issuer: str | None = Field(None, description="OAuth issuer whose access tokens sign people in")
+    mcp_oauth_audience: str | None = Field(None, description="Audience tokens must name (default: the resource)")
+    mcp_oauth_jwks_url: str | None = Field(None, description="JWKS URL (default: discovered from the issuer)")
+    mcp_oauth_introspection_url: str | None = Field(None, description="RFC 7662 endpoint for opaque tokens")
+    mcp_oauth_client_id: str | None = Field(None, description="This server's client id at the introspection endpoint")
+    mcp_oauth_client_secret: SecretStr | None = Field(None, description="Its client secret there")
+    mcp_oauth_algorithms: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="Signature algorithms accepted (default RS*, PS*, ES*, EdDSA; never none or HS*)")
+    mcp_rate_limit: int | None = Field(None, ge=0, description="Tool calls per minute per person (0: off)")
+    audit_log: str | None = Field(None, description="Audit trail: a file path, - for stderr, off")
+    audit_key: SecretStr | None = Field(None, description="Key of the identifier hashes in audit lines")
 
     @model_validator(mode="before")
     @classmethod
@@ -91,12 +108,12 @@ class Settings(BaseSettings):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and _unset(v))}
         return data
 
-    @field_validator("tools", "resources", "mcp_allowed_origins", mode="before")
+    @field_validator("tools", "resources", "mcp_allowed_origins", "mcp_oauth_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("b2b_api_url")
+    @field_validator("b2b_api_url", "token_api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -141,11 +158,28 @@ class Settings(BaseSettings):
     def _tenant_for_real_api(self) -> Settings:
         if self.b2b_api_url and self.tenant_hash is None:
             raise ValueError("CDP_TENANT_HASH is required when CDP_B2B_API_URL is set")
+        if self.token_api_url and not self.b2b_api_url:
+            raise ValueError("CDP_TOKEN_API_URL needs CDP_B2B_API_URL (the embedded sandbox serves its own tokens)")
         return self
+
+    @model_validator(mode="after")
+    def _team_deployment(self) -> Settings:
+        check_team_settings(self)  # names the variable of an incomplete or unsafe OAuth configuration
+        return self
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """People sign in with OAuth (CDP_MCP_OAUTH_ISSUER set): grants by scope, audit on by default."""
+        return bool((self.mcp_oauth_issuer or "").strip())
 
     @property
     def uses_sandbox(self) -> bool:
         return self.b2b_api_url is None
+
+    @property
+    def request_deadline(self) -> float:
+        """Seconds one upstream request may take in all, body included (httpx2's timeouts bound each read only)."""
+        return self.connect_timeout + self.read_timeout
 
     @property
     def validity_seconds(self) -> int:

@@ -80,9 +80,9 @@ async def plan(args: argparse.Namespace) -> int:
             openers: dict[int, str] = {}
             for row in sorted(audience, key=lambda r: r.get("days_since_last_purchase") or 10**6)[:3]:
                 recs = await call(client, "get_product_recommendations", {"gcr_id": row["gcr_id"], "limit": 1})
-                if recs.get("items"):
-                    top = recs["items"][0]
-                    openers[row["gcr_id"]] = top.get("product_name") or top.get("product_code")
+                if recs.get("products"):
+                    code, top = next(iter(recs["products"].items()))
+                    openers[row["gcr_id"]] = top.get("name") or code
         except ToolFailed as exc:
             print(f"Could not plan: {exc}", file=sys.stderr)
             return 1

@@ -47,10 +47,11 @@ async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str
     return result.structured_content or {}
 
 
-def money(value: dict[str, Any] | None) -> str:
-    if not value:
+def money(amount: float | None, currency: str | None) -> str:
+    """An amount of a result in that result's currency (stated once per result)."""
+    if amount is None:
         return "-"
-    return f"{value.get('currency') or ''} {value['amount']:,.2f}".strip()
+    return f"{currency or ''} {amount:,.2f}".strip()
 
 
 async def assist(who: dict[str, Any]) -> int:
@@ -68,31 +69,32 @@ async def assist(who: dict[str, Any]) -> int:
     place = ", ".join(p for p in (profile.get("city"), profile.get("state")) if p)
     print(f"{profile.get('name', 'Customer')} (gcr_id {gcr_id}) · {profile.get('tier') or 'no tier'} · {place}")
     last = profile.get("days_since_last_purchase")
-    print(f"{profile.get('total_orders', 0)} orders, {money(profile.get('total_sales'))} in all"
+    print(f"{profile.get('orders', 0)} orders, {money(profile.get('total_sales'), profile.get('currency'))} in all"
           + (f", last purchase {last} days ago" if last is not None else ", no purchase yet"))
 
     print("\nWhat did they buy lately?")
-    for item in purchases.get("items", []):
-        print(f"  {item.get('order_date', '?'):<10}  {item.get('product_name') or item.get('product_code')}"
-              f" x{item.get('quantity', 1)} ({item.get('category', '-')})  {money(item.get('order_value'))}")
-    if not purchases.get("items"):
+    for order in purchases.get("orders", {}).values():
+        for code, line in order["products"].items():
+            print(f"  {order.get('date', '?'):<10}  {line.get('name') or code} x{line.get('quantity', 1)}"
+                  f" ({line.get('category', '-')})  {money(line.get('amount'), purchases.get('currency'))}")
+    if not purchases.get("orders"):
         print("  nothing yet")
     elif purchases.get("remaining"):
         print(f"  ... and {purchases['remaining']} more")
 
     print("\nAre they reachable by SMS?")
-    sms = next((c for c in consent.get("channels", []) if c["channel"] == "sms"), None)
-    if sms and sms["opted_in"]:
-        print(f"  Yes: opted in to SMS ({', '.join(sms.get('categories') or ['all messages'])}).")
+    if "sms" in consent.get("contactable_on", []):
+        categories = consent.get("categories", {}).get("sms") or ["all messages"]
+        print(f"  Yes: opted in to SMS ({', '.join(categories)}).")
     else:
         others = ", ".join(consent.get("contactable_on", [])) or "no channel"
         print(f"  No: not opted in to SMS. Contactable on: {others}.")
 
     print("\nWhat should we recommend?")
-    for item in recommendations.get("items", []):
-        print(f"  - {item.get('product_name') or item.get('product_code')} ({item.get('product_code', '-')})"
-              f"  {money(item.get('price'))}")
-    if not recommendations.get("items"):
+    currency = recommendations.get("currency")
+    for code, product in recommendations.get("products", {}).items():
+        print(f"  - {product.get('name') or code} ({code})  {money(product.get('price'), currency)}")
+    if not recommendations.get("products"):
         print("  no recommendation available")
     return 0
 

@@ -78,7 +78,7 @@ async def test_both_protocol_eras_report_progress_and_actionable_errors(
                                       progress_callback=on_progress)
         assert not card.is_error and progress and progress[-1][0] == progress[-1][1]
         progress.clear()
-        screened = await client.call_tool("screen_customers", {"customers": customers, "segment_name": "x",
+        screened = await client.call_tool("screen_customers", {"customers": customers, "segment_name": "High Value",
                                                                "channel": "sms"}, progress_callback=on_progress)
         assert not screened.is_error and sorted(done for done, _ in progress) == list(range(1, len(customers) + 1))
         ambiguous = await client.call_tool("get_customer_profile", {"email": sandbox_server.sample("ambiguous").email})

@@ -2,10 +2,13 @@
 
 Reuse a fresh token; else extend it with update (free); else, for a dead token, create one (spends the daily
 allowance). Near the allowance's end, re-scope an idle token of another scope with update instead of
-creating; at the end, refuse with the moment creation becomes possible again. A token is due for
-extension at 80% of its lifetime, or earlier when it would expire before its next use if uses keep coming
-as far apart as the last two. Tokens used within `KEEP_ALIVE` are extended when due even while their own
-scope is quiet (riding on other calls), since a token that dies while idle costs a creation later.
+creating; at the end, refuse with the moment creation becomes possible again. A creation that failed after
+reaching the API (`OutcomeUnknownError`) is counted in the ledger as spent and not repeated within the call:
+the next call reads the shared state again (another process may have stored a token for the scope) before
+creating. A token is due for extension at 80% of its lifetime, or earlier when it would expire before its
+next use if uses keep coming as far apart as the last two. Tokens used within `KEEP_ALIVE` are extended when
+due even while their own scope is quiet (riding on other calls), since a token that dies while idle costs a
+creation later.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from cdp_mcp.broker.ledger import near_limit, warn_level
 from cdp_mcp.broker.state import SHARED_SCOPE_KEY, StoredState, TokenRecord, record_from_issued
 from cdp_mcp.client.protocols import IssuedToken, TokenApi
 from cdp_mcp.clock import Clock
-from cdp_mcp.errors import CdpError, TokenExpiredError, TokenQuotaError
+from cdp_mcp.errors import CdpError, OutcomeUnknownError, TokenExpiredError, TokenQuotaError
 from cdp_mcp.settings import Settings
 
 __all__ = ["API_BLOCK", "KEEP_ALIVE", "MIN_LEARNED_VALIDITY", "BrokerStats", "Renewer"]
@@ -45,6 +48,7 @@ class BrokerStats:
     reused: int = 0  # calls served with a token already held
     renewed_after_401: int = 0  # renewals of a token a data call found dead (by update when possible, else create)
     refused: int = 0  # creations refused: the daily allowance was spent
+    unconfirmed: int = 0  # creations that failed after reaching the API: counted as spent, never repeated at once
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -166,6 +170,12 @@ class Renewer:
         except TokenQuotaError as exc:
             ledger.block(exc.retry_at or now + API_BLOCK)
             raise self._refusal(resources, used, ledger.blocked_until, by_api=True) from exc
+        except OutcomeUnknownError:
+            ledger.record(now)  # the server may have made (and counted) it: the allowance says so too
+            self._stats.unconfirmed += 1
+            logger.warning("A token creation for scope %s failed after reaching the API; counted as spent, not "
+                           "repeated", key)
+            raise
         ledger.record(now)
         self._stats.created += 1
         if renewal:

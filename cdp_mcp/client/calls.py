@@ -1,9 +1,13 @@
-"""The generic request path, written once: POST, credential headers, bounded safe retries, typed errors.
+"""The generic request path, written once: POST, credential headers, a deadline, bounded safe retries, typed errors.
 
-Both the token API and the data client go through `ApiCaller.post`. Retries cover connection failures,
-5xx and 429 that is not the token-creation limit; other 4xx fail at once because they will not change.
-Non-idempotent calls (token creation, which spends the tenant's daily allowance) are retried only when
-the request surely never reached the server.
+Both the token API and the data client go through `ApiCaller.post`. Every request must complete, body included,
+within `CDP_CONNECT_TIMEOUT + CDP_READ_TIMEOUT` (httpx2's timeouts bound each read, so a server trickling its
+answer could hold a call for ever). Reads are retried on connection failures, 5xx and 429 that is not the
+token-creation limit; other 4xx fail at once because they will not change. A token creation (which spends the
+tenant's daily allowance) is repeated only when the request cannot have reached the server (connection refused,
+DNS, connect timeout): after any response, or a failure once the request was sent, it is not repeated but
+reported as `OutcomeUnknownError`, since a gateway may answer 502 after the vendor created the token. The OAuth
+key secret goes with the token calls only, where the vendor documents it.
 """
 
 from __future__ import annotations
@@ -14,15 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx2
 
 from cdp_mcp.catalog import Header
-from cdp_mcp.client.failures import Failure, Kind, classify, error_for, is_error_envelope
+from cdp_mcp.client.failures import Call, Failure, Kind, classify, error_for, is_error_envelope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.clock import Clock, SystemClock
-from cdp_mcp.errors import CdpError, UpstreamResponseError, UpstreamUnavailableError
+from cdp_mcp.errors import CdpError, OutcomeUnknownError, UpstreamResponseError, UpstreamUnavailableError
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
+from cdp_mcp.tracing import traced_upstream
 
 __all__ = ["ApiCaller"]
 
@@ -32,7 +38,6 @@ _NOT_JSON = object()
 # Failures where the request cannot have been processed: safe to repeat even a token creation.
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 _WILL_NOT_CHANGE = (httpx2.UnsupportedProtocol, httpx2.LocalProtocolError)
-_GATEWAY = frozenset({502, 503, 504})
 
 
 def _decode(response: httpx2.Response) -> Any:
@@ -58,18 +63,21 @@ class ApiCaller:
         self._settings = settings
         self._retry = retry or RetryPolicy.from_settings(settings)
         self._clock = clock or SystemClock()
+        self._deadline = settings.request_deadline
 
     def __repr__(self) -> str:
         return f"ApiCaller(base_url={str(self._http.base_url)!r}, retry={self._retry!r})"
 
-    def _credentials(self) -> dict[str, str]:
-        """Built per request so no secret is ever stored on the shared client."""
+    def _credentials(self, call: Call) -> dict[str, str]:
+        """Built per request so no secret is ever stored on the shared client; the OAuth key secret only on token
+        calls, where it is documented."""
         tenant = self._settings.tenant_hash
         headers = {Header.TENANT_HASH.value: tenant.get_secret_value() if tenant else SANDBOX_TENANT_HASH}
-        if self._settings.oauth_key_secret is not None:
+        if call is not Call.DATA and self._settings.oauth_key_secret is not None:
             headers[Header.OAUTH_KEY_SECRET.value] = self._settings.oauth_key_secret.get_secret_value()
         return headers
 
+    @traced_upstream
     async def post(
         self,
         path: str,
@@ -79,7 +87,7 @@ class ApiCaller:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         identity: CustomerIdentity | None = None,
-        idempotent: bool = True,
+        call: Call = Call.DATA,
     ) -> Any:
         """POST and return the decoded JSON of a successful answer.
 
@@ -90,16 +98,18 @@ class ApiCaller:
             params: query string parameters (never secrets).
             body: JSON body, or None to send none.
             identity: who the call is about, to word customer errors.
-            idempotent: False for calls whose repetition has a cost (token creation).
+            call: what the request is: decides the credentials sent, the meaning of errors and whether it may
+                be repeated (a token creation only when it cannot have reached the server).
 
         Raises:
-            CdpError: the mapped error once retries (where safe) are spent.
+            CdpError: the mapped error once retries (where safe) are spent; `OutcomeUnknownError` for a token
+                creation that failed after reaching the API.
         """
         policy = self._retry
         started = policy.monotonic()
         retries = 0
         while True:
-            outcome = await self._attempt(path, what, headers, params, body, identity, idempotent, retries)
+            outcome = await self._attempt(path, what, headers, params, body, identity, call, retries)
             if outcome.error is None:
                 return outcome.payload
             error, delay = outcome.error, outcome.delay
@@ -121,36 +131,51 @@ class ApiCaller:
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
         identity: CustomerIdentity | None,
-        idempotent: bool,
+        call: Call,
         retries: int,
     ) -> _Outcome:
         """One request: its payload, or its error and the wait before a retry (None: do not retry)."""
-        request_headers = {**self._credentials(), **(headers or {})}
+        request_headers = {**self._credentials(call), **(headers or {})}
+        once = call is Call.TOKEN_CREATE  # never repeated once it may have reached the server
         try:
-            response = await self._http.post(path, headers=request_headers, params=params,
-                                             json=dict(body) if body is not None else None)
+            with anyio.fail_after(self._deadline):
+                response = await self._http.post(path, headers=request_headers, params=params,
+                                                 json=dict(body) if body is not None else None)
+        except TimeoutError:
+            late = f"The Customer Profile API did not complete its answer to {what} within {self._deadline:g} s"
+            if once:
+                return _Outcome(error=_unknown_outcome(f"{late}."))
+            return _Outcome(error=UpstreamUnavailableError(f"{late} (CDP_CONNECT_TIMEOUT + CDP_READ_TIMEOUT)."))
         except httpx2.TransportError as exc:
-            error: CdpError = UpstreamUnavailableError(f"Could not reach the Customer Profile API for {what} "
-                                             f"({type(exc).__name__}).")
+            reason = f"Could not reach the Customer Profile API for {what} ({type(exc).__name__})"
             if isinstance(exc, _WILL_NOT_CHANGE):
-                return _Outcome(error=error)
-            safe = idempotent or isinstance(exc, _NOT_SENT)
-            return _Outcome(error=error, delay=self._retry.backoff(retries) if safe else None)
+                return _Outcome(error=UpstreamUnavailableError(f"{reason}."))
+            if once and not isinstance(exc, _NOT_SENT):
+                return _Outcome(error=_unknown_outcome(f"The request for {what} failed after it was sent "
+                                                       f"({type(exc).__name__})."))
+            return _Outcome(error=UpstreamUnavailableError(f"{reason}."), delay=self._retry.backoff(retries))
         except httpx2.RequestError as exc:  # the body could not be decoded (DecodingError) and the like
-            return _Outcome(error=UpstreamResponseError(f"The API answered {what} with a body that could not be "
-                                                        f"read ({type(exc).__name__})."))
+            unreadable = f"The API answered {what} with a body that could not be read ({type(exc).__name__})."
+            return _Outcome(error=_unknown_outcome(unreadable) if once else UpstreamResponseError(unreadable))
         payload = _decode(response)
         if response.is_success and not is_error_envelope(payload):
             if payload is _NOT_JSON:
-                raise UpstreamResponseError(f"The API answered {what} with a body that is not JSON.")
+                not_json = f"The API answered {what} with a body that is not JSON."
+                return _Outcome(error=_unknown_outcome(not_json) if once else UpstreamResponseError(not_json))
             return _Outcome(payload=payload)
         now = self._clock.now()
         failure = Failure.of(response, payload if payload is not _NOT_JSON else None, now)
-        kind = classify(failure)
-        error = error_for(failure, what=what, identity=identity, now=now)
+        kind = classify(failure, call)
+        if once and kind is Kind.UNAVAILABLE:
+            return _Outcome(error=_unknown_outcome(f"The API failed on {what} (HTTP {failure.status})."))
+        error = error_for(failure, what=what, identity=identity, now=now, call=call)
         # A rate limit is retried even when hidden in a 200 envelope (some APIs do that; it must not defeat backoff).
-        retryable = (kind is Kind.UNAVAILABLE and (idempotent or failure.status in _GATEWAY)) or kind is Kind.RATE
-        if not retryable:
+        if once or kind not in (Kind.UNAVAILABLE, Kind.RATE):
             return _Outcome(error=error)
         wait = failure.retry_after if failure.retry_after is not None else self._retry.backoff(retries)
         return _Outcome(error=error, delay=wait)
+
+
+def _unknown_outcome(what_happened: str) -> OutcomeUnknownError:
+    return OutcomeUnknownError(f"{what_happened} The API may have created the token anyway (that counts against the "
+                               "tenant's daily allowance), so the creation was not repeated.")

@@ -1,9 +1,10 @@
 """The async data client: one generic request path for the 14 profile resources, built from the catalog.
 
 `CdpClient.fetch` asks the token source for a token scoped to the resource, posts to the catalog route with
-the credential and identifier headers (or, for gcr, the identifiers in the body), the query parameter and
-the paging body, and parses the envelope into the resource's domain model. A 401 means the token is dead
-whatever the clock says: the client tells the token source, acquires again and retries exactly once.
+the credential and identifier headers (for gcr also the documented identifier keys in the body, never gcrId),
+the query parameter and the paging body, and parses the envelope into the resource's domain model. A 401
+means the token is dead whatever the clock says: the client tells the token source, acquires again and
+retries exactly once; a second 401 with the renewed token is a `TokenRejectedError` (retrying will not help).
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from cdp_mcp.client.parsers import PARSERS
 from cdp_mcp.client.protocols import TokenSource
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.clock import Clock
-from cdp_mcp.errors import AmbiguousCustomerError, InvalidInputError, TokenExpiredError, UpstreamResponseError
+from cdp_mcp.errors import (
+    AmbiguousCustomerError,
+    InvalidInputError,
+    TokenExpiredError,
+    TokenRejectedError,
+    UpstreamResponseError,
+)
 from cdp_mcp.settings import Settings
 
 __all__ = ["CdpClient"]
@@ -66,11 +73,9 @@ class CdpClient:
         spec = _resolve(resource)
         params = _params(spec, query)
         body = paging_body(spec, page)
-        identifiers = identity.wire()
         if spec.identity_in_body:
-            body = {**(body or {}), **identifiers}
-            identifiers = {}
-        payload = await self._post_with_token(spec, identity, identifiers, params, body)
+            body = {**(body or {}), **identity.wire(gcr_body=True)} or None
+        payload = await self._post_with_token(spec, identity, identity.wire(), params, body)
         return _parse(spec, payload, page, identity)
 
     async def _post_with_token(self, spec: Resource, identity: CustomerIdentity, identifiers: dict[str, str],
@@ -89,7 +94,12 @@ class CdpClient:
         except TokenExpiredError:
             logger.debug("%s: token refused; renewing once", spec.name)
             await self._tokens.invalidate(scope, token)
-        return await send(await self._tokens.acquire(scope))  # a second 401 propagates
+        try:
+            return await send(await self._tokens.acquire(scope))
+        except TokenExpiredError as exc:
+            raise TokenRejectedError(f"The API refused the access token for {spec.name} again right after it was "
+                                     f"renewed (HTTP 401 twice{f', {exc.upstream_code}' if exc.upstream_code else ''})."
+                                     ) from None
 
 
 def _resolve(resource: str | Resource) -> Resource:

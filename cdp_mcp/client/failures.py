@@ -3,8 +3,10 @@
 The vendor documents only "401 means the token expired"; the sandbox picks codes (CONTRACT.md), and a real
 tenant may pick others. So the upstream `errorCode` (or `code`/`error`) is read by meaning through a keyword
 table, the human message refines only statuses that leave room (400, 403, a 200 that says ERROR), and the
-status alone decides when nothing else is known. Messages are ours: the upstream body is never quoted, only
-a sanitised error code.
+status alone decides when nothing else is known. What the call was matters (`Call`): a 401 on a data call means
+the access token is dead unless an explicit code says the tenant's credentials are wrong, while on token create
+it means the credentials; a refusal that speaks of a daily or creation limit is the token quota on the token
+calls only. Messages are ours: the upstream body is never quoted, only a sanitised error code.
 """
 
 from __future__ import annotations
@@ -34,12 +36,21 @@ from cdp_mcp.errors import (
     UpstreamUnavailableError,
 )
 
-__all__ = ["Failure", "Kind", "classify", "error_for", "is_error_envelope"]
+__all__ = ["Call", "Failure", "Kind", "classify", "error_for", "is_error_envelope"]
 
 _ERROR_STATUSES = frozenset({"error", "fail", "failed", "failure", "ko", "false"})
 _OK_STATUSES = frozenset({"ok", "success", "succeeded", "200", "0", "true", "none"})
 _SAFE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,47}$")
 _SECONDS = re.compile(r"[0-9]+")  # ASCII: str.isdigit() also accepts "²", which float() refuses
+
+
+class Call(StrEnum):
+    """What kind of request failed: it decides what a 401 means, whether a limit is the token quota, and whether
+    the request may be repeated (a creation may not: it spends the tenant's daily allowance)."""
+
+    DATA = "data"
+    TOKEN_CREATE = "token create"
+    TOKEN_UPDATE = "token update"
 
 
 class Kind(StrEnum):
@@ -82,6 +93,14 @@ _MESSAGE_MAY_CHOOSE: dict[int, frozenset[Kind]] = {
     409: frozenset({Kind.AMBIGUOUS}),
     429: frozenset({Kind.RATE, Kind.QUOTA}),
 }
+_TOKEN_WORDS = ("TOKEN", "EXPIRED", "SESSION")
+"""A 401 whose code (or, on update, message) speaks of these is about the access token."""
+_CREDENTIAL_WORDS = next(words for kind, words in _KEYWORDS if kind is Kind.AUTH)
+_QUOTA_TEXT = re.compile(
+    r" (QUOTA|(TOKEN|CREATION|GENERATION|DAILY) LIMIT|TOO MANY TOKENS|MAXIMUM (NUMBER OF )?TOKENS"
+    r"|TOKENS? (PER|A) DAY|LIMIT\b.*\b(DAY|DAILY|TODAY|24 HOURS?|PER DAY|TOKENS?)"
+    r"|(DAILY|TODAY|PER DAY)\b.*\bLIMIT) ")
+"""A refusal of a token call that speaks of a daily or token-creation limit: the quota, not a rate limit."""
 _INVALID_HINTS: tuple[tuple[str, str], ...] = (
     ("IDENTIFIER", identity_help()),
     ("PAGING", "Ask for the first page again, or pass the next-page request from the previous result unchanged."),
@@ -96,12 +115,13 @@ def _words(text: str | None) -> str:
     return " " + " ".join(re.sub(r"[^A-Za-z0-9]+", " ", text or "").upper().split()) + " "
 
 
-def _kind_of(text: str | None) -> Kind | None:
+def _says(text: str | None, keywords: tuple[str, ...]) -> bool:
     words = _words(text)
-    for kind, keywords in _KEYWORDS:
-        if any(f" {keyword} " in words for keyword in keywords):
-            return kind
-    return None
+    return any(f" {keyword} " in words for keyword in keywords)
+
+
+def _kind_of(text: str | None) -> Kind | None:
+    return next((kind for kind, keywords in _KEYWORDS if _says(text, keywords)), None)
 
 
 def is_error_envelope(payload: Any) -> bool:
@@ -156,21 +176,48 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds()) if when.tzinfo else None
 
 
-def classify(failure: Failure) -> Kind:
-    """The meaning of an error response: explicit code, then status, refined by the message where allowed."""
+def _unauthorized(failure: Failure, call: Call) -> Kind:
+    """A 401: the credentials on token create; on update, the token when its code or message says so, else the
+    credentials; on a data call, the token unless an explicit code speaks of the credentials and not of the token
+    ("Token expired for this tenant" is a dead token)."""
+    if call is Call.TOKEN_CREATE:
+        return Kind.AUTH
+    if call is Call.TOKEN_UPDATE:
+        about_token = _says(failure.code, _TOKEN_WORDS) or _says(failure.message, _TOKEN_WORDS)
+        return Kind.EXPIRED if about_token else Kind.AUTH
+    credentials = _says(failure.code, _CREDENTIAL_WORDS) and not _says(failure.code, _TOKEN_WORDS)
+    return Kind.AUTH if credentials else Kind.EXPIRED
+
+
+def _speaks_of_quota(failure: Failure) -> bool:
+    return any(_QUOTA_TEXT.search(_words(text)) for text in (failure.code, failure.message))
+
+
+def classify(failure: Failure, call: Call = Call.DATA) -> Kind:
+    """The meaning of an error response to a `call`: explicit code, then status, refined by the message where
+    allowed. The token quota is a meaning of token calls only (a data call's daily limit is a rate limit)."""
     if failure.status >= 500:
         return Kind.UNAVAILABLE
-    if failure.code and (kind := _kind_of(failure.code)):
-        return kind
-    allowed = _MESSAGE_MAY_CHOOSE.get(failure.status)
-    kind = _kind_of(failure.message)
-    if kind is not None and (allowed is None or kind in allowed):
-        return kind
-    return _STATUS_DEFAULT.get(failure.status, Kind.UNKNOWN)
+    if failure.status == 401:
+        return _unauthorized(failure, call)
+    if call is not Call.DATA and failure.status < 500 and _speaks_of_quota(failure):
+        return Kind.QUOTA
+    kind = _kind_of(failure.code) if failure.code else None
+    if kind is None:
+        allowed = _MESSAGE_MAY_CHOOSE.get(failure.status)
+        kind = _kind_of(failure.message)
+        if kind is None or (allowed is not None and kind not in allowed):
+            kind = _STATUS_DEFAULT.get(failure.status, Kind.UNKNOWN)
+    return Kind.RATE if kind is Kind.QUOTA and call is Call.DATA else kind
+
+
+def _safe_code(failure: Failure) -> str | None:
+    return failure.code if failure.code and _SAFE_CODE.match(failure.code) else None
 
 
 def _code_note(failure: Failure) -> str:
-    return f" ({failure.code})" if failure.code and _SAFE_CODE.match(failure.code) else ""
+    code = _safe_code(failure)
+    return f" ({code})" if code else ""
 
 
 def _quota_retry_at(failure: Failure, now: datetime) -> datetime | None:
@@ -194,15 +241,18 @@ def _invalid_hint(failure: Failure) -> str:
     return next((hint for key, hint in _INVALID_HINTS if f" {key}" in words), "Check the call's arguments.")
 
 
-def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None, now: datetime) -> CdpError:
+def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None, now: datetime,
+              call: Call = Call.DATA) -> CdpError:
     """The typed error for an error response of the `what` call (a resource name or "token create")."""
-    kind = classify(failure)
+    kind = classify(failure, call)
     given = ", ".join(identity.present()) if identity is not None else ""
     note = _code_note(failure)
     if kind is Kind.AUTH:
-        return AuthenticationError(f"The API refused the tenant credentials on {what}{note}.")
+        return AuthenticationError(f"The API refused the tenant credentials (tenant hash, OAuth key secret) on {what} "
+                                   f"(HTTP {failure.status}){note}.")
     if kind is Kind.EXPIRED:
-        return TokenExpiredError(f"The access token was refused on {what} (expired or unknown){note}.")
+        return TokenExpiredError(f"The access token was refused on {what} (expired or unknown){note}.",
+                                 upstream_code=_safe_code(failure))
     if kind is Kind.SCOPE:
         return ScopeMissingError(f"The access token does not grant {what}{note}.")
     if kind is Kind.QUOTA:

@@ -101,9 +101,11 @@ class CustomerIdentity(BaseModel):
         """The argument names that are set, in catalog order."""
         return tuple(i.argument for i in IDENTIFIERS if getattr(self, i.argument) is not None)
 
-    def wire(self) -> dict[str, str]:
-        """Identifier headers (or gcr body keys) as the API spells them."""
-        return {i.header: str(getattr(self, i.argument)) for i in IDENTIFIERS if getattr(self, i.argument) is not None}
+    def wire(self, *, gcr_body: bool = False) -> dict[str, str]:
+        """Identifier headers as the API spells them; `gcr_body`: only the keys the gcr lookup documents in its
+        body (gcrId never travels in a body)."""
+        return {i.header: str(getattr(self, i.argument)) for i in IDENTIFIERS
+                if getattr(self, i.argument) is not None and (i.in_gcr_body or not gcr_body)}
 
     def __repr__(self) -> str:
         # Identifiers are personal data: name which are present, never their values.

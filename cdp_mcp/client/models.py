@@ -3,8 +3,8 @@
 Upstream quirks end here: `customerId` string or integer becomes a string, money strings such as
 `"$ 55.9"` become `Money(amount=55.9, currency="USD")`, the date formats become `datetime.date` (ISO 8601
 in JSON), placeholders (`""`, `" "`, "Not available") become `None`. Field names are ours, snake_case,
-stable across tenants whatever spelling the upstream used. Optional fields are `None` when absent and
-are dropped from tool results (`exclude_none`).
+stable across tenants whatever spelling the upstream used. Optional fields are `None` when absent (unknown,
+never a made-up 0) and are dropped from tool results (`exclude_none`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class PageInfo(DomainModel):
 
 
 class Profile(DomainModel):
-    customer_id: str
+    customer_id: str | None = None
     gcr_id: int | None = None
     salutation: str | None = None
     full_name: str | None = None
@@ -167,8 +167,8 @@ class Activity(DomainModel):
 
 class TrendPoint(DomainModel):
     month: str = Field(description="YYYY-MM")
-    orders: int
-    order_value: Money
+    orders: int | None = Field(None, description="None when the API did not state it")
+    order_value: Money | None = Field(None, description="None when the API did not state it")
 
 
 class PurchaseTrends(DomainModel):

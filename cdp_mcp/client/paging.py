@@ -1,8 +1,9 @@
-"""The three paging styles the API mixes: the request body for a page, and the request for the next one.
+"""The paging styles the API mixes: the request body for a page, and the request for the next one.
 
 `page` style pages are numbered; `lastKey` style pages carry the next key in the response (copied back
-verbatim; a tenant that pages such a resource by number instead is followed by number); `pageSize` style
-resources return the first N items only, so there is never a next page.
+verbatim; a tenant that pages such a resource by number instead is followed by number); `pointer` style pages
+(userAttributes) carry a pointer to the last record, copied back the same way, and end where none is given;
+`pageSize` style resources return the first N items only, so there is never a next page.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from cdp_mcp.catalog import Paging, PagingKey, Resource
 from cdp_mcp.client.models import PageInfo, PageRequest
 from cdp_mcp.client.recognise import Item
 from cdp_mcp.errors import InvalidInputError
+from cdp_mcp.wire import wire_model
 
-__all__ = ["next_page", "page_info", "paging_body"]
+__all__ = ["facts_of", "next_page", "page_info", "paging_body"]
 
 _ACCEPTS: dict[Paging, frozenset[str]] = {
     Paging.NONE: frozenset(),
     Paging.PAGE: frozenset({"page", "page_size"}),
     Paging.LAST_KEY: frozenset({"last_key", "page", "page_size"}),
     Paging.PAGE_SIZE: frozenset({"page_size"}),
+    Paging.POINTER: frozenset({"last_key", "page_size"}),
 }
 _WIRE = {"page": PagingKey.PAGE.value, "page_size": PagingKey.PAGE_SIZE.value, "last_key": PagingKey.LAST_KEY.value}
 
@@ -44,14 +47,14 @@ def paging_body(resource: Resource, page: PageRequest | None) -> dict[str, Any] 
 
 def next_page(resource: Resource, data: Any, request: PageRequest | None, count: int) -> PageRequest | None:
     """The request for the page after this one, or None on the last page (or for unpaged styles)."""
-    facts = Item(data) if isinstance(data, dict) else Item({})
+    facts = facts_of(resource, data)
     asked = request or PageRequest()
-    if resource.paging is Paging.LAST_KEY:
+    if resource.paging in (Paging.LAST_KEY, Paging.POINTER):
         key = facts.get("last_key")
         if isinstance(key, dict) and key:
             return PageRequest(last_key=key, page_size=asked.page_size)
-        if key is not None or asked.last_key is not None:
-            return None  # a key we cannot send back, or a key-paged walk that ended
+        if key is not None or asked.last_key is not None or resource.paging is Paging.POINTER:
+            return None  # a key we cannot send back, a key-paged walk that ended, or no pointer to follow
     if resource.paging not in (Paging.PAGE, Paging.LAST_KEY) or count == 0:
         return None
     current = facts.integer("current_page") or asked.page or 1
@@ -70,5 +73,9 @@ def next_page(resource: Resource, data: Any, request: PageRequest | None, count:
 
 def page_info(resource: Resource, data: Any, request: PageRequest | None, count: int) -> PageInfo:
     """Total (when stated) and the next page request."""
-    total = Item(data).integer("total") if isinstance(data, dict) else None
-    return PageInfo(total=total, next=next_page(resource, data, request, count))
+    return PageInfo(total=facts_of(resource, data).integer("total"), next=next_page(resource, data, request, count))
+
+
+def facts_of(resource: Resource, data: Any) -> Item:
+    """The `data` object of a response (totals, ids, paging facts), read against the resource's declaration."""
+    return Item(data if isinstance(data, dict) else {}, declared=wire_model(resource))

@@ -1,8 +1,10 @@
 """Per-resource readers: unwrapped `data` -> the normalised domain model of `models.py`.
 
-Each reader is thin: the meaning of a field comes from `recognise.SYNONYMS`, values from `values.py`, the
-next page from `paging.py`. `PARSERS` maps every catalog resource to its reader; a reader raises
-`UpstreamResponseError` (via `need_dict`/`need_items`) when the shape is not usable.
+Each reader is thin: it reads the documented shape (`cdp_mcp.wire`, the one declaration per resource) first and
+recognises other spellings only where a field is missing (`recognise.py`); values come from `values.py`, the
+next page from `paging.py`. A missing field is absent from the model, never invented (a month without an order
+count is unknown, not 0). `PARSERS` maps every catalog resource to its reader; a reader raises
+`UpstreamResponseError` (via `need_dict`/`need_items`) when the shape is not usable, naming what is missing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cdp_mcp import wire
 from cdp_mcp.catalog import Resource, Scope
 from cdp_mcp.client.models import (
     Activity,
@@ -26,7 +29,6 @@ from cdp_mcp.client.models import (
     DomainModel,
     GcrMatch,
     Membership,
-    Money,
     PageRequest,
     Profile,
     Purchase,
@@ -38,9 +40,9 @@ from cdp_mcp.client.models import (
     SegmentPage,
     TrendPoint,
 )
-from cdp_mcp.client.paging import page_info
+from cdp_mcp.client.paging import facts_of, page_info
 from cdp_mcp.client.recognise import Item, find_items, norm
-from cdp_mcp.client.values import as_bool, as_float, as_month, as_text, currency_code, is_placeholder, is_scalar
+from cdp_mcp.client.values import as_bool, as_float, as_month, as_text, is_placeholder, is_scalar
 from cdp_mcp.errors import AmbiguousCustomerError, UpstreamResponseError
 
 __all__ = ["PARSERS", "Parser", "need_dict", "need_items"]
@@ -54,8 +56,8 @@ ORDER = ("order", "transaction", "purchase")
 ACTIVITY = ("activity", "event", "transaction")
 ATTRIBUTE = ("attribute", "attr", "field", "property")
 CHANNEL = ("channel", "consent")
-_PROFILE_TEXT = ("salutation", "full_name", "gender", "membership_tier", "status_color", "city", "state", "address",
-                 "email", "mobile", "customer_code", "image_url")
+_PROFILE_TEXT = ("customer_id", "salutation", "full_name", "gender", "membership_tier", "status_color", "city", "state",
+                 "address", "email", "mobile", "customer_code", "image_url")
 _PROFILE_INT = ("age", "total_orders", "total_visits", "days_since_last_purchase", "total_web_sessions")
 _CATEGORY_WORDS = ("categ", "lvl", "level", "name", "label")
 _ATTRIBUTE_KEYS = ("attributes", "customattributes", "attributelist", "userattributes")
@@ -72,30 +74,29 @@ def need_dict(resource: Resource, data: Any) -> dict[str, Any]:
 
 
 def need_items(resource: Resource, data: Any, *keys: str) -> list[dict[str, Any]]:
-    """The item list in `data` (see `find_items`), else an upstream error naming the resource."""
-    items = find_items(data, *keys)
+    """The item list in `data` (the declared one first, see `find_items`), else an upstream error naming the
+    resource."""
+    items = find_items(data, *keys, declared=wire.wire_model(resource))
     if items is None:
         raise UpstreamResponseError(f"The API answered {resource.name} without a list of items cdp-mcp can find.")
     return items
 
 
-def _customer(data: Any) -> str | None:
-    return Item(data).text("customer") if isinstance(data, dict) else None
+def _customer(resource: Resource, data: Any) -> str | None:
+    return facts_of(resource, data).text("customer")
 
 
 def profile(resource: Resource, data: Any, _page: PageRequest | None) -> Profile:
-    item = Item(need_dict(resource, data))
+    """The profile card; a missing field (even `customerId`) is absent, the rest of the card stands."""
+    item = Item(need_dict(resource, data), declared=wire.BasicData)
     fields: dict[str, Any] = {name: item.text(name) for name in _PROFILE_TEXT}
     fields |= {name: item.integer(name) for name in _PROFILE_INT}
-    customer_id = item.text("customer_id") or fields["customer_code"]
-    if customer_id is None:
-        raise UpstreamResponseError(f"The API answered {resource.name} without a customer id.")
-    gcr_id = item.integer("gcr_id")
+    gcr_id = item.integer("gcr_id")  # undocumented in basic: read when a tenant sends it
     fields |= {"gcr_id": gcr_id if gcr_id and gcr_id > 0 else None, "birth_date": item.day("birth_date"),
                "total_sales": item.money("total_sales"), "average_basket": item.money("average_basket")}
     # After every meaning has claimed its key: what is left is the tenant's own fields.
     extra = {name: value for name, value in item.unused() if is_scalar(value) and not is_placeholder(value)}
-    return Profile(customer_id=customer_id, extra=extra, **fields)
+    return Profile(extra=extra, **fields)
 
 
 def _id_and_name(item: Item) -> tuple[str | None, str | None]:
@@ -111,13 +112,14 @@ def _page_of(model: type[SegmentPage | CampaignPage | PurchasePage], read: Calla
     def parse(resource: Resource, data: Any, page: PageRequest | None) -> DomainModel:
         raw = need_items(resource, data, *keys)
         items = [x for x in map(read, raw) if x is not None]
-        return model(customer_id=_customer(data), items=items, page=page_info(resource, data, page, len(raw)))
+        return model(customer_id=_customer(resource, data), items=items,
+                     page=page_info(resource, data, page, len(raw)))
 
     return parse
 
 
 def _segment(raw: dict[str, Any]) -> Segment | None:
-    item = Item(raw, SEGMENT)
+    item = Item(raw, SEGMENT, declared=wire.Segment)
     ident, name = _id_and_name(item)
     if ident is None:
         return None
@@ -126,19 +128,20 @@ def _segment(raw: dict[str, Any]) -> Segment | None:
 
 
 def membership(resource: Resource, data: Any, _page: PageRequest | None) -> Membership:
-    answer = Item(data).flag("in_segment") if isinstance(data, dict) else as_bool(data)
+    answer = facts_of(resource, data).flag("in_segment") if isinstance(data, dict) else as_bool(data)
     if answer is None:
-        raise UpstreamResponseError(f"The API answered {resource.name} without a yes/no answer.")
+        field = wire.meanings(wire.IsCustomerInSegmentData)["in_segment"]
+        raise UpstreamResponseError(f"The API answered {resource.name} without `{field}` (the yes/no answer).")
     return Membership(in_segment=answer)
 
 
 def _campaign(raw: dict[str, Any]) -> Campaign | None:
-    item = Item(raw, CAMPAIGN)
+    item = Item(raw, CAMPAIGN, declared=wire.Campaign)
     ident, name = _id_and_name(item)
     if ident is None:
         return None
     return Campaign(id=ident, name=name, channel=item.text("channel"), status=item.text("status"),
-                    segment_id=item.text("id", prefixes=SEGMENT, bare=False), start_date=item.day("start"),
+                    segment_id=item.text("segment_id", prefixes=()), start_date=item.day("start"),
                     end_date=item.day("end"), sent_on=item.day("sent"), opened=item.flag("opened"),
                     clicked=item.flag("clicked"))
 
@@ -147,20 +150,20 @@ def recommendations(resource: Resource, data: Any, _page: PageRequest | None) ->
     raw = need_items(resource, data, "products", "recommendations", "recommendedproducts")
     items = []
     for element in raw:
-        item = Item(element, PRODUCT)
+        item = Item(element, PRODUCT, declared=wire.Product)
         product = RecommendedProduct(
             product_code=item.text("code"), product_key=item.text("key", bare=False), name=item.text("name"),
             description=item.text("description"), image_url=item.text("image"), price=item.money("price"),
         )
         if product.model_dump(exclude_none=True):
             items.append(product)
-    facts = Item(data) if isinstance(data, dict) else Item({})
-    return Recommendations(customer_id=_customer(data), items=items, total=facts.integer("total"),
+    facts = facts_of(resource, data)
+    return Recommendations(customer_id=facts.text("customer"), items=items, total=facts.integer("total"),
                            source=facts.text("source"))
 
 
 def _event(raw: dict[str, Any], day: Any) -> ActivityEvent | None:
-    item = Item(raw, ACTIVITY)
+    item = Item(raw, ACTIVITY, declared=wire.ActivityItem)
     occurred = item.day("date") or day
     if occurred is None:
         return None
@@ -170,11 +173,11 @@ def _event(raw: dict[str, Any], day: Any) -> ActivityEvent | None:
 
 
 def activity(resource: Resource, data: Any, _page: PageRequest | None) -> Activity:
-    groups = need_items(resource, data, "activity", "activities", "events", "timeline")
+    groups = need_items(resource, data, "activities", "events", "timeline")
     events: list[ActivityEvent] = []
     for group in groups:
-        item = Item(group)
-        inner = item.sublist("activitylist", "activities", "events", "items", "list", any_list=False)
+        item = Item(group, declared=wire.ActivityDay)
+        inner = item.sublist("activities", "events", "items", "list", any_list=False)
         if inner is None:
             event = _event(group, None)
             events.extend([event] if event else [])
@@ -182,26 +185,27 @@ def activity(resource: Resource, data: Any, _page: PageRequest | None) -> Activi
         day = item.day("date")
         events.extend(e for e in (_event(x, day) for x in inner if isinstance(x, dict)) if e is not None)
     events.sort(key=lambda e: e.occurred_on, reverse=True)
-    return Activity(customer_id=_customer(data), items=events)
+    return Activity(customer_id=_customer(resource, data), items=events)
 
 
 def trends(resource: Resource, data: Any, _page: PageRequest | None) -> PurchaseTrends:
-    facts = Item(need_dict(resource, data))
+    """Months oldest first; a month whose order count or value is missing keeps it missing (unknown, not 0)."""
+    facts = Item(need_dict(resource, data), declared=wire.ProductPurchaseTrendsData)
     currency = facts.text("currency")
     points = []
     for element in need_items(resource, data, "trend", "trends", "points"):
-        item = Item(element)
+        item = Item(element, declared=wire.TrendPoint)
         month = as_month(item.get("month"))
         if month is None:
             continue
-        value = item.money("order_value", currency) or Money(amount=0.0, currency=currency_code(currency))
-        points.append(TrendPoint(month=month, orders=item.integer("orders") or 0, order_value=value))
+        points.append(TrendPoint(month=month, orders=item.integer("orders"),
+                                 order_value=item.money("order_value", currency)))
     points.sort(key=lambda p: p.month)
-    return PurchaseTrends(customer_id=_customer(data), title=facts.text("title"), points=points)
+    return PurchaseTrends(customer_id=facts.text("customer"), title=facts.text("title"), points=points)
 
 
 def _purchase(raw: dict[str, Any]) -> Purchase | None:
-    item = Item(raw, ORDER)
+    item = Item(raw, ORDER, declared=wire.Purchase)
     purchase = Purchase(
         order_id=item.text("id", bare=False) or item.text("order_ref"),
         product_code=item.text("product_code", prefixes=()),
@@ -217,7 +221,8 @@ def _points(chart: Item) -> list[AffinityPoint]:
         pairs = [(as_text(k), as_float(v)) for k, v in raw.items()]
     else:
         elements = [e for e in (raw if isinstance(raw, list) else chart.sublist() or []) if isinstance(e, dict)]
-        pairs = [(Item(e).text("label"), Item(e).number("score")) for e in elements]
+        pairs = [(point.text("label"), point.number("score"))
+                 for point in (Item(e, declared=wire.ChartPoint) for e in elements)]
     points = [AffinityPoint(label=label, value=value) for label, value in pairs if label and value is not None]
     return sorted(points, key=lambda p: p.value, reverse=True)
 
@@ -225,15 +230,15 @@ def _points(chart: Item) -> list[AffinityPoint]:
 def affinity(resource: Resource, data: Any, _page: PageRequest | None) -> Affinity:
     charts = []
     for element in need_items(resource, data, "charts", "affinities", "affinity"):
-        chart = Item(element)
+        chart = Item(element, declared=wire.Chart)
         charts.append(AffinityChart(title=chart.text("title"), x_label=chart.text("xlabel"),
                                     y_label=chart.text("ylabel"), points=_points(chart)))
-    total = Item(data).integer("total") if isinstance(data, dict) else None
-    return Affinity(customer_id=_customer(data), charts=charts, total=total)
+    facts = facts_of(resource, data)
+    return Affinity(customer_id=facts.text("customer"), charts=charts, total=facts.integer("total"))
 
 
 def _attribute(raw: dict[str, Any]) -> Attribute | None:
-    item = Item(raw, ATTRIBUTE)
+    item = Item(raw, ATTRIBUTE, declared=wire.Attribute)
     name = item.text("attr_name")
     if name is None:
         return None
@@ -242,7 +247,7 @@ def _attribute(raw: dict[str, Any]) -> Attribute | None:
 
 
 def attributes(resource: Resource, data: Any, page: PageRequest | None) -> AttributePage:
-    raw = find_items(data, *_ATTRIBUTE_KEYS)
+    raw = find_items(data, *_ATTRIBUTE_KEYS, declared=wire.UserAttributesData)
     if raw is not None and (raw or not isinstance(data, dict)):
         items = [a for a in map(_attribute, raw) if a is not None]
     elif isinstance(data, dict):  # a flat object of name -> value, at the top or under an attributes key
@@ -251,14 +256,14 @@ def attributes(resource: Resource, data: Any, page: PageRequest | None) -> Attri
                  if norm(k) not in _LIST_META and is_scalar(v) and not is_placeholder(v)]
     else:
         raise UpstreamResponseError(f"The API answered {resource.name} without attributes cdp-mcp can find.")
-    return AttributePage(customer_id=_customer(data), items=items,
+    return AttributePage(customer_id=_customer(resource, data), items=items,
                          page=page_info(resource, data, page, len(items)))
 
 
 def gcr(resource: Resource, data: Any, _page: PageRequest | None) -> GcrMatch:
     found: set[int] = set()
     for element in need_items(resource, data):
-        item = Item(element)
+        item = Item(element, declared=wire.GcrIdData)
         gcr_id = item.integer("gcr_id")
         if gcr_id is not None and gcr_id > 0 and item.flag("status") is not False:
             found.add(gcr_id)
@@ -287,11 +292,11 @@ def _categories(levels: list[Any]) -> list[str]:
 def consents(resource: Resource, data: Any, _page: PageRequest | None) -> Consents:
     channels = []
     for element in need_items(resource, data, "channels", "consents", "optins"):
-        item = Item(element, CHANNEL)
+        item = Item(element, CHANNEL, declared=wire.OptInData)
         name = item.text("name") or item.text("channel", prefixes=())
         if name is None:
             continue
-        levels = item.sublist("dataitems", "categories", "consentcategories", "items") or []
+        levels = item.sublist("categories", "consentcategories", "items") or []
         opted = item.flag("opted_in", prefixes=())
         channels.append(ChannelConsent(channel=name.lower(), channel_id=item.text("id"),
                                        opted_in=opted if opted is not None else bool(levels),

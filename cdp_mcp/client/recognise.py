@@ -1,9 +1,12 @@
-"""Recognise item fields by meaning, whatever spelling the tenant's API uses.
+"""Read upstream objects by meaning: the documented spelling first, then the other spellings a tenant may use.
 
-The docs leave the item fields of several lists open, so a real tenant may say `segmentName`, `name`,
+An `Item` knows the declaration of the object it reads (`cdp_mcp.wire`): for each meaning it looks for the
+declared (vendor) field first, and only when that field is missing (or a placeholder) for the other plausible
+spellings, since the docs leave many fields open and a real tenant may say `segmentName`, `name`,
 `segment_name` or `SEGMENT_NAME`. Keys are normalised (lower case, without `_`, `-`, `.` and spaces) and
-looked up in one table of spellings per meaning; an item kind adds its prefixes (`segment`, `seg`), so
-`segmentId` and a bare `id` both answer "id" for a segment. The first non-placeholder match wins.
+looked up in one table of spellings per meaning (`SYNONYMS`, which holds the other spellings: the vendor's own
+come from the declaration); an item kind adds its prefixes (`segment`, `seg`), so `segmentId` and a bare `id`
+both answer "id" for a segment. The first non-placeholder match wins.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from cdp_mcp.client.models import Money
 from cdp_mcp.client.values import as_bool, as_date, as_float, as_int, as_money, as_text, is_placeholder
+from cdp_mcp.wire import ITEMS, meanings
 
 __all__ = ["SYNONYMS", "Item", "find_items", "norm"]
 
-# Meaning -> normalised spellings, most specific first. Item kinds prepend their prefixes to each spelling.
+# Meaning -> normalised spellings other than the declared one, most specific first. Item kinds prepend their
+# prefixes to each spelling.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     # identity and labels
     "id": ("id", "code", "key", "uid", "identifier", "number", "no"),
@@ -28,6 +35,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "product_code": ("productcode", "productid", "productsku", "sku", "itemcode", "itemid", "skucode", "articleno"),
     "name": ("name", "title", "label", "displayname"),
     "attr_name": ("name", "key", "label", "title", "field"),
+    "segment_id": ("segmentid", "segmentcode", "segmentkey", "segid", "segcode"),
     "order_ref": ("id", "invoiceno", "invoicenumber", "receiptno", "billno"),
     "description": ("description", "details", "summary", "text", "info", "desc"),
     "category": ("category", "type", "group", "kind", "class", "categoryname"),
@@ -36,11 +44,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "channel": ("channel", "channelname", "medium", "via", "platform", "source"),
     "image": ("imgurl", "imageurl", "image", "img", "thumbnail", "picture", "photo", "photourl"),
     "currency": ("currency", "currencycode", "currencysymbol"),
-    "points": ("chartdata", "points", "data", "values", "scores", "items"),
-    "source": ("datasource", "source", "recommendationsource", "basedon", "algorithm", "model"),
-    "title": ("charttitle", "title", "name", "label", "category", "dimension"),
-    "xlabel": ("xaxislabel", "xlabel", "xaxis", "xtitle"),
-    "ylabel": ("yaxislabel", "ylabel", "yaxis", "ytitle"),
+    "points": ("points", "data", "values", "scores", "items"),
+    "source": ("source", "recommendationsource", "basedon", "algorithm", "model"),
+    "title": ("title", "name", "label", "category", "dimension"),
+    "xlabel": ("xlabel", "xaxis", "xtitle"),
+    "ylabel": ("ylabel", "yaxis", "ytitle"),
     "label": ("label", "name", "key", "category", "x", "title"),
     # dates
     "date": ("date", "orderdate", "purchasedate", "transactiondate", "eventdate", "activitydate", "datetime",
@@ -53,9 +61,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "month": ("time", "month", "period", "yearmonth", "bucket", "date", "label"),
     # numbers and flags
     "amount": ("amount", "value", "ordervalue", "orderamount", "totalamount", "total", "price", "revenue"),
-    "price": ("retailprice", "price", "saleprice", "listprice", "mrp", "amount", "value"),
+    "price": ("price", "saleprice", "listprice", "mrp", "amount", "value"),
     "quantity": ("quantity", "qty", "units", "unitcount", "itemcount", "count"),
-    "orders": ("numberoforder", "numberoforders", "orders", "ordercount", "totalorders", "count"),
+    "orders": ("numberoforders", "orders", "ordercount", "totalorders", "count"),
     "order_value": ("ordervalue", "orderamount", "value", "amount", "revenue", "sales", "totalvalue"),
     "score": ("value", "score", "y", "affinity", "weight", "count"),
     "opened": ("opened", "isopened", "open", "opens", "openstatus"),
@@ -72,22 +80,22 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "gender": ("gender", "sex"),
     "age": ("age",),
     "birth_date": ("dob", "dateofbirth", "birthdate", "birthday"),
-    "membership_tier": ("membershiptype", "membershiptier", "tier", "loyaltytier", "membership", "loyaltylevel"),
-    "status_color": ("statuscolor", "statuscolour", "color", "colour"),
+    "membership_tier": ("membershiptier", "tier", "loyaltytier", "membership", "loyaltylevel"),
+    "status_color": ("statuscolour", "color", "colour"),
     "city": ("city", "town"),
     "state": ("state", "province", "region"),
-    "address": ("residenceaddress", "address", "homeaddress", "streetaddress", "fulladdress"),
+    "address": ("address", "homeaddress", "streetaddress", "fulladdress"),
     "email": ("emailaddress", "email", "emailid", "mail"),
     "mobile": ("mobilenumber", "mobile", "mobileno", "phone", "phonenumber", "cellphone"),
     "customer_code": ("customercodeexternal", "customercode", "externalcustomercode", "externalid"),
-    "image_url": ("profileimageurl", "profileimage", "imageurl", "avatar", "avatarurl", "photourl"),
+    "image_url": ("profileimage", "imageurl", "avatar", "avatarurl", "photourl"),
     "total_sales": ("totalsales", "totalspend", "lifetimevalue", "ltv", "totalrevenue"),
     "total_orders": ("totalorders", "ordercount", "numberoforders", "orders"),
-    "average_basket": ("avgbasketval", "avgbasketvalue", "averagebasketvalue", "averageordervalue", "aov"),
+    "average_basket": ("avgbasketvalue", "averagebasketvalue", "averageordervalue", "aov"),
     "total_visits": ("totalvisits", "visits", "visitcount"),
-    "days_since_last_purchase": ("daysincelastpur", "dayssincelastpur", "dayssincelastpurchase",
+    "days_since_last_purchase": ("dayssincelastpur", "dayssincelastpurchase",
                                  "dayssincelastorder", "recency"),
-    "total_web_sessions": ("totalwebsessions", "websessions", "sessions"),
+    "total_web_sessions": ("websessions", "sessions"),
     # list and paging keys
     "customer": ("customerid", "custid", "customerno"),
     "total": ("totalcount", "total", "totalrecords", "totalelements", "totalitems", "count"),
@@ -116,10 +124,20 @@ def _candidates(meaning: str, prefixes: tuple[str, ...], bare: bool) -> tuple[st
     return tuple(p + s for p in prefixes for s in spellings) + (spellings if bare else ())
 
 
-class Item:
-    """One upstream object, read by meaning. Remembers which keys were used (for `Profile.extra`)."""
+@lru_cache(maxsize=256)
+def _declared(model: type[BaseModel] | None) -> dict[str, str]:
+    """Meaning -> the normalised declared spelling, for an object declared by `model`."""
+    return {meaning: norm(name) for meaning, name in meanings(model).items()} if model is not None else {}
 
-    def __init__(self, raw: Mapping[str, Any], prefixes: tuple[str, ...] = ()) -> None:
+
+class Item:
+    """One upstream object, read by meaning. Remembers which keys were used (for `Profile.extra`).
+
+    `declared` is the object's declaration (`cdp_mcp.wire`): its spelling of a meaning is tried first.
+    """
+
+    def __init__(self, raw: Mapping[str, Any], prefixes: tuple[str, ...] = (), *,
+                 declared: type[BaseModel] | None = None) -> None:
         self._values: dict[str, Any] = {}
         self._names: dict[str, str] = {}
         for key, value in raw.items():
@@ -127,10 +145,16 @@ class Item:
             if normal not in self._values:  # the first spelling wins when two normalise alike
                 self._values[normal], self._names[normal] = value, str(key)
         self._prefixes = prefixes
+        self._declared = _declared(declared)
         self.used: set[str] = set()
 
     def get(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> Any:
-        """The first non-placeholder value among the spellings of `meaning` (prefixed ones first)."""
+        """The declared field of `meaning`; when it is missing, the first non-placeholder value among its other
+        spellings (prefixed ones first)."""
+        documented = self._declared.get(meaning)
+        if documented is not None and not is_placeholder(self._values.get(documented)):
+            self.used.add(documented)
+            return self._values[documented]
         for key in _candidates(meaning, self._prefixes if prefixes is None else prefixes, bare):
             if key in self._values and not is_placeholder(self._values[key]):
                 self.used.add(key)
@@ -156,8 +180,10 @@ class Item:
         return as_money(self.get(meaning, **how), currency)
 
     def sublist(self, *keys: str, any_list: bool = True) -> list[Any] | None:
-        """The first list under one of `keys` or the usual list keys (normalised), else the only list value."""
-        for key in (*keys, *_LIST_KEYS):
+        """The declared item list, else the first list under one of `keys` or the usual list keys (normalised), else
+        the only list value."""
+        documented = self._declared.get(ITEMS)
+        for key in (*((documented,) if documented else ()), *keys, *_LIST_KEYS):
             if isinstance(self._values.get(key), list):
                 self.used.add(key)
                 return self._values[key]
@@ -172,8 +198,9 @@ class Item:
         return ((self._names[k], v) for k, v in self._values.items() if k not in self.used)
 
 
-def find_items(data: Any, *keys: str) -> list[dict[str, Any]] | None:
-    """The list of item objects in `data`: under one of `keys` or the usual list keys, or `data` itself.
+def find_items(data: Any, *keys: str, declared: type[BaseModel] | None = None) -> list[dict[str, Any]] | None:
+    """The list of item objects in `data`: under the declared list, one of `keys` or the usual list keys, or `data`
+    itself (`declared` is the declaration of `data`).
 
     Scalar items (a list of names) become `{"name": value}`. None when no list can be found, except that
     an empty object or one stating a total of 0 means an empty list.
@@ -181,10 +208,12 @@ def find_items(data: Any, *keys: str) -> list[dict[str, Any]] | None:
     if isinstance(data, list):
         items = data
     elif isinstance(data, dict):
-        item = Item(data)
+        item = Item(data, declared=declared)
         found = item.sublist(*keys)
         if found is None:
-            named_empty = any(norm(k) in (*keys, *_LIST_KEYS) and v is None for k, v in data.items())
+            listed = _declared(declared).get(ITEMS)
+            names = (*((listed,) if listed else ()), *keys, *_LIST_KEYS)
+            named_empty = any(norm(k) in names and v is None for k, v in data.items())
             values = {k: v for k, v in data.items() if not is_placeholder(v)}
             return [] if named_empty or item.integer("total") == 0 or not values else None
         items = found

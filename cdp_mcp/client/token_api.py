@@ -3,8 +3,10 @@
 The docs leave the response open: the token may sit at `data.token`, `token`, `data.access_token` or
 `access_token`, and an expiry may or may not be stated (as an instant, as seconds to live, or as the
 validity in a unit). What is stated is passed on in `IssuedToken`; what is not stays None and the broker
-computes it conservatively. A creation spends the tenant's daily allowance, so it is retried only when the
-request surely never reached the server; an update is idempotent and retried like a read.
+computes it conservatively. A creation spends the tenant's daily allowance, so it is repeated only when the
+request cannot have reached the server; one that failed after reaching it, or was answered without a token
+cdp-mcp can read, is an `OutcomeUnknownError` (the broker counts it as spent). An update is idempotent and
+retried like a read. These calls may go to their own base URL (`CDP_TOKEN_API_URL`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import httpx2
 
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, TokenKey
 from cdp_mcp.client.calls import ApiCaller
+from cdp_mcp.client.failures import Call
 from cdp_mcp.client.protocols import IssuedToken
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.client.values import as_float, as_instant, as_text
 from cdp_mcp.clock import Clock
-from cdp_mcp.errors import UpstreamResponseError
+from cdp_mcp.errors import OutcomeUnknownError, UpstreamResponseError
 from cdp_mcp.settings import Settings
+from cdp_mcp.tracing import traced_token_call
 
 __all__ = ["TokenApiClient", "parse_issued_token"]
 
@@ -96,22 +100,35 @@ class TokenApiClient:
         return f"TokenApiClient({self._caller!r})"
 
     async def create_token(self, resources: frozenset[str]) -> IssuedToken:
-        """Create a token naming exactly `resources` (spends one of the tenant's daily creations)."""
-        return await self._issue(TOKEN_CREATE_PATH, "token create", resources, token=None)
+        """Create a token naming exactly `resources` (spends one of the tenant's daily creations).
+
+        Raises:
+            OutcomeUnknownError: the creation failed after reaching the API (it may have been made); not repeated.
+        """
+        return await self._issue(TOKEN_CREATE_PATH, Call.TOKEN_CREATE, resources, token=None)
 
     async def update_token(self, token: str, resources: frozenset[str]) -> IssuedToken:
         """Extend `token` and set its resources to `resources` (does not count as a creation)."""
-        return await self._issue(TOKEN_UPDATE_PATH, "token update", resources, token=token)
+        return await self._issue(TOKEN_UPDATE_PATH, Call.TOKEN_UPDATE, resources, token=token)
 
-    async def _issue(self, path: str, what: str, resources: frozenset[str], *, token: str | None) -> IssuedToken:
+    @traced_token_call
+    async def _issue(self, path: str, call: Call, resources: frozenset[str], *, token: str | None) -> IssuedToken:
+        what = call.value
         body: dict[str, Any] = {
             TokenKey.RESOURCE.value: sorted(resources),
             TokenKey.VALIDITY.value: self._settings.token_validity,
         }
         if token is not None:
             body[TokenKey.TOKEN.value] = token
-        payload = await self._caller.post(path, what=what, body=body, idempotent=token is not None)
-        issued = parse_issued_token(payload, resources, default_unit=self._settings.token_validity_unit, what=what)
+        payload = await self._caller.post(path, what=what, body=body, call=call)
+        try:
+            issued = parse_issued_token(payload, resources, default_unit=self._settings.token_validity_unit, what=what)
+        except UpstreamResponseError as exc:
+            if call is not Call.TOKEN_CREATE:
+                raise
+            # A success without a token we can read: a token was probably created (and counted) all the same.
+            raise OutcomeUnknownError(f"{exc.message} A token may have been created anyway (that counts against the "
+                                      "tenant's daily allowance), so the creation was not repeated.") from None
         logger.debug("%s: %d resource(s), expiry %s", what, len(resources),
                      issued.expires_at.isoformat() if issued.expires_at else "not stated")
         return issued

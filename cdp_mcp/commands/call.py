@@ -15,13 +15,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
+from mcp import Client
 
 from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings, report_error, say
 from cdp_mcp.commands.inprocess import connect, result_text
 from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.settings import Settings
 
-__all__ = ["DESCRIPTION", "add_arguments", "parse_arguments", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "parse_arguments", "run", "tool_arguments"]
 
 DESCRIPTION = ("Call one tool in process. Values are JSON when they parse as JSON (numbers, lists, objects), else "
                "strings; string arguments stay strings. Repeat a key to pass a list.")
@@ -91,17 +92,24 @@ def parse_arguments(pairs: Sequence[str], input_schema: Mapping[str, Any]) -> di
     return arguments
 
 
+async def tool_arguments(client: Client, tool: str, pairs: Sequence[str]) -> dict[str, Any] | None:
+    """The arguments for a served `tool`, typed by its input schema; None after saying on stderr why not."""
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    if tool not in tools:
+        say(f"no tool named {tool!r} is served (check CDP_TOOLS / CDP_RESOURCES).")
+        print(f"  available: {', '.join(tools)}", file=sys.stderr)
+        return None
+    try:
+        return parse_arguments(pairs, tools[tool].input_schema)
+    except InvalidInputError as exc:
+        report_error(exc)
+        return None
+
+
 async def _call(settings: Settings, tool: str, pairs: Sequence[str]) -> int:
     async with connect(settings) as (client, _):
-        tools = {t.name: t for t in (await client.list_tools()).tools}
-        if tool not in tools:
-            say(f"no tool named {tool!r} is served (check CDP_TOOLS / CDP_RESOURCES).")
-            print(f"  available: {', '.join(tools)}", file=sys.stderr)
-            return EXIT_CONFIG
-        try:
-            arguments = parse_arguments(pairs, tools[tool].input_schema)
-        except InvalidInputError as exc:
-            report_error(exc)
+        arguments = await tool_arguments(client, tool, pairs)
+        if arguments is None:
             return EXIT_CONFIG
         result = await client.call_tool(tool, arguments)
     text = result_text(result)

@@ -43,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def demo_settings(state_dir: Path) -> Settings:
     """The environment's settings, forced onto the embedded sandbox with every tool, in `state_dir`."""
-    return Settings.load(b2b_api_url=None, tenant_hash=None, oauth_key_secret=None, tools=None, resources=None,
-                         state_dir=state_dir)
+    return Settings.load(b2b_api_url=None, token_api_url=None, tenant_hash=None, oauth_key_secret=None, tools=None,
+                         resources=None, state_dir=state_dir)
 
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^,:{}\[\]"]+|[,:{}\[\]]')
@@ -171,16 +171,16 @@ async def _questions(session: _Session) -> None:
     if session.progress:
         printer.note(f"progress reported: {len(session.progress)} notifications ({session.progress[-1]})")
 
-    segments = (card.get("segments") or {}).get("top") or []
+    segments: dict[str, str] = (card.get("segments") or {}).get("top") or {}
     if segments:
-        segment = segments[0]
+        segment_id, segment_name = next(iter(segments.items()))
         screened: list[dict[str, Any]] = [{"gcr_id": s.gcr_id} for s in samples if s.gcr_id is not None][:6]
         if ambiguous is not None:
             screened.append({"email": ambiguous.email})
         printer.question(f"Campaign planning: who of {len(screened)} customers is in segment "
-                         f"{segment.get('name') or segment['id']!r} and reachable by SMS?")
+                         f"{segment_name!r} and reachable by SMS?")
         screen = await session.ask("screen_customers",
-                                   {"customers": screened, "segment_id": segment["id"], "channel": "sms"})
+                                   {"customers": screened, "segment_id": segment_id, "channel": "sms"})
         summary = screen.get("summary") or {}
         if summary:
             printer.note(f"Answer: {summary.get('eligible')} eligible of {summary.get('customers')} "

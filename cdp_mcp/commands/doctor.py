@@ -32,6 +32,7 @@ from cdp_mcp.commands.common import EXIT_FAILURE, load_settings
 from cdp_mcp.errors import AuthenticationError, CdpError
 from cdp_mcp.http_app import MIN_TOKEN_LENGTH
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.doctor_checks import check_deployment
 
 __all__ = ["CHECKS", "DESCRIPTION", "Check", "Checkup", "Report", "add_arguments", "redacted_settings", "run"]
 
@@ -88,7 +89,8 @@ class Checkup:
 
 @dataclass(frozen=True)
 class Check:
-    """One section of the report. `run` returns False when the checks after it cannot be meaningful."""
+    """One section of the report (a check without a title prints its own sections, if any). `run` returns False
+    when the checks after it cannot be meaningful."""
 
     title: str
     run: Callable[[Checkup], Awaitable[bool]]
@@ -251,8 +253,15 @@ async def check_allowance(checkup: Checkup) -> bool:
     return True
 
 
+async def check_team(checkup: Checkup) -> bool:
+    """Sign-in (OAuth) and Redis, when configured: team.doctor_checks writes those sections."""
+    await check_deployment(checkup.settings, checkup.report)
+    return True
+
+
 CHECKS: list[Check] = [
     Check("Configuration", check_configuration),
+    Check("", check_team),
     Check("State directory", check_state_dir),
     Check("Connectivity", check_reachable),
     Check("Token", check_token, needs_backend=True),
@@ -266,7 +275,8 @@ async def _diagnose(settings: Settings, checks: list[Check]) -> Report:
     print(f"cdp-mcp doctor · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
     async with AsyncExitStack() as stack:
         for check in checks:
-            checkup.report.section(check.title)
+            if check.title:
+                checkup.report.section(check.title)
             try:
                 if check.needs_backend and checkup.backend is None:
                     checkup.backend = await stack.enter_async_context(open_backend(settings, keep_alive=False))

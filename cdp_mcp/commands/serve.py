@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         from cdp_mcp.http_app import MCP_PATH, create_http_app, serve_http  # noqa: PLC0415 - HTTP only
 
         app = create_http_app(server, settings, host=args.host)
-        auth = "bearer token" if settings.mcp_auth_token else "none (loopback only)"
+        auth = (f"OAuth sign-in ({settings.mcp_oauth_issuer})" if settings.oauth_enabled
+                else "bearer token" if settings.mcp_auth_token else "none (loopback only)")
         say(f"serving MCP over Streamable HTTP at {_url(args.host, args.port, MCP_PATH)} (health: /healthz; "
             f"auth: {auth}); {backend_line(settings)}")
         serve_http(app, host=args.host, port=args.port, log_level=settings.log_level)

@@ -14,24 +14,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cdp_mcp.catalog import (
-    RESOURCES,
-    TOKEN_CREATE_PATH,
-    TOKEN_UPDATE_PATH,
-    Envelope,
-    Header,
-    Resource,
-    TokenKey,
-)
+from cdp_mcp.catalog import RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header, Resource, TokenKey
 from cdp_mcp.clock import Clock
 from cdp_mcp.sandbox.contract import DEFAULT_VALIDITY, ErrorCode, SandboxError, error_body
-from cdp_mcp.sandbox.identity import Lookup, parse_identifiers, resolve
+from cdp_mcp.sandbox.identity import parse_gcr_identifiers, parse_identifiers, resolve
 from cdp_mcp.sandbox.openapi import OPENAPI_PATH, build_openapi
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.paging import parse_paging
 from cdp_mcp.sandbox.store import Store
 from cdp_mcp.sandbox.tokens import TokenService, parse_resources, parse_validity
 from cdp_mcp.sandbox.views import VIEWS, ViewRequest, default_page_size
+from cdp_mcp.wire import GcrIdData, WireModel, response_body
 
 __all__ = ["create_sandbox_app"]
 
@@ -109,7 +102,7 @@ class _Handlers:
         await self.tokens.check(token, resource.name)
         body = await _body(request)
         if resource.identity_in_body:
-            return await self._gcr(request, body)
+            return await self._gcr(resource, request, body)
         query = None
         if resource.query_param:
             query = (request.query_params.get(resource.query_param) or "").strip()
@@ -120,33 +113,24 @@ class _Handlers:
         today = self.clock.now().date()
         view = VIEWS[resource.name]
 
-        def work() -> Any:
+        def work() -> WireModel | list[Any]:
             return view(ViewRequest(self.store, resolve(self.store, lookup), today, query, page))
 
-        data = await anyio.to_thread.run_sync(work)
-        if resource.envelope is Envelope.BARE_ARRAY:
-            return JSONResponse(data)
-        return _ok(data)
+        return JSONResponse(response_body(resource, await anyio.to_thread.run_sync(work)))
 
-    async def _gcr(self, request: Request, body: dict[str, Any]) -> Response:
-        """`gcr` reads identifiers from the body (headers as a fallback) and answers -1 instead of 404."""
-        try:
-            lookup = parse_identifiers(body)
-        except SandboxError as exc:
-            if exc.code is not ErrorCode.IDENTIFIER_REQUIRED:
-                raise
-            lookup = parse_identifiers(request.headers)
+    async def _gcr(self, resource: Resource, request: Request, body: dict[str, Any]) -> Response:
+        """`gcr` reads the identifier headers and the documented body keys, and answers -1 instead of 404."""
+        lookup = parse_gcr_identifiers(request.headers, body)
 
-        def work(found: Lookup) -> dict[str, Any]:
+        def work() -> GcrIdData:
             try:
-                return {"status": "Available", "gcrId": resolve(self.store, found)}
+                return GcrIdData(status="Available", gcrId=resolve(self.store, lookup))
             except SandboxError as exc:
                 if exc.code is ErrorCode.CUSTOMER_NOT_FOUND:
-                    return {"status": "Not available", "gcrId": -1}
+                    return GcrIdData(status="Not available", gcrId=-1)
                 raise
 
-        item = await anyio.to_thread.run_sync(work, lookup)
-        return JSONResponse({"status": "OK", "data": [item]})
+        return JSONResponse(response_body(resource, [await anyio.to_thread.run_sync(work)]))
 
 
 def _resource_value(body: dict[str, Any]) -> Any:

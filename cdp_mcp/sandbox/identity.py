@@ -17,10 +17,12 @@ from cdp_mcp.sandbox.contract import ErrorCode, SandboxError
 from cdp_mcp.sandbox.generator import normalise_mobile
 from cdp_mcp.sandbox.store import Store
 
-__all__ = ["Lookup", "parse_identifiers", "resolve"]
+__all__ = ["Lookup", "parse_gcr_identifiers", "parse_identifiers", "resolve"]
 
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 _KINDS = dict(zip((i.header for i in IDENTIFIERS), ("gcr", "email", "mobile", "code"), strict=True))
+_HEADERS = tuple(i.header for i in IDENTIFIERS)
+_BODY_KEYS = tuple(i.header for i in IDENTIFIERS if i.in_gcr_body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +35,15 @@ class Lookup:
         return f"Lookup({', '.join(h for _, h, _ in self.items)})"
 
 
-def parse_identifiers(values: Mapping[str, object]) -> Lookup:
-    """Read identifier headers (or gcr body keys); blank values count as absent.
+def _parse(values: Mapping[str, object], headers: tuple[str, ...]) -> list[tuple[str, str, str | int]]:
+    """Identifiers under the names `headers`, normalised; blank values count as absent.
 
     A body value must be a string (or, for a number-like identifier, an integer): an array, object, float or
     boolean is `IDENTIFIER_INVALID`, never silently stringified into a lookup that matches nobody.
     """
     items: list[tuple[str, str, str | int]] = []
-    for header, kind in _KINDS.items():
+    for header in headers:
+        kind = _KINDS[header]
         raw = values.get(header)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
@@ -57,10 +60,28 @@ def parse_identifiers(values: Mapping[str, object]) -> Lookup:
             items.append((kind, header, normalise_mobile(text)))
         else:
             items.append((kind, header, text))
+    return items
+
+
+def _required(items: list[tuple[str, str, str | int]]) -> Lookup:
     if not items:
         names = ", ".join(i.header for i in IDENTIFIERS)
         raise SandboxError(ErrorCode.IDENTIFIER_REQUIRED, f"Send at least one customer identifier: {names}.")
     return Lookup(tuple(items))
+
+
+def parse_identifiers(headers: Mapping[str, object]) -> Lookup:
+    """The identifier headers of a profile call (at least one)."""
+    return _required(_parse(headers, _HEADERS))
+
+
+def parse_gcr_identifiers(headers: Mapping[str, object], body: Mapping[str, object]) -> Lookup:
+    """The gcr lookup's identifiers: the headers and the documented body keys together (at least one).
+
+    Every identifier sent must name the customer, wherever it travels; a body key the vendor does not document
+    for gcr (`gcrId`) is ignored, like any unknown key.
+    """
+    return _required(_parse(headers, _HEADERS) + _parse(body, _BODY_KEYS))
 
 
 def resolve(store: Store, lookup: Lookup) -> int:

@@ -12,7 +12,6 @@ from cdp_mcp.catalog import (
     RESOURCES,
     TOKEN_CREATE_PATH,
     TOKEN_UPDATE_PATH,
-    Envelope,
     Header,
     Paging,
     PagingKey,
@@ -21,7 +20,7 @@ from cdp_mcp.catalog import (
 )
 from cdp_mcp.sandbox.contract import ERROR_STATUS, MAX_PAGE, MAX_PAGE_SIZE, MAX_VALIDITY, ErrorCode
 from cdp_mcp.sandbox.options import SandboxOptions
-from cdp_mcp.sandbox.wire import wire_model
+from cdp_mcp.wire import response_schema, wire_model
 
 __all__ = ["OPENAPI_PATH", "ErrorEnvelope", "TokenData", "TokenRequest", "TokenUpdateRequest", "build_openapi"]
 
@@ -80,6 +79,7 @@ _PAGING_BODY: dict[Paging, dict[str, Any]] = {
     Paging.PAGE: {PagingKey.PAGE: _PAGE, PagingKey.PAGE_SIZE: _PAGE_SIZE},
     Paging.LAST_KEY: {PagingKey.LAST_KEY: _LAST_KEY, PagingKey.PAGE: _PAGE, PagingKey.PAGE_SIZE: _PAGE_SIZE},
     Paging.PAGE_SIZE: {PagingKey.PAGE_SIZE: _PAGE_SIZE},
+    Paging.POINTER: {PagingKey.LAST_KEY: _LAST_KEY, PagingKey.PAGE_SIZE: _PAGE_SIZE},
 }
 _COMMON_ERRORS = (ErrorCode.BAD_REQUEST, ErrorCode.TENANT_REQUIRED, ErrorCode.TENANT_UNKNOWN, ErrorCode.TOKEN_REQUIRED,
                   ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.SCOPE_MISSING,
@@ -90,13 +90,13 @@ _COMMON_ERRORS = (ErrorCode.BAD_REQUEST, ErrorCode.TENANT_REQUIRED, ErrorCode.TE
 def _profile_operation(r: Resource) -> dict[str, Any]:
     params = [_header(Header.ACCESS_TOKEN, "token naming this resource", True),
               _header(Header.TENANT_HASH, "tenant hash", True)]
-    if not r.identity_in_body:
-        params += [_header(i.header, i.description, False) for i in IDENTIFIERS]
+    params += [_header(i.header, i.description, False) for i in IDENTIFIERS]
     if r.query_param:
         params.append({"name": r.query_param, "in": "query", "required": True, "schema": {"type": "string"}})
     body_props: dict[str, Any] = dict(_PAGING_BODY.get(r.paging, {}))
     if r.identity_in_body:
-        body_props = {i.header: {"type": "string", "description": i.description} for i in IDENTIFIERS}
+        body_props = {i.header: {"type": "string", "description": i.description} for i in IDENTIFIERS
+                      if i.in_gcr_body}
     codes = list(_COMMON_ERRORS)
     if not r.identity_in_body:
         codes.append(ErrorCode.CUSTOMER_NOT_FOUND)
@@ -104,15 +104,7 @@ def _profile_operation(r: Resource) -> dict[str, Any]:
         codes.append(ErrorCode.QUERY_REQUIRED)
     if r.paging is not Paging.NONE:
         codes.append(ErrorCode.INVALID_PAGING)
-    item = {"$ref": f"#/components/schemas/{wire_model(r).__name__}"}
-    if r.envelope is Envelope.BARE_ARRAY:
-        ok: dict[str, Any] = {"type": "array", "items": item}
-    elif r.envelope is Envelope.GCR_LIST:
-        ok = {"type": "object", "required": ["status", "data"], "additionalProperties": False,
-              "properties": {"status": {"const": "OK"}, "data": {"type": "array", "items": item}}}
-    else:
-        ok = {"type": "object", "required": ["status", "message", "data"], "additionalProperties": False,
-              "properties": {"status": {"const": "OK"}, "message": {"type": "string"}, "data": item}}
+    ok = response_schema(r, {"$ref": f"#/components/schemas/{wire_model(r).__name__}"})
     op: dict[str, Any] = {
         "operationId": r.name, "summary": r.purpose, "tags": ["profile"], "parameters": params,
         "security": [{"accessToken": [r.name]}],

@@ -14,11 +14,11 @@ from cdp_mcp.sandbox.contract import (
     ErrorCode,
     SandboxError,
 )
+from cdp_mcp.wire import LastKey
 
 __all__ = ["PageParams", "last_key", "parse_paging"]
 
-_HASH_KEY = "HK_CUSTOMER_CODE"
-_RANGE_KEY = "RK_DATE_KEY"
+_HASH_KEY, _RANGE_KEY = LastKey.model_fields  # the two keys of the vendor's example
 _TENANT_NO = 1
 
 
@@ -40,9 +40,9 @@ class PageParams:
         return int(self.last_key[_RANGE_KEY])
 
 
-def last_key(gcr_id: int, offset: int, total: int) -> dict[str, Any] | None:
-    """The next page's key, shaped like the vendor's example; None after the last page."""
-    return {_HASH_KEY: f"{_TENANT_NO}_{gcr_id}", _RANGE_KEY: offset} if offset < total else None
+def last_key(gcr_id: int, offset: int, total: int) -> LastKey | None:
+    """The next page's key (the pointer to the last record sent), like the vendor's example; None after the last."""
+    return LastKey(HK_CUSTOMER_CODE=f"{_TENANT_NO}_{gcr_id}", RK_DATE_KEY=offset) if offset < total else None
 
 
 def _int(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
@@ -65,8 +65,8 @@ def parse_paging(body: dict[str, Any], style: Paging, default_size: int | None =
         return PageParams(1, _int(body, PagingKey.PAGE_SIZE, default_size or PAGE_DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
     default = default_size or (PAGE_DEFAULT_PAGE_SIZE if style is Paging.PAGE else LAST_KEY_DEFAULT_PAGE_SIZE)
     size = _int(body, PagingKey.PAGE_SIZE, default, 1, MAX_PAGE_SIZE)
-    page = _int(body, PagingKey.PAGE, 1, 1, MAX_PAGE)
-    key = body.get(PagingKey.LAST_KEY) if style is Paging.LAST_KEY else None
+    page = _int(body, PagingKey.PAGE, 1, 1, MAX_PAGE) if style is not Paging.POINTER else 1
+    key = body.get(PagingKey.LAST_KEY) if style in (Paging.LAST_KEY, Paging.POINTER) else None
     if key is not None:
         rk = key.get(_RANGE_KEY) if isinstance(key, dict) else None
         if not isinstance(key, dict) or not isinstance(key.get(_HASH_KEY), str) or isinstance(rk, bool) \

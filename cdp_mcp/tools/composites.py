@@ -11,6 +11,7 @@ from cdp_mcp.tools.overview import OVERVIEW_RESOURCES, Overview, overview
 from cdp_mcp.tools.params import IDENTITY_PARAMS, MAX_LIMIT, SECTIONS, TEXT, Channel, CustomerRef, Section
 from cdp_mcp.tools.screening import Screening, screen
 from cdp_mcp.tools.spec import Param, ToolSpec
+from cdp_mcp.views import CARD_URI, SCREENING_URI
 
 __all__ = ["composite_specs"]
 
@@ -49,7 +50,7 @@ def composite_specs() -> list[ToolSpec]:
                 "fetched are listed under unavailable."
             ),
             resources=OVERVIEW_RESOURCES[:1], optional_resources=OVERVIEW_RESOURCES[1:],
-            params=(*IDENTITY_PARAMS, _INCLUDE), output=Overview, handler=overview,
+            params=(*IDENTITY_PARAMS, _INCLUDE), output=Overview, handler=overview, view=CARD_URI,
         ),
         ToolSpec(
             name="screen_customers", title="Screen customers for a campaign",
@@ -61,6 +62,6 @@ def composite_specs() -> list[ToolSpec]:
             resources=(Scope.BASIC, Scope.OPT_IN, Scope.IS_CUSTOMER_IN_SEGMENT),
             optional_resources=(Scope.SEARCH_SEGMENTS,),
             params=(_CUSTOMERS, _SEGMENT_ID, _SEGMENT_NAME, _CHANNEL), output=Screening, handler=screen,
-            customer=False,
+            customer=False, view=SCREENING_URI,
         ),
     ]

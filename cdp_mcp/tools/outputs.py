@@ -1,18 +1,24 @@
 """The compact result models every tool returns: their JSON schema is each tool's output schema.
 
-Shaped for a model, not mirrored from upstream: ids, names and figures a person asks about; money as
-`{amount, currency}`; dates as ISO 8601 strings; optional fields absent rather than null. Every result
-starts with the customer's `gcr_id`, so follow-up calls can use the cheapest identifier, and every list
-says `total` and, when more exist, `remaining` and an opaque `next_cursor`.
+Shaped for a model, not mirrored from upstream, and lean (the README's "Result conventions"): a key per value
+in plain words; amounts are plain numbers in the result's `currency`, stated once; dates ISO 8601; things
+with their own id are keyed by it (segments, campaigns, orders, products) and named values by their name
+(attributes, affinity labels, trend months), so no key is repeated where the schema already says what it
+is; optional fields are absent rather than null or a default (false flags, a quantity of 1). Every result
+starts with the customer's `gcr_id`, and every list says `total` and, when more exist, `remaining` and an
+opaque `next_cursor`.
+
+The per-resource tools hand their list rows to a result as `items=[...]` (`profile.py` is generic): the
+`*Item` row models carry a row's key and the currency the API stated for its amount, and `Listing` publishes
+the rows under each result's own field name.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from cdp_mcp.client import models as m
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 __all__ = [
     "OUTPUT_CONFIG",
@@ -22,29 +28,42 @@ __all__ = [
     "AffinityTop",
     "AttributeItem",
     "Attributes",
+    "CampaignInfo",
     "CampaignItem",
+    "CampaignMatch",
+    "CampaignMatches",
     "Campaigns",
-    "ConsentItem",
     "ConsentOut",
     "CustomerMatch",
     "CustomerProfile",
+    "Event",
+    "Figures",
     "Listing",
-    "MoneyOut",
+    "Number",
+    "Order",
+    "OrderLine",
     "Out",
+    "Priced",
+    "Product",
     "PurchaseItem",
     "Purchases",
     "Recommendation",
     "Recommendations",
     "Result",
     "SegmentCheck",
+    "SegmentInfo",
     "SegmentItem",
+    "SegmentMatch",
+    "SegmentMatches",
     "Segments",
-    "TrendMonth",
     "Trends",
     "compact_property",
     "compact_schema",
+    "keyed",
     "tidy_schema",
+    "unique_rows",
 ]
+
 
 def compact_property(prop: dict[str, Any]) -> None:
     """Publish an optional `X | None = None` property as plain `X`: no `null` branch, no null default.
@@ -96,6 +115,15 @@ def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
 OUTPUT_CONFIG = ConfigDict(frozen=True, extra="forbid", json_schema_extra=compact_schema)
 
 
+def _number(value: float) -> float | int:
+    """`100` rather than `100.0`: the same number, two bytes fewer."""
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+Number = Annotated[float, PlainSerializer(_number, when_used="json")]
+"""A float published without a trailing `.0`."""
+
+
 class Out(BaseModel):
     """Base of every output model and item."""
 
@@ -104,6 +132,7 @@ class Out(BaseModel):
 
 _GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
 _DATE = "ISO 8601 date"
+_AMOUNT = "In the result's currency"
 
 
 class Result(Out):
@@ -112,123 +141,284 @@ class Result(Out):
     gcr_id: int | None = _GCR
 
 
-class MoneyOut(Out):
-    """Money as the model reads it; the same fields as `models.Money`, without repeating their descriptions."""
+class Priced(Out):
+    """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
+    session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
-    amount: float
-    currency: str | None = Field(None, description="ISO 4217 code, e.g. USD; absent until the API states it")
+    currency: str | None = Field(None, description="ISO 4217 code of every amount in this result, e.g. USD")
+    amount_keys: ClassVar[frozenset[str]] = frozenset()
+
+    def has_amounts(self) -> bool:
+        return _has_number(self.model_dump(exclude_none=True), self.amount_keys)
+
+
+def _has_number(data: Any, keys: frozenset[str]) -> bool:
+    if isinstance(data, dict):
+        return any((k in keys and isinstance(v, int | float) and not isinstance(v, bool)) or _has_number(v, keys)
+                   for k, v in data.items())
+    return isinstance(data, list) and any(_has_number(v, keys) for v in data)
+
+
+def unique_rows(rows: Iterable[Any], key: str) -> list[Any]:
+    """The rows with a `key`, the first of each key kept, in order."""
+    seen: dict[str, Any] = {}
+    for row in rows:
+        name = getattr(row, key)
+        if name is not None:
+            seen.setdefault(str(name), row)
+    return list(seen.values())
+
+
+def keyed(rows: Iterable[Any], key: str, into: type[Out]) -> dict[str, Any]:
+    """Rows as `{row.<key>: the fields of into}`, the first row of each key kept, rows without a key left out."""
+    return {str(getattr(row, key)): row.model_dump(include=set(into.model_fields), exclude_none=True)
+            for row in unique_rows(rows, key)}
+
+
+def _stated_currency(rows: Iterable[Any]) -> str | None:
+    return next((c for r in rows if (c := getattr(r, "currency", None))), None)
 
 
 class Listing(Result):
-    """A capped list: how many exist, how many more after this page, and the cursor to get them."""
+    """A capped list: how many exist, how many more after this page, and the cursor to get them.
+
+    The generic listing (`profile.py`) hands a page's rows over as `items=[...]`; a subclass publishes them under
+    `rows_field`, by default keyed by each row's `rows_key` with the fields of `rows_model` (`publish` says how),
+    and states the currency the rows' amounts came with.
+    """
+
+    rows_field: ClassVar[str]
+    rows_key: ClassVar[str] = "id"
+    rows_model: ClassVar[type[Out]]
 
     total: int | None = Field(None, description="Items in all")
     remaining: int | None = Field(None, description="Items after this page")
     next_cursor: str | None = Field(None, description="Pass as cursor for the next page; absent on the last")
 
+    @classmethod
+    def publish(cls, rows: list[Any]) -> Any:
+        return keyed(rows, cls.rows_key, cls.rows_model)
 
-class CustomerProfile(Result):
-    customer_id: str | None = Field(None, description="The tenant's internal customer id")
+    @model_validator(mode="before")
+    @classmethod
+    def _from_rows(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "items" not in data:
+            return data
+        data = dict(data)
+        rows = list(data.pop("items"))
+        data[cls.rows_field] = cls.publish(rows)
+        if (currency := _stated_currency(rows)) and not data.get("currency"):
+            data["currency"] = currency
+        return data
+
+
+class CustomerProfile(Result, Priced):
+    amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
+
+    customer_id: str | None = Field(None, description="The tenant's own customer id, when it differs from gcr_id")
     name: str | None = Field(None, description="Full name with salutation")
     gender: str | None = None
     age: int | None = None
-    age_band: str | None = Field(None, description="Ten-year band, e.g. 30-39")
     birth_date: str | None = Field(None, description=f"{_DATE}; only the year when PII is redacted")
     tier: str | None = Field(None, description="Membership tier")
-    status_color: str | None = None
+    status_color: str | None = Field(None, description="The API's status colour (red, green or blue)")
     city: str | None = None
     state: str | None = None
     address: str | None = None
     email: str | None = None
     mobile: str | None = None
     customer_code: str | None = None
-    total_sales: MoneyOut | None = None
-    total_orders: int | None = None
-    average_basket: MoneyOut | None = None
-    total_visits: int | None = None
-    total_web_sessions: int | None = None
+    total_sales: Number | None = Field(None, description=_AMOUNT)
+    orders: int | None = Field(None, description="Orders in all")
+    average_basket: Number | None = Field(None, description=f"Average order value. {_AMOUNT}")
+    visits: int | None = Field(None, description="Visits in all")
+    web_sessions: int | None = None
     days_since_last_purchase: int | None = None
     more: dict[str, str | int | float | bool] | None = Field(None, description="Further fields the tenant exposes")
 
 
-class SegmentItem(m.Segment):
-    model_config = OUTPUT_CONFIG
+class SegmentInfo(Out):
+    name: str | None = None
+    category: str | None = None
+    joined: str | None = Field(None, description=f"When the customer joined the segment, {_DATE}")
+    description: str | None = Field(None, description="What the segment means")
 
-    id: str = Field(description="Segment id, usable as segment_id")
+
+class SegmentItem(SegmentInfo):
+    id: str
+
+
+class SegmentMatch(Out):
+    name: str | None = None
+    joined: str | None = Field(None, description=_DATE)
 
 
 class Segments(Listing):
-    items: list[SegmentItem]
+    rows_field, rows_model = "segments", SegmentInfo
+
+    segments: dict[str, SegmentInfo] = Field(description="Segment id (usable as segment_id) -> segment")
+
+
+class SegmentMatches(Listing):
+    rows_field, rows_model = "segments", SegmentMatch
+
+    segments: dict[str, SegmentMatch] = Field(description="Segment id (usable as segment_id) -> name and date "
+                                                          "joined; list_customer_segments has the details")
 
 
 class SegmentCheck(Result):
-    segment_id: str
     in_segment: bool
 
 
-class CampaignItem(m.Campaign):
-    model_config = OUTPUT_CONFIG
+class CampaignMatch(Out):
+    name: str | None = None
+    channel: str | None = None
+    sent: str | None = Field(None, description=f"When it was sent to the customer, {_DATE}")
+    opened: bool | None = Field(None, description="true when the customer opened it; absent otherwise")
+    clicked: bool | None = Field(None, description="true when the customer clicked it; absent otherwise")
+
+
+class CampaignInfo(CampaignMatch):
+    status: str | None = None
+    segment_id: str | None = Field(None, description="The segment it targeted")
+    start_date: str | None = Field(None, description=_DATE)
+    end_date: str | None = Field(None, description=_DATE)
+
+
+class CampaignItem(CampaignInfo):
+    id: str
 
 
 class Campaigns(Listing):
-    items: list[CampaignItem]
+    rows_field, rows_model = "campaigns", CampaignInfo
+
+    campaigns: dict[str, CampaignInfo] = Field(description="Campaign id -> campaign")
 
 
-class Recommendation(Out):
-    product_code: str | None = None
-    product_name: str | None = None
-    description: str | None = None
-    price: MoneyOut | None = None
+class CampaignMatches(Listing):
+    rows_field, rows_model = "campaigns", CampaignMatch
+
+    campaigns: dict[str, CampaignMatch] = Field(description="Campaign id -> campaign; list_customer_campaigns "
+                                                            "also has status, dates and segment")
 
 
-class Recommendations(Listing):
-    items: list[Recommendation]
+class Product(Out):
+    name: str | None = None
+    price: Number | None = Field(None, description=_AMOUNT)
+
+
+class Recommendation(Product):
+    code: str | None = Field(None, description="Product code, or the product's key when it has none")
+    currency: str | None = None
+
+
+class Recommendations(Listing, Priced):
+    amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
+    rows_field, rows_key, rows_model = "products", "code", Product
+
+    products: dict[str, Product] = Field(description="Product code -> product, best first")
     source: str | None = Field(None, description="What the recommendations derive from")
 
 
-class ActivityItem(Out):
+class Event(Out):
     date: str = Field(description=_DATE)
-    type: str | None = None
+    event: str | None = Field(None, description="What happened, in the API's words (its type when undescribed)")
     channel: str | None = None
-    description: str | None = None
-    amount: MoneyOut | None = None
+    amount: Number | None = Field(None, description=_AMOUNT)
 
 
-class Activities(Listing):
-    items: list[ActivityItem] = Field(description="Newest first")
+class ActivityItem(Event):
+    currency: str | None = None
 
 
-class TrendMonth(Out):
-    month: str = Field(description="YYYY-MM")
-    orders: int
-    order_value: MoneyOut
+class Activities(Listing, Priced):
+    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
+    rows_field = "events"
+
+    events: list[Event] = Field(description="Newest first")
+
+    @classmethod
+    def publish(cls, rows: list[Any]) -> Any:
+        return [r.model_dump(include=set(Event.model_fields), exclude_none=True) for r in rows]
 
 
-class Trends(Result):
-    months: list[TrendMonth] = Field(description="Oldest month first")
-    total_orders: int = Field(description="Orders over the months shown")
-    total_value: MoneyOut | None = Field(None, description="Order value over the months shown")
+class Figures(Out):
+    orders: int | None = Field(None, description="Absent when the API did not state it: unknown, not 0")
+    sales: Number | None = Field(None, description=f"Order value; absent when unknown, not 0. {_AMOUNT}")
 
 
-class PurchaseItem(m.Purchase):
-    model_config = OUTPUT_CONFIG
+class Trends(Result, Priced):
+    amount_keys: ClassVar[frozenset[str]] = frozenset({"sales"})
 
-    order_value: MoneyOut | None = None  # type: ignore[assignment]  # the output twin of models.Money
+    months: dict[str, Figures] = Field(description="Month (YYYY-MM) -> orders and sales, oldest first")
+    total: Figures | None = Field(None, description="Over the months shown; a figure is absent when a "
+                                                           "month's is unknown")
 
 
-class Purchases(Listing):
-    items: list[PurchaseItem] = Field(description="Newest first")
+class OrderLine(Out):
+    name: str | None = None
+    category: str | None = None
+    quantity: int | None = Field(None, description="Absent when 1")
+    amount: Number | None = Field(None, description=f"Value of the line. {_AMOUNT}")
+
+
+class Order(Out):
+    date: str | None = Field(None, description=_DATE)
+    products: dict[str, OrderLine] = Field(description="Product code -> what was bought")
+
+
+class PurchaseItem(OrderLine):
+    """One upstream purchase line, before lines are grouped into their orders."""
+
+    order_id: str | None = None
+    date: str | None = None
+    product_code: str | None = None
+    currency: str | None = None
+
+
+def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
+    """Lines grouped by order (in page order); a product twice in one order is one line with the sums."""
+    orders: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        order = orders.setdefault(row.order_id or f"on {row.date or 'an unknown date'}",
+                                  {"date": row.date, "products": {}})
+        code = row.product_code or row.name or f"line {len(order['products']) + 1}"
+        line = row.model_dump(include=set(OrderLine.model_fields), exclude_none=True)
+        if (seen := order["products"].get(code)) is not None:
+            line["quantity"] = seen.get("quantity", 1) + line.get("quantity", 1)
+            line["amount"] = round(seen.get("amount", 0) + line.get("amount", 0), 2)
+        order["products"][code] = line
+    return orders
+
+
+class Purchases(Listing, Priced):
+    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
+
+    rows_field = "orders"
+
+    orders: dict[str, Order] = Field(description="Order id -> order, newest first. total and remaining count order "
+                                                 "lines; an order can continue on the next page")
+
+    @classmethod
+    def publish(cls, rows: list[Any]) -> Any:
+        return _orders(rows)
 
 
 class AffinityTop(Out):
-    title: str | None = Field(None, description="What the scores rank, e.g. category, brand, channel")
+    """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
+
+    title: str | None = None
     measure: str | None = None
-    top: dict[str, float] = Field(description="Label -> score, highest first, capped by limit")
-    total: int = Field(description="How many labels the chart has")
+    top: dict[str, float]
+    total: int
 
 
 class AffinityOut(Result):
-    charts: list[AffinityTop]
+    measure: str | None = Field(None, description="What the scores measure, the same for every chart")
+    measures: dict[str, str] | None = Field(None, description="Chart -> what its scores measure, when they differ")
+    charts: dict[str, dict[str, Number]] = Field(description="Chart (category, brand, channel...) -> label -> "
+                                                             "score, highest first, capped by limit")
+    not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 
 
 class AttributeItem(Out):
@@ -237,19 +427,27 @@ class AttributeItem(Out):
 
 
 class Attributes(Listing):
-    items: list[AttributeItem]
+    rows_field = "attributes"
+
+    attributes: dict[str, str | int | float | bool | None] = Field(description="Attribute name -> value")
+
+    @classmethod
+    def publish(cls, rows: list[Any]) -> Any:
+        return {r.name: r.value for r in unique_rows(rows, "name")}
 
 
 class CustomerMatch(Result):
-    found: bool = Field(description="False when no customer matches the identifiers")
+    found: bool | None = Field(None, description="false when no customer matches (then no gcr_id); absent when "
+                                                 "one does")
+    verified: bool | None = Field(None, description="false: the gcr_id was given and could not be checked")
 
-
-class ConsentItem(Out):
-    channel: str = Field(description="email, sms, push, whatsapp, ...")
-    opted_in: bool
-    categories: list[str] | None = Field(None, description="Consent categories agreed to")
+    @model_validator(mode="before")
+    @classmethod
+    def _found_is_the_default(cls, data: Any) -> Any:
+        return {**data, "found": None} if isinstance(data, dict) and data.get("found") is True else data
 
 
 class ConsentOut(Result):
-    channels: list[ConsentItem]
-    contactable_on: list[str] = Field(description="Channels the customer opted in to")
+    contactable_on: list[str] = Field(description="Channels the customer opted in to (email, sms, push, whatsapp...)")
+    not_contactable_on: list[str] = Field(description="Channels without the customer's consent")
+    categories: dict[str, list[str]] | None = Field(None, description="Channel -> consent categories agreed to")

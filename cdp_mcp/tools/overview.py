@@ -9,7 +9,7 @@ say). Lists are cut to what a conversation needs, so a typical card stays well u
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 from pydantic import Field
@@ -26,7 +26,6 @@ __all__ = [
     "OVERVIEW_RESOURCES",
     "SECTION_RESOURCES",
     "Overview",
-    "SegmentRef",
     "SegmentsCard",
     "Value",
     "Who",
@@ -55,69 +54,79 @@ class Who(_Card):
     name: str | None = None
     tier: str | None = None
     city: str | None = None
-    age_band: str | None = None
+    age_band: str | None = Field(None, description="Ten-year band, e.g. 30-39")
 
 
 class Value(_Card):
-    total_sales: o.MoneyOut | None = None
+    total_sales: o.Number | None = None
     orders: int | None = None
-    average_basket: o.MoneyOut | None = None
+    average_basket: o.Number | None = None
     days_since_last_purchase: int | None = None
-    trend: list[o.TrendMonth] | None = Field(None, description="Orders and value per month, last 3 months")
-    trend_direction: str | None = Field(None, description="up, down or flat: last month against the first")
-
-
-class SegmentRef(_Card):
-    id: str
-    name: str | None = None
+    trend: dict[str, o.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
+    trend_direction: str | None = Field(None, description="up, down or flat: last month's sales against the first's")
 
 
 class SegmentsCard(_Card):
     total: int
-    top: list[SegmentRef] = Field(description=f"Up to {_TOP_SEGMENTS} segments; list_customer_segments has all")
+    top: dict[str, str] = Field(description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments "
+                                            "has all")
 
 
-class Overview(o.Result):
+class Overview(o.Result, o.Priced):
+    amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
+
     who: Who | None = None
-    value: Value | None = None
+    value: Value | None = Field(None, description="Amounts in the card's currency")
     segments: SegmentsCard | None = None
     consent: dict[str, bool] | None = Field(None, description="Channel -> opted in")
-    affinities: dict[str, list[str]] | None = Field(None, description="Chart -> top labels, highest first")
-    recommendations: list[o.Recommendation] | None = Field(None, description="Top 3 recommended products")
+    affinities: dict[str, dict[str, o.Number]] | None = Field(None, description="Chart -> top labels with their "
+                                                                               "scores, highest first")
+    recommendations: dict[str, o.Product] | None = Field(None, description="Product code -> product, top 3")
     unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing from this card")
 
 
-def _direction(months: list[o.TrendMonth]) -> str | None:
-    if len(months) < 2:
-        return None
-    first, last = months[0].order_value.amount, months[-1].order_value.amount
+def _direction(months: list[o.Figures]) -> str | None:
+    if len(months) < 2 or months[0].sales is None or months[-1].sales is None:
+        return None  # unknown is not zero: no direction from a month whose value the API did not state
+    first, last = months[0].sales, months[-1].sales
     return "up" if last > first * 1.05 else "down" if last < first * 0.95 else "flat"
 
 
 def _build(section: str, got: dict[str, Any]) -> Any:
     """One section from the fetched domain models (all of its resources present)."""
     if section == "who":
-        card = shaping.profile(got[Scope.BASIC])
-        return Who(name=card.name, tier=card.tier, city=card.city, age_band=card.age_band)
+        profile = got[Scope.BASIC]
+        return Who(name=shaping.full_name(profile), tier=shaping.clean(profile.membership_tier),
+                   city=shaping.clean(profile.city), age_band=shaping.age_band(profile.age))
     if section == "value":
         card = shaping.profile(got[Scope.BASIC])
         trends = got.get(Scope.PRODUCT_PURCHASE_TRENDS)
-        months = shaping.trends(trends, None).months if trends is not None else []
-        return Value(total_sales=card.total_sales, orders=card.total_orders, average_basket=card.average_basket,
+        months = shaping.trends(trends, None).months if trends is not None else {}
+        return Value(total_sales=card.total_sales, orders=card.orders, average_basket=card.average_basket,
                      days_since_last_purchase=card.days_since_last_purchase, trend=months or None,
-                     trend_direction=_direction(months))
+                     trend_direction=_direction(list(months.values())))
     if section == "segments":
         page = got[Scope.SEGMENTS]
-        items = [shaping.segment_item(s) for s in page.items]
-        total = page.page.total if page.page.total is not None else len(items)
-        return SegmentsCard(total=total, top=[SegmentRef(id=s.id, name=s.name) for s in items[:_TOP_SEGMENTS]])
+        rows = o.unique_rows([shaping.segment_item(s) for s in page.items], "id")
+        total = page.page.total if page.page.total is not None else len(rows)
+        return SegmentsCard(total=total, top={s.id: s.name or s.id for s in rows[:_TOP_SEGMENTS]})
     if section == "consent":
-        return {c.channel: c.opted_in for c in shaping.consents(got[Scope.OPT_IN], None).channels}
+        consent = shaping.consents(got[Scope.OPT_IN], None)
+        return {c: c in consent.contactable_on for c in [*consent.contactable_on, *consent.not_contactable_on]}
     if section == "affinities":
         charts = [shaping.affinity_chart(c, _TOP_AFFINITIES) for c in got[Scope.AFFINITY].charts]
-        return {(c.title or f"chart {i + 1}"): list(c.top) for i, c in enumerate(charts)}
-    recs = [shaping.recommendation(r) for r in got[Scope.RECOMMENDED_PRODUCTS].items[:_TOP_RECOMMENDATIONS]]
-    return [r.model_copy(update={"description": None}) for r in recs]
+        return {(c.title or f"chart {i + 1}"): c.top for i, c in enumerate(charts)}
+    products = o.keyed([shaping.recommendation(r) for r in got[Scope.RECOMMENDED_PRODUCTS].items], "code", o.Product)
+    return dict(list(products.items())[:_TOP_RECOMMENDATIONS]) or None
+
+
+def _currency(got: dict[str, Any]) -> str | None:
+    """The currency the fetched responses stated for an amount on the card."""
+    profile, trends = got.get(Scope.BASIC), got.get(Scope.PRODUCT_PURCHASE_TRENDS)
+    recs = got.get(Scope.RECOMMENDED_PRODUCTS)
+    return shaping.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
+                               *(p.order_value for p in (trends.points if trends else [])),
+                               *(r.price for r in (recs.items if recs else [])))
 
 
 async def overview(call: ToolCall) -> Overview:
@@ -150,8 +159,7 @@ async def overview(call: ToolCall) -> Overview:
     async with anyio.create_task_group() as tg:
         for resource in plan:
             tg.start_soon(one, resource)
-        if Scope.BASIC not in plan:
-            tg.start_soon(lookup)
+        tg.start_soon(lookup)  # given or cached: no request; else one gcr lookup beside the others
     if plan and not got and errors:
         raise errors[0]
     card: dict[str, Any] = {}
@@ -165,9 +173,5 @@ async def overview(call: ToolCall) -> Overview:
         card[section] = _build(section, got)
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
     profile = got.get(Scope.BASIC)
-    gcr_id = (profile.gcr_id if profile is not None else None) or (looked_up[0] if looked_up else identity.gcr_id)
-    if gcr_id is None and profile is None:  # the profile failed: the card still names the customer
-        gcr_id = await gcr_id_for(call.backend, identity)
-    if profile is not None and profile.gcr_id is not None:
-        call.backend.remember_gcr_id(identity, profile.gcr_id)
-    return Overview(gcr_id=gcr_id, unavailable=unavailable or None, **card)
+    gcr_id = (profile.gcr_id if profile is not None else None) or (looked_up[0] if looked_up else None)
+    return Overview(gcr_id=gcr_id, currency=_currency(got), unavailable=unavailable or None, **card)

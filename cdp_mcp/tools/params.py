@@ -9,7 +9,7 @@ digit strings as numbers, and refusing them would only cost a retry.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, create_model
 
@@ -35,10 +35,10 @@ MAX_LIMIT = 100
 _MAX_LENGTH = {"gcr_id": None, "email": 254, "mobile": 32, "customer_code": 64}
 
 Channel = Literal["email", "sms", "push", "whatsapp"]
-CHANNELS: tuple[str, ...] = ("email", "sms", "push", "whatsapp")
+CHANNELS: tuple[str, ...] = get_args(Channel)
 
 Section = Literal["who", "value", "segments", "consent", "affinities", "recommendations"]
-SECTIONS: tuple[str, ...] = ("who", "value", "segments", "consent", "affinities", "recommendations")
+SECTIONS: tuple[str, ...] = get_args(Section)
 
 
 TEXT: dict[str, Any] = {"coerce_numbers_to_str": True}

@@ -1,7 +1,9 @@
 """The 14 per-resource tools, built from `catalog.RESOURCES` and one table (data, not 14 functions).
 
-`PROFILE_TOOLS` maps each resource to its tool name, title, description, extra argument and shaper; the
-resource's scope, query parameter and paging style come from the catalog. One generic handler serves all:
+`PROFILE_TOOLS` maps each resource to how it is offered, as one of four explicit kinds: a `ListTool` (items
+shaped one by one, capped by `limit`, with a cursor when the resource pages), a `SingleTool` (one result
+shaped whole), the `ResolveTool` (the gcr lookup) and the `MembershipTool` (a yes/no for one segment). The
+resource's scope, query parameter and paging style come from the catalog. Each kind has one handler:
 validate the identifiers, turn `limit`/`cursor` into the resource's paging, fetch (the client asks the
 broker for a token scoped to exactly that resource), shape, and name the customer's gcr_id.
 """
@@ -10,127 +12,204 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from cdp_mcp.catalog import RESOURCES, Paging, Resource, Scope
+from cdp_mcp.client import models as m
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
 from cdp_mcp.tools.cursors import Cursor, decode_cursor, encode_cursor
 from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text_param
-from cdp_mcp.tools.spec import Param, ToolCall, ToolSpec
-from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_for
+from cdp_mcp.tools.spec import Handler, Param, ToolCall, ToolSpec
+from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_exists
 
-__all__ = ["PROFILE_TOOLS", "Listing", "ResourceTool", "Role", "profile_specs"]
+__all__ = [
+    "PROFILE_TOOLS",
+    "Argument",
+    "ListTool",
+    "MembershipTool",
+    "ResolveTool",
+    "ResourceTool",
+    "SingleTool",
+    "profile_specs",
+]
 
-Listing = Literal["none", "limit", "cursor"]
-Role = Literal["data", "profile", "resolve", "membership"]
 _PAGING_NOTE = " Capped by limit; says total, and next_cursor when more exist."
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceTool:
-    """How one resource is offered as a tool. `item` shapes list items; `shape` whole single results."""
+class Argument:
+    """The tool argument that carries the catalog's query parameter (a search text or a segment id)."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Named:
+    """What every kind of tool has: its name, title and description (as `tools/list` shows them)."""
 
     tool: str
     title: str
     description: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListTool(_Named):
+    """A list: each item shaped by `item`, capped by `limit`; `pages` offers a cursor for the items after it."""
+
+    output: type[o.Listing]
+    item: Callable[[Any], BaseModel]
+    pages: bool
+    argument: Argument | None = None
+    extra: Callable[[Any], dict[str, Any]] | None = None  # result fields besides the items, from the whole data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SingleTool(_Named):
+    """One result shaped whole by `shape(data, gcr_id, limit)`; `limited` offers `limit` (say, labels per chart)."""
+
     output: type[o.Result]
-    argument: tuple[str, str] | None = None  # (tool argument, description) for the catalog's query parameter
-    listing: Listing = "none"
-    item: Callable[[Any], Any] | None = None
-    shape: Callable[[Any, int | None, int], o.Result] | None = None
-    extra: Callable[[Any], dict[str, Any]] | None = None
-    role: Role = "data"  # profile: carries its own gcr_id; resolve: is the gcr lookup; membership: a yes/no
+    shape: Callable[[Any, int | None, int], o.Result]
+    limited: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolveTool(_Named):
+    """The gcr lookup: identifiers in, the customer's gcr_id (or found=false) out."""
+
+    output: ClassVar[type[o.Result]] = o.CustomerMatch
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MembershipTool(_Named):
+    """A yes/no: is the customer in the segment that `argument` names."""
+
+    argument: Argument
+    output: ClassVar[type[o.Result]] = o.SegmentCheck
+
+
+ResourceTool = ListTool | SingleTool | ResolveTool | MembershipTool
+"""How one resource is offered as a tool: one of the four kinds."""
+
+
+def _profile_card(data: m.Profile, gcr_id: int | None, _limit: int) -> o.Result:
+    return shaping.profile(data, gcr_id)
+
+
+def _trends_card(data: m.PurchaseTrends, gcr_id: int | None, _limit: int) -> o.Result:
+    return shaping.trends(data, gcr_id)
+
+
+def _consent_card(data: m.Consents, gcr_id: int | None, _limit: int) -> o.Result:
+    return shaping.consents(data, gcr_id)
+
+
+def _recommendation_source(data: m.Recommendations) -> dict[str, Any]:
+    return {"source": shaping.clean(data.source)}
 
 
 PROFILE_TOOLS: dict[str, ResourceTool] = {
-    Scope.BASIC: ResourceTool(
-        "get_customer_profile", "Customer profile",
-        "The customer's profile card: name, tier, city, age band, contact details, sales figures (total sales, "
-        "orders, average basket, days since last purchase). Start here for 'who is this customer?'.",
-        o.CustomerProfile, role="profile", shape=lambda d, g, _: shaping.profile(d, g)),
-    Scope.SEGMENTS: ResourceTool(
-        "list_customer_segments", "Customer segments",
-        "Segments the customer belongs to (id, name, category, date joined)." + _PAGING_NOTE,
-        o.Segments, listing="cursor", item=shaping.segment_item),
-    Scope.SEARCH_SEGMENTS: ResourceTool(
-        "search_customer_segments", "Search customer segments",
-        "The customer's segments whose name contains a text (case-insensitive). Use to find a segment id "
-        "by name." + _PAGING_NOTE,
-        o.Segments, argument=("segment_name", "Text to look for in segment names, e.g. 'vip'."),
-        listing="cursor", item=shaping.segment_item),
-    Scope.IS_CUSTOMER_IN_SEGMENT: ResourceTool(
-        "check_customer_in_segment", "Is the customer in a segment",
-        "Whether the customer belongs to one segment, by segment id (from list_customer_segments or "
+    Scope.BASIC: SingleTool(
+        tool="get_customer_profile", title="Customer profile",
+        description="The customer's profile card: name, tier, status colour, city, age, address, sales figures "
+        "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
+        "Start here for 'who is this customer?'.",
+        output=o.CustomerProfile, shape=_profile_card),
+    Scope.SEGMENTS: ListTool(
+        tool="list_customer_segments", title="Customer segments",
+        description="Segments the customer belongs to, by id: name, category, date joined, what the segment "
+        "means." + _PAGING_NOTE,
+        output=o.Segments, item=shaping.segment_item, pages=True),
+    Scope.SEARCH_SEGMENTS: ListTool(
+        tool="search_customer_segments", title="Search customer segments",
+        description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
+        "date joined. Use to find a segment id by name." + _PAGING_NOTE,
+        output=o.SegmentMatches, item=shaping.segment_item, pages=True,
+        argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'.")),
+    Scope.IS_CUSTOMER_IN_SEGMENT: MembershipTool(
+        tool="check_customer_in_segment", title="Is the customer in a segment",
+        description="Whether the customer belongs to one segment, by segment id (from list_customer_segments or "
         "search_customer_segments). An unknown segment id answers false.",
-        o.SegmentCheck, argument=("segment_id", "Segment id, e.g. from list_customer_segments."), role="membership"),
-    Scope.CAMPAIGNS: ResourceTool(
-        "list_customer_campaigns", "Customer campaigns",
-        "Campaigns that targeted the customer: name, channel, status, dates, opened/clicked." + _PAGING_NOTE,
-        o.Campaigns, listing="cursor", item=shaping.campaign_item),
-    Scope.SEARCH_CAMPAIGNS: ResourceTool(
-        "search_customer_campaigns", "Search customer campaigns",
-        "The customer's campaigns whose name contains a text (case-insensitive)." + _PAGING_NOTE,
-        o.Campaigns, argument=("campaign_name", "Text to look for in campaign names, e.g. 'spring'."),
-        listing="cursor", item=shaping.campaign_item),
-    Scope.RECOMMENDED_PRODUCTS: ResourceTool(
-        "get_product_recommendations", "Product recommendations",
-        "Products recommended for the customer (code, name, price), best first, capped by limit; says total.",
-        o.Recommendations, listing="limit", item=shaping.recommendation,
-        extra=lambda d: {"source": shaping.clean(d.source)}),
-    Scope.USER_ACTIVITY: ResourceTool(
-        "get_customer_activity", "Customer activity",
-        "Recent web, app and store events (date, type, channel, amount), newest first, capped by limit; "
-        "says total.",
-        o.Activities, listing="limit", item=shaping.activity_item),
-    Scope.PRODUCT_PURCHASE_TRENDS: ResourceTool(
-        "get_purchase_trends", "Purchase trends",
-        "Orders and order value per month over the last 3 months, oldest first, with totals.",
-        o.Trends, shape=lambda d, g, _: shaping.trends(d, g)),
-    Scope.PRODUCT_PURCHASED: ResourceTool(
-        "list_purchased_products", "Purchased products",
-        "Products the customer bought (order, product, category, quantity, value, date), newest first."
-        + _PAGING_NOTE,
-        o.Purchases, listing="cursor", item=shaping.purchase_item),
-    Scope.AFFINITY: ResourceTool(
-        "get_customer_affinity", "Customer affinities",
-        "Affinity scores by category, brand and channel: the top labels of each chart, highest first "
-        "(limit per chart), with how many labels each chart has.",
-        o.AffinityOut, listing="limit",
-        shape=lambda d, g, limit: o.AffinityOut(gcr_id=g, charts=[shaping.affinity_chart(c, limit) for c in d.charts])),
-    Scope.USER_ATTRIBUTES: ResourceTool(
-        "get_customer_attributes", "Custom attributes",
-        "The tenant's custom attributes of the customer (name and value)." + _PAGING_NOTE,
-        o.Attributes, listing="cursor", item=shaping.attribute_item),
-    Scope.GCR_ID: ResourceTool(
-        "resolve_customer", "Resolve a customer",
-        "The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; found=false "
-        "when nobody matches. Use gcr_id in later calls: it is cheap and unambiguous.",
-        o.CustomerMatch, role="resolve"),
-    Scope.OPT_IN: ResourceTool(
-        "get_marketing_consent", "Marketing consent",
-        "Marketing consent per channel (email, sms, push, whatsapp): opted in or not, with categories, and "
-        "the list of channels the customer can be contacted on.",
-        o.ConsentOut, shape=lambda d, g, _: shaping.consents(d, g)),
+        argument=Argument("segment_id", "Segment id, e.g. from list_customer_segments.")),
+    Scope.CAMPAIGNS: ListTool(
+        tool="list_customer_campaigns", title="Customer campaigns",
+        description="Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
+        "opened/clicked." + _PAGING_NOTE,
+        output=o.Campaigns, item=shaping.campaign_item, pages=True),
+    Scope.SEARCH_CAMPAIGNS: ListTool(
+        tool="search_customer_campaigns", title="Search customer campaigns",
+        description="The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, "
+        "when sent, opened/clicked." + _PAGING_NOTE,
+        output=o.CampaignMatches, item=shaping.campaign_item, pages=True,
+        argument=Argument("campaign_name", "Text to look for in campaign names, e.g. 'spring'.")),
+    Scope.RECOMMENDED_PRODUCTS: ListTool(
+        tool="get_product_recommendations", title="Product recommendations",
+        description="Products recommended for the customer (code, name, price), best first, capped by limit; says "
+        "total.",
+        output=o.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
+    Scope.USER_ACTIVITY: ListTool(
+        tool="get_customer_activity", title="Customer activity",
+        description="Recent web, app and store events (date, what happened, channel, amount), newest first, capped "
+        "by limit; says total.",
+        output=o.Activities, item=shaping.activity_item, pages=False),
+    Scope.PRODUCT_PURCHASE_TRENDS: SingleTool(
+        tool="get_purchase_trends", title="Purchase trends",
+        description="Orders and order value per month over the last 3 months, oldest first, with totals.",
+        output=o.Trends, shape=_trends_card),
+    Scope.PRODUCT_PURCHASED: ListTool(
+        tool="list_purchased_products", title="Purchased products",
+        description="What the customer bought, newest first, by order: date, then per product code its name, "
+        "category, quantity and amount." + _PAGING_NOTE,
+        output=o.Purchases, item=shaping.purchase_item, pages=True),
+    Scope.AFFINITY: SingleTool(
+        tool="get_customer_affinity", title="Customer affinities",
+        description="Affinity scores by category, brand and channel: the top labels of each chart with their "
+        "scores, highest first (limit per chart), and how many more each chart has.",
+        output=o.AffinityOut, shape=shaping.affinity, limited=True),
+    Scope.USER_ATTRIBUTES: ListTool(
+        tool="get_customer_attributes", title="Custom attributes",
+        description="The tenant's custom attributes of the customer, name -> value." + _PAGING_NOTE,
+        output=o.Attributes, item=shaping.attribute_item, pages=True),
+    Scope.GCR_ID: ResolveTool(
+        tool="resolve_customer", title="Resolve a customer",
+        description="The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; "
+        "found=false when nobody matches (a gcr_id alone is checked). Use gcr_id in later calls: it is cheap and "
+        "unambiguous."),
+    Scope.OPT_IN: SingleTool(
+        tool="get_marketing_consent", title="Marketing consent",
+        description="Marketing consent: the channels the customer can be contacted on (opted in) and not (email, "
+        "sms, push, whatsapp), with the consent categories agreed to per channel.",
+        output=o.ConsentOut, shape=_consent_card),
 }
 
 
 def _params(entry: ResourceTool) -> tuple[Param, ...]:
     params = list(IDENTITY_PARAMS)
-    if entry.argument is not None:
-        params.append(text_param(*entry.argument))
-    if entry.listing != "none":
-        params.append(LIMIT)
-    if entry.listing == "cursor":
-        params.append(CURSOR)
+    match entry:
+        case ListTool():
+            params += [text_param(entry.argument.name, entry.argument.description)] if entry.argument else []
+            params += [LIMIT, CURSOR] if entry.pages else [LIMIT]
+        case SingleTool():
+            params += [LIMIT] if entry.limited else []
+        case MembershipTool():
+            params.append(text_param(entry.argument.name, entry.argument.description))
+        case ResolveTool():
+            pass
     return tuple(params)
+
+
+_PAGED_UPSTREAM = (Paging.PAGE, Paging.LAST_KEY, Paging.POINTER)
+_SIZED_UPSTREAM = (Paging.PAGE_SIZE, Paging.POINTER)  # without a page to follow, ask for the first N items
 
 
 def _first_page(res: Resource, limit: int) -> PageRequest | None:
     if res.paging is Paging.PAGE:
         return PageRequest(page=1, page_size=limit)
-    if res.paging is Paging.LAST_KEY:
+    if res.paging in (Paging.LAST_KEY, Paging.POINTER):
         return PageRequest(page_size=limit)
     return None
 
@@ -141,75 +220,103 @@ def _stated_total(data: Any) -> int | None:
     return page.total if page is not None else getattr(data, "total", None)
 
 
-async def _listing(call: ToolCall, res: Resource, entry: ResourceTool, query: str | None) -> o.Result:
-    limit: int = call.arguments["limit"]
-    token = call.arguments.get("cursor")
-    cursor = decode_cursor(token, tool=entry.tool, query=query) if token else None
-    offset = cursor.offset if cursor else 0
-    if res.paging is Paging.PAGE_SIZE or entry.listing == "limit":
-        page = PageRequest(page_size=min(offset + limit, MAX_LIMIT)) if res.paging is Paging.PAGE_SIZE else None
-        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
-        every = data.items
-        items = every[offset:offset + limit]
-        total = _stated_total(data)
-        total = len(every) if total is None else total
-        reachable = min(total, MAX_LIMIT) if res.paging is Paging.PAGE_SIZE else len(every)
-        more = entry.listing == "cursor" and offset + len(items) < reachable
-        following = Cursor(entry.tool, offset + len(items), None, query) if more else None
-    else:
-        page = cursor.page if cursor else _first_page(res, limit)
-        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
-        items = data.items[:limit] if cursor is None else data.items
-        total = data.page.total
-        nxt = data.page.next
-        following = Cursor(entry.tool, offset + len(items), nxt, query) if nxt is not None and items else None
-    assert entry.item is not None
-    # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
-    pairs = shaping.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
-                           key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
-    shaped = [item for _, item in pairs]
-    remaining = total - offset - len(items) if total is not None else None
-    extra = entry.extra(data) if entry.extra else {}
-    output: Callable[..., o.Result] = entry.output  # the entry's own Listing subclass: its fields vary per tool
-    return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
-                  next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
+def _list_handler(res: Resource, entry: ListTool) -> Handler:
+    """Items capped by `limit`. Resources that page upstream are followed page by page (the cursor carries the
+    next page request); the others are cut here (the cursor carries the offset). A pointer-paged resource whose
+    answer gives no pointer although more items exist is cut here from then on."""
+    paged_upstream = entry.pages and res.paging in _PAGED_UPSTREAM
+
+    async def handle(call: ToolCall) -> o.Result:
+        query = call.arguments.get(entry.argument.name) if entry.argument else None
+        limit: int = call.arguments["limit"]
+        token = call.arguments.get("cursor")
+        cursor = decode_cursor(token, tool=entry.tool, query=query) if token else None
+        offset = cursor.offset if cursor else 0
+        if paged_upstream and (cursor is None or cursor.page is not None):
+            page = cursor.page if cursor else _first_page(res, limit)
+            data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
+            items = data.items[:limit] if cursor is None else data.items
+            total = data.page.total
+            nxt = data.page.next
+            following = Cursor(entry.tool, offset + len(items), nxt, query) if nxt is not None and items else None
+            if following is None and res.paging is Paging.POINTER and total is not None \
+                    and offset + len(items) < min(total, MAX_LIMIT):
+                following = Cursor(entry.tool, offset + len(items), None, query)  # no pointer given: cut here
+        else:
+            sized = res.paging in _SIZED_UPSTREAM
+            page = PageRequest(page_size=min(offset + limit, MAX_LIMIT)) if sized else None
+            data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
+            every = data.items
+            items = every[offset:offset + limit]
+            total = _stated_total(data)
+            total = len(every) if total is None else total
+            reachable = min(total, MAX_LIMIT) if sized else len(every)
+            more = entry.pages and offset + len(items) < reachable
+            following = Cursor(entry.tool, offset + len(items), None, query) if more else None
+        # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
+        pairs = shaping.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
+                               key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
+        shaped = [item for _, item in pairs]
+        remaining = total - offset - len(items) if total is not None else None
+        extra = entry.extra(data) if entry.extra else {}
+        output: Callable[..., o.Result] = entry.output  # the entry's own Listing subclass: its fields vary per tool
+        return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
+                      next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
+
+    return handle
 
 
-async def _single(call: ToolCall, res: Resource, entry: ResourceTool, query: str | None) -> o.Result:
-    identity = call.identity
-    if entry.role == "resolve":
+def _single_handler(res: Resource, entry: SingleTool) -> Handler:
+    async def handle(call: ToolCall) -> o.Result:
+        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity)
+        return entry.shape(data, gcr_id, call.arguments.get("limit", MAX_LIMIT))
+
+    return handle
+
+
+def _membership_handler(res: Resource, entry: MembershipTool) -> Handler:
+    async def handle(call: ToolCall) -> o.Result:
+        segment_id: str = call.arguments[entry.argument.name]
+        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=segment_id)
+        return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
+
+    return handle
+
+
+def _resolve_handler(res: Resource, entry: ResolveTool) -> Handler:
+    async def handle(call: ToolCall) -> o.Result:
+        identity = call.identity
+        if identity.gcr_id is not None and len(identity.present()) == 1:
+            exists = await gcr_id_exists(call.backend, identity)
+            if exists is False:
+                return o.CustomerMatch(found=False)
+            return o.CustomerMatch(gcr_id=identity.gcr_id, found=True, verified=False if exists is None else None)
         match = await fetch(call.backend, res.name, identity)
         if match.found and match.gcr_id is not None:
             call.backend.remember_gcr_id(identity, match.gcr_id)
         return o.CustomerMatch(gcr_id=match.gcr_id if match.found else None, found=match.found)
-    if entry.role == "profile":
-        data = await fetch(call.backend, res.name, identity)
-        gcr_id = data.gcr_id or await gcr_id_for(call.backend, identity)
-        if data.gcr_id is not None:
-            call.backend.remember_gcr_id(identity, data.gcr_id)
-    else:
-        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, identity, query=query)
-    if entry.role == "membership":
-        return o.SegmentCheck(gcr_id=gcr_id, segment_id=query or "", in_segment=data.in_segment)
-    assert entry.shape is not None
-    return entry.shape(data, gcr_id, call.arguments.get("limit", MAX_LIMIT))
-
-
-def _handler(res: Resource, entry: ResourceTool) -> Callable[[ToolCall], Any]:
-    async def handle(call: ToolCall) -> o.Result:
-        query = call.arguments.get(entry.argument[0]) if entry.argument else None
-        if entry.listing != "none" and entry.item is not None:
-            return await _listing(call, res, entry, query)
-        return await _single(call, res, entry, query)
 
     return handle
+
+
+def _handler(res: Resource, entry: ResourceTool) -> Handler:
+    match entry:
+        case ListTool():
+            return _list_handler(res, entry)
+        case SingleTool():
+            return _single_handler(res, entry)
+        case MembershipTool():
+            return _membership_handler(res, entry)
+        case ResolveTool():
+            return _resolve_handler(res, entry)
 
 
 def profile_specs() -> list[ToolSpec]:
     """One spec per catalog resource, in catalog order."""
     return [
         ToolSpec(name=entry.tool, title=entry.title, description=entry.description, resources=(res.name,),
-                 params=_params(entry), output=entry.output, handler=_handler(res, entry))
+                 params=_params(entry), output=entry.output, handler=_handler(res, entry),
+                 optional_resources=(Scope.BASIC,) if isinstance(entry, ResolveTool) else ())
         for res in RESOURCES
         for entry in (PROFILE_TOOLS[res.name],)
     ]

@@ -25,12 +25,16 @@ from pydantic import BaseModel, ValidationError, create_model
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.access import must_redact
+from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.cursors import customer_bound
+from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
 from cdp_mcp.tools.spec import ToolCall, ToolSpec, identity_arguments
+from cdp_mcp.views import view_meta
 
 __all__ = ["ArgumentErrors", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
 
@@ -66,14 +70,19 @@ def select_specs(settings: Settings, specs: Sequence[ToolSpec] | None = None) ->
     return specs
 
 
-def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
+def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard | None = None) -> Callable[..., Any]:
     """An async function whose signature is the spec's parameters, for the SDK to derive schemas from.
 
-    CdpErrors become `is_error` results with message and hint; any other exception is left to the SDK,
-    which logs it and shows the client only a generic message.
+    The guard (team.guard) wraps each call: rate limit, grants by scope, audit line; an unexpected exception
+    becomes an error naming a request id. CdpErrors become `is_error` results with message and hint. The call
+    is bounded by CDP_CALL_TIMEOUT.
     """
+    guard = guard if guard is not None else CallGuard(settings)
 
     handler = customer_bound(spec.handler) if any(p.name == "cursor" for p in spec.params) else spec.handler
+
+    async def answer(call: ToolCall) -> BaseModel:
+        return await within_call_timeout(spec.name, settings.call_timeout, lambda: handler(call))
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
@@ -82,11 +91,11 @@ def tool_function(spec: ToolSpec, settings: Settings) -> Callable[..., Any]:
                 CustomerIdentity.parse(**identity_arguments(kwargs))  # validated before the backend or upstream
             call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
                             arguments=kwargs, ctx=ctx)
-            model = await handler(call)
+            model = await guard.run(call, answer)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)
-        return tool_result(model, redact_pii=settings.redact_pii, backend=call.backend)
+        return tool_result(model, redact_pii=must_redact(settings), backend=call.backend)
 
     returns = Annotated[CallToolResult, spec.output]
     context = inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
@@ -142,17 +151,18 @@ class ArgumentErrors:
         return result
 
 
-def build_tools(settings: Settings) -> tuple[list[Tool], list[ToolSpec]]:
-    """The selected tools, in order, ready for `MCPServer(tools=...)`, and their specs.
+def build_tools(settings: Settings, guard: CallGuard | None = None) -> tuple[list[Tool], list[ToolSpec]]:
+    """The selected tools, in order, ready for `MCPServer(tools=...)`, and their specs (all under one guard).
 
     Raises:
         ConfigurationError: CDP_TOOLS names a tool that does not exist.
     """
     specs = select_specs(settings)
+    guard = guard if guard is not None else CallGuard(settings)
     tools = []
     for spec in specs:
-        tool = Tool.from_function(tool_function(spec, settings), name=spec.name, title=spec.title,
-                                     description=spec.description, annotations=spec.annotations,
-                                     structured_output=True)
+        tool = Tool.from_function(tool_function(spec, settings, guard), name=spec.name, title=spec.title,
+                                  description=spec.description, annotations=spec.annotations,
+                                  structured_output=True, meta=view_meta(spec.view) if spec.view else None)
         tools.append(tool.model_copy(update={"parameters": tidy_schema(tool.parameters)}))
     return tools, specs

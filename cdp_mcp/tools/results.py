@@ -7,13 +7,13 @@ upstream body or a traceback); anything else is left to the SDK, whose generic c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from cdp_mcp.errors import CdpError
+from cdp_mcp.tools.outputs import Priced
 from cdp_mcp.tools.shaping import redact
 
 if TYPE_CHECKING:
@@ -27,39 +27,29 @@ def compact_json(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def _money(data: Any) -> Iterator[dict[str, Any]]:
-    """Every `{amount[, currency]}` object in a JSON-ready result."""
-    if isinstance(data, dict):
-        if isinstance(data.get("amount"), int | float) and set(data) <= {"amount", "currency"}:
-            yield data
-            return
-        for value in data.values():
-            yield from _money(value)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _money(value)
-
-
-def with_currency(data: Any, known: str | None) -> str | None:
-    """Give every amount a currency: the one the result states, else the tenant's `known` one (in place).
+def with_currency(model: BaseModel, data: dict[str, Any], known: str | None) -> str | None:
+    """Name the currency of a result's amounts once, right after gcr_id (in place); return the one now known.
 
     The API formats some money with a symbol (profile totals, trends) and gives prices and order values as
-    bare numbers; a tenant has one currency, so a bare amount is in the currency stated elsewhere. Returns the
-    currency now known (None while no response of the session has stated one).
+    bare numbers; a tenant has one currency, so a bare amount is in the currency stated elsewhere: the one
+    this response stated, else the one the session learnt (`known`). Results without amounts say none.
     """
-    found = list(_money(data))
-    currency = next((m["currency"] for m in found if m.get("currency")), None) or known
-    if currency is not None:
-        for money in found:
-            money.setdefault("currency", currency)
+    if not isinstance(model, Priced):
+        return known
+    currency = data.pop("currency", None) or known
+    if currency is not None and model.has_amounts():
+        fields = list(data.items())
+        at = 1 if fields and fields[0][0] == "gcr_id" else 0
+        data.clear()
+        data.update([*fields[:at], ("currency", currency), *fields[at:]])
     return currency
 
 
 def structured(model: BaseModel, *, redact_pii: bool, backend: Backend | None = None) -> dict[str, Any]:
-    """The JSON object of a result: no absent fields, every amount with its currency (learnt by `backend` for
-    the session), redacted when the deployment asks for it."""
+    """The JSON object of a result: no absent fields, the currency of its amounts (learnt by `backend` for
+    the session) said once, redacted when the deployment asks for it."""
     data = model.model_dump(mode="json", exclude_none=True)
-    currency = with_currency(data, backend.currency if backend is not None else None)
+    currency = with_currency(model, data, backend.currency if backend is not None else None)
     if backend is not None:
         backend.currency = currency
     return redact(data) if redact_pii else data

@@ -2,12 +2,15 @@
 
 Up to 100 customers, at most `CONCURRENCY` upstream calls in flight, progress reported as rows complete.
 Per customer: membership (isCustomerInSegment by id; by name, the customer's segments searched and the
-name compared exactly, case-insensitively), consent on the channel (optIn) and the profile (basic: gcr_id
-and days since last purchase). A failure is reported in that customer's row; the other rows go on.
+name compared exactly, case-insensitively), consent on the channel (optIn), the profile (basic: days since last
+purchase) and the gcr_id (given, cached, or one gcr lookup beside the others). A failure is reported in that
+customer's row; the other rows go on. A segment name that no screened customer's segments carry is an error
+that says so (it may not exist), never a screening where nobody is in it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -19,10 +22,11 @@ from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.outputs import Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
+from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import fetch, granted
+from cdp_mcp.tools.upstream import fetch, gcr_id_for, granted
 
-__all__ = ["CONCURRENCY", "Given", "ScreenRow", "ScreenSummary", "Screening", "screen"]
+__all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
@@ -40,8 +44,9 @@ class Given(Out):
 class ScreenRow(Out):
 
     index: int = Field(description="Position of the customer in the request")
-    customer: Given = Field(description="The identifiers as given")
+    customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
     gcr_id: int | None = None
+    name: str | None = None
     in_segment: bool | None = None
     contactable: bool | None = Field(None, description="Opted in on the channel")
     days_since_last_purchase: int | None = None
@@ -66,13 +71,45 @@ class Screening(Out):
     rows: list[ScreenRow] = Field(description="One per customer, in request order")
 
 
-async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.CapacityLimiter) -> ScreenRow:
+@dataclass
+class NameSearch:
+    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name,
+    how many customers were searched, and the names that contain it (to suggest when none is exact)."""
+
+    name: str
+    searched: int = 0
+    exact: bool = False
+    similar: set[str] = field(default_factory=set)
+
+    def note(self, names: list[str]) -> bool:
+        """Record one customer's matching segment names; whether one is exactly the name (case-insensitively)."""
+        self.searched += 1
+        hit = any(n.strip().casefold() == self.name.casefold() for n in names)
+        self.exact |= hit
+        self.similar.update(n.strip() for n in names if n.strip())
+        return hit
+
+    def not_found(self) -> InvalidInputError | None:
+        """The error to answer when the customers searched carry no segment of that name (None: one does)."""
+        if self.exact or not self.searched:
+            return None
+        similar = sorted(self.similar, key=str.casefold)[:5]
+        close = f" Segments whose name contains it: {', '.join(similar)}." if similar else ""
+        return InvalidInputError(
+            f"No segment named {self.name!r} was found among the segments of the {self.searched} customer(s) "
+            f"screened: either no segment has that name or none of them is in it.{close}",
+            hint="Check the exact name with search_customer_segments on a customer you expect in it, or pass "
+                 "segment_id.")
+
+
+async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.CapacityLimiter,
+               search: NameSearch | None) -> ScreenRow:
     given = Given(**ref.model_dump())
     try:
         identity = CustomerIdentity.parse(**ref.model_dump())
     except InvalidInputError as exc:
         return ScreenRow(index=index, customer=given, error=exc.for_model())
-    segment_id, segment_name = call.arguments.get("segment_id"), call.arguments.get("segment_name")
+    segment_id = call.arguments.get("segment_id")
     channel: str = call.arguments["channel"]
     facts: dict[str, Any] = {}
     errors: list[CdpError] = []
@@ -84,11 +121,10 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     async def membership() -> None:
         if segment_id is not None:
             facts["in_segment"] = (await get(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)).in_segment
-        else:
+        elif search is not None:
             first = PageRequest(page=1, page_size=MAX_LIMIT)
-            page = await get(Scope.SEARCH_SEGMENTS, query=segment_name, page=first)
-            wanted = str(segment_name).casefold()
-            facts["in_segment"] = any((s.name or "").strip().casefold() == wanted for s in page.items)
+            page = await get(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
+            facts["in_segment"] = search.note([s.name or "" for s in page.items])
 
     async def consent() -> None:
         channels = (await get(Scope.OPT_IN)).channels
@@ -96,10 +132,12 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
 
     async def profile() -> None:
         p = await get(Scope.BASIC)
-        facts["gcr_id"] = p.gcr_id or identity.gcr_id
+        facts["name"] = full_name(p)
         facts["days_since_last_purchase"] = p.days_since_last_purchase
-        if p.gcr_id is not None:
-            call.backend.remember_gcr_id(identity, p.gcr_id)
+
+    async def gcr() -> None:
+        async with limiter:
+            facts["gcr_id"] = await gcr_id_for(call.backend, identity)
 
     async def guarded(step: Any) -> None:
         try:
@@ -108,10 +146,11 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
             errors.append(exc)
 
     async with anyio.create_task_group() as tg:
-        for step in (membership, consent, profile):
+        for step in (membership, consent, profile, gcr):
             tg.start_soon(guarded, step)
     facts.setdefault("gcr_id", identity.gcr_id)
-    return ScreenRow(index=index, customer=given, error=errors[0].for_model() if errors else None, **facts)
+    echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
+    return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
 
 
 async def screen(call: ToolCall) -> Screening:
@@ -124,19 +163,22 @@ async def screen(call: ToolCall) -> Screening:
         raise InvalidInputError(f"segment_name needs the {Scope.SEARCH_SEGMENTS} resource, which this tenant does not "
                                 "grant (CDP_RESOURCES).", hint="Pass segment_id instead.")
     customers: list[CustomerRef] = call.arguments["customers"]
+    search = NameSearch(str(segment_name)) if segment_name is not None else None
     limiter = anyio.CapacityLimiter(CONCURRENCY)
     rows: list[ScreenRow | None] = [None] * len(customers)
     done = 0
 
     async def one(index: int, ref: CustomerRef) -> None:
         nonlocal done
-        rows[index] = await _row(call, index, ref, limiter)
+        rows[index] = await _row(call, index, ref, limiter, search)
         done += 1
         await call.progress(done, len(customers), f"{done} of {len(customers)} customers screened")
 
     async with anyio.create_task_group() as tg:
         for index, ref in enumerate(customers):
             tg.start_soon(one, index, ref)
+    if search is not None and (missing := search.not_found()) is not None:
+        raise missing
     final = [r for r in rows if r is not None]
     summary = ScreenSummary(
         customers=len(final),

@@ -1,8 +1,10 @@
 """Domain models -> compact results, and the one PII redaction mechanism.
 
-Rules, applied here and nowhere else: placeholders (`""`, `" "`, "Not available", ...) become absent; a
-description equal to its name is dropped; duplicate items (same id) appear once; money is `{amount,
-currency}`; dates are ISO 8601. `redact` masks personal data in a finished result (see its docstring);
+Rules, applied here and nowhere else: placeholders (`""`, `" "`, "Not available", ...: the client's one rule,
+`values.is_placeholder`) become absent; a description equal to its name is dropped; duplicate items (same
+id) appear once; an amount is a number rounded to cents and the currency the API stated for it travels beside
+it, to be said once per result; an unknown figure stays absent, never 0; dates are ISO 8601; flags that are
+false and quantities of 1 are left out. `redact` masks personal data in a finished result (see its docstring);
 `results.py` applies it to every tool result when `CDP_REDACT_PII=true`.
 """
 
@@ -11,21 +13,25 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from cdp_mcp.client import models as m
+from cdp_mcp.client.values import is_placeholder
 from cdp_mcp.tools import outputs as o
 
 __all__ = [
     "REDACTED",
     "activity_item",
+    "affinity",
     "affinity_chart",
     "age_band",
     "attribute_item",
     "campaign_item",
     "clean",
     "consents",
+    "currency_of",
     "distinct",
+    "full_name",
     "iso",
     "money",
     "profile",
@@ -39,7 +45,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 REDACTED = "[redacted]"
-_PLACEHOLDERS = frozenset({"", "-", "n/a", "na", "null", "none", "not available", "undefined"})
 _PII_KEY = re.compile(r"e-?mail|mobile|phone|address|dob|birth", re.IGNORECASE)
 _YEAR = re.compile(r"^\d{4}")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -50,8 +55,7 @@ def clean(value: str | None) -> str | None:
     """The text, stripped, or None for empty and placeholder values."""
     if value is None:
         return None
-    text = value.strip()
-    return None if text.lower() in _PLACEHOLDERS else text
+    return None if is_placeholder(value) else value.strip()
 
 
 def distinct(value: str | None, *others: str | None) -> str | None:
@@ -75,12 +79,14 @@ def unique(items: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
     return out
 
 
-@overload
-def money(value: m.Money) -> o.MoneyOut: ...
-@overload
-def money(value: m.Money | None) -> o.MoneyOut | None: ...
-def money(value: m.Money | None) -> o.MoneyOut | None:
-    return None if value is None else o.MoneyOut(amount=round(value.amount, 2), currency=value.currency)
+def money(value: m.Money | None) -> float | None:
+    """An amount as the results publish it: a number rounded to cents (its currency is said once per result)."""
+    return None if value is None else round(value.amount, 2)
+
+
+def currency_of(*values: m.Money | None) -> str | None:
+    """The first currency the API stated for one of these amounts."""
+    return next((v.currency for v in values if v is not None and v.currency), None)
 
 
 def iso(value: date | None) -> str | None:
@@ -100,65 +106,76 @@ def _snake(key: str) -> str:
     return _CAMEL.sub("_", key.strip()).lower().replace(" ", "_")
 
 
-def profile(p: m.Profile, gcr_id: int | None = None) -> o.CustomerProfile:
+def full_name(p: m.Profile) -> str | None:
+    """The name with its salutation (`Ms. Ada Lovelace`), unless the full name already starts with it."""
     full = clean(p.full_name)
     salutation = clean(p.salutation)
-    name = f"{salutation} {full}" if salutation and full and not full.startswith(salutation) else full
+    return f"{salutation} {full}" if salutation and full and not full.startswith(salutation) else full
+
+
+def profile(p: m.Profile, gcr_id: int | None = None) -> o.CustomerProfile:
     extra = {_snake(k): (clean(v) if isinstance(v, str) else v) for k, v in p.extra.items()}
     more = {k: v for k, v in extra.items() if v is not None}
+    gcr = p.gcr_id or gcr_id
     return o.CustomerProfile(
-        gcr_id=p.gcr_id or gcr_id, customer_id=clean(p.customer_id), name=name, gender=clean(p.gender), age=p.age,
-        age_band=age_band(p.age), birth_date=iso(p.birth_date), tier=clean(p.membership_tier),
+        gcr_id=gcr, currency=currency_of(p.total_sales, p.average_basket),
+        customer_id=distinct(p.customer_id, str(gcr) if gcr is not None else None), name=full_name(p),
+        gender=clean(p.gender), age=p.age, birth_date=iso(p.birth_date), tier=clean(p.membership_tier),
         status_color=clean(p.status_color), city=clean(p.city), state=clean(p.state), address=clean(p.address),
-        email=clean(p.email), mobile=clean(p.mobile), customer_code=clean(p.customer_code),
-        total_sales=money(p.total_sales), total_orders=p.total_orders, average_basket=money(p.average_basket),
-        total_visits=p.total_visits, total_web_sessions=p.total_web_sessions,
-        days_since_last_purchase=p.days_since_last_purchase, more=more or None,
+        email=clean(p.email),
+        mobile=clean(p.mobile), customer_code=clean(p.customer_code), total_sales=money(p.total_sales),
+        orders=p.total_orders, average_basket=money(p.average_basket), visits=p.total_visits,
+        web_sessions=p.total_web_sessions, days_since_last_purchase=p.days_since_last_purchase, more=more or None,
     )
 
 
-def _cleaned(model: m.DomainModel, *keep: str) -> dict[str, Any]:
-    """The model's fields with placeholder strings removed (fields in `keep` untouched)."""
-    return {k: (clean(v) if isinstance(v, str) and k not in keep else v) for k, v in model}
+def _lower(value: str | None) -> str | None:
+    text = clean(value)
+    return text.lower() if text else None
 
 
 def segment_item(s: m.Segment) -> o.SegmentItem:
     name = clean(s.name)
-    return o.SegmentItem(**_cleaned(s, "id") | {"description": distinct(s.description, name, s.id),
-                                                "category": distinct(s.category, name)})
+    return o.SegmentItem(id=s.id, name=name, category=distinct(s.category, name), joined=iso(s.joined_on),
+                         description=distinct(s.description, name, s.id))
 
 
 def campaign_item(c: m.Campaign) -> o.CampaignItem:
     """Channel in lower case, as consent and screen_customers spell it, so a model can compare them."""
-    channel = clean(c.channel)
-    return o.CampaignItem(**_cleaned(c, "id") | {"channel": channel.lower() if channel else None})
+    return o.CampaignItem(id=c.id, name=clean(c.name), channel=_lower(c.channel), status=clean(c.status),
+                          segment_id=clean(c.segment_id), sent=iso(c.sent_on), start_date=iso(c.start_date),
+                          end_date=iso(c.end_date), opened=c.opened or None, clicked=c.clicked or None)
 
 
 def recommendation(r: m.RecommendedProduct) -> o.Recommendation:
     name = clean(r.name)
-    code = clean(r.product_code) or clean(r.product_key)
-    return o.Recommendation(product_code=code, product_name=name, description=distinct(r.description, name),
-                            price=money(r.price))
+    return o.Recommendation(code=clean(r.product_code) or clean(r.product_key) or name, name=name,
+                            price=money(r.price), currency=currency_of(r.price))
 
 
 def activity_item(e: m.ActivityEvent) -> o.ActivityItem:
-    kind = clean(e.type)
-    channel = clean(e.channel)
-    return o.ActivityItem(date=e.occurred_on.isoformat(), type=kind, channel=channel.lower() if channel else None,
-                          description=distinct(e.description, kind), amount=money(e.amount))
+    """The event in the API's words: its description, or its type when it has none."""
+    return o.ActivityItem(date=e.occurred_on.isoformat(), event=clean(e.description) or clean(e.type),
+                          channel=_lower(e.channel), amount=money(e.amount), currency=currency_of(e.amount))
 
 
 def trends(t: m.PurchaseTrends, gcr_id: int | None) -> o.Trends:
-    months = [o.TrendMonth(month=p.month, orders=p.orders, order_value=money(p.order_value))
-              for p in t.points]
-    currency = next((p.order_value.currency for p in t.points), None)
-    total = o.MoneyOut(amount=round(sum(p.order_value.amount for p in t.points), 2), currency=currency)
-    return o.Trends(gcr_id=gcr_id, months=months, total_orders=sum(p.orders for p in t.points),
-                    total_value=total if months else None)
+    """Months and their totals; a total over a month whose figure is unknown is unknown too (never a guess)."""
+    months = {p.month: o.Figures(orders=p.orders,
+                                 sales=round(p.order_value.amount, 2) if p.order_value is not None else None)
+              for p in t.points}
+    orders = [p.orders for p in t.points]
+    values = [p.order_value for p in t.points]
+    total = o.Figures(orders=sum(n for n in orders if n is not None) if None not in orders else None,
+                      sales=round(sum(v.amount for v in values if v is not None), 2) if None not in values else None)
+    return o.Trends(gcr_id=gcr_id, currency=currency_of(*values), months=months, total=total if months else None)
 
 
 def purchase_item(p: m.Purchase) -> o.PurchaseItem:
-    return o.PurchaseItem(**_cleaned(p) | {"order_value": money(p.order_value)})
+    return o.PurchaseItem(order_id=clean(p.order_id), date=iso(p.order_date), product_code=clean(p.product_code),
+                          name=clean(p.product_name), category=clean(p.category),
+                          quantity=p.quantity if p.quantity != 1 else None, amount=money(p.order_value),
+                          currency=currency_of(p.order_value))
 
 
 def affinity_chart(c: m.AffinityChart, limit: int) -> o.AffinityTop:
@@ -168,18 +185,32 @@ def affinity_chart(c: m.AffinityChart, limit: int) -> o.AffinityTop:
                          top={p.label: round(p.value, 3) for p in points[:limit]}, total=len(points))
 
 
+def affinity(a: m.Affinity, gcr_id: int | None, limit: int) -> o.AffinityOut:
+    """One `{label: score}` map per chart title (top `limit`), the measure said once when the charts share it."""
+    charts = [affinity_chart(c, limit) for c in a.charts]
+    titles = [c.title or f"chart {i + 1}" for i, c in enumerate(charts)]
+    measures = {t: c.measure for t, c in zip(titles, charts, strict=True) if c.measure}
+    shared = set(measures.values())
+    return o.AffinityOut(
+        gcr_id=gcr_id, measure=next(iter(shared)) if len(shared) == 1 else None,
+        measures=measures if len(shared) > 1 else None,
+        charts={t: c.top for t, c in zip(titles, charts, strict=True)},
+        not_shown={t: c.total - len(c.top) for t, c in zip(titles, charts, strict=True) if c.total > len(c.top)}
+        or None)
+
+
 def attribute_item(a: m.Attribute) -> o.AttributeItem:
     value = clean(a.value) if isinstance(a.value, str) else a.value
     return o.AttributeItem(name=a.name, value=value)
 
 
 def consents(c: m.Consents, gcr_id: int | None) -> o.ConsentOut:
-    channels = [
-        o.ConsentItem(channel=ch.channel.lower(), opted_in=ch.opted_in,
-                      categories=unique([x for x in (clean(y) for y in ch.categories) if x], key=str.casefold) or None)
-        for ch in unique(c.channels, key=lambda ch: ch.channel.lower())
-    ]
-    return o.ConsentOut(gcr_id=gcr_id, channels=channels, contactable_on=[ch.channel for ch in channels if ch.opted_in])
+    channels = unique(c.channels, key=lambda ch: ch.channel.lower())
+    categories = {ch.channel.lower(): cats for ch in channels
+                  if (cats := unique([x for x in (clean(y) for y in ch.categories) if x], key=str.casefold))}
+    return o.ConsentOut(gcr_id=gcr_id, contactable_on=[ch.channel.lower() for ch in channels if ch.opted_in],
+                        not_contactable_on=[ch.channel.lower() for ch in channels if not ch.opted_in],
+                        categories=categories or None)
 
 
 def _masked(key: str, value: str) -> str:

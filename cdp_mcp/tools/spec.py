@@ -93,6 +93,7 @@ class ToolSpec:
     handler: Handler = field(repr=False)
     optional_resources: tuple[str, ...] = ()
     customer: bool = True  # takes the four identifier arguments, validated before any upstream call
+    view: str | None = None  # ui:// URI of the MCP Apps view that shows the result (cdp_mcp.views)
     annotations: ToolAnnotations = field(default_factory=lambda: READ_ONLY)
 
     @cached_property

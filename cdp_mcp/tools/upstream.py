@@ -2,8 +2,10 @@
 
 `gcr_id_for` answers from what the call already knows (the gcr_id argument, a profile fetched in the same
 call, the backend's session cache) and only otherwise asks the gcrId resource once, concurrently with the
-main fetch, caching identity -> gcr_id for the session. A tenant that does not grant gcrId, or a lookup
-that fails, leaves gcr_id out of the result rather than failing the call.
+main fetch, caching identity -> gcr_id for the session (the documented `basic` carries no gcrId, so this is
+how every tool names the customer, as against a real tenant). A tenant that does not grant gcrId, or a lookup
+that fails, leaves gcr_id out of the result rather than failing the call. `gcr_id_exists` checks a bare gcr_id
+through `basic` instead: the gcr lookup documents no gcrId key, so it cannot be trusted to find one.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import anyio
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import GcrMatch, PageRequest
-from cdp_mcp.errors import CdpError
+from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
+from cdp_mcp.team.access import require_resource
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
     from cdp_mcp.settings import Settings
 
-__all__ = ["GCR_RESOURCE", "fetch", "fetch_with_gcr_id", "gcr_id_for", "granted"]
+__all__ = ["GCR_RESOURCE", "fetch", "fetch_with_gcr_id", "gcr_id_exists", "gcr_id_for", "granted"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ def granted(settings: Settings, resource: str) -> bool:
 async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, query: str | None = None,
                 page: PageRequest | None = None) -> Any:
     """One resource for one customer, through the client (which gets a token scoped to exactly it)."""
+    require_resource(backend.settings, resource)  # the signed-in person's grants; noted for the audit line
     return await backend.client.fetch(resource, identity, query=query, page=page)
 
 
@@ -56,6 +60,23 @@ async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None
         backend.remember_gcr_id(identity, match.gcr_id)
         return match.gcr_id
     return None
+
+
+async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | None:
+    """Whether the customer of a bare gcr_id exists, read through `basic` (identifiers in headers, as documented);
+    None when the tenant does not grant basic (the id stays unverified). Never asks the gcr lookup, which a real
+    tenant may answer "Not available" for a gcrId it does not look up by."""
+    if not granted(backend.settings, Scope.BASIC):
+        return None
+    try:
+        await fetch(backend, Scope.BASIC, identity)
+    except CustomerNotFoundError:
+        return False
+    except ScopeMissingError:  # the tenant does not grant basic after all (CDP_RESOURCES unset)
+        return None
+    if identity.gcr_id is not None:
+        backend.remember_gcr_id(identity, identity.gcr_id)
+    return True
 
 
 async def fetch_with_gcr_id(backend: Backend, resource: str, identity: CustomerIdentity, *,

@@ -3,7 +3,8 @@
 `ScopedTokens` is a deliberately tiny `TokenSource` (one created token per scope, forgotten on 401) so the
 client is tested without the broker. `FakeTimer` stands in for the retry policy's clock and sleep: waits are
 recorded and advance its time instead of passing. `Faulty` is an ASGI app in front of the sandbox's that
-answers the first requests of a route with injected failures.
+answers the first requests of a route with injected failures. `answer` gives a client whose every data call
+gets one canned answer, for shapes the sandbox cannot serve (other tenants' spellings, the vendor's examples).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.settings import Settings
 
-__all__ = ["ClientRig", "FakeTimer", "Faulty", "FixedToken", "ScopedTokens", "settings_for"]
+__all__ = ["ClientRig", "FakeTimer", "Faulty", "Fetch", "FixedToken", "ScopedTokens", "ok", "settings_for"]
 
 
 class ScopedTokens:
@@ -165,3 +166,42 @@ async def rig(sandbox_server: Any, open_rig: OpenRig) -> AsyncIterator[ClientRig
     async with open_rig(sandbox_server) as opened:
         yield opened
     sandbox_server.reset()
+
+
+BASE = "https://cdp.example.test/rcdpapi"
+WHO = CustomerIdentity(email="someone@example.com")
+
+Answer = tuple[int, Any] | Any
+Fetch = Callable[..., Any]
+
+
+@pytest.fixture
+async def answer(tmp_path: Path) -> AsyncIterator[Callable[[Any], Fetch]]:
+    """`fetch = answer(body_or_(status, body))`: a client whose every data call gets that answer."""
+    settings = Settings(_env_file=None, b2b_api_url=BASE, tenant_hash="t" * 32,  # type: ignore[call-arg]
+                        state_dir=tmp_path)
+    clients: list[httpx2.AsyncClient] = []
+
+    def make(reply: Answer) -> Fetch:
+        status, body = reply if isinstance(reply, tuple) else (200, reply)
+
+        def handle(request: httpx2.Request) -> httpx2.Response:
+            content = body if isinstance(body, bytes) else json.dumps(body).encode()
+            return httpx2.Response(status, content=content, headers={"content-type": "application/json"})
+
+        http = make_http_client(settings, base_url=BASE, transport=httpx2.MockTransport(handle))
+        clients.append(http)
+        client = CdpClient(http, settings, FixedToken(), retry=FakeTimer().policy(max_retries=1))
+
+        async def fetch(name: str, **kwargs: Any) -> Any:
+            return await client.fetch(name, kwargs.pop("identity", WHO), **kwargs)
+
+        return fetch
+
+    yield make
+    for http in clients:
+        await http.aclose()
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"status": "OK", "message": "", "data": data}

@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from cdp_mcp.client.failures import Failure, Kind, classify
+from cdp_mcp.client.failures import Call, Failure, Kind, classify
 from cdp_mcp.client.identity import CustomerIdentity, identity_help
 from cdp_mcp.client.models import PageRequest, Profile
 from cdp_mcp.client.token_api import TokenApiClient
@@ -21,8 +21,8 @@ from cdp_mcp.errors import (
     CustomerNotFoundError,
     InvalidInputError,
     ScopeMissingError,
-    TokenExpiredError,
     TokenQuotaError,
+    TokenRejectedError,
     UpstreamResponseError,
 )
 from cdp_mcp.sandbox.contract import ERROR_STATUS, ErrorCode, SandboxError, error_body
@@ -61,9 +61,39 @@ def test_every_sandbox_error_code_maps_to_its_meaning(code: ErrorCode) -> None:
         ErrorCode.MULTIPLE_CUSTOMERS: Kind.AMBIGUOUS, ErrorCode.QUERY_REQUIRED: Kind.INVALID,
         ErrorCode.INVALID_PAGING: Kind.INVALID, ErrorCode.INTERNAL_ERROR: Kind.UNAVAILABLE,
     }
+    token_calls = {ErrorCode.TOKEN_LIMIT_REACHED: Call.TOKEN_CREATE, ErrorCode.UNKNOWN_RESOURCE: Call.TOKEN_CREATE,
+                   ErrorCode.INVALID_VALIDITY: Call.TOKEN_CREATE, ErrorCode.OAUTH_SECRET_INVALID: Call.TOKEN_CREATE}
     body = error_body(SandboxError(code, "a sentence"))
     failure = Failure(status=ERROR_STATUS[code], code=body["errorCode"], message=body["message"], enveloped=True)
-    assert classify(failure) is expected[code]
+    assert classify(failure, token_calls.get(code, Call.DATA)) is expected[code]
+
+
+@pytest.mark.parametrize(("status", "body", "call", "kind"), [
+    # a data call's 401 is the token, unless an explicit code speaks of the credentials (and not of the token)
+    (401, {"message": "Token expired for this tenant"}, Call.DATA, Kind.EXPIRED),
+    (401, {"message": "Invalid tenant"}, Call.DATA, Kind.EXPIRED),
+    (401, {"errorCode": "TENANT_TOKEN_EXPIRED"}, Call.DATA, Kind.EXPIRED),
+    (401, {"errorCode": "INVALID_TENANT"}, Call.DATA, Kind.AUTH),
+    (401, {}, Call.DATA, Kind.EXPIRED),
+    # on token create a 401 is the credentials; on update, the token only when the answer says so
+    (401, {"errorCode": "TOKEN_EXPIRED"}, Call.TOKEN_CREATE, Kind.AUTH),
+    (401, {}, Call.TOKEN_CREATE, Kind.AUTH),
+    (401, {"message": "Token expired"}, Call.TOKEN_UPDATE, Kind.EXPIRED),
+    (401, {}, Call.TOKEN_UPDATE, Kind.AUTH),
+    # a refusal of a creation that speaks of a daily or creation limit is the quota, whatever its status
+    (429, {"message": "Daily token creation limit exceeded"}, Call.TOKEN_CREATE, Kind.QUOTA),
+    (429, {"message": "Too many tokens created today"}, Call.TOKEN_CREATE, Kind.QUOTA),
+    (400, {"error": "LIMIT_EXCEEDED", "message": "Limit of 100 tokens per day reached"}, Call.TOKEN_CREATE,
+     Kind.QUOTA),
+    (403, {"message": "Token generation limit reached"}, Call.TOKEN_CREATE, Kind.QUOTA),
+    (429, {"message": "Too many requests"}, Call.TOKEN_CREATE, Kind.RATE),
+    # on a data call a daily limit is a rate limit (of requests), never the token quota
+    (429, {"errorCode": "DAILY_LIMIT", "message": "Daily limit reached"}, Call.DATA, Kind.RATE),
+])
+def test_what_a_refusal_means_depends_on_the_call(status: int, body: dict[str, str], call: Call, kind: Kind) -> None:
+    failure = Failure(status=status, code=body.get("errorCode") or body.get("error"), message=body.get("message"),
+                      enveloped=True)
+    assert classify(failure, call) is kind
 
 
 async def test_unknown_tenant_is_an_authentication_error(sandbox_server: Any, open_rig: OpenRig) -> None:
@@ -97,13 +127,14 @@ async def test_expired_token_is_renewed_once_and_the_call_retried(rig: ClientRig
     assert sent == {"basic": 2, "create": 1}
 
 
-async def test_a_second_401_is_a_token_expired_error(rig: ClientRig) -> None:
+async def test_a_second_401_says_retrying_will_not_help(rig: ClientRig) -> None:
     source = FixedToken("not-a-token-the-sandbox-ever-issued")
     client = type(rig.client)(rig.http, rig.settings, source, retry=rig.timer.policy())
     sent = count_requests(rig)
-    with pytest.raises(TokenExpiredError, match="TOKEN_INVALID"):
+    with pytest.raises(TokenRejectedError, match="TOKEN_INVALID") as caught:
         await client.fetch("basic", vip(rig))
     assert (source.invalidated, sent["basic"]) == (1, 2)
+    assert "will not help" in caught.value.hint and "retry the call" not in caught.value.for_model()
 
 
 async def test_token_without_the_resource_is_scope_missing_and_not_retried(rig: ClientRig) -> None:

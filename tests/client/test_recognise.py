@@ -7,20 +7,15 @@ missing fields, other error codes), so these tests answer through httpx2.MockTra
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from cdp_mcp.catalog import RESOURCES, resource
-from cdp_mcp.client.client import CdpClient
-from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import Money, PageRequest
 from cdp_mcp.client.parsers import PARSERS
-from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
@@ -29,53 +24,13 @@ from cdp_mcp.errors import (
     InvalidInputError,
     RateLimitedError,
     ScopeMissingError,
-    TokenExpiredError,
+    TokenRejectedError,
     UpstreamResponseError,
     UpstreamUnavailableError,
 )
-from cdp_mcp.settings import Settings
-from tests.client.conftest import FakeTimer, FixedToken
+from tests.client.conftest import Fetch, ok
 
 pytestmark = pytest.mark.anyio
-
-BASE = "https://cdp.example.test/rcdpapi"
-WHO = CustomerIdentity(email="someone@example.com")
-
-Answer = tuple[int, Any] | Any
-Fetch = Callable[..., Any]
-
-
-@pytest.fixture
-async def answer(tmp_path: Path) -> AsyncIterator[Callable[[Any], Fetch]]:
-    """`fetch = answer(body_or_(status, body))`: a client whose every data call gets that answer."""
-    settings = Settings(_env_file=None, b2b_api_url=BASE, tenant_hash="t" * 32,  # type: ignore[call-arg]
-                        state_dir=tmp_path)
-    clients: list[httpx2.AsyncClient] = []
-
-    def make(reply: Answer) -> Fetch:
-        status, body = reply if isinstance(reply, tuple) else (200, reply)
-
-        def handle(request: httpx2.Request) -> httpx2.Response:
-            content = body if isinstance(body, bytes) else json.dumps(body).encode()
-            return httpx2.Response(status, content=content, headers={"content-type": "application/json"})
-
-        http = make_http_client(settings, base_url=BASE, transport=httpx2.MockTransport(handle))
-        clients.append(http)
-        client = CdpClient(http, settings, FixedToken(), retry=FakeTimer().policy(max_retries=1))
-
-        async def fetch(name: str, **kwargs: Any) -> Any:
-            return await client.fetch(name, kwargs.pop("identity", WHO), **kwargs)
-
-        return fetch
-
-    yield make
-    for http in clients:
-        await http.aclose()
-
-
-def ok(data: Any) -> dict[str, Any]:
-    return {"status": "OK", "message": "", "data": data}
-
 
 async def test_basic_in_other_spellings_and_formats(answer: Callable[[Any], Fetch]) -> None:
     fetch = answer({"customer_id": 1092, "GCR_ID": "7", "full_name": "Ada", "date_of_birth": "2002-02-10",
@@ -169,8 +124,11 @@ async def test_trends_with_other_month_formats(answer: Callable[[Any], Fetch]) -
         {"time": "Dec,23"}, {"time": "not a month", "orders": 1}]}))
     result = await fetch("productPurchaseTrends")
     assert [(p.month, p.orders, p.order_value) for p in result.points] == [
-        ("2023-12", 0, Money(amount=0.0, currency="INR")), ("2024-01", 1, Money(amount=99.0, currency="INR")),
+        ("2023-12", None, None), ("2024-01", 1, Money(amount=99.0, currency="INR")),  # unknown is not zero
         ("2024-02", 3, Money(amount=1200.0, currency="INR"))]
+    nulls = await answer(ok({"dataList": [{"time": "Jan,22", "numberOfOrder": None, "orderValue": None}]}))(
+        "productPurchaseTrends")
+    assert [(p.month, p.orders, p.order_value) for p in nulls.points] == [("2022-01", None, None)]
 
 
 async def test_purchases_in_other_spellings(answer: Callable[[Any], Fetch]) -> None:
@@ -228,6 +186,17 @@ async def test_an_empty_answer_worded_as_a_sentence_is_an_empty_list(answer: Cal
         assert (await answer(ok(data))(name)).items == []
 
 
+async def test_a_profile_without_its_customer_id_is_still_the_profile(answer: Callable[[Any], Fetch]) -> None:
+    profile = await answer(ok({"customerId": None, "fullName": "Ada", "totalOrders": 3}))("basic")
+    assert (profile.customer_id, profile.full_name, profile.total_orders) == (None, "Ada", 3)
+    assert (await answer(ok({"fullName": "no id anywhere"}))("basic")).full_name == "no id anywhere"
+
+
+async def test_membership_without_status_names_the_field(answer: Callable[[Any], Fetch]) -> None:
+    with pytest.raises(UpstreamResponseError, match="without `status`"):
+        await answer(ok({"customerId": 1}))("isCustomerInSegment", query="5")
+
+
 async def test_other_wrappings_of_one_object_and_of_attributes(answer: Callable[[Any], Fetch]) -> None:
     profile = await answer(ok([{"customerId": 5, "fullName": "Ada"}]))("basic")  # a list of exactly one profile
     assert (profile.customer_id, profile.full_name) == ("5", "Ada")
@@ -239,7 +208,6 @@ async def test_other_wrappings_of_one_object_and_of_attributes(answer: Callable[
 @pytest.mark.parametrize(("name", "reply"), [
     ("basic", ok([1, 2, 3])),
     ("basic", ok([{"customerId": 1}, {"customerId": 2}])),
-    ("basic", ok({"fullName": "no id anywhere"})),
     ("segments", ok({"customerId": 1, "foo": "bar"})),
     ("segments", ok("a string")),
     ("isCustomerInSegment", ok({"maybe": "perhaps"})),
@@ -259,8 +227,9 @@ async def test_unusable_shapes_are_upstream_errors_naming_the_resource(
     ((400, {"code": "E_MULTI", "message": "More than one customer matched"}), AmbiguousCustomerError),
     ((403, {"message": "Resource not permitted for this token"}), ScopeMissingError),
     ((403, {"error": "forbidden"}), AuthenticationError),
-    ((401, {"message": "Invalid tenant"}), AuthenticationError),
-    ((401, {}), TokenExpiredError),
+    ((401, {"errorCode": "INVALID_TENANT", "message": "Invalid tenant"}), AuthenticationError),
+    ((401, {"message": "Token expired for this tenant"}), TokenRejectedError),  # renewed once, refused again
+    ((401, {}), TokenRejectedError),
     ((404, {"status": "ERROR", "message": "No profile for these identifiers"}), CustomerNotFoundError),
     ((422, {"detail": "unprocessable"}), InvalidInputError),
     ((409, {"message": "conflict"}), AmbiguousCustomerError),

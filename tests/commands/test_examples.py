@@ -36,8 +36,8 @@ async def test_support_assistant_answers_the_three_questions(cdp_env: dict[str, 
     assert "What did they buy lately?" in out
     sms = "sms" in consent["contactable_on"]
     assert ("Yes: opted in to SMS" if sms else "No: not opted in to SMS") in out
-    for item in recommended["items"]:
-        assert item["product_code"] in out
+    for code in recommended["products"]:
+        assert code in out
 
 
 async def test_support_assistant_relays_an_actionable_error(cdp_env: dict[str, str], ambiguous: SampleCustomer) -> None:
@@ -52,8 +52,8 @@ async def test_campaign_planner_builds_the_audience_the_server_screens(
     candidates = [{"gcr_id": gcr_id} for gcr_id in range(1, 41)]
     async with connect(sandbox_settings) as (client, _):
         segments = (await client.call_tool("list_customer_segments", {"gcr_id": showcase.gcr_id})).structured_content
-        assert segments is not None and segments["items"]
-        segment = segments["items"][0]["name"]
+        assert segments is not None and segments["segments"]
+        segment = next(iter(segments["segments"].values()))["name"]
         screened = (await client.call_tool("screen_customers", {"customers": candidates, "segment_name": segment,
                                                                 "channel": "email"})).structured_content
     assert screened is not None

@@ -6,10 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
@@ -21,6 +19,7 @@ from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from tests.commands.conftest import served_on
 
 pytestmark = pytest.mark.anyio
 
@@ -36,17 +35,8 @@ async def serving(settings: Settings, *, host: str = "127.0.0.1", **options: Any
     """The HTTP app for `settings` (built as if bound to `host`), served on a free 127.0.0.1 port."""
     app = create_http_app(build_server(settings), settings, host=host, **options)
     sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
-    with anyio.fail_after(30):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            while not server.started:  # readiness, not timing: uvicorn offers no started event
-                await anyio.sleep(0.005)
-            try:
-                yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-            finally:
-                server.should_exit = True
-    sock.close()
+    async with served_on(app, sock):
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 async def _post(base: str, headers: dict[str, str] | None = None) -> httpx2.Response:

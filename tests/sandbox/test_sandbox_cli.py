@@ -40,7 +40,7 @@ async def test_cli_prints_one_json_line_then_serves(tmp_path: Path) -> None:
             vip = labels["vip"]
             response = await client.post(resource("basic").route, headers={
                 **tenant, Header.ACCESS_TOKEN: token, "email_address": vip["email"]})
-        assert response.json()["data"]["gcrId"] == vip["gcr_id"]
+        assert response.json()["data"]["customerId"] == str(vip["gcr_id"])
     finally:
         process.terminate()
         _, err = process.communicate(timeout=20)

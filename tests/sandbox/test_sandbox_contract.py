@@ -8,14 +8,17 @@ ids, resolvable references, JSON Schema 2020-12 schemas) and live responses are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import httpx2
 import jsonschema  # comes with mcp, a runtime dependency (not declared separately)
 import pytest
+from pydantic import BaseModel
 
+from cdp_mcp import wire
 from cdp_mcp.catalog import RESOURCES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header, resource
 from cdp_mcp.clock import ManualClock
 from cdp_mcp.sandbox import SandboxOptions, contract, views
@@ -256,9 +259,8 @@ async def test_live_responses_validate_against_the_published_document(api: Api, 
     queries = {"segmentName": "a", "campaignName": "a", "segmentId": "101"}
     for sample in (s for s in api.server.samples if s.gcr_id is not None):
         for r in RESOURCES:
-            body = api.ids(sample, "gcr_id") if r.identity_in_body else None
-            ids = None if r.identity_in_body else api.ids(sample, "gcr_id")
-            response = await api.call(r.name, token, ids, query=queries.get(r.query_param or ""), body=body)
+            ids = api.ids(sample, "gcr_id")  # headers for every resource, the gcr lookup included
+            response = await api.call(r.name, token, ids, query=queries.get(r.query_param or ""))
             assert response.status_code == 200, (sample.label, r.name, response.text)
             schema = doc["paths"][r.route]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
             _validate(doc, schema, response.json())
@@ -280,9 +282,42 @@ def test_contract_document_states_the_tables_numbers() -> None:
         f"`pageSize` (default {contract.PAGE_DEFAULT_PAGE_SIZE}), 1..{contract.MAX_PAGE_SIZE}",
         f"`lastKey` style: `pageSize` (default {contract.LAST_KEY_DEFAULT_PAGE_SIZE})",
         f"how many charts (default {contract.AFFINITY_DEFAULT_PAGE_SIZE})",
-        f"`pageSize` alone (default {contract.ATTRIBUTES_DEFAULT_PAGE_SIZE})",
+        f"pointer style (userAttributes): `pageSize` (default {contract.ATTRIBUTES_DEFAULT_PAGE_SIZE})",
         f"page outside 1..{contract.MAX_PAGE}",
         f"at least {contract.MIN_CUSTOMERS})",
         f"Currency symbol `{contract.CURRENCY}`",
     ]
     assert [phrase for phrase in stated if phrase not in document] == []
+
+
+def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """`model` and the models of its items, depth first."""
+    found = [model]
+    for info in model.model_fields.values():
+        stack = [info.annotation]
+        while stack:
+            kind = stack.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found += _models(kind)
+            stack.extend(get_args(kind))
+    return list(dict.fromkeys(found))
+
+
+def test_contract_document_names_every_chosen_field_of_its_resource() -> None:
+    """Where the docs are open, CONTRACT.md says what the sandbox chose: each *chosen* field in its resource's row."""
+    document = (Path(contract.__file__).parent / "CONTRACT.md").read_text()
+    section = document[document.index("## Resource data"):document.index("## Paging")]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        if line.startswith("| ") and " | " in line[2:]:
+            names, text = line[2:].split(" | ", 1)
+            rows.update(dict.fromkeys(names.split(" / "), text))
+    for r in RESOURCES:
+        own = rows[r.path]  # the gcr lookup's row is named by its path
+        with_items = own + "".join(rows[other] for other in re.findall(r"items as `(\w+)`", own))
+        for model in _models(wire.wire_model(r)):
+            for name, marker in wire.fields(model).items():
+                if not marker.documented:
+                    assert f"*`{name}`*" in with_items, (r.name, name)
+                elif model is wire.wire_model(r):
+                    assert f"*`{name}`*" not in own, (r.name, name)  # a documented field is not called a choice

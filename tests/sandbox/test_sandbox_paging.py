@@ -52,7 +52,8 @@ async def test_page_style_pages_partition_the_list(api: Api, token: str, name: s
     assert beyond["dataList"] == []
 
 
-@pytest.mark.parametrize(("name", "table"), [("segments", "segment_members"), ("productPurchased", "orders")])
+@pytest.mark.parametrize(("name", "table"), [("segments", "segment_members"), ("productPurchased", "orders"),
+                                             ("userAttributes", "custom_attributes")])
 async def test_last_key_pages_follow_each_other(api: Api, token: str, name: str, table: str) -> None:
     ids = _busiest(api, table)
     everything = await _all(api, token, name, ids)
@@ -72,15 +73,17 @@ async def test_last_key_pages_follow_each_other(api: Api, token: str, name: str,
 
 async def test_page_size_style_takes_the_first_items(api: Api, token: str) -> None:
     styles = {r.name: r.paging for r in RESOURCES}
-    assert styles["affinity"] is styles["userAttributes"] is Paging.PAGE_SIZE
+    assert (styles["affinity"], styles["userAttributes"]) == (Paging.PAGE_SIZE, Paging.POINTER)
     ids = _busiest(api, "custom_attributes")
     charts = await api.data("affinity", token, ids, body={"pageSize": 1})
     full = await api.data("affinity", token, ids)
     assert charts["dataList"] == full["dataList"][:1] and charts["totalCount"] == len(full["dataList"]) == 3
+    assert (charts["currentPage"], charts["totalPages"], full["totalPages"]) == (1, 3, 1)
     attributes = await api.data("userAttributes", token, ids, body={"pageSize": 2})
     every = await api.data("userAttributes", token, ids)
     assert attributes["dataList"] == every["dataList"][:2]
     assert attributes["totalCount"] == every["totalCount"] == len(every["dataList"])
+    assert every["lastKey"] is None and attributes["lastKey"] is not None  # the pointer to the last record sent
 
 
 @pytest.mark.parametrize(("name", "body"), [

@@ -217,7 +217,7 @@ async def test_concurrent_creations_cannot_overrun_the_daily_limit(start_sandbox
     async def read(gcr_id: int) -> None:
         token = tokens[gcr_id % len(tokens)]
         data = await api.data("basic", token, {"gcrId": str(gcr_id)})
-        assert data["gcrId"] == gcr_id
+        assert data["customerId"] == str(gcr_id)
 
     async with anyio.create_task_group() as tg:  # 40 racing creations over separate connections
         for _ in range(40):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
+from fault_proxy import fault_proxy
 from mcp import Client
 from tool_results import data_of, text_of
 
+from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -18,8 +22,16 @@ def rows(server: SandboxThread, sql: str, *params: Any) -> list[tuple[Any, ...]]
     return server.sandbox.store.query(sql, params)
 
 
-async def page_through(client: Client, tool: str, args: dict[str, Any], key: str = "id") -> list[Any]:
-    """Every item of a listing, following next_cursor; checks totals and `remaining` on the way."""
+def order_lines(data: dict[str, Any]) -> list[str]:
+    """A purchases page as (date, product code) lines: orders are keyed by id, their products by code."""
+    return [f"{order['date']} {code}" for order in data["orders"].values() for code in order["products"]]
+
+
+async def page_through(client: Client, tool: str, args: dict[str, Any], field: str) -> list[Any]:
+    """Every entry of a listing, following next_cursor; checks totals and `remaining` on the way.
+
+    `field` names the result's map (its keys are collected) or, for purchases, "orders" (their lines).
+    """
     seen: list[Any] = []
     cursor: str | None = None
     total: int | None = None
@@ -27,7 +39,7 @@ async def page_through(client: Client, tool: str, args: dict[str, Any], key: str
         data = data_of(await client.call_tool(tool, args | ({"cursor": cursor} if cursor else {})))
         total = data["total"] if total is None else total
         assert data["total"] == total
-        seen.extend(item[key] for item in data["items"])
+        seen.extend(order_lines(data) if field == "orders" else data[field])
         assert data.get("remaining", 0) == total - len(seen)
         cursor = data.get("next_cursor")
         if cursor is None:
@@ -44,11 +56,12 @@ async def test_profile_by_each_identifier_names_the_customer(client: Client, san
     for args in ({"gcr_id": sample.gcr_id}, {"mobile": sample.mobile}, {"customer_code": sample.customer_code},
                  *([{"email": sample.email}] if sample.email else [])):
         data = data_of(await client.call_tool("get_customer_profile", args))
-        assert data["gcr_id"] == sample.gcr_id
+        assert data["gcr_id"] == sample.gcr_id  # from the gcr lookup: the documented profile does not carry it
         assert data["name"].endswith(sample.full_name)
-        assert data["customer_code"] == sample.customer_code
+        assert "customer_id" not in data  # the sandbox's customerId is the gcr_id (CONTRACT.md): said once
+        assert data["status_color"] in ("red", "green", "blue")
         assert data.get("days_since_last_purchase") == last_order
-        assert data["age_band"].split("-")[0] == str(data["age"] // 10 * 10)
+        assert data["currency"] == "USD" and data["total_sales"] > 0 and data["orders"] > 0
         assert all(value not in ("", " ") for value in data.values())
         assert all(re.fullmatch(r"[a-z][a-z0-9_]*", key) for key in [*data, *data.get("more", {})])  # our spelling
 
@@ -57,7 +70,7 @@ async def test_segments_page_through_all_without_overlap(client: Client, sandbox
     vip = sandbox_server.sample("vip")
     member_of = rows(sandbox_server, "SELECT segment_id FROM segment_members WHERE gcr_id = ?", vip.gcr_id)
     expected = {r[0] for r in member_of}
-    ids = await page_through(client, "list_customer_segments", {"email": vip.email, "limit": 2})
+    ids = await page_through(client, "list_customer_segments", {"email": vip.email, "limit": 2}, "segments")
     assert len(ids) == len(set(ids))
     assert set(ids) == expected
     assert len(expected) > 2  # paging really happened
@@ -70,7 +83,7 @@ async def test_search_segments_filters_by_name_and_pages(client: Client, sandbox
     text = "e"
     expected = {sid for sid, name in names if text in name.lower()}
     args = {"gcr_id": vip.gcr_id, "segment_name": text, "limit": 2}
-    ids = await page_through(client, "search_customer_segments", args)
+    ids = await page_through(client, "search_customer_segments", args, "segments")
     assert set(ids) == expected and len(ids) == len(expected)
 
 
@@ -89,11 +102,11 @@ async def test_campaigns_and_search(client: Client, sandbox_server: SandboxThrea
     vip = sandbox_server.sample("vip")
     mine = rows(sandbox_server, "SELECT c.campaign_id, c.name FROM campaigns c JOIN campaign_participation p "
                                 "ON p.campaign_id = c.campaign_id WHERE p.gcr_id = ?", vip.gcr_id)
-    ids = await page_through(client, "list_customer_campaigns", {"gcr_id": vip.gcr_id, "limit": 3})
+    ids = await page_through(client, "list_customer_campaigns", {"gcr_id": vip.gcr_id, "limit": 3}, "campaigns")
     assert sorted(ids) == sorted(cid for cid, _ in mine)
     word = mine[0][1].split()[0].lower()
     found = await page_through(client, "search_customer_campaigns",
-                               {"gcr_id": vip.gcr_id, "campaign_name": word, "limit": 1})
+                               {"gcr_id": vip.gcr_id, "campaign_name": word, "limit": 1}, "campaigns")
     assert sorted(found) == sorted(cid for cid, name in mine if word in name.lower())
 
 
@@ -102,25 +115,26 @@ async def test_purchases_page_through_every_line(client: Client, sandbox_server:
     lines = rows(sandbox_server, "SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.order_id = l.order_id "
                                  "WHERE o.gcr_id = ?", regular.gcr_id)[0][0]
     args = {"gcr_id": regular.gcr_id, "limit": 7}
-    items = await page_through(client, "list_purchased_products", args, key="order_date")
+    items = await page_through(client, "list_purchased_products", args, "orders")
     assert len(items) == lines
-    assert items == sorted(items, reverse=True)  # newest first across pages
+    dates = [line.split()[0] for line in items]
+    assert dates == sorted(dates, reverse=True)  # newest first across pages
 
 
 async def test_attributes_page_by_offset(client: Client, sandbox_server: SandboxThread) -> None:
     vip = sandbox_server.sample("vip")
     names = {r[0] for r in rows(sandbox_server, "SELECT name FROM custom_attributes WHERE gcr_id = ?", vip.gcr_id)}
-    found = await page_through(client, "get_customer_attributes", {"gcr_id": vip.gcr_id, "limit": 2}, key="name")
+    found = await page_through(client, "get_customer_attributes", {"gcr_id": vip.gcr_id, "limit": 2}, "attributes")
     assert set(found) == names and len(found) == len(names)
 
 
 async def test_limit_only_lists_are_capped_and_state_total(client: Client, sandbox_server: SandboxThread) -> None:
     vip = sandbox_server.sample("vip")
     recs = data_of(await client.call_tool("get_product_recommendations", {"gcr_id": vip.gcr_id, "limit": 2}))
-    assert len(recs["items"]) == 2 and recs["total"] >= 2 and "next_cursor" not in recs
-    assert all(item.get("description") != item["product_name"] for item in recs["items"])
+    assert len(recs["products"]) == 2 and recs["total"] >= 2 and "next_cursor" not in recs
+    assert all(product["name"] and product["price"] > 0 for product in recs["products"].values())
     activity = data_of(await client.call_tool("get_customer_activity", {"gcr_id": vip.gcr_id, "limit": 4}))
-    dates = [item["date"] for item in activity["items"]]
+    dates = [event["date"] for event in activity["events"]]
     assert len(dates) <= 4 and activity["total"] >= len(dates) and dates == sorted(dates, reverse=True)
 
 
@@ -129,18 +143,21 @@ async def test_affinity_top_labels_per_chart(client: Client, sandbox_server: San
     per_dimension = sorted(r[0] for r in rows(
         sandbox_server, "SELECT COUNT(*) FROM affinity_scores WHERE gcr_id = ? GROUP BY dimension", vip.gcr_id))
     data = data_of(await client.call_tool("get_customer_affinity", {"gcr_id": vip.gcr_id, "limit": 2}))
-    assert sorted(chart["total"] for chart in data["charts"]) == per_dimension
-    for chart in data["charts"]:
-        scores = list(chart["top"].values())
-        assert len(scores) == min(2, chart["total"]) and scores == sorted(scores, reverse=True)
+    shown = {title: len(scores) + data.get("not_shown", {}).get(title, 0) for title, scores in data["charts"].items()}
+    assert sorted(shown.values()) == per_dimension
+    for title, chart in data["charts"].items():
+        scores = list(chart.values())
+        assert len(scores) == min(2, shown[title]) and scores == sorted(scores, reverse=True)
+    assert data["measure"]
 
 
 async def test_purchase_trends_sum_up(client: Client, sandbox_server: SandboxThread) -> None:
     vip = sandbox_server.sample("vip")
     data = data_of(await client.call_tool("get_purchase_trends", {"customer_code": vip.customer_code}))
-    months = [m["month"] for m in data["months"]]
-    assert len(months) == 3 and months == sorted(months)
-    assert data["total_orders"] == sum(m["orders"] for m in data["months"])
+    months = list(data["months"])
+    assert len(months) == 3 and months == sorted(months) and all(re.fullmatch(r"\d{4}-\d{2}", m) for m in months)
+    assert data["total"]["orders"] == sum(m["orders"] for m in data["months"].values())
+    assert data["total"]["sales"] == pytest.approx(sum(m["sales"] for m in data["months"].values()))
     assert data["gcr_id"] == vip.gcr_id
 
 
@@ -152,11 +169,13 @@ async def test_consent_and_resolve(client: Client, sandbox_server: SandboxThread
                      sample.gcr_id)[0][0]
         data = data_of(await client.call_tool("get_marketing_consent", {"email": sample.email}))
         assert len(data["contactable_on"]) == opted
+        assert sorted(data["contactable_on"] + data["not_contactable_on"]) == ["email", "push", "sms", "whatsapp"]
+        assert set(data.get("categories", {})) == set(data["contactable_on"])
         assert data["gcr_id"] == sample.gcr_id
         contactable[label] = data["contactable_on"]
     assert contactable["vip"] and contactable["opted_out"] == []
     found = data_of(await client.call_tool("resolve_customer", {"email": sandbox_server.sample("new").email}))
-    assert found == {"gcr_id": sandbox_server.sample("new").gcr_id, "found": True}
+    assert found == {"gcr_id": sandbox_server.sample("new").gcr_id}
     assert data_of(await client.call_tool("resolve_customer", {"email": "nobody@example.invalid"})) == {"found": False}
 
 
@@ -177,38 +196,32 @@ async def test_distinct_events_on_one_day_are_all_listed(client: Client, sandbox
     for label in ("vip", "regular"):
         sample = sandbox_server.sample(label)
         data = data_of(await client.call_tool("get_customer_activity", {"gcr_id": sample.gcr_id, "limit": 30}))
-        assert len(data["items"]) == min(30, data["total"])
-        assert len(data["items"]) + data.get("remaining", 0) == data["total"]
+        assert len(data["events"]) == min(30, data["total"])
+        assert len(data["events"]) + data.get("remaining", 0) == data["total"]
 
 
-def _money(data: Any) -> list[dict[str, Any]]:
-    if isinstance(data, dict):
-        if isinstance(data.get("amount"), int | float):
-            return [data]
-        return [m for value in data.values() for m in _money(value)]
-    if isinstance(data, list):
-        return [m for value in data for m in _money(value)]
-    return []
-
-
-async def test_products_are_named_alike_and_every_amount_has_a_currency(
+async def test_amounts_name_their_currency_once_and_products_are_keyed_alike(
     connect: Any, sandbox_server: SandboxThread,
 ) -> None:
-    """A fresh session: the overview card states its currency on every amount, and so do the lists after it."""
+    """A fresh session: every result with amounts says its currency once, right after gcr_id; results without
+    amounts say none; products are keyed by their code wherever they appear, channels are lower case."""
     vip = sandbox_server.sample("vip")
     async with connect() as fresh:
         card = data_of(await fresh.call_tool("get_customer_overview", {"gcr_id": vip.gcr_id}))
         results = {tool: data_of(await fresh.call_tool(tool, {"gcr_id": vip.gcr_id})) for tool in (
             "get_product_recommendations", "list_purchased_products", "get_customer_activity",
-            "list_customer_campaigns")}
-    amounts = _money([card, *results.values()])
-    assert amounts and all(m.get("currency") for m in amounts)
-    assert len({m["currency"] for m in amounts}) == 1
-    products = [*card["recommendations"], *results["get_product_recommendations"]["items"],
-                *results["list_purchased_products"]["items"]]
-    assert all(p.get("product_code") and p.get("product_name") and "name" not in p for p in products)
-    channels = [c["channel"] for c in results["list_customer_campaigns"]["items"] if "channel" in c]
-    channels += [e["channel"] for e in results["get_customer_activity"]["items"] if "channel" in e]
+            "list_customer_campaigns", "get_purchase_trends", "get_customer_profile")}
+    campaigns = results.pop("list_customer_campaigns")
+    for data in (card, *results.values()):
+        assert list(data)[:2] == ["gcr_id", "currency"] and data["currency"] == "USD"
+        assert json.dumps(data).count('"currency"') == 1
+    assert "currency" not in campaigns
+    products = {**card["recommendations"], **results["get_product_recommendations"]["products"]}
+    products |= {code: line for order in results["list_purchased_products"]["orders"].values()
+                 for code, line in order["products"].items()}
+    assert products and all(re.fullmatch(r"SKU-\d+", code) and p["name"] for code, p in products.items())
+    channels = [c["channel"] for c in campaigns["campaigns"].values() if "channel" in c]
+    channels += [e["channel"] for e in results["get_customer_activity"]["events"] if "channel" in e]
     assert channels and all(c == c.lower() for c in channels)
 
 
@@ -219,5 +232,32 @@ async def test_a_configured_currency_applies_to_bare_amounts_from_the_first_call
     vip = sandbox_server.sample("vip")
     async with connect(currency="EUR") as fresh:
         first = data_of(await fresh.call_tool("get_product_recommendations", {"gcr_id": vip.gcr_id}))
-    prices = _money(first)
-    assert prices and {m.get("currency") for m in prices} == {"EUR"}
+    assert first["currency"] == "EUR" and all(p["price"] > 0 for p in first["products"].values())
+
+
+async def test_resolve_with_only_a_gcr_id_never_says_an_existing_customer_is_missing(
+    connect: Any, sandbox_server: SandboxThread,
+) -> None:
+    """The gcr lookup documents no gcrId key, so a bare gcr_id is checked through basic (or left unverified)."""
+    vip = sandbox_server.sample("vip")
+    async with connect() as client:
+        found = data_of(await client.call_tool("resolve_customer", {"gcr_id": vip.gcr_id}))
+        missing = data_of(await client.call_tool("resolve_customer", {"gcr_id": 987_654}))
+    assert found == {"gcr_id": vip.gcr_id}  # found is said only when false
+    assert missing == {"found": False}
+    async with connect(resources=["gcrId", "optIn"]) as without_basic:
+        given = data_of(await without_basic.call_tool("resolve_customer", {"gcr_id": vip.gcr_id}))
+    assert given == {"gcr_id": vip.gcr_id, "verified": False}
+
+
+async def test_token_calls_go_to_the_token_api_url_when_it_differs(
+    connect: Any, sandbox_server: SandboxThread, tmp_path: Any,
+) -> None:
+    sandbox_server.reset()
+    async with (fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as token_host,
+                connect(token_api_url=token_host.url, state_dir=tmp_path) as client):
+        data = data_of(await client.call_tool("get_customer_profile", {"gcr_id": 1}))
+    assert data["gcr_id"] == 1
+    assert token_host.seen == {"create": 1}  # the data call went to CDP_B2B_API_URL, the token call here
+    with pytest.raises(ConfigurationError, match="CDP_TOKEN_API_URL needs CDP_B2B_API_URL"):
+        Settings.load(_env_file=None, b2b_api_url=None, token_api_url=token_host.url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tool_results import Connect, data_of
+from tool_results import Connect, data_of, text_of
 
 from cdp_mcp.sandbox.server import SandboxThread
 
@@ -45,6 +45,7 @@ async def test_rows_match_the_store_and_errors_stay_in_their_row(connect: Connec
             in_segment, contactable = truth(sandbox_server, sample.gcr_id, segment_id)
             assert (row["gcr_id"], row["in_segment"], row["contactable"]) == (sample.gcr_id, in_segment, contactable)
             assert "error" not in row
+            assert row["name"].endswith(sample.full_name) and "customer" not in row  # given as its own gcr_id
         ambiguous, broken = rows[-2:]
         assert "2 customers" in ambiguous["error"] and "in_segment" not in ambiguous
         assert "email" in broken["error"] and broken["customer"] == {"email": "broken"}
@@ -75,3 +76,17 @@ async def test_segment_name_without_search_segments_is_refused_up_front(connect:
                                                                     "segment_id": "101", "channel": "sms"}))
     assert result.is_error and "segment_id" in result.content[0].text  # type: ignore[union-attr]
     assert by_id["summary"]["errors"] == 0
+
+
+async def test_a_segment_name_no_customer_carries_is_said_not_screened_as_empty(connect: Connect,
+                                                                                 sandbox_server: SandboxThread) -> None:
+    """Not `in_segment: false` for everyone: the name may not exist, and the model is told how to check it."""
+    customers = [{"gcr_id": s.gcr_id} for s in sandbox_server.samples if s.gcr_id is not None][:4]
+    async with connect() as client:
+        missing = await client.call_tool("screen_customers", {"customers": customers, "segment_name": "No Such Segment",
+                                                              "channel": "email"})
+        partial = await client.call_tool("screen_customers", {"customers": customers, "segment_name": "High",
+                                                              "channel": "email"})
+    assert missing.is_error and "No segment named 'No Such Segment'" in text_of(missing)
+    assert "search_customer_segments" in text_of(missing) and "segment_id" in text_of(missing)
+    assert partial.is_error and "High Value" in text_of(partial)  # the names that contain it are suggested

@@ -1,0 +1,78 @@
+"""Grants by scope: which API resources each OAuth scope of a signed-in person reaches, declared once.
+
+Beside the catalog because it is the same kind of fact: a table over `catalog.Scope`. Everything else
+(the scopes a tool needs, the `scopes_supported` of the protected resource metadata, the scope an error
+asks for, the README's table) is derived from `GRANTS`. `cdp:read` reaches every resource of the four
+narrow scopes; `cdp:pii` reaches no resource but lets results show contact details unredacted.
+
+Identity providers differ in what characters a scope may hold, so `cdp.read` is read as `cdp:read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cdp_mcp.catalog import RESOURCE_NAMES, Scope
+
+__all__ = [
+    "BROAD_SCOPE",
+    "GRANTS",
+    "PII_SCOPE",
+    "SCOPES_SUPPORTED",
+    "Grant",
+    "granted_resources",
+    "normalise_scopes",
+    "scopes_for",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One OAuth scope: the resources it reaches and what it is for (shown in docs and consent screens)."""
+
+    scope: str
+    resources: frozenset[str]
+    purpose: str
+
+
+_NARROW: tuple[Grant, ...] = (
+    Grant("cdp:profile", frozenset({Scope.BASIC, Scope.GCR_ID, Scope.USER_ATTRIBUTES}),
+          "who the customer is: profile card, gcr_id lookup, custom attributes"),
+    Grant("cdp:consent", frozenset({Scope.OPT_IN}), "marketing consent per channel"),
+    Grant("cdp:commerce", frozenset({Scope.PRODUCT_PURCHASED, Scope.PRODUCT_PURCHASE_TRENDS,
+                                     Scope.RECOMMENDED_PRODUCTS, Scope.AFFINITY, Scope.USER_ACTIVITY}),
+          "purchases, trends, recommendations, affinities, activity"),
+    Grant("cdp:marketing", frozenset({Scope.SEGMENTS, Scope.SEARCH_SEGMENTS, Scope.IS_CUSTOMER_IN_SEGMENT,
+                                      Scope.CAMPAIGNS, Scope.SEARCH_CAMPAIGNS}),
+          "segments and campaigns"),
+)
+BROAD_SCOPE = "cdp:read"
+PII_SCOPE = "cdp:pii"
+
+GRANTS: tuple[Grant, ...] = (
+    *_NARROW,
+    Grant(BROAD_SCOPE, frozenset().union(*(g.resources for g in _NARROW)), "everything the four scopes above reach"),
+    Grant(PII_SCOPE, frozenset(), "contact details unredacted: email, mobile, address, exact birth date"),
+)
+SCOPES_SUPPORTED: tuple[str, ...] = tuple(g.scope for g in GRANTS)
+_BY_SCOPE = {g.scope: g for g in GRANTS}
+assert _BY_SCOPE[BROAD_SCOPE].resources == RESOURCE_NAMES, "every resource must be reachable by some scope"
+
+
+def normalise_scopes(scopes: Iterable[str]) -> frozenset[str]:
+    """The token's scopes in our spelling: `cdp.read` (IdPs that refuse `:` in scope names) is `cdp:read`."""
+    return frozenset(f"cdp:{s[4:]}" if s.startswith("cdp.") else s for s in scopes)
+
+
+@lru_cache(maxsize=256)
+def granted_resources(scopes: frozenset[str]) -> frozenset[str]:
+    """The API resources a set of (normalised) scopes reaches."""
+    return frozenset().union(*(_BY_SCOPE[s].resources for s in scopes if s in _BY_SCOPE))
+
+
+def scopes_for(resources: Iterable[str]) -> tuple[str, ...]:
+    """The narrow scopes that together reach `resources`, in table order (what an error asks for)."""
+    needed = set(resources)
+    return tuple(g.scope for g in _NARROW if g.resources & needed)

@@ -1,0 +1,127 @@
+"""Who is calling and what they may read: grants by scope applied to one call, a tool list, one fetch.
+
+With OAuth sign-in on, the caller's token (the SDK's `get_access_token()`, set by its auth middleware for
+the request) decides: the resources their scopes reach (`grants.py`), and whether contact details are
+shown (`cdp:pii`). Without sign-in (stdio, the static token, loopback without a token) nothing changes:
+the tenant's grants (CDP_RESOURCES) and CDP_REDACT_PII decide, as before. Sign-in on but no token in the
+context (which the transport never allows) reaches nothing: the check fails closed.
+
+`require_resource` is the door every upstream fetch passes (`tools/upstream.fetch`): a composite that
+asks for a section the person may not read gets this error for that section and degrades, as it does
+for resources the tenant does not grant. The resources asked for are noted for the audit line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+
+from cdp_mcp.errors import CdpError
+from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, granted_resources, normalise_scopes, scopes_for
+
+if TYPE_CHECKING:
+    from cdp_mcp.settings import Settings
+    from cdp_mcp.tools.spec import ToolSpec
+
+__all__ = [
+    "Caller",
+    "ScopeNotGrantedError",
+    "current_caller",
+    "missing_scopes_error",
+    "must_redact",
+    "noting_reads",
+    "require_resource",
+    "visible_tools",
+]
+
+_reads: ContextVar[set[str] | None] = ContextVar("cdp_mcp_reads", default=None)
+
+
+class ScopeNotGrantedError(CdpError):
+    """The signed-in person's scopes do not reach a resource the call needs."""
+
+    code = "SCOPE_NOT_GRANTED"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The principal of one call: `sub` (else client id), `static-token` or `local`; scopes when signed in."""
+
+    principal: str
+    client_id: str | None
+    transport: str
+    scopes: frozenset[str] | None  # None: not signed in, so no per-person restriction
+
+    def resources(self) -> frozenset[str] | None:
+        """The resources this person may read, or None when only the tenant's grants apply."""
+        return None if self.scopes is None else granted_resources(self.scopes)
+
+
+def current_caller(settings: Settings, request: Any = None) -> Caller:
+    """The caller of the request being served (`request`: the HTTP request, None over stdio)."""
+    transport = "stdio" if request is None else "http"
+    token = get_access_token()
+    if token is not None:
+        return Caller(token.subject or token.client_id, token.client_id, transport,
+                      normalise_scopes(token.scopes))
+    if settings.oauth_enabled:
+        return Caller("anonymous", None, transport, frozenset())
+    static = request is not None and settings.mcp_auth_token is not None
+    return Caller("static-token" if static else "local", None, transport, None)
+
+
+def _allowed(settings: Settings) -> frozenset[str] | None:
+    return current_caller(settings).resources() if settings.oauth_enabled else None
+
+
+def missing_scopes_error(what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
+    """The error naming the scope(s) to ask for, e.g. `cdp:commerce (or cdp:read)`."""
+    missing = sorted(missing)
+    scopes = " and ".join(scopes_for(missing))
+    return ScopeNotGrantedError(
+        f"Your sign-in does not grant {what} ({', '.join(missing)}).",
+        hint=f"Ask your administrator for the scope {scopes} (or {BROAD_SCOPE}), then sign in again.")
+
+
+def require_resource(settings: Settings, resource: str) -> None:
+    """Refuse a fetch the caller's scopes do not reach; note it for the audit line."""
+    allowed = _allowed(settings)
+    if allowed is not None and resource not in allowed:
+        raise missing_scopes_error("this data", [resource])
+    reads = _reads.get()
+    if reads is not None:
+        reads.add(resource)
+
+
+@contextmanager
+def noting_reads() -> Iterator[set[str]]:
+    """Collect the resources fetched in this context (and the tasks it starts) while the block runs."""
+    reads: set[str] = set()
+    token = _reads.set(reads)
+    try:
+        yield reads
+    finally:
+        _reads.reset(token)
+
+
+def must_redact(settings: Settings) -> bool:
+    """Mask contact details: CDP_REDACT_PII, or a signed-in person without `cdp:pii`."""
+    if settings.redact_pii:
+        return True
+    if not settings.oauth_enabled:
+        return False
+    scopes = current_caller(settings).scopes
+    return scopes is None or PII_SCOPE not in scopes
+
+
+def visible_tools(settings: Settings, specs: Sequence[ToolSpec]) -> set[str] | None:
+    """Names of the tools the caller's scopes reach (every required resource); None: no per-person filter."""
+    allowed = _allowed(settings)
+    if allowed is None:
+        return None
+    return {s.name for s in specs if set(s.resources) <= allowed}

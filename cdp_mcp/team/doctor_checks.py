@@ -1,0 +1,129 @@
+"""`cdp-mcp doctor` checks for a team deployment: the sign-in configuration and the Redis connection.
+
+Kept apart from `commands/doctor.py`, which calls `check_deployment(settings, report)` once: with
+CDP_MCP_OAUTH_ISSUER set it reaches the issuer's metadata, fetches its signing keys (or asks the
+introspection endpoint about a token that cannot exist, which proves the client credentials), and states the
+resource and audience tokens must name; with CDP_REDIS_URL set it pings Redis. Each failure says what to fix.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+import httpx2
+
+from cdp_mcp.grants import SCOPES_SUPPORTED
+from cdp_mcp.team.audit import audit_destination
+from cdp_mcp.team.config import OAuthConfig
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError
+from cdp_mcp.team.ratelimit import effective_rate_limit
+
+if TYPE_CHECKING:
+    from cdp_mcp.settings import Settings
+
+__all__ = ["Reporter", "check_deployment"]
+
+_TIMEOUT = 5.0
+
+
+class Reporter(Protocol):
+    """What doctor's report offers (commands/doctor.Report)."""
+
+    def ok(self, text: str) -> None: ...
+
+    def info(self, text: str) -> None: ...
+
+    def fail(self, text: str, hint: str = "") -> None: ...
+
+    def section(self, title: str) -> None: ...
+
+
+async def check_deployment(settings: Settings, report: Reporter) -> None:
+    """The sign-in and Redis sections of the report (nothing when neither is configured)."""
+    config = OAuthConfig.from_settings(settings)
+    if config is not None:
+        report.section("Sign-in (OAuth)")
+        await _check_oauth(config, report)
+        destination = audit_destination(settings)
+        report.info(f"audit trail: {'off' if destination is None else 'stderr' if destination == '-' else destination}")
+        limit = effective_rate_limit(settings)
+        report.info(f"rate limit: {f'{limit} tool calls a minute per person' if limit else 'off'}")
+    if settings.redis_url is not None:
+        report.section("Redis")
+        await _check_redis(settings, report)
+
+
+async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
+    report.info(f"protected resource: {config.resource} (tokens must name audience {config.audience})")
+    report.info(f"scopes: {' '.join(SCOPES_SUPPORTED)}")
+    async with httpx2.AsyncClient(timeout=_TIMEOUT, follow_redirects=True) as http:
+        keys = IssuerKeys(config.issuer, http, jwks_url=config.jwks_url)
+        if config.jwks_url is None or config.introspection is None:
+            try:
+                await keys.discover()
+                report.ok(f"issuer {config.issuer} answers with its metadata")
+            except KeysUnavailableError as exc:
+                if config.jwks_url is None:
+                    report.fail(f"issuer not usable: {exc}",
+                                "check CDP_MCP_OAUTH_ISSUER (exactly the `iss` your tokens carry) and that this "
+                                "machine reaches it; or set CDP_MCP_OAUTH_JWKS_URL")
+                    return
+        if config.introspection is not None:
+            await _check_introspection(config, http, report)
+            return
+        try:
+            count = await keys.refresh()
+        except KeysUnavailableError as exc:
+            report.fail(f"signing keys not found: {exc}", "check the issuer's jwks_uri or CDP_MCP_OAUTH_JWKS_URL")
+            return
+        if count == 0:
+            report.fail("the issuer publishes no signing keys", "check CDP_MCP_OAUTH_JWKS_URL")
+        else:
+            report.ok(f"{count} signing key(s) found at {await keys.jwks_url()}")
+
+
+async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, report: Reporter) -> None:
+    endpoint = config.introspection
+    assert endpoint is not None
+    try:
+        response = await http.post(endpoint.url, data={"token": secrets.token_urlsafe(24)},
+                                   auth=(endpoint.client_id, endpoint.client_secret.get_secret_value()))
+    except httpx2.HTTPError as exc:
+        report.fail(f"cannot reach the introspection endpoint ({type(exc).__name__})",
+                    "check CDP_MCP_OAUTH_INTROSPECTION_URL and that this machine reaches it")
+        return
+    if response.status_code in (400, 401, 403):
+        report.fail(f"the introspection endpoint refused this server's credentials (HTTP {response.status_code})",
+                    "check CDP_MCP_OAUTH_CLIENT_ID and CDP_MCP_OAUTH_CLIENT_SECRET")
+    elif response.status_code != 200:
+        report.fail(f"the introspection endpoint answered HTTP {response.status_code}",
+                    "check CDP_MCP_OAUTH_INTROSPECTION_URL")
+    else:
+        report.ok(f"introspection endpoint {endpoint.url} accepts this server's credentials")
+
+
+async def _check_redis(settings: Settings, report: Reporter) -> None:
+    assert settings.redis_url is not None
+    url = settings.redis_url.get_secret_value()
+    parts = urlsplit(url)
+    where = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    try:
+        import redis.asyncio as redis_asyncio  # noqa: PLC0415 - optional extra
+    except ImportError:
+        report.fail("CDP_REDIS_URL is set but redis-py is not installed", "pip install 'cdp-mcp[redis]'")
+        return
+    client = redis_asyncio.Redis.from_url(url, socket_connect_timeout=_TIMEOUT, socket_timeout=_TIMEOUT)
+    started = time.perf_counter()
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach Redis is reported the same way
+        report.fail(f"Redis at {where} does not answer ({type(exc).__name__})",
+                    "check CDP_REDIS_URL (host, port, password; rediss:// for TLS) and that Redis is up")
+        return
+    finally:
+        await client.aclose()
+    report.ok(f"Redis at {where} answers (PING in {(time.perf_counter() - started) * 1000:.0f} ms); "
+              f"keys under {settings.redis_key_prefix}:")

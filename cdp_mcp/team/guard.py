@@ -1,0 +1,214 @@
+"""Around every tool call: the rate limit, the grants, a request id, unexpected failures, the audit line.
+
+`CallGuard.run(call, answer)` is the one hook the tool registry calls: it takes one call from the caller's
+bucket, refuses a tool their scopes do not fully reach (naming the scope to ask for), runs the tool, turns
+an unexpected exception into an error carrying a request id (logged with the traceback under that id),
+and writes the audit line whatever happened, cancellation included. The request id is also set on the
+SDK's span for the call. `AccessMiddleware` applies the same grants to `tools/list` (each person sees the
+tools their scopes reach) and audits reads of the customer overview resource.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from opentelemetry import trace
+from pydantic import BaseModel
+
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.errors import CdpError
+from cdp_mcp.team.access import Caller, current_caller, missing_scopes_error, must_redact, noting_reads, visible_tools
+from cdp_mcp.team.audit import AuditTrail, audit_destination, identifier_hashes
+from cdp_mcp.team.ratelimit import CallRateLimitedError, RateLimiter, rate_limiter_for
+from cdp_mcp.tools.spec import identity_arguments
+
+if TYPE_CHECKING:
+    from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
+    from cdp_mcp.settings import Settings
+    from cdp_mcp.tools.spec import ToolCall, ToolSpec
+
+__all__ = ["AccessMiddleware", "CallGuard", "UnexpectedFailureError", "new_request_id"]
+
+logger = logging.getLogger(__name__)
+
+_OVERVIEW_URI = re.compile(r"^cdp://customers/([0-9]{1,15})/overview$")
+
+
+def new_request_id() -> str:
+    """12 hex digits: unique enough to find one call in a day of logs, short enough to read out."""
+    return secrets.token_hex(6)
+
+
+class UnexpectedFailureError(CdpError):
+    """A crash inside a tool, shown to the model with the request id the operator finds it under."""
+
+    code = "INTERNAL"
+
+    def __init__(self, tool: str, request_id: str) -> None:
+        super().__init__(f"{tool} failed unexpectedly (request id {request_id}).",
+                         hint="Retry once; if it fails again, report the request id: the operator finds the "
+                              "details in the server log and the audit trail under it.")
+
+
+def _identifier_kinds(call: ToolCall) -> list[str]:
+    """The identifier kinds of a screening's customers (values never leave the call)."""
+    kinds: set[str] = set()
+    for ref in call.arguments.get("customers") or ():
+        kinds.update(k for k, v in (ref.model_dump() if isinstance(ref, BaseModel) else dict(ref)).items() if v)
+    return sorted(kinds)
+
+
+def _customers(model: BaseModel | None, call: ToolCall) -> dict[str, Any]:
+    """`gcr_id` (or `gcr_ids` for a screening) from the result, else from the arguments."""
+    rows = getattr(model, "rows", None)
+    if isinstance(rows, list):
+        return {"gcr_ids": [r.gcr_id for r in rows if getattr(r, "gcr_id", None) is not None]}
+    gcr_id = getattr(model, "gcr_id", None) if model is not None else None
+    gcr_id = gcr_id if gcr_id is not None else call.arguments.get("gcr_id")
+    return {"gcr_id": gcr_id} if gcr_id is not None else {}
+
+
+class CallGuard:
+    """Rate limit, grants and audit for the tools of one server (see the module docstring)."""
+
+    def __init__(self, settings: Settings, *, limiter: RateLimiter | None = None,
+                 audit: AuditTrail | None = None) -> None:
+        self.settings = settings
+        self.limiter = limiter if limiter is not None else rate_limiter_for(settings)
+        self.audit = audit if audit is not None else AuditTrail(audit_destination(settings), settings)
+
+    def __repr__(self) -> str:
+        return f"CallGuard(limiter={self.limiter!r}, audit={self.audit!r})"
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[CallGuard]:
+        """Open the audit trail for the server's lifetime; close it and the limiter's connection after."""
+        await self.audit.open()
+        try:
+            yield self
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.audit.aclose()
+                if self.limiter is not None:
+                    await self.limiter.aclose()
+
+    async def run(self, call: ToolCall, answer: Callable[[ToolCall], Awaitable[BaseModel]]) -> BaseModel:
+        """Run `answer(call)` under the guard; CdpErrors (refusals included) propagate for the registry."""
+        started = time.perf_counter()
+        request_id = new_request_id()
+        trace.get_current_span().set_attribute("cdp.request_id", request_id)
+        request = call.ctx.request_context.request if call.ctx is not None else None
+        caller = current_caller(self.settings, request)
+        outcome, model = "ok", None
+        with noting_reads() as reads:
+            try:
+                await self._admit(call.spec, caller)
+                model = await answer(call)
+                return model
+            except CdpError as exc:
+                outcome = exc.code
+                raise
+            except Exception as exc:
+                outcome = UnexpectedFailureError.code
+                logger.exception("%s failed unexpectedly (request id %s)", call.spec.name, request_id)
+                raise UnexpectedFailureError(call.spec.name, request_id) from exc
+            except BaseException:
+                outcome = "cancelled"
+                raise
+            finally:
+                if self.audit.enabled:
+                    await self.audit.write(self._line(call, caller, model, outcome, sorted(reads), request_id,
+                                                      started))
+
+    async def _admit(self, spec: ToolSpec, caller: Caller) -> None:
+        if self.limiter is not None:
+            wait = await self.limiter.take(caller.principal)
+            if wait is not None:
+                raise CallRateLimitedError(self.limiter.per_minute, wait)
+        allowed = caller.resources()
+        if allowed is not None and not set(spec.resources) <= allowed:
+            raise missing_scopes_error(f"{spec.name}", set(spec.resources) - allowed)
+
+    def _line(self, call: ToolCall, caller: Caller, model: BaseModel | None, outcome: str, reads: list[str],
+              request_id: str, started: float) -> dict[str, Any]:
+        identifiers: dict[str, str] | list[str]
+        if call.spec.customer:
+            try:
+                identifiers = identifier_hashes(self.audit.key, call.identity)
+            except CdpError:  # invalid identifiers: name the kinds only
+                identifiers = sorted(k for k, v in identity_arguments(call.arguments).items() if v is not None)
+        else:
+            identifiers = _identifier_kinds(call)
+        return self.entry(caller, tool=call.spec.name, resources=reads, customers=_customers(model, call),
+                          identifiers=identifiers, outcome=outcome, request_id=request_id, started=started)
+
+    def entry(self, caller: Caller, *, tool: str, resources: list[str], customers: dict[str, Any],
+              identifiers: dict[str, str] | list[str], outcome: str, request_id: str,
+              started: float) -> dict[str, Any]:
+        """One audit line (see `audit.py` for the fields)."""
+        return {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "principal": caller.principal, "client_id": caller.client_id, "tool": tool, "resources": resources,
+            **customers, "identifiers": identifiers, "redacted": must_redact(self.settings), "outcome": outcome,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1), "request_id": request_id,
+            "transport": caller.transport,
+        }
+
+
+class AccessMiddleware:
+    """SDK server middleware: per-person `tools/list`, and an audit line for each overview resource read."""
+
+    def __init__(self, guard: CallGuard, specs: Sequence[ToolSpec]) -> None:
+        self._guard = guard
+        self._specs = list(specs)
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "resources/read" and self._guard.audit.enabled:
+            return await self._audited_read(ctx, call_next)
+        result = await call_next(ctx)
+        if ctx.method == "tools/list":
+            names = visible_tools(self._guard.settings, self._specs)
+            if names is not None:
+                result = _only(result, names)
+        return result
+
+    async def _audited_read(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        uri = str((ctx.params or {}).get("uri", ""))
+        match = _OVERVIEW_URI.match(uri)
+        if match is None:
+            return await call_next(ctx)
+        started, request_id = time.perf_counter(), new_request_id()
+        caller = current_caller(self._guard.settings, ctx.request)
+        outcome = "ok"
+        with noting_reads() as reads:
+            try:
+                return await call_next(ctx)
+            except Exception as exc:
+                outcome = type(exc).__name__
+                raise
+            finally:
+                gcr_id = int(match.group(1))
+                await self._guard.audit.write(self._guard.entry(
+                    caller, tool="resource:customer_overview", resources=sorted(reads),
+                    customers={"gcr_id": gcr_id},
+                    identifiers=identifier_hashes(self._guard.audit.key, CustomerIdentity(gcr_id=gcr_id)),
+                    outcome=outcome, request_id=request_id, started=started))
+
+
+def _only(result: HandlerResult, names: set[str]) -> HandlerResult:
+    """The tools/list result with only `names`, marked private to this caller for any cache."""
+    if isinstance(result, dict) and isinstance(result.get("tools"), list):
+        tools = [t for t in result["tools"] if isinstance(t, dict) and t.get("name") in names]
+        return {**result, "tools": tools, **({"cacheScope": "private"} if "cacheScope" in result else {})}
+    if isinstance(result, BaseModel) and isinstance(getattr(result, "tools", None), list):
+        return result.model_copy(update={"tools": [t for t in result.tools if t.name in names]})  # type: ignore[attr-defined]
+    return result

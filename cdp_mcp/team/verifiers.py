@@ -1,0 +1,264 @@
+"""Access-token verifiers (the SDK's `TokenVerifier` protocol): signed JWTs, or RFC 7662 introspection.
+
+`JwtVerifier` checks, in order: shape and size, the header's algorithm against the allowlist (never `none`,
+never HS*), the signing key (by `kid`, from the issuer's JWKS, see `keys.py`; a JWK that states its own
+`alg` must match), then PyJWT checks the signature, `iss`, `aud` (RFC 8707: this server's resource, or
+CDP_MCP_OAUTH_AUDIENCE), `exp`, `nbf` and `iat` with a small leeway. `IntrospectionVerifier` asks the
+issuer about tokens it cannot read (opaque). Both remember accepted tokens briefly (a minute at most, never
+past their expiry), since a client sends the same token with every request.
+
+Both expose `check(token)`, which says why a token is refused (`TokenRejectedError`) or that it cannot be
+checked now (`KeysUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
+never the token, its claims or anything else the caller sent. Scopes come from `scope` (space-separated),
+`scp` (string or list: Okta, Entra ID) and `roles` / `permissions` (Entra app roles, Auth0 RBAC), normalised
+by `grants.normalise_scopes`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import httpx2
+import jwt
+from mcp.server.auth.provider import AccessToken
+
+from cdp_mcp.grants import normalise_scopes
+from cdp_mcp.team.config import OAuthConfig
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
+
+__all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
+           "scopes_of"]
+
+logger = logging.getLogger(__name__)
+
+LEEWAY = 30
+"""Seconds of clock skew tolerated on exp, nbf and iat."""
+MAX_TOKEN_LENGTH = 16 * 1024
+_SCOPE_CLAIMS = ("scope", "scp", "roles", "permissions")
+_CLIENT_CLAIMS = ("client_id", "azp", "appid", "cid")
+_REQUIRED = ["exp", "iss", "aud"]
+_REFUSALS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "The access token expired"),
+    (jwt.ImmatureSignatureError, "The access token is not valid yet"),
+    (jwt.InvalidAudienceError, "The access token was not issued for this server (audience)"),
+    (jwt.InvalidIssuerError, "The access token was issued by another issuer"),
+    (jwt.InvalidSignatureError, "The access token signature does not verify"),
+    (jwt.MissingRequiredClaimError, "The access token lacks exp, iss or aud"),
+    (jwt.InvalidAlgorithmError, "The access token is signed with an algorithm this server does not accept"),
+    (jwt.DecodeError, "The access token is malformed"),
+)
+
+
+class CheckingVerifier(Protocol):
+    """A TokenVerifier that can also say why it refuses."""
+
+    async def check(self, token: str) -> AccessToken: ...
+
+    async def verify_token(self, token: str) -> AccessToken | None: ...
+
+
+def scopes_of(claims: dict[str, Any]) -> list[str]:
+    """Every scope-like value the claims carry, normalised and sorted."""
+    values: list[str] = []
+    for name in _SCOPE_CLAIMS:
+        claim = claims.get(name)
+        if isinstance(claim, str):
+            values += claim.split()
+        elif isinstance(claim, list):
+            values += [v for v in claim if isinstance(v, str)]
+    return sorted(normalise_scopes(values))
+
+
+def _client_id(claims: dict[str, Any]) -> str:
+    found = next((claims[c] for c in _CLIENT_CLAIMS if isinstance(claims.get(c), str) and claims[c]), None)
+    return found or str(claims.get("sub") or "unknown")
+
+
+def _access_token(token: str, claims: dict[str, Any], config: OAuthConfig) -> AccessToken:
+    exp = claims.get("exp")
+    subject = claims.get("sub")
+    return AccessToken(token=token, client_id=_client_id(claims), scopes=scopes_of(claims),
+                       expires_at=int(exp) if isinstance(exp, int | float) else None, resource=config.resource,
+                       subject=subject if isinstance(subject, str) else None,
+                       claims={"iss": claims.get("iss", config.issuer)})
+
+
+class _Verifier:
+    """`check` with a short memory of tokens already accepted, and `verify_token` for the SDK in its terms.
+
+    A client sends the same token with every request: remembering the verdict (keyed by the token's digest,
+    for `cache_seconds` at most and never past its expiry) spares a signature check or an introspection
+    round trip per request. Refusals are never remembered.
+    """
+
+    def __init__(self, *, cache_seconds: float, cache_size: int = 10_000,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._cache_seconds = cache_seconds
+        self._cache: OrderedDict[bytes, tuple[float, AccessToken]] = OrderedDict()
+        self._cache_size = cache_size
+        self._clock = clock
+
+    async def _verify(self, token: str) -> AccessToken:
+        raise NotImplementedError
+
+    def _still_good(self, access: AccessToken) -> bool:
+        """Whether a remembered verdict still stands (a JWT's key may have been withdrawn since)."""
+        del access
+        return True
+
+    async def check(self, token: str) -> AccessToken:
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise TokenRejectedError("The access token is malformed")
+        digest = hashlib.sha256(token.encode()).digest()  # the cache never holds the token itself as a key
+        now = self._clock()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now and self._still_good(cached[1]):
+            return cached[1]
+        access = await self._verify(token)
+        until = min(now + self._cache_seconds, access.expires_at or now + self._cache_seconds)
+        self._cache[digest] = (until, access)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return access
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            return await self.check(token)
+        except (TokenRejectedError, KeysUnavailableError):
+            return None
+
+
+class JwtVerifier(_Verifier):
+    """Verifies JWT access tokens locally against the issuer's published keys."""
+
+    def __init__(self, config: OAuthConfig, keys: IssuerKeys, *, leeway: float = LEEWAY,
+                 cache_seconds: float = 60) -> None:
+        super().__init__(cache_seconds=cache_seconds)
+        self._config = config
+        self._keys = keys
+        self._leeway = leeway
+        self._parsed: dict[tuple[str, str], jwt.PyJWK] = {}
+
+    def __repr__(self) -> str:
+        return f"JwtVerifier(issuer={self._config.issuer!r}, audience={self._config.audience!r})"
+
+    async def _verify(self, token: str) -> AccessToken:
+        header = _header(token)
+        alg, kid = header.get("alg"), header.get("kid")
+        if not isinstance(alg, str) or alg not in self._config.algorithms:
+            raise TokenRejectedError("The access token is signed with an algorithm this server does not accept")
+        jwk = await self._keys.key_for(kid if isinstance(kid, str) else None)
+        if jwk.get("alg", alg) != alg:
+            raise TokenRejectedError("The access token's algorithm does not match its signing key")
+        try:
+            key = self._key(jwk, alg)
+            claims = jwt.decode(token, key, algorithms=[alg], audience=self._config.audience,
+                                issuer=self._config.issuer, leeway=self._leeway,
+                                options={"require": _REQUIRED, "verify_iat": True})
+        except jwt.PyJWKError:
+            raise TokenRejectedError("The access token's signing key cannot be used with its algorithm") from None
+        except jwt.InvalidTokenError as exc:
+            reason = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), "The access token is invalid")
+            raise TokenRejectedError(reason) from None
+        access = _access_token(token, claims, self._config)
+        return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid")}})
+
+    def _still_good(self, access: AccessToken) -> bool:
+        return self._keys.holds((access.claims or {}).get("kid"))
+
+    def _key(self, jwk: dict[str, Any], alg: str) -> jwt.PyJWK:
+        """The parsed key, kept while its JWK is the same (parsing costs more than verifying)."""
+        ident = (json.dumps(jwk, sort_keys=True), alg)
+        key = self._parsed.get(ident)
+        if key is None:
+            if len(self._parsed) > 64:  # rotated-out keys
+                self._parsed.clear()
+            key = self._parsed[ident] = jwt.PyJWK(jwk, algorithm=alg)
+        return key
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The JOSE header, read without the payload (PyJWT then checks the whole token, header included)."""
+    segments = token.split(".")
+    if len(segments) != 3 or not segments[0]:
+        raise TokenRejectedError("The access token is malformed (not a signed JWT)")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise TokenRejectedError("The access token is malformed") from None
+    if not isinstance(header, dict):
+        raise TokenRejectedError("The access token is malformed")
+    return header
+
+
+class IntrospectionVerifier(_Verifier):
+    """Asks the issuer's RFC 7662 endpoint about each token (answers cached for `cache_seconds` at most).
+
+    The endpoint must say the token is active, for this issuer (when it names one) and for this server's
+    audience; expiry and not-before are checked here too. Refusals and failures are not cached.
+    """
+
+    def __init__(self, config: OAuthConfig, http: httpx2.AsyncClient, *, cache_seconds: float = 60,
+                 leeway: float = LEEWAY, cache_size: int = 10_000, clock: Callable[[], float] = time.time) -> None:
+        if config.introspection is None:
+            raise ValueError("introspection is not configured")
+        super().__init__(cache_seconds=cache_seconds, cache_size=cache_size, clock=clock)
+        self._config = config
+        self._endpoint = config.introspection
+        self._http = http
+        self._leeway = leeway
+
+    def __repr__(self) -> str:
+        return f"IntrospectionVerifier({self._endpoint.url!r})"
+
+    async def _verify(self, token: str) -> AccessToken:
+        return self._accept(token, await self._introspect(token), self._clock())
+
+    async def _introspect(self, token: str) -> dict[str, Any]:
+        auth = (self._endpoint.client_id, self._endpoint.client_secret.get_secret_value())
+        try:
+            response = await self._http.post(self._endpoint.url, data={"token": token,
+                                                                       "token_type_hint": "access_token"},
+                                             auth=auth, headers={"Accept": "application/json"})
+        except httpx2.HTTPError as exc:
+            logger.warning("Cannot reach the token introspection endpoint (%s)", type(exc).__name__)
+            raise KeysUnavailableError("The token introspection endpoint cannot be reached") from exc
+        if response.status_code != 200:
+            logger.warning("The token introspection endpoint answered HTTP %d%s", response.status_code,
+                           " (check CDP_MCP_OAUTH_CLIENT_ID / CDP_MCP_OAUTH_CLIENT_SECRET)"
+                           if response.status_code in (400, 401, 403) else "")
+            raise KeysUnavailableError("The token introspection endpoint refused to answer")
+        try:
+            claims = response.json()
+        except ValueError as exc:
+            raise KeysUnavailableError("The token introspection endpoint did not answer JSON") from exc
+        if not isinstance(claims, dict):
+            raise KeysUnavailableError("The token introspection endpoint did not answer a JSON object")
+        return claims
+
+    def _accept(self, token: str, claims: dict[str, Any], now: float) -> AccessToken:
+        if claims.get("active") is not True:
+            raise TokenRejectedError("The access token is not active (expired, revoked or unknown)")
+        if "iss" in claims and str(claims["iss"]).rstrip("/") != self._config.issuer.rstrip("/"):
+            raise TokenRejectedError("The access token was issued by another issuer")
+        if self._config.audience not in _as_list(claims.get("aud")):
+            raise TokenRejectedError("The access token was not issued for this server (audience)")
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if isinstance(exp, int | float) and exp < now - self._leeway:
+            raise TokenRejectedError("The access token expired")
+        if isinstance(nbf, int | float) and nbf > now + self._leeway:
+            raise TokenRejectedError("The access token is not valid yet")
+        return _access_token(token, {**claims, "iss": claims.get("iss", self._config.issuer)}, self._config)
+
+
+def _as_list(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        return value.split() if " " in value else [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

@@ -1,0 +1,276 @@
+"""The MCP Apps views in a real browser, fed real results from the sandbox: the customer card (get_customer_overview)
+and the screening table (screen_customers). One module, so the session starts chromium once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cases import CARD_LABELS, SCREENED
+from host import HOST_VARIABLES, HostedView, open_view, rgb, watch
+
+from cdp_mcp.views import CARD_URI, SCREENING_URI, document, standalone
+
+pytestmark = pytest.mark.anyio
+
+CHANNELS = {"email": "Email", "sms": "SMS", "push": "Push", "whatsapp": "WhatsApp"}
+HOST_LIGHT, HOST_DARK = (0xFB, 0xFA, 0xF7), (0x1F, 0x1E, 0x1C)  # HOST_VARIABLES' background, each half
+
+
+def usd(amount: float) -> str:
+    return f"${amount:,.2f}"
+
+
+async def card(browser: Any, call: dict[str, Any], **options: Any) -> HostedView:
+    hosted = await open_view(browser, document(CARD_URI), call, **options)
+    await hosted.frame.locator("main[aria-busy=false] footer").wait_for()
+    return hosted
+
+
+async def table(browser: Any, call: dict[str, Any], **options: Any) -> HostedView:
+    hosted = await open_view(browser, document(SCREENING_URI), call, **options)
+    await hosted.frame.locator("main[aria-busy=false] table").wait_for()
+    return hosted
+
+
+async def row_order(hosted: HostedView) -> list[int]:
+    return [int(i) for i in await hosted.frame.locator("tbody tr").evaluate_all("rs => rs.map(r => r.dataset.index)")]
+
+
+@pytest.mark.parametrize("label", CARD_LABELS)
+async def test_the_card_shows_the_customer(browser: Any, tool_results: dict[str, Any], screenshots: Path,
+                                           label: str) -> None:
+    call = tool_results[f"card_{label}"]
+    data = call["result"]["structuredContent"]
+    hosted = await card(browser, call)
+    view = hosted.frame
+    assert await view.locator("h1#name").inner_text() == data["who"]["name"]
+    sub = await view.locator(".who .sub").inner_text()
+    assert data["who"]["tier"] in sub and data["who"]["city"] in sub and f"gcr_id {data['gcr_id']}" in sub
+    value = data["value"]
+    assert await view.locator("[data-kpi=total_sales] dd").inner_text() == usd(value["total_sales"])
+    assert await view.locator("[data-kpi=orders] dd").inner_text() == f"{value['orders']:,}"
+    if "average_basket" in value:
+        assert await view.locator("[data-kpi=average_basket] dd").inner_text() == usd(value["average_basket"])
+    months = list(value["trend"])
+    bars, points = view.locator(".chart rect.bar"), view.locator(".chart circle.point")
+    assert await bars.count() == len(months) == await points.count()
+    assert await bars.evaluate_all("bs => bs.map(b => b.dataset.month)") == months
+    description = await view.locator(".chart svg desc").text_content()
+    for month, figures in value["trend"].items():
+        assert usd(figures["sales"]) in description  # the chart's text alternative has every figure
+        cell = view.locator(f".data-table tr[data-month='{month}'] td").first
+        assert await cell.text_content() == usd(figures["sales"])
+    for channel, opted_in in data["consent"].items():
+        row = view.locator(f"[data-channel={channel}]")
+        assert await row.get_attribute("data-consent") == ("yes" if opted_in else "no")
+        assert ("not opted in" not in await row.inner_text()) == opted_in
+    contactable = [CHANNELS[c] for c, yes in data["consent"].items() if yes]
+    expected = f"Contactable on {', '.join(contactable)}" if contactable else "Not contactable on any channel"
+    assert await view.locator(".contactable").inner_text() == expected
+    assert await view.locator("[data-segment]").count() == len(data["segments"]["top"])
+    for title, scores in data["affinities"].items():
+        assert await view.locator(f"[data-chart='{title}'] li").count() == len(scores)
+    for code, product in data["recommendations"].items():
+        assert await view.locator(f"[data-product='{code}'] .price").inner_text() == usd(product["price"])
+        assert product["name"] in await view.locator(f"[data-product='{code}']").inner_text()
+    hosted.assert_clean()
+    await hosted.screenshot(screenshots / f"card-{label}-light.png")
+    await hosted.page.close()
+
+
+async def test_a_partial_failure_says_so_in_place(browser: Any, tool_results: dict[str, Any],
+                                                  screenshots: Path) -> None:
+    call = tool_results["card_partial"]
+    unavailable = call["result"]["structuredContent"]["unavailable"]
+    assert {"affinities", "value.trend"} <= set(unavailable)
+    hosted = await card(browser, call)
+    view = hosted.frame
+    for key in ("affinities", "value.trend"):
+        text = await view.locator(f"[data-unavailable='{key}']").inner_text()
+        assert text.startswith("Unavailable: ") and unavailable[key] in text
+    assert await view.locator("[data-section=affinities] [data-unavailable]").count() == 1  # in its own section
+    assert await view.locator("[data-section=value] [data-unavailable='value.trend']").count() == 1
+    assert await view.locator(".chart").count() == 0 and await view.locator("[data-kpi=total_sales]").count() == 1
+    assert await view.locator("[data-section=recommendations] [data-product]").count() > 0
+    hosted.assert_clean()
+    await hosted.screenshot(screenshots / "card-partial.png")
+    await hosted.page.close()
+
+
+async def test_an_error_result_is_shown_as_its_message(browser: Any, tool_results: dict[str, Any]) -> None:
+    call = tool_results["ambiguous"]
+    assert call["result"]["isError"]
+    hosted = await open_view(browser, document(CARD_URI), call)
+    message = hosted.frame.locator("#status.problem")
+    await message.wait_for()
+    assert await message.inner_text() == call["result"]["content"][0]["text"]
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+async def test_the_card_follows_the_host_theme_and_speaks_the_protocol(browser: Any, tool_results: dict[str, Any],
+                                                                       screenshots: Path) -> None:
+    hosted = await card(browser, tool_results["card_vip"], variables=HOST_VARIABLES)
+    assert await hosted.background() == HOST_LIGHT  # the host's style variable, light half
+    await hosted.screenshot(screenshots / "card-vip-host-light.png")
+    await hosted.set_theme("dark")
+    assert await hosted.background() == HOST_DARK
+    await hosted.screenshot(screenshots / "card-vip-host-dark.png")
+    messages = await hosted.messages()
+    init = messages[0]
+    assert init["method"] == "ui/initialize" and init["params"]["protocolVersion"] == "2026-01-26"
+    assert init["params"]["appInfo"]["name"] and "appCapabilities" in init["params"]
+    assert messages[1]["method"] == "ui/notifications/initialized"  # nothing else before the handshake ends
+    sizes = [m["params"] for m in messages if m.get("method") == "ui/notifications/size-changed"]
+    assert sizes and sizes[-1]["height"] > 300 and all(s["width"] > 0 for s in sizes)
+    box = await hosted.page.locator("#view").bounding_box()
+    assert box and box["height"] == sizes[-1]["height"]  # the host sized the frame to the view
+    await hosted.page.evaluate("window.ping()")
+    await hosted.page.wait_for_function("window.viewMessages.some(m => m.id === 99 && m.result)")
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+async def test_the_card_has_a_dark_default_and_fits_narrow_and_wide_panes(browser: Any, tool_results: dict[str, Any],
+                                                                          screenshots: Path) -> None:
+    narrow = await card(browser, tool_results["card_vip"], theme="dark", width=360)
+    assert max(await narrow.background()) < 60  # the view's own dark palette, no host variables
+    assert await narrow.frame.locator("html").evaluate("e => e.scrollWidth - e.clientWidth") <= 0
+    consent, segments = [await narrow.frame.locator(f"[data-section={s}]").bounding_box()
+                         for s in ("consent", "segments")]
+    assert consent and segments and segments["y"] > consent["y"]  # one column
+    await narrow.screenshot(screenshots / "card-vip-dark-narrow.png")
+    narrow.assert_clean()
+    await narrow.page.close()
+    wide = await card(browser, tool_results["card_vip"], width=1000)
+    consent, segments = [await wide.frame.locator(f"[data-section={s}]").bounding_box()
+                         for s in ("consent", "segments")]
+    assert consent and segments and segments["y"] == consent["y"] and segments["x"] > consent["x"]  # two columns
+    wide.assert_clean()
+    await wide.page.close()
+
+
+async def test_the_chart_data_is_reachable_by_keyboard(browser: Any, tool_results: dict[str, Any]) -> None:
+    hosted = await card(browser, tool_results["card_vip"])
+    view = hosted.frame
+    svg = view.locator(".chart svg")
+    assert await svg.get_attribute("role") == "img"
+    assert await svg.get_attribute("aria-labelledby") == "trend-title trend-desc"
+    data_table = view.locator(".data-table")
+    assert not await data_table.is_visible()
+    await view.locator("details summary").focus()
+    await hosted.page.keyboard.press("Enter")
+    assert await data_table.is_visible()
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+async def test_the_standalone_card_renders_without_a_host(browser: Any, tool_results: dict[str, Any],
+                                                          screenshots: Path) -> None:
+    """What `cdp-mcp card` writes: no host, no network; the system's dark mode followed."""
+    call = tool_results["card_vip"]
+    data = call["result"]["structuredContent"]
+    page = await browser.new_page(viewport={"width": 900, "height": 2400}, color_scheme="dark")
+    errors, requests = watch(page)
+    await page.set_content(standalone(CARD_URI, data, call["arguments"], generated="2026-01-26T12:00:00+00:00"))
+    await page.locator("main[aria-busy=false] footer").wait_for()
+    assert await page.locator("h1#name").inner_text() == data["who"]["name"]
+    assert "generated 2026-01-26T12:00:00+00:00" in await page.locator("footer").inner_text()
+    assert await page.locator(".chart rect.bar").count() == len(data["value"]["trend"])
+    assert max(rgb(await page.locator("body").evaluate("b => getComputedStyle(b).backgroundColor"))) < 60
+    assert errors == [] and requests == []
+    await page.screenshot(path=str(screenshots / "card-standalone-dark.png"), full_page=True)
+    await page.close()
+
+
+async def test_one_row_per_screened_customer_with_marks_recency_and_errors(
+    browser: Any, tool_results: dict[str, Any], screenshots: Path,
+) -> None:
+    call = tool_results["screening"]
+    data = call["result"]["structuredContent"]
+    rows = data["rows"]
+    assert len(rows) == SCREENED and any("error" in r for r in rows)
+    hosted = await table(browser, call)
+    view = hosted.frame
+    assert await view.locator("tbody tr").count() == SCREENED
+    for key, count in data["summary"].items():
+        assert await view.locator(f"[data-count='{key.replace('_', '-')}'] strong").inner_text() == str(count)
+    for row in rows:
+        tr = view.locator(f"tbody tr[data-index='{row['index']}']")
+        texts = await tr.locator("td").all_inner_texts()
+        if "error" in row:
+            assert row["error"] in texts[-1] and "failed" in (await tr.get_attribute("class") or "")
+            assert not await tr.locator(".row-error").is_visible()  # said once, in its column
+            continue
+        assert texts[2].endswith("yes" if row["in_segment"] else "no")
+        assert texts[3].endswith("yes" if row["contactable"] else "no")
+        days = row.get("days_since_last_purchase")
+        assert texts[4] == ("no purchase" if days is None else "today" if days == 0 else f"{days:,} days ago")
+        assert row["name"] in texts[1]
+        eligible = row["in_segment"] and row["contactable"]
+        assert await tr.get_attribute("data-eligible") == ("yes" if eligible else "no")
+    hosted.assert_clean()
+    await hosted.screenshot(screenshots / "table-light.png")
+    await hosted.page.close()
+
+
+async def test_table_columns_sort_by_keyboard_and_click(browser: Any, tool_results: dict[str, Any]) -> None:
+    rows = tool_results["screening"]["result"]["structuredContent"]["rows"]
+    hosted = await table(browser, tool_results["screening"])
+    view = hosted.frame
+    assert await row_order(hosted) == list(range(SCREENED))
+    recency = view.locator("th:has(button[data-sort=recency])")
+    await view.locator("button[data-sort=recency]").focus()
+    await hosted.page.keyboard.press("Enter")
+    known = sorted((r["days_since_last_purchase"], r["index"]) for r in rows if "days_since_last_purchase" in r)
+    assert (await row_order(hosted))[:len(known)] == [i for _, i in known]  # no recency last
+    assert await recency.get_attribute("aria-sort") == "ascending"
+    await hosted.page.keyboard.press("Space")  # the focus stayed on the header: the same key sorts the other way
+    assert await recency.get_attribute("aria-sort") == "descending"
+    newest_last = sorted(known, key=lambda k: (-k[0], k[1]))  # ties keep the request order
+    assert (await row_order(hosted))[SCREENED - len(known):] == [i for _, i in newest_last]
+    await view.locator("button[data-sort=in_segment]").click()
+    marks = await view.locator("tbody td[data-col=in_segment]").all_inner_texts()
+    first_no = next((i for i, m in enumerate(marks) if m.endswith("no")), len(marks))
+    assert marks[:first_no] and all(m.endswith("yes") for m in marks[:first_no])
+    await view.locator("#only-eligible").check()
+    eligible = [r["index"] for r in rows if r.get("in_segment") and r.get("contactable")]
+    assert sorted(await row_order(hosted)) == eligible
+    assert await view.locator("#shown").inner_text() == f"{len(eligible)} shown"
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+async def test_redacted_identifiers_show_as_redacted_in_both_themes(browser: Any, tool_results: dict[str, Any],
+                                                                    screenshots: Path) -> None:
+    call = tool_results["screening_redacted"]
+    assert call["result"]["structuredContent"]["rows"][0]["customer"] == {"email": "[redacted]"}
+    hosted = await table(browser, call, variables=HOST_VARIABLES)
+    assert await hosted.frame.locator("tbody tr[data-index='0'] .redacted").inner_text() == "redacted"
+    assert "[redacted]" not in await hosted.frame.locator("tbody").inner_text()
+    assert await hosted.background() == HOST_LIGHT
+    await hosted.set_theme("dark")
+    assert await hosted.background() == HOST_DARK
+    await hosted.screenshot(screenshots / "table-redacted-dark.png")
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+async def test_the_table_fits_a_narrow_pane(browser: Any, tool_results: dict[str, Any], screenshots: Path) -> None:
+    rows = tool_results["screening"]["result"]["structuredContent"]["rows"]
+    hosted = await table(browser, tool_results["screening"], width=360, theme="dark")
+    view = hosted.frame
+    assert await view.locator("html").evaluate("e => e.scrollWidth - e.clientWidth") <= 0  # the page does not scroll
+    scroller = view.locator(".scroller")
+    assert await scroller.evaluate("e => e.scrollWidth <= e.clientWidth")  # nor does the table: every mark shows
+    assert await view.locator("th:has(button[data-sort=contactable])").is_visible()
+    assert not await view.locator("th.col-error").is_visible()  # errors move under the customer
+    failed = [r for r in rows if "error" in r]
+    for row in failed:
+        assert await view.locator(f"tr[data-index='{row['index']}'] .row-error").inner_text() == row["error"]
+    assert await scroller.get_attribute("tabindex") == "0" and await scroller.get_attribute("role") == "region"
+    await hosted.screenshot(screenshots / "table-dark-narrow.png")
+    hosted.assert_clean()
+    await hosted.page.close()

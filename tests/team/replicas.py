@@ -1,0 +1,89 @@
+"""Replicas as an operator runs them: `cdp-mcp serve --transport http` processes sharing one Redis, one B2B API
+(a sandbox on loopback) and one identity provider. Used by the replica test and the replica benchmark."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+
+__all__ = ["Replica", "free_port", "replica_env", "running_replicas"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Replica:
+    port: int
+    audit: Path
+    log: Path
+
+    @property
+    def mcp(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+
+def replica_env(*, api_url: str, tenant_hash: str, redis_url: str, prefix: str, issuer: str, public_url: str,
+                **extra: str) -> dict[str, str]:
+    """The environment every replica shares (what a deployment's secret store would hand each one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDP_", "OTEL_"))}
+    return env | {"CDP_B2B_API_URL": api_url, "CDP_TENANT_HASH": tenant_hash, "CDP_REDIS_URL": redis_url,
+                  "CDP_REDIS_KEY_PREFIX": prefix, "CDP_MCP_OAUTH_ISSUER": issuer, "CDP_MCP_PUBLIC_URL": public_url,
+                  "CDP_LOG_LEVEL": "WARNING", **extra}
+
+
+@contextmanager
+def running_replicas(count: int, env: dict[str, str], directory: Path) -> Iterator[list[Replica]]:
+    """Start `count` replicas (own state directory and audit file each), wait until healthy, stop them after."""
+    replicas: list[Replica] = []
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for index in range(count):
+            home = directory / f"replica-{index}"
+            home.mkdir(parents=True, exist_ok=True)
+            replica = Replica(free_port(), home / "audit.jsonl", home / "stderr.log")
+            own = env | {"CDP_STATE_DIR": str(home / "state"), "CDP_AUDIT_LOG": str(replica.audit)}
+            with replica.log.open("wb") as log:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "cdp_mcp", "serve", "--transport", "http", "--port", str(replica.port)],
+                    env=own, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT))
+            replicas.append(replica)
+        for replica, process in zip(replicas, processes, strict=True):
+            _wait_healthy(replica, process)
+        yield replicas
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+def _wait_healthy(replica: Replica, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:  # start-up, not a test: a bounded wait for /healthz
+        if process.poll() is not None:
+            raise RuntimeError(f"replica on port {replica.port} exited: {replica.log.read_text()[-2000:]}")
+        try:
+            if httpx2.get(f"http://127.0.0.1:{replica.port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"replica on port {replica.port} did not become healthy: {replica.log.read_text()}")
+        time.sleep(0.05)

@@ -1,0 +1,52 @@
+"""`cdp-mcp doctor` on a team deployment: the issuer, its keys, the audience, the introspection credentials
+and the Redis connection are checked for real, and each failure says what to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdp_mcp.cli import main
+from cdp_mcp.commands.doctor import Report
+from cdp_mcp.settings import Settings
+from cdp_mcp.team.doctor_checks import check_deployment
+from tests.broker.test_redis_store import RedisServer, redis_server
+from tests.team.authserver import CLIENT_ID, AuthServer
+from tests.team.replicas import free_port
+
+__all__ = ["redis_server"]
+
+pytestmark = pytest.mark.anyio
+
+
+def test_doctor_reports_the_issuer_keys_audience_and_redis(
+    cdp_env: dict[str, str], auth_server: AuthServer, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in {"CDP_MCP_OAUTH_ISSUER": auth_server.issuer, "CDP_MCP_PUBLIC_URL": "https://cdp.example.com",
+                       "CDP_REDIS_URL": redis_server.url}.items():
+        monkeypatch.setenv(key, value)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"issuer {auth_server.issuer} answers" in out and "1 signing key(s) found" in out
+    assert "tokens must name audience https://cdp.example.com/mcp" in out
+    assert "rate limit: 120 tool calls a minute per person" in out and "audit trail: " in out
+    assert f"Redis at redis://127.0.0.1:{redis_server.port}/0 answers" in out
+    assert redis_server.password not in out
+
+
+async def test_doctor_says_what_to_fix_when_the_issuer_credentials_or_redis_fail(
+    cdp_env: dict[str, str], auth_server: AuthServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    cases = [
+        ({"mcp_oauth_issuer": dead}, "fix: check CDP_MCP_OAUTH_ISSUER"),
+        ({"mcp_oauth_issuer": auth_server.issuer, "mcp_oauth_introspection_url": f"{auth_server.issuer}/introspect",
+          "mcp_oauth_client_id": CLIENT_ID, "mcp_oauth_client_secret": "not-the-secret-0123456789"},
+         "fix: check CDP_MCP_OAUTH_CLIENT_ID and CDP_MCP_OAUTH_CLIENT_SECRET"),
+        ({"redis_url": f"redis://127.0.0.1:{free_port()}/0"}, "fix: check CDP_REDIS_URL"),
+    ]
+    for overrides, hint in cases:
+        report = Report()
+        settings = Settings.load(mcp_public_url="https://cdp.example.com", **overrides)
+        await check_deployment(settings, report)
+        assert report.failed and hint in capsys.readouterr().out

@@ -1,0 +1,148 @@
+"""Grants by scope, the audit trail and the rate limit, seen through the official SDK client over HTTP.
+
+Each person's token decides the tools they see, the calls they may make, and whether contact details show;
+every call leaves one audit line that names the customer by gcr_id and never by what the caller typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.sandbox import SampleCustomer
+from cdp_mcp.team.audit import KEY_FILE, identifier_hashes
+from tests.team.authserver import AuthServer
+from tests.team.conftest import Served, oauth_app
+
+pytestmark = pytest.mark.anyio
+
+PROFILE = ["get_customer_profile", "get_customer_attributes", "resolve_customer", "get_customer_overview"]
+MARKETING = ["list_customer_segments", "search_customer_segments", "check_customer_in_segment",
+             "list_customer_campaigns", "search_customer_campaigns"]
+COMMERCE = ["get_product_recommendations", "get_customer_activity", "get_purchase_trends", "list_purchased_products",
+            "get_customer_affinity"]
+
+
+@pytest.fixture
+async def served(cdp_env: dict[str, str], auth_server: AuthServer, tmp_path: Path) -> AsyncIterator[Served]:
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl") as app:
+        yield app
+
+
+def _text(result: Any) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+@pytest.mark.parametrize(("scopes", "expected"), [
+    ("cdp:profile", PROFILE),
+    ("cdp:marketing", MARKETING),
+    ("cdp:commerce", COMMERCE),
+    ("cdp:consent", ["get_marketing_consent"]),
+    ("cdp.profile cdp.consent cdp.marketing", [*PROFILE, *MARKETING, "get_marketing_consent", "screen_customers"]),
+    ("cdp:read", [*PROFILE, *MARKETING, *COMMERCE, "get_marketing_consent", "screen_customers"]),
+])
+async def test_each_person_sees_the_tools_their_scopes_reach(shared_app: Served, scopes: str,
+                                                             expected: list[str]) -> None:
+    for mode in ("auto", "legacy"):
+        async with shared_app.client(shared_app.idp.token(scopes), mode=mode) as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+        assert sorted(names) == sorted(expected)
+
+
+async def test_a_call_outside_the_grants_is_a_tool_error_naming_the_scope(served: Served,
+                                                                           showcase: SampleCustomer) -> None:
+    async with served.client(served.idp.token("cdp:marketing", sub="mia")) as client:
+        result = await client.call_tool("get_customer_profile", {"gcr_id": showcase.gcr_id})
+        assert result.is_error and "cdp:profile" in _text(result) and "cdp:read" in _text(result)
+        listed = await client.call_tool("list_customer_segments", {"gcr_id": showcase.gcr_id})
+        assert not listed.is_error
+    refused, allowed = served.audit_lines()
+    assert refused["outcome"] == "SCOPE_NOT_GRANTED" and refused["resources"] == []
+    assert refused["principal"] == "mia" and allowed["outcome"] == "ok" and allowed["resources"] == ["segments"]
+
+
+async def test_contact_details_show_only_with_cdp_pii(served: Served, showcase: SampleCustomer) -> None:
+    assert not served.settings.redact_pii
+    cards = {}
+    for scopes in ("cdp:profile", "cdp:profile cdp:pii"):
+        async with served.client(served.idp.token(scopes)) as client:
+            result = await client.call_tool("get_customer_profile", {"email": showcase.email})
+        assert not result.is_error
+        cards[scopes] = result.structured_content
+    # basic carries the documented contact fields: the residence address and the exact birth date.
+    full, masked = cards["cdp:profile cdp:pii"], cards["cdp:profile"]
+    assert full is not None and masked is not None
+    assert full["address"] and full["address"] != masked["address"] == "[redacted]"
+    assert len(full["birth_date"]) == 10 and masked["birth_date"] == full["birth_date"][:4]
+    assert [line["redacted"] for line in served.audit_lines()] == [True, False]
+
+
+async def test_the_overview_degrades_to_the_sections_a_person_may_read(served: Served,
+                                                                        showcase: SampleCustomer) -> None:
+    async with served.client(served.idp.token("cdp:profile cdp:consent")) as client:
+        result = await client.call_tool("get_customer_overview", {"gcr_id": showcase.gcr_id})
+    card = result.structured_content or {}
+    assert not result.is_error and card["who"] and "consent" in card
+    assert "cdp:marketing" in card["unavailable"]["segments"] and "cdp:commerce" in card["unavailable"]["affinities"]
+    (line,) = served.audit_lines()
+    assert set(line["resources"]) == {"basic", "optIn"}  # nothing it was refused was requested upstream
+
+
+async def test_audit_lines_name_who_read_which_customer_without_the_identifiers_sent(
+    served: Served, showcase: SampleCustomer,
+) -> None:
+    async with served.client(served.idp.token("cdp:read", sub="ada@corp.example")) as client:
+        await client.call_tool("get_customer_profile", {"email": showcase.email})
+        await client.call_tool("get_marketing_consent", {"mobile": showcase.mobile})
+        await client.call_tool("resolve_customer", {"email": "nobody-here@example.com"})
+        await client.call_tool("screen_customers", {"customers": [{"email": showcase.email}, {"gcr_id": 2}],
+                                                    "segment_name": "High Value", "channel": "email"})
+    raw = served.audit.read_text()
+    assert showcase.email not in raw and showcase.mobile not in raw and "nobody-here" not in raw  # type: ignore[operator]
+    profile, consent, missing, screening = served.audit_lines()
+    key = (served.settings.state_dir / KEY_FILE).read_bytes().strip()
+    assert profile["identifiers"] == identifier_hashes(key, CustomerIdentity(email=showcase.email))
+    assert profile["gcr_id"] == showcase.gcr_id and consent["gcr_id"] == showcase.gcr_id
+    assert list(consent["identifiers"]) == ["mobile"]
+    assert "gcr_id" not in missing and missing["outcome"] == "ok"
+    assert screening["gcr_ids"] == [showcase.gcr_id, 2] and screening["identifiers"] == ["email", "gcr_id"]
+    for line in (profile, consent, missing, screening):
+        assert line["principal"] == "ada@corp.example" and line["client_id"] == "test-client"
+        assert line["transport"] == "http" and line["time"].endswith("Z") and len(line["request_id"]) == 12
+        assert isinstance(line["duration_ms"], float)
+    assert set(profile["resources"]) == {"basic", "gcrId"} and set(consent["resources"]) == {"gcrId", "optIn"}
+
+
+async def test_the_rate_limit_refuses_with_when_to_retry(cdp_env: dict[str, str], auth_server: AuthServer,
+                                                         tmp_path: Path, showcase: SampleCustomer) -> None:
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings={"mcp_rate_limit": 3}) as served:
+        async with served.client(served.idp.token(sub="eve")) as client:
+            results = [await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id}) for _ in range(4)]
+        async with served.client(served.idp.token(sub="finn")) as client:  # another person has their own bucket
+            other = await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id})
+    assert [r.is_error for r in results] == [False, False, False, True] and not other.is_error
+    assert "3 a minute" in _text(results[3]) and "Retry in 20 s" in _text(results[3])
+    assert [line["outcome"] for line in served.audit_lines()][3] == "CALL_RATE_LIMITED"
+
+
+async def test_opaque_tokens_are_introspected(cdp_env: dict[str, str], auth_server: AuthServer,
+                                              tmp_path: Path, showcase: SampleCustomer) -> None:
+    from tests.team.authserver import CLIENT_ID, CLIENT_SECRET  # noqa: PLC0415
+
+    settings = {"mcp_oauth_introspection_url": f"{auth_server.issuer}/introspect",
+                "mcp_oauth_client_id": CLIENT_ID, "mcp_oauth_client_secret": CLIENT_SECRET}
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings=settings) as served:
+        idp = served.idp
+        async with served.client(idp.opaque_token("cdp:consent")) as client:
+            assert [t.name for t in (await client.list_tools()).tools] == ["get_marketing_consent"]
+            assert not (await client.call_tool("get_marketing_consent", {"gcr_id": showcase.gcr_id})).is_error
+        for token, reason in ((idp.opaque_token(active=False), "not active"),
+                              (idp.opaque_token(aud="https://other.example/mcp"), "not issued for this server"),
+                              ("never-issued", "not active")):
+            response = await served.post({"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401 and reason in response.headers["www-authenticate"]
+    assert idp.introspections >= 4

@@ -1,0 +1,142 @@
+"""Routes, header names, query parameters and body keys against a literal table written from the vendor's docs.
+
+The client and the sandbox both read `catalog.py`, so a typo there would pass every other test: here the table is
+spelled out again, by hand, from the vendor documentation (`shared/reference/b2b-api.md`), and compared with what
+the sandbox serves and with what the client really sends over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from cdp_mcp.catalog import RESOURCES, resource
+from cdp_mcp.client.client import CdpClient
+from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.token_api import TokenApiClient
+from cdp_mcp.client.transport import make_http_client
+from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.settings import Settings
+from tests.client.conftest import ScopedTokens
+
+pytestmark = pytest.mark.anyio
+
+# --- the vendor's documentation, by hand --------------------------------------------------------------------------
+TOKEN_CREATE = "/secureApi/token/profile/create"
+TOKEN_UPDATE = "/secureApi/token/profile/update"
+PROFILE = {
+    "basic": "/api/v1/profile/b2b/basic",
+    "segments": "/api/v1/profile/b2b/segments",
+    "searchSegments": "/api/v1/profile/b2b/searchSegments",
+    "isCustomerInSegment": "/api/v1/profile/b2b/isCustomerInSegment",
+    "campaigns": "/api/v1/profile/b2b/campaigns",
+    "searchCampaigns": "/api/v1/profile/b2b/searchCampaigns",
+    "recommendedProducts": "/api/v1/profile/b2b/recommendedProducts",
+    "userActivity": "/api/v1/profile/b2b/userActivity",
+    "productPurchaseTrends": "/api/v1/profile/b2b/productPurchaseTrends",
+    "productPurchased": "/api/v1/profile/b2b/productPurchased",
+    "affinity": "/api/v1/profile/b2b/affinity",
+    "userAttributes": "/api/v1/profile/b2b/userAttributes",
+    "gcrId": "/api/v1/profile/b2b/gcr",  # served at gcr, not gcrId
+    "optIn": "/api/v1/profile/b2b/optIn",
+}
+QUERY = {"searchSegments": "segmentName", "searchCampaigns": "campaignName", "isCustomerInSegment": "segmentId"}
+IDENTIFIER_HEADERS = {"gcrId", "email_address", "mobile_number", "customer_code_external"}
+GCR_BODY_KEYS = {"email_address", "mobile_number", "customer_code_external"}
+ACCESS_TOKEN, TENANT_HASH, OAUTH_KEY_SECRET = "access_token", "tenant_hash", "oauth_key_secret"
+TOKEN_BODY_KEYS = {"resource", "validity"}
+UPDATE_BODY_KEYS = {"resource", "validity", "token"}
+PAGING_KEYS = {"page", "pageSize", "lastKey"}
+# ------------------------------------------------------------------------------------------------------------------
+
+SECRET = "0123456789abcdef"
+
+
+def test_the_sandbox_serves_exactly_the_documented_routes(sandbox_server: SandboxThread) -> None:
+    base = sandbox_server.options.context_path
+    served = {route.path.removeprefix(base) for route in sandbox_server.sandbox.app.routes
+              if "POST" in getattr(route, "methods", set())}
+    assert served == {TOKEN_CREATE, TOKEN_UPDATE, *PROFILE.values()}
+    assert {r.name for r in RESOURCES} == set(PROFILE)
+
+
+class Recorder(httpx2.AsyncBaseTransport):
+    """A real loopback transport that keeps every request it sends."""
+
+    def __init__(self) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.requests: list[httpx2.Request] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        await request.aread()
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture
+async def sent(sandbox_server: SandboxThread, tmp_path: Path) -> AsyncIterator[list[httpx2.Request]]:
+    """Every request the client sends for one call of each resource (and one token update), with an OAuth key
+    secret configured: the sandbox tenant has OAuth off, so it accepts the secret and ignores it."""
+    sandbox_server.reset()
+    settings = Settings(_env_file=None, b2b_api_url=sandbox_server.base_url,  # type: ignore[call-arg]
+                        tenant_hash=sandbox_server.tenant_hash, oauth_key_secret=SECRET, state_dir=tmp_path)
+    vip = sandbox_server.sample("vip")
+    everyone = CustomerIdentity(gcr_id=vip.gcr_id, email=vip.email, mobile=vip.mobile, customer_code=vip.customer_code)
+    recorder = Recorder()
+    async with make_http_client(settings, base_url=sandbox_server.base_url, transport=recorder) as http:
+        api = TokenApiClient(http, settings)
+        client = CdpClient(http, settings, ScopedTokens(api))
+        for r in RESOURCES:
+            query = {"segmentName": "a", "campaignName": "a", "segmentId": "101"}.get(r.query_param or "")
+            await client.fetch(r.name, everyone, query=query)
+        token = (await api.create_token(frozenset({"basic"}))).token
+        await api.update_token(token, frozenset({"basic"}))
+    yield recorder.requests
+    sandbox_server.reset()
+
+
+def _path(request: httpx2.Request, server: SandboxThread) -> str:
+    return request.url.path.removeprefix(server.options.context_path)
+
+
+async def test_the_client_sends_the_documented_routes_headers_and_query(sent: list[httpx2.Request],
+                                                                        sandbox_server: SandboxThread) -> None:
+    profile = {name: [r for r in sent if _path(r, sandbox_server) == path] for name, path in PROFILE.items()}
+    assert all(len(requests) == 1 for requests in profile.values()), {k: len(v) for k, v in profile.items()}
+    for name, (request,) in profile.items():
+        assert request.method == "POST"
+        headers = {name.decode() for name, _ in request.headers.raw}  # as spelled on the wire
+        assert {ACCESS_TOKEN, TENANT_HASH} | IDENTIFIER_HEADERS <= headers, name
+        assert OAUTH_KEY_SECRET not in headers, name  # documented for the token calls only
+        assert set(request.url.params) == ({QUERY[name]} if name in QUERY else set()), name
+        body: dict[str, Any] = httpx2.Response(200, content=request.content).json() if request.content else {}
+        if name == "gcrId":
+            assert set(body) == GCR_BODY_KEYS  # the documented body keys; gcrId never in a body
+        else:
+            assert set(body) <= PAGING_KEYS, name
+
+
+async def test_the_token_calls_send_the_documented_paths_headers_and_bodies(sent: list[httpx2.Request],
+                                                                            sandbox_server: SandboxThread) -> None:
+    creates = [r for r in sent if _path(r, sandbox_server) == TOKEN_CREATE]
+    updates = [r for r in sent if _path(r, sandbox_server) == TOKEN_UPDATE]
+    assert len(creates) == len(PROFILE) + 1 and len(updates) == 1
+    for request, keys in [*((c, TOKEN_BODY_KEYS) for c in creates), (updates[0], UPDATE_BODY_KEYS)]:
+        assert request.method == "POST" and request.headers[TENANT_HASH] == sandbox_server.tenant_hash
+        assert request.headers[OAUTH_KEY_SECRET] == SECRET and ACCESS_TOKEN not in request.headers
+        body = httpx2.Response(200, content=request.content).json()
+        assert set(body) == keys and isinstance(body["resource"], list)
+
+
+def test_the_catalog_agrees_with_the_table() -> None:
+    """The same facts as the tests above, read from the catalog (the one place the code spells them)."""
+    assert {r.name: r.route for r in RESOURCES} == PROFILE
+    assert {r.name: r.query_param for r in RESOURCES if r.query_param} == QUERY
+    assert resource("gcrId").identity_in_body

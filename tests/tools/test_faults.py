@@ -1,0 +1,147 @@
+"""Failure semantics through a fault-injecting proxy on loopback: what the model sees, and what was sent upstream.
+
+The MCP server talks to the sandbox through `fault_proxy` (real HTTP both ways); each test breaks one route the
+way review and fault injection found real gateways and tenants break, then asserts the tool result a model gets
+and how many requests reached the upstream.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from fault_proxy import Fault, FaultProxy, fault_proxy
+from tool_results import Connect, data_of, text_of
+
+from cdp_mcp.broker.store import FileTokenStore, namespace_for
+from cdp_mcp.catalog import TOKEN_CREATE_PATH, resource
+from cdp_mcp.sandbox.server import SandboxThread
+
+pytestmark = pytest.mark.anyio
+
+BASIC = resource("basic").route
+VIP = {"gcr_id": 1}  # a gcr_id: no gcr lookup beside the call, so the counts are the call's own
+
+
+def error(status: int, payload: dict[str, Any]) -> Fault:
+    return Fault(status=status, body=json.dumps(payload).encode())
+
+
+@pytest.fixture
+async def proxy(sandbox_server: SandboxThread) -> AsyncIterator[FaultProxy]:
+    sandbox_server.reset()
+    async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as running:
+        yield running
+
+
+async def creations_counted(proxy: FaultProxy, state_dir: Path, server: SandboxThread) -> int:
+    """The creations the broker's persisted ledger counts for the proxy's tenant namespace."""
+    state = await FileTokenStore(state_dir).load(namespace_for(proxy.url, server.tenant_hash))
+    return state.ledger.used(server.clock.now())
+
+
+async def test_a_trickling_body_is_cut_at_the_request_deadline(connect: Connect, proxy: FaultProxy,
+                                                               tmp_path: Path) -> None:
+    proxy.fail(BASIC, Fault(trickle=True))  # 8 bytes every 0.5 s, for ever
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, connect_timeout=0.5, read_timeout=1,
+                       max_retries=3) as client:
+        started = time.monotonic()
+        result = await client.call_tool("get_customer_profile", VIP)
+        elapsed = time.monotonic() - started
+    assert result.is_error and "did not complete its answer to basic within 1.5 s" in text_of(result)
+    assert elapsed < 5  # not the 39 s of a per-read timeout
+    assert proxy.seen["basic"] == 1  # a slow answer is not asked for again
+    with anyio.fail_after(5):
+        while proxy.hung_up < 1:  # the request was abandoned, not left running
+            await anyio.sleep(0.05)
+
+
+async def test_the_call_deadline_cancels_the_calls_upstream_work(connect: Connect, proxy: FaultProxy,
+                                                                 tmp_path: Path) -> None:
+    proxy.fail(BASIC, Fault(trickle=True))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, read_timeout=30, call_timeout=1.5) as client:
+        started = time.monotonic()
+        result = await client.call_tool("get_customer_overview", VIP)
+        elapsed = time.monotonic() - started
+        assert result.is_error and "did not finish within 1.5 s (CDP_CALL_TIMEOUT)" in text_of(result)
+        assert "cancelled" in text_of(result) and elapsed < 5
+        with anyio.fail_after(5):
+            while proxy.hung_up < 1:
+                await anyio.sleep(0.05)
+        assert not (await client.call_tool("get_marketing_consent", VIP)).is_error  # the server is fine after
+
+
+async def test_a_gateway_502_on_create_is_never_repeated_and_counted_as_spent(
+        connect: Connect, proxy: FaultProxy, sandbox_server: SandboxThread, tmp_path: Path) -> None:
+    proxy.fail(TOKEN_CREATE_PATH, Fault(status=502, body=b"<html><body>502 Bad Gateway</body></html>",
+                                        headers={"content-type": "text/html"}, times=2))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, max_retries=3) as client:
+        first = await client.call_tool("get_customer_profile", VIP)
+        assert first.is_error and "HTTP 502" in text_of(first) and "not repeated" in text_of(first)
+        assert "Bad Gateway" not in text_of(first)  # the gateway's page is not quoted
+        assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)  # one creation request for one call
+        second = await client.call_tool("get_customer_profile", VIP)
+        assert second.is_error and proxy.seen["create"] == 2
+        third = data_of(await client.call_tool("get_customer_profile", VIP))
+    assert third["gcr_id"] == 1 and (proxy.seen["create"], proxy.seen["basic"]) == (3, 1)
+    assert await creations_counted(proxy, tmp_path, sandbox_server) == 3  # the unconfirmed two count too
+
+
+async def test_a_persistent_401_says_retrying_will_not_help(connect: Connect, proxy: FaultProxy,
+                                                            tmp_path: Path) -> None:
+    proxy.fail(BASIC, error(401, {"status": "ERROR", "message": "Unauthorized"}))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        result = await client.call_tool("get_customer_profile", VIP)
+    text = text_of(result)
+    assert result.is_error and "again right after it was renewed" in text and "will not help" in text
+    assert "retry the call" not in text.lower()
+    assert proxy.seen["basic"] == 2 and proxy.seen["create"] == 1  # one renewal, one retry, nothing more
+    assert proxy.seen["update"] <= 1
+
+
+async def test_a_401_on_create_says_the_credentials_were_refused(connect: Connect, proxy: FaultProxy,
+                                                                 tmp_path: Path) -> None:
+    proxy.fail(TOKEN_CREATE_PATH, error(401, {"status": "ERROR", "message": "Token expired"}))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, max_retries=3) as client:
+        result = await client.call_tool("get_customer_profile", VIP)
+    assert result.is_error and "refused the tenant credentials" in text_of(result)
+    assert "CDP_TENANT_HASH" in text_of(result)
+    assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)
+
+
+async def test_a_quota_429_worded_unlike_the_sandbox_is_the_quota_not_a_rate_limit(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path) -> None:
+    refusal = b'{"error": "LIMIT_EXCEEDED", "message": "Too many tokens created today"}'
+    proxy.fail(TOKEN_CREATE_PATH, Fault(status=429, body=refusal,
+                                        headers={"content-type": "application/json", "Retry-After": "1"}))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, max_retries=3) as client:
+        first = await client.call_tool("get_customer_profile", VIP)
+        second = await client.call_tool("get_customer_profile", VIP)
+    for result in (first, second):
+        assert result.is_error and "allowance of token creations is spent" in text_of(result)
+        assert "possible again at" in text_of(result)
+    assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)  # not retried, then not asked again
+
+
+async def test_missing_required_fields_spoil_only_what_needs_them(connect: Connect, proxy: FaultProxy,
+                                                                  tmp_path: Path) -> None:
+    """A profile without customerId is still the profile; a membership answer without `status` is an error that
+    names the field, in its row only."""
+    card = {"customerId": None, "fullName": "Ada Lovelace", "membershipType": "Gold", "city": "London",
+            "age": 36, "totalSales": "$ 120.5", "totalOrders": 4}
+    proxy.fail(BASIC, error(200, {"status": "OK", "message": "", "data": card}))
+    proxy.fail(resource("isCustomerInSegment").route, error(200, {"status": "OK", "message": "", "data": {}}))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        overview = data_of(await client.call_tool("get_customer_overview", {**VIP, "include": ["who", "value"]}))
+        screened = data_of(await client.call_tool("screen_customers", {"customers": [VIP], "segment_id": "101",
+                                                                       "channel": "email"}))
+    assert overview["who"] == {"name": "Ada Lovelace", "tier": "Gold", "city": "London", "age_band": "30-39"}
+    assert overview["value"]["orders"] == 4 and "unavailable" not in overview
+    (row,) = screened["rows"]
+    assert "without `status`" in row["error"] and "in_segment" not in row
+    assert "contactable" in row and row["gcr_id"] == 1  # the rest of the row still answers
