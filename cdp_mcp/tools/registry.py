@@ -22,7 +22,6 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 from pydantic import BaseModel, ValidationError, create_model
 
-from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.access import must_redact
@@ -33,7 +32,7 @@ from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
-from cdp_mcp.tools.spec import ToolCall, ToolSpec, identity_arguments
+from cdp_mcp.tools.spec import ToolCall, ToolSpec
 from cdp_mcp.views import view_meta
 
 __all__ = ["ArgumentErrors", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
@@ -82,13 +81,13 @@ def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard | None = 
     handler = customer_bound(spec.handler) if any(p.name == "cursor" for p in spec.params) else spec.handler
 
     async def answer(call: ToolCall) -> BaseModel:
+        if spec.customer:
+            _ = call.identity  # validated before any upstream call
         return await within_call_timeout(spec.name, settings.call_timeout, lambda: handler(call))
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
-        try:
-            if spec.customer:
-                CustomerIdentity.parse(**identity_arguments(kwargs))  # validated before the backend or upstream
+        try:  # the backend opens with the first call that needs it (lifespan.BackendSlot)
             call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
                             arguments=kwargs, ctx=ctx)
             model = await guard.run(call, answer)
