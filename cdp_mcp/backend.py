@@ -1,9 +1,11 @@
 """What the server's lifespan opens: the API client, the token broker and, without an API URL, the sandbox.
 
 With `CDP_B2B_API_URL` set, the backend talks to that API (and to `CDP_TOKEN_API_URL` for tokens, when the
-customer success manager gave another URL for them). Unset, it opens the embedded sandbox in process
-(its SQLite file under `CDP_STATE_DIR`, so restarts reuse its data and tokens) and reaches it through
-`httpx2.ASGITransport`: no port, nothing on stdout, one line on stderr saying the sandbox is in use.
+customer success manager gave another URL for them). Unset, it talks to the embedded sandbox in process
+through `httpx2.ASGITransport`: no port, nothing on stdout. The sandbox is imported and opened (its SQLite
+file under `CDP_STATE_DIR`, seeded on first use and reused after) by the first request that reaches it, not
+at start-up: a host waits for the tool list, not for the sandbox, and a server configured for a real API
+never imports it. Redis support is likewise imported only when `CDP_REDIS_URL` is set (broker).
 """
 
 from __future__ import annotations
@@ -13,21 +15,32 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx2
 from pydantic import SecretStr
 
 from cdp_mcp.broker.broker import TokenBroker
+from cdp_mcp.catalog import DEFAULT_CONTEXT_PATH
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.clock import Clock, SystemClock
-from cdp_mcp.sandbox import Sandbox, SandboxOptions, open_sandbox
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
 
-__all__ = ["SANDBOX_CURRENCY", "SANDBOX_DB_NAME", "SANDBOX_HOST", "Backend", "open_backend"]
+if TYPE_CHECKING:
+    from cdp_mcp.sandbox import Sandbox
+
+__all__ = [
+    "SANDBOX_CURRENCY",
+    "SANDBOX_DB_NAME",
+    "SANDBOX_HOST",
+    "Backend",
+    "EmbeddedSandbox",
+    "open_backend",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +52,46 @@ SANDBOX_DB_NAME = "sandbox-{customers}-{seed}.sqlite3"
 _GCR_CACHE_SIZE = 10_000
 
 
+class EmbeddedSandbox:
+    """The in-process sandbox as an ASGI app that opens it on the first request (once, even under concurrency).
+
+    It is closed with the backend. Opening is shielded from cancellation so a call cancelled half-way never
+    leaves a half-open store behind for the next one.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock, stack: AsyncExitStack) -> None:
+        self.settings = settings
+        self.db_path = settings.state_dir / SANDBOX_DB_NAME.format(customers=settings.sandbox_customers,
+                                                                   seed=settings.sandbox_seed)
+        self._clock = clock
+        self._stack = stack
+        self._lock = anyio.Lock()
+        self._sandbox: Sandbox | None = None
+
+    async def open(self) -> Sandbox:
+        """The open sandbox: seeded (first run) or reused from `CDP_STATE_DIR`."""
+        async with self._lock:
+            if self._sandbox is None:
+                with anyio.CancelScope(shield=True):
+                    self._sandbox = await self._open()
+            if self._sandbox is None:  # for the type checker: a shielded scope swallows no exception
+                raise RuntimeError("the embedded sandbox did not open")
+            return self._sandbox
+
+    async def _open(self) -> Sandbox:
+        from cdp_mcp.sandbox import SandboxOptions, open_sandbox  # noqa: PLC0415 - only when the sandbox is used
+
+        await anyio.to_thread.run_sync(lambda: self.settings.state_dir.mkdir(parents=True, exist_ok=True))
+        options = SandboxOptions(customers=self.settings.sandbox_customers, seed=self.settings.sandbox_seed,
+                                 db_path=self.db_path)
+        sandbox = await self._stack.enter_async_context(open_sandbox(options, clock=self._clock))
+        logger.debug("embedded sandbox open: %d customers in %s", self.settings.sandbox_customers, self.db_path)
+        return sandbox
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await (await self.open()).app(scope, receive, send)
+
+
 @dataclass
 class Backend:
     """Everything a tool call needs, opened once per server lifespan and shared by all calls."""
@@ -46,7 +99,8 @@ class Backend:
     settings: Settings
     client: CdpClient
     broker: TokenBroker
-    sandbox: Sandbox | None
+    sandbox: EmbeddedSandbox | None
+    """The embedded sandbox when no API URL is configured (opened by its first request)."""
     base_url: str
     gcr_ids: OrderedDict[CustomerIdentity, int] = field(default_factory=OrderedDict, repr=False)
     currency: str | None = None
@@ -78,22 +132,15 @@ async def open_backend(
     """
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        sandbox: Sandbox | None = None
+        sandbox: EmbeddedSandbox | None = None
         if settings.uses_sandbox:
-            await anyio.to_thread.run_sync(lambda: settings.state_dir.mkdir(parents=True, exist_ok=True))
-            db = settings.state_dir / SANDBOX_DB_NAME.format(customers=settings.sandbox_customers,
-                                                             seed=settings.sandbox_seed)
-            options = SandboxOptions(customers=settings.sandbox_customers, seed=settings.sandbox_seed, db_path=db)
-            sandbox = await stack.enter_async_context(open_sandbox(options, clock=clock))
+            sandbox = EmbeddedSandbox(settings, clock, stack)
             # The host names the dataset, so token state of one sandbox size/seed is never offered to another.
             base_url = SANDBOX_HOST.format(customers=settings.sandbox_customers, seed=settings.sandbox_seed) \
-                + sandbox.context_path
-            transport = transport or httpx2.ASGITransport(app=sandbox.app)
+                + DEFAULT_CONTEXT_PATH
+            transport = transport or httpx2.ASGITransport(app=sandbox)
             if settings.tenant_hash is None:
-                settings = settings.model_copy(update={"tenant_hash": SecretStr(sandbox.tenant_hash)})
-            logger.warning("CDP_B2B_API_URL is not set: serving the embedded sandbox (%d synthetic customers, "
-                           "data in %s). Set CDP_B2B_API_URL and CDP_TENANT_HASH to use your tenant.",
-                           settings.sandbox_customers, db)
+                settings = settings.model_copy(update={"tenant_hash": SecretStr(SANDBOX_TENANT_HASH)})
         else:
             base_url = str(settings.b2b_api_url)
         http = await stack.enter_async_context(make_http_client(settings, base_url=base_url, transport=transport))
@@ -118,3 +165,4 @@ async def open_backend(
                 yield backend
             finally:
                 tasks.cancel_scope.cancel()
+

@@ -2,70 +2,105 @@
 
 Transports are not chosen here: the CLI runs the returned server over stdio or Streamable HTTP. The
 surface (which tools, in which order) is decided at build time from settings, so a bad CDP_TOOLS stops
-start-up before any connection; the backend (client, broker, sandbox) opens when the server starts.
+start-up before any connection, and the instructions name only tools that are served. The backend (client,
+broker, sandbox) opens with the first call (see `lifespan.BackendSlot`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp import __version__
-from cdp_mcp.backend import Backend, open_backend
-from cdp_mcp.mcp_extras import register_extras
+from cdp_mcp.lifespan import BackendFactory, BackendSlot
+from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.guard import AccessMiddleware, CallGuard
-from cdp_mcp.tools.registry import build_tools
+from cdp_mcp.tools.registry import ArgumentErrors, build_tools
+from cdp_mcp.tools.spec import ToolSpec
 from cdp_mcp.tracing import configure_tracing
 from cdp_mcp.views import apps_extension
 
-__all__ = ["INSTRUCTIONS", "SERVER_NAME", "BackendFactory", "build_server"]
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
+
+__all__ = ["SERVER_NAME", "build_server", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
-BackendFactory = Callable[[], AbstractAsyncContextManager[Backend]]
+_PAGED = "<a tool that pages with cursor>"
 
-INSTRUCTIONS = """\
-Real-time customer profiles from the company's Customer Data Platform. Read-only.
-Identify a customer with gcr_id, email, mobile or customer_code (at least one). Every result returns the \
-customer's gcr_id: use it in follow-up calls, it is cheap and unambiguous. If a call says several customers \
-match, add another identifier.
-Start with get_customer_overview for a summary card; use the specific tools for details. Lists return total \
-and, when more exist, next_cursor: pass it back as cursor to the same tool for the next page.
-For campaigns, screen_customers checks segment membership and channel consent for up to 100 customers at once; \
-never plan contact on a channel the customer has not opted in to."""
+_INSTRUCTIONS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset(), "Real-time customer profiles from the company's Customer Data Platform. Read-only."),
+    (frozenset(), "Identify a customer with gcr_id, email, mobile or customer_code (at least one). Every result "
+                  "returns the customer's gcr_id: use it in follow-up calls, it is cheap and unambiguous. If a call "
+                  "says several customers match, add another identifier."),
+    (frozenset({"get_customer_overview"}), "Start with get_customer_overview for a summary card; use the specific "
+                                           "tools for details."),
+    (frozenset({_PAGED}), "Lists return total and, when more exist, next_cursor: pass it back as cursor to the same "
+                          "tool, for the same customer, for the next page."),
+    (frozenset({"screen_customers"}), "For campaigns, screen_customers checks segment membership and channel "
+                                      "consent for up to 100 customers at once."),
+    (frozenset({"get_marketing_consent"}), "Before planning contact, check consent with get_marketing_consent."),
+    (frozenset(), "Never plan contact on a channel the customer has not opted in to."),
+)
 
 
-def build_server(settings: Settings | None = None, *, backend: BackendFactory | None = None) -> MCPServer[Backend]:
+def instructions(specs: Sequence[ToolSpec]) -> str:
+    """The server instructions for the tools served: a sentence naming a tool appears only when it is served."""
+    served = {s.name for s in specs} | ({_PAGED} if any(p.name == "cursor" for s in specs for p in s.params) else set())
+    if "screen_customers" in served:
+        served.discard("get_marketing_consent")  # screening already checks consent: one consent sentence is enough
+    return "\n".join(text for needs, text in _INSTRUCTIONS if needs <= served)
+
+
+def _open_backend(settings: Settings) -> AbstractAsyncContextManager[Backend]:
+    from cdp_mcp.backend import open_backend  # noqa: PLC0415 - loaded with the first call, not at start-up
+
+    return open_backend(settings)
+
+
+def build_server(settings: Settings | None = None, *, backend: BackendFactory | None = None,
+                 open_after: float | None = None) -> MCPServer[BackendSlot]:
     """The cdp-mcp server for `settings` (default: `Settings.load()` from the environment).
 
     Args:
         settings: configuration; decides the tool surface and redaction at build time.
-        backend: opens the backend when the server starts; default `open_backend(settings)`.
+        backend: opens the backend (client, broker, sandbox); default `open_backend(settings)`. It opens on the
+            first call that needs it, so listing the tools waits for nothing but the server itself.
+        open_after: open the backend this many seconds after start even without a call (what `serve` does,
+            so the broker keeps tokens alive across a quiet restart); None waits for the first call.
 
     Raises:
         ConfigurationError: invalid settings, or CDP_TOOLS names an unknown tool (the message lists valid names).
     """
     settings = settings if settings is not None else Settings.load()
-    open_it: BackendFactory = backend if backend is not None else (lambda: open_backend(settings))
+    open_it: BackendFactory = backend if backend is not None else (lambda: _open_backend(settings))
 
     guard = CallGuard(settings)  # rate limit, grants by scope, audit trail (team deployment)
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Backend]) -> AsyncIterator[Backend]:
-        async with open_it() as opened, guard.running():
-            yield opened
+    async def lifespan(_: MCPServer[BackendSlot]) -> AsyncIterator[BackendSlot]:
+        slot = BackendSlot(open_it, open_after=open_after)
+        async with guard.running(), anyio.create_task_group() as tasks:
+            tasks.start_soon(slot.keep)
+            try:
+                yield slot
+            finally:
+                slot.close()
 
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     tools, specs = build_tools(settings, guard)
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
-    server: MCPServer[Backend] = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS,
-                                           lifespan=lifespan, log_level=settings.log_level, tools=tools,
-                                           middleware=[AccessMiddleware(guard, specs)],
-                                           extensions=[apps_extension(views)] if views else None)
+    server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
+                                               lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                               middleware=[AccessMiddleware(guard, specs), ArgumentErrors(specs)],
+                                               extensions=[apps_extension(views)] if views else None)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
-    register_extras(server, settings, specs)
+    register_resources_and_prompts(server, settings, specs)
     return server

@@ -38,6 +38,10 @@ _REDIS_SCHEMES = ("redis", "rediss", "unix")
 _PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
 
+def _unset(value: str) -> bool:
+    return not value.strip() or _PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()] or None
@@ -52,7 +56,7 @@ class Settings(BaseSettings):
     b2b_api_url: str | None = Field(None, description="Base URL with context path, e.g. https://host/rcdpapi")
     token_api_url: str | None = Field(
         None, description="Base URL of the token endpoints when the customer success manager gave another one")
-    tenant_hash: SecretStr | None = Field(None, description="The tenant hash (32 characters)")
+    tenant_hash: SecretStr | None = Field(None, description="The tenant hash, from your account team")
     oauth_key_secret: SecretStr | None = Field(None, description="OAuth key secret, when the tenant enables OAuth")
     token_validity: int = Field(600, gt=0, description="Validity requested for each token, in token_validity_unit")
     token_validity_unit: ValidityUnit = "minutes"
@@ -97,10 +101,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _drop_unfilled_placeholders(cls, data: object) -> object:
-        # An MCP Bundle host leaves `${user_config.KEY}` in place when an optional field is left empty.
+    def _drop_unset_values(cls, data: object) -> object:
+        # Empty means unset: hosts fill optional fields left blank with "" (and an MCP Bundle host may leave
+        # `${user_config.KEY}` in place), which must neither stop start-up nor override a default.
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not (isinstance(v, str) and _PLACEHOLDER.fullmatch(v.strip()))}
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and _unset(v))}
         return data
 
     @field_validator("tools", "resources", "mcp_allowed_origins", "mcp_oauth_algorithms", mode="before")
@@ -113,29 +118,25 @@ class Settings(BaseSettings):
     def _url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
+        scheme, has_scheme, _ = value.strip().partition("://")
         value = value.strip().rstrip("/")
-        parts = urlsplit(value if "://" in value else f"https://{value}")
+        parts = urlsplit(value if has_scheme else f"https://{value}")
         if "@" in parts.netloc or parts.query or parts.fragment:
             # httpx2 logs request URLs: credentials travel in headers only (CDP_TENANT_HASH, ...). Not echoed.
             raise ValueError("must not carry user-info, a query or a fragment: keep only https://host/context-path")
-        if not value.startswith(("https://", "http://")):
+        if has_scheme and scheme.lower() not in ("https", "http"):
+            raise ValueError(f"must start with https:// (or http:// for a test API on your network), not {scheme}://")
+        if not has_scheme:
             raise ValueError(f"needs a scheme: use https://{value}")
         if not parts.hostname:
             raise ValueError("needs a host: use https://host/context-path")
         return value
 
-    @field_validator("tenant_hash", "oauth_key_secret")
-    @classmethod
-    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
-            raise ValueError("is empty: set it to the value your account team gave you, or unset it")
-        return value
-
-    @field_validator("redis_url", mode="before")
+    @field_validator("tenant_hash", "oauth_key_secret", "redis_url", "mcp_auth_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        return None if isinstance(raw, str) and not raw.strip() else value
+        return None if isinstance(raw, str) and _unset(raw) else value
 
     @field_validator("redis_url")
     @classmethod

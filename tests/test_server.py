@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 
-from cdp_mcp.backend import open_backend
+from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.server import INSTRUCTIONS, build_server
+from cdp_mcp.server import build_server, instructions
 from cdp_mcp.settings import Settings
+from cdp_mcp.tools.registry import all_specs
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +42,7 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
     server = build_server(settings, backend=lambda: open_backend(settings, clock=sandbox_server.clock))
     async with Client(server, mode=mode) as client:
         if mode == "legacy":
-            assert client.instructions == INSTRUCTIONS
+            assert client.instructions == instructions(all_specs())
         assert len((await client.list_tools()).tools) == 16
         result = await client.call_tool("get_customer_profile", {"email": vip.email})
         assert not result.is_error and result.structured_content["gcr_id"] == vip.gcr_id
@@ -104,11 +107,52 @@ async def test_surface_control_reaches_the_catalog_resource(loopback_settings: C
         assert not (await client.list_resource_templates()).resource_templates
 
 
-async def test_default_backend_runs_the_embedded_sandbox(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_default_backend_runs_the_embedded_sandbox_opened_by_the_first_call(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS)
-    caplog.set_level("WARNING", logger="cdp_mcp.backend")
     async with Client(build_server(settings)) as client:
-        result = await client.call_tool("get_customer_overview", {"gcr_id": 1})
+        assert len((await client.list_tools()).tools) == 16
+        assert not list(tmp_path.glob("sandbox-*.sqlite3"))  # listing the tools waits for no sandbox
+        result = await client.call_tool("get_customer_overview", {"gcr_id": 1})  # its sections open it at once
     assert not result.is_error and result.structured_content["gcr_id"] == 1
-    assert any("embedded sandbox" in r.getMessage() for r in caplog.records)
     assert list(tmp_path.glob("sandbox-*.sqlite3"))  # restarts reuse this database
+
+
+async def test_a_backend_that_cannot_open_fails_the_call_with_the_reason_and_the_next_call_retries(
+    loopback_settings: Callable[..., Settings], sandbox_server: SandboxThread, tmp_path: Path,
+) -> None:
+    settings = loopback_settings()
+    attempts: list[int] = []
+
+    @asynccontextmanager
+    async def flaky() -> AsyncIterator[Backend]:
+        attempts.append(1)
+        if len(attempts) == 1:  # e.g. a state directory that is not writable yet
+            raise PermissionError(13, "Permission denied", str(tmp_path / "state"))
+        async with open_backend(settings, clock=sandbox_server.clock) as backend:
+            yield backend
+
+    async with Client(build_server(settings, backend=flaky)) as client:
+        assert len((await client.list_tools()).tools) == 16 and not attempts  # listing opens nothing
+        failed = await client.call_tool("get_customer_profile", {"gcr_id": 1})
+        assert failed.is_error and "Permission denied" in failed.content[0].text
+        assert "CDP_STATE_DIR" in failed.content[0].text
+        worked = await client.call_tool("get_customer_profile", {"gcr_id": 1})
+    assert not worked.is_error and len(attempts) == 2
+
+
+async def test_serve_opens_the_backend_soon_after_start_without_waiting_for_a_call(
+    loopback_settings: Callable[..., Settings], sandbox_server: SandboxThread,
+) -> None:
+    settings = loopback_settings()
+    opened = anyio.Event()
+
+    @asynccontextmanager
+    async def recorded() -> AsyncIterator[Backend]:
+        async with open_backend(settings, clock=sandbox_server.clock) as backend:
+            opened.set()
+            yield backend
+
+    async with Client(build_server(settings, backend=recorded, open_after=0.05)) as client:
+        await client.list_tools()
+        with anyio.fail_after(10):
+            await opened.wait()  # the broker's keep-alive runs although nobody called a tool

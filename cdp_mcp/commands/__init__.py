@@ -1,3 +1,3 @@
-"""One module per `cdp-mcp` subcommand (serve, demo, doctor, call, config), each exposing `run(args) -> int`."""
+"""One module per `cdp-mcp` subcommand (see `cli.COMMANDS`), each with `add_arguments(parser)` and `run(args)`."""
 
 __all__: list[str] = []

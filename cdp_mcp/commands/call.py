@@ -22,7 +22,16 @@ from cdp_mcp.commands.inprocess import connect, result_text
 from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.settings import Settings
 
-__all__ = ["parse_arguments", "run", "tool_arguments"]
+__all__ = ["DESCRIPTION", "add_arguments", "parse_arguments", "run", "tool_arguments"]
+
+DESCRIPTION = ("Call one tool in process. Values are JSON when they parse as JSON (numbers, lists, objects), else "
+               "strings; string arguments stay strings. Repeat a key to pass a list.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tool", help="tool name, e.g. get_customer_profile")
+    parser.add_argument("arguments", nargs="*", metavar="key=value", help="e.g. email=ada@example.com limit=3")
+    parser.add_argument("--tools", metavar="A,B", help="allowlist of tool names; overrides CDP_TOOLS")
 
 
 def _types(schema: Mapping[str, Any] | None) -> set[str]:

@@ -21,9 +21,19 @@ from cdp_mcp.commands.inprocess import connect, result_text
 from cdp_mcp.settings import Settings
 from cdp_mcp.views import CARD_URI, standalone
 
-__all__ = ["TOOL", "run"]
+__all__ = ["DESCRIPTION", "TOOL", "add_arguments", "run"]
 
 TOOL = "get_customer_overview"
+DESCRIPTION = ("Call get_customer_overview in process and write its result as the customer card (the MCP Apps view "
+               "with the data embedded), for hosts without MCP Apps and for bug reports.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("arguments", nargs="+", metavar="key=value",
+                        help="the customer as get_customer_overview takes it: gcr_id=1, email=..., mobile=..., "
+                             "customer_code=... (and include=...)")
+    parser.add_argument("--out", metavar="FILE", type=Path,
+                        help="where to write the card (default: customer-card-<gcr_id>.html here)")
 
 
 async def _card(settings: Settings, pairs: list[str], out: Path | None) -> int:

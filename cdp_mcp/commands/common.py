@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from cdp_mcp.errors import CdpError, ConfigurationError
+from cdp_mcp.lifespan import path_failure
 from cdp_mcp.settings import Settings
 
 __all__ = [
@@ -128,9 +129,7 @@ def find_cdp_error(exc: BaseException | None) -> CdpError | None:
         if isinstance(exc, CdpError):
             return exc
         if isinstance(exc, OSError) and exc.filename:
-            return CdpError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
-                            hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
-                                 "permissions; run `cdp-mcp doctor`.")
+            return path_failure(exc)
         if isinstance(exc, BaseExceptionGroup):
             for inner in exc.exceptions:
                 found = find_cdp_error(inner)

@@ -1,16 +1,24 @@
-"""`cdp-mcp config claude-desktop`: a ready `claude_desktop_config.json` entry with absolute paths.
+"""`cdp-mcp config HOST`: the entry that adds cdp-mcp to an MCP host, in that host's documented format.
 
-Hosts start servers with a minimal PATH (the classic `spawn uvx ENOENT`), so the command is the absolute
-path of this installation's `cdp-mcp` script, or this Python with `-m cdp_mcp` when there is none.
-Credentials are placeholders, never the values in this environment: the output gets pasted and shared.
+Hosts: claude-desktop, claude-code (a `claude mcp add` command line), vscode (`.vscode/mcp.json`), cursor,
+windsurf, and http (a remote entry with an `Authorization` header, for hosts that connect by URL). The stdio
+entries start this installation's `cdp-mcp` by absolute path: hosts start servers with a minimal PATH (the
+classic `spawn uvx ENOENT`). Secrets are never printed, only references in each host's own syntax (VS Code
+prompts for them and keeps them in its secret storage; Cursor and Windsurf read `${env:NAME}`; the Claude Code
+line expands `$NAME` from your shell); Claude Desktop has no such syntax, so its entry carries placeholders.
+The API URL, not a secret, is filled in when configured. The output gets pasted and shared; it holds nothing
+that this environment's secrets could leak into.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +26,39 @@ from cdp_mcp.commands.common import say
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.settings import Settings
 
-__all__ = ["CONFIG_LOCATIONS", "PLACEHOLDERS", "claude_desktop_entry", "run", "server_command"]
+__all__ = [
+    "DEFAULT_HTTP_URL",
+    "DESCRIPTION",
+    "HOSTS",
+    "PLACEHOLDERS",
+    "Entry",
+    "Host",
+    "add_arguments",
+    "entry_for",
+    "run",
+    "server_command",
+]
+
+DESCRIPTION = ("Print the entry that adds cdp-mcp to an MCP host. Secrets appear only as references (or "
+               "placeholders for Claude Desktop); --sandbox gives an entry that needs no credentials.")
+DEFAULT_HTTP_URL = "http://127.0.0.1:8000/mcp"
+"""Where `cdp-mcp serve --transport http` listens by default."""
 
 PLACEHOLDERS: dict[str, str] = {
     "CDP_B2B_API_URL": "https://<your-api-host>/rcdpapi",
-    "CDP_TENANT_HASH": "<your 32-character tenant hash>",
+    "CDP_TENANT_HASH": "<your tenant hash>",
+    "CDP_OAUTH_KEY_SECRET": "<your OAuth key secret>",
 }
-"""What the user must fill in. CDP_OAUTH_KEY_SECRET is added by hand only when the tenant enables OAuth."""
+"""What the user fills in where a host cannot reference a secret (Claude Desktop's config file)."""
 
-CONFIG_LOCATIONS = {
-    "macOS": "~/Library/Application Support/Claude/claude_desktop_config.json",
-    "Windows": r"%APPDATA%\Claude\claude_desktop_config.json",
+_TOKEN = "CDP_MCP_AUTH_TOKEN"
+_PROMPTS = {
+    "CDP_B2B_API_URL": "Customer Profile B2B API base URL, e.g. https://api.example.com/rcdpapi",
+    "CDP_TENANT_HASH": "Customer Profile API tenant hash",
+    "CDP_OAUTH_KEY_SECRET": "Customer Profile API OAuth key secret",
+    _TOKEN: "cdp-mcp HTTP bearer token (CDP_MCP_AUTH_TOKEN of the server)",
 }
+_SECRETS = frozenset({"CDP_TENANT_HASH", "CDP_OAUTH_KEY_SECRET", _TOKEN})
 
 
 def server_command() -> tuple[str, list[str]]:
@@ -45,22 +74,161 @@ def server_command() -> tuple[str, list[str]]:
     return str(Path(sys.executable).absolute()), ["-m", "cdp_mcp", "serve"]
 
 
-def claude_desktop_entry(*, name: str = "cdp-mcp", sandbox: bool = False,
-                         settings: Settings | None = None) -> dict[str, Any]:
-    """The `{"mcpServers": {name: {...}}}` object to merge into claude_desktop_config.json.
+@dataclass(frozen=True)
+class Entry:
+    """What every host entry is made of: a local server to start, or a remote one to reach."""
+
+    name: str
+    env: dict[str, str]  # local: variables for the server (values may be references)
+    command: str = ""
+    args: tuple[str, ...] = ()
+    url: str | None = None  # remote: the server's /mcp URL
+    token: bool = False  # remote: send Authorization: Bearer <CDP_MCP_AUTH_TOKEN>
+
+
+def _vscode_inputs(names: list[str]) -> list[dict[str, Any]]:
+    return [{"type": "promptString", "id": _input_id(name), "description": _PROMPTS[name],
+             "password": name in _SECRETS} for name in names]
+
+
+def _input_id(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def _prompted(entry: Entry) -> list[str]:
+    """The variables a VS Code entry asks for (`${input:...}`), the bearer token of a remote one included."""
+    return [*(n for n, v in entry.env.items() if v.startswith("${input:")), *([_TOKEN] if entry.token else [])]
+
+
+def _claude_desktop(entry: Entry) -> Any:
+    if entry.url is not None:
+        raise ConfigurationError(
+            "Claude Desktop's configuration file starts local servers only.",
+            hint="Use `cdp-mcp config claude-desktop` (a local server) or `cdp-mcp bundle`; remote servers are "
+                 "added in Claude Desktop under Settings > Connectors.")
+    return {"mcpServers": {entry.name: {"command": entry.command, "args": list(entry.args), "env": entry.env}}}
+
+
+def _claude_code(entry: Entry) -> str:
+    # Options before the name, as documented; --env after it, because the option takes several values.
+    if entry.url is not None:
+        line = shlex.join(["claude", "mcp", "add", "--scope", "user", "--transport", "http", entry.name, entry.url])
+        return line + (f' --header "Authorization: Bearer ${_TOKEN}"' if entry.token else "")
+    line = shlex.join(["claude", "mcp", "add", "--scope", "user", "--transport", "stdio", entry.name])
+    for key, value in entry.env.items():  # "$NAME" is left for the shell to expand when the line runs
+        line += f' --env "{key}={value}"' if value.startswith("$") else " --env " + shlex.quote(f"{key}={value}")
+    return line + " " + shlex.join(["--", entry.command, *entry.args])
+
+
+def _vscode(entry: Entry) -> Any:
+    if entry.url is not None:
+        server: dict[str, Any] = {"type": "http", "url": entry.url}
+        if entry.token:
+            server["headers"] = {"Authorization": f"Bearer ${{input:{_input_id(_TOKEN)}}}"}
+    else:
+        server = {"type": "stdio", "command": entry.command, "args": list(entry.args), "env": entry.env}
+    inputs = _vscode_inputs(_prompted(entry))
+    return {"inputs": inputs, "servers": {entry.name: server}} if inputs else {"servers": {entry.name: server}}
+
+
+def _mcp_servers(url_key: str, token_ref: str) -> Callable[[Entry], Any]:
+    """The `mcpServers` format of Cursor (url) and Windsurf (serverUrl)."""
+
+    def render(entry: Entry) -> Any:
+        if entry.url is None:
+            server: dict[str, Any] = {"command": entry.command, "args": list(entry.args), "env": entry.env}
+        else:
+            server = {url_key: entry.url}
+            if entry.token:
+                server["headers"] = {"Authorization": f"Bearer {token_ref}"}
+        return {"mcpServers": {entry.name: server}}
+
+    return render
+
+
+def _http(entry: Entry) -> Any:
+    server: dict[str, Any] = {"type": "http", "url": entry.url or DEFAULT_HTTP_URL}
+    if entry.token:
+        server["headers"] = {"Authorization": f"Bearer ${{{_TOKEN}}}"}
+    return {"mcpServers": {entry.name: server}}
+
+
+@dataclass(frozen=True)
+class Host:
+    """One host: how it refers to a variable it should not hold, how it renders an entry, where that goes."""
+
+    help: str
+    reference: Callable[[str], str]
+    render: Callable[[Entry], Any]
+    where: str
+    remote_only: bool = False
+
+
+HOSTS: dict[str, Host] = {
+    "claude-desktop": Host(
+        "a claude_desktop_config.json entry", PLACEHOLDERS.__getitem__, _claude_desktop,
+        "merge into claude_desktop_config.json (macOS: ~/Library/Application Support/Claude/; Windows: "
+        "%APPDATA%\\Claude\\), replace the <...> placeholders, restart Claude Desktop. Or use `cdp-mcp bundle`."),
+    "claude-code": Host(
+        "a `claude mcp add` command line", lambda name: f"${name}", _claude_code,
+        "run it in a shell where the CDP_* variables it names are exported (their values are stored in "
+        "~/.claude.json); `--scope project` instead writes a shareable .mcp.json."),
+    "vscode": Host(
+        "a .vscode/mcp.json file (servers, inputs)", lambda name: f"${{input:{_input_id(name)}}}", _vscode,
+        "save as .vscode/mcp.json in your workspace (or merge into `MCP: Open User Configuration`); VS Code "
+        "asks for each input once and keeps secrets in its secret storage."),
+    "cursor": Host(
+        "a ~/.cursor/mcp.json entry", lambda name: f"${{env:{name}}}", _mcp_servers("url", f"${{env:{_TOKEN}}}"),
+        "merge into ~/.cursor/mcp.json (or .cursor/mcp.json in a project); Cursor expands ${env:NAME} from its "
+        "own environment: start it from a shell where those variables are set."),
+    "windsurf": Host(
+        "a ~/.codeium/windsurf/mcp_config.json entry", lambda name: f"${{env:{name}}}",
+        _mcp_servers("serverUrl", f"${{env:{_TOKEN}}}"),
+        "merge into ~/.codeium/windsurf/mcp_config.json and press refresh in Cascade's MCP panel; Windsurf "
+        "expands ${env:NAME} from its own environment."),
+    "http": Host(
+        "a remote entry (url and Authorization header) in the common mcpServers format",
+        lambda name: f"${{{name}}}", _http,
+        "this is Claude Code's .mcp.json format (it expands ${CDP_MCP_AUTH_TOKEN}); for VS Code, Cursor or "
+        "Windsurf use `cdp-mcp config HOST --url URL`. Serve it with `cdp-mcp serve --transport http`.",
+        remote_only=True),
+}
+
+
+def entry_for(host: Host, *, name: str = "cdp-mcp", sandbox: bool = False, url: str | None = None,
+              settings: Settings | None = None) -> Entry:
+    """The entry for `host`: local (this installation's stdio server) unless `url` (or the host) says remote.
 
     Args:
-        name: the key under `mcpServers`.
-        sandbox: no credentials; the server runs the embedded sandbox (for a first try in the host).
-        settings: when it names an API URL, that URL (not a secret) replaces the URL placeholder.
+        sandbox: no credentials: a local server runs the embedded sandbox; a remote one is a loopback server
+            without a bearer token.
+        settings: the environment's settings; only the API URL (not a secret) and whether an OAuth secret is
+            configured are read.
     """
+    if url is not None or host.remote_only:
+        target = url or DEFAULT_HTTP_URL
+        return Entry(name=name, env={}, url=target, token=not sandbox)
     command, args = server_command()
     env: dict[str, str] = {}
     if not sandbox:
-        env = dict(PLACEHOLDERS)
-        if settings is not None and settings.b2b_api_url:
-            env["CDP_B2B_API_URL"] = settings.b2b_api_url
-    return {"mcpServers": {name: {"command": command, "args": args, "env": env}}}
+        env["CDP_B2B_API_URL"] = (settings.b2b_api_url if settings is not None and settings.b2b_api_url
+                                  else host.reference("CDP_B2B_API_URL"))
+        env["CDP_TENANT_HASH"] = host.reference("CDP_TENANT_HASH")
+        if settings is not None and settings.oauth_key_secret is not None:
+            env["CDP_OAUTH_KEY_SECRET"] = host.reference("CDP_OAUTH_KEY_SECRET")
+    return Entry(name=name, env=env, command=command, args=tuple(args))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    hosts = parser.add_subparsers(dest="host", metavar="HOST", required=True)
+    for key, host in HOSTS.items():
+        sub = hosts.add_parser(key, help=host.help, description=f"Print {host.help}.")
+        sub.add_argument("--name", default="cdp-mcp", help="the server's name in the host (default cdp-mcp)")
+        sub.add_argument("--sandbox", action="store_true",
+                         help="an entry for the embedded sandbox (no credentials) instead of your tenant")
+        sub.add_argument("--url", default=None,
+                         help=f"connect to cdp-mcp served over HTTP at this URL (default {DEFAULT_HTTP_URL})"
+                         if host.remote_only else "connect to a cdp-mcp served over HTTP at this /mcp URL instead")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,10 +236,8 @@ def run(args: argparse.Namespace) -> int:
         settings: Settings | None = Settings.load()
     except ConfigurationError:  # a broken environment must not stop us printing a template
         settings = None
-    entry = claude_desktop_entry(name=args.name, sandbox=args.sandbox, settings=settings)
-    print(json.dumps(entry, indent=2))
-    where = "; ".join(f"{os_name}: {path}" for os_name, path in CONFIG_LOCATIONS.items())
-    say(f"merge this into claude_desktop_config.json ({where}), then restart Claude Desktop.")
-    if not args.sandbox:
-        say("replace the <...> placeholders; add CDP_OAUTH_KEY_SECRET if your tenant enables OAuth.")
+    host = HOSTS[args.host]
+    rendered = host.render(entry_for(host, name=args.name, sandbox=args.sandbox, url=args.url, settings=settings))
+    print(rendered if isinstance(rendered, str) else json.dumps(rendered, indent=2))
+    say(host.where)
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import re
 import shutil
 import tempfile
 import textwrap
@@ -25,19 +25,57 @@ from mcp import Client
 from cdp_mcp.backend import Backend
 from cdp_mcp.commands.common import configure_logging
 from cdp_mcp.commands.inprocess import connect, result_text
-from cdp_mcp.sandbox import SampleCustomer
+from cdp_mcp.sandbox import SampleCustomer, sample_customers
 from cdp_mcp.settings import Settings
 
-__all__ = ["demo_settings", "run", "run_demo"]
+__all__ = ["DESCRIPTION", "add_arguments", "demo_settings", "json_lines", "run", "run_demo"]
+
+DESCRIPTION = ("Run the server in process on a temporary embedded sandbox, ask it a few questions about a sample "
+               "customer and show the token broker's figures.")
 
 _WIDTH = 100
 _SHORT = 3  # lines of a result shown before it is cut
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser  # nothing to choose: the demo is the same for everyone
 
 
 def demo_settings(state_dir: Path) -> Settings:
     """The environment's settings, forced onto the embedded sandbox with every tool, in `state_dir`."""
     return Settings.load(b2b_api_url=None, token_api_url=None, tenant_hash=None, oauth_key_secret=None, tools=None,
                          resources=None, state_dir=state_dir)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^,:{}\[\]"]+|[,:{}\[\]]')
+
+
+def json_lines(text: str, width: int) -> list[str]:
+    """Compact JSON as lines of at most `width` characters, broken only between tokens, never inside one.
+
+    A line never starts with `,` or `:`, a key stays with its scalar value when both fit, and a string too
+    long for any line (a paging cursor) is shown shortened with an ellipsis. Text that is not compact JSON is
+    wrapped at words.
+    """
+    tokens = _TOKEN.findall(text)
+    if "".join(tokens) != text:
+        return textwrap.wrap(text, width)
+    pieces: list[str] = []
+    for token in tokens:
+        if pieces and token in (",", ":"):  # never at the start of a line
+            pieces[-1] += token
+            continue
+        shown = token[:width - 3] + '…"' if token.startswith('"') and len(token) > width - 1 else token
+        if pieces and pieces[-1].endswith(":") and shown not in "{}[]" and len(pieces[-1]) + len(shown) < width:
+            pieces[-1] += shown  # a key stays with its scalar value when they fit on one line
+        else:
+            pieces.append(shown)
+    lines = [""]
+    for piece in pieces:
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return lines
 
 
 def _width() -> int:
@@ -69,10 +107,7 @@ class _Printer:
                lines: int = _SHORT) -> None:
         print(f"   > {_call_line(tool, arguments)}")
         room = self.width - 5
-        if error:  # prose: wrap at words
-            wrapped = textwrap.wrap("is_error: " + text, room)
-        else:  # compact JSON: cut at the width, as a terminal would show it
-            wrapped = [text[i:i + room] for i in range(0, len(text), room)]
+        wrapped = textwrap.wrap("is_error: " + text, room) if error else json_lines(text, room)
         for line in wrapped[:lines]:
             print(f"     {line}")
         if len(wrapped) > lines:
@@ -107,10 +142,10 @@ def _pick(samples: Sequence[SampleCustomer]) -> tuple[SampleCustomer, SampleCust
     return showcase, ambiguous
 
 
-async def _questions(session: _Session, backend: Backend) -> None:
+async def _questions(session: _Session) -> None:
     printer = session.printer
-    assert backend.sandbox is not None
-    customer, ambiguous = _pick(backend.sandbox.samples)
+    samples = sample_customers()
+    customer, ambiguous = _pick(samples)
     print(f"\nSample customer: {customer.full_name} ({customer.label}: {customer.description}), "
           f"email {customer.email}")
 
@@ -139,8 +174,7 @@ async def _questions(session: _Session, backend: Backend) -> None:
     segments: dict[str, str] = (card.get("segments") or {}).get("top") or {}
     if segments:
         segment_id, segment_name = next(iter(segments.items()))
-        screened: list[dict[str, Any]] = [{"gcr_id": s.gcr_id} for s in backend.sandbox.samples
-                                          if s.gcr_id is not None][:6]
+        screened: list[dict[str, Any]] = [{"gcr_id": s.gcr_id} for s in samples if s.gcr_id is not None][:6]
         if ambiguous is not None:
             screened.append({"email": ambiguous.email})
         printer.question(f"Campaign planning: who of {len(screened)} customers is in segment "
@@ -178,10 +212,11 @@ async def run_demo(settings: Settings) -> None:
         print(f"\n{len(tools)} tools:")
         print(textwrap.fill(", ".join(t.name for t in tools), printer.width, initial_indent="   ",
                             subsequent_indent="   "))
-        await _questions(_Session(client, printer), backend)
-        await _figures(backend)
-    print("\nNext: `cdp-mcp config claude-desktop` prints the entry for Claude Desktop;")
-    print("      `cdp-mcp call get_customer_overview email=...` asks one question from the shell.")
+        await _questions(_Session(client, printer))
+        await _figures(backend())
+    print("\nNext: `cdp-mcp bundle` builds a one-click install for Claude Desktop; `cdp-mcp config HOST` prints the")
+    print("      entry for claude-desktop, claude-code, vscode, cursor, windsurf or http; `cdp-mcp doctor` checks")
+    print("      your tenant's settings; `cdp-mcp call get_customer_overview email=...` asks from the shell.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -189,6 +224,5 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="cdp-mcp-demo-") as state_dir:
         settings = demo_settings(Path(state_dir))
         configure_logging(settings.log_level if "log_level" in settings.model_fields_set else "WARNING")
-        logging.getLogger("cdp_mcp.backend").setLevel(logging.ERROR)  # the header already says: embedded sandbox
         anyio.run(run_demo, settings)
     return 0

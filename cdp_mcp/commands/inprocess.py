@@ -7,7 +7,7 @@ so a command can show the broker's figures next to the tools' results.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,8 +22,8 @@ __all__ = ["connect", "result_text"]
 
 
 @asynccontextmanager
-async def connect(settings: Settings) -> AsyncIterator[tuple[Client, Backend]]:
-    """An SDK `Client` connected to `build_server(settings)`, and the backend its lifespan opened."""
+async def connect(settings: Settings) -> AsyncIterator[tuple[Client, Callable[[], Backend]]]:
+    """An SDK `Client` connected to `build_server(settings)`, and a getter of the backend once a call opened it."""
     opened: list[Backend] = []
 
     @asynccontextmanager
@@ -32,10 +32,13 @@ async def connect(settings: Settings) -> AsyncIterator[tuple[Client, Backend]]:
             opened.append(handle)
             yield handle
 
+    def opened_backend() -> Backend:
+        if not opened:
+            raise RuntimeError("no tool has been called yet: the backend opens with the first call")
+        return opened[0]
+
     async with Client(build_server(settings, backend=backend)) as client:
-        if not opened:  # the lifespan is entered on connect; a lazy SDK would open it on the first request
-            await client.list_tools()
-        yield client, opened[0]
+        yield client, opened_backend
 
 
 def result_text(result: CallToolResult) -> str:

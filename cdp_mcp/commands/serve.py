@@ -1,40 +1,64 @@
 """`cdp-mcp serve`: the MCP server over stdio (what desktop hosts start) or Streamable HTTP.
 
 Over stdio stdout carries protocol messages only: logging already goes to stderr (cli.main sets it up
-before anything else), and every start-up message here is written to stderr.
+before anything else), and every start-up message here is written to stderr. Hosts keep server stderr in
+a log file, so start-up says in one line which backend answers; nothing is repeated per call.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 
 import anyio
 
 from cdp_mcp.commands.common import load_settings, say
-from cdp_mcp.http_app import MCP_PATH, create_http_app, serve_http
 from cdp_mcp.server import build_server
+from cdp_mcp.settings import Settings
 
-__all__ = ["run"]
+__all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
 
-logger = logging.getLogger(__name__)
+DESCRIPTION = "Serve the MCP tools. CDP_B2B_API_URL unset: the embedded sandbox."
+_OPEN_AFTER = 1.0
+"""Seconds after start to open the backend if no call has (the host lists the tools first)."""
 
 
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}{MCP_PATH}" if ":" in host else f"http://{host}:{port}{MCP_PATH}"
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio",
+                        help="stdio for desktop hosts (default); http for Streamable HTTP at /mcp")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="HTTP bind address (default 127.0.0.1; other hosts require CDP_MCP_AUTH_TOKEN)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--tools", metavar="A,B", help="allowlist of tool names; overrides CDP_TOOLS")
+    parser.add_argument("--allowed-origins", metavar="URL,URL",
+                        help="browser Origins the HTTP transport accepts; overrides CDP_MCP_ALLOWED_ORIGINS")
+
+
+def backend_line(settings: Settings) -> str:
+    """The one start-up line that says which data answers."""
+    if settings.uses_sandbox:
+        return (f"embedded sandbox ({settings.sandbox_customers} synthetic customers); "
+                "set CDP_B2B_API_URL and CDP_TENANT_HASH for your tenant")
+    return f"Customer Profile API at {settings.b2b_api_url}"
+
+
+def _url(host: str, port: int, path: str) -> str:
+    return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(tools=args.tools, mcp_allowed_origins=getattr(args, "allowed_origins", None))
-    if not settings.uses_sandbox:  # the backend itself says so on stderr when the sandbox serves
-        logger.info("Customer Profile API: %s", settings.b2b_api_url)
-    server = build_server(settings)
+    settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
+    server = build_server(settings, open_after=_OPEN_AFTER)
     if args.transport == "http":
+        from cdp_mcp.http_app import MCP_PATH, create_http_app, serve_http  # noqa: PLC0415 - HTTP only
+
         app = create_http_app(server, settings, host=args.host)
         auth = (f"OAuth sign-in ({settings.mcp_oauth_issuer})" if settings.oauth_enabled
                 else "bearer token" if settings.mcp_auth_token else "none (loopback only)")
-        say(f"serving MCP over Streamable HTTP at {_url(args.host, args.port)} (health: /healthz; auth: {auth})")
+        say(f"serving MCP over Streamable HTTP at {_url(args.host, args.port, MCP_PATH)} (health: /healthz; "
+            f"auth: {auth}); {backend_line(settings)}")
         serve_http(app, host=args.host, port=args.port, log_level=settings.log_level)
         return 0
+    if settings.log_level != "ERROR":
+        say(f"serving MCP over stdio; {backend_line(settings)}")
     anyio.run(server.run_stdio_async)
     return 0

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import SecretStr
 
-from cdp_mcp.broker.redis_store import INSTALL_COMMAND
 from cdp_mcp.errors import ConfigurationError, RateLimitedError
 
 if TYPE_CHECKING:
@@ -116,6 +115,9 @@ class RedisBuckets:
             import redis.asyncio as redis_asyncio  # noqa: PLC0415 - optional extra
             from redis.exceptions import RedisError  # noqa: PLC0415
         except ImportError:
+            # The broker (and its file locks) loads with the first call, not at start-up: only its constant here.
+            from cdp_mcp.broker.redis_store import INSTALL_COMMAND  # noqa: PLC0415
+
             raise ConfigurationError("CDP_REDIS_URL is set but the Redis client (redis-py) is not installed.",
                                      hint=f"Install it with: {INSTALL_COMMAND}.") from None
         self.per_minute = per_minute

@@ -15,17 +15,19 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
+from mcp.server import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, create_model
 
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.access import must_redact
 from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
+from cdp_mcp.tools.cursors import customer_bound
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
@@ -33,7 +35,7 @@ from cdp_mcp.tools.results import error_result, tool_result
 from cdp_mcp.tools.spec import ToolCall, ToolSpec
 from cdp_mcp.views import view_meta
 
-__all__ = ["CdpTool", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
+__all__ = ["ArgumentErrors", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
 
 logger = logging.getLogger(__name__)
 _CTX = "ctx"
@@ -76,16 +78,18 @@ def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard | None = 
     """
     guard = guard if guard is not None else CallGuard(settings)
 
+    handler = customer_bound(spec.handler) if any(p.name == "cursor" for p in spec.params) else spec.handler
+
     async def answer(call: ToolCall) -> BaseModel:
         if spec.customer:
             _ = call.identity  # validated before any upstream call
-        return await within_call_timeout(spec.name, settings.call_timeout, lambda: spec.handler(call))
+        return await within_call_timeout(spec.name, settings.call_timeout, lambda: handler(call))
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
-        call = ToolCall(spec=spec, backend=ctx.request_context.lifespan_context, settings=settings,
-                        arguments=kwargs, ctx=ctx)
-        try:
+        try:  # the backend opens with the first call that needs it (lifespan.BackendSlot)
+            call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
+                            arguments=kwargs, ctx=ctx)
             model = await guard.run(call, answer)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
@@ -112,17 +116,38 @@ def argument_errors(tool: str, error: ValidationError) -> str:
             "Correct them as the tool's input schema describes and call again.")
 
 
-class CdpTool(Tool):
-    """The SDK's tool, with argument errors a model can act on instead of pydantic's multi-line report."""
+class ArgumentErrors:
+    """Server middleware (the SDK's public extension point): argument errors a model can act on.
 
-    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+    The SDK validates a call's arguments against the tool's input schema before the tool runs and answers a
+    violation with pydantic's multi-line report. For a cdp-mcp tool that answered `isError`, this validates
+    the arguments again with a model of the tool's parameters and, if they are what failed, replaces the
+    report with one line per argument (`argument_errors`). No SDK class is subclassed or patched.
+    """
+
+    def __init__(self, specs: Sequence[ToolSpec]) -> None:
+        self._specs = {s.name: s for s in specs}
+        self._models: dict[str, type[BaseModel]] = {}
+
+    def _model(self, spec: ToolSpec) -> type[BaseModel]:
+        if spec.name not in self._models:
+            fields: dict[str, Any] = {p.name: (p.annotation, ... if p.default is inspect.Parameter.empty
+                                               else p.default) for p in spec.params}
+            self._models[spec.name] = create_model(f"{spec.name}_arguments", **fields)
+        return self._models[spec.name]
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        params = ctx.params or {}
+        name = params.get("name")
+        spec = self._specs.get(name) if ctx.method == "tools/call" and isinstance(name, str) else None
+        if spec is None or not isinstance(result, dict) or not result.get("isError"):
+            return result
         try:
-            return await super().run(arguments, context, convert_result)
-        except ToolError as exc:
-            cause = exc.__cause__
-            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
-                raise
-            raise ToolError(argument_errors(self.name, cause)) from cause
+            self._model(spec).model_validate(params.get("arguments") or {})
+        except ValidationError as exc:
+            return {**result, "content": [{"type": "text", "text": argument_errors(spec.name, exc)}]}
+        return result
 
 
 def build_tools(settings: Settings, guard: CallGuard | None = None) -> tuple[list[Tool], list[ToolSpec]]:
@@ -135,8 +160,8 @@ def build_tools(settings: Settings, guard: CallGuard | None = None) -> tuple[lis
     guard = guard if guard is not None else CallGuard(settings)
     tools = []
     for spec in specs:
-        tool = CdpTool.from_function(tool_function(spec, settings, guard), name=spec.name, title=spec.title,
-                                     description=spec.description, annotations=spec.annotations,
-                                     structured_output=True, meta=view_meta(spec.view) if spec.view else None)
+        tool = Tool.from_function(tool_function(spec, settings, guard), name=spec.name, title=spec.title,
+                                  description=spec.description, annotations=spec.annotations,
+                                  structured_output=True, meta=view_meta(spec.view) if spec.view else None)
         tools.append(tool.model_copy(update={"parameters": tidy_schema(tool.parameters)}))
     return tools, specs

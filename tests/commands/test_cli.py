@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,33 +14,12 @@ import pytest
 from cdp_mcp.cli import main
 from cdp_mcp.commands.call import parse_arguments
 from cdp_mcp.commands.common import load_settings
-from cdp_mcp.commands.config import PLACEHOLDERS
+from cdp_mcp.commands.demo import json_lines
+from cdp_mcp.commands.doctor import Report
 from cdp_mcp.sandbox import SampleCustomer
+from cdp_mcp.sandbox.server import SandboxThread
 
 SECRET = "hunter2hunter2hunter2hunter2hunt"  # 32 characters, like a tenant hash
-
-
-def test_config_claude_desktop_prints_a_pasteable_entry_without_secrets(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
-    monkeypatch.setenv("CDP_B2B_API_URL", "https://api.example.com/rcdpapi")
-    assert main(["config", "claude-desktop"]) == 0
-    out, err = capsys.readouterr()
-    entry = json.loads(out)["mcpServers"]["cdp-mcp"]
-    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
-    assert entry["args"][-1] == "serve"
-    assert set(entry["env"]) == set(PLACEHOLDERS)
-    assert entry["env"]["CDP_B2B_API_URL"] == "https://api.example.com/rcdpapi"  # not a secret: filled in
-    assert entry["env"]["CDP_TENANT_HASH"] == PLACEHOLDERS["CDP_TENANT_HASH"]
-    assert SECRET not in out + err
-    assert "claude_desktop_config.json" in err
-
-
-def test_config_for_the_sandbox_needs_no_env(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["config", "claude-desktop", "--sandbox", "--name", "cdp-sandbox"]) == 0
-    entry = json.loads(capsys.readouterr().out)["mcpServers"]["cdp-sandbox"]
-    assert entry["env"] == {}
 
 
 def test_call_prints_the_compact_result(cdp_env: dict[str, str], showcase: SampleCustomer,
@@ -95,6 +76,23 @@ def test_call_arguments_follow_the_input_schema() -> None:
     assert parse_arguments(["include=who", "include=consent"], schema) == {"include": ["who", "consent"]}
 
 
+def test_json_lines_break_between_tokens_only() -> None:
+    value = {"name": "Ms. Ada Lovelace", "age_band": "30-39", "tags": ["a, b", "c:d", 'say "hi"'],
+             "next_cursor": "x" * 150, "nested": {"amount": 11938.16, "currency": "USD", "ok": True, "none": None}}
+    text = json.dumps(value, separators=(",", ":"))
+    cursor = json.dumps("x" * 150)
+    for width in (20, 37, 60, 95):
+        lines = json_lines(text, width)
+        assert all(len(line) <= width for line in lines)
+        assert not any(line.startswith((",", ":")) for line in lines)
+        shown = "".join(lines)
+        shortened = re.search(r'"x+…"', shown)
+        assert shortened is not None  # too long for any line: shortened, never split
+        assert shown.replace(shortened.group(0), cursor) == text  # everything else exactly as the model reads it
+        for token in ('"Ms. Ada Lovelace"', '"age_band":"30-39"', json.dumps('say "hi"'), '"amount":11938.16'):
+            assert any(token in line for line in lines), (width, token)
+
+
 def test_doctor_passes_on_the_embedded_sandbox(cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
@@ -111,8 +109,50 @@ def test_doctor_fails_with_a_fix_when_the_api_is_unreachable(cdp_env: dict[str, 
     monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
     assert main(["doctor"]) == 1
     out, err = capsys.readouterr()
-    assert "[FAIL] cannot reach" in out and "fix:" in out
-    assert SECRET not in out + err and "set (32 characters)" in out
+    assert f"[FAIL] cannot connect to 127.0.0.1:{port}" in out and "fix:" in out
+    assert SECRET not in out + err and "CDP_TENANT_HASH = set" in out
+
+
+def test_doctor_says_what_it_found_and_never_guesses_a_secret_length(
+    cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path,
+) -> None:
+    oauth = "0123456789abcdef" * 2  # 32 characters: a working secret the vendor documents no length for
+    server = start_sandbox_server(oauth_key_secret=oauth, customers=10)
+    monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
+    monkeypatch.setenv("CDP_TENANT_HASH", server.tenant_hash)
+    monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", oauth)
+    monkeypatch.setenv("CDP_STATE_DIR", str(tmp_path / "right"))
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "[FAIL]" not in out and "created a token for scope basic" in out
+    reached = next(line for line in out.splitlines() if "accepts HTTP connections" in line)
+    assert reached.lstrip().startswith("[ok]") and "HTTP 404" not in out  # a bare GET's status is no verdict
+
+    for wrong, state in (("not-the-secret", "wrong"), ("", "missing")):
+        monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", wrong)  # empty counts as unset
+        monkeypatch.setenv("CDP_STATE_DIR", str(tmp_path / state))  # no cached token: a creation is tried
+        assert main(["doctor"]) == 1
+        out, err = capsys.readouterr()
+        failure = next(line for line in out.splitlines() if "[FAIL]" in line)
+        fix = out.split(failure, 1)[1].splitlines()[1]
+        assert "token" in failure and "CDP_OAUTH_KEY_SECRET" in fix, out
+        assert ("set CDP_OAUTH_KEY_SECRET" in fix) == (state == "missing")
+        assert "run `cdp-mcp doctor`" not in out  # no advice to run doctor, from inside doctor
+        assert "characters" not in out and oauth not in out + err
+
+
+@pytest.mark.parametrize(("hint", "shown"), [
+    ("Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET (run `cdp-mcp doctor`).",
+     "Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET."),
+    ("The Customer Profile API is not reachable right now; retry later or run `cdp-mcp doctor`.",
+     "The Customer Profile API is not reachable right now; retry later."),
+    ("Check CDP_STATE_DIR and its permissions; run `cdp-mcp doctor`.", "Check CDP_STATE_DIR and its permissions."),
+])
+def test_doctor_reports_a_hint_without_advice_to_run_doctor(hint: str, shown: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    Report().fail("something failed", hint)
+    assert capsys.readouterr().out.splitlines()[1].strip() == f"fix: {shown}"
 
 
 @pytest.mark.parametrize("command", [["serve"], ["call", "get_customer_profile", "gcr_id=1"], ["doctor"]])
@@ -142,6 +182,7 @@ def test_demo_runs_end_to_end(cdp_env: dict[str, str], showcase: SampleCustomer,
     assert "is_error:" in out  # the ambiguous customer's actionable message
     assert "created" in out and "allowance:" in out
     assert len(out.splitlines()) < 120
+    assert '"age_band":"30-39"' in out  # compact JSON wrapped between tokens, a key beside its value
     assert sorted(p.name for p in shared_state_dir.iterdir()) == before  # a temporary state dir, not CDP_STATE_DIR
 
 

@@ -61,6 +61,25 @@ async def test_cursor_misuse_is_refused_with_a_hint(connect: Connect, sandbox_se
         assert swapped.is_error and "search text" in text_of(swapped)
 
 
+async def test_a_cursor_passed_back_for_another_customer_names_the_cursor_argument(
+    connect: Connect, sandbox_server: SandboxThread,
+) -> None:
+    vip, regular = sandbox_server.sample("vip"), sandbox_server.sample("regular")
+    async with connect() as client:
+        for tool in ("list_purchased_products", "list_customer_segments", "list_customer_campaigns"):
+            first = data_of(await client.call_tool(tool, {"gcr_id": vip.gcr_id, "limit": 1}))
+            cursor = first["next_cursor"]
+            for other in ({"gcr_id": regular.gcr_id}, {"email": regular.email}):
+                refused = await client.call_tool(tool, {**other, "cursor": cursor})
+                message = text_of(refused)
+                assert refused.is_error and "another customer" in message and "omit cursor" in message, (tool, other)
+                assert "productPurchased" not in message and "segments request" not in message
+            same = data_of(await client.call_tool(tool, {"email": vip.email, "cursor": cursor}))  # same customer
+            paging = {"total", "remaining", "next_cursor"}
+            page_1, page_2 = ({k: v for k, v in page.items() if k not in paging} for page in (first, same))
+            assert same["gcr_id"] == vip.gcr_id and page_2 != page_1  # the next page, not the first again
+
+
 async def test_screen_needs_exactly_one_segment_argument(connect: Connect) -> None:
     async with connect() as client:
         for extra in ({}, {"segment_id": "101", "segment_name": "High Value"}):

@@ -20,7 +20,10 @@ from cdp_mcp.sandbox.runtime import Sandbox, open_sandbox
 from cdp_mcp.sandbox.server import bind_socket, serve_sandbox
 from cdp_mcp.settings import SANDBOX_TENANT_HASH
 
-__all__ = ["add_arguments", "describe", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "describe", "run"]
+
+DESCRIPTION = ("Serve the Customer Profile B2B API emulator (all 14 resources and the token endpoints) over HTTP "
+               "on a synthetic tenant, for client developers and tests.")
 
 logger = logging.getLogger(__name__)
 

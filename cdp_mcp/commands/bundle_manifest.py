@@ -1,0 +1,150 @@
+"""The MCP Bundle's `manifest.json` and `pyproject.toml`, written from what this installation serves.
+
+Nothing here is a second copy to keep in step: the version, dependencies and addresses come from the
+package metadata (pyproject.toml), the tools and prompts from the server's own specs, so the manifest
+lists exactly what the server offers. Manifest version 0.4 (the latest of the modelcontextprotocol/mcpb
+schemas), server type `uv`: the host installs Python and the dependencies the bundled `pyproject.toml`
+declares, so one bundle serves every platform (pydantic-core and other compiled dependencies included).
+Without an API URL the bundle runs the embedded sandbox; the tenant hash and OAuth key secret are
+`sensitive` (the host keeps them in the OS keychain and masks them).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from importlib.metadata import metadata, requires
+from typing import Any
+
+from cdp_mcp import __version__
+from cdp_mcp.resources_and_prompts import PROMPTS
+from cdp_mcp.tools.registry import all_specs
+
+__all__ = ["DISTRIBUTION", "ICON", "MANIFEST_SCHEMA", "MANIFEST_VERSION", "bundle_pyproject", "manifest",
+           "project_urls"]
+
+DISTRIBUTION = "cdp-mcp"
+MANIFEST_VERSION = "0.4"
+MANIFEST_SCHEMA = ("https://raw.githubusercontent.com/modelcontextprotocol/mcpb/main/schemas/"
+                   f"mcpb-manifest-v{MANIFEST_VERSION}.schema.json")
+ICON = "cdp_mcp/assets/icon.png"
+"""The bundle's icon, a file of the package (so the wheel carries it too)."""
+
+_USER_CONFIG: dict[str, dict[str, Any]] = {
+    "b2b_api_url": {
+        "type": "string", "title": "B2B API URL", "required": False,
+        "description": "Leave empty to try the built-in sandbox (synthetic customers, no credentials). For your "
+                       "tenant: the base URL with its context path, e.g. https://api.example.com/rcdpapi, from "
+                       "your account team.",
+    },
+    "tenant_hash": {
+        "type": "string", "title": "Tenant hash", "sensitive": True, "required": False,
+        "description": "Your tenant hash, from your account team. Required with a B2B API URL.",
+    },
+    "oauth_key_secret": {
+        "type": "string", "title": "OAuth key secret", "sensitive": True, "required": False,
+        "description": "Only when your tenant enables OAuth for the B2B APIs.",
+    },
+    "redact_pii": {
+        "type": "boolean", "title": "Redact personal data", "default": False, "required": False,
+        "description": "Mask email, mobile, address and exact birth date in every result.",
+    },
+    "token_daily_limit": {
+        "type": "number", "title": "Daily token limit", "default": 100, "min": 1, "max": 100000, "required": False,
+        "description": "Your tenant's daily token-creation limit (100 unless the vendor raised it).",
+    },
+}
+_ENV = {"CDP_B2B_API_URL": "b2b_api_url", "CDP_TENANT_HASH": "tenant_hash", "CDP_OAUTH_KEY_SECRET": "oauth_key_secret",
+        "CDP_REDACT_PII": "redact_pii", "CDP_TOKEN_DAILY_LIMIT": "token_daily_limit"}
+_LONG_DESCRIPTION = (
+    "Answers customer questions from your real-time customer data platform: who a customer is, what they "
+    "bought, which segments they are in, whether they can be contacted on a channel, what to recommend, plus "
+    "a one-call overview card and audience screening for campaign planners. Results are compact JSON, every "
+    "tool is read-only, tokens are created sparingly to respect the tenant's daily limit, and personal data "
+    "can be masked. Leave the API URL empty to try it on an embedded sandbox with synthetic customers."
+)
+
+
+def project_urls() -> dict[str, str]:
+    """`[project.urls]` of the installed distribution: label -> URL."""
+    entries = metadata(DISTRIBUTION).get_all("Project-URL") or []
+    return dict(tuple(part.strip() for part in entry.split(",", 1)) for entry in entries)
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.:])\s", text.strip(), maxsplit=1)[0].rstrip(":.") + "."
+
+
+def _prompts() -> list[dict[str, Any]]:
+    served = {s.name for s in all_specs()}
+    prompts = []
+    for name, (_, description, factory) in PROMPTS.items():
+        function = factory(served)
+        if function is None:
+            continue
+        arguments = list(inspect.signature(function).parameters)
+        text = function(**{a: f"${{arguments.{a}}}" for a in arguments})
+        prompts.append({"name": name, "description": description, "arguments": arguments, "text": text})
+    return prompts
+
+
+def manifest() -> dict[str, Any]:
+    """The bundle's manifest.json: what the host shows, asks for and runs."""
+    urls = project_urls()
+    return {
+        "$schema": MANIFEST_SCHEMA,
+        "manifest_version": MANIFEST_VERSION,
+        "name": DISTRIBUTION,
+        "display_name": "Customer Profiles (cdp-mcp)",
+        "version": __version__,
+        "description": "Real-time customer profiles from a Customer Profile B2B API: profile, segments, consent, "
+                       "purchases, recommendations.",
+        "long_description": _LONG_DESCRIPTION,
+        "author": {"name": "cdp-mcp developers", "url": urls["Homepage"]},
+        "repository": {"type": "git", "url": urls["Repository"]},
+        "homepage": urls["Homepage"],
+        "documentation": urls["Documentation"],
+        "support": urls["Issues"],
+        "icon": ICON,
+        "license": "MIT",
+        "keywords": ["cdp", "customer-data-platform", "customer-profile", "marketing", "consent"],
+        "server": {
+            "type": "uv",
+            "entry_point": "cdp_mcp/__main__.py",
+            "mcp_config": {
+                "command": "uv",
+                "args": ["run", "--directory", "${__dirname}", "cdp-mcp", "serve"],
+                "env": {env: f"${{user_config.{key}}}" for env, key in _ENV.items()},
+            },
+        },
+        "user_config": _USER_CONFIG,
+        "tools": [{"name": s.name, "description": _first_sentence(s.description)} for s in all_specs()],
+        "tools_generated": False,
+        "prompts": _prompts(),
+        "prompts_generated": False,
+        "compatibility": {"platforms": ["darwin", "win32", "linux"], "runtimes": {"python": ">=3.11"}},
+    }
+
+
+def bundle_pyproject() -> str:
+    """The pyproject.toml the host's uv installs the bundle from: this distribution's runtime dependencies."""
+    dependencies = sorted(r for r in requires(DISTRIBUTION) or [] if "extra ==" not in r)
+    python = metadata(DISTRIBUTION)["Requires-Python"] or ">=3.11"
+    listed = "".join(f"  {json.dumps(d)},\n" for d in dependencies)  # a JSON string is a TOML basic string
+    return (
+        "# Written by `cdp-mcp bundle`: the host's uv installs these dependencies and runs `cdp-mcp serve`.\n"
+        "[project]\n"
+        f'name = "{DISTRIBUTION}"\n'
+        f'version = "{__version__}"\n'
+        'description = "MCP server for real-time customer profiles (MCP Bundle)."\n'
+        f'requires-python = "{python}"\n'
+        f"dependencies = [\n{listed}]\n\n"
+        "[project.scripts]\n"
+        'cdp-mcp = "cdp_mcp.cli:main"\n\n'
+        "[build-system]\n"
+        'requires = ["hatchling>=1.25"]\n'
+        'build-backend = "hatchling.build"\n\n'
+        "[tool.hatch.build.targets.wheel]\n"
+        'packages = ["cdp_mcp"]\n'
+    )

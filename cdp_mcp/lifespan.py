@@ -1,0 +1,109 @@
+"""The server's lifespan holds a `BackendSlot`: the backend (client, broker, sandbox), opened when first needed.
+
+A host starts the server to list its tools; the API client, the token broker (its state files or Redis) and
+the sandbox are not needed for that, so neither they nor their modules are loaded before the first call (or
+`open_after` seconds after start, so the broker's keep-alive extends tokens a restarted server finds in use).
+Kept apart from `backend.py` so that importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import anyio
+
+from cdp_mcp.errors import CdpError, ConfigurationError, UpstreamUnavailableError
+
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
+
+__all__ = ["BackendFactory", "BackendSlot", "path_failure"]
+
+logger = logging.getLogger(__name__)
+
+
+BackendFactory = Callable[[], AbstractAsyncContextManager["Backend"]]
+
+
+@dataclass(eq=False)
+class _Attempt:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    backend: Backend | None = None
+    error: CdpError | None = None
+
+
+def path_failure(exc: OSError) -> CdpError:
+    """A file-system error naming a path (an unwritable CDP_STATE_DIR, typically) as an error a person can act on."""
+    return ConfigurationError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
+                              hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
+                                   "permissions.")
+
+
+def _failure(exc: Exception) -> CdpError:
+    """An opening failure as an error the calling tool can report (a path problem names the path)."""
+    if isinstance(exc, CdpError):
+        return exc
+    if isinstance(exc, OSError) and exc.filename:
+        return path_failure(exc)
+    return UpstreamUnavailableError(f"The backend could not open ({type(exc).__name__}).")
+
+
+class BackendSlot:
+    """The backend, opened on the first call (or `open_after` seconds after start) and kept open until shutdown.
+
+    Opening happens in the lifespan's own task (`keep`), so what it enters is also exited there. A failed
+    opening fails the calls waiting for it with the reason, and the next call tries again.
+    """
+
+    def __init__(self, factory: BackendFactory, *, open_after: float | None = None) -> None:
+        self._factory = factory
+        self._open_after = open_after
+        self._wake = anyio.Event()
+        self._stop = anyio.Event()
+        self._attempt = _Attempt()
+
+    async def get(self) -> Backend:
+        """The open backend, opening it if needed.
+
+        Raises:
+            CdpError: it could not open (the reason and what to check).
+        """
+        attempt = self._attempt
+        self._wake.set()
+        await attempt.done.wait()
+        if attempt.backend is None:
+            raise attempt.error or UpstreamUnavailableError("The server is shutting down.")
+        return attempt.backend
+
+    async def keep(self) -> None:
+        """Open the backend when asked (or `open_after`), hold it until `close()`, then close it."""
+        while not self._stop.is_set():
+            with anyio.move_on_after(self._open_after if self._open_after is not None else float("inf")):
+                await self._wake.wait()
+            attempt = self._attempt
+            if self._stop.is_set():
+                attempt.done.set()
+                return
+            try:
+                async with self._factory() as backend:
+                    attempt.backend = backend
+                    attempt.done.set()
+                    await self._stop.wait()
+                return
+            except Exception as exc:  # noqa: BLE001 - reported to the calls that wanted the backend
+                if attempt.backend is not None:
+                    logger.warning("closing the backend failed: %s", type(exc).__name__)
+                    return
+                attempt.error = _failure(exc)
+                logger.warning("the backend could not open: %s", attempt.error.message)
+                self._attempt, self._wake, self._open_after = _Attempt(), anyio.Event(), None
+                attempt.done.set()
+
+    def close(self) -> None:
+        """Let `keep` close the backend (and fail any call still waiting for it)."""
+        self._stop.set()
+        self._wake.set()

@@ -1,0 +1,142 @@
+"""MCP resources and prompts: `cdp://catalog`, `cdp://customers/{gcr_id}/overview`, customer_brief, campaign_plan.
+
+The catalog resource tells a host which tools are served and which API resources (token scopes) each
+needs. The overview template serves the same card as get_customer_overview, for hosts that attach
+resources to a conversation. The prompts are short playbooks that name the tools to call, in order; they
+are written for the tools served (CDP_TOOLS / CDP_RESOURCES), so they never send a model to a missing tool,
+and a prompt whose essential tool is not served is not offered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from pydantic import Field
+
+from cdp_mcp.catalog import RESOURCES
+from cdp_mcp.errors import CdpError
+from cdp_mcp.settings import Settings
+from cdp_mcp.team.access import must_redact
+from cdp_mcp.tools.deadline import within_call_timeout
+from cdp_mcp.tools.overview import overview
+from cdp_mcp.tools.params import CHANNELS
+from cdp_mcp.tools.results import compact_json, structured
+from cdp_mcp.tools.spec import ToolCall, ToolSpec
+
+__all__ = ["CATALOG_URI", "OVERVIEW_URI", "PROMPTS", "campaign_plan_prompt", "catalog_document",
+           "customer_brief_prompt", "register_resources_and_prompts"]
+
+CATALOG_URI = "cdp://catalog"
+OVERVIEW_URI = "cdp://customers/{gcr_id}/overview"
+_JSON = "application/json"
+
+
+def catalog_document(specs: list[ToolSpec]) -> dict[str, Any]:
+    """Each served tool with the API resources it needs, and what each resource is."""
+    return {
+        "tools": [
+            {"name": s.name, "title": s.title, "resources": list(s.resources),
+             **({"optional_resources": list(s.optional_resources)} if s.optional_resources else {})}
+            for s in specs
+        ],
+        "resources": {r.name: r.purpose for r in RESOURCES},
+    }
+
+
+def _numbered(steps: Sequence[str]) -> str:
+    return "\n".join(f"{n}. {text}" for n, text in enumerate(steps, 1))
+
+
+def customer_brief_prompt(served: set[str]) -> Callable[..., str] | None:
+    """The `customer_brief` playbook for the served tools, or None when no served tool identifies a customer."""
+    first = next((t for t in ("get_customer_overview", "get_customer_profile") if t in served), None)
+    if first is None:
+        return None
+    card = first == "get_customer_overview"  # the card already holds value, consent and recommendations
+    steps = [f"Call {first} with that identifier (gcr_id=, email=, mobile= or customer_code=, whichever it is). "
+             "Use the gcr_id it returns in every later call."]
+    brief = ["who they are", "their value and trend" if card else "their value"]
+    if "list_purchased_products" in served:
+        steps.append("Call list_purchased_products (limit 5) for what they bought lately.")
+        brief.append("what they bought")
+    if card or "get_marketing_consent" in served:
+        if not card:
+            steps.append("Call get_marketing_consent for the channels they agreed to be contacted on.")
+        brief.append("which channels they agreed to be contacted on")
+    if card or "get_product_recommendations" in served:
+        if not card:
+            steps.append("Call get_product_recommendations (limit 3) for what to recommend.")
+        brief.append("two or three recommended products to mention")
+    steps.append(f"Write a brief: {', '.join(brief)}. Note any section that was unavailable.")
+
+    def customer_brief(
+        customer: Annotated[str, Field(description="gcr_id, email, mobile or customer code of the customer")],
+    ) -> str:
+        return f"Prepare me for a conversation with the customer identified by {customer!r}.\n" + _numbered(steps)
+
+    return customer_brief
+
+
+def campaign_plan_prompt(served: set[str]) -> Callable[..., str] | None:
+    """The `campaign_plan` playbook for the served tools, or None when screen_customers is not served."""
+    if "screen_customers" not in served:
+        return None
+    tailor = next((t for t in ("get_customer_overview", "get_product_recommendations") if t in served), None)
+
+    def campaign_plan(
+        segment: Annotated[str, Field(description="Segment id or exact segment name")],
+        channel: Annotated[str, Field(description=f"Channel to use: {', '.join(CHANNELS)}")] = "email",
+        customers: Annotated[str, Field(description="Customers to consider: gcr_ids, emails or customer codes, "
+                                                    "comma-separated")] = "",
+    ) -> str:
+        who = f" among these customers: {customers}" if customers.strip() else ""
+        steps = [f"Call screen_customers with the customers, the segment (segment_id= if it looks like an id, else "
+                 f"segment_name=) and channel={channel!r}. It returns one row per customer.",
+                 "Keep only rows with in_segment and contactable true: customers without consent on the channel "
+                 "must not be contacted. Report rows with an error separately."]
+        if tailor is not None:
+            steps.append(f"For two or three eligible customers, call {tailor} to tailor the message (affinities, "
+                         "recommendations).")
+        steps.append("Write a short plan: audience size, timing (prefer recent buyers first), message angle, and "
+                     "the customers excluded and why.")
+        return f"Plan a campaign on the {channel} channel for the segment {segment!r}{who}.\n" + _numbered(steps)
+
+    return campaign_plan
+
+
+PROMPTS: dict[str, tuple[str, str, Callable[[set[str]], Callable[..., str] | None]]] = {
+    "customer_brief": ("Customer brief", "Prepare for a conversation with one customer.", customer_brief_prompt),
+    "campaign_plan": ("Campaign plan", "Plan a campaign for a segment, with consent checks.", campaign_plan_prompt),
+}
+"""Each prompt: title, description, and the factory that writes its playbook for the served tools."""
+
+
+def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, specs: list[ToolSpec]) -> None:
+    """Register the catalog resource, the overview template (when the overview tool is served) and prompts."""
+    document = compact_json(catalog_document(specs))
+    server.resource(CATALOG_URI, name="catalog", title="Tool catalog", mime_type=_JSON,
+                    description="Each tool served and the API resources (token scopes) it needs.")(lambda: document)
+    spec = next((s for s in specs if s.name == "get_customer_overview"), None)
+    if spec is not None:
+        async def customer_overview(gcr_id: str, ctx: Context[Any, Any]) -> str:
+            if not re.fullmatch(r"[0-9]{1,15}", gcr_id) or int(gcr_id) < 1:
+                raise ResourceError("gcr_id must be a positive integer, e.g. cdp://customers/1/overview")
+            try:
+                backend = await ctx.request_context.lifespan_context.get()
+                call = ToolCall(spec=spec, backend=backend, settings=settings, arguments={"gcr_id": int(gcr_id)})
+                card = await within_call_timeout("the overview resource", settings.call_timeout, lambda: overview(call))
+                return compact_json(structured(card, redact_pii=must_redact(settings), backend=backend))
+            except CdpError as exc:
+                raise ResourceError(exc.for_model()) from None
+
+        server.resource(OVERVIEW_URI, name="customer_overview", title="Customer overview", mime_type=_JSON,
+                        description="The get_customer_overview card for a gcr_id.")(customer_overview)
+    served = {s.name for s in specs}
+    for name, (title, description, factory) in PROMPTS.items():
+        prompt = factory(served)
+        if prompt is not None:
+            server.prompt(name=name, title=title, description=description)(prompt)
