@@ -47,7 +47,7 @@ __all__ = [
 class DomainModel(BaseModel):
     """Base: frozen, extra keys forbidden (upstream extras are recognised or dropped by the parser)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # built on first use: not at start-up
 
 
 class Money(DomainModel):

@@ -14,6 +14,7 @@ the embedded sandbox (its SQLite file seeded once, before the rounds) and agains
 
 from __future__ import annotations
 
+import compileall
 import os
 import statistics
 import sys
@@ -24,6 +25,8 @@ from pathlib import Path
 import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+
+import cdp_mcp
 
 TRIVIAL_SERVER = '''
 from mcp.server.mcpserver import MCPServer
@@ -79,6 +82,9 @@ def _servers(work: Path) -> dict[str, StdioServerParameters]:
 
 
 async def main(rounds: int) -> None:
+    # An installed wheel carries bytecode compiled by pip; an editable checkout may hold stale caches, and the
+    # servers run with PYTHONDONTWRITEBYTECODE, so compile the package once as an installation would.
+    compileall.compile_dir(str(Path(cdp_mcp.__file__).parent), quiet=1)
     with tempfile.TemporaryDirectory(prefix="cdp-mcp-bench-") as tmp:
         servers = _servers(Path(tmp))
         for params in servers.values():  # warm-up: seeds the sandbox once, fills the OS file cache
