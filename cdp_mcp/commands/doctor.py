@@ -177,23 +177,32 @@ async def check_reachable(checkup: Checkup) -> bool:
     if settings.b2b_api_url is None:
         report.ok("the embedded sandbox runs in this process: nothing to reach")
         return True
-    where, scheme = _where(settings.b2b_api_url), urlsplit(settings.b2b_api_url).scheme.upper()
+    urls = {"CDP_B2B_API_URL": settings.b2b_api_url}
+    if settings.token_api_url is not None and settings.token_api_url != settings.b2b_api_url:
+        urls["CDP_TOKEN_API_URL"] = settings.token_api_url
+    results = [await _reach(settings, report, env, url) for env, url in urls.items()]
+    return all(results)
+
+
+async def _reach(settings: Settings, report: Report, env: str, url: str) -> bool:
+    """Whether a server at `url` accepts connections (the status of a bare GET says nothing about the API)."""
+    where, scheme = _where(url), urlsplit(url).scheme.upper()
     started = time.perf_counter()
     try:
-        async with make_http_client(settings, base_url=settings.b2b_api_url) as http:
+        async with make_http_client(settings, base_url=url) as http:
             response = await http.get("")
     except httpx2.TimeoutException:
-        report.fail(f"{where} did not answer within {settings.connect_timeout:g} s",
-                    "check the host in CDP_B2B_API_URL and any proxy or firewall on the way; on a slow link raise "
+        report.fail(f"{where} ({env}) did not answer within {settings.connect_timeout:g} s",
+                    f"check the host in {env} and any proxy or firewall on the way; on a slow link raise "
                     "CDP_CONNECT_TIMEOUT.")
         return False
     except httpx2.TransportError as exc:
         detail = str(exc) or type(exc).__name__
-        report.fail(f"cannot connect to {where} over {scheme}: {detail}",
-                    "check the host and port in CDP_B2B_API_URL, DNS, and any proxy or firewall on the way.")
+        report.fail(f"cannot connect to {where} ({env}) over {scheme}: {detail}",
+                    f"check the host and port in {env}, DNS, and any proxy or firewall on the way.")
         return False
     elapsed = (time.perf_counter() - started) * 1000
-    report.ok(f"{where} accepts {scheme} connections (a server answered in {elapsed:.0f} ms)")
+    report.ok(f"{where} ({env}) accepts {scheme} connections (a server answered in {elapsed:.0f} ms)")
     if response.status_code >= 500:
         report.info(f"that server answered a plain GET with HTTP {response.status_code}: it may be down or in "
                     "maintenance; the token check below tells whether the API works")

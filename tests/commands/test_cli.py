@@ -109,8 +109,26 @@ def test_doctor_fails_with_a_fix_when_the_api_is_unreachable(cdp_env: dict[str, 
     monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
     assert main(["doctor"]) == 1
     out, err = capsys.readouterr()
-    assert f"[FAIL] cannot connect to 127.0.0.1:{port}" in out and "fix:" in out
+    assert f"[FAIL] cannot connect to 127.0.0.1:{port} (CDP_B2B_API_URL)" in out and "fix:" in out
     assert SECRET not in out + err and "CDP_TENANT_HASH = set" in out
+
+
+def test_doctor_checks_a_separate_token_url_too(cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str],
+                                               start_sandbox_server: Callable[..., SandboxThread]) -> None:
+    server = start_sandbox_server(customers=10)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
+    monkeypatch.setenv("CDP_TOKEN_API_URL", f"http://127.0.0.1:{port}/rcdpapi")
+    monkeypatch.setenv("CDP_TENANT_HASH", server.tenant_hash)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert f"CDP_TOKEN_API_URL = http://127.0.0.1:{port}/rcdpapi" in out
+    assert "(CDP_B2B_API_URL) accepts HTTP connections" in out
+    assert f"[FAIL] cannot connect to 127.0.0.1:{port} (CDP_TOKEN_API_URL)" in out
+    assert "check the host and port in CDP_TOKEN_API_URL" in out
 
 
 def test_doctor_says_what_it_found_and_never_guesses_a_secret_length(
