@@ -20,7 +20,7 @@ from pydantic import Field
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.access import must_redact
+from cdp_mcp.team.access import must_redact, visible_tools
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.overview import overview
 from cdp_mcp.tools.params import CHANNELS
@@ -117,9 +117,15 @@ PROMPTS: dict[str, tuple[str, str, Callable[[set[str]], Callable[..., str] | Non
 
 def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, specs: list[ToolSpec]) -> None:
     """Register the catalog resource, the overview template (when the overview tool is served) and prompts."""
-    document = compact_json(catalog_document(specs))
+    everything = compact_json(catalog_document(specs))
+
+    def catalog() -> str:
+        visible = visible_tools(settings, specs)  # a signed-in person sees the tools their scopes reach
+        return everything if visible is None else compact_json(catalog_document([s for s in specs
+                                                                                 if s.name in visible]))
+
     server.resource(CATALOG_URI, name="catalog", title="Tool catalog", mime_type=_JSON,
-                    description="Each tool served and the API resources (token scopes) it needs.")(lambda: document)
+                    description="Each tool served and the API resources (token scopes) it needs.")(catalog)
     spec = next((s for s in specs if s.name == "get_customer_overview"), None)
     if spec is not None:
         async def customer_overview(gcr_id: str, ctx: Context[Any, Any]) -> str:

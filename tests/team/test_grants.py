@@ -6,6 +6,7 @@ every call leaves one audit line that names the customer by gcr_id and never by 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,13 @@ async def test_each_person_sees_the_tools_their_scopes_reach(shared_app: Served,
         async with shared_app.client(shared_app.idp.token(scopes), mode=mode) as client:
             names = [t.name for t in (await client.list_tools()).tools]
         assert sorted(names) == sorted(expected)
+
+
+async def test_the_catalog_resource_lists_the_tools_a_person_sees(shared_app: Served) -> None:
+    async with shared_app.client(shared_app.idp.token("cdp:marketing")) as client:
+        read = await client.read_resource("cdp://catalog")
+    document = json.loads(getattr(read.contents[0], "text", ""))
+    assert sorted(t["name"] for t in document["tools"]) == sorted(MARKETING)
 
 
 async def test_a_call_outside_the_grants_is_a_tool_error_naming_the_scope(served: Served,
