@@ -27,7 +27,6 @@ from cdp_mcp.settings import Settings
 from cdp_mcp.team.access import must_redact
 from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
-from cdp_mcp.tools.cursors import customer_bound
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
@@ -78,12 +77,10 @@ def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard | None = 
     """
     guard = guard if guard is not None else CallGuard(settings)
 
-    handler = customer_bound(spec.handler) if any(p.name == "cursor" for p in spec.params) else spec.handler
-
     async def answer(call: ToolCall) -> BaseModel:
         if spec.customer:
             _ = call.identity  # validated before any upstream call
-        return await within_call_timeout(spec.name, settings.call_timeout, lambda: handler(call))
+        return await within_call_timeout(spec.name, settings.call_timeout, lambda: spec.handler(call))
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)

@@ -116,10 +116,9 @@ def full_name(p: m.Profile) -> str | None:
 def profile(p: m.Profile, gcr_id: int | None = None) -> o.CustomerProfile:
     extra = {_snake(k): (clean(v) if isinstance(v, str) else v) for k, v in p.extra.items()}
     more = {k: v for k, v in extra.items() if v is not None}
-    gcr = p.gcr_id or gcr_id
     return o.CustomerProfile(
-        gcr_id=gcr, currency=currency_of(p.total_sales, p.average_basket),
-        customer_id=distinct(p.customer_id, str(gcr) if gcr is not None else None), name=full_name(p),
+        gcr_id=gcr_id, currency=currency_of(p.total_sales, p.average_basket),
+        customer_id=distinct(p.customer_id, str(gcr_id) if gcr_id is not None else None), name=full_name(p),
         gender=clean(p.gender), age=p.age, birth_date=iso(p.birth_date), tier=clean(p.membership_tier),
         status_color=clean(p.status_color), city=clean(p.city), state=clean(p.state), address=clean(p.address),
         email=clean(p.email),

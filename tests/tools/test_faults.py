@@ -145,3 +145,20 @@ async def test_missing_required_fields_spoil_only_what_needs_them(connect: Conne
     (row,) = screened["rows"]
     assert "without `status`" in row["error"] and "in_segment" not in row
     assert "contactable" in row and row["gcr_id"] == 1  # the rest of the row still answers
+
+
+async def test_a_gcr_id_the_profile_states_names_the_customer_in_every_tool_that_reads_it(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path) -> None:
+    """A tenant whose basic carries gcrId (the vendor lists more fields than it names): the card, the overview and
+    the screening row all name the customer by it, one rule for all, even where the gcr lookup is not granted."""
+    card = {"customerId": "C-77", "gcrId": 77, "fullName": "Ada Lovelace", "totalOrders": 4}
+    proxy.fail(BASIC, error(200, {"status": "OK", "message": "", "data": card}))
+    who = {"email": "ada.lovelace@example.com"}
+    granted = ["basic", "optIn", "isCustomerInSegment"]  # no gcrId: the lookup cannot name anyone
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, resources=granted) as client:
+        profile = data_of(await client.call_tool("get_customer_profile", who))
+        overview = data_of(await client.call_tool("get_customer_overview", {**who, "include": ["who"]}))
+        screened = data_of(await client.call_tool("screen_customers", {"customers": [who], "segment_id": "101",
+                                                                       "channel": "email"}))
+    assert profile["gcr_id"] == overview["gcr_id"] == screened["rows"][0]["gcr_id"] == 77
+    assert proxy.seen["gcr"] == 0
