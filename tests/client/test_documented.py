@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from cdp_mcp import wire
-from cdp_mcp.client.models import Money
+from cdp_mcp.client.models import Money, PageRequest
 from tests.client.conftest import Fetch, ok
 
 pytestmark = pytest.mark.anyio
@@ -140,9 +140,12 @@ async def test_user_attributes_follow_the_pointer_to_the_last_record(answer: Cal
         {"attributeName": "vip", "attributeValue": True, "dataType": "boolean"}]}))("userAttributes")
     assert [(a.name, a.value) for a in page.items] == [("points", 120), ("vip", True)]
     assert page.page.total == 3 and page.page.next is not None and page.page.next.last_key == pointer
-    unpointed = await answer(ok({"customerId": 1092, "totalCount": 3, "pageSize": 2, "dataList": []}))(
-        "userAttributes")
-    assert unpointed.page.next is None  # no pointer given: no page numbers invented
+    unpointed = await answer(ok({"customerId": 1092, "totalCount": 3, "pageSize": 2, "dataList": [
+        {"attributeName": "points", "attributeValue": 120, "dataType": "integer"},
+        {"attributeName": "vip", "attributeValue": True, "dataType": "boolean"}]}))("userAttributes",
+                                                                                  page=PageRequest(page_size=2))
+    assert len(unpointed.items) == 2 and unpointed.page.total == 3
+    assert unpointed.page.next is None  # one more exists, but no pointer was given: no page numbers invented
 
 
 def test_each_declared_meaning_is_read_from_one_field() -> None:

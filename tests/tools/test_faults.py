@@ -162,3 +162,29 @@ async def test_a_gcr_id_the_profile_states_names_the_customer_in_every_tool_that
                                                                        "channel": "email"}))
     assert profile["gcr_id"] == overview["gcr_id"] == screened["rows"][0]["gcr_id"] == 77
     assert proxy.seen["gcr"] == 0
+
+
+async def test_a_pointer_paged_answer_without_its_pointer_is_paged_here_from_then_on(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path) -> None:
+    """userAttributes pages by a pointer to the last record. A tenant that leaves the pointer out although more
+    attributes exist is paged here instead (the list asked for again and cut), never cut short."""
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        every = data_of(await client.call_tool("get_customer_attributes", {**VIP, "limit": 100}))["attributes"]
+        assert len(every) > 2
+        typed = {bool: "boolean", int: "integer", float: "float", str: "string"}
+        first = [{"attributeName": name, "attributeValue": value, "dataType": typed[type(value)]}
+                 for name, value in list(every.items())[:2]]
+        page = {"customerId": 1, "totalCount": len(every), "pageSize": 2, "dataList": first}  # no lastKey
+        proxy.fail(resource("userAttributes").route,
+                   Fault(body=json.dumps({"status": "OK", "message": "", "data": page}).encode(), times=1))
+        walked: dict[str, Any] = {}
+        cursor: str | None = None
+        while True:
+            result = data_of(await client.call_tool("get_customer_attributes",
+                                                    {**VIP, "limit": 2, **({"cursor": cursor} if cursor else {})}))
+            assert not walked.keys() & result["attributes"].keys()
+            walked |= result["attributes"]
+            cursor = result.get("next_cursor")
+            if cursor is None:
+                break
+    assert walked == every and list(walked) == list(every)
