@@ -103,7 +103,7 @@ def _build(section: str, got: dict[str, Any], card: o.CustomerProfile) -> Any:
                      trend_direction=_direction(list(months.values())))
     if section == "segments":
         page = got[Scope.SEGMENTS]
-        rows = o.unique_rows([shaping.segment_item(s) for s in page.items], "id")
+        rows = o.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
         total = page.page.total if page.page.total is not None else len(rows)
         return SegmentsCard(total=total, top={s.id: s.name or s.id for s in rows[:_TOP_SEGMENTS]})
     if section == "consent":
@@ -119,9 +119,9 @@ def _currency(got: dict[str, Any]) -> str | None:
     """The currency the fetched responses stated for an amount on the card."""
     profile, trends = got.get(Scope.BASIC), got.get(Scope.PRODUCT_PURCHASE_TRENDS)
     recs = got.get(Scope.RECOMMENDED_PRODUCTS)
-    return shaping.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
-                               *(p.order_value for p in (trends.points if trends else [])),
-                               *(r.price for r in (recs.items if recs else [])))
+    return o.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
+                         *(p.order_value for p in (trends.points if trends else [])),
+                         *(r.price for r in (recs.items if recs else [])))
 
 
 async def overview(call: ToolCall) -> Overview:

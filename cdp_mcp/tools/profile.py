@@ -279,7 +279,7 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
             more = entry.pages and offset + len(items) < reachable
             following = Cursor(entry.tool, offset + len(items), None, query, gcr_id) if more else None
         # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
-        pairs = shaping.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
+        pairs = o.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
                                key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
         shaped = [item for _, item in pairs]
         remaining = total - offset - len(items) if total is not None else None
