@@ -29,7 +29,7 @@ from cdp_mcp.client.models import (
     Recommendations,
     SegmentPage,
 )
-from tests.client.conftest import ClientRig
+from tests.client.rig import ClientRig
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ import pytest
 
 from cdp_mcp import wire
 from cdp_mcp.client.models import Money, PageRequest
-from tests.client.conftest import Fetch, ok
+from tests.client.rig import Fetch, ok
 
 pytestmark = pytest.mark.anyio
 

@@ -28,7 +28,7 @@ from cdp_mcp.errors import (
     UpstreamResponseError,
     UpstreamUnavailableError,
 )
-from tests.client.conftest import Fetch, ok
+from tests.client.rig import Fetch, ok
 
 pytestmark = pytest.mark.anyio
 

@@ -1,8 +1,8 @@
 """Failure semantics through a fault-injecting proxy on loopback: what the model sees, and what was sent upstream.
 
-The MCP server talks to the sandbox through `fault_proxy` (real HTTP both ways); each test breaks one route the
-way review and fault injection found real gateways and tenants break, then asserts the tool result a model gets
-and how many requests reached the upstream.
+The MCP server talks to the sandbox through `tests.faults.fault_proxy` (real HTTP both ways); each test breaks one
+route the way review and fault injection found real gateways and tenants break, then asserts the tool result a
+model gets and how many requests reached the upstream.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 import anyio
 import pytest
-from fault_proxy import Fault, FaultProxy, fault_proxy
 from tool_results import Connect, data_of, text_of
 
 from cdp_mcp.broker.store import FileTokenStore, namespace_for
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, resource
 from cdp_mcp.sandbox.server import SandboxThread
+from tests.faults import Fault, FaultProxy, fault_proxy
 
 pytestmark = pytest.mark.anyio
 

@@ -7,13 +7,13 @@ import re
 from typing import Any
 
 import pytest
-from fault_proxy import fault_proxy
 from mcp import Client
 from tool_results import data_of, text_of
 
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.settings import Settings
+from tests.faults import fault_proxy
 
 pytestmark = pytest.mark.anyio
 
