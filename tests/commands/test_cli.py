@@ -217,3 +217,14 @@ def test_secrets_are_masked_in_logged_tracebacks(monkeypatch: pytest.MonkeyPatch
     err = capsys.readouterr().err
     assert "tool crashed" in err and "RuntimeError" in err
     assert SECRET not in err and "[secret]" in err
+
+
+def test_a_short_secret_is_masked_too_and_start_up_warns_about_it(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CDP_MCP_AUTH_TOKEN", "zq7x")
+    monkeypatch.setenv("CDP_TENANT_HASH", "zq7x-and-more")  # holds the short one: masked whole, once
+    load_settings()
+    logging.getLogger("cdp_mcp.http_app").warning("refused Bearer zq7x; tenant zq7x-and-more")
+    err = capsys.readouterr().err
+    assert "zq7x" not in err and "refused Bearer [secret]; tenant [secret]" in err
+    assert "CDP_MCP_AUTH_TOKEN is shorter than 8 characters" in err
