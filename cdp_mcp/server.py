@@ -102,5 +102,5 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
                                                extensions=[apps_extension(views)] if views else None)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
-    register_resources_and_prompts(server, settings, specs)
+    register_resources_and_prompts(server, settings, specs, guard)
     return server
