@@ -20,7 +20,7 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, ValidationError
 
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
@@ -139,32 +139,25 @@ class ArgumentErrors:
 
     The SDK validates a call's arguments against the tool's input schema before the tool runs and answers a
     violation with pydantic's multi-line report. For a cdp-mcp tool that answered `isError`, this validates
-    the arguments again with a model of the tool's parameters and, if they are what failed, replaces the
-    report with one line per argument (`argument_errors`). No SDK class is subclassed or patched.
+    the arguments again with the very argument model the SDK used (`Tool.fn_metadata`, so the two cannot
+    disagree) and, if they are what failed, replaces the report with one line per argument
+    (`argument_errors`). No SDK class is subclassed or patched.
     """
 
-    def __init__(self, specs: Sequence[ToolSpec]) -> None:
-        self._specs = {s.name: s for s in specs}
-        self._models: dict[str, type[BaseModel]] = {}
-
-    def _model(self, spec: ToolSpec) -> type[BaseModel]:
-        if spec.name not in self._models:
-            fields: dict[str, Any] = {p.name: (p.annotation, ... if p.default is inspect.Parameter.empty
-                                               else p.default) for p in spec.params}
-            self._models[spec.name] = create_model(f"{spec.name}_arguments", **fields)
-        return self._models[spec.name]
+    def __init__(self, tools: Sequence[Tool]) -> None:
+        self._tools = {t.name: t for t in tools}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         params = ctx.params or {}
         name = params.get("name")
-        spec = self._specs.get(name) if ctx.method == "tools/call" and isinstance(name, str) else None
-        if spec is None or not isinstance(result, dict) or not result.get("isError"):
+        tool = self._tools.get(name) if ctx.method == "tools/call" and isinstance(name, str) else None
+        if tool is None or not isinstance(result, dict) or not result.get("isError"):
             return result
         try:
-            self._model(spec).model_validate(params.get("arguments") or {})
+            tool.fn_metadata.validate_arguments(params.get("arguments") or {})
         except ValidationError as exc:
-            return {**result, "content": [{"type": "text", "text": argument_errors(spec.name, exc)}]}
+            return {**result, "content": [{"type": "text", "text": argument_errors(tool.name, exc)}]}
         return result
 
 
