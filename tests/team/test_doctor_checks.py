@@ -44,9 +44,11 @@ async def test_doctor_says_what_to_fix_when_the_issuer_credentials_or_redis_fail
           "mcp_oauth_client_id": CLIENT_ID, "mcp_oauth_client_secret": "not-the-secret-0123456789"},
          "fix: check CDP_MCP_OAUTH_CLIENT_ID and CDP_MCP_OAUTH_CLIENT_SECRET"),
         ({"redis_url": f"redis://127.0.0.1:{free_port()}/0"}, "fix: check CDP_REDIS_URL"),
+        ({"redis_url": "redis://cdp:hunter2-secret@127.0.0.1:notaport/0"}, "CDP_REDIS_URL is not a valid Redis URL"),
     ]
     for overrides, hint in cases:
         report = Report()
         settings = Settings.load(mcp_public_url="https://cdp.example.com", **overrides)
         await check_deployment(settings, report)
-        assert report.failed and hint in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert report.failed and hint in out and "hunter2" not in out

@@ -4,7 +4,10 @@ the backend opens inside it, so a refused caller never opens it and a failure to
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -72,3 +75,21 @@ async def test_a_crash_reading_the_overview_resource_names_the_request_id_of_its
     (line,) = _lines(settings)
     assert line["tool"] == "resource:customer_overview" and line["outcome"] == "INTERNAL"
     assert line["request_id"] == match.group(1) and line["gcr_id"] == 7
+
+
+def test_an_invalid_redis_url_stops_start_up_naming_the_variable_without_the_password(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, mcp_rate_limit=5, redis_url="redis://cdp:hunter2-secret@redis.internal:notaport/0")
+    with pytest.raises(ConfigurationError) as refused:
+        build_server(settings)
+    text = f"{refused.value} {refused.value.hint}"
+    assert "CDP_REDIS_URL" in text and "hunter2" not in text and "notaport" not in text
+
+
+def test_start_up_imports_no_redis_client_without_cdp_redis_url(tmp_path: Path) -> None:
+    script = ("import sys\nfrom cdp_mcp.server import build_server\nfrom cdp_mcp.settings import Settings\n"
+              "build_server(Settings(mcp_rate_limit=5))\n"
+              "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'redis'))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDP_")} | {"CDP_STATE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env=env, check=True)
+    assert done.stdout.strip() == "[]"
