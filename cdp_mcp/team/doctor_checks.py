@@ -18,7 +18,7 @@ from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.grants import SCOPES_SUPPORTED
 from cdp_mcp.team.audit import audit_destination
 from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, idp_client
 from cdp_mcp.team.ratelimit import effective_rate_limit
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Reporter", "check_deployment"]
 
-_TIMEOUT = 5.0
+_REDIS_TIMEOUT = 5.0
 
 
 class Reporter(Protocol):
@@ -59,7 +59,7 @@ async def check_deployment(settings: Settings, report: Reporter) -> None:
 async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
     report.info(f"protected resource: {config.resource} (tokens must name audience {config.audience})")
     report.info(f"scopes: {' '.join(SCOPES_SUPPORTED)}")
-    async with httpx2.AsyncClient(timeout=_TIMEOUT, follow_redirects=True) as http:
+    async with idp_client() as http:
         keys = IssuerKeys(config.issuer, http, jwks_url=config.jwks_url)
         if config.jwks_url is None or config.introspection is None:
             try:
@@ -111,7 +111,7 @@ async def _check_redis(settings: Settings, report: Reporter) -> None:
     assert settings.redis_url is not None
     where = redis_location(settings.redis_url)
     try:
-        client, _ = redis_client(settings.redis_url, timeout=_TIMEOUT)
+        client, _ = redis_client(settings.redis_url, timeout=_REDIS_TIMEOUT)
     except ConfigurationError as exc:
         report.fail(exc.message, exc.hint or "")
         return

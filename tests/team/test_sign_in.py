@@ -118,6 +118,8 @@ async def test_a_token_with_none_of_our_scopes_gets_403_naming_the_scope(shared_
     response = await shared_app.post({"Authorization": f"Bearer {shared_app.idp.token('openid profile cdp:pii')}"})
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in _challenge(response) and 'scope="cdp:read"' in _challenge(response)
+    described = response.json()["error_description"]  # the scopes that reach data; cdp:pii alone reaches none
+    assert "cdp:profile" in described and "cdp:read" in described and "cdp:pii" not in described
 
 
 async def test_a_rotated_key_is_fetched_once_and_the_dropped_key_stops_working(served: Served) -> None:
