@@ -14,8 +14,8 @@ from cdp_mcp.team.doctor_checks import check_deployment
 from cdp_mcp.team.http_auth import ResourceServer
 from cdp_mcp.team.keys import KeysUnavailableError
 from tests.broker.test_redis_store import RedisServer, redis_server
+from tests.helpers import free_port
 from tests.team.authserver import CLIENT_ID, AuthServer
-from tests.team.replicas import free_port
 
 __all__ = ["redis_server"]
 
