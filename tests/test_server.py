@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
 from mcp import Client
 
-from cdp_mcp.backend import Backend, open_backend
+from cdp_mcp.backend import Backend, EmbeddedSandbox, open_backend
+from cdp_mcp.clock import SystemClock
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.server import _INSTRUCTIONS, _PAGED, build_server, instructions
@@ -181,3 +182,13 @@ async def test_serve_opens_the_backend_soon_after_start_without_waiting_for_a_ca
         await client.list_tools()
         with anyio.fail_after(10):
             await opened.wait()  # the broker's keep-alive runs although nobody called a tool
+
+
+async def test_once_the_embedded_sandbox_is_open_requests_take_no_lock(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS)
+    async with AsyncExitStack() as stack:
+        sandbox = EmbeddedSandbox(settings, SystemClock(), stack)
+        opened = await sandbox.open()
+        async with sandbox._lock:  # as while another task opened it: an open sandbox must not wait for that
+            with anyio.fail_after(5):
+                assert await sandbox.open() is opened
