@@ -69,22 +69,21 @@ class EmbeddedSandbox:
         self._sandbox: Sandbox | None = None
 
     async def open(self) -> Sandbox:
-        """The open sandbox: seeded (first run) or reused from `CDP_STATE_DIR`."""
-        async with self._lock:
-            if self._sandbox is None:
-                with anyio.CancelScope(shield=True):
+        """The open sandbox: seeded (first run) or reused from `CDP_STATE_DIR`. Once open, no lock is taken."""
+        if self._sandbox is None:
+            async with self._lock:
+                if self._sandbox is None:
                     self._sandbox = await self._open()
-            if self._sandbox is None:  # for the type checker: a shielded scope swallows no exception
-                raise RuntimeError("the embedded sandbox did not open")
-            return self._sandbox
+        return self._sandbox
 
     async def _open(self) -> Sandbox:
         from cdp_mcp.sandbox import SandboxOptions, open_sandbox  # noqa: PLC0415 - only when the sandbox is used
 
-        await anyio.to_thread.run_sync(lambda: self.settings.state_dir.mkdir(parents=True, exist_ok=True))
         options = SandboxOptions(customers=self.settings.sandbox_customers, seed=self.settings.sandbox_seed,
                                  db_path=self.db_path)
-        sandbox = await self._stack.enter_async_context(open_sandbox(options, clock=self._clock))
+        with anyio.CancelScope(shield=True):  # a call cancelled half-way must not leave a half-open store
+            await anyio.to_thread.run_sync(lambda: self.settings.state_dir.mkdir(parents=True, exist_ok=True))
+            sandbox = await self._stack.enter_async_context(open_sandbox(options, clock=self._clock))
         logger.debug("embedded sandbox open: %d customers in %s", self.settings.sandbox_customers, self.db_path)
         return sandbox
 

@@ -48,7 +48,7 @@ def _requested(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser: every subcommand listed, the options of the one `argv` names (all of them when asked)."""
+    """The parser: every subcommand listed, with the options of the one `argv` names (only its module is imported)."""
     parser = argparse.ArgumentParser(prog="cdp-mcp", description=_DESCRIPTION, epilog=_EPILOG)
     parser.add_argument("--version", action="version", version=f"cdp-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -2,7 +2,8 @@
 
 Beside the catalog because it is the same kind of fact: a table over `catalog.Scope`. Everything else
 (the scopes a tool needs, the `scopes_supported` of the protected resource metadata, the scope an error
-asks for, the README's table) is derived from `GRANTS`. `cdp:read` reaches every resource of the four
+asks for) is derived from `GRANTS`; the README's scopes table is written by hand and a test holds it to
+`GRANTS` (scope, purpose, resources, and the tools each scope reaches). `cdp:read` reaches every resource of the four
 narrow scopes; `cdp:pii` reaches no resource but lets results show contact details unredacted.
 
 Identity providers differ in what characters a scope may hold, so `cdp.read` is read as `cdp:read`.
@@ -30,7 +31,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One OAuth scope: the resources it reaches and what it is for (shown in docs and consent screens)."""
+    """One OAuth scope: the resources it reaches and what it is for (the README's scopes table says it)."""
 
     scope: str
     resources: frozenset[str]

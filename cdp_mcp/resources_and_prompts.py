@@ -2,7 +2,8 @@
 
 The catalog resource tells a host which tools are served and which API resources (token scopes) each
 needs. The overview template serves the same card as get_customer_overview, for hosts that attach
-resources to a conversation. The prompts are short playbooks that name the tools to call, in order; they
+resources to a conversation, under the same call guard (rate limit, grants, audit line
+`resource:customer_overview`). The prompts are short playbooks that name the tools to call, in order; they
 are written for the tools served (CDP_TOOLS / CDP_RESOURCES), so they never send a model to a missing tool,
 and a prompt whose essential tool is not served is not offered.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
@@ -21,17 +22,21 @@ from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.access import must_redact, visible_tools
-from cdp_mcp.tools.deadline import within_call_timeout
-from cdp_mcp.tools.overview import overview
 from cdp_mcp.tools.params import CHANNELS
+from cdp_mcp.tools.registry import guarded_call
 from cdp_mcp.tools.results import compact_json, structured
-from cdp_mcp.tools.spec import ToolCall, ToolSpec
+from cdp_mcp.tools.spec import ToolSpec
 
-__all__ = ["CATALOG_URI", "OVERVIEW_URI", "PROMPTS", "campaign_plan_prompt", "catalog_document",
+if TYPE_CHECKING:
+    from cdp_mcp.team.guard import CallGuard
+
+__all__ = ["CATALOG_URI", "OVERVIEW_AUDIT_NAME", "OVERVIEW_URI", "PROMPTS", "campaign_plan_prompt", "catalog_document",
            "customer_brief_prompt", "register_resources_and_prompts"]
 
 CATALOG_URI = "cdp://catalog"
 OVERVIEW_URI = "cdp://customers/{gcr_id}/overview"
+OVERVIEW_AUDIT_NAME = "resource:customer_overview"
+"""What the audit line's `tool` says for a read of the overview resource."""
 _JSON = "application/json"
 
 
@@ -115,8 +120,12 @@ PROMPTS: dict[str, tuple[str, str, Callable[[set[str]], Callable[..., str] | Non
 """Each prompt: title, description, and the factory that writes its playbook for the served tools."""
 
 
-def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, specs: list[ToolSpec]) -> None:
-    """Register the catalog resource, the overview template (when the overview tool is served) and prompts."""
+def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, specs: list[ToolSpec],
+                                   guard: CallGuard) -> None:
+    """Register the catalog resource, the overview template (when the overview tool is served) and prompts.
+
+    A read of the overview runs under `guard` as a call of get_customer_overview would: it is the heaviest read.
+    """
     everything = compact_json(catalog_document(specs))
 
     def catalog() -> str:
@@ -132,12 +141,11 @@ def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, s
             if not re.fullmatch(r"[0-9]{1,15}", gcr_id) or int(gcr_id) < 1:
                 raise ResourceError("gcr_id must be a positive integer, e.g. cdp://customers/1/overview")
             try:
-                backend = await ctx.request_context.lifespan_context.get()
-                call = ToolCall(spec=spec, backend=backend, settings=settings, arguments={"gcr_id": int(gcr_id)})
-                card = await within_call_timeout("the overview resource", settings.call_timeout, lambda: overview(call))
-                return compact_json(structured(card, redact_pii=must_redact(settings), backend=backend))
+                card, backend = await guarded_call(guard, spec, spec.handler, {"gcr_id": int(gcr_id)}, ctx,
+                                                   name=OVERVIEW_AUDIT_NAME)
             except CdpError as exc:
                 raise ResourceError(exc.for_model()) from None
+            return compact_json(structured(card, redact_pii=must_redact(settings), backend=backend))
 
         server.resource(OVERVIEW_URI, name="customer_overview", title="Customer overview", mime_type=_JSON,
                         description="The get_customer_overview card for a gcr_id.")(customer_overview)

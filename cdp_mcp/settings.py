@@ -29,7 +29,8 @@ SANDBOX_TENANT_HASH = "sandbox0tenant0hash0000000000001"
 
 
 def default_state_dir() -> Path:
-    """The platform's user state directory for cdp-mcp (token cache and creation ledger)."""
+    """The platform's user state directory for cdp-mcp: token cache, creation ledger, the embedded sandbox's
+    database, and with sign-in the audit trail (audit.jsonl) and its key (audit.key)."""
     return Path(platformdirs.user_state_dir("cdp-mcp", appauthor=False))
 
 
@@ -38,8 +39,10 @@ _REDIS_SCHEMES = ("redis", "rediss", "unix")
 _PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
 
 
-def _unset(value: str) -> bool:
-    return not value.strip() or _PLACEHOLDER.fullmatch(value.strip()) is not None
+def _unset(value: object) -> bool:
+    """Blank, or a placeholder the host left unfilled (a SecretStr judged by what it holds)."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return isinstance(raw, str) and (not raw.strip() or _PLACEHOLDER.fullmatch(raw.strip()) is not None)
 
 
 def _split_csv(value: object) -> object:
@@ -62,7 +65,8 @@ class Settings(BaseSettings):
     token_validity_unit: ValidityUnit = "minutes"
     token_daily_limit: int = Field(100, gt=0, description="The tenant's daily token creation limit")
     token_policy: TokenPolicy = "least-privilege"
-    state_dir: Path = Field(default_factory=default_state_dir, description="Token cache and creation ledger")
+    state_dir: Path = Field(default_factory=default_state_dir,
+                            description="Token cache, creation ledger, sandbox database, audit trail and its key")
     redis_url: SecretStr | None = Field(
         None, description="redis:// or rediss:// URL: replicas on several machines share token state there")
     redis_key_prefix: str = Field("cdp-mcp", pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
@@ -103,9 +107,10 @@ class Settings(BaseSettings):
     @classmethod
     def _drop_unset_values(cls, data: object) -> object:
         # Empty means unset: hosts fill optional fields left blank with "" (and an MCP Bundle host may leave
-        # `${user_config.KEY}` in place), which must neither stop start-up nor override a default.
+        # `${user_config.KEY}` in place), which must neither stop start-up nor override a default. A secret
+        # handed over already wrapped (SecretStr) counts the same.
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not (isinstance(v, str) and _unset(v))}
+            return {k: v for k, v in data.items() if not _unset(v)}
         return data
 
     @field_validator("tools", "resources", "mcp_allowed_origins", "mcp_oauth_algorithms", mode="before")
@@ -116,7 +121,7 @@ class Settings(BaseSettings):
     @field_validator("b2b_api_url", "token_api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+        if value is None:
             return None
         scheme, has_scheme, _ = value.strip().partition("://")
         value = value.strip().rstrip("/")
@@ -131,12 +136,6 @@ class Settings(BaseSettings):
         if not parts.hostname:
             raise ValueError("needs a host: use https://host/context-path")
         return value
-
-    @field_validator("tenant_hash", "oauth_key_secret", "redis_url", "mcp_auth_token", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        return None if isinstance(raw, str) and _unset(raw) else value
 
     @field_validator("redis_url")
     @classmethod
@@ -170,7 +169,7 @@ class Settings(BaseSettings):
     @property
     def oauth_enabled(self) -> bool:
         """People sign in with OAuth (CDP_MCP_OAUTH_ISSUER set): grants by scope, audit on by default."""
-        return bool((self.mcp_oauth_issuer or "").strip())
+        return self.mcp_oauth_issuer is not None
 
     @property
     def uses_sandbox(self) -> bool:

@@ -28,7 +28,7 @@ from opentelemetry.trace import Span, StatusCode
 from cdp_mcp import __version__
 from cdp_mcp.errors import CdpError
 
-__all__ = ["INSTALL_COMMAND", "configure_tracing", "outcome_span", "traced_token_call", "traced_upstream"]
+__all__ = ["INSTALL_COMMAND", "configure_tracing", "outcome_span", "traced_upstream"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,21 +68,6 @@ def traced_upstream(post: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]
         what = str(kwargs.get("what", "request"))
         with outcome_span(f"cdp.upstream {what}", {"cdp.resource": what}):
             return await post(*args, **kwargs)
-
-    return wrapper
-
-
-def traced_token_call(issue: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Decorates `TokenApiClient._issue(self, path, what, resources, *, token)`: one span per creation/update."""
-
-    @functools.wraps(issue)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        what, resources = str(args[2]), args[3]
-        assert isinstance(resources, frozenset)
-        operation = what.removeprefix("token ")
-        attributes = {"cdp.token.operation": operation, "cdp.token.resources": sorted(str(r) for r in resources)}
-        with outcome_span(f"cdp.token {operation}", attributes):
-            return await issue(*args, **kwargs)
 
     return wrapper
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import httpx2
 import pytest
-import uvicorn
 
 from cdp_mcp.http_app import create_http_app
 from cdp_mcp.rpc_errors import INVALID_REQUEST, PARSE_ERROR
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from tests.helpers import served_on
 
 pytestmark = pytest.mark.anyio
 
@@ -34,19 +33,11 @@ async def test_malformed_posts_get_a_plain_error(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, state_dir=tmp_path, sandbox_customers=10)  # type: ignore[call-arg]
     app = create_http_app(build_server(settings), settings)
     sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
     responses: list[tuple[httpx2.Response, int]] = []
-    with anyio.fail_after(60):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            while not server.started:  # readiness, not timing: uvicorn offers no started event
-                await anyio.sleep(0.005)
-            async with httpx2.AsyncClient() as http:
-                for body, code in MALFORMED:
-                    responses.append((await http.post(f"http://127.0.0.1:{sock.getsockname()[1]}/mcp", content=body,
-                                                      headers=HANDSHAKE_ERA), code))
-            server.should_exit = True
-    sock.close()
+    async with served_on(app, sock), httpx2.AsyncClient() as http:
+        for body, code in MALFORMED:
+            responses.append((await http.post(f"http://127.0.0.1:{sock.getsockname()[1]}/mcp", content=body,
+                                              headers=HANDSHAKE_ERA), code))
     for response, code in responses:
         assert response.status_code == 400
         assert MARK not in response.text and "pydantic" not in response.text and "validation" not in response.text

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
 from mcp import Client
 
-from cdp_mcp.backend import Backend, open_backend
+from cdp_mcp.backend import Backend, EmbeddedSandbox, open_backend
+from cdp_mcp.clock import SystemClock
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.server import build_server, instructions
+from cdp_mcp.server import _INSTRUCTIONS, _PAGED, build_server, instructions
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import all_specs
 
@@ -33,6 +35,29 @@ def loopback_settings(sandbox_server: SandboxThread,
     return make
 
 
+SPECS = {s.name: s for s in all_specs()}
+CURSOR_TOOL = next(s for s in all_specs() if any(p.name == "cursor" for p in s.params))
+
+
+@pytest.mark.parametrize(("needs", "sentence"), _INSTRUCTIONS, ids=lambda v: "+".join(sorted(v)) if
+                         isinstance(v, frozenset) else "")
+def test_each_instruction_sentence_names_real_tools_and_shows_when_they_are_served(needs: frozenset[str],
+                                                                                   sentence: str) -> None:
+    tools = needs - {_PAGED}
+    assert tools <= set(SPECS), f"renamed tools would silently drop this sentence: {tools - set(SPECS)}"
+    named = {word for word in re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", sentence) if word in SPECS}
+    assert named == tools  # the sentence is shown exactly when the tools it names are served
+    surface = [SPECS[name] for name in tools] + ([CURSOR_TOOL] if _PAGED in needs else [])
+    assert sentence in instructions(surface).split("\n")
+
+
+def test_the_full_surface_gets_every_sentence_but_the_consent_one_screening_supersedes() -> None:
+    shown = instructions(all_specs()).split("\n")
+    superseded = [text for needs, text in _INSTRUCTIONS if needs == {"get_marketing_consent"}]
+    assert len(superseded) == 1 and superseded[0] not in shown
+    assert shown == [text for _, text in _INSTRUCTIONS if text not in superseded]
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_both_protocol_eras_serve_tools_resources_and_prompts(
     mode: str, sandbox_server: SandboxThread, loopback_settings: Callable[..., Settings],
@@ -41,8 +66,9 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
     vip = sandbox_server.sample("vip")
     server = build_server(settings, backend=lambda: open_backend(settings, clock=sandbox_server.clock))
     async with Client(server, mode=mode) as client:
-        if mode == "legacy":
-            assert client.instructions == instructions(all_specs())
+        if mode == "legacy":  # the whole surface: the overview, paging and screening sentences are all there
+            assert client.instructions is not None and "get_customer_overview" in client.instructions
+            assert "next_cursor" in client.instructions and "screen_customers" in client.instructions
         assert len((await client.list_tools()).tools) == 16
         result = await client.call_tool("get_customer_profile", {"email": vip.email})
         assert not result.is_error and result.structured_content["gcr_id"] == vip.gcr_id
@@ -157,3 +183,13 @@ async def test_serve_opens_the_backend_soon_after_start_without_waiting_for_a_ca
         await client.list_tools()
         with anyio.fail_after(10):
             await opened.wait()  # the broker's keep-alive runs although nobody called a tool
+
+
+async def test_once_the_embedded_sandbox_is_open_requests_take_no_lock(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS)
+    async with AsyncExitStack() as stack:
+        sandbox = EmbeddedSandbox(settings, SystemClock(), stack)
+        opened = await sandbox.open()
+        async with sandbox._lock:  # as while another task opened it: an open sandbox must not wait for that
+            with anyio.fail_after(5):
+                assert await sandbox.open() is opened

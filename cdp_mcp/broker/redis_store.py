@@ -8,7 +8,8 @@ random value, extended while held by a background task (compare-and-extend), rel
 fenced: written only while the lease is still this holder's, in the same script, so a holder that stalled past
 its lease and was replaced cannot overwrite the new holder's state.
 
-redis-py is an optional extra (`pip install 'cdp-mcp[redis]'`), imported only when a store is constructed.
+redis-py is an optional extra (`pip install 'cdp-mcp[redis]'`), imported only when a client is made
+(`redis_client`, shared with the rate limiter and doctor).
 The values hold live tokens: they are never logged, and the Redis server must be access-controlled (ACL, TLS
 with rediss://). The URL may carry a password: it is kept as a `SecretStr` and shown without user-info.
 """
@@ -20,7 +21,7 @@ import random
 import secrets
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
@@ -33,7 +34,7 @@ from cdp_mcp.errors import ConfigurationError
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["DEFAULT_LEASE", "INSTALL_COMMAND", "RedisTokenStore"]
+__all__ = ["DEFAULT_LEASE", "INSTALL_COMMAND", "RedisTokenStore", "redis_client", "redis_location"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,17 @@ return 0
 """
 
 
-def _import_redis() -> tuple[Any, tuple[type[BaseException], ...]]:
-    """`redis.asyncio` and the errors that mean "Redis failed"; a ConfigurationError when the extra is missing."""
+def redis_client(url: SecretStr | str, *, timeout: float) -> tuple[Redis, tuple[type[BaseException], ...]]:
+    """A client for `CDP_REDIS_URL` (nothing connects yet) and the exceptions that mean "Redis failed".
+
+    The one place redis-py is imported (an optional extra: only when CDP_REDIS_URL is set) and a client made,
+    for the token store, the rate limiter and doctor alike. `timeout` bounds connecting and each command.
+
+    Raises:
+        ConfigurationError: redis-py is not installed, or the URL is not a valid Redis URL (the message never
+            quotes it: it may carry a password).
+    """
     try:
-        # Optional extra, imported here so the default install and start-up need not have it.
         import redis.asyncio as redis_asyncio  # noqa: PLC0415
         from redis.exceptions import RedisError  # noqa: PLC0415
     except ImportError:
@@ -74,13 +82,18 @@ def _import_redis() -> tuple[Any, tuple[type[BaseException], ...]]:
             hint=f"Install it with: {INSTALL_COMMAND} (or unset CDP_REDIS_URL to keep the token state on this "
                  "machine).",
         ) from None
-    return redis_asyncio, (RedisError, OSError)
+    secret = url.get_secret_value() if isinstance(url, SecretStr) else url
+    try:
+        client = redis_asyncio.Redis.from_url(secret, socket_connect_timeout=timeout, socket_timeout=timeout)
+    except ValueError:  # the message may quote the URL, password included
+        raise ConfigurationError("CDP_REDIS_URL is not a valid Redis URL.", hint=_URL_HINT) from None
+    return client, (RedisError, OSError)
 
 
-def _location(url: str) -> str:
+def redis_location(url: SecretStr | str) -> str:
     """The URL without user-info (a password), query or fragment: safe for messages and reprs."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(url.get_secret_value() if isinstance(url, SecretStr) else url)
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "(unparsable URL)"
@@ -100,8 +113,7 @@ class RedisTokenStore:
 
     def __init__(self, url: SecretStr | str, *, prefix: str = "cdp-mcp", lock_timeout: float = 120.0,
                  lease: float = DEFAULT_LEASE, timeout: float = 5.0) -> None:
-        secret = url if isinstance(url, SecretStr) else SecretStr(url)
-        self._where = _location(secret.get_secret_value())
+        self._where = redis_location(url)
         self._prefix = prefix
         self._lock_timeout = lock_timeout
         self._lease = lease
@@ -109,12 +121,7 @@ class RedisTokenStore:
         self._timeout = timeout
         self._local: dict[str, anyio.Lock] = {}
         self._held: dict[str, str] = {}  # namespace -> the value of the lease this store holds on it
-        redis_asyncio, self._errors = _import_redis()
-        try:
-            self._redis: Redis = redis_asyncio.Redis.from_url(
-                secret.get_secret_value(), socket_connect_timeout=timeout, socket_timeout=timeout)
-        except ValueError:  # the message may quote the URL, password included
-            raise ConfigurationError("CDP_REDIS_URL is not a valid Redis URL.", hint=_URL_HINT) from None
+        self._redis, self._errors = redis_client(url, timeout=timeout)
         self._extend = self._redis.register_script(_EXTEND)
         self._release = self._redis.register_script(_RELEASE)
         self._fenced_set = self._redis.register_script(_FENCED_SET)

@@ -25,7 +25,7 @@ from cdp_mcp.client.values import as_float, as_instant, as_text
 from cdp_mcp.clock import Clock
 from cdp_mcp.errors import OutcomeUnknownError, UpstreamResponseError
 from cdp_mcp.settings import Settings
-from cdp_mcp.tracing import traced_token_call
+from cdp_mcp.tracing import outcome_span
 
 __all__ = ["TokenApiClient", "parse_issued_token"]
 
@@ -111,24 +111,27 @@ class TokenApiClient:
         """Extend `token` and set its resources to `resources` (does not count as a creation)."""
         return await self._issue(TOKEN_UPDATE_PATH, Call.TOKEN_UPDATE, resources, token=token)
 
-    @traced_token_call
     async def _issue(self, path: str, call: Call, resources: frozenset[str], *, token: str | None) -> IssuedToken:
         what = call.value
+        operation = what.removeprefix("token ")
         body: dict[str, Any] = {
             TokenKey.RESOURCE.value: sorted(resources),
             TokenKey.VALIDITY.value: self._settings.token_validity,
         }
         if token is not None:
             body[TokenKey.TOKEN.value] = token
-        payload = await self._caller.post(path, what=what, body=body, call=call)
-        try:
-            issued = parse_issued_token(payload, resources, default_unit=self._settings.token_validity_unit, what=what)
-        except UpstreamResponseError as exc:
-            if call is not Call.TOKEN_CREATE:
-                raise
-            # A success without a token we can read: a token was probably created (and counted) all the same.
-            raise OutcomeUnknownError(f"{exc.message} A token may have been created anyway (that counts against the "
-                                      "tenant's daily allowance), so the creation was not repeated.") from None
+        with outcome_span(f"cdp.token {operation}", {"cdp.token.operation": operation,
+                                                     "cdp.token.resources": sorted(str(r) for r in resources)}):
+            payload = await self._caller.post(path, what=what, body=body, call=call)
+            try:
+                issued = parse_issued_token(payload, resources, default_unit=self._settings.token_validity_unit,
+                                            what=what)
+            except UpstreamResponseError as exc:
+                if call is not Call.TOKEN_CREATE:
+                    raise
+                # A success without a token we can read: a token was probably created (and counted) all the same.
+                raise OutcomeUnknownError(f"{exc.message} A token may have been created anyway (that counts against "
+                                          "the tenant's daily allowance), so the creation was not repeated.") from None
         logger.debug("%s: %d resource(s), expiry %s", what, len(resources),
                      issued.expires_at.isoformat() if issued.expires_at else "not stated")
         return issued

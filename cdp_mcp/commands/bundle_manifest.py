@@ -1,12 +1,13 @@
 """The MCP Bundle's `manifest.json` and `pyproject.toml`, written from what this installation serves.
 
-Nothing here is a second copy to keep in step: the version, dependencies and addresses come from the
-package metadata (pyproject.toml), the tools and prompts from the server's own specs, so the manifest
-lists exactly what the server offers. Manifest version 0.4 (the latest of the modelcontextprotocol/mcpb
-schemas), server type `uv`: the host installs Python and the dependencies the bundled `pyproject.toml`
-declares, so one bundle serves every platform (pydantic-core and other compiled dependencies included).
-Without an API URL the bundle runs the embedded sandbox; the tenant hash and OAuth key secret are
-`sensitive` (the host keeps them in the OS keychain and masks them).
+Nothing here is a second copy to keep in step: the version, licence, author, Python requirement, dependencies
+and addresses come from the package metadata (pyproject.toml; read directly in a checkout that is not
+installed), the settings' defaults and environment variable names from `Settings`, the tools and prompts from
+the server's own specs, so the manifest lists exactly what the server offers. Manifest version 0.4 (the latest
+of the modelcontextprotocol/mcpb schemas), server type `uv`: the host installs Python and the dependencies the
+bundled `pyproject.toml` declares, so one bundle serves every platform (pydantic-core and other compiled
+dependencies included). Without an API URL the bundle runs the embedded sandbox; the tenant hash and OAuth key
+secret are `sensitive` (the host keeps them in the OS keychain and masks them).
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from importlib.metadata import metadata, requires
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import PackageNotFoundError, metadata, requires
+from pathlib import Path
 from typing import Any
 
-from cdp_mcp import __version__
 from cdp_mcp.resources_and_prompts import PROMPTS
+from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import all_specs
 
-__all__ = ["DISTRIBUTION", "ICON", "MANIFEST_SCHEMA", "MANIFEST_VERSION", "bundle_pyproject", "manifest",
-           "project_urls"]
+__all__ = ["DISTRIBUTION", "ICON", "MANIFEST_SCHEMA", "MANIFEST_VERSION", "Project", "bundle_pyproject", "manifest",
+           "project", "project_from_pyproject"]
 
 DISTRIBUTION = "cdp-mcp"
 MANIFEST_VERSION = "0.4"
@@ -47,16 +52,18 @@ _USER_CONFIG: dict[str, dict[str, Any]] = {
         "description": "Only when your tenant enables OAuth for the B2B APIs.",
     },
     "redact_pii": {
-        "type": "boolean", "title": "Redact personal data", "default": False, "required": False,
+        "type": "boolean", "title": "Redact personal data", "default": Settings.model_fields["redact_pii"].default,
+        "required": False,
         "description": "Mask email, mobile, address and exact birth date in every result.",
     },
     "token_daily_limit": {
-        "type": "number", "title": "Daily token limit", "default": 100, "min": 1, "max": 100000, "required": False,
-        "description": "Your tenant's daily token-creation limit (100 unless the vendor raised it).",
+        "type": "number", "title": "Daily token limit", "default": Settings.model_fields["token_daily_limit"].default,
+        "min": 1, "max": 100000, "required": False,
+        "description": "Your tenant's daily token-creation limit "
+                       f"({Settings.model_fields['token_daily_limit'].default} unless the vendor raised it).",
     },
 }
-_ENV = {"CDP_B2B_API_URL": "b2b_api_url", "CDP_TENANT_HASH": "tenant_hash", "CDP_OAUTH_KEY_SECRET": "oauth_key_secret",
-        "CDP_REDACT_PII": "redact_pii", "CDP_TOKEN_DAILY_LIMIT": "token_daily_limit"}
+"""What the host asks for: each key a `Settings` field, passed to the server as its environment variable."""
 _LONG_DESCRIPTION = (
     "Answers customer questions from your real-time customer data platform: who a customer is, what they "
     "bought, which segments they are in, whether they can be contacted on a channel, what to recommend, plus "
@@ -66,10 +73,44 @@ _LONG_DESCRIPTION = (
 )
 
 
-def project_urls() -> dict[str, str]:
-    """`[project.urls]` of the installed distribution: label -> URL."""
-    entries = metadata(DISTRIBUTION).get_all("Project-URL") or []
-    return dict(tuple(part.strip() for part in entry.split(",", 1)) for entry in entries)
+@dataclass(frozen=True, slots=True)
+class Project:
+    """What pyproject.toml says about this distribution, as far as the bundle repeats it."""
+
+    version: str
+    license: str
+    author: str
+    requires_python: str
+    dependencies: tuple[str, ...]  # the runtime ones, extras left out
+    urls: dict[str, str]  # [project.urls]: label -> URL
+
+
+def project_from_pyproject(path: Path) -> Project:
+    """The project as a checkout's pyproject.toml declares it."""
+    declared = tomllib.loads(path.read_text(encoding="utf-8"))["project"]
+    return Project(version=declared["version"], license=declared["license"],
+                   author=", ".join(a["name"] for a in declared["authors"]),
+                   requires_python=declared["requires-python"], dependencies=tuple(declared["dependencies"]),
+                   urls=dict(declared["urls"]))
+
+
+@cache
+def project() -> Project:
+    """This distribution's metadata; in a checkout run without installing it, its pyproject.toml."""
+    try:
+        installed = metadata(DISTRIBUTION)
+    except PackageNotFoundError:
+        return project_from_pyproject(Path(__file__).resolve().parents[2] / "pyproject.toml")
+    urls = installed.get_all("Project-URL") or []
+    licence = installed.get_all("License-Expression") or installed.get_all("License") or [""]  # metadata 2.4+, older
+    return Project(version=installed["Version"], license=licence[0],
+                   author=installed["Author"], requires_python=installed["Requires-Python"],
+                   dependencies=tuple(r for r in requires(DISTRIBUTION) or [] if "extra ==" not in r),
+                   urls=dict(tuple(part.strip() for part in entry.split(",", 1)) for entry in urls))
+
+
+def _env_name(key: str) -> str:
+    return f"CDP_{key.upper()}"  # pydantic-settings' name for a Settings field (env_prefix CDP_)
 
 
 def _first_sentence(text: str) -> str:
@@ -91,23 +132,24 @@ def _prompts() -> list[dict[str, Any]]:
 
 def manifest() -> dict[str, Any]:
     """The bundle's manifest.json: what the host shows, asks for and runs."""
-    urls = project_urls()
+    info = project()
+    urls = info.urls
     return {
         "$schema": MANIFEST_SCHEMA,
         "manifest_version": MANIFEST_VERSION,
         "name": DISTRIBUTION,
         "display_name": "Customer Profiles (cdp-mcp)",
-        "version": __version__,
+        "version": info.version,
         "description": "Real-time customer profiles from a Customer Profile B2B API: profile, segments, consent, "
                        "purchases, recommendations.",
         "long_description": _LONG_DESCRIPTION,
-        "author": {"name": "cdp-mcp developers", "url": urls["Homepage"]},
+        "author": {"name": info.author, "url": urls["Homepage"]},
         "repository": {"type": "git", "url": urls["Repository"]},
         "homepage": urls["Homepage"],
         "documentation": urls["Documentation"],
         "support": urls["Issues"],
         "icon": ICON,
-        "license": "MIT",
+        "license": info.license,
         "keywords": ["cdp", "customer-data-platform", "customer-profile", "marketing", "consent"],
         "server": {
             "type": "uv",
@@ -115,7 +157,7 @@ def manifest() -> dict[str, Any]:
             "mcp_config": {
                 "command": "uv",
                 "args": ["run", "--directory", "${__dirname}", "cdp-mcp", "serve"],
-                "env": {env: f"${{user_config.{key}}}" for env, key in _ENV.items()},
+                "env": {_env_name(key): f"${{user_config.{key}}}" for key in _USER_CONFIG},
             },
         },
         "user_config": _USER_CONFIG,
@@ -123,22 +165,21 @@ def manifest() -> dict[str, Any]:
         "tools_generated": False,
         "prompts": _prompts(),
         "prompts_generated": False,
-        "compatibility": {"platforms": ["darwin", "win32", "linux"], "runtimes": {"python": ">=3.11"}},
+        "compatibility": {"platforms": ["darwin", "win32", "linux"], "runtimes": {"python": info.requires_python}},
     }
 
 
 def bundle_pyproject() -> str:
     """The pyproject.toml the host's uv installs the bundle from: this distribution's runtime dependencies."""
-    dependencies = sorted(r for r in requires(DISTRIBUTION) or [] if "extra ==" not in r)
-    python = metadata(DISTRIBUTION)["Requires-Python"] or ">=3.11"
-    listed = "".join(f"  {json.dumps(d)},\n" for d in dependencies)  # a JSON string is a TOML basic string
+    info = project()
+    listed = "".join(f"  {json.dumps(d)},\n" for d in sorted(info.dependencies))  # JSON strings are TOML strings
     return (
         "# Written by `cdp-mcp bundle`: the host's uv installs these dependencies and runs `cdp-mcp serve`.\n"
         "[project]\n"
         f'name = "{DISTRIBUTION}"\n'
-        f'version = "{__version__}"\n'
+        f'version = "{info.version}"\n'
         'description = "MCP server for real-time customer profiles (MCP Bundle)."\n'
-        f'requires-python = "{python}"\n'
+        f'requires-python = "{info.requires_python}"\n'
         f"dependencies = [\n{listed}]\n\n"
         "[project.scripts]\n"
         'cdp-mcp = "cdp_mcp.cli:main"\n\n'

@@ -12,17 +12,19 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from mcp import Client
+from mcp.types import CallToolResult
 
 from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings, report_error, say
 from cdp_mcp.commands.inprocess import connect, result_text
 from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.settings import Settings
 
-__all__ = ["DESCRIPTION", "add_arguments", "parse_arguments", "run", "tool_arguments"]
+__all__ = ["DESCRIPTION", "Called", "add_arguments", "call_from_shell", "parse_arguments", "run", "tool_arguments"]
 
 DESCRIPTION = ("Call one tool in process. Values are JSON when they parse as JSON (numbers, lists, objects), else "
                "strings; string arguments stay strings. Repeat a key to pass a list.")
@@ -106,17 +108,38 @@ async def tool_arguments(client: Client, tool: str, pairs: Sequence[str]) -> dic
         return None
 
 
-async def _call(settings: Settings, tool: str, pairs: Sequence[str]) -> int:
+@dataclass(frozen=True, slots=True)
+class Called:
+    """A tool called from the shell: the arguments its `key=value` words became, and its successful result."""
+
+    arguments: dict[str, Any]
+    result: CallToolResult
+
+
+async def call_from_shell(settings: Settings, tool: str, pairs: Sequence[str], *,
+                          structured: bool = False) -> Called | int:
+    """Call `tool` in process with `key=value` words (`call`, `card`); on failure say why on stderr instead.
+
+    Returns the call, or the exit code: EXIT_CONFIG when the tool is not served or the words do not fit it,
+    EXIT_FAILURE for an error result (its message on stderr), or, with `structured`, a result without
+    structured content.
+    """
     async with connect(settings) as (client, _):
         arguments = await tool_arguments(client, tool, pairs)
         if arguments is None:
             return EXIT_CONFIG
         result = await client.call_tool(tool, arguments)
-    text = result_text(result)
-    if result.is_error:
-        print(text, file=sys.stderr)
+    if result.is_error or (structured and result.structured_content is None):
+        print(result_text(result), file=sys.stderr)
         return EXIT_FAILURE
-    print(text)
+    return Called(arguments, result)
+
+
+async def _call(settings: Settings, tool: str, pairs: Sequence[str]) -> int:
+    called = await call_from_shell(settings, tool, pairs)
+    if isinstance(called, int):
+        return called
+    print(result_text(called.result))
     return 0
 
 

@@ -9,15 +9,13 @@ without a network. The file's path goes to stdout; an error result goes to stder
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 
-from cdp_mcp.commands.call import tool_arguments
-from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, load_settings
-from cdp_mcp.commands.inprocess import connect, result_text
+from cdp_mcp.commands.call import call_from_shell
+from cdp_mcp.commands.common import load_settings
 from cdp_mcp.settings import Settings
 from cdp_mcp.views import CARD_URI, standalone
 
@@ -37,18 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _card(settings: Settings, pairs: list[str], out: Path | None) -> int:
-    async with connect(settings) as (client, _):
-        arguments = await tool_arguments(client, TOOL, pairs)
-        if arguments is None:
-            return EXIT_CONFIG
-        result = await client.call_tool(TOOL, arguments)
-    if result.is_error or result.structured_content is None:
-        print(result_text(result), file=sys.stderr)
-        return EXIT_FAILURE
-    card = result.structured_content
+    called = await call_from_shell(settings, TOOL, pairs, structured=True)
+    if isinstance(called, int):
+        return called
+    card = called.result.structured_content or {}
     path = out or Path(f"customer-card-{card.get('gcr_id') or 'unknown'}.html")
     generated = datetime.now(UTC).isoformat(timespec="seconds")
-    await anyio.Path(path).write_text(standalone(CARD_URI, card, arguments, generated=generated), encoding="utf-8")
+    html = standalone(CARD_URI, card, called.arguments, generated=generated)
+    await anyio.Path(path).write_text(html, encoding="utf-8")
     print(await anyio.Path(path).resolve())
     return 0
 

@@ -10,6 +10,7 @@ server stderr in a log file, and an unexpected exception may quote what it was h
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -18,14 +19,18 @@ from pydantic import SecretStr
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.lifespan import path_failure
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.config import MCP_PATH
 
 __all__ = [
     "EXIT_CONFIG",
     "EXIT_FAILURE",
+    "HTTP_HOST",
+    "HTTP_PORT",
     "configure_logging",
     "exit_code_for",
     "find_cdp_error",
     "load_settings",
+    "mcp_url",
     "protect_secrets",
     "report_error",
     "say",
@@ -34,6 +39,10 @@ __all__ = [
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 _EXIT_INTERRUPTED = 130
+
+HTTP_HOST = "127.0.0.1"
+HTTP_PORT = 8000
+"""Where `cdp-mcp serve --transport http` listens unless told otherwise (and where `config` entries point)."""
 
 _NOISY_LOGGERS = ("httpx2", "httpcore", "mcp.server.lowlevel.server", "mcp.server.streamable_http")
 """Per-request INFO lines that drown a host's log; shown again at DEBUG."""
@@ -57,8 +66,10 @@ class _StderrHandler(logging.StreamHandler[Any]):
 
 
 _SECRETS: set[str] = set()
+_MASKED: list[re.Pattern[str]] = []  # one pattern of every secret, longest first, once there are any
 _MASK = "[secret]"
-_MIN_SECRET = 8  # shorter values would mask ordinary words; settings refuse such secrets anyway
+_SHORT_SECRET = 8
+"""A secret shorter than this is still masked, wherever it occurs, so log lines may lose ordinary letters."""
 
 
 class _ScrubbingFormatter(logging.Formatter):
@@ -66,17 +77,26 @@ class _ScrubbingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        for secret in _SECRETS:
-            text = text.replace(secret, _MASK)
-        return text
+        return _MASKED[0].sub(_MASK, text) if _MASKED else text
 
 
 def protect_secrets(settings: Settings) -> None:
-    """Mask the settings' secrets (tenant hash, OAuth key secret, HTTP bearer token) in everything logged."""
+    """Mask the settings' secrets (tenant hash, OAuth key secret, bearer token, ...) in everything logged.
+
+    Every one, however short: a short secret masks ordinary text that happens to contain it, which is
+    better than logging it, and start-up warns about it (naming the variable only).
+    """
     for name in type(settings).model_fields:
         value = getattr(settings, name)
-        if isinstance(value, SecretStr) and len(value.get_secret_value().strip()) >= _MIN_SECRET:
-            _SECRETS.add(value.get_secret_value().strip())
+        secret = value.get_secret_value().strip() if isinstance(value, SecretStr) else ""
+        if not secret:
+            continue
+        _SECRETS.add(secret)
+        # One pass, longest first: a secret inside another is masked with it, and no mask is masked again.
+        _MASKED[:] = [re.compile("|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True)))]
+        if len(secret) < _SHORT_SECRET:
+            logger.warning("CDP_%s is shorter than %d characters: easy to guess, and every log line masks "
+                           "text that contains it", name.upper(), _SHORT_SECRET)
 
 
 def configure_logging(level: str = "WARNING") -> None:
@@ -104,6 +124,11 @@ def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:
         level = "WARNING"
     configure_logging(level)
     return settings
+
+
+def mcp_url(host: str = HTTP_HOST, port: int = HTTP_PORT) -> str:
+    """The Streamable HTTP endpoint of `cdp-mcp serve --transport http --host HOST --port PORT`."""
+    return f"http://[{host}]:{port}{MCP_PATH}" if ":" in host else f"http://{host}:{port}{MCP_PATH}"
 
 
 def say(message: str) -> None:

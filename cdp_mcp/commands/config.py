@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdp_mcp.commands.common import say
+from cdp_mcp.commands.common import mcp_url, say
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.settings import Settings
 
@@ -41,7 +41,7 @@ __all__ = [
 
 DESCRIPTION = ("Print the entry that adds cdp-mcp to an MCP host. Secrets appear only as references (or "
                "placeholders for Claude Desktop); --sandbox gives an entry that needs no credentials.")
-DEFAULT_HTTP_URL = "http://127.0.0.1:8000/mcp"
+DEFAULT_HTTP_URL = mcp_url()
 """Where `cdp-mcp serve --transport http` listens by default."""
 
 PLACEHOLDERS: dict[str, str] = {
@@ -84,6 +84,7 @@ class Entry:
     args: tuple[str, ...] = ()
     url: str | None = None  # remote: the server's /mcp URL
     token: bool = False  # remote: send Authorization: Bearer <CDP_MCP_AUTH_TOKEN>
+    referenced: tuple[str, ...] = ()  # the variables the entry refers to (or has placeholders for), token included
 
 
 def _vscode_inputs(names: list[str]) -> list[dict[str, Any]]:
@@ -93,11 +94,6 @@ def _vscode_inputs(names: list[str]) -> list[dict[str, Any]]:
 
 def _input_id(name: str) -> str:
     return name.lower().replace("_", "-")
-
-
-def _prompted(entry: Entry) -> list[str]:
-    """The variables a VS Code entry asks for (`${input:...}`), the bearer token of a remote one included."""
-    return [*(n for n, v in entry.env.items() if v.startswith("${input:")), *([_TOKEN] if entry.token else [])]
 
 
 def _claude_desktop(entry: Entry) -> Any:
@@ -127,7 +123,7 @@ def _vscode(entry: Entry) -> Any:
             server["headers"] = {"Authorization": f"Bearer ${{input:{_input_id(_TOKEN)}}}"}
     else:
         server = {"type": "stdio", "command": entry.command, "args": list(entry.args), "env": entry.env}
-    inputs = _vscode_inputs(_prompted(entry))
+    inputs = _vscode_inputs(list(entry.referenced))
     return {"inputs": inputs, "servers": {entry.name: server}} if inputs else {"servers": {entry.name: server}}
 
 
@@ -147,7 +143,7 @@ def _mcp_servers(url_key: str, token_ref: str) -> Callable[[Entry], Any]:
 
 
 def _http(entry: Entry) -> Any:
-    server: dict[str, Any] = {"type": "http", "url": entry.url or DEFAULT_HTTP_URL}
+    server: dict[str, Any] = {"type": "http", "url": entry.url}
     if entry.token:
         server["headers"] = {"Authorization": f"Bearer ${{{_TOKEN}}}"}
     return {"mcpServers": {entry.name: server}}
@@ -155,42 +151,53 @@ def _http(entry: Entry) -> Any:
 
 @dataclass(frozen=True)
 class Host:
-    """One host: how it refers to a variable it should not hold, how it renders an entry, where that goes."""
+    """One host: how it refers to a variable it should not hold, how it renders an entry, where that goes.
+
+    `references` is said only for an entry that refers to variables (a `--sandbox` entry refers to none).
+    """
 
     help: str
     reference: Callable[[str], str]
     render: Callable[[Entry], Any]
     where: str
+    references: str
     remote_only: bool = False
+
+    def advice(self, entry: Entry) -> str:
+        """What to do with the printed entry."""
+        return f"{self.where} {self.references}" if entry.referenced else self.where
 
 
 HOSTS: dict[str, Host] = {
     "claude-desktop": Host(
         "a claude_desktop_config.json entry", PLACEHOLDERS.__getitem__, _claude_desktop,
         "merge into claude_desktop_config.json (macOS: ~/Library/Application Support/Claude/; Windows: "
-        "%APPDATA%\\Claude\\), replace the <...> placeholders, restart Claude Desktop. Or use `cdp-mcp bundle`."),
+        "%APPDATA%\\Claude\\) and restart Claude Desktop. Or use `cdp-mcp bundle`.",
+        "Replace the <...> placeholders first."),
     "claude-code": Host(
         "a `claude mcp add` command line", lambda name: f"${name}", _claude_code,
-        "run it in a shell where the CDP_* variables it names are exported (their values are stored in "
-        "~/.claude.json); `--scope project` instead writes a shareable .mcp.json."),
+        "run it in a shell; `--scope project` instead writes a shareable .mcp.json.",
+        "Export the CDP_* variables it names first: the shell fills them in, and their values are stored in "
+        "~/.claude.json."),
     "vscode": Host(
         "a .vscode/mcp.json file (servers, inputs)", lambda name: f"${{input:{_input_id(name)}}}", _vscode,
-        "save as .vscode/mcp.json in your workspace (or merge into `MCP: Open User Configuration`); VS Code "
-        "asks for each input once and keeps secrets in its secret storage."),
+        "save as .vscode/mcp.json in your workspace (or merge into `MCP: Open User Configuration`).",
+        "VS Code asks for each input once and keeps secrets in its secret storage."),
     "cursor": Host(
         "a ~/.cursor/mcp.json entry", lambda name: f"${{env:{name}}}", _mcp_servers("url", f"${{env:{_TOKEN}}}"),
-        "merge into ~/.cursor/mcp.json (or .cursor/mcp.json in a project); Cursor expands ${env:NAME} from its "
-        "own environment: start it from a shell where those variables are set."),
+        "merge into ~/.cursor/mcp.json (or .cursor/mcp.json in a project).",
+        "Cursor expands ${env:NAME} from its own environment: start it from a shell where those variables are set."),
     "windsurf": Host(
         "a ~/.codeium/windsurf/mcp_config.json entry", lambda name: f"${{env:{name}}}",
         _mcp_servers("serverUrl", f"${{env:{_TOKEN}}}"),
-        "merge into ~/.codeium/windsurf/mcp_config.json and press refresh in Cascade's MCP panel; Windsurf "
-        "expands ${env:NAME} from its own environment."),
+        "merge into ~/.codeium/windsurf/mcp_config.json and press refresh in Cascade's MCP panel.",
+        "Windsurf expands ${env:NAME} from its own environment: start it from a shell where those variables are set."),
     "http": Host(
         "a remote entry (url and Authorization header) in the common mcpServers format",
         lambda name: f"${{{name}}}", _http,
-        "this is Claude Code's .mcp.json format (it expands ${CDP_MCP_AUTH_TOKEN}); for VS Code, Cursor or "
-        "Windsurf use `cdp-mcp config HOST --url URL`. Serve it with `cdp-mcp serve --transport http`.",
+        "this is Claude Code's .mcp.json format; for VS Code, Cursor or Windsurf use `cdp-mcp config HOST --url "
+        "URL`. Serve it with `cdp-mcp serve --transport http`.",
+        "Claude Code expands ${CDP_MCP_AUTH_TOKEN} from its environment: the server's bearer token.",
         remote_only=True),
 }
 
@@ -206,17 +213,18 @@ def entry_for(host: Host, *, name: str = "cdp-mcp", sandbox: bool = False, url: 
             configured are read.
     """
     if url is not None or host.remote_only:
-        target = url or DEFAULT_HTTP_URL
-        return Entry(name=name, env={}, url=target, token=not sandbox)
+        token = not sandbox
+        return Entry(name=name, env={}, url=url or DEFAULT_HTTP_URL, token=token, referenced=(_TOKEN,) * token)
     command, args = server_command()
+    referenced: list[str] = []
     env: dict[str, str] = {}
     if not sandbox:
-        env["CDP_B2B_API_URL"] = (settings.b2b_api_url if settings is not None and settings.b2b_api_url
-                                  else host.reference("CDP_B2B_API_URL"))
-        env["CDP_TENANT_HASH"] = host.reference("CDP_TENANT_HASH")
-        if settings is not None and settings.oauth_key_secret is not None:
-            env["CDP_OAUTH_KEY_SECRET"] = host.reference("CDP_OAUTH_KEY_SECRET")
-    return Entry(name=name, env=env, command=command, args=tuple(args))
+        api_url = settings.b2b_api_url if settings is not None else None  # not a secret: filled in when set
+        oauth = settings is not None and settings.oauth_key_secret is not None
+        referenced = [*([] if api_url else ["CDP_B2B_API_URL"]), "CDP_TENANT_HASH",
+                      *(["CDP_OAUTH_KEY_SECRET"] if oauth else [])]
+        env = {**({"CDP_B2B_API_URL": api_url} if api_url else {}), **{n: host.reference(n) for n in referenced}}
+    return Entry(name=name, env=env, command=command, args=tuple(args), referenced=tuple(referenced))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -225,7 +233,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub = hosts.add_parser(key, help=host.help, description=f"Print {host.help}.")
         sub.add_argument("--name", default="cdp-mcp", help="the server's name in the host (default cdp-mcp)")
         sub.add_argument("--sandbox", action="store_true",
-                         help="an entry for the embedded sandbox (no credentials) instead of your tenant")
+                         help="an entry without a bearer token, for a server on loopback" if host.remote_only else
+                         "an entry that needs no credentials: the embedded sandbox (with --url: a server on "
+                         "loopback, no bearer token)")
         sub.add_argument("--url", default=None,
                          help=f"connect to cdp-mcp served over HTTP at this URL (default {DEFAULT_HTTP_URL})"
                          if host.remote_only else "connect to a cdp-mcp served over HTTP at this /mcp URL instead")
@@ -237,7 +247,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigurationError:  # a broken environment must not stop us printing a template
         settings = None
     host = HOSTS[args.host]
-    rendered = host.render(entry_for(host, name=args.name, sandbox=args.sandbox, url=args.url, settings=settings))
+    entry = entry_for(host, name=args.name, sandbox=args.sandbox, url=args.url, settings=settings)
+    rendered = host.render(entry)
     print(rendered if isinstance(rendered, str) else json.dumps(rendered, indent=2))
-    say(host.where)
+    say(host.advice(entry))
     return 0

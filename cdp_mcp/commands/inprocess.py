@@ -6,10 +6,8 @@ so a command can show the broker's figures next to the tools' results.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
@@ -17,6 +15,7 @@ from mcp.types import CallToolResult, TextContent
 from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from cdp_mcp.tools.results import compact_json
 
 __all__ = ["connect", "result_text"]
 
@@ -46,5 +45,4 @@ def result_text(result: CallToolResult) -> str:
     texts = [block.text for block in result.content if isinstance(block, TextContent)]
     if texts:
         return "\n".join(texts)
-    payload: Any = result.structured_content or {}
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(result.structured_content or {})

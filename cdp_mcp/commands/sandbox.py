@@ -4,43 +4,48 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import anyio
 import uvicorn
 from pydantic import ValidationError
 
+from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, configure_logging
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.runtime import Sandbox, open_sandbox
 from cdp_mcp.sandbox.server import bind_socket, serve_sandbox
-from cdp_mcp.settings import SANDBOX_TENANT_HASH
+from cdp_mcp.settings import ValidityUnit
 
-__all__ = ["DESCRIPTION", "add_arguments", "describe", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "describe", "options_from", "run"]
 
 DESCRIPTION = ("Serve the Customer Profile B2B API emulator (all 14 resources and the token endpoints) over HTTP "
                "on a synthetic tenant, for client developers and tests.")
 
-logger = logging.getLogger(__name__)
+
+
+def _default(option: str) -> Any:
+    return SandboxOptions.model_fields[option].default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The subcommand's options; every default works as is for a newcomer."""
+    """The subcommand's options; every default works as is for a newcomer (SandboxOptions' own)."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    parser.add_argument("--customers", type=int, default=1000, help=f"tenant size (default 1000, min {MIN_CUSTOMERS})")
-    parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
+    parser.add_argument("--customers", type=int, default=_default("customers"),
+                        help=f"tenant size (default {_default('customers')}, min {MIN_CUSTOMERS})")
+    parser.add_argument("--seed", type=int, default=_default("seed"), help=f"data seed (default {_default('seed')})")
     parser.add_argument("--db", type=Path, default=None,
                         help="SQLite file to keep (reused when built with the same seed and size); default: temporary")
-    parser.add_argument("--tenant-hash", default=SANDBOX_TENANT_HASH, help="the tenant hash clients must send")
+    parser.add_argument("--tenant-hash", default=_default("tenant_hash"), help="the tenant hash clients must send")
     parser.add_argument("--oauth-key-secret", default=None, help="enable OAuth for token calls with this secret")
-    parser.add_argument("--token-daily-limit", type=int, default=100, help="token creations per UTC day (default 100)")
-    parser.add_argument("--validity-unit", choices=("minutes", "seconds"), default="minutes",
-                        help="unit of a token's `validity` (default minutes)")
+    parser.add_argument("--token-daily-limit", type=int, default=_default("token_daily_limit"),
+                        help=f"token creations per UTC day (default {_default('token_daily_limit')})")
+    parser.add_argument("--validity-unit", choices=get_args(ValidityUnit), default=_default("validity_unit"),
+                        help=f"unit of a token's `validity` (default {_default('validity_unit')})")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the first stdout line")
 
 
@@ -85,31 +90,36 @@ async def _serve(args: argparse.Namespace, options: SandboxOptions, sock: socket
         await serve_sandbox(sandbox, sock, on_started=started)
 
 
+def options_from(args: argparse.Namespace) -> SandboxOptions:
+    """The sandbox the command line asks for (raises pydantic's ValidationError for an unusable option)."""
+    return SandboxOptions(customers=args.customers, seed=args.seed, db_path=args.db, tenant_hash=args.tenant_hash,
+                          oauth_key_secret=args.oauth_key_secret, token_daily_limit=args.token_daily_limit,
+                          validity_unit=args.validity_unit)
+
+
 def run(args: argparse.Namespace) -> int:
     """Seed (or reuse --db), bind, print, serve until interrupted."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")  # the seeding and serving lines, on stderr like every command's logs
     try:
-        options = SandboxOptions(customers=args.customers, seed=args.seed, db_path=args.db,
-                                 tenant_hash=args.tenant_hash, oauth_key_secret=args.oauth_key_secret,
-                                 token_daily_limit=args.token_daily_limit, validity_unit=args.validity_unit)
+        options = options_from(args)
     except ValidationError as exc:  # worded without the input values: two of the options are secrets
         for error in exc.errors():
             option = "--" + "-".join(str(part) for part in error["loc"]).replace("_", "-").replace("db-path", "db")
             print(f"cdp-mcp sandbox: {option}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     try:
         sock = bind_socket(args.host, args.port)
     except (OSError, OverflowError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"cdp-mcp sandbox: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     try:
         anyio.run(_serve, args, options, sock, backend="asyncio")
     except KeyboardInterrupt:
         pass
     except FileExistsError as exc:  # --db names a file that is not a sandbox database
         print(f"cdp-mcp sandbox: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     finally:
         sock.close()
     return 0

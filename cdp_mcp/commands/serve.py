@@ -11,9 +11,10 @@ import argparse
 
 import anyio
 
-from cdp_mcp.commands.common import load_settings, say
+from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.config import MCP_PATH
 
 __all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
 
@@ -24,10 +25,10 @@ _OPEN_AFTER = 1.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio",
-                        help="stdio for desktop hosts (default); http for Streamable HTTP at /mcp")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="HTTP bind address (default 127.0.0.1; other hosts require CDP_MCP_AUTH_TOKEN)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+                        help=f"stdio for desktop hosts (default); http for Streamable HTTP at {MCP_PATH}")
+    parser.add_argument("--host", default=HTTP_HOST,
+                        help=f"HTTP bind address (default {HTTP_HOST}; other hosts require CDP_MCP_AUTH_TOKEN)")
+    parser.add_argument("--port", type=int, default=HTTP_PORT, help=f"HTTP port (default {HTTP_PORT})")
     parser.add_argument("--tools", metavar="A,B", help="allowlist of tool names; overrides CDP_TOOLS")
     parser.add_argument("--allowed-origins", metavar="URL,URL",
                         help="browser Origins the HTTP transport accepts; overrides CDP_MCP_ALLOWED_ORIGINS")
@@ -41,20 +42,16 @@ def backend_line(settings: Settings) -> str:
     return f"Customer Profile API at {settings.b2b_api_url}"
 
 
-def _url(host: str, port: int, path: str) -> str:
-    return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
-
-
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
     server = build_server(settings, open_after=_OPEN_AFTER)
     if args.transport == "http":
-        from cdp_mcp.http_app import MCP_PATH, create_http_app, serve_http  # noqa: PLC0415 - HTTP only
+        from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
 
         app = create_http_app(server, settings, host=args.host)
         auth = (f"OAuth sign-in ({settings.mcp_oauth_issuer})" if settings.oauth_enabled
                 else "bearer token" if settings.mcp_auth_token else "none (loopback only)")
-        say(f"serving MCP over Streamable HTTP at {_url(args.host, args.port, MCP_PATH)} (health: /healthz; "
+        say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: /healthz; "
             f"auth: {auth}); {backend_line(settings)}")
         serve_http(app, host=args.host, port=args.port, log_level=settings.log_level)
         return 0

@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from cdp_mcp.grants import SCOPES_SUPPORTED
-
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
@@ -110,7 +108,6 @@ class OAuthConfig:
     jwks_url: str | None
     introspection: Introspection | None
     algorithms: tuple[str, ...]
-    scopes_supported: tuple[str, ...] = SCOPES_SUPPORTED
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuthConfig | None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import secrets
 import time
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
 
 import httpx2
 
+from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.grants import SCOPES_SUPPORTED
 from cdp_mcp.team.audit import audit_destination
 from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, idp_client
 from cdp_mcp.team.ratelimit import effective_rate_limit
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Reporter", "check_deployment"]
 
-_TIMEOUT = 5.0
+_REDIS_TIMEOUT = 5.0
 
 
 class Reporter(Protocol):
@@ -59,7 +59,7 @@ async def check_deployment(settings: Settings, report: Reporter) -> None:
 async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
     report.info(f"protected resource: {config.resource} (tokens must name audience {config.audience})")
     report.info(f"scopes: {' '.join(SCOPES_SUPPORTED)}")
-    async with httpx2.AsyncClient(timeout=_TIMEOUT, follow_redirects=True) as http:
+    async with idp_client() as http:
         keys = IssuerKeys(config.issuer, http, jwks_url=config.jwks_url)
         if config.jwks_url is None or config.introspection is None:
             try:
@@ -106,16 +106,15 @@ async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, re
 
 
 async def _check_redis(settings: Settings, report: Reporter) -> None:
+    from cdp_mcp.broker.redis_store import redis_client, redis_location  # noqa: PLC0415 - only when Redis is set
+
     assert settings.redis_url is not None
-    url = settings.redis_url.get_secret_value()
-    parts = urlsplit(url)
-    where = f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    where = redis_location(settings.redis_url)
     try:
-        import redis.asyncio as redis_asyncio  # noqa: PLC0415 - optional extra
-    except ImportError:
-        report.fail("CDP_REDIS_URL is set but redis-py is not installed", "pip install 'cdp-mcp[redis]'")
+        client, _ = redis_client(settings.redis_url, timeout=_REDIS_TIMEOUT)
+    except ConfigurationError as exc:
+        report.fail(exc.message, exc.hint or "")
         return
-    client = redis_asyncio.Redis.from_url(url, socket_connect_timeout=_TIMEOUT, socket_timeout=_TIMEOUT)
     started = time.perf_counter()
     try:
         await client.ping()

@@ -1,17 +1,17 @@
 """Around every tool call: the rate limit, the grants, a request id, unexpected failures, the audit line.
 
-`CallGuard.run(call, answer)` is the one hook the tool registry calls: it takes one call from the caller's
-bucket, refuses a tool their scopes do not fully reach (naming the scope to ask for), runs the tool, turns
-an unexpected exception into an error carrying a request id (logged with the traceback under that id),
-and writes the audit line whatever happened, cancellation included. The request id is also set on the
-SDK's span for the call. `AccessMiddleware` applies the same grants to `tools/list` (each person sees the
-tools their scopes reach) and audits reads of the customer overview resource.
+`CallGuard.run(spec, arguments, ctx, answer)` is the one hook every tool call and every read of the customer
+overview resource goes through (`tools/registry.guarded_call`): it takes one call from the caller's bucket,
+refuses a tool their scopes do not fully reach (naming the scope to ask for), runs the call (which opens the
+backend if needed), turns an unexpected exception into an error carrying a request id (logged with the
+traceback under that id), and writes the audit line whatever happened, cancellation included. The request id
+is also set on the SDK's span for the call. `AccessMiddleware` applies the same grants to `tools/list` (each
+person sees the tools their scopes reach).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -32,15 +32,14 @@ from cdp_mcp.tools.spec import identity_arguments
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+    from mcp.server.mcpserver import Context
 
     from cdp_mcp.settings import Settings
-    from cdp_mcp.tools.spec import ToolCall, ToolSpec
+    from cdp_mcp.tools.spec import ToolSpec
 
 __all__ = ["AccessMiddleware", "CallGuard", "UnexpectedFailureError", "new_request_id"]
 
 logger = logging.getLogger(__name__)
-
-_OVERVIEW_URI = re.compile(r"^cdp://customers/([0-9]{1,15})/overview$")
 
 
 def new_request_id() -> str:
@@ -59,21 +58,21 @@ class UnexpectedFailureError(CdpError):
                               "details in the server log and the audit trail under it.")
 
 
-def _identifier_kinds(call: ToolCall) -> list[str]:
+def _identifier_kinds(arguments: dict[str, Any]) -> list[str]:
     """The identifier kinds of a screening's customers (values never leave the call)."""
     kinds: set[str] = set()
-    for ref in call.arguments.get("customers") or ():
+    for ref in arguments.get("customers") or ():
         kinds.update(k for k, v in (ref.model_dump() if isinstance(ref, BaseModel) else dict(ref)).items() if v)
     return sorted(kinds)
 
 
-def _customers(model: BaseModel | None, call: ToolCall) -> dict[str, Any]:
+def _customers(model: BaseModel | None, arguments: dict[str, Any]) -> dict[str, Any]:
     """`gcr_id` (or `gcr_ids` for a screening) from the result, else from the arguments."""
     rows = getattr(model, "rows", None)
     if isinstance(rows, list):
         return {"gcr_ids": [r.gcr_id for r in rows if getattr(r, "gcr_id", None) is not None]}
     gcr_id = getattr(model, "gcr_id", None) if model is not None else None
-    gcr_id = gcr_id if gcr_id is not None else call.arguments.get("gcr_id")
+    gcr_id = gcr_id if gcr_id is not None else arguments.get("gcr_id")
     return {"gcr_id": gcr_id} if gcr_id is not None else {}
 
 
@@ -101,79 +100,76 @@ class CallGuard:
                 if self.limiter is not None:
                     await self.limiter.aclose()
 
-    async def run(self, call: ToolCall, answer: Callable[[ToolCall], Awaitable[BaseModel]]) -> BaseModel:
-        """Run `answer(call)` under the guard; CdpErrors (refusals included) propagate for the registry."""
+    async def run(self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None,
+                  answer: Callable[[], Awaitable[BaseModel]], *, name: str | None = None) -> BaseModel:
+        """Run `answer()` as a call of `spec` with `arguments`; CdpErrors (refusals included) propagate.
+
+        `name` is what the audit line and an unexpected failure call it (default: the tool's name).
+        """
+        name = name or spec.name
         started = time.perf_counter()
         request_id = new_request_id()
         trace.get_current_span().set_attribute("cdp.request_id", request_id)
-        request = call.ctx.request_context.request if call.ctx is not None else None
+        request = ctx.request_context.request if ctx is not None else None
         caller = current_caller(self.settings, request)
         outcome, model = "ok", None
         with noting_reads() as reads:
             try:
-                await self._admit(call.spec, caller)
-                model = await answer(call)
+                await self._admit(spec, name, caller)
+                model = await answer()
                 return model
             except CdpError as exc:
                 outcome = exc.code
                 raise
             except Exception as exc:
                 outcome = UnexpectedFailureError.code
-                logger.exception("%s failed unexpectedly (request id %s)", call.spec.name, request_id)
-                raise UnexpectedFailureError(call.spec.name, request_id) from exc
+                logger.exception("%s failed unexpectedly (request id %s)", name, request_id)
+                raise UnexpectedFailureError(name, request_id) from exc
             except BaseException:
                 outcome = "cancelled"
                 raise
             finally:
                 if self.audit.enabled:
-                    await self.audit.write(self._line(call, caller, model, outcome, sorted(reads), request_id,
-                                                      started))
+                    await self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
+                                                      request_id, started))
 
-    async def _admit(self, spec: ToolSpec, caller: Caller) -> None:
+    async def _admit(self, spec: ToolSpec, name: str, caller: Caller) -> None:
         if self.limiter is not None:
             wait = await self.limiter.take(caller.principal)
             if wait is not None:
                 raise CallRateLimitedError(self.limiter.per_minute, wait)
         allowed = caller.resources()
         if allowed is not None and not set(spec.resources) <= allowed:
-            raise missing_scopes_error(f"{spec.name}", set(spec.resources) - allowed)
+            raise missing_scopes_error(name, set(spec.resources) - allowed)
 
-    def _line(self, call: ToolCall, caller: Caller, model: BaseModel | None, outcome: str, reads: list[str],
-              request_id: str, started: float) -> dict[str, Any]:
+    def _line(self, spec: ToolSpec, name: str, arguments: dict[str, Any], caller: Caller, model: BaseModel | None,
+              outcome: str, reads: list[str], request_id: str, started: float) -> dict[str, Any]:
         identifiers: dict[str, str] | list[str]
-        if call.spec.customer:
+        if spec.customer:
             try:
-                identifiers = identifier_hashes(self.audit.key, call.identity)
+                identifiers = identifier_hashes(self.audit.key,
+                                                CustomerIdentity.parse(**identity_arguments(arguments)))
             except CdpError:  # invalid identifiers: name the kinds only
-                identifiers = sorted(k for k, v in identity_arguments(call.arguments).items() if v is not None)
+                identifiers = sorted(k for k, v in identity_arguments(arguments).items() if v is not None)
         else:
-            identifiers = _identifier_kinds(call)
-        return self.entry(caller, tool=call.spec.name, resources=reads, customers=_customers(model, call),
-                          identifiers=identifiers, outcome=outcome, request_id=request_id, started=started)
-
-    def entry(self, caller: Caller, *, tool: str, resources: list[str], customers: dict[str, Any],
-              identifiers: dict[str, str] | list[str], outcome: str, request_id: str,
-              started: float) -> dict[str, Any]:
-        """One audit line (see `audit.py` for the fields)."""
+            identifiers = _identifier_kinds(arguments)
         return {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "principal": caller.principal, "client_id": caller.client_id, "tool": tool, "resources": resources,
-            **customers, "identifiers": identifiers, "redacted": must_redact(self.settings), "outcome": outcome,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1), "request_id": request_id,
-            "transport": caller.transport,
+            "principal": caller.principal, "client_id": caller.client_id, "tool": name, "resources": reads,
+            **_customers(model, arguments), "identifiers": identifiers, "redacted": must_redact(self.settings),
+            "outcome": outcome, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "request_id": request_id, "transport": caller.transport,
         }
 
 
 class AccessMiddleware:
-    """SDK server middleware: per-person `tools/list`, and an audit line for each overview resource read."""
+    """SDK server middleware: each person's `tools/list` shows only the tools their scopes reach."""
 
     def __init__(self, guard: CallGuard, specs: Sequence[ToolSpec]) -> None:
         self._guard = guard
         self._specs = list(specs)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method == "resources/read" and self._guard.audit.enabled:
-            return await self._audited_read(ctx, call_next)
         result = await call_next(ctx)
         if ctx.method == "tools/list":
             names = visible_tools(self._guard.settings, self._specs)
@@ -181,34 +177,10 @@ class AccessMiddleware:
                 result = _only(result, names)
         return result
 
-    async def _audited_read(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        uri = str((ctx.params or {}).get("uri", ""))
-        match = _OVERVIEW_URI.match(uri)
-        if match is None:
-            return await call_next(ctx)
-        started, request_id = time.perf_counter(), new_request_id()
-        caller = current_caller(self._guard.settings, ctx.request)
-        outcome = "ok"
-        with noting_reads() as reads:
-            try:
-                return await call_next(ctx)
-            except Exception as exc:
-                outcome = type(exc).__name__
-                raise
-            finally:
-                gcr_id = int(match.group(1))
-                await self._guard.audit.write(self._guard.entry(
-                    caller, tool="resource:customer_overview", resources=sorted(reads),
-                    customers={"gcr_id": gcr_id},
-                    identifiers=identifier_hashes(self._guard.audit.key, CustomerIdentity(gcr_id=gcr_id)),
-                    outcome=outcome, request_id=request_id, started=started))
-
 
 def _only(result: HandlerResult, names: set[str]) -> HandlerResult:
-    """The tools/list result with only `names`, marked private to this caller for any cache."""
+    """The tools/list result (the wire dict the SDK's chain returns) with only `names`, private to this caller."""
     if isinstance(result, dict) and isinstance(result.get("tools"), list):
         tools = [t for t in result["tools"] if isinstance(t, dict) and t.get("name") in names]
         return {**result, "tools": tools, **({"cacheScope": "private"} if "cacheScope" in result else {})}
-    if isinstance(result, BaseModel) and isinstance(getattr(result, "tools", None), list):
-        return result.model_copy(update={"tools": [t for t in result.tools if t.name in names]})  # type: ignore[attr-defined]
     return result

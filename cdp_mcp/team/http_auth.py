@@ -19,10 +19,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx2
 from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
@@ -37,10 +35,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cdp_mcp import __version__
-from cdp_mcp.grants import BROAD_SCOPE, SCOPES_SUPPORTED, granted_resources
+from cdp_mcp.grants import BROAD_SCOPE, GRANTS, SCOPES_SUPPORTED, granted_resources
 from cdp_mcp.team.config import MCP_PATH, OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError, idp_client
 from cdp_mcp.team.verifiers import CheckingVerifier, IntrospectionVerifier, JwtVerifier
 
 __all__ = ["METADATA_PATH", "RETRY_AFTER", "ResourceServer", "SignInRequired", "VerifyingBearerBackend"]
@@ -51,7 +48,6 @@ METADATA_PATH = "/.well-known/oauth-protected-resource"
 RETRY_AFTER = 10
 """Seconds a client is asked to wait when tokens cannot be checked (the issuer unreachable)."""
 _REFUSAL = "cdp_mcp.auth_refusal"
-_IDP_TIMEOUT = httpx2.Timeout(5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +62,9 @@ _SIGN_IN = _Refusal(401, None, "Sign in: send an OAuth access token as Authoriza
 _UNAVAILABLE = _Refusal(503, "temporarily_unavailable",
                         "Access tokens cannot be checked right now: the issuer's keys or introspection endpoint "
                         "are unreachable. Retry shortly.")
+_RESOURCE_SCOPES = [g.scope for g in GRANTS if g.resources]  # cdp:pii alone reaches nothing
 _NO_GRANT = _Refusal(403, "insufficient_scope",
-                     f"The token grants none of this server's scopes ({', '.join(SCOPES_SUPPORTED[:-1])})",
+                     f"The token grants none of this server's scopes ({', '.join(_RESOURCE_SCOPES)})",
                      scope=BROAD_SCOPE)
 
 
@@ -138,7 +135,7 @@ class ResourceServer:
 
     def __init__(self, config: OAuthConfig, *, verifier: CheckingVerifier | None = None) -> None:
         self.config = config
-        self._http = httpx2.AsyncClient(timeout=_IDP_TIMEOUT, headers={"User-Agent": f"cdp-mcp/{__version__}"})
+        self._http = idp_client()
         self.keys = IssuerKeys(config.issuer, self._http, jwks_url=config.jwks_url)
         self.verifier: CheckingVerifier = verifier or (
             IntrospectionVerifier(config, self._http) if config.introspection is not None
@@ -172,7 +169,3 @@ class ResourceServer:
             yield
         finally:
             await self._http.aclose()
-
-    async def describe(self) -> dict[str, Any]:
-        """For the health check: the mode, without secrets."""
-        return {"auth": "oauth", "issuer": self.config.issuer, "resource": self.config.resource}

@@ -25,10 +25,14 @@ from urllib.parse import urlsplit
 import anyio
 import httpx2
 
-__all__ = ["IssuerKeys", "KeysUnavailableError", "TokenRejectedError", "discovery_urls"]
+from cdp_mcp.client.transport import USER_AGENT
+
+__all__ = ["IDP_TIMEOUT", "IssuerKeys", "KeysUnavailableError", "TokenRejectedError", "discovery_urls", "idp_client"]
 
 logger = logging.getLogger(__name__)
 
+IDP_TIMEOUT = 5.0
+"""Seconds to connect to the identity provider and for each of its answers."""
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _JWKS_LIMIT = 512 * 1024  # bytes: a key set is a few KB; more is a misconfiguration or an attack
 
@@ -43,6 +47,14 @@ class TokenRejectedError(Exception):
 
 class KeysUnavailableError(Exception):
     """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable)."""
+
+
+def idp_client() -> httpx2.AsyncClient:
+    """The HTTP client for the identity provider (metadata, signing keys, introspection), for the server and
+    doctor alike, so doctor's verdict is the server's. Redirects are not followed: the issuer's documents
+    are fetched from the URLs it names, and a redirect is reported as the HTTP status it is."""
+    return httpx2.AsyncClient(timeout=httpx2.Timeout(IDP_TIMEOUT), headers={"User-Agent": USER_AGENT},
+                              follow_redirects=False)
 
 
 def discovery_urls(issuer: str) -> list[str]:

@@ -16,11 +16,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from cdp_mcp.errors import ConfigurationError, RateLimitedError
+from cdp_mcp.errors import RateLimitedError
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -111,20 +111,12 @@ class RedisBuckets:
     """Buckets in Redis, shared by every replica using the same server and key prefix."""
 
     def __init__(self, per_minute: int, url: SecretStr, *, prefix: str, timeout: float = 2.0) -> None:
-        try:
-            import redis.asyncio as redis_asyncio  # noqa: PLC0415 - optional extra
-            from redis.exceptions import RedisError  # noqa: PLC0415
-        except ImportError:
-            # The broker (and its file locks) loads with the first call, not at start-up: only its constant here.
-            from cdp_mcp.broker.redis_store import INSTALL_COMMAND  # noqa: PLC0415
+        # The broker package (and its file locks) loads with the first call, not at start-up: only when Redis is set.
+        from cdp_mcp.broker.redis_store import redis_client  # noqa: PLC0415
 
-            raise ConfigurationError("CDP_REDIS_URL is set but the Redis client (redis-py) is not installed.",
-                                     hint=f"Install it with: {INSTALL_COMMAND}.") from None
         self.per_minute = per_minute
         self._prefix = prefix
-        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
-        self._redis: Any = redis_asyncio.Redis.from_url(url.get_secret_value(), socket_connect_timeout=timeout,
-                                                        socket_timeout=timeout)
+        self._redis, self._errors = redis_client(url, timeout=timeout)
         self._take = self._redis.register_script(_TAKE)
         self._ttl_ms = str(60_000 + 1000)  # a full bucket refills within a minute; then the key may go
         self._warned = float("-inf")

@@ -34,7 +34,7 @@ from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
-           "scopes_of"]
+           "scopes_of", "token_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +81,19 @@ def _client_id(claims: dict[str, Any]) -> str:
     return found or str(claims.get("sub") or "unknown")
 
 
+def token_digest(token: str) -> str:
+    """What is kept of a caller's token: `sha256:` and its hex digest (the verdict cache's key, `AccessToken.token`).
+
+    The SDK never reads `AccessToken.token` back on a resource server, so no raw user token sits in the verdict
+    cache or in any object whose repr could print it.
+    """
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
 def _access_token(token: str, claims: dict[str, Any], config: OAuthConfig) -> AccessToken:
     exp = claims.get("exp")
     subject = claims.get("sub")
-    return AccessToken(token=token, client_id=_client_id(claims), scopes=scopes_of(claims),
+    return AccessToken(token=token_digest(token), client_id=_client_id(claims), scopes=scopes_of(claims),
                        expires_at=int(exp) if isinstance(exp, int | float) else None, resource=config.resource,
                        subject=subject if isinstance(subject, str) else None,
                        claims={"iss": claims.get("iss", config.issuer)})
@@ -95,13 +104,13 @@ class _Verifier:
 
     A client sends the same token with every request: remembering the verdict (keyed by the token's digest,
     for `cache_seconds` at most and never past its expiry) spares a signature check or an introspection
-    round trip per request. Refusals are never remembered.
+    round trip per request. Refusals are never remembered. The verdict holds the digest, not the token.
     """
 
     def __init__(self, *, cache_seconds: float, cache_size: int = 10_000,
                  clock: Callable[[], float] = time.time) -> None:
         self._cache_seconds = cache_seconds
-        self._cache: OrderedDict[bytes, tuple[float, AccessToken]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, AccessToken]] = OrderedDict()
         self._cache_size = cache_size
         self._clock = clock
 
@@ -116,7 +125,7 @@ class _Verifier:
     async def check(self, token: str) -> AccessToken:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise TokenRejectedError("The access token is malformed")
-        digest = hashlib.sha256(token.encode()).digest()  # the cache never holds the token itself as a key
+        digest = token_digest(token)  # the cache never holds the token itself
         now = self._clock()
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now and self._still_good(cached[1]):

@@ -13,14 +13,14 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server import ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, ValidationError
 
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
@@ -31,10 +31,14 @@ from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
-from cdp_mcp.tools.spec import ToolCall, ToolSpec
+from cdp_mcp.tools.spec import Handler, ToolCall, ToolSpec
 from cdp_mcp.views import view_meta
 
-__all__ = ["ArgumentErrors", "all_specs", "argument_errors", "build_tools", "select_specs", "tool_function"]
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
+
+__all__ = ["ArgumentErrors", "all_specs", "argument_errors", "build_tools", "guarded_call", "select_specs",
+           "tool_function"]
 
 logger = logging.getLogger(__name__)
 _CTX = "ctx"
@@ -68,30 +72,45 @@ def select_specs(settings: Settings, specs: Sequence[ToolSpec] | None = None) ->
     return specs
 
 
-def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard | None = None) -> Callable[..., Any]:
-    """An async function whose signature is the spec's parameters, for the SDK to derive schemas from.
+async def guarded_call(guard: CallGuard, spec: ToolSpec, handler: Handler, arguments: dict[str, Any],
+                       ctx: Context[Any, Any], *, name: str | None = None) -> tuple[BaseModel, Backend]:
+    """`handler`'s answer to one call under the guard (rate limit, grants, audit), and the backend it used.
 
-    The guard (team.guard) wraps each call: rate limit, grants by scope, audit line; an unexpected exception
-    becomes an error naming a request id. CdpErrors become `is_error` results with message and hint. The call
-    is bounded by CDP_CALL_TIMEOUT.
+    The backend opens inside the guard (lifespan.BackendSlot, on the first call that needs it): a caller over
+    the limit or outside their grants never opens it, and a failure to open is audited like any other. The
+    identifiers are validated before any upstream call; the handler is bounded by CDP_CALL_TIMEOUT. `name`
+    names the call in the audit line (the overview resource); default the tool's name.
     """
-    guard = guard if guard is not None else CallGuard(settings)
+    settings = guard.settings
+    opened: list[Backend] = []
 
-    async def answer(call: ToolCall) -> BaseModel:
+    async def answer() -> BaseModel:
+        call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
+                        arguments=arguments, ctx=ctx)
+        opened.append(call.backend)
         if spec.customer:
             _ = call.identity  # validated before any upstream call
-        return await within_call_timeout(spec.name, settings.call_timeout, lambda: spec.handler(call))
+        return await within_call_timeout(name or spec.name, settings.call_timeout, lambda: handler(call))
+
+    model = await guard.run(spec, arguments, ctx, answer, name=name)
+    return model, opened[0]
+
+
+def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard) -> Callable[..., Any]:
+    """An async function whose signature is the spec's parameters, for the SDK to derive schemas from.
+
+    Each call runs under the guard (`guarded_call`): rate limit, grants by scope, audit line; an unexpected
+    exception becomes an error naming a request id. CdpErrors become `is_error` results with message and hint.
+    """
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
-        try:  # the backend opens with the first call that needs it (lifespan.BackendSlot)
-            call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
-                            arguments=kwargs, ctx=ctx)
-            model = await guard.run(call, answer)
+        try:
+            model, backend = await guarded_call(guard, spec, spec.handler, kwargs, ctx)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)
-        return tool_result(model, redact_pii=must_redact(settings), backend=call.backend)
+        return tool_result(model, redact_pii=must_redact(settings), backend=backend)
 
     returns = Annotated[CallToolResult, spec.output]
     context = inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
@@ -118,43 +137,35 @@ class ArgumentErrors:
 
     The SDK validates a call's arguments against the tool's input schema before the tool runs and answers a
     violation with pydantic's multi-line report. For a cdp-mcp tool that answered `isError`, this validates
-    the arguments again with a model of the tool's parameters and, if they are what failed, replaces the
-    report with one line per argument (`argument_errors`). No SDK class is subclassed or patched.
+    the arguments again with the very argument model the SDK used (`Tool.fn_metadata`, so the two cannot
+    disagree) and, if they are what failed, replaces the report with one line per argument
+    (`argument_errors`). No SDK class is subclassed or patched.
     """
 
-    def __init__(self, specs: Sequence[ToolSpec]) -> None:
-        self._specs = {s.name: s for s in specs}
-        self._models: dict[str, type[BaseModel]] = {}
-
-    def _model(self, spec: ToolSpec) -> type[BaseModel]:
-        if spec.name not in self._models:
-            fields: dict[str, Any] = {p.name: (p.annotation, ... if p.default is inspect.Parameter.empty
-                                               else p.default) for p in spec.params}
-            self._models[spec.name] = create_model(f"{spec.name}_arguments", **fields)
-        return self._models[spec.name]
+    def __init__(self, tools: Sequence[Tool]) -> None:
+        self._tools = {t.name: t for t in tools}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         params = ctx.params or {}
         name = params.get("name")
-        spec = self._specs.get(name) if ctx.method == "tools/call" and isinstance(name, str) else None
-        if spec is None or not isinstance(result, dict) or not result.get("isError"):
+        tool = self._tools.get(name) if ctx.method == "tools/call" and isinstance(name, str) else None
+        if tool is None or not isinstance(result, dict) or not result.get("isError"):
             return result
         try:
-            self._model(spec).model_validate(params.get("arguments") or {})
+            tool.fn_metadata.validate_arguments(params.get("arguments") or {})
         except ValidationError as exc:
-            return {**result, "content": [{"type": "text", "text": argument_errors(spec.name, exc)}]}
+            return {**result, "content": [{"type": "text", "text": argument_errors(tool.name, exc)}]}
         return result
 
 
-def build_tools(settings: Settings, guard: CallGuard | None = None) -> tuple[list[Tool], list[ToolSpec]]:
+def build_tools(settings: Settings, guard: CallGuard) -> tuple[list[Tool], list[ToolSpec]]:
     """The selected tools, in order, ready for `MCPServer(tools=...)`, and their specs (all under one guard).
 
     Raises:
         ConfigurationError: CDP_TOOLS names a tool that does not exist.
     """
     specs = select_specs(settings)
-    guard = guard if guard is not None else CallGuard(settings)
     tools = []
     for spec in specs:
         tool = Tool.from_function(tool_function(spec, settings, guard), name=spec.name, title=spec.title,

@@ -2,14 +2,18 @@
  * ui/initialize handshake, then ui/notifications/initialized; the host's tool-input, tool-result,
  * tool-cancelled and host-context-changed notifications; ping and ui/resource-teardown answered;
  * ui/notifications/size-changed sent when the content's size changes. With data embedded in the document
- * (`cdp-mcp card`), it renders that data at once and follows the system's light or dark theme. */
+ * (`cdp-mcp card`), it renders that data at once and follows the system's light or dark theme. An error
+ * result and a cancellation are shown here, as a status line, the same way in every view. */
 "use strict";
 const REDACTED = "[redacted]";
 
 const View = (() => {
   const root = document.documentElement;
   const pending = new Map();
-  const hooks = { input() {}, result() {}, cancelled() {}, context() {}, alone() {} };
+  const hooks = {
+    input() {}, result() {}, context() {}, alone() {},
+    cancelled(reason) { note(`Cancelled${reason ? `: ${reason}` : ""}.`, "unavailable"); },
+  };
   let nextId = 1;
   let context = {};
   let lastSize = "";
@@ -45,6 +49,10 @@ const View = (() => {
     hooks.context(context);
   }
 
+  function deliver(result) {  // an error result is shown as its message by every view
+    if (result.isError) note(errorText(result), "problem"); else hooks.result(result);
+  }
+
   function answer(message, result) { if (message.id !== undefined) post({ id: message.id, result }); }
 
   function onMessage(event) {
@@ -63,7 +71,7 @@ const View = (() => {
     switch (message.method) {
       case "ui/notifications/tool-input": hooks.input(params.arguments || {}); break;
       case "ui/notifications/tool-input-partial": break;
-      case "ui/notifications/tool-result": hooks.result(params); break;
+      case "ui/notifications/tool-result": deliver(params); break;
       case "ui/notifications/tool-cancelled": hooks.cancelled(params.reason || ""); break;
       case "ui/notifications/host-context-changed": applyContext(params); break;
       case "ui/resource-teardown": case "ping": answer(message, {}); break;
@@ -81,14 +89,14 @@ const View = (() => {
     notify("ui/notifications/size-changed", size);
   }
 
-  async function start(appName, version, handlers) {
+  async function begin(appName, version, handlers) {
     Object.assign(hooks, handlers);
     const embedded = document.getElementById("cdp-data");
     if (embedded) {
       const data = JSON.parse(embedded.textContent);
       context = { generated: data.generated };
       hooks.input(data.arguments || {});
-      hooks.result({ structuredContent: data.result });
+      deliver({ structuredContent: data.result });
       return;
     }
     if (window.parent === window) { hooks.alone(); return; }
@@ -105,10 +113,17 @@ const View = (() => {
       .observe(document.body);
   }
 
+  function start(appName, version, handlers) {
+    return begin(appName, version, handlers)
+      .catch((error) => note(`The host did not start the view: ${error.message}`, "problem"));
+  }
+
   return { start, context: () => context };
 })();
 
-/* Rendering helpers shared by the views. */
+/* Rendering helpers shared by the views: each renders into its <main id="app">. */
+const app = document.getElementById("app");
+
 const dom = {
   el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -154,13 +169,34 @@ function monthName(month, style) {
     .format(new Date(Date.UTC(year, number - 1, 1)));
 }
 
+/* The view's content replaced by `nodes`, and the view no longer busy. */
+function show(...nodes) {
+  app.replaceChildren(...nodes.filter(Boolean));
+  app.setAttribute("aria-busy", "false");
+}
+
+/* One status line in place of the content; with a `kind` (problem, unavailable) it is announced as an alert. */
+function note(text, kind) { show(dom.el("p", { class: kind || "muted", id: "status", role: kind ? "alert" : null }, text)); }
+
+/* The recency of a last purchase, in the same words in every view. */
+function daysAgo(days) {
+  if (typeof days !== "number") return "no purchase yet";
+  if (days === 0) return "today";
+  return days === 1 ? "yesterday" : `${new Intl.NumberFormat(locale()).format(days)} days ago`;
+}
+
+/* Identifiers as words: [["email", "a@b.c"], ["gcr_id", 1]] -> "email a@b.c, gcr_id 1" (a masked one "redacted"). */
+function identifiers(pairs) { return pairs.map(([k, v]) => `${k} ${v === REDACTED ? "redacted" : v}`).join(", "); }
+
+function textBlock(result) { return (result.content || []).find((block) => block.type === "text"); }
+
 function resultData(result) {
   if (result.structuredContent) return result.structuredContent;
-  const text = (result.content || []).find((block) => block.type === "text");
+  const text = textBlock(result);
   try { return text ? JSON.parse(text.text) : null; } catch (error) { return null; }
 }
 
 function errorText(result) {
-  const text = (result.content || []).find((block) => block.type === "text");
+  const text = textBlock(result);
   return text ? text.text : "The tool returned an error.";
 }

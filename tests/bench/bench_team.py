@@ -47,8 +47,9 @@ from cdp_mcp.team.config import ALGORITHMS, OAuthConfig  # noqa: E402
 from cdp_mcp.team.http_auth import ResourceServer  # noqa: E402
 from cdp_mcp.team.keys import IssuerKeys  # noqa: E402
 from cdp_mcp.team.verifiers import JwtVerifier  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 from tests.team.authserver import AuthServer, SigningKey  # noqa: E402
-from tests.team.replicas import free_port, replica_env, running_replicas  # noqa: E402
+from tests.team.replicas import replica_env, running_replicas  # noqa: E402
 
 CALL = ("get_customer_profile", {"gcr_id": 1})
 

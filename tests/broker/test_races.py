@@ -4,7 +4,6 @@ another process re-scoped the token. Counts are the sandbox's own, or requests s
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from cdp_mcp.client.protocols import IssuedToken, TokenApi
 from cdp_mcp.clock import ManualClock
 from cdp_mcp.errors import UpstreamUnavailableError
 from tests.broker.conftest import OpenRig, another_broker, fetch, sandbox_counts, stored_state
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -33,10 +33,7 @@ class Unreachable:
 
 
 def _unreachable() -> Unreachable:
-    with socket.socket() as probe:  # a port that was free a moment ago: connections are refused
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return Unreachable(f"http://127.0.0.1:{port}/rcdpapi")
+    return Unreachable(f"http://127.0.0.1:{free_port()}/rcdpapi")
 
 
 class HeldAnswers:

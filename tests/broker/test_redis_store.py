@@ -31,6 +31,7 @@ from cdp_mcp.broker.state import StoredState
 from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import ConfigurationError, TokenQuotaError
 from tests.broker.conftest import OpenRig, another_broker, sandbox_counts
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.anyio
 redis_asyncio = pytest.importorskip("redis.asyncio", reason="redis-py is not installed: pip install -e '.[test]'")
@@ -50,19 +51,13 @@ class RedisServer:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A private redis-server on 127.0.0.1:<free port>, password-protected, nothing saved to disk."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not on PATH (apt-get install redis-server): the Redis token store is untested")
-    server = RedisServer(port=_free_port(), password=secrets.token_hex(16))
+    server = RedisServer(port=free_port(), password=secrets.token_hex(16))
     directory = tmp_path_factory.mktemp("redis")
     args = [binary, "--bind", "127.0.0.1", "--port", str(server.port), "--save", "", "--appendonly", "no",
             "--dir", str(directory), "--requirepass", server.password, "--logfile", str(directory / "redis.log")]
@@ -311,7 +306,7 @@ async def test_settings_choose_the_redis_store_and_secrets_never_show(
         texts = [caplog.text, repr(broker), repr(broker._store), repr(rig.settings), str(rig.settings.model_dump())]
         await broker.aclose()
     wrong = redis_server.url.replace(redis_server.password, "wrongpassword0000")
-    for url in (wrong, f"redis://:{redis_server.password}@127.0.0.1:{_free_port()}/0"):
+    for url in (wrong, f"redis://:{redis_server.password}@127.0.0.1:{free_port()}/0"):
         async with open_rig(server, redis_url=url, redis_key_prefix=prefix) as rig:
             broker = TokenBroker.for_settings(rig.api, rig.settings, base_url=server.base_url, clock=server.clock)
             with pytest.raises(TokenStoreError) as failed:

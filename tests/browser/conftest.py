@@ -89,13 +89,17 @@ async def _results(server: SandboxThread, state: Path, jobs: dict[str, tuple[str
 @pytest.fixture(scope="module")
 async def tool_results(private_sandbox: SandboxThread, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Real results: the cards of four sample customers, one whose affinity and trends fail upstream, one ambiguous
-    customer (an error), and a screening of 20 customers with two error rows, plus one with PII redacted."""
+    customer (an error), and a screening of 20 customers (two error rows; last purchases from today to never), plus
+    one with PII redacted."""
     server, state = private_sandbox, tmp_path_factory.mktemp("browser-state")
     samples = {label: server.sample(label) for label in CARD_LABELS}
     ambiguous = server.sample("ambiguous").email
     segment_id = server.sandbox.store.scalar("SELECT segment_id FROM segment_members GROUP BY segment_id "
                                              "ORDER BY COUNT(*) DESC")
-    customers: list[dict[str, Any]] = [{"gcr_id": n} for n in range(1, SCREENED - 2)]
+    bought = ("SELECT gcr_id FROM orders GROUP BY gcr_id HAVING MIN(days_ago) = ? AND gcr_id >= ? "
+              "ORDER BY gcr_id")  # the table's recency in every wording: today, yesterday, days ago, never
+    recent = [server.sandbox.store.scalar(bought, (days, SCREENED)) for days in (0, 1)]
+    customers: list[dict[str, Any]] = [{"gcr_id": n} for n in [*range(1, SCREENED - 4), *recent]]
     customers += [{"email": samples["vip"].email}, {"email": ambiguous}, {"email": "nobody@example.invalid"}]
     results = await _results(server, state, {
         **{f"card_{label}": ("get_customer_overview", {"gcr_id": s.gcr_id}) for label, s in samples.items()},

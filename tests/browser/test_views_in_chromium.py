@@ -22,6 +22,13 @@ def usd(amount: float) -> str:
     return f"${amount:,.2f}"
 
 
+def days_ago(days: int | None) -> str:
+    """The recency of a last purchase as both views word it."""
+    if days is None:
+        return "no purchase yet"
+    return "today" if days == 0 else "yesterday" if days == 1 else f"{days:,} days ago"
+
+
 async def card(browser: Any, call: dict[str, Any], **options: Any) -> HostedView:
     hosted = await open_view(browser, document(CARD_URI), call, **options)
     await hosted.frame.locator("main[aria-busy=false] footer").wait_for()
@@ -53,6 +60,8 @@ async def test_the_card_shows_the_customer(browser: Any, tool_results: dict[str,
     assert await view.locator("[data-kpi=orders] dd").inner_text() == f"{value['orders']:,}"
     if "average_basket" in value:
         assert await view.locator("[data-kpi=average_basket] dd").inner_text() == usd(value["average_basket"])
+    last_purchase = await view.locator("[data-kpi=last_purchase] dd").inner_text()
+    assert last_purchase == days_ago(value.get("days_since_last_purchase"))
     months = list(value["trend"])
     bars, points = view.locator(".chart rect.bar"), view.locator(".chart circle.point")
     assert await bars.count() == len(months) == await points.count()
@@ -192,6 +201,8 @@ async def test_one_row_per_screened_customer_with_marks_recency_and_errors(
     data = call["result"]["structuredContent"]
     rows = data["rows"]
     assert len(rows) == SCREENED and any("error" in r for r in rows)
+    recencies = {r.get("days_since_last_purchase") for r in rows if "error" not in r}
+    assert {None, 0, 1} <= recencies and max(d for d in recencies if d is not None) > 1  # every wording
     hosted = await table(browser, call)
     view = hosted.frame
     assert await view.locator("tbody tr").count() == SCREENED
@@ -206,8 +217,7 @@ async def test_one_row_per_screened_customer_with_marks_recency_and_errors(
             continue
         assert texts[2].endswith("yes" if row["in_segment"] else "no")
         assert texts[3].endswith("yes" if row["contactable"] else "no")
-        days = row.get("days_since_last_purchase")
-        assert texts[4] == ("no purchase" if days is None else "today" if days == 0 else f"{days:,} days ago")
+        assert texts[4] == days_ago(row.get("days_since_last_purchase"))
         assert row["name"] in texts[1]
         eligible = row["in_segment"] and row["contactable"]
         assert await tr.get_attribute("data-eligible") == ("yes" if eligible else "no")

@@ -8,15 +8,9 @@ persisted tokens are reused from process to process instead of spending the tena
 from __future__ import annotations
 
 import os
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import anyio
 import pytest
-import uvicorn
-from starlette.types import ASGIApp
 
 from cdp_mcp.sandbox import SampleCustomer, sample_customers
 from cdp_mcp.settings import Settings
@@ -68,19 +62,3 @@ def showcase() -> SampleCustomer:
 @pytest.fixture(scope="session")
 def ambiguous() -> SampleCustomer:
     return next(s for s in sample_customers() if s.label == "ambiguous")
-
-
-@asynccontextmanager
-async def served_on(app: ASGIApp, sock: socket.socket) -> AsyncIterator[None]:
-    """Serve `app` with uvicorn on a bound socket for the duration of the block (its lifespan included)."""
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
-    with anyio.fail_after(60):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve, [sock])
-            while not server.started:  # readiness, not timing: uvicorn offers no started event
-                await anyio.sleep(0.005)
-            try:
-                yield
-            finally:
-                server.should_exit = True
-    sock.close()

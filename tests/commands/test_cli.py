@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from cdp_mcp.commands.demo import json_lines
 from cdp_mcp.commands.doctor import Report
 from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.sandbox.server import SandboxThread
+from tests.helpers import free_port
 
 SECRET = "hunter2hunter2hunter2hunter2hunt"  # 32 characters, like a tenant hash
 
@@ -102,9 +102,7 @@ def test_doctor_passes_on_the_embedded_sandbox(cdp_env: dict[str, str], capsys: 
 
 def test_doctor_fails_with_a_fix_when_the_api_is_unreachable(cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("CDP_B2B_API_URL", f"http://127.0.0.1:{port}/rcdpapi")
     monkeypatch.setenv("CDP_TENANT_HASH", SECRET)
     assert main(["doctor"]) == 1
@@ -117,9 +115,7 @@ def test_doctor_checks_a_separate_token_url_too(cdp_env: dict[str, str], monkeyp
                                                capsys: pytest.CaptureFixture[str],
                                                start_sandbox_server: Callable[..., SandboxThread]) -> None:
     server = start_sandbox_server(customers=10)
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
     monkeypatch.setenv("CDP_TOKEN_API_URL", f"http://127.0.0.1:{port}/rcdpapi")
     monkeypatch.setenv("CDP_TENANT_HASH", server.tenant_hash)
@@ -217,3 +213,14 @@ def test_secrets_are_masked_in_logged_tracebacks(monkeypatch: pytest.MonkeyPatch
     err = capsys.readouterr().err
     assert "tool crashed" in err and "RuntimeError" in err
     assert SECRET not in err and "[secret]" in err
+
+
+def test_a_short_secret_is_masked_too_and_start_up_warns_about_it(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CDP_MCP_AUTH_TOKEN", "zq7x")
+    monkeypatch.setenv("CDP_TENANT_HASH", "zq7x-and-more")  # holds the short one: masked whole, once
+    load_settings()
+    logging.getLogger("cdp_mcp.http_app").warning("refused Bearer zq7x; tenant zq7x-and-more")
+    err = capsys.readouterr().err
+    assert "zq7x" not in err and "refused Bearer [secret]; tenant [secret]" in err
+    assert "CDP_MCP_AUTH_TOKEN is shorter than 8 characters" in err

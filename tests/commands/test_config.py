@@ -21,7 +21,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from cdp_mcp.cli import main
-from cdp_mcp.commands.config import PLACEHOLDERS
+from cdp_mcp.commands.config import HOSTS, PLACEHOLDERS
 
 pytestmark = pytest.mark.anyio
 
@@ -221,6 +221,18 @@ def test_sandbox_entries_need_no_credentials(host: str, tenant: None, capsys: py
     servers = config.get("mcpServers") or config["servers"]
     assert list(servers) == ["cdp-sandbox"] and servers["cdp-sandbox"]["env"] == {}
     assert "inputs" not in config
+
+
+@pytest.mark.parametrize("host", list(HOSTS))
+def test_the_advice_speaks_of_references_only_when_the_entry_makes_some(
+    host: str, tenant: None, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A --sandbox entry names no variable, input or placeholder, so nothing is said about setting them."""
+    advice = HOSTS[host]
+    sandbox = _printed(capsys, host, "--sandbox")
+    assert "${" not in sandbox[0] and "<your" not in sandbox[0] and "$CDP_" not in sandbox[0]
+    assert advice.where in sandbox[1] and advice.references not in sandbox[1]
+    assert advice.references in _printed(capsys, host)[1]
 
 
 def test_claude_desktop_cannot_take_a_remote_entry(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
-from tests.commands.conftest import served_on
+from tests.helpers import served_on
 
 pytestmark = pytest.mark.anyio
 

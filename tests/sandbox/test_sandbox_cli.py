@@ -13,6 +13,9 @@ import httpx2
 import pytest
 
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, Header, resource
+from cdp_mcp.cli import build_parser
+from cdp_mcp.commands.sandbox import options_from
+from cdp_mcp.sandbox import SandboxOptions
 
 pytestmark = pytest.mark.anyio
 
@@ -47,6 +50,11 @@ async def test_cli_prints_one_json_line_then_serves(tmp_path: Path) -> None:
     # uvicorn shuts down gracefully, then re-raises SIGTERM as the conventional exit status
     assert process.returncode in (0, -signal.SIGTERM), err
     assert "Traceback" not in err
+    assert "INFO cdp_mcp.sandbox.store: seeding sandbox database" in err  # logged on stderr at INFO, as it works
+
+
+def test_cli_defaults_are_the_sandbox_defaults() -> None:
+    assert options_from(build_parser(["sandbox"]).parse_args(["sandbox"])) == SandboxOptions()
 
 
 def test_cli_refuses_a_tenant_smaller_than_the_samples() -> None:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from cdp_mcp.sandbox.server import bind_socket
@@ -64,6 +64,8 @@ class AuthServer:
     introspections: int = 0
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
     max_age: int = 300
+    discovery_moved: bool = False  # the discovery document answers a redirect (cdp-mcp follows none)
+    user_agents: set[str] = field(default_factory=set)  # every User-Agent that asked anything
 
     def __post_init__(self) -> None:
         self._sock = bind_socket("127.0.0.1", 0)
@@ -102,13 +104,17 @@ class AuthServer:
     # -- HTTP ----------------------------------------------------------------------------------------------
 
     def _app(self) -> Starlette:
-        async def discovery(_: Request) -> JSONResponse:
+        async def discovery(request: Request) -> Response:
+            self.user_agents.add(request.headers.get("user-agent", ""))
+            if self.discovery_moved and not request.url.path.startswith("/moved/"):
+                return RedirectResponse(f"{self.issuer}/moved/.well-known/openid-configuration", status_code=302)
             return JSONResponse({"issuer": self.issuer, "jwks_uri": f"{self.issuer}/jwks",
                                  "introspection_endpoint": f"{self.issuer}/introspect",
                                  "authorization_endpoint": f"{self.issuer}/authorize",
                                  "token_endpoint": f"{self.issuer}/token"})
 
-        async def jwks(_: Request) -> JSONResponse:
+        async def jwks(request: Request) -> JSONResponse:
+            self.user_agents.add(request.headers.get("user-agent", ""))
             self.jwks_fetches += 1
             if self.jwks_down:
                 return JSONResponse({"error": "down"}, status_code=503)
@@ -116,6 +122,7 @@ class AuthServer:
                                 headers={"Cache-Control": f"public, max-age={self.max_age}"})
 
         async def introspect(request: Request) -> JSONResponse:
+            self.user_agents.add(request.headers.get("user-agent", ""))
             self.introspections += 1
             expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if request.headers.get("authorization") != expected:
@@ -124,6 +131,7 @@ class AuthServer:
             return JSONResponse(self.opaque.get(str(form.get("token")), {"active": False}))
 
         return Starlette(routes=[Route("/.well-known/openid-configuration", discovery),
+                                 Route("/moved/.well-known/openid-configuration", discovery),
                                  Route("/jwks", jwks), Route("/introspect", introspect, methods=["POST"])])
 
     def _run(self) -> None:

@@ -28,10 +28,10 @@ from tests.commands.conftest import (
     cdp_env,
     environment,
     sandbox_settings,
-    served_on,
     shared_state_dir,
     showcase,
 )
+from tests.helpers import served_on
 from tests.team.authserver import AuthServer
 
 __all__ = ["Served", "_isolated", "auth_server", "cdp_env", "oauth_app", "sandbox_settings", "shared_app",

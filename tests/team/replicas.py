@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,9 @@ from pathlib import Path
 
 import httpx2
 
-__all__ = ["Replica", "free_port", "replica_env", "running_replicas"]
+from tests.helpers import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["Replica", "replica_env", "running_replicas"]
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import pytest
 
+from cdp_mcp import __version__
 from cdp_mcp.cli import main
 from cdp_mcp.commands.doctor import Report
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.doctor_checks import check_deployment
+from cdp_mcp.team.http_auth import ResourceServer
+from cdp_mcp.team.keys import KeysUnavailableError
 from tests.broker.test_redis_store import RedisServer, redis_server
+from tests.helpers import free_port
 from tests.team.authserver import CLIENT_ID, AuthServer
-from tests.team.replicas import free_port
 
 __all__ = ["redis_server"]
 
@@ -32,6 +36,27 @@ def test_doctor_reports_the_issuer_keys_audience_and_redis(
     assert "rate limit: 120 tool calls a minute per person" in out and "audit trail: " in out
     assert f"Redis at redis://127.0.0.1:{redis_server.port}/0 answers" in out
     assert redis_server.password not in out
+    assert auth_server.user_agents == {f"cdp-mcp/{__version__}"}  # as the server's own requests say
+
+
+async def test_doctor_judges_the_issuer_as_the_server_does_following_no_redirect(
+    cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    moved = AuthServer(discovery_moved=True).start()
+    try:
+        settings = Settings.load(mcp_oauth_issuer=moved.issuer, mcp_public_url="https://cdp.example.com")
+        report = Report()
+        await check_deployment(settings, report)
+        out = capsys.readouterr().out
+        oauth = OAuthConfig.from_settings(settings)
+        assert oauth is not None
+        server = ResourceServer(oauth)
+        async with server.running():
+            with pytest.raises(KeysUnavailableError, match="HTTP 302"):
+                await server.keys.discover()
+    finally:
+        moved.stop()
+    assert report.failed and "answered HTTP 302" in out and "fix: check CDP_MCP_OAUTH_ISSUER" in out
 
 
 async def test_doctor_says_what_to_fix_when_the_issuer_credentials_or_redis_fail(
@@ -44,9 +69,11 @@ async def test_doctor_says_what_to_fix_when_the_issuer_credentials_or_redis_fail
           "mcp_oauth_client_id": CLIENT_ID, "mcp_oauth_client_secret": "not-the-secret-0123456789"},
          "fix: check CDP_MCP_OAUTH_CLIENT_ID and CDP_MCP_OAUTH_CLIENT_SECRET"),
         ({"redis_url": f"redis://127.0.0.1:{free_port()}/0"}, "fix: check CDP_REDIS_URL"),
+        ({"redis_url": "redis://cdp:hunter2-secret@127.0.0.1:notaport/0"}, "CDP_REDIS_URL is not a valid Redis URL"),
     ]
     for overrides, hint in cases:
         report = Report()
         settings = Settings.load(mcp_public_url="https://cdp.example.com", **overrides)
         await check_deployment(settings, report)
-        assert report.failed and hint in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert report.failed and hint in out and "hunter2" not in out

@@ -7,11 +7,13 @@ every call leaves one audit line that names the customer by gcr_id and never by 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import MCPError
 
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.sandbox import SampleCustomer
@@ -151,8 +153,33 @@ async def test_the_rate_limit_refuses_with_when_to_retry(cdp_env: dict[str, str]
         async with served.client(served.idp.token(sub="finn")) as client:  # another person has their own bucket
             other = await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id})
     assert [r.is_error for r in results] == [False, False, False, True] and not other.is_error
-    assert "3 a minute" in _text(results[3]) and "Retry in 20 s" in _text(results[3])
+    wait = re.search(r"Retry in (\d+) s", _text(results[3]))  # 20 s less the time the three calls took
+    assert "3 a minute" in _text(results[3]) and wait is not None and 1 <= int(wait.group(1)) <= 20
     assert [line["outcome"] for line in served.audit_lines()][3] == "CALL_RATE_LIMITED"
+
+
+async def test_the_overview_resource_is_rate_limited_granted_and_audited_like_a_tool_call(
+    cdp_env: dict[str, str], auth_server: AuthServer, tmp_path: Path, showcase: SampleCustomer,
+) -> None:
+    uri = f"cdp://customers/{showcase.gcr_id}/overview"
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings={"mcp_rate_limit": 2}) as served:
+        async with served.client(served.idp.token("cdp:profile cdp:consent", sub="gus")) as client:
+            card = json.loads(getattr((await client.read_resource(uri)).contents[0], "text", ""))
+            assert not (await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id})).is_error
+            with pytest.raises(MCPError) as limited:  # the resource and the tools share the person's bucket
+                await client.read_resource(uri)
+        async with served.client(served.idp.token("cdp:marketing", sub="hal")) as client:
+            with pytest.raises(MCPError) as refused:
+                await client.read_resource(uri)
+    assert card["gcr_id"] == showcase.gcr_id and "consent" in card
+    assert "2 a minute" in str(limited.value) and "cdp:profile" in str(refused.value)
+    read, _, over, outside = served.audit_lines()
+    assert [line["tool"] for line in (read, over, outside)] == ["resource:customer_overview"] * 3
+    assert [line["outcome"] for line in (read, over, outside)] == ["ok", "CALL_RATE_LIMITED", "SCOPE_NOT_GRANTED"]
+    assert read["principal"] == "gus" and read["gcr_id"] == showcase.gcr_id and read["transport"] == "http"
+    assert read["identifiers"] == {"gcr_id": str(showcase.gcr_id)} and set(read["resources"]) == {"basic", "optIn"}
+    assert over["resources"] == outside["resources"] == [] and outside["principal"] == "hal"
+    assert len({line["request_id"] for line in served.audit_lines()}) == 4
 
 
 async def test_opaque_tokens_are_introspected(cdp_env: dict[str, str], auth_server: AuthServer,

@@ -17,8 +17,9 @@ from cdp_mcp.clock import SystemClock
 from cdp_mcp.sandbox import SandboxOptions
 from cdp_mcp.sandbox.server import SandboxThread
 from tests.broker.test_redis_store import RedisServer, redis_server
+from tests.helpers import free_port
 from tests.team.authserver import AuthServer
-from tests.team.replicas import free_port, replica_env, running_replicas
+from tests.team.replicas import replica_env, running_replicas
 
 __all__ = ["redis_server"]
 

@@ -20,12 +20,13 @@ from typing import Any
 import httpx2
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import SecretStr
 
 from cdp_mcp.cli import main
 from cdp_mcp.grants import SCOPES_SUPPORTED
-from cdp_mcp.team.config import ALGORITHMS, OAuthConfig
+from cdp_mcp.team.config import ALGORITHMS, Introspection, OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError
-from cdp_mcp.team.verifiers import JwtVerifier
+from cdp_mcp.team.verifiers import IntrospectionVerifier, JwtVerifier
 from tests.team.authserver import AuthServer, SigningKey
 from tests.team.conftest import Served, oauth_app
 
@@ -118,6 +119,8 @@ async def test_a_token_with_none_of_our_scopes_gets_403_naming_the_scope(shared_
     response = await shared_app.post({"Authorization": f"Bearer {shared_app.idp.token('openid profile cdp:pii')}"})
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in _challenge(response) and 'scope="cdp:read"' in _challenge(response)
+    described = response.json()["error_description"]  # the scopes that reach data; cdp:pii alone reaches none
+    assert "cdp:profile" in described and "cdp:read" in described and "cdp:pii" not in described
 
 
 async def test_a_rotated_key_is_fetched_once_and_the_dropped_key_stops_working(served: Served) -> None:
@@ -193,3 +196,21 @@ async def test_cached_keys_serve_until_they_expire_then_tokens_are_refused_unche
         auth_server.jwks_down = False
         now[0] += 10  # past the pause after a failed fetch
         assert (await verifier.check(auth_server.token(sub="max"))).subject == "max"
+
+
+async def test_accepted_tokens_are_remembered_by_digest_never_as_the_token_itself(auth_server: AuthServer) -> None:
+    from tests.team.authserver import CLIENT_ID, CLIENT_SECRET  # noqa: PLC0415
+
+    auth_server.audience = "https://cdp.example.com/mcp"
+    config = OAuthConfig(issuer=auth_server.issuer, resource=auth_server.audience, audience=auth_server.audience,
+                         jwks_url=None, algorithms=ALGORITHMS,
+                         introspection=Introspection(f"{auth_server.issuer}/introspect", CLIENT_ID,
+                                                     SecretStr(CLIENT_SECRET)))
+    async with httpx2.AsyncClient() as http:
+        jwt_token, opaque = auth_server.token(sub="kim"), auth_server.opaque_token(sub="lee")
+        for verifier, token in ((JwtVerifier(config, IssuerKeys(auth_server.issuer, http)), jwt_token),
+                                (IntrospectionVerifier(config, http), opaque)):
+            access = await verifier.check(token)
+            assert access.subject in ("kim", "lee") and (await verifier.check(token)) == access  # remembered
+            for held in (repr(access), repr(vars(verifier)), access.model_dump_json()):
+                assert token not in held and token.rsplit(".", 1)[-1] not in held

@@ -46,14 +46,12 @@ def connect(settings_for: Callable[..., Settings], sandbox_server: SandboxThread
     """`async with connect(**settings) as client`: build_server on the loopback sandbox, SDK client in process."""
 
     @asynccontextmanager
-    async def open_client(settings: Settings | None = None, *, mode: str = "auto",
-                          transport: httpx2.AsyncBaseTransport | None = None,
-                          server: SandboxThread | None = None, extensions: list[Any] | None = None,
-                          **overrides: Any) -> AsyncIterator[Client]:
+    async def open_client(settings: Settings | None = None, *, transport: httpx2.AsyncBaseTransport | None = None,
+                          server: SandboxThread | None = None, **overrides: Any) -> AsyncIterator[Client]:
         target = server or sandbox_server
         chosen = settings or settings_for(target, **overrides)
         mcp = build_server(chosen, backend=lambda: open_backend(chosen, clock=target.clock, transport=transport))
-        async with Client(mcp, mode=mode, extensions=extensions) as client:
+        async with Client(mcp) as client:
             yield client
 
     return open_client

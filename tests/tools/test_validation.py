@@ -44,6 +44,16 @@ async def test_schema_bounds_are_enforced(connect: Connect) -> None:
             assert "errors.pydantic.dev" not in message and "input_value" not in message
 
 
+async def test_arguments_the_sdk_accepted_keep_the_tools_own_error(connect: Connect) -> None:
+    """`include` sent as a JSON string (as some hosts do) is what the SDK parses and accepts: the error that
+    follows is the tool's (no such customer), never an argument error from a second, different validation."""
+    async with connect() as client:
+        result = await client.call_tool("get_customer_overview", {"email": "nobody-here@example.com",
+                                                                  "include": '["who", "value"]'})
+    assert result.is_error and "Invalid arguments" not in text_of(result)
+    assert "nobody" not in text_of(result) and "No customer" in text_of(result)
+
+
 async def test_cursor_misuse_is_refused_with_a_hint(connect: Connect, sandbox_server: SandboxThread) -> None:
     vip = sandbox_server.sample("vip")
     async with connect() as client:

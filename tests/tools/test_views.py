@@ -1,17 +1,15 @@
-"""MCP Apps over MCP: the two tools name their views, the views are served as the specification asks, and a
-host without MCP Apps gets exactly the results a host with it gets."""
+"""MCP Apps over MCP: the two tools name their views, the views are served as the specification asks, and only
+the views of the tools served are listed."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from mcp import Client
-from mcp.client.extension import advertise
+from mcp import MCPError
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
-from tool_results import Connect, data_of
+from tool_results import Connect
 
-from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.views import CARD_URI, SCREENING_URI
 
 pytestmark = pytest.mark.anyio
@@ -42,23 +40,19 @@ async def test_the_two_tools_name_their_views_and_the_server_serves_them(connect
             assert "{{" not in html and not _OTHER_ORIGIN.findall(html), _OTHER_ORIGIN.findall(html)
 
 
-async def test_without_the_composites_no_view_is_served(connect: Connect) -> None:
-    async with connect(tools=["get_customer_profile"]) as client:
-        assert str(CARD_URI) not in {r.uri for r in (await client.list_resources()).resources}
-        assert EXTENSION_ID not in (client.server_capabilities.extensions or {})
-
-
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_hosts_with_and_without_mcp_apps_get_the_same_results(connect: Connect, sandbox_server: SandboxThread,
-                                                                    mode: str) -> None:
-    vip = sandbox_server.sample("vip")
-    calls = [("get_customer_overview", {"gcr_id": vip.gcr_id}),
-             ("screen_customers", {"customers": [{"gcr_id": vip.gcr_id}], "segment_id": "101", "channel": "sms"})]
-    plain, apps = [], []
-    async with connect(mode=mode) as client:
-        assert isinstance(client, Client)
-        plain = [data_of(await client.call_tool(name, args)) for name, args in calls]
-    apps_host = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]
-    async with connect(mode=mode, extensions=apps_host) as client:
-        apps = [data_of(await client.call_tool(name, args)) for name, args in calls]
-    assert apps == plain
+@pytest.mark.parametrize(("tools", "views"), [
+    (None, {CARD_URI, SCREENING_URI}),
+    (["get_customer_overview", "get_customer_profile"], {CARD_URI}),
+    (["screen_customers"], {SCREENING_URI}),
+    (["get_customer_profile", "get_marketing_consent"], set()),
+])
+async def test_the_views_served_are_those_of_the_tools_served(connect: Connect, tools: list[str] | None,
+                                                              views: set[str]) -> None:
+    """A view is listed, and the MCP Apps extension advertised, only for a tool the server offers."""
+    async with connect(tools=tools) as client:
+        listed = {str(r.uri) for r in (await client.list_resources()).resources if str(r.uri).startswith("ui://")}
+        assert listed == views
+        assert (EXTENSION_ID in (client.server_capabilities.extensions or {})) == bool(views)
+        for uri in {CARD_URI, SCREENING_URI} - views:
+            with pytest.raises(MCPError):
+                await client.read_resource(uri)

@@ -1,0 +1,42 @@
+"""Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn.
+
+A plain module, not a conftest: importing it never registers fixtures twice.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["free_port", "served_on"]
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (nobody listens on it: connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None = 60) -> AsyncIterator[None]:
+    """Serve `app` with uvicorn on a bound socket for the duration of the block (its lifespan included).
+
+    `within`: seconds the whole block may take (a hung test fails instead of hanging); None for benchmarks.
+    """
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    with anyio.fail_after(within):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve, [sock])
+            while not server.started:  # readiness, not timing: uvicorn offers no started event
+                await anyio.sleep(0.005)
+            try:
+                yield
+            finally:
+                server.should_exit = True
+    sock.close()
