@@ -140,7 +140,7 @@ class AmbiguousCustomerError(CustomerError):
     def __init__(self, message: str, *, matches: int | None = None, sent: tuple[str, ...] = (),
                  hint: str | None = None) -> None:
         if hint is None:
-            others = [i.argument for i in IDENTIFIERS[1:] if i.argument not in sent]  # gcr_id is the last resort
+            others = [i.argument for i in IDENTIFIERS if i.in_gcr_body and i.argument not in sent]  # not gcr_id
             add = " or ".join(others) if others else "another identifier"
             hint = f"Add {add} to narrow it to one customer, or use gcr_id."
         super().__init__(message, hint=hint)

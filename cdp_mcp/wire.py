@@ -108,7 +108,8 @@ class LastKey(WireModel):
 
 
 class BasicData(WireModel):
-    """The profile card: exactly the documented fields (the vendor lists more, unnamed: none is sent)."""
+    """The profile card: the documented fields, then one of the further fields the vendor mentions without naming
+    them ("one begins with `op`"): the client keeps such fields as the tenant's own (`Profile.extra`)."""
 
     customerId: Annotated[str, doc("customer_id")]
     profileImageUrl: Annotated[str, doc("image_url")]
@@ -128,6 +129,8 @@ class BasicData(WireModel):
     totalVisits: Annotated[int, doc("total_visits")]
     daySinceLastPur: Annotated[int | None, doc("days_since_last_purchase"), Field(description="null: never ordered")]
     totalWebSessions: Annotated[int, doc("total_web_sessions")]
+    optInStatus: Annotated[Literal["Opted in", "Opted out"], chosen(),
+                           Field(description="Opted in: consents to at least one channel")]
 
 
 class Segment(WireModel):
@@ -290,7 +293,8 @@ class UserAttributesData(WireModel):
 class GcrIdData(WireModel):
     """One item of the gcr response's `data` list."""
 
-    status: Annotated[Literal["Available", "Not available"], doc("status")]
+    status: Annotated[Literal["Available", "Not available"], chosen("status"),
+                      Field(description='the vendor shows only "Not available"; "Available" is our word for a match')]
     gcrId: Annotated[int, doc("gcr_id"), Field(description="-1 when not available")]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from cdp_mcp.catalog import IDENTIFIERS, RESOURCE_NAMES
+from cdp_mcp.catalog import IDENTIFIERS, RESOURCE_NAMES, Scope
 from cdp_mcp.cli import COMMANDS, build_parser
 from cdp_mcp.commands.config import HOSTS
 from cdp_mcp.settings import Settings
@@ -67,12 +67,16 @@ def test_the_configuration_table_lists_every_setting_with_its_default() -> None:
 
 
 def test_the_tools_table_lists_every_tool_with_its_resources_and_arguments() -> None:
-    rows = table(section("## Tools"))
+    """The optional gcr lookup that names the customer (every customer tool's) is said once, below the table."""
+    text = section("## Tools")
+    rows = table(text)
     specs = all_specs()
     assert [quoted(row[0])[0] for row in rows] == [s.name for s in specs]  # tools/list order
+    assert "gcr lookup" in text.split("\n|", 1)[0] + text.rsplit("|\n", 1)[1]
     for (_, resources, extra, _), spec in zip(rows, specs, strict=True):
         named = set(re.findall(r"[A-Za-z]+", resources)) & RESOURCE_NAMES
-        assert named == {str(r) for r in (*spec.resources, *spec.optional_resources)}, spec.name
+        optional = [r for r in spec.optional_resources if r != Scope.GCR_ID]
+        assert named == {str(r) for r in (*spec.resources, *optional)}, spec.name
         arguments = [p.name for p in spec.params if not (spec.customer and p.name in {i.argument for i in IDENTIFIERS})]
         assert set(quoted(extra)) == set(arguments), spec.name
 

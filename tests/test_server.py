@@ -73,7 +73,8 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
         result = await client.call_tool("get_customer_profile", {"email": vip.email})
         assert not result.is_error and result.structured_content["gcr_id"] == vip.gcr_id
         catalog = json.loads((await client.read_resource("cdp://catalog")).contents[0].text)
-        first = {"name": "get_customer_profile", "title": "Customer profile", "resources": ["basic"]}
+        first = {"name": "get_customer_profile", "title": "Customer profile", "resources": ["basic"],
+                 "optional_resources": ["gcrId"]}  # the gcr lookup that names the customer, when granted
         assert catalog["tools"][0] == first
         templates = (await client.list_resource_templates()).resource_templates
         assert [t.uri_template for t in templates] == ["cdp://customers/{gcr_id}/overview"]

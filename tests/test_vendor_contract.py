@@ -15,13 +15,10 @@ import httpx2
 import pytest
 
 from cdp_mcp.catalog import RESOURCES, resource
-from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.token_api import TokenApiClient
-from cdp_mcp.client.transport import make_http_client
+from cdp_mcp.client.models import PageRequest
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.settings import Settings
-from tests.client.conftest import ScopedTokens
+from tests.client.rig import open_client_rig
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +47,15 @@ GCR_BODY_KEYS = {"email_address", "mobile_number", "customer_code_external"}
 ACCESS_TOKEN, TENANT_HASH, OAUTH_KEY_SECRET = "access_token", "tenant_hash", "oauth_key_secret"
 TOKEN_BODY_KEYS = {"resource", "validity"}
 UPDATE_BODY_KEYS = {"resource", "validity", "token"}
-PAGING_KEYS = {"page", "pageSize", "lastKey"}
+PAGE_BODIES = {  # the keys of a page request, as each paged resource's example shows them
+    "segments": {"lastKey", "pageSize"},
+    "searchSegments": {"page", "pageSize"},
+    "campaigns": {"page", "pageSize"},
+    "searchCampaigns": {"page", "pageSize"},
+    "productPurchased": {"lastKey", "page", "pageSize"},
+    "affinity": {"pageSize"},
+    "userAttributes": {"lastKey", "pageSize"},  # pageSize; the pointer to the last record is lastKey (CONTRACT.md)
+}
 # ------------------------------------------------------------------------------------------------------------------
 
 SECRET = "0123456789abcdef"
@@ -82,22 +87,29 @@ class Recorder(httpx2.AsyncBaseTransport):
 
 @pytest.fixture
 async def sent(sandbox_server: SandboxThread, tmp_path: Path) -> AsyncIterator[list[httpx2.Request]]:
-    """Every request the client sends for one call of each resource (and one token update), with an OAuth key
-    secret configured: the sandbox tenant has OAuth off, so it accepts the secret and ignores it."""
+    """Every request the client sends for one call of each resource (a paged one asking for a page with every key
+    its example shows) and one token update, with an OAuth key secret configured: the sandbox tenant has OAuth
+    off, so it accepts the secret and ignores it."""
     sandbox_server.reset()
-    settings = Settings(_env_file=None, b2b_api_url=sandbox_server.base_url,  # type: ignore[call-arg]
-                        tenant_hash=sandbox_server.tenant_hash, oauth_key_secret=SECRET, state_dir=tmp_path)
     vip = sandbox_server.sample("vip")
     everyone = CustomerIdentity(gcr_id=vip.gcr_id, email=vip.email, mobile=vip.mobile, customer_code=vip.customer_code)
     recorder = Recorder()
-    async with make_http_client(settings, base_url=sandbox_server.base_url, transport=recorder) as http:
-        api = TokenApiClient(http, settings)
-        client = CdpClient(http, settings, ScopedTokens(api))
+    async with open_client_rig(sandbox_server, tmp_path, transport=recorder, oauth_key_secret=SECRET) as rig:
+        pages: dict[str, PageRequest] = {}
+        for name, keys in PAGE_BODIES.items():
+            key = None
+            if "lastKey" in keys:  # a pointer the API gave: the next page after a first page of one
+                first = await rig.client.fetch(name, everyone, query="a" if resource(name).query_param else None,
+                                               page=PageRequest(page_size=1))
+                key = first.page.next.last_key
+            pages[name] = PageRequest(last_key=key, page=2 if "page" in keys else None, page_size=1)
+        recorder.requests.clear()
+        rig.tokens.tokens.clear()  # each resource's token is created again, in the record
         for r in RESOURCES:
             query = {"segmentName": "a", "campaignName": "a", "segmentId": "101"}.get(r.query_param or "")
-            await client.fetch(r.name, everyone, query=query)
-        token = (await api.create_token(frozenset({"basic"}))).token
-        await api.update_token(token, frozenset({"basic"}))
+            await rig.client.fetch(r.name, everyone, query=query, page=pages.get(r.name))
+        token = (await rig.api.create_token(frozenset({"basic"}))).token
+        await rig.api.update_token(token, frozenset({"basic"}))
     yield recorder.requests
     sandbox_server.reset()
 
@@ -116,11 +128,13 @@ async def test_the_client_sends_the_documented_routes_headers_and_query(sent: li
         assert {ACCESS_TOKEN, TENANT_HASH} | IDENTIFIER_HEADERS <= headers, name
         assert OAUTH_KEY_SECRET not in headers, name  # documented for the token calls only
         assert set(request.url.params) == ({QUERY[name]} if name in QUERY else set()), name
-        body: dict[str, Any] = httpx2.Response(200, content=request.content).json() if request.content else {}
+        body: dict[str, Any] | None = httpx2.Response(200, content=request.content).json() if request.content else None
         if name == "gcrId":
-            assert set(body) == GCR_BODY_KEYS  # the documented body keys; gcrId never in a body
+            assert body is not None and set(body) == GCR_BODY_KEYS  # the documented body keys; gcrId never in a body
+        elif name in PAGE_BODIES:
+            assert body is not None and set(body) == PAGE_BODIES[name], name  # the page request, as documented
         else:
-            assert set(body) <= PAGING_KEYS, name
+            assert body is None, name  # documented without a body
 
 
 async def test_the_token_calls_send_the_documented_paths_headers_and_bodies(sent: list[httpx2.Request],

@@ -200,7 +200,7 @@ def classify(failure: Failure, call: Call = Call.DATA) -> Kind:
         return Kind.UNAVAILABLE
     if failure.status == 401:
         return _unauthorized(failure, call)
-    if call is not Call.DATA and failure.status < 500 and _speaks_of_quota(failure):
+    if call is not Call.DATA and _speaks_of_quota(failure):
         return Kind.QUOTA
     kind = _kind_of(failure.code) if failure.code else None
     if kind is None:

@@ -53,10 +53,10 @@ def next_page(resource: Resource, data: Any, request: PageRequest | None, count:
         key = facts.get("last_key")
         if isinstance(key, dict) and key:
             return PageRequest(last_key=key, page_size=asked.page_size)
-        if key is not None or asked.last_key is not None or resource.paging is Paging.POINTER:
-            return None  # a key we cannot send back, a key-paged walk that ended, or no pointer to follow
+        if key is not None or asked.last_key is not None:
+            return None  # a key we cannot send back, or a key-paged walk that ended
     if resource.paging not in (Paging.PAGE, Paging.LAST_KEY) or count == 0:
-        return None
+        return None  # unpaged, pageSize alone, or a pointer-paged answer without a pointer: no page numbers
     current = facts.integer("current_page") or asked.page or 1
     size = facts.integer("page_size") or asked.page_size
     total, pages = facts.integer("total"), facts.integer("total_pages")

@@ -6,7 +6,9 @@ spellings, since the docs leave many fields open and a real tenant may say `segm
 `segment_name` or `SEGMENT_NAME`. Keys are normalised (lower case, without `_`, `-`, `.` and spaces) and
 looked up in one table of spellings per meaning (`SYNONYMS`, which holds the other spellings: the vendor's own
 come from the declaration); an item kind adds its prefixes (`segment`, `seg`), so `segmentId` and a bare `id`
-both answer "id" for a segment. The first non-placeholder match wins.
+both answer "id" for a segment. The first non-placeholder match wins. A spelling one object declares stays in
+the table only where another object read for the same meaning declares it otherwise or not at all (a bare `id`
+is an activity's declared id and a segment's fallback); a test keeps it so.
 """
 
 from __future__ import annotations
@@ -25,17 +27,18 @@ from cdp_mcp.wire import ITEMS, meanings
 
 __all__ = ["SYNONYMS", "Item", "find_items", "norm"]
 
-# Meaning -> normalised spellings other than the declared one, most specific first. Item kinds prepend their
-# prefixes to each spelling.
+# Meaning -> normalised spellings other than the declared one of the object read, most specific first. Item kinds
+# prepend their prefixes to each spelling. A meaning only ever read from one declared object keeps only the other
+# spellings (`age` has none).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     # identity and labels
     "id": ("id", "code", "key", "uid", "identifier", "number", "no"),
     "code": ("code", "sku", "id", "number", "no"),
     "key": ("key", "uuid", "guid"),
-    "product_code": ("productcode", "productid", "productsku", "sku", "itemcode", "itemid", "skucode", "articleno"),
+    "product_code": ("productid", "productsku", "sku", "itemcode", "itemid", "skucode", "articleno"),
     "name": ("name", "title", "label", "displayname"),
     "attr_name": ("name", "key", "label", "title", "field"),
-    "segment_id": ("segmentid", "segmentcode", "segmentkey", "segid", "segcode"),
+    "segment_id": ("segmentcode", "segmentkey", "segid", "segcode"),
     "order_ref": ("id", "invoiceno", "invoicenumber", "receiptno", "billno"),
     "description": ("description", "details", "summary", "text", "info", "desc"),
     "category": ("category", "type", "group", "kind", "class", "categoryname"),
@@ -43,13 +46,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "status": ("status", "state"),
     "channel": ("channel", "channelname", "medium", "via", "platform", "source"),
     "image": ("imgurl", "imageurl", "image", "img", "thumbnail", "picture", "photo", "photourl"),
-    "currency": ("currency", "currencycode", "currencysymbol"),
+    "currency": ("currencycode", "currencysymbol"),
     "points": ("points", "data", "values", "scores", "items"),
     "source": ("source", "recommendationsource", "basedon", "algorithm", "model"),
     "title": ("title", "name", "label", "category", "dimension"),
     "xlabel": ("xlabel", "xaxis", "xtitle"),
     "ylabel": ("ylabel", "yaxis", "ytitle"),
-    "label": ("label", "name", "key", "category", "x", "title"),
+    "label": ("name", "key", "category", "x", "title"),
     # dates
     "date": ("date", "orderdate", "purchasedate", "transactiondate", "eventdate", "activitydate", "datetime",
              "timestamp", "createdat", "createddate", "day", "on", "at", "time"),
@@ -58,41 +61,41 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "start": ("startdate", "start", "startson", "startedat", "from", "validfrom", "launchdate"),
     "end": ("enddate", "end", "endson", "endedat", "to", "validto", "until", "expirydate"),
     "sent": ("sentdate", "senton", "sentat", "sent", "senttime", "deliverydate", "delivereddate", "date"),
-    "month": ("time", "month", "period", "yearmonth", "bucket", "date", "label"),
+    "month": ("month", "period", "yearmonth", "bucket", "date", "label"),
     # numbers and flags
     "amount": ("amount", "value", "ordervalue", "orderamount", "totalamount", "total", "price", "revenue"),
     "price": ("price", "saleprice", "listprice", "mrp", "amount", "value"),
-    "quantity": ("quantity", "qty", "units", "unitcount", "itemcount", "count"),
+    "quantity": ("qty", "units", "unitcount", "itemcount", "count"),
     "orders": ("numberoforders", "orders", "ordercount", "totalorders", "count"),
-    "order_value": ("ordervalue", "orderamount", "value", "amount", "revenue", "sales", "totalvalue"),
-    "score": ("value", "score", "y", "affinity", "weight", "count"),
+    "order_value": ("orderamount", "value", "amount", "revenue", "sales", "totalvalue"),
+    "score": ("score", "y", "affinity", "weight", "count"),
     "opened": ("opened", "isopened", "open", "opens", "openstatus"),
     "clicked": ("clicked", "isclicked", "click", "clicks", "clickstatus"),
     "opted_in": ("optedin", "optin", "isoptedin", "consent", "consented", "subscribed", "status", "enabled"),
-    "in_segment": ("status", "insegment", "iscustomerinsegment", "ismember", "member", "result", "exists"),
+    "in_segment": ("insegment", "iscustomerinsegment", "ismember", "member", "result", "exists"),
     "value": ("value", "val", "attributevalue"),
     "data_type": ("datatype", "type", "valuetype"),
     # profile card (basic)
-    "customer_id": ("customerid", "custid", "customerno", "id"),
+    "customer_id": ("custid", "customerno", "id"),
     "gcr_id": ("gcrid", "gcr", "goldenrecordid", "goldencustomerid", "goldenid"),
-    "salutation": ("salutation", "prefix", "nametitle"),
-    "full_name": ("fullname", "name", "customername", "displayname"),
-    "gender": ("gender", "sex"),
-    "age": ("age",),
-    "birth_date": ("dob", "dateofbirth", "birthdate", "birthday"),
+    "salutation": ("prefix", "nametitle"),
+    "full_name": ("name", "customername", "displayname"),
+    "gender": ("sex",),
+    "age": (),
+    "birth_date": ("dateofbirth", "birthdate", "birthday"),
     "membership_tier": ("membershiptier", "tier", "loyaltytier", "membership", "loyaltylevel"),
     "status_color": ("statuscolour", "color", "colour"),
-    "city": ("city", "town"),
-    "state": ("state", "province", "region"),
+    "city": ("town",),
+    "state": ("province", "region"),
     "address": ("address", "homeaddress", "streetaddress", "fulladdress"),
     "email": ("emailaddress", "email", "emailid", "mail"),
     "mobile": ("mobilenumber", "mobile", "mobileno", "phone", "phonenumber", "cellphone"),
     "customer_code": ("customercodeexternal", "customercode", "externalcustomercode", "externalid"),
     "image_url": ("profileimage", "imageurl", "avatar", "avatarurl", "photourl"),
-    "total_sales": ("totalsales", "totalspend", "lifetimevalue", "ltv", "totalrevenue"),
-    "total_orders": ("totalorders", "ordercount", "numberoforders", "orders"),
+    "total_sales": ("totalspend", "lifetimevalue", "ltv", "totalrevenue"),
+    "total_orders": ("ordercount", "numberoforders", "orders"),
     "average_basket": ("avgbasketvalue", "averagebasketvalue", "averageordervalue", "aov"),
-    "total_visits": ("totalvisits", "visits", "visitcount"),
+    "total_visits": ("visits", "visitcount"),
     "days_since_last_purchase": ("dayssincelastpur", "dayssincelastpurchase",
                                  "dayssincelastorder", "recency"),
     "total_web_sessions": ("websessions", "sessions"),
@@ -100,9 +103,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "customer": ("customerid", "custid", "customerno"),
     "total": ("totalcount", "total", "totalrecords", "totalelements", "totalitems", "count"),
     "current_page": ("currentpage", "page", "pagenumber", "pageno", "pageindex"),
-    "page_size": ("pagesize", "size", "limit", "perpage"),
+    "page_size": ("size", "limit", "perpage"),
     "total_pages": ("totalpages", "pagecount", "pages", "numberofpages"),
-    "last_key": ("lastkey", "nextkey", "lastevaluatedkey", "nextpagekey", "nextcursor", "cursor"),
+    "last_key": ("nextkey", "lastevaluatedkey", "nextpagekey", "nextcursor", "cursor"),
 }
 _SEPARATORS = re.compile(r"[\s_\-.]+")
 _LIST_KEYS = ("datalist", "items", "list", "results", "records", "rows", "content", "data", "values", "entries")

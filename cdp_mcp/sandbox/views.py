@@ -66,8 +66,9 @@ def status_color(last_order_days: int | None, first_order_days: int | None) -> L
 def basic(req: ViewRequest) -> wire.BasicData:
     (row,) = req.store.query(
         "SELECT salutation, first_name, last_name, gender, dob, city, state, address, tier, total_visits, "
-        "total_web_sessions FROM customers WHERE gcr_id = ?", (req.gcr_id,))
-    salutation, first, last, gender, dob, city, state, address, tier, visits, web = row
+        "total_web_sessions, EXISTS(SELECT 1 FROM channel_consents c WHERE c.gcr_id = customers.gcr_id "
+        "AND c.opted_in) FROM customers WHERE gcr_id = ?", (req.gcr_id,))
+    salutation, first, last, gender, dob, city, state, address, tier, visits, web, opted_in = row
     orders, sales, last_days, first_days = req.store.query(
         "SELECT COUNT(*), COALESCE(SUM(total), 0), MIN(days_ago), MAX(days_ago) FROM orders WHERE gcr_id = ?",
         (req.gcr_id,))[0]
@@ -79,7 +80,7 @@ def basic(req: ViewRequest) -> wire.BasicData:
         statusColor=status_color(last_days, first_days), membershipType=tier, city=city, state=state,
         residenceAddress=address, totalSales=money(sales), totalOrders=orders,
         avgBasketVal=round(sales / orders, 2) if orders else None, totalVisits=visits, daySinceLastPur=last_days,
-        totalWebSessions=web,
+        totalWebSessions=web, optInStatus="Opted in" if opted_in else "Opted out",
     )
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "Caller",
     "ScopeNotGrantedError",
     "current_caller",
+    "may_read",
     "missing_scopes_error",
     "must_redact",
     "noting_reads",
@@ -88,10 +89,15 @@ def missing_scopes_error(what: str, missing: Iterable[str]) -> ScopeNotGrantedEr
         hint=f"Ask your administrator for the scope {scopes} (or {BROAD_SCOPE}), then sign in again.")
 
 
+def may_read(settings: Settings, resource: str) -> bool:
+    """Whether the caller's scopes reach `resource` (always, without sign-in: then the tenant's grants decide)."""
+    allowed = _allowed(settings)
+    return allowed is None or resource in allowed
+
+
 def require_resource(settings: Settings, resource: str) -> None:
     """Refuse a fetch the caller's scopes do not reach; note it for the audit line."""
-    allowed = _allowed(settings)
-    if allowed is not None and resource not in allowed:
+    if not may_read(settings, resource):
         raise missing_scopes_error("this data", [resource])
     reads = _reads.get()
     if reads is not None:

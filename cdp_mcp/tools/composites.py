@@ -49,7 +49,7 @@ def composite_specs() -> list[ToolSpec]:
                 "affinities, top 3 recommendations. Use first to prepare a conversation; sections that cannot be "
                 "fetched are listed under unavailable."
             ),
-            resources=OVERVIEW_RESOURCES[:1], optional_resources=OVERVIEW_RESOURCES[1:],
+            resources=OVERVIEW_RESOURCES[:1], optional_resources=(*OVERVIEW_RESOURCES[1:], Scope.GCR_ID),
             params=(*IDENTITY_PARAMS, _INCLUDE), output=Overview, handler=overview, view=CARD_URI,
         ),
         ToolSpec(
@@ -60,7 +60,7 @@ def composite_specs() -> list[ToolSpec]:
                 "Use to build a contactable audience."
             ),
             resources=(Scope.BASIC, Scope.OPT_IN, Scope.IS_CUSTOMER_IN_SEGMENT),
-            optional_resources=(Scope.SEARCH_SEGMENTS,),
+            optional_resources=(Scope.SEARCH_SEGMENTS, Scope.GCR_ID),
             params=(_CUSTOMERS, _SEGMENT_ID, _SEGMENT_NAME, _CHANNEL), output=Screening, handler=screen,
             customer=False, view=SCREENING_URI,
         ),

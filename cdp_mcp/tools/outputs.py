@@ -15,8 +15,9 @@ the rows under each result's own field name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any, ClassVar
+import inspect
+from collections.abc import Callable, Hashable, Iterable
+from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
@@ -59,9 +60,10 @@ __all__ = [
     "Trends",
     "compact_property",
     "compact_schema",
+    "currency_of",
     "keyed",
     "tidy_schema",
-    "unique_rows",
+    "unique",
 ]
 
 
@@ -159,37 +161,53 @@ def _has_number(data: Any, keys: frozenset[str]) -> bool:
     return isinstance(data, list) and any(_has_number(v, keys) for v in data)
 
 
-def unique_rows(rows: Iterable[Any], key: str) -> list[Any]:
-    """The rows with a `key`, the first of each key kept, in order."""
-    seen: dict[str, Any] = {}
-    for row in rows:
-        name = getattr(row, key)
-        if name is not None:
-            seen.setdefault(str(name), row)
-    return list(seen.values())
+_T = TypeVar("_T")
+
+
+def unique(items: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
+    """Items in order, the first of each key kept."""
+    seen: set[Hashable] = set()
+    out: list[_T] = []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out
+
+
+def currency_of(*values: Any) -> str | None:
+    """The first currency stated by one of `values` (amounts as the client reads them, or rows that carry one)."""
+    return next((c for v in values if (c := getattr(v, "currency", None))), None)
 
 
 def keyed(rows: Iterable[Any], key: str, into: type[Out]) -> dict[str, Any]:
     """Rows as `{row.<key>: the fields of into}`, the first row of each key kept, rows without a key left out."""
+    present = [row for row in rows if getattr(row, key) is not None]
     return {str(getattr(row, key)): row.model_dump(include=set(into.model_fields), exclude_none=True)
-            for row in unique_rows(rows, key)}
-
-
-def _stated_currency(rows: Iterable[Any]) -> str | None:
-    return next((c for r in rows if (c := getattr(r, "currency", None))), None)
+            for row in unique(present, key=lambda row: str(getattr(row, key)))}
 
 
 class Listing(Result):
     """A capped list: how many exist, how many more after this page, and the cursor to get them.
 
     The generic listing (`profile.py`) hands a page's rows over as `items=[...]`; a subclass publishes them under
-    `rows_field`, by default keyed by each row's `rows_key` with the fields of `rows_model` (`publish` says how),
-    and states the currency the rows' amounts came with.
+    `rows_field` (the first field it declares), by default keyed by each row's `rows_key` with the fields of
+    `rows_model` (the model of that field's values; `publish` says how), and states the currency the rows' amounts
+    came with.
     """
 
     rows_field: ClassVar[str]
     rows_key: ClassVar[str] = "id"
     rows_model: ClassVar[type[Out]]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.rows_field = next(name for name in inspect.get_annotations(cls) if name in cls.model_fields)
+        values = get_args(cls.model_fields[cls.rows_field].annotation)[-1:]  # dict[str, Model] -> Model
+        if values and isinstance(values[0], type) and issubclass(values[0], Out):
+            cls.rows_model = values[0]
 
     total: int | None = Field(None, description="Items in all")
     remaining: int | None = Field(None, description="Items after this page")
@@ -207,7 +225,7 @@ class Listing(Result):
         data = dict(data)
         rows = list(data.pop("items"))
         data[cls.rows_field] = cls.publish(rows)
-        if (currency := _stated_currency(rows)) and not data.get("currency"):
+        if (currency := currency_of(*rows)) and not data.get("currency"):
             data["currency"] = currency
         return data
 
@@ -254,14 +272,10 @@ class SegmentMatch(Out):
 
 
 class Segments(Listing):
-    rows_field, rows_model = "segments", SegmentInfo
-
     segments: dict[str, SegmentInfo] = Field(description="Segment id (usable as segment_id) -> segment")
 
 
 class SegmentMatches(Listing):
-    rows_field, rows_model = "segments", SegmentMatch
-
     segments: dict[str, SegmentMatch] = Field(description="Segment id (usable as segment_id) -> name and date "
                                                           "joined; list_customer_segments has the details")
 
@@ -290,14 +304,10 @@ class CampaignItem(CampaignInfo):
 
 
 class Campaigns(Listing):
-    rows_field, rows_model = "campaigns", CampaignInfo
-
     campaigns: dict[str, CampaignInfo] = Field(description="Campaign id -> campaign")
 
 
 class CampaignMatches(Listing):
-    rows_field, rows_model = "campaigns", CampaignMatch
-
     campaigns: dict[str, CampaignMatch] = Field(description="Campaign id -> campaign; list_customer_campaigns "
                                                             "also has status, dates and segment")
 
@@ -314,7 +324,7 @@ class Recommendation(Product):
 
 class Recommendations(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
-    rows_field, rows_key, rows_model = "products", "code", Product
+    rows_key: ClassVar[str] = "code"
 
     products: dict[str, Product] = Field(description="Product code -> product, best first")
     source: str | None = Field(None, description="What the recommendations derive from")
@@ -333,13 +343,11 @@ class ActivityItem(Event):
 
 class Activities(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-    rows_field = "events"
-
     events: list[Event] = Field(description="Newest first")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
-        return [r.model_dump(include=set(Event.model_fields), exclude_none=True) for r in rows]
+        return [r.model_dump(include=set(cls.rows_model.model_fields), exclude_none=True) for r in rows]
 
 
 class Figures(Out):
@@ -394,8 +402,6 @@ def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
 class Purchases(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
 
-    rows_field = "orders"
-
     orders: dict[str, Order] = Field(description="Order id -> order, newest first. total and remaining count order "
                                                  "lines; an order can continue on the next page")
 
@@ -427,13 +433,11 @@ class AttributeItem(Out):
 
 
 class Attributes(Listing):
-    rows_field = "attributes"
-
     attributes: dict[str, str | int | float | bool | None] = Field(description="Attribute name -> value")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
-        return {r.name: r.value for r in unique_rows(rows, "name")}
+        return {r.name: r.value for r in unique(rows, key=lambda r: r.name)}
 
 
 class CustomerMatch(Result):

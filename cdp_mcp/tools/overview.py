@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import anyio
 from pydantic import Field
 
 from cdp_mcp.catalog import Scope
@@ -20,7 +19,7 @@ from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
 from cdp_mcp.tools.params import SECTIONS
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import fetch, gcr_id_for, granted
+from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
 
 __all__ = [
     "OVERVIEW_RESOURCES",
@@ -92,14 +91,11 @@ def _direction(months: list[o.Figures]) -> str | None:
     return "up" if last > first * 1.05 else "down" if last < first * 0.95 else "flat"
 
 
-def _build(section: str, got: dict[str, Any]) -> Any:
-    """One section from the fetched domain models (all of its resources present)."""
+def _build(section: str, got: dict[str, Any], card: o.CustomerProfile) -> Any:
+    """One section from the fetched domain models (all of its resources present) and the profile card."""
     if section == "who":
-        profile = got[Scope.BASIC]
-        return Who(name=shaping.full_name(profile), tier=shaping.clean(profile.membership_tier),
-                   city=shaping.clean(profile.city), age_band=shaping.age_band(profile.age))
+        return Who(name=card.name, tier=card.tier, city=card.city, age_band=shaping.age_band(card.age))
     if section == "value":
-        card = shaping.profile(got[Scope.BASIC])
         trends = got.get(Scope.PRODUCT_PURCHASE_TRENDS)
         months = shaping.trends(trends, None).months if trends is not None else {}
         return Value(total_sales=card.total_sales, orders=card.orders, average_basket=card.average_basket,
@@ -107,15 +103,14 @@ def _build(section: str, got: dict[str, Any]) -> Any:
                      trend_direction=_direction(list(months.values())))
     if section == "segments":
         page = got[Scope.SEGMENTS]
-        rows = o.unique_rows([shaping.segment_item(s) for s in page.items], "id")
+        rows = o.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
         total = page.page.total if page.page.total is not None else len(rows)
         return SegmentsCard(total=total, top={s.id: s.name or s.id for s in rows[:_TOP_SEGMENTS]})
     if section == "consent":
         consent = shaping.consents(got[Scope.OPT_IN], None)
         return {c: c in consent.contactable_on for c in [*consent.contactable_on, *consent.not_contactable_on]}
     if section == "affinities":
-        charts = [shaping.affinity_chart(c, _TOP_AFFINITIES) for c in got[Scope.AFFINITY].charts]
-        return {(c.title or f"chart {i + 1}"): c.top for i, c in enumerate(charts)}
+        return shaping.affinity(got[Scope.AFFINITY], None, _TOP_AFFINITIES).charts
     products = o.keyed([shaping.recommendation(r) for r in got[Scope.RECOMMENDED_PRODUCTS].items], "code", o.Product)
     return dict(list(products.items())[:_TOP_RECOMMENDATIONS]) or None
 
@@ -124,9 +119,9 @@ def _currency(got: dict[str, Any]) -> str | None:
     """The currency the fetched responses stated for an amount on the card."""
     profile, trends = got.get(Scope.BASIC), got.get(Scope.PRODUCT_PURCHASE_TRENDS)
     recs = got.get(Scope.RECOMMENDED_PRODUCTS)
-    return shaping.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
-                               *(p.order_value for p in (trends.points if trends else [])),
-                               *(r.price for r in (recs.items if recs else [])))
+    return o.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
+                         *(p.order_value for p in (trends.points if trends else [])),
+                         *(r.price for r in (recs.items if recs else [])))
 
 
 async def overview(call: ToolCall) -> Overview:
@@ -134,34 +129,23 @@ async def overview(call: ToolCall) -> Overview:
     identity = call.identity
     sections = [s for s in SECTIONS if s in (call.arguments.get("include") or SECTIONS)]
     wanted = [r for r in OVERVIEW_RESOURCES if any(r in SECTION_RESOURCES[s] for s in sections)]
-    got: dict[str, Any] = {}
-    failed: dict[str, str] = {}
-    errors: list[CdpError] = []
     plan = [r for r in wanted if granted(call.settings, r)]
-    failed.update({r: _NOT_GRANTED for r in wanted if r not in plan})
+    failed = {r: _NOT_GRANTED for r in wanted if r not in plan}
     done = 0
 
-    async def one(resource: str) -> None:
+    async def answered(resource: str, answer: Any) -> None:
         nonlocal done
-        try:
-            got[resource] = await fetch(call.backend, resource, identity)
-        except CdpError as exc:
-            errors.append(exc)
-            failed[resource] = exc.for_model()
         done += 1
-        await call.progress(done, len(plan), f"{resource} {'ready' if resource in got else 'unavailable'}")
+        ready = "unavailable" if isinstance(answer, CdpError) else "ready"
+        await call.progress(done, len(plan), f"{resource} {ready}")
 
-    looked_up: list[int | None] = []
-
-    async def lookup() -> None:
-        looked_up.append(await gcr_id_for(call.backend, identity))
-
-    async with anyio.create_task_group() as tg:
-        for resource in plan:
-            tg.start_soon(one, resource)
-        tg.start_soon(lookup)  # given or cached: no request; else one gcr lookup beside the others
-    if plan and not got and errors:
+    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, {r: Ask(r) for r in plan}, answered=answered)
+    got = {r: a for r, a in answers.items() if not isinstance(a, CdpError)}
+    errors = [a for a in answers.values() if isinstance(a, CdpError)]
+    failed.update({r: a.for_model() for r, a in answers.items() if isinstance(a, CdpError)})
+    if errors and not got:
         raise errors[0]
+    profile = shaping.profile(got[Scope.BASIC]) if Scope.BASIC in got else o.CustomerProfile()
     card: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
     for section in sections:
@@ -170,8 +154,6 @@ async def overview(call: ToolCall) -> Overview:
         if missing is not None:
             unavailable[section] = failed[missing]
             continue
-        card[section] = _build(section, got)
+        card[section] = _build(section, got, profile)
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
-    profile = got.get(Scope.BASIC)
-    gcr_id = (profile.gcr_id if profile is not None else None) or (looked_up[0] if looked_up else None)
     return Overview(gcr_id=gcr_id, currency=_currency(got), unavailable=unavailable or None, **card)

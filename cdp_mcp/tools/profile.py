@@ -19,12 +19,13 @@ from pydantic import BaseModel
 from cdp_mcp.catalog import RESOURCES, Paging, Resource, Scope
 from cdp_mcp.client import models as m
 from cdp_mcp.client.models import PageRequest
+from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
-from cdp_mcp.tools.cursors import Cursor, decode_cursor, encode_cursor
+from cdp_mcp.tools.cursors import Cursor, decode_cursor, encode_cursor, upstream_refusal
 from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text_param
 from cdp_mcp.tools.spec import Handler, Param, ToolCall, ToolSpec
-from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_exists
+from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_exists, gcr_id_for
 
 __all__ = [
     "PROFILE_TOOLS",
@@ -50,11 +51,13 @@ class Argument:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Named:
-    """What every kind of tool has: its name, title and description (as `tools/list` shows them)."""
+    """What every kind of tool has: its name, title and description (as `tools/list` shows them), and the
+    resources it reads when granted: the gcr lookup that names the customer (`upstream.fetch_beside_gcr_id`)."""
 
     tool: str
     title: str
     description: str
+    optional_resources: ClassVar[tuple[str, ...]] = (Scope.GCR_ID,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,9 +82,11 @@ class SingleTool(_Named):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResolveTool(_Named):
-    """The gcr lookup: identifiers in, the customer's gcr_id (or found=false) out."""
+    """The gcr lookup: identifiers in, the customer's gcr_id (or found=false) out; a bare gcr_id is checked
+    through basic when granted."""
 
     output: ClassVar[type[o.Result]] = o.CustomerMatch
+    optional_resources: ClassVar[tuple[str, ...]] = (Scope.BASIC,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +95,10 @@ class MembershipTool(_Named):
 
     argument: Argument
     output: ClassVar[type[o.Result]] = o.SegmentCheck
+
+    @staticmethod
+    def shape(data: m.Membership, gcr_id: int | None, _limit: int) -> o.Result:
+        return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
 
 
 ResourceTool = ListTool | SingleTool | ResolveTool | MembershipTool
@@ -220,10 +229,26 @@ def _stated_total(data: Any) -> int | None:
     return page.total if page is not None else getattr(data, "total", None)
 
 
+async def _page_for(call: ToolCall, res: Resource, cursor: Cursor | None, query: str | None,
+                    page: PageRequest | None) -> tuple[Any, int | None]:
+    """One page of the list and the customer's gcr_id. With a cursor, the gcr_id comes first (usually known by
+    then: the page before named it) so that a cursor of another customer's list is refused before the page is
+    asked for; a refusal of the page by the API, for a customer that could not be checked, names `cursor`."""
+    if cursor is None:
+        return await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
+    gcr_id = await gcr_id_for(call.backend, call.identity)
+    cursor.check_customer(gcr_id)
+    try:
+        return await fetch(call.backend, res.name, call.identity, query=query, page=page), gcr_id
+    except InvalidInputError as exc:
+        raise upstream_refusal(exc) from exc
+
+
 def _list_handler(res: Resource, entry: ListTool) -> Handler:
     """Items capped by `limit`. Resources that page upstream are followed page by page (the cursor carries the
     next page request); the others are cut here (the cursor carries the offset). A pointer-paged resource whose
-    answer gives no pointer although more items exist is cut here from then on."""
+    answer gives no pointer although more items exist is cut here from then on. Each cursor names the customer
+    whose list it pages."""
     paged_upstream = entry.pages and res.paging in _PAGED_UPSTREAM
 
     async def handle(call: ToolCall) -> o.Result:
@@ -234,27 +259,27 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         offset = cursor.offset if cursor else 0
         if paged_upstream and (cursor is None or cursor.page is not None):
             page = cursor.page if cursor else _first_page(res, limit)
-            data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
+            data, gcr_id = await _page_for(call, res, cursor, query, page)
             items = data.items[:limit] if cursor is None else data.items
             total = data.page.total
-            nxt = data.page.next
-            following = Cursor(entry.tool, offset + len(items), nxt, query) if nxt is not None and items else None
+            nxt, end = data.page.next, offset + len(items)
+            following = Cursor(entry.tool, end, nxt, query, gcr_id) if nxt is not None and items else None
             if following is None and res.paging is Paging.POINTER and total is not None \
-                    and offset + len(items) < min(total, MAX_LIMIT):
-                following = Cursor(entry.tool, offset + len(items), None, query)  # no pointer given: cut here
+                    and end < min(total, MAX_LIMIT):
+                following = Cursor(entry.tool, end, None, query, gcr_id)  # no pointer given: cut here
         else:
             sized = res.paging in _SIZED_UPSTREAM
             page = PageRequest(page_size=min(offset + limit, MAX_LIMIT)) if sized else None
-            data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
+            data, gcr_id = await _page_for(call, res, cursor, query, page)
             every = data.items
             items = every[offset:offset + limit]
             total = _stated_total(data)
             total = len(every) if total is None else total
             reachable = min(total, MAX_LIMIT) if sized else len(every)
             more = entry.pages and offset + len(items) < reachable
-            following = Cursor(entry.tool, offset + len(items), None, query) if more else None
+            following = Cursor(entry.tool, offset + len(items), None, query, gcr_id) if more else None
         # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
-        pairs = shaping.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
+        pairs = o.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
                                key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
         shaped = [item for _, item in pairs]
         remaining = total - offset - len(items) if total is not None else None
@@ -266,19 +291,14 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
     return handle
 
 
-def _single_handler(res: Resource, entry: SingleTool) -> Handler:
+def _single_handler(res: Resource, entry: SingleTool | MembershipTool) -> Handler:
+    """One result shaped whole; a membership check sends its argument as the resource's query parameter."""
+    argument = entry.argument.name if isinstance(entry, MembershipTool) else None
+
     async def handle(call: ToolCall) -> o.Result:
-        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity)
+        query = call.arguments[argument] if argument else None
+        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query)
         return entry.shape(data, gcr_id, call.arguments.get("limit", MAX_LIMIT))
-
-    return handle
-
-
-def _membership_handler(res: Resource, entry: MembershipTool) -> Handler:
-    async def handle(call: ToolCall) -> o.Result:
-        segment_id: str = call.arguments[entry.argument.name]
-        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=segment_id)
-        return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
 
     return handle
 
@@ -303,10 +323,8 @@ def _handler(res: Resource, entry: ResourceTool) -> Handler:
     match entry:
         case ListTool():
             return _list_handler(res, entry)
-        case SingleTool():
+        case SingleTool() | MembershipTool():
             return _single_handler(res, entry)
-        case MembershipTool():
-            return _membership_handler(res, entry)
         case ResolveTool():
             return _resolve_handler(res, entry)
 
@@ -316,7 +334,7 @@ def profile_specs() -> list[ToolSpec]:
     return [
         ToolSpec(name=entry.tool, title=entry.title, description=entry.description, resources=(res.name,),
                  params=_params(entry), output=entry.output, handler=_handler(res, entry),
-                 optional_resources=(Scope.BASIC,) if isinstance(entry, ResolveTool) else ())
+                 optional_resources=entry.optional_resources)
         for res in RESOURCES
         for entry in (PROFILE_TOOLS[res.name],)
     ]

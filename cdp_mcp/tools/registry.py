@@ -27,7 +27,6 @@ from cdp_mcp.settings import Settings
 from cdp_mcp.team.access import must_redact
 from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
-from cdp_mcp.tools.cursors import customer_bound
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
 from cdp_mcp.tools.profile import profile_specs
@@ -103,12 +102,11 @@ def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard) -> Calla
     Each call runs under the guard (`guarded_call`): rate limit, grants by scope, audit line; an unexpected
     exception becomes an error naming a request id. CdpErrors become `is_error` results with message and hint.
     """
-    handler = customer_bound(spec.handler) if any(p.name == "cursor" for p in spec.params) else spec.handler
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
         try:
-            model, backend = await guarded_call(guard, spec, handler, kwargs, ctx)
+            model, backend = await guarded_call(guard, spec, spec.handler, kwargs, ctx)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)

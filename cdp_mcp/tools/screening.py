@@ -3,9 +3,10 @@
 Up to 100 customers, at most `CONCURRENCY` upstream calls in flight, progress reported as rows complete.
 Per customer: membership (isCustomerInSegment by id; by name, the customer's segments searched and the
 name compared exactly, case-insensitively), consent on the channel (optIn), the profile (basic: days since last
-purchase) and the gcr_id (given, cached, or one gcr lookup beside the others). A failure is reported in that
-customer's row; the other rows go on. A segment name that no screened customer's segments carry is an error
-that says so (it may not exist), never a screening where nobody is in it.
+purchase) and the gcr_id (given, cached, or one gcr lookup beside the others: `upstream.fetch_beside_gcr_id`).
+A failure is reported in that customer's row (the first of its failures); the other rows go on. A segment
+name that no screened customer's segments carry is an error that says so (it may not exist), never a
+screening where nobody is in it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import anyio
 from pydantic import Field
 
 from cdp_mcp.catalog import Scope
+from cdp_mcp.client import models as m
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
@@ -24,7 +26,7 @@ from cdp_mcp.tools.outputs import Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import fetch, gcr_id_for, granted
+from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
 
 __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
 
@@ -111,44 +113,25 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         return ScreenRow(index=index, customer=given, error=exc.for_model())
     segment_id = call.arguments.get("segment_id")
     channel: str = call.arguments["channel"]
-    facts: dict[str, Any] = {}
-    errors: list[CdpError] = []
-
-    async def get(resource: str, **kwargs: Any) -> Any:
-        async with limiter:
-            return await fetch(call.backend, resource, identity, **kwargs)
-
-    async def membership() -> None:
-        if segment_id is not None:
-            facts["in_segment"] = (await get(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)).in_segment
-        elif search is not None:
-            first = PageRequest(page=1, page_size=MAX_LIMIT)
-            page = await get(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
-            facts["in_segment"] = search.note([s.name or "" for s in page.items])
-
-    async def consent() -> None:
-        channels = (await get(Scope.OPT_IN)).channels
-        facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in channels)
-
-    async def profile() -> None:
-        p = await get(Scope.BASIC)
-        facts["name"] = full_name(p)
-        facts["days_since_last_purchase"] = p.days_since_last_purchase
-
-    async def gcr() -> None:
-        async with limiter:
-            facts["gcr_id"] = await gcr_id_for(call.backend, identity)
-
-    async def guarded(step: Any) -> None:
-        try:
-            await step()
-        except CdpError as exc:
-            errors.append(exc)
-
-    async with anyio.create_task_group() as tg:
-        for step in (membership, consent, profile, gcr):
-            tg.start_soon(guarded, step)
-    facts.setdefault("gcr_id", identity.gcr_id)
+    asks: dict[str, Ask] = {}
+    if segment_id is not None:
+        asks["in_segment"] = Ask(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
+    elif search is not None:
+        first = PageRequest(page=1, page_size=MAX_LIMIT)
+        asks["in_segment"] = Ask(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
+    asks |= {"contactable": Ask(Scope.OPT_IN), "profile": Ask(Scope.BASIC)}
+    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, asks, limiter=limiter)
+    facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
+    membership = answers.get("in_segment")
+    if isinstance(membership, m.Membership):
+        facts["in_segment"] = membership.in_segment
+    elif isinstance(membership, m.SegmentPage) and search is not None:
+        facts["in_segment"] = search.note([s.name or "" for s in membership.items])
+    if isinstance(consent := answers["contactable"], m.Consents):
+        facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
+    if isinstance(profile := answers["profile"], m.Profile):
+        facts |= {"name": full_name(profile), "days_since_last_purchase": profile.days_since_last_purchase}
+    errors = [a for a in answers.values() if isinstance(a, CdpError)]
     echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
     return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
 

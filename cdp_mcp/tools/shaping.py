@@ -11,13 +11,13 @@ false and quantities of 1 are left out. `redact` masks personal data in a finish
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
 from cdp_mcp.client import models as m
 from cdp_mcp.client.values import is_placeholder
 from cdp_mcp.tools import outputs as o
+from cdp_mcp.tools.outputs import currency_of, unique
 
 __all__ = [
     "REDACTED",
@@ -29,7 +29,6 @@ __all__ = [
     "campaign_item",
     "clean",
     "consents",
-    "currency_of",
     "distinct",
     "full_name",
     "iso",
@@ -40,7 +39,6 @@ __all__ = [
     "redact",
     "segment_item",
     "trends",
-    "unique",
 ]
 
 _T = TypeVar("_T")
@@ -67,26 +65,9 @@ def distinct(value: str | None, *others: str | None) -> str | None:
     return None if text.casefold() in seen else text
 
 
-def unique(items: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
-    """Items in order, the first of each key kept."""
-    seen: set[Hashable] = set()
-    out: list[_T] = []
-    for item in items:
-        k = key(item)
-        if k not in seen:
-            seen.add(k)
-            out.append(item)
-    return out
-
-
 def money(value: m.Money | None) -> float | None:
     """An amount as the results publish it: a number rounded to cents (its currency is said once per result)."""
     return None if value is None else round(value.amount, 2)
-
-
-def currency_of(*values: m.Money | None) -> str | None:
-    """The first currency the API stated for one of these amounts."""
-    return next((v.currency for v in values if v is not None and v.currency), None)
 
 
 def iso(value: date | None) -> str | None:
@@ -116,10 +97,9 @@ def full_name(p: m.Profile) -> str | None:
 def profile(p: m.Profile, gcr_id: int | None = None) -> o.CustomerProfile:
     extra = {_snake(k): (clean(v) if isinstance(v, str) else v) for k, v in p.extra.items()}
     more = {k: v for k, v in extra.items() if v is not None}
-    gcr = p.gcr_id or gcr_id
     return o.CustomerProfile(
-        gcr_id=gcr, currency=currency_of(p.total_sales, p.average_basket),
-        customer_id=distinct(p.customer_id, str(gcr) if gcr is not None else None), name=full_name(p),
+        gcr_id=gcr_id, currency=currency_of(p.total_sales, p.average_basket),
+        customer_id=distinct(p.customer_id, str(gcr_id) if gcr_id is not None else None), name=full_name(p),
         gender=clean(p.gender), age=p.age, birth_date=iso(p.birth_date), tier=clean(p.membership_tier),
         status_color=clean(p.status_color), city=clean(p.city), state=clean(p.state), address=clean(p.address),
         email=clean(p.email),
@@ -224,8 +204,8 @@ def redact(data: Any) -> Any:
 
     Any string value under a key naming an email, mobile/phone, address or birth date is masked, at any
     depth and whatever the upstream spelling (`email`, `emailAddress`, `residenceAddress`, `dob`); a birth
-    date keeps its year. A `{name, value}` pair (a custom attribute) is judged by its name the same way.
-    An email address anywhere else in a text is masked too. Booleans and numbers under such keys (a consent
+    date keeps its year. Custom attributes are published as `{name: value}`, so their names are judged the
+    same way. An email address anywhere else in a text is masked too. Booleans and numbers under such keys (a consent
     flag keyed `email`) are kept.
     """
     if isinstance(data, list):
@@ -234,10 +214,5 @@ def redact(data: Any) -> Any:
         return _EMAIL.sub(REDACTED, data)
     if not isinstance(data, dict):
         return data
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        out[key] = _masked(key, value) if isinstance(value, str) and _PII_KEY.search(key) else redact(value)
-    name, value = data.get("name"), data.get("value")
-    if isinstance(name, str) and isinstance(value, str) and _PII_KEY.search(name):
-        out["value"] = _masked(name, value)
-    return out
+    return {key: _masked(key, value) if isinstance(value, str) and _PII_KEY.search(key) else redact(value)
+            for key, value in data.items()}

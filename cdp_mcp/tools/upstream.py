@@ -1,40 +1,63 @@
 """The tools' one door to the API: fetch a resource for a customer, and learn the customer's gcr_id cheaply.
 
-`gcr_id_for` answers from what the call already knows (the gcr_id argument, a profile fetched in the same
-call, the backend's session cache) and only otherwise asks the gcrId resource once, concurrently with the
-main fetch, caching identity -> gcr_id for the session (the documented `basic` carries no gcrId, so this is
-how every tool names the customer, as against a real tenant). A tenant that does not grant gcrId, or a lookup
-that fails, leaves gcr_id out of the result rather than failing the call. `gcr_id_exists` checks a bare gcr_id
-through `basic` instead: the gcr lookup documents no gcrId key, so it cannot be trusted to find one.
+`gcr_id_for` answers from what the call already knows (the gcr_id argument, the backend's session cache) and
+only otherwise asks the gcrId resource once, caching identity -> gcr_id for the session (the documented `basic`
+carries no gcrId, so this is how every tool names the customer, as against a real tenant). It asks only when
+this call may read gcrId (`readable`: the tenant grants it and the signed-in person's scopes reach it), and
+answers from the cache on the same condition, so a person never learns a gcr_id through someone else's lookup.
+A lookup that fails leaves gcr_id out of the result rather than failing the call.
+
+`fetch_beside_gcr_id` is the one way a tool fetches and names the customer: its fetches run concurrently with
+the lookup, and the one rule for which gcr_id the result names is applied there (a gcr_id a fetched profile
+states, else the lookup's). `gcr_id_exists` checks a bare gcr_id through `basic` instead: the gcr lookup
+documents no gcrId key, so it cannot be trusted to find one.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.models import GcrMatch, PageRequest
+from cdp_mcp.client.models import GcrMatch, PageRequest, Profile
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
-from cdp_mcp.team.access import require_resource
+from cdp_mcp.team.access import may_read, require_resource
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
     from cdp_mcp.settings import Settings
 
-__all__ = ["GCR_RESOURCE", "fetch", "fetch_with_gcr_id", "gcr_id_exists", "gcr_id_for", "granted"]
+__all__ = [
+    "GCR_RESOURCE",
+    "Ask",
+    "fetch",
+    "fetch_beside_gcr_id",
+    "fetch_with_gcr_id",
+    "gcr_id_exists",
+    "gcr_id_for",
+    "granted",
+    "readable",
+]
 
 logger = logging.getLogger(__name__)
 
 GCR_RESOURCE = Scope.GCR_ID
+_K = TypeVar("_K")
 
 
 def granted(settings: Settings, resource: str) -> bool:
     """Whether the tenant grants `resource` (CDP_RESOURCES unset: all of them)."""
     return settings.resources is None or resource in settings.resources
+
+
+def readable(settings: Settings, resource: str) -> bool:
+    """Whether this call may read `resource`: the tenant grants it and the caller's sign-in reaches it."""
+    return granted(settings, resource) and may_read(settings, resource)
 
 
 async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, query: str | None = None,
@@ -45,11 +68,13 @@ async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, 
 
 
 async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None:
-    """The customer's gcr_id: given, cached, or resolved once through the gcrId resource (None if unknown)."""
+    """The customer's gcr_id: given, or (when this call may read gcrId) cached or resolved once (None if unknown)."""
     if identity.gcr_id is not None:
         return identity.gcr_id
+    if not readable(backend.settings, GCR_RESOURCE):
+        return None
     cached = backend.gcr_ids.get(identity)
-    if cached is not None or not granted(backend.settings, GCR_RESOURCE):
+    if cached is not None:
         return cached
     try:
         match: GcrMatch = await fetch(backend, GCR_RESOURCE, identity)
@@ -64,9 +89,9 @@ async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None
 
 async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | None:
     """Whether the customer of a bare gcr_id exists, read through `basic` (identifiers in headers, as documented);
-    None when the tenant does not grant basic (the id stays unverified). Never asks the gcr lookup, which a real
+    None when this call may not read basic (the id stays unverified). Never asks the gcr lookup, which a real
     tenant may answer "Not available" for a gcrId it does not look up by."""
-    if not granted(backend.settings, Scope.BASIC):
+    if not readable(backend.settings, Scope.BASIC):
         return None
     try:
         await fetch(backend, Scope.BASIC, identity)
@@ -74,27 +99,69 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
         return False
     except ScopeMissingError:  # the tenant does not grant basic after all (CDP_RESOURCES unset)
         return None
-    if identity.gcr_id is not None:
-        backend.remember_gcr_id(identity, identity.gcr_id)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One fetch of a call: a resource, with its query text and page when it takes them."""
+
+    resource: str
+    query: str | None = None
+    page: PageRequest | None = None
+
+
+async def fetch_beside_gcr_id(
+    backend: Backend,
+    identity: CustomerIdentity,
+    asks: Mapping[_K, Ask],
+    *,
+    limiter: anyio.CapacityLimiter | None = None,
+    answered: Callable[[_K, Any], Awaitable[None]] | None = None,
+) -> tuple[dict[_K, Any], int | None]:
+    """Every ask fetched concurrently and, beside them, the customer's gcr_id (`gcr_id_for`).
+
+    Each answer is the fetched data or the `CdpError` its fetch raised; `answered(key, answer)` is awaited as each
+    arrives; `limiter` bounds the requests in flight (the lookup included). The gcr_id is the one a fetched profile
+    states (a tenant whose basic carries gcrId), else the lookup's. When every fetch failed the lookup is abandoned:
+    the call has nothing to name.
+    """
+    answers: dict[_K, Any] = {}
+    looked_up: list[int | None] = []
+
+    async def limited(work: Callable[[], Awaitable[Any]]) -> Any:
+        if limiter is None:
+            return await work()
+        async with limiter:
+            return await work()
+
+    async def lookup() -> None:
+        looked_up.append(await limited(lambda: gcr_id_for(backend, identity)))
+
+    async def one(key: _K, ask: Ask) -> None:
+        try:
+            answers[key] = await limited(lambda: fetch(backend, ask.resource, identity, query=ask.query,
+                                                       page=ask.page))
+        except CdpError as exc:
+            answers[key] = exc
+        if answered is not None:
+            await answered(key, answers[key])
+
+    async with anyio.create_task_group() as lookups:
+        lookups.start_soon(lookup)
+        async with anyio.create_task_group() as fetches:
+            for key, ask in asks.items():
+                fetches.start_soon(one, key, ask)
+        if asks and all(isinstance(a, CdpError) for a in answers.values()):
+            lookups.cancel_scope.cancel()
+    stated = next((a.gcr_id for a in answers.values() if isinstance(a, Profile) and a.gcr_id is not None), None)
+    return {key: answers[key] for key in asks}, stated if stated is not None else (looked_up[0] if looked_up else None)
 
 
 async def fetch_with_gcr_id(backend: Backend, resource: str, identity: CustomerIdentity, *,
                             query: str | None = None, page: PageRequest | None = None) -> tuple[Any, int | None]:
-    """Fetch `resource` and, concurrently, the customer's gcr_id; the fetch's error wins."""
-    found: list[int | None] = []
-    error: CdpError | None = None
-
-    async def lookup() -> None:
-        found.append(await gcr_id_for(backend, identity))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(lookup)
-        try:
-            data = await fetch(backend, resource, identity, query=query, page=page)
-        except CdpError as exc:
-            error = exc
-            tg.cancel_scope.cancel()
-    if error is not None:
-        raise error
-    return data, (found[0] if found else None)
+    """One resource fetched beside the customer's gcr_id (`fetch_beside_gcr_id`); the fetch's error is raised."""
+    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, {resource: Ask(resource, query, page)})
+    if isinstance(answer := answers[resource], CdpError):
+        raise answer
+    return answer, gcr_id

@@ -16,7 +16,8 @@ import pytest
 from cdp_mcp.catalog import RESOURCES, resource
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import AmbiguousCustomerError, AuthenticationError, CdpError, UpstreamUnavailableError
-from tests.client.conftest import Faulty, OpenRig
+from tests.client.rig import OpenRig
+from tests.faults import Fault, FaultInjector
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +59,8 @@ async def test_secrets_never_leave(start_sandbox_server: Any, open_rig: OpenRig,
         with pytest.raises(AuthenticationError) as refused:
             await wrong.api.create_token(frozenset({"basic"}))
         errors.append(refused.value)
-    faulty = Faulty(server.sandbox.app, resource("basic").route, [(503, {})] * 10)
+    faulty = FaultInjector(server.sandbox.app)
+    faulty.fail(resource("basic").route, Fault(status=503, times=10))
     async with open_rig(server, tenant_hash=TENANT, oauth_key_secret=OAUTH, max_retries=2,
                         transport=httpx2.ASGITransport(app=faulty)) as flaky:
         with pytest.raises(UpstreamUnavailableError) as down:

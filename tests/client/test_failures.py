@@ -26,7 +26,7 @@ from cdp_mcp.errors import (
     UpstreamResponseError,
 )
 from cdp_mcp.sandbox.contract import ERROR_STATUS, ErrorCode, SandboxError, error_body
-from tests.client.conftest import ClientRig, FixedToken, OpenRig, settings_for
+from tests.client.rig import ClientRig, FixedToken, OpenRig, settings_for
 
 pytestmark = pytest.mark.anyio
 

@@ -6,6 +6,7 @@ missing fields, other error codes), so these tests answer through httpx2.MockTra
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import date
@@ -13,9 +14,12 @@ from typing import Any
 
 import pytest
 
-from cdp_mcp.catalog import RESOURCES, resource
+from cdp_mcp import wire
+from cdp_mcp.catalog import RESOURCES, Envelope, resource
+from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import Money, PageRequest
 from cdp_mcp.client.parsers import PARSERS
+from cdp_mcp.client.recognise import SYNONYMS, Item, norm
 from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
@@ -28,7 +32,7 @@ from cdp_mcp.errors import (
     UpstreamResponseError,
     UpstreamUnavailableError,
 )
-from tests.client.conftest import Fetch, ok
+from tests.client.rig import ClientRig, Fetch, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -253,3 +257,37 @@ async def test_other_error_codes_map_by_meaning(answer: Callable[[Any], Fetch], 
 
 def test_every_catalog_resource_has_a_parser() -> None:
     assert set(PARSERS) == {r.name for r in RESOURCES}
+
+
+async def test_a_synonym_that_repeats_a_declared_spelling_is_a_fallback_for_some_object(
+        rig: ClientRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SYNONYMS holds the spellings other than the one the object read declares (that one is tried first). A
+    spelling that some object declares for a meaning stays only where another object read for that meaning
+    declares it otherwise, or not at all. Every reader runs on the sandbox's answers and on an empty answer, and
+    each meaning asked for is recorded with the prefixes tried and the spelling its object declares."""
+    asked: set[tuple[str, tuple[str, ...], bool, str | None]] = set()
+    original = Item.get
+
+    def recording(self: Item, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> Any:
+        tried = self._prefixes if prefixes is None else prefixes
+        asked.add((meaning, tried, bare, self._declared.get(meaning)))
+        return original(self, meaning, prefixes=prefixes, bare=bare)
+
+    monkeypatch.setattr(Item, "get", recording)
+    vip = CustomerIdentity(email=rig.server.sample("vip").email)
+    for r in RESOURCES:
+        query = {"segmentName": "a", "campaignName": "a", "segmentId": "101"}.get(r.query_param or "")
+        raw = await rig.raw(r, vip, query=query)
+        for data in (raw if r.envelope is Envelope.BARE_ARRAY else raw["data"], {}):
+            with contextlib.suppress(UpstreamResponseError):  # an empty answer some refuse, after asking
+                PARSERS[r.name](r, data, None)
+    models = [m for m in vars(wire).values() if isinstance(m, type) and issubclass(m, wire.WireModel)]
+    declared = {(meaning, norm(name)) for model in models for meaning, name in wire.meanings(model).items()}
+
+    def reaches_past_a_declaration(meaning: str, spelling: str) -> bool:
+        return any(candidate != own for m, prefixes, bare, own in asked if m == meaning
+                   for candidate in [*(p + spelling for p in prefixes), *([spelling] if bare else [])])
+
+    repeated = [(m, s) for m, spellings in SYNONYMS.items() for s in spellings if (m, s) in declared]
+    assert repeated  # a bare `id` is an activity's declared id and a segment's fallback
+    assert [(m, s) for m, s in repeated if not reaches_past_a_declaration(m, s)] == []

@@ -7,6 +7,7 @@ handing requests to the real loopback transport. The retry policy's sleep and cl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2
@@ -17,7 +18,8 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import Profile
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.errors import OutcomeUnknownError, RateLimitedError, TokenQuotaError, UpstreamUnavailableError
-from tests.client.conftest import ClientRig, Faulty, OpenRig
+from tests.client.rig import ClientRig, OpenRig
+from tests.faults import Fault, FaultInjector
 
 pytestmark = pytest.mark.anyio
 
@@ -46,13 +48,22 @@ def vip(rig: ClientRig) -> CustomerIdentity:
     return CustomerIdentity(gcr_id=rig.server.sample("vip").gcr_id)
 
 
+BUSY = {"status": "ERROR", "message": "try later", "errorCode": "BUSY", "data": None}
+
+
 @pytest.fixture
 def faulty(sandbox_server: Any) -> Any:
+    """`faulty(route, 503, (429, {"Retry-After": "3"}), body=...)`: the sandbox's app answering the first requests
+    of `route` with those statuses (and headers), once each."""
     sandbox_server.reset()
 
-    def make(path: str, *faults: int | tuple[int, dict[str, str]], body: Any = None) -> Faulty:
-        listed = [f if isinstance(f, tuple) else (f, {}) for f in faults]
-        return Faulty(sandbox_server.sandbox.app, path, listed, body)
+    def make(path: str, *faults: int | tuple[int, dict[str, str]], body: Any = None) -> FaultInjector:
+        payload = json.dumps(body if body is not None else BUSY).encode()
+        app = FaultInjector(sandbox_server.sandbox.app)
+        app.fail(path, *(Fault(status=status, body=payload, headers={"content-type": "application/json", **extra},
+                               times=1)
+                         for status, extra in (f if isinstance(f, tuple) else (f, {}) for f in faults)))
+        return app
 
     return make
 
@@ -61,7 +72,7 @@ async def test_5xx_then_success_backs_off_exponentially(sandbox_server: Any, ope
     app = faulty(BASIC, 503, 502)
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
         assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
-    assert app.seen["requests"] == 3
+    assert app.seen["basic"] == 3
     assert rig.timer.waits == [0.25, 0.5]  # jitter pinned at its ceiling: base * 2**n
 
 
@@ -70,14 +81,14 @@ async def test_persistent_5xx_gives_up_after_max_retries(sandbox_server: Any, op
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app), max_retries=3) as rig:
         with pytest.raises(UpstreamUnavailableError, match="HTTP 500"):
             await rig.client.fetch("basic", vip(rig))
-    assert app.seen["requests"] == 4 and rig.timer.waits == [0.25, 0.5, 1.0]
+    assert app.seen["basic"] == 4 and rig.timer.waits == [0.25, 0.5, 1.0]
 
 
 async def test_429_honours_retry_after(sandbox_server: Any, open_rig: OpenRig, faulty: Any) -> None:
     app = faulty(BASIC, (429, {"Retry-After": "3"}))
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
         assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
-    assert rig.timer.waits == [3.0] and app.seen["requests"] == 2
+    assert rig.timer.waits == [3.0] and app.seen["basic"] == 2
 
 
 @pytest.mark.parametrize("value", ["\u00b2", "soon", "-5"])
@@ -86,7 +97,7 @@ async def test_an_unreadable_retry_after_falls_back_to_backoff(sandbox_server: A
     app = faulty(BASIC, (429, {"Retry-After": value}))  # "\u00b2" passes str.isdigit() but not float()
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
         assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
-    assert rig.timer.waits == [0.25] and app.seen["requests"] == 2
+    assert rig.timer.waits == [0.25] and app.seen["basic"] == 2
 
 
 async def test_a_rate_limit_hidden_in_a_200_envelope_is_backed_off_too(sandbox_server: Any, open_rig: OpenRig,
@@ -94,7 +105,7 @@ async def test_a_rate_limit_hidden_in_a_200_envelope_is_backed_off_too(sandbox_s
     app = faulty(BASIC, 200, body={"status": "ERROR", "message": "Rate limit exceeded, slow down", "data": None})
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
         assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
-    assert rig.timer.waits == [0.25] and app.seen["requests"] == 2
+    assert rig.timer.waits == [0.25] and app.seen["basic"] == 2
 
 
 async def test_retry_after_beyond_the_budget_fails_at_once(sandbox_server: Any, open_rig: OpenRig,
@@ -103,7 +114,7 @@ async def test_retry_after_beyond_the_budget_fails_at_once(sandbox_server: Any, 
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app), budget=20.0) as rig:
         with pytest.raises(RateLimitedError) as caught:
             await rig.client.fetch("basic", vip(rig))
-    assert app.seen["requests"] == 1 and rig.timer.waits == []
+    assert app.seen["basic"] == 1 and rig.timer.waits == []
     assert "60 s" in caught.value.hint
 
 
@@ -112,7 +123,7 @@ async def test_the_budget_bounds_the_total_wait(sandbox_server: Any, open_rig: O
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app), max_retries=10, budget=1.0) as rig:
         with pytest.raises(UpstreamUnavailableError):
             await rig.client.fetch("basic", vip(rig))
-    assert rig.timer.waits == [0.25, 0.5] and sum(rig.timer.waits) <= 1.0 and app.seen["requests"] == 3
+    assert rig.timer.waits == [0.25, 0.5] and sum(rig.timer.waits) <= 1.0 and app.seen["basic"] == 3
 
 
 async def test_429_that_is_the_token_limit_is_never_retried(sandbox_server: Any, open_rig: OpenRig,
@@ -123,7 +134,7 @@ async def test_429_that_is_the_token_limit_is_never_retried(sandbox_server: Any,
     async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
         with pytest.raises(TokenQuotaError) as caught:
             await rig.client.fetch("basic", vip(rig))
-    assert app.seen["requests"] == 1 and rig.timer.waits == []
+    assert app.seen["create"] == 1 and rig.timer.waits == []
     assert caught.value.retry_at is not None and caught.value.retry_at.isoformat() == "2026-11-29T00:00:00+00:00"
 
 
@@ -163,7 +174,7 @@ async def test_token_creation_is_retried_only_when_it_cannot_have_reached_the_se
         async with open_rig(sandbox_server, transport=httpx2.ASGITransport(app=app)) as rig:
             with pytest.raises(OutcomeUnknownError, match=f"HTTP {status}"):
                 await rig.api.create_token(frozenset({"basic"}))
-        assert app.seen["requests"] == 1 and rig.timer.waits == []
+        assert app.seen["create"] == 1 and rig.timer.waits == []
 
 
 def test_backoff_is_full_jitter_under_a_cap() -> None:

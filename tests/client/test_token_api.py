@@ -18,7 +18,7 @@ from cdp_mcp.client.token_api import TokenApiClient, parse_issued_token
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import ScopeMissingError, TokenExpiredError, UpstreamResponseError
 from cdp_mcp.settings import Settings
-from tests.client.conftest import ClientRig, FixedToken
+from tests.client.rig import ClientRig, FixedToken
 
 pytestmark = pytest.mark.anyio
 

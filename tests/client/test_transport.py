@@ -13,7 +13,7 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import ConfigurationError, UpstreamResponseError
 from cdp_mcp.settings import Settings
-from tests.client.conftest import FixedToken
+from tests.client.rig import FixedToken
 
 pytestmark = pytest.mark.anyio
 

@@ -102,6 +102,24 @@ async def test_the_overview_degrades_to_the_sections_a_person_may_read(served: S
     assert set(line["resources"]) == {"basic", "optIn"}  # nothing it was refused was requested upstream
 
 
+async def test_a_gcr_id_someone_else_resolved_reaches_only_a_person_whose_scopes_reach_the_lookup(
+    served: Served, showcase: SampleCustomer,
+) -> None:
+    """The session's gcr_id cache is no side door round the grants: without cdp:profile, no gcr_id."""
+    async with served.client(served.idp.token("cdp:read", sub="ada")) as client:
+        resolved = await client.call_tool("resolve_customer", {"email": showcase.email})
+    async with served.client(served.idp.token("cdp:marketing", sub="mia")) as client:
+        listed = await client.call_tool("list_customer_segments", {"email": showcase.email})
+    async with served.client(served.idp.token("cdp:marketing cdp:profile", sub="noor")) as client:
+        named = await client.call_tool("list_customer_segments", {"email": showcase.email})
+    assert (resolved.structured_content or {})["gcr_id"] == showcase.gcr_id
+    assert not listed.is_error and "gcr_id" not in (listed.structured_content or {})
+    assert (named.structured_content or {})["gcr_id"] == showcase.gcr_id  # from the cache: no second lookup
+    _, mia, noor = served.audit_lines()
+    assert mia["resources"] == ["segments"] and "gcr_id" not in mia
+    assert noor["resources"] == ["segments"] and noor["gcr_id"] == showcase.gcr_id
+
+
 async def test_audit_lines_name_who_read_which_customer_without_the_identifiers_sent(
     served: Served, showcase: SampleCustomer,
 ) -> None:

@@ -1,8 +1,8 @@
 """Failure semantics through a fault-injecting proxy on loopback: what the model sees, and what was sent upstream.
 
-The MCP server talks to the sandbox through `fault_proxy` (real HTTP both ways); each test breaks one route the
-way review and fault injection found real gateways and tenants break, then asserts the tool result a model gets
-and how many requests reached the upstream.
+The MCP server talks to the sandbox through `tests.faults.fault_proxy` (real HTTP both ways); each test breaks one
+route the way review and fault injection found real gateways and tenants break, then asserts the tool result a
+model gets and how many requests reached the upstream.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 import anyio
 import pytest
-from fault_proxy import Fault, FaultProxy, fault_proxy
 from tool_results import Connect, data_of, text_of
 
 from cdp_mcp.broker.store import FileTokenStore, namespace_for
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, resource
 from cdp_mcp.sandbox.server import SandboxThread
+from tests.faults import Fault, FaultProxy, fault_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -145,3 +145,46 @@ async def test_missing_required_fields_spoil_only_what_needs_them(connect: Conne
     (row,) = screened["rows"]
     assert "without `status`" in row["error"] and "in_segment" not in row
     assert "contactable" in row and row["gcr_id"] == 1  # the rest of the row still answers
+
+
+async def test_a_gcr_id_the_profile_states_names_the_customer_in_every_tool_that_reads_it(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path) -> None:
+    """A tenant whose basic carries gcrId (the vendor lists more fields than it names): the card, the overview and
+    the screening row all name the customer by it, one rule for all, even where the gcr lookup is not granted."""
+    card = {"customerId": "C-77", "gcrId": 77, "fullName": "Ada Lovelace", "totalOrders": 4}
+    proxy.fail(BASIC, error(200, {"status": "OK", "message": "", "data": card}))
+    who = {"email": "ada.lovelace@example.com"}
+    granted = ["basic", "optIn", "isCustomerInSegment"]  # no gcrId: the lookup cannot name anyone
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, resources=granted) as client:
+        profile = data_of(await client.call_tool("get_customer_profile", who))
+        overview = data_of(await client.call_tool("get_customer_overview", {**who, "include": ["who"]}))
+        screened = data_of(await client.call_tool("screen_customers", {"customers": [who], "segment_id": "101",
+                                                                       "channel": "email"}))
+    assert profile["gcr_id"] == overview["gcr_id"] == screened["rows"][0]["gcr_id"] == 77
+    assert proxy.seen["gcr"] == 0
+
+
+async def test_a_pointer_paged_answer_without_its_pointer_is_paged_here_from_then_on(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path) -> None:
+    """userAttributes pages by a pointer to the last record. A tenant that leaves the pointer out although more
+    attributes exist is paged here instead (the list asked for again and cut), never cut short."""
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        every = data_of(await client.call_tool("get_customer_attributes", {**VIP, "limit": 100}))["attributes"]
+        assert len(every) > 2
+        typed = {bool: "boolean", int: "integer", float: "float", str: "string"}
+        first = [{"attributeName": name, "attributeValue": value, "dataType": typed[type(value)]}
+                 for name, value in list(every.items())[:2]]
+        page = {"customerId": 1, "totalCount": len(every), "pageSize": 2, "dataList": first}  # no lastKey
+        proxy.fail(resource("userAttributes").route,
+                   Fault(body=json.dumps({"status": "OK", "message": "", "data": page}).encode(), times=1))
+        walked: dict[str, Any] = {}
+        cursor: str | None = None
+        while True:
+            result = data_of(await client.call_tool("get_customer_attributes",
+                                                    {**VIP, "limit": 2, **({"cursor": cursor} if cursor else {})}))
+            assert not walked.keys() & result["attributes"].keys()
+            walked |= result["attributes"]
+            cursor = result.get("next_cursor")
+            if cursor is None:
+                break
+    assert walked == every and list(walked) == list(every)

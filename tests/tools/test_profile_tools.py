@@ -7,13 +7,13 @@ import re
 from typing import Any
 
 import pytest
-from fault_proxy import fault_proxy
 from mcp import Client
 from tool_results import data_of, text_of
 
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.settings import Settings
+from tests.faults import fault_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -53,6 +53,8 @@ async def test_profile_by_each_identifier_names_the_customer(client: Client, san
                                                              label: str) -> None:
     sample = sandbox_server.sample(label)
     last_order = rows(sandbox_server, "SELECT MIN(days_ago) FROM orders WHERE gcr_id = ?", sample.gcr_id)[0][0]
+    consents = rows(sandbox_server, "SELECT COUNT(*) FROM channel_consents WHERE gcr_id = ? AND opted_in",
+                    sample.gcr_id)[0][0]
     for args in ({"gcr_id": sample.gcr_id}, {"mobile": sample.mobile}, {"customer_code": sample.customer_code},
                  *([{"email": sample.email}] if sample.email else [])):
         data = data_of(await client.call_tool("get_customer_profile", args))
@@ -63,7 +65,8 @@ async def test_profile_by_each_identifier_names_the_customer(client: Client, san
         assert data.get("days_since_last_purchase") == last_order
         assert data["currency"] == "USD" and data["total_sales"] > 0 and data["orders"] > 0
         assert all(value not in ("", " ") for value in data.values())
-        assert all(re.fullmatch(r"[a-z][a-z0-9_]*", key) for key in [*data, *data.get("more", {})])  # our spelling
+        assert all(re.fullmatch(r"[a-z][a-z0-9_]*", key) for key in [*data, *data["more"]])  # our spelling
+        assert data["more"] == {"opt_in_status": "Opted in" if consents else "Opted out"}  # a further field
 
 
 async def test_segments_page_through_all_without_overlap(client: Client, sandbox_server: SandboxThread) -> None:

@@ -84,11 +84,11 @@ async def test_an_unexpected_exception_reaches_the_client_as_a_generic_message(t
         assert "get_customer_profile" in text_of(result)
 
 
-def test_redact_judges_attribute_pairs_by_name_and_masks_emails_in_text() -> None:
-    data = {"items": [{"name": "homeAddress", "value": "1 Main St"}, {"name": "birthDate", "value": "2002-02-10"},
-                      {"name": "shoeSize", "value": "42"}, {"name": "secondaryEmail", "value": True}],
+def test_redact_judges_custom_attributes_by_name_and_masks_emails_in_text() -> None:
+    """Attributes as get_customer_attributes publishes them, name -> value: the key-name rule masks them."""
+    data = {"attributes": {"homeAddress": "1 Main St", "birthDate": "2002-02-10", "shoeSize": "42",
+                           "secondaryEmail": True},
             "description": "Newsletter sent to ada.l+news@mail.example.co.uk on Monday"}
     assert redact(data) == {
-        "items": [{"name": "homeAddress", "value": REDACTED}, {"name": "birthDate", "value": "2002"},
-                  {"name": "shoeSize", "value": "42"}, {"name": "secondaryEmail", "value": True}],
+        "attributes": {"homeAddress": REDACTED, "birthDate": "2002", "shoeSize": "42", "secondaryEmail": True},
         "description": f"Newsletter sent to {REDACTED} on Monday"}

@@ -75,19 +75,37 @@ async def test_a_cursor_passed_back_for_another_customer_names_the_cursor_argume
     connect: Connect, sandbox_server: SandboxThread,
 ) -> None:
     vip, regular = sandbox_server.sample("vip"), sandbox_server.sample("regular")
-    async with connect() as client:
-        for tool in ("list_purchased_products", "list_customer_segments", "list_customer_campaigns"):
+    transport = RecordingTransport()
+    routes = {"list_purchased_products": "productPurchased", "list_customer_segments": "segments",
+              "list_customer_campaigns": "campaigns"}
+    async with connect(transport=transport) as client:
+        for tool, route in routes.items():
             first = data_of(await client.call_tool(tool, {"gcr_id": vip.gcr_id, "limit": 1}))
             cursor = first["next_cursor"]
             for other in ({"gcr_id": regular.gcr_id}, {"email": regular.email}):
+                transport.paths.clear()
                 refused = await client.call_tool(tool, {**other, "cursor": cursor})
                 message = text_of(refused)
                 assert refused.is_error and "another customer" in message and "omit cursor" in message, (tool, other)
                 assert "productPurchased" not in message and "segments request" not in message
+                assert not [p for p in transport.paths if p.endswith(f"/{route}")]  # refused before the list call
             same = data_of(await client.call_tool(tool, {"email": vip.email, "cursor": cursor}))  # same customer
             paging = {"total", "remaining", "next_cursor"}
             page_1, page_2 = ({k: v for k, v in page.items() if k not in paging} for page in (first, same))
             assert same["gcr_id"] == vip.gcr_id and page_2 != page_1  # the next page, not the first again
+
+
+async def test_a_cursor_the_api_refuses_for_a_customer_that_could_not_be_checked_names_the_cursor_argument(
+    connect: Connect, sandbox_server: SandboxThread,
+) -> None:
+    """Without gcrId the customer of an email is unknown, so the API judges the page: its refusal names `cursor`."""
+    vip, regular = sandbox_server.sample("vip"), sandbox_server.sample("regular")
+    async with connect(resources=["segments"]) as client:
+        first = data_of(await client.call_tool("list_customer_segments", {"gcr_id": vip.gcr_id, "limit": 1}))
+        refused = await client.call_tool("list_customer_segments", {"email": regular.email,
+                                                                    "cursor": first["next_cursor"]})
+    message = text_of(refused)
+    assert refused.is_error and "refused the segments request" in message and "omit cursor" in message
 
 
 async def test_screen_needs_exactly_one_segment_argument(connect: Connect) -> None:
