@@ -15,8 +15,13 @@ secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
     │   ├── CustomerNotFoundError   no customer matches the identifiers
     │   └── AmbiguousCustomerError  the identifiers match several customers
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
-    ├── RateLimitedError            429 that outlived the retry budget
+    ├── RateLimitedError            429 that outlived the retry budget (retry_after: the wait the API asked for)
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
+    ├── ScreeningError
+    │   ├── ScreeningNotFoundError  no screening or audience of the caller's has that id (or it expired)
+    │   ├── ScreeningLimitError     the caller already runs CDP_SCREEN_MAX_JOBS screenings
+    │   ├── ConfirmationRequiredError   a large screening needs the person's go-ahead (confirm: true)
+    │   └── ScreeningStateError     the screening state (CDP_STATE_DIR or Redis) cannot be read or written
     └── UpstreamError
         ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
         │   └── OutcomeUnknownError     a token creation failed after reaching the API: not repeated
@@ -35,12 +40,17 @@ __all__ = [
     "CallTimeoutError",
     "CdpError",
     "ConfigurationError",
+    "ConfirmationRequiredError",
     "CustomerError",
     "CustomerNotFoundError",
     "InvalidInputError",
     "OutcomeUnknownError",
     "RateLimitedError",
     "ScopeMissingError",
+    "ScreeningError",
+    "ScreeningLimitError",
+    "ScreeningNotFoundError",
+    "ScreeningStateError",
     "TokenError",
     "TokenExpiredError",
     "TokenQuotaError",
@@ -152,14 +162,44 @@ class InvalidInputError(CdpError):
 
 
 class RateLimitedError(CdpError):
+    """`retry_after`: the seconds the API asked to wait (Retry-After), when it said."""
+
     code = "RATE_LIMITED"
     default_hint = "The API is throttling requests; wait a moment and retry."
+
+    def __init__(self, message: str, *, retry_after: float | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
 
 
 class CallTimeoutError(CdpError):
     code = "CALL_TIMEOUT"
     default_hint = ("The Customer Profile API is answering slowly: retry in a moment, ask for less (a smaller limit, "
                     "fewer customers), or raise CDP_CALL_TIMEOUT.")
+
+
+class ScreeningError(CdpError):
+    code = "SCREENING"
+
+
+class ScreeningNotFoundError(ScreeningError):
+    code = "SCREENING_NOT_FOUND"
+    default_hint = ("Use the screening_id (or audience_id) exactly as it was given; results are deleted after "
+                    "CDP_SCREEN_TTL. Start a new screening with screen_audience if it expired.")
+
+
+class ScreeningLimitError(ScreeningError):
+    code = "SCREENINGS_RUNNING"
+
+
+class ConfirmationRequiredError(ScreeningError):
+    code = "CONFIRMATION_REQUIRED"
+
+
+class ScreeningStateError(ScreeningError):
+    code = "SCREENING_STATE"
+    default_hint = ("Check CDP_STATE_DIR (or CDP_REDIS_URL when set) and that it is writable and reachable; "
+                    "run `cdp-mcp doctor`.")
 
 
 class UpstreamError(CdpError):

@@ -17,7 +17,8 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp import __version__
-from cdp_mcp.lifespan import BackendFactory, BackendSlot
+from cdp_mcp.jobs.service import Screenings
+from cdp_mcp.lifespan import BackendFactory, BackendSlot, Runtime
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.guard import AccessMiddleware, CallGuard
@@ -65,7 +66,7 @@ def _open_backend(settings: Settings) -> AbstractAsyncContextManager[Backend]:
 
 
 def build_server(settings: Settings | None = None, *, backend: BackendFactory | None = None,
-                 open_after: float | None = None) -> MCPServer[BackendSlot]:
+                 open_after: float | None = None) -> MCPServer[Runtime]:
     """The cdp-mcp server for `settings` (default: `Settings.load()` from the environment).
 
     Args:
@@ -84,19 +85,21 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     guard = CallGuard(settings)  # rate limit, grants by scope, audit trail (team deployment)
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[BackendSlot]) -> AsyncIterator[BackendSlot]:
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         slot = BackendSlot(open_it, open_after=open_after)
+        screenings = Screenings(settings, guard.audit, slot.get)
         async with guard.running(), anyio.create_task_group() as tasks:
             tasks.start_soon(slot.keep)
             try:
-                yield slot
+                async with screenings.running():  # stops its jobs before the backend they use closes
+                    yield Runtime(slot, screenings)
             finally:
                 slot.close()
 
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     tools, specs = build_tools(settings, guard)
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
-    server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
+    server: MCPServer[Runtime] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
                                                lifespan=lifespan, log_level=settings.log_level, tools=tools,
                                                middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
                                                extensions=[apps_extension(views)] if views else None)

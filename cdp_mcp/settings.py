@@ -19,7 +19,8 @@ from cdp_mcp.catalog import RESOURCE_NAMES
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.team.config import check_team_settings
 
-__all__ = ["SANDBOX_TENANT_HASH", "Settings", "TokenPolicy", "ValidityUnit", "default_state_dir"]
+__all__ = ["SANDBOX_TENANT_HASH", "Settings", "TokenPolicy", "ValidityUnit", "default_audience_dir",
+           "default_state_dir"]
 
 ValidityUnit = Literal["minutes", "seconds"]
 TokenPolicy = Literal["least-privilege", "shared"]
@@ -32,6 +33,11 @@ def default_state_dir() -> Path:
     """The platform's user state directory for cdp-mcp: token cache, creation ledger, the embedded sandbox's
     database, and with sign-in the audit trail (audit.jsonl) and its key (audit.key)."""
     return Path(platformdirs.user_state_dir("cdp-mcp", appauthor=False))
+
+
+def default_audience_dir() -> Path:
+    """Where a person puts the audience exports screen_audience reads (audience_file): ~/cdp-audiences."""
+    return Path.home() / "cdp-audiences"
 
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -89,6 +95,15 @@ class Settings(BaseSettings):
     sandbox_customers: int = Field(1000, ge=10, le=1_000_000, description="Size of the embedded sandbox tenant")
     sandbox_seed: int = 7
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Audience screening (screen_audience and its jobs): cdp_mcp/jobs.
+    audience_max: int = Field(50_000, ge=1, le=1_000_000, description="Customers one audience may hold")
+    audience_dir: Path = Field(default_factory=default_audience_dir,
+                               description="Folder whose files screen_audience reads as audience_file")
+    screen_concurrency: int = Field(8, ge=1, le=64, description="Upstream requests in flight for screenings")
+    screen_ttl: int = Field(86_400, ge=1, le=2_592_000,
+                            description="Seconds finished screenings and uploaded audiences are kept")
+    screen_confirm_above: int = Field(1000, ge=0, description="Audience size above which a person confirms first")
+    screen_max_jobs: int = Field(2, ge=1, le=100, description="Screenings one person may run at once")
     # Team deployment over HTTP (cdp_mcp/team): per-person OAuth sign-in, audit trail, rate limits.
     mcp_public_url: str | None = Field(None, description="Public base URL of the HTTP server; resource {url}/mcp")
     mcp_oauth_issuer: str | None = Field(None, description="OAuth issuer whose access tokens sign people in")

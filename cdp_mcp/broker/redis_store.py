@@ -34,7 +34,8 @@ from cdp_mcp.errors import ConfigurationError
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["DEFAULT_LEASE", "INSTALL_COMMAND", "RedisTokenStore", "redis_client", "redis_location"]
+__all__ = ["DEFAULT_LEASE", "EXTEND_LEASE", "INSTALL_COMMAND", "RELEASE_LEASE", "RedisTokenStore", "redis_client",
+           "redis_location"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +49,13 @@ _BACKOFF_FIRST, _BACKOFF_MAX = 0.005, 0.1  # seconds between attempts on a conte
 _URL_HINT = ("Check CDP_REDIS_URL (host, port, database, password; rediss:// for TLS) and that Redis is up, or "
              "unset CDP_REDIS_URL to keep the token state in CDP_STATE_DIR on this machine.")
 
-# KEYS[1] the lease, ARGV[1] its holder's value: act only while the lease is still that holder's.
-_EXTEND = """
+# KEYS[1] the lease, ARGV[1] its holder's value: act only while the lease is still that holder's (the job store's
+# leases use the same two scripts).
+EXTEND_LEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
-_RELEASE = """
+RELEASE_LEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
@@ -122,8 +124,8 @@ class RedisTokenStore:
         self._local: dict[str, anyio.Lock] = {}
         self._held: dict[str, str] = {}  # namespace -> the value of the lease this store holds on it
         self._redis, self._errors = redis_client(url, timeout=timeout)
-        self._extend = self._redis.register_script(_EXTEND)
-        self._release = self._redis.register_script(_RELEASE)
+        self._extend = self._redis.register_script(EXTEND_LEASE)
+        self._release = self._redis.register_script(RELEASE_LEASE)
         self._fenced_set = self._redis.register_script(_FENCED_SET)
 
     def __repr__(self) -> str:

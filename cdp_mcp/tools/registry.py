@@ -76,7 +76,7 @@ async def guarded_call(guard: CallGuard, spec: ToolSpec, handler: Handler, argum
                        ctx: Context[Any, Any], *, name: str | None = None) -> tuple[BaseModel, Backend]:
     """`handler`'s answer to one call under the guard (rate limit, grants, audit), and the backend it used.
 
-    The backend opens inside the guard (lifespan.BackendSlot, on the first call that needs it): a caller over
+    The backend opens inside the guard (lifespan.Runtime's BackendSlot, on the first call that needs it): a caller over
     the limit or outside their grants never opens it, and a failure to open is audited like any other. The
     identifiers are validated before any upstream call; the handler is bounded by CDP_CALL_TIMEOUT. `name`
     names the call in the audit line (the overview resource); default the tool's name.
@@ -85,8 +85,9 @@ async def guarded_call(guard: CallGuard, spec: ToolSpec, handler: Handler, argum
     opened: list[Backend] = []
 
     async def answer() -> BaseModel:
-        call = ToolCall(spec=spec, backend=await ctx.request_context.lifespan_context.get(), settings=settings,
-                        arguments=arguments, ctx=ctx)
+        runtime = ctx.request_context.lifespan_context
+        call = ToolCall(spec=spec, backend=await runtime.backend.get(), settings=settings, arguments=arguments,
+                        ctx=ctx, screenings=runtime.screenings)
         opened.append(call.backend)
         if spec.customer:
             _ = call.identity  # validated before any upstream call

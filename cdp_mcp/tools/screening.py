@@ -11,8 +11,9 @@ screening where nobody is in it.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from pydantic import Field
@@ -28,7 +29,12 @@ from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
 
-__all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
+    from cdp_mcp.settings import Settings
+
+__all__ = ["CONCURRENCY", "Facts", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "check",
+           "check_segment", "screen"]
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
@@ -104,15 +110,22 @@ class NameSearch:
                  "segment_id.")
 
 
-async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.CapacityLimiter,
-               search: NameSearch | None) -> ScreenRow:
-    given = Given(**ref.model_dump())
-    try:
-        identity = CustomerIdentity.parse(**ref.model_dump())
-    except InvalidInputError as exc:
-        return ScreenRow(index=index, customer=given, error=exc.for_model())
-    segment_id = call.arguments.get("segment_id")
-    channel: str = call.arguments["channel"]
+@dataclass(slots=True)
+class Facts:
+    """What screening one customer found; `errors` are the fetches that failed (the first explains the row)."""
+
+    gcr_id: int | None
+    name: str | None = None
+    in_segment: bool | None = None
+    contactable: bool | None = None
+    days_since_last_purchase: int | None = None
+    errors: list[CdpError] = field(default_factory=list)
+
+
+async def check(backend: Backend, identity: CustomerIdentity, *, segment_id: str | None, search: NameSearch | None,
+                channel: str, limiter: AbstractAsyncContextManager[Any] | None) -> Facts:
+    """One customer's membership (by id, or by name through `search`), consent on `channel` and recency, fetched
+    beside their gcr_id, with at most `limiter`'s requests in flight. Failures are kept in `Facts.errors`."""
     asks: dict[str, Ask] = {}
     if segment_id is not None:
         asks["in_segment"] = Ask(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
@@ -120,31 +133,54 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         first = PageRequest(page=1, page_size=MAX_LIMIT)
         asks["in_segment"] = Ask(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
     asks |= {"contactable": Ask(Scope.OPT_IN), "profile": Ask(Scope.BASIC)}
-    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, asks, limiter=limiter)
-    facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
+    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, asks, limiter=limiter)
+    facts = Facts(gcr_id=gcr_id if gcr_id is not None else identity.gcr_id)
     membership = answers.get("in_segment")
     if isinstance(membership, m.Membership):
-        facts["in_segment"] = membership.in_segment
+        facts.in_segment = membership.in_segment
     elif isinstance(membership, m.SegmentPage) and search is not None:
-        facts["in_segment"] = search.note([s.name or "" for s in membership.items])
+        facts.in_segment = search.note([s.name or "" for s in membership.items])
     if isinstance(consent := answers["contactable"], m.Consents):
-        facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
+        facts.contactable = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
     if isinstance(profile := answers["profile"], m.Profile):
-        facts |= {"name": full_name(profile), "days_since_last_purchase": profile.days_since_last_purchase}
-    errors = [a for a in answers.values() if isinstance(a, CdpError)]
-    echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
-    return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
+        facts.name, facts.days_since_last_purchase = full_name(profile), profile.days_since_last_purchase
+    facts.errors = [a for a in answers.values() if isinstance(a, CdpError)]
+    return facts
+
+
+async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.CapacityLimiter,
+               search: NameSearch | None) -> ScreenRow:
+    given = Given(**ref.model_dump())
+    try:
+        identity = CustomerIdentity.parse(**ref.model_dump())
+    except InvalidInputError as exc:
+        return ScreenRow(index=index, customer=given, error=exc.for_model())
+    facts = await check(call.backend, identity, segment_id=call.arguments.get("segment_id"), search=search,
+                        channel=call.arguments["channel"], limiter=limiter)
+    echo = None if given == Given(gcr_id=facts.gcr_id) else given
+    return ScreenRow(index=index, customer=echo, gcr_id=facts.gcr_id, name=facts.name, in_segment=facts.in_segment,
+                     contactable=facts.contactable, days_since_last_purchase=facts.days_since_last_purchase,
+                     error=facts.errors[0].for_model() if facts.errors else None)
+
+
+def check_segment(settings: Settings, segment_id: str | None, segment_name: str | None) -> None:
+    """Refuse anything but exactly one of segment_id and segment_name (a name needs searchSegments granted).
+
+    Raises:
+        InvalidInputError: naming the argument to give instead.
+    """
+    if (segment_id is None) == (segment_name is None):
+        raise InvalidInputError("Give exactly one of segment_id or segment_name.",
+                                hint='For example segment_id="SEG-001", or segment_name="VIP customers".')
+    if segment_name is not None and not granted(settings, Scope.SEARCH_SEGMENTS):
+        raise InvalidInputError(f"segment_name needs the {Scope.SEARCH_SEGMENTS} resource, which this tenant does not "
+                                "grant (CDP_RESOURCES).", hint="Pass segment_id instead.")
 
 
 async def screen(call: ToolCall) -> Screening:
     """Screen every customer of the request against the segment and the channel."""
     segment_id, segment_name = call.arguments.get("segment_id"), call.arguments.get("segment_name")
-    if (segment_id is None) == (segment_name is None):
-        raise InvalidInputError("Give exactly one of segment_id or segment_name.",
-                                hint='For example segment_id="SEG-001", or segment_name="VIP customers".')
-    if segment_name is not None and not granted(call.settings, Scope.SEARCH_SEGMENTS):
-        raise InvalidInputError(f"segment_name needs the {Scope.SEARCH_SEGMENTS} resource, which this tenant does not "
-                                "grant (CDP_RESOURCES).", hint="Pass segment_id instead.")
+    check_segment(call.settings, segment_id, segment_name)
     customers: list[CustomerRef] = call.arguments["customers"]
     search = NameSearch(str(segment_name)) if segment_name is not None else None
     limiter = anyio.CapacityLimiter(CONCURRENCY)

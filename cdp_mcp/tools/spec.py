@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
 
     from cdp_mcp.backend import Backend
+    from cdp_mcp.jobs.service import Screenings
 
 __all__ = ["READ_ONLY", "Handler", "Param", "ToolCall", "ToolSpec", "identity_arguments"]
 
@@ -62,6 +63,8 @@ class ToolCall:
     settings: Settings
     arguments: dict[str, Any]
     ctx: Context[Any, Any] | None = None
+    screenings: Screenings | None = None
+    resolved: dict[str, Any] = field(default_factory=dict)  # values the SDK's resolvers filled (ToolSpec.resolved)
     _identity: CustomerIdentity | None = field(default=None, repr=False)
 
     @property

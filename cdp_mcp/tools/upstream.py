@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 GCR_RESOURCE = Scope.GCR_ID
 _K = TypeVar("_K")
+_T = TypeVar("_T")
 
 
 def granted(settings: Settings, resource: str) -> bool:
@@ -67,8 +69,18 @@ async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, 
     return await backend.client.fetch(resource, identity, query=query, page=page)
 
 
-async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None:
-    """The customer's gcr_id: given, or (when this call may read gcrId) cached or resolved once (None if unknown)."""
+async def _limited(limiter: AbstractAsyncContextManager[Any] | None, work: Callable[[], Awaitable[_T]]) -> _T:
+    """`work()` holding `limiter` (a bound on requests in flight) when there is one."""
+    if limiter is None:
+        return await work()
+    async with limiter:
+        return await work()
+
+
+async def gcr_id_for(backend: Backend, identity: CustomerIdentity, *,
+                     limiter: AbstractAsyncContextManager[Any] | None = None) -> int | None:
+    """The customer's gcr_id: given, or (when this call may read gcrId) cached or resolved once (None if unknown).
+    Only a lookup that asks the API holds `limiter`."""
     if identity.gcr_id is not None:
         return identity.gcr_id
     if not readable(backend.settings, GCR_RESOURCE):
@@ -77,7 +89,7 @@ async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None
     if cached is not None:
         return cached
     try:
-        match: GcrMatch = await fetch(backend, GCR_RESOURCE, identity)
+        match: GcrMatch = await _limited(limiter, lambda: fetch(backend, GCR_RESOURCE, identity))
     except CdpError as exc:  # the main call reports the real problem; gcr_id is a courtesy
         logger.debug("gcr_id lookup failed: %s", type(exc).__name__)
         return None
@@ -116,7 +128,7 @@ async def fetch_beside_gcr_id(
     identity: CustomerIdentity,
     asks: Mapping[_K, Ask],
     *,
-    limiter: anyio.CapacityLimiter | None = None,
+    limiter: AbstractAsyncContextManager[Any] | None = None,
     answered: Callable[[_K, Any], Awaitable[None]] | None = None,
 ) -> tuple[dict[_K, Any], int | None]:
     """Every ask fetched concurrently and, beside them, the customer's gcr_id (`gcr_id_for`).
@@ -129,19 +141,13 @@ async def fetch_beside_gcr_id(
     answers: dict[_K, Any] = {}
     looked_up: list[int | None] = []
 
-    async def limited(work: Callable[[], Awaitable[Any]]) -> Any:
-        if limiter is None:
-            return await work()
-        async with limiter:
-            return await work()
-
     async def lookup() -> None:
-        looked_up.append(await limited(lambda: gcr_id_for(backend, identity)))
+        looked_up.append(await gcr_id_for(backend, identity, limiter=limiter))
 
     async def one(key: _K, ask: Ask) -> None:
         try:
-            answers[key] = await limited(lambda: fetch(backend, ask.resource, identity, query=ask.query,
-                                                       page=ask.page))
+            answers[key] = await _limited(limiter, lambda: fetch(backend, ask.resource, identity, query=ask.query,
+                                                                 page=ask.page))
         except CdpError as exc:
             answers[key] = exc
         if answered is not None:
