@@ -33,7 +33,7 @@ from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.config import MCP_PATH, OAuthConfig
+from cdp_mcp.team.config import AUDIENCES_PATH, MCP_PATH, OAuthConfig
 from cdp_mcp.team.http_auth import ResourceServer
 from cdp_mcp.team.verifiers import CheckingVerifier
 
@@ -173,8 +173,9 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
 
     routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes]
     if signin is not None:
-        routes = [Route(r.path, signin.guard(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH else r
-                  for r in routes] + list(signin.routes())
+        guarded = (MCP_PATH, AUDIENCES_PATH)  # the same sign-in for MCP and for uploading an audience
+        routes = [Route(r.path, signin.guard(r.app), methods=r.methods) if isinstance(r, Route)
+                  and r.path in guarded else r for r in routes] + list(signin.routes())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp import __version__
@@ -21,10 +22,13 @@ from cdp_mcp.jobs.service import Screenings
 from cdp_mcp.lifespan import BackendFactory, BackendSlot, Runtime
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
+from cdp_mcp.tasks import TASK_TOOLS, TasksExtension
+from cdp_mcp.team.config import AUDIENCES_PATH
 from cdp_mcp.team.guard import AccessMiddleware, CallGuard
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
 from cdp_mcp.tracing import configure_tracing
+from cdp_mcp.uploads import audience_upload
 from cdp_mcp.views import apps_extension
 
 if TYPE_CHECKING:
@@ -46,6 +50,10 @@ _INSTRUCTIONS: tuple[tuple[frozenset[str], str], ...] = (
                           "tool, for the same customer, for the next page."),
     (frozenset({"screen_customers"}), "For campaigns, screen_customers checks segment membership and channel "
                                       "consent for up to 100 customers at once."),
+    (frozenset({"screen_audience", "get_screening"}),
+     "The API cannot list a segment's members: a campaign audience is the CDP's export. screen_audience screens "
+     "one of any size (a file in the audience folder, or rows); over 100 rows it runs in the background and "
+     "get_screening follows it."),
     (frozenset({"get_marketing_consent"}), "Before planning contact, check consent with get_marketing_consent."),
     (frozenset(), "Never plan contact on a channel the customer has not opted in to."),
 )
@@ -83,6 +91,7 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     open_it: BackendFactory = backend if backend is not None else (lambda: _open_backend(settings))
 
     guard = CallGuard(settings)  # rate limit, grants by scope, audit trail (team deployment)
+    running: list[Runtime] = []  # the lifespan's, for POST /audiences (HTTP routes get no lifespan context)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -92,18 +101,29 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
             tasks.start_soon(slot.keep)
             try:
                 async with screenings.running():  # stops its jobs before the backend they use closes
-                    yield Runtime(slot, screenings)
+                    runtime = Runtime(slot, screenings)
+                    running.append(runtime)
+                    try:
+                        yield runtime
+                    finally:
+                        running.remove(runtime)
             finally:
                 slot.close()
 
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     tools, specs = build_tools(settings, guard)
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
+    extensions: list[Extension] = [apps_extension(views)] if views else []
+    if any(s.name in TASK_TOOLS for s in specs):
+        extensions.append(TasksExtension(settings, guard.audit))  # large screenings become tasks when asked
     server: MCPServer[Runtime] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
-                                               lifespan=lifespan, log_level=settings.log_level, tools=tools,
-                                               middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
-                                               extensions=[apps_extension(views)] if views else None)
+                                           lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                           middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
+                                           extensions=extensions or None)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_resources_and_prompts(server, settings, specs, guard)
+    if any(s.name == "screen_audience" for s in specs):
+        upload = audience_upload(settings, lambda: running[-1] if running else None, guard.audit)
+        server.custom_route(AUDIENCES_PATH, methods=["POST"], name="audiences")(upload)
     return server

@@ -56,6 +56,12 @@ _USER_CONFIG: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "Mask email, mobile, address and exact birth date in every result.",
     },
+    "audience_dir": {
+        "type": "directory", "title": "Audience folder", "required": False,
+        "description": "Where you save the audience exports of your CDP's segment builder (CSV or JSON lines): "
+                       "screen_audience reads files from this folder and nowhere else. Empty: the folder "
+                       "cdp-audiences in your home folder.",
+    },
     "token_daily_limit": {
         "type": "number", "title": "Daily token limit", "default": Settings.model_fields["token_daily_limit"].default,
         "min": 1, "max": 100000, "required": False,

@@ -27,17 +27,15 @@ from pydantic import BaseModel
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import InvalidInputError
+from cdp_mcp.jobs.formats import JSON_LINES_SUFFIXES, MAX_BYTES
 from cdp_mcp.jobs.model import Audience, Member, Rejection
 
-__all__ = ["KEPT_REJECTIONS", "MAX_BYTES", "column_for", "from_customers", "parse_bytes", "read_file"]
+__all__ = ["KEPT_REJECTIONS", "column_for", "from_customers", "parse_bytes", "read_file"]
 
-MAX_BYTES = 64 * 1024 * 1024
-"""The largest audience file or upload read (a 50,000-row export with a dozen columns is about 5 MB)."""
 KEPT_REJECTIONS = 20
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 20
 _DELIMITERS = ",;\t|"
-_JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _IDENTIFIER_NAMES = ", ".join(i.argument for i in IDENTIFIERS)
 
 
@@ -107,12 +105,16 @@ class _Collector:
         return self.audience
 
 
-def from_customers(customers: Iterable[BaseModel | dict[str, Any]], *, max_rows: int) -> Audience:
-    """Inline rows (the `customers` argument): line = position, from 1."""
+def from_customers(customers: Iterable[Any], *, max_rows: int) -> Audience:
+    """Inline rows (the `customers` argument): line = position, from 1; keys read as JSON-lines keys are."""
     collector = _Collector(max_rows)
     for position, ref in enumerate(customers, 1):
-        values = ref.model_dump() if isinstance(ref, BaseModel) else dict(ref)
-        collector.add(position, values)
+        if not isinstance(ref, BaseModel | dict):
+            collector.reject(position, "not an object")
+            continue
+        values = _merged(position, (ref.model_dump() if isinstance(ref, BaseModel) else ref).items(), collector)
+        if values is not None:
+            collector.add(position, values)
     return collector.result("The customers list")
 
 
@@ -180,7 +182,7 @@ def _parse(binary: IO[bytes], *, name: str, max_rows: int) -> Audience:
     collector = _Collector(max_rows)
     sample = "\n".join(head.decode("utf-8-sig", errors="ignore").splitlines()[:_SNIFF_LINES])
     try:
-        if name.lower().endswith(_JSON_SUFFIXES) or sample.lstrip().startswith("{"):
+        if name.lower().endswith(JSON_LINES_SUFFIXES) or sample.lstrip().startswith("{"):
             _json_rows(text, collector)
         else:
             _csv_rows(text, collector, sample)

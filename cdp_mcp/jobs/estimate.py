@@ -14,8 +14,6 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
 from cdp_mcp.catalog import Scope
 from cdp_mcp.jobs.model import Checks, Member
 from cdp_mcp.tools.outputs import Out
@@ -31,11 +29,12 @@ ASSUMED_MS = 150.0
 
 
 class Estimate(Out):
-    """What a screening will cost."""
+    """What a screening will cost: requests to the Customer Profile API, seconds, token creations (of the tenant's
+    daily allowance)."""
 
-    requests: int = Field(description="Requests to the Customer Profile API")
-    seconds: int = Field(description="Expected duration")
-    token_creations: int = Field(description="Of the tenant's daily allowance")
+    requests: int
+    seconds: int
+    token_creations: int
 
 
 def scopes_for(checks: Checks, *, lookups: bool) -> list[frozenset[str]]:

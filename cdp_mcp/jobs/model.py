@@ -162,15 +162,20 @@ class Owner(_Stored):
 
 
 class Outcomes(Out):
-    """Rows per outcome: each screened row has exactly one, the first check it failed (or eligible)."""
+    """Rows per outcome: each screened row has exactly one, the first check it failed (or eligible; `lapsed`: the
+    last purchase is longer ago than recent_days, or never)."""
 
-    customers: int = 0
-    eligible: int = 0
-    not_in_segment: int = 0
-    not_contactable: int = 0
-    lapsed: int = Field(0, description="Last purchase longer ago than recent_days, or never")
-    not_found: int = 0
-    errors: int = 0
+    customers: int
+    eligible: int
+    not_in_segment: int
+    not_contactable: int
+    lapsed: int
+    not_found: int
+    errors: int
+
+    @classmethod
+    def none(cls) -> Outcomes:
+        return cls(customers=0, eligible=0, not_in_segment=0, not_contactable=0, lapsed=0, not_found=0, errors=0)
 
     def add(self, rows: list[ScreenedRow]) -> Outcomes:
         counts = self.model_dump()
@@ -183,8 +188,8 @@ class Outcomes(Out):
 class ScreenedRow(Out):
     """One audience row screened, keyed by the identifiers the audience used."""
 
-    line: int = Field(description="Line in the audience file (or position in customers, from 1)")
-    customer: Given
+    line: int  # in the audience file, or position in customers from 1
+    customer: Given | None = None  # the identifiers the audience used, unless that was just the gcr_id
     gcr_id: int | None = None
     name: str | None = None
     outcome: Outcome
@@ -220,7 +225,7 @@ class Job(_Stored):
     state: JobState = JobState.QUEUED
     done_chunks: int = 0
     done_rows: int = 0
-    counts: Outcomes = Field(default_factory=Outcomes)
+    counts: Outcomes = Field(default_factory=Outcomes.none)
     rejected: int = 0
     rejections: list[Rejection] = Field(default_factory=list)
     duplicates: int = 0

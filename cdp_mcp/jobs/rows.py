@@ -25,7 +25,7 @@ from cdp_mcp.errors import (
     UpstreamUnavailableError,
 )
 from cdp_mcp.jobs.model import Checks, Member, Outcome, ScreenedRow
-from cdp_mcp.tools.screening import Facts, NameSearch, check
+from cdp_mcp.tools.screening import Facts, Given, NameSearch, check
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -71,7 +71,9 @@ async def screen_member(backend: Backend, member: Member, checks: Checks, *, sea
                         channel=checks.channel, limiter=limiter)
     outcome = outcome_of(facts, checks.recent_days)
     found = outcome != "not_found"
-    row = ScreenedRow(line=member.line, customer=member.given(), gcr_id=facts.gcr_id, name=facts.name, outcome=outcome,
+    given = member.given()
+    row = ScreenedRow(line=member.line, customer=None if given == Given(gcr_id=facts.gcr_id) else given,
+                      gcr_id=facts.gcr_id, name=facts.name, outcome=outcome,
                       in_segment=facts.in_segment if found else None, contactable=facts.contactable if found else None,
                       days_since_last_purchase=facts.days_since_last_purchase,
                       error=facts.errors[0].message if facts.errors else None)

@@ -360,7 +360,8 @@ class Screenings:
         writer.writerow(_CSV_COLUMNS)
         for chunk in range(job.done_chunks):
             for row in await self.store.results(job.id, chunk) or []:
-                data = {"line": row.line, **row.customer.model_dump(exclude_none=True),
+                given = row.customer.model_dump(exclude_none=True) if row.customer is not None else {}
+                data = {"line": row.line, **given,
                         **row.model_dump(exclude_none=True, exclude={"line", "customer"})}
                 data = redact(data) if redact_pii else data
                 writer.writerow([data.get(c) if c == "mobile" else _cell(data.get(c)) for c in _CSV_COLUMNS])

@@ -17,10 +17,13 @@ from pydantic import SecretStr
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
-__all__ = ["ALGORITHMS", "MCP_PATH", "Introspection", "OAuthConfig", "check_team_settings", "is_loopback_url"]
+__all__ = ["ALGORITHMS", "AUDIENCES_PATH", "MCP_PATH", "Introspection", "OAuthConfig", "check_team_settings",
+           "is_loopback_url"]
 
 MCP_PATH = "/mcp"
 """Where the Streamable HTTP endpoint is served; the protected resource is `{CDP_MCP_PUBLIC_URL}/mcp`."""
+AUDIENCES_PATH = "/audiences"
+"""Where audiences are uploaded over HTTP (`uploads.py`), under the same sign-in as MCP_PATH."""
 ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                                "EdDSA")
 """Asymmetric signatures only: `none` proves nothing and HS* would let anyone holding the public key sign."""

@@ -135,8 +135,9 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         output=o.Segments, item=shaping.segment_item, pages=True),
     Scope.SEARCH_SEGMENTS: ListTool(
         tool="search_customer_segments", title="Search customer segments",
-        description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
-        "date joined. Use to find a segment id by name." + _PAGING_NOTE,
+        description="One customer's segments whose name contains a text (case-insensitive), by id with name and "
+        "date joined: finds a segment id by name. It cannot list a segment's members (the API has no such list: "
+        "screen an exported audience instead)." + _PAGING_NOTE,
         output=o.SegmentMatches, item=shaping.segment_item, pages=True,
         argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'.")),
     Scope.IS_CUSTOMER_IN_SEGMENT: MembershipTool(

@@ -26,6 +26,7 @@ from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.access import must_redact
 from cdp_mcp.team.guard import CallGuard
+from cdp_mcp.tools.audience import audience_specs
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
@@ -44,9 +45,10 @@ logger = logging.getLogger(__name__)
 _CTX = "ctx"
 
 
-def all_specs() -> list[ToolSpec]:
-    """Every tool cdp-mcp offers, in tools/list order."""
-    return [*profile_specs(), *composite_specs()]
+def all_specs(settings: Settings | None = None) -> list[ToolSpec]:
+    """Every tool cdp-mcp offers, in tools/list order (`settings` bound the audience size; default: defaults)."""
+    audience_max = settings.audience_max if settings is not None else Settings.model_fields["audience_max"].default
+    return [*profile_specs(), *composite_specs(), *audience_specs(audience_max)]
 
 
 def select_specs(settings: Settings, specs: Sequence[ToolSpec] | None = None) -> list[ToolSpec]:
@@ -55,7 +57,7 @@ def select_specs(settings: Settings, specs: Sequence[ToolSpec] | None = None) ->
     Raises:
         ConfigurationError: CDP_TOOLS names a tool that does not exist.
     """
-    specs = list(specs if specs is not None else all_specs())
+    specs = list(specs if specs is not None else all_specs(settings))
     names = [s.name for s in specs]
     if settings.tools is not None:
         unknown = [t for t in settings.tools if t not in names]
@@ -73,13 +75,15 @@ def select_specs(settings: Settings, specs: Sequence[ToolSpec] | None = None) ->
 
 
 async def guarded_call(guard: CallGuard, spec: ToolSpec, handler: Handler, arguments: dict[str, Any],
-                       ctx: Context[Any, Any], *, name: str | None = None) -> tuple[BaseModel, Backend]:
+                       ctx: Context[Any, Any], *, name: str | None = None,
+                       resolved: dict[str, Any] | None = None) -> tuple[BaseModel, Backend]:
     """`handler`'s answer to one call under the guard (rate limit, grants, audit), and the backend it used.
 
     The backend opens inside the guard (lifespan.Runtime's BackendSlot, on the first call that needs it): a caller over
     the limit or outside their grants never opens it, and a failure to open is audited like any other. The
     identifiers are validated before any upstream call; the handler is bounded by CDP_CALL_TIMEOUT. `name`
-    names the call in the audit line (the overview resource); default the tool's name.
+    names the call in the audit line (the overview resource); default the tool's name. `resolved` holds what the
+    SDK's resolvers filled in (`ToolSpec.resolved`).
     """
     settings = guard.settings
     opened: list[Backend] = []
@@ -87,7 +91,7 @@ async def guarded_call(guard: CallGuard, spec: ToolSpec, handler: Handler, argum
     async def answer() -> BaseModel:
         runtime = ctx.request_context.lifespan_context
         call = ToolCall(spec=spec, backend=await runtime.backend.get(), settings=settings, arguments=arguments,
-                        ctx=ctx, screenings=runtime.screenings)
+                        ctx=ctx, screenings=runtime.screenings, resolved=resolved or {})
         opened.append(call.backend)
         if spec.customer:
             _ = call.identity  # validated before any upstream call
@@ -106,8 +110,9 @@ def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard) -> Calla
 
     async def run(**kwargs: Any) -> CallToolResult:
         ctx: Context[Any, Any] = kwargs.pop(_CTX)
+        resolved = {p.name: kwargs.pop(p.name) for p in spec.resolved}
         try:
-            model, backend = await guarded_call(guard, spec, spec.handler, kwargs, ctx)
+            model, backend = await guarded_call(guard, spec, spec.handler, kwargs, ctx, resolved=resolved)
         except CdpError as exc:
             logger.info("%s failed: %s", spec.name, exc.code)
             return error_result(exc)
@@ -117,7 +122,8 @@ def tool_function(spec: ToolSpec, settings: Settings, guard: CallGuard) -> Calla
     context = inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=Context)
     run.__signature__ = spec.signature.replace(  # type: ignore[attr-defined]  # read by MCPServer's introspection
         parameters=[*spec.signature.parameters.values(), context], return_annotation=returns)
-    run.__annotations__ = {**{p.name: p.annotation for p in spec.params}, _CTX: Context, "return": returns}
+    run.__annotations__ = {**{p.name: p.annotation for p in (*spec.params, *spec.resolved)}, _CTX: Context,
+                           "return": returns}
     run.__name__ = run.__qualname__ = spec.name
     run.__doc__ = spec.description
     return run

@@ -7,9 +7,9 @@ upstream body or a traceback); anything else is left to the SDK, whose generic c
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel
 
 from cdp_mcp.errors import CdpError
@@ -19,7 +19,14 @@ from cdp_mcp.tools.shaping import redact
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["compact_json", "error_result", "structured", "tool_result", "with_currency"]
+__all__ = ["Linked", "compact_json", "error_result", "structured", "tool_result", "with_currency"]
+
+
+@runtime_checkable
+class Linked(Protocol):
+    """A result that links to resources (a screening's whole result as JSON and CSV)."""
+
+    def resource_links(self) -> list[ResourceLink]: ...
 
 
 def compact_json(data: Any) -> str:
@@ -56,8 +63,11 @@ def structured(model: BaseModel, *, redact_pii: bool, backend: Backend | None = 
 
 
 def tool_result(model: BaseModel, *, redact_pii: bool, backend: Backend | None = None) -> CallToolResult:
+    """The structured content, its compact text, and any resource links the result offers (`resource_links()`)."""
     data = structured(model, redact_pii=redact_pii, backend=backend)
-    return CallToolResult(content=[TextContent(type="text", text=compact_json(data))], structured_content=data)
+    links: list[ResourceLink] = model.resource_links() if isinstance(model, Linked) else []
+    return CallToolResult(content=[TextContent(type="text", text=compact_json(data)), *links],
+                          structured_content=data)
 
 
 def error_result(error: CdpError) -> CallToolResult:

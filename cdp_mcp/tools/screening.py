@@ -11,9 +11,10 @@ screening where nobody is in it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from pydantic import Field
@@ -34,7 +35,10 @@ if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
 __all__ = ["CONCURRENCY", "Facts", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "check",
-           "check_segment", "screen"]
+           "check_segment", "screen", "screened_each"]
+
+_Item = TypeVar("_Item")
+_Row = TypeVar("_Row")
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
@@ -177,6 +181,27 @@ def check_segment(settings: Settings, segment_id: str | None, segment_name: str 
                                 "grant (CDP_RESOURCES).", hint="Pass segment_id instead.")
 
 
+async def screened_each(call: ToolCall, items: Sequence[_Item], screen_one: Callable[[int, _Item], Awaitable[_Row]],
+                        search: NameSearch | None) -> list[_Row]:
+    """Every item screened concurrently (the limiter inside `screen_one` bounds the requests), progress reported
+    as each finishes; the results in item order. A segment name no screened customer carries is an error."""
+    rows: list[_Row | None] = [None] * len(items)
+    done = 0
+
+    async def one(index: int, item: _Item) -> None:
+        nonlocal done
+        rows[index] = await screen_one(index, item)
+        done += 1
+        await call.progress(done, len(items), f"{done} of {len(items)} customers screened")
+
+    async with anyio.create_task_group() as tg:
+        for index, item in enumerate(items):
+            tg.start_soon(one, index, item)
+    if search is not None and (missing := search.not_found()) is not None:
+        raise missing
+    return [r for r in rows if r is not None]
+
+
 async def screen(call: ToolCall) -> Screening:
     """Screen every customer of the request against the segment and the channel."""
     segment_id, segment_name = call.arguments.get("segment_id"), call.arguments.get("segment_name")
@@ -184,21 +209,11 @@ async def screen(call: ToolCall) -> Screening:
     customers: list[CustomerRef] = call.arguments["customers"]
     search = NameSearch(str(segment_name)) if segment_name is not None else None
     limiter = anyio.CapacityLimiter(CONCURRENCY)
-    rows: list[ScreenRow | None] = [None] * len(customers)
-    done = 0
 
-    async def one(index: int, ref: CustomerRef) -> None:
-        nonlocal done
-        rows[index] = await _row(call, index, ref, limiter, search)
-        done += 1
-        await call.progress(done, len(customers), f"{done} of {len(customers)} customers screened")
+    async def one(index: int, ref: CustomerRef) -> ScreenRow:
+        return await _row(call, index, ref, limiter, search)
 
-    async with anyio.create_task_group() as tg:
-        for index, ref in enumerate(customers):
-            tg.start_soon(one, index, ref)
-    if search is not None and (missing := search.not_found()) is not None:
-        raise missing
-    final = [r for r in rows if r is not None]
+    final = await screened_each(call, customers, one, search)
     summary = ScreenSummary(
         customers=len(final),
         in_segment=sum(1 for r in final if r.in_segment),

@@ -97,9 +97,10 @@ class ToolSpec:
     optional_resources: tuple[str, ...] = ()
     customer: bool = True  # takes the four identifier arguments, validated before any upstream call
     view: str | None = None  # ui:// URI of the MCP Apps view that shows the result (cdp_mcp.views)
+    resolved: tuple[Param, ...] = ()  # filled by the SDK's resolvers (Resolve) before the call: not in the schema
     annotations: ToolAnnotations = field(default_factory=lambda: READ_ONLY)
 
     @cached_property
     def signature(self) -> inspect.Signature:
-        """The keyword-only signature the SDK reads to build the input schema."""
-        return inspect.Signature([p.parameter() for p in self.params])
+        """The keyword-only signature the SDK reads: the input schema's arguments, then the resolved values."""
+        return inspect.Signature([p.parameter() for p in (*self.params, *self.resolved)])

@@ -247,4 +247,4 @@ async def test_a_printed_entry_starts_a_server_that_lists_the_tools(
     params = StdioServerParameters(command=server["command"], args=server["args"], env={**server["env"], **cdp_env})
     async with Client(params) as client:
         tools = [t.name for t in (await client.list_tools()).tools]
-    assert len(tools) == 16 and "get_customer_overview" in tools
+    assert len(tools) == 19 and "get_customer_overview" in tools

@@ -81,7 +81,7 @@ async def test_stdout_carries_nothing_but_json_rpc(cdp_env: dict[str, str], show
     messages = [json.loads(line) for line in stdout if line.strip()]  # every line parses...
     assert all(m.get("jsonrpc") == "2.0" for m in messages)  # ...as JSON-RPC
     by_id = {m["id"]: m for m in messages if "id" in m}
-    assert len(by_id[2]["result"]["tools"]) == 16
+    assert len(by_id[2]["result"]["tools"]) == 19
     assert by_id[3]["result"]["structuredContent"]["gcr_id"] == showcase.gcr_id
     log = b"\n".join(stderr).decode()
     assert "embedded sandbox" in log and "DEBUG" in log  # the logging went to stderr

@@ -129,7 +129,7 @@ async def test_the_unpacked_bundle_starts_on_the_sandbox_when_nothing_is_entered
         return tools, overview
 
     (tools, overview), log = await _started(unpacked, tmp_path, {}, use)
-    assert len(tools) == 16 and not overview.is_error
+    assert len(tools) == 19 and not overview.is_error
     assert log == [str(unpacked[0]), str(unpacked[0] / "cdp_mcp" / "__init__.py")]  # the bundle's own package ran
 
 

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.anyio
 PROFILE = ["get_customer_profile", "get_customer_attributes", "resolve_customer", "get_customer_overview"]
 MARKETING = ["list_customer_segments", "search_customer_segments", "check_customer_in_segment",
              "list_customer_campaigns", "search_customer_campaigns"]
+SCREENING = ["screen_customers", "screen_audience", "get_screening", "cancel_screening"]
 COMMERCE = ["get_product_recommendations", "get_customer_activity", "get_purchase_trends", "list_purchased_products",
             "get_customer_affinity"]
 
@@ -45,8 +46,8 @@ def _text(result: Any) -> str:
     ("cdp:marketing", MARKETING),
     ("cdp:commerce", COMMERCE),
     ("cdp:consent", ["get_marketing_consent"]),
-    ("cdp.profile cdp.consent cdp.marketing", [*PROFILE, *MARKETING, "get_marketing_consent", "screen_customers"]),
-    ("cdp:read", [*PROFILE, *MARKETING, *COMMERCE, "get_marketing_consent", "screen_customers"]),
+    ("cdp.profile cdp.consent cdp.marketing", [*PROFILE, *MARKETING, "get_marketing_consent", *SCREENING]),
+    ("cdp:read", [*PROFILE, *MARKETING, *COMMERCE, "get_marketing_consent", *SCREENING]),
 ])
 async def test_each_person_sees_the_tools_their_scopes_reach(shared_app: Served, scopes: str,
                                                              expected: list[str]) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from cdp_mcp.errors import InvalidInputError
-from cdp_mcp.jobs.audience import KEPT_REJECTIONS, MAX_BYTES, column_for, from_customers, parse_bytes, read_file
+from cdp_mcp.jobs.audience import KEPT_REJECTIONS, column_for, from_customers, parse_bytes, read_file
+from cdp_mcp.jobs.formats import MAX_BYTES
 from cdp_mcp.jobs.sources import audience_path
 
 EXPORT = (

@@ -1,0 +1,107 @@
+"""What screen_audience, get_screening and cancel_screening answer: one compact shape for a screening at any stage.
+
+A small audience comes back whole (summary and rows). A large one is a handle: its `screening_id`, status and
+estimate, then progress while it runs, and once done the summary per outcome, one page of rows (`only` one group
+of outcomes), `next_cursor`, and resource links to the whole result as JSON pages (`cdp://screenings/{id}`) and
+as CSV (`.../results.csv`), for the marketer's next tool.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from mcp.types import ResourceLink
+from pydantic import ConfigDict
+
+from cdp_mcp.jobs.estimate import Estimate
+from cdp_mcp.jobs.model import Job, JobState, Outcomes, Rejection, ScreenedRow
+from cdp_mcp.jobs.service import Page
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG, Out, collapsed_schema
+
+__all__ = ["CSV_URI", "SCREENING_URI", "AudienceScreening", "ScreeningState", "Status", "screening_result"]
+
+SCREENING_URI = "cdp://screenings/{screening_id}"
+CSV_URI = "cdp://screenings/{screening_id}/results.csv"
+Status = Literal["completed", "queued", "running", "paused", "stopped", "cancelled", "failed", "not_started"]
+
+
+class ScreeningState(Out):
+    """Where a screening stands (cancel_screening's answer)."""
+
+    screening_id: str | None = None
+    status: Status
+    message: str | None = None
+    customers: int
+    done: int | None = None
+
+
+class AudienceScreening(ScreeningState):
+    """A screening: whole when small, else a handle, its progress, then its summary and pages of rows. Published
+    compact (nested objects described by their keys): the tool descriptions say what the fields mean, and every
+    tools/list pays for the schema."""
+
+    model_config = ConfigDict(**{**OUTPUT_CONFIG, "json_schema_extra": collapsed_schema})
+
+    segment_id: str | None = None
+    segment_name: str | None = None
+    channel: str
+    poll_after: int | None = None
+    estimate: Estimate | None = None
+    summary: Outcomes | None = None
+    rejected: int | None = None
+    rejections: list[Rejection] | None = None
+    duplicates: int | None = None
+    rows: list[ScreenedRow] | None = None
+    total: int | None = None
+    next_cursor: str | None = None
+
+    def resource_links(self) -> list[ResourceLink]:
+        """Links to the whole result, once there are rows to read."""
+        if self.screening_id is None or self.rows is None:
+            return []
+        uri = SCREENING_URI.format(screening_id=self.screening_id)
+        return [
+            ResourceLink(type="resource_link", uri=uri, name="screening", mime_type="application/json",
+                         description="The screening's summary and rows, in pages (?cursor=next_cursor)"),
+            ResourceLink(type="resource_link", uri=CSV_URI.format(screening_id=self.screening_id),
+                         name="screening_results", mime_type="text/csv",
+                         description="Every row screened, as CSV (line, identifiers, outcome, facts)"),
+        ]
+
+
+def _poll_after(job: Job) -> int:
+    """About a tenth of the time left, between 2 and 30 seconds."""
+    left = job.total - job.done_rows
+    ms = job.ms_per_request or 150.0
+    return max(2, min(30, math.ceil(left * 3 * ms / 1000 / 8 / 10)))
+
+
+def _message(job: Job) -> str | None:
+    share = f"{job.done_rows:,} of {job.total:,} customers ({100 * job.done_rows // max(1, job.total)}%)"
+    if job.state is JobState.QUEUED:
+        return (f"Queued: {share} screened so far; it starts when this server has a free place. Call get_screening "
+                "to follow it.")
+    if job.state is JobState.RUNNING:
+        return f"Screening in the background: {share} screened. Call get_screening to follow it."
+    if job.state is JobState.STOPPED:
+        return f"{job.message} To go on, call get_screening with resume=true."
+    if job.state is JobState.COMPLETED and job.error is not None:
+        return job.error
+    return job.message
+
+
+def screening_result(job: Job, *, page: Page | None = None, estimate: Estimate | None = None
+                     ) -> AudienceScreening:
+    """The answer about `job`: progress while it runs, the summary and `page` of rows when it has some."""
+    running = job.state.active
+    checks = job.checks
+    return AudienceScreening(
+        screening_id=job.id, status=job.state.value, message=_message(job),
+        segment_id=checks.segment_id, segment_name=checks.segment_name, channel=checks.channel, customers=job.total,
+        done=job.done_rows if job.state is not JobState.COMPLETED else None,
+        poll_after=_poll_after(job) if running else None, estimate=estimate,
+        summary=job.counts if job.done_rows and not running else None,
+        rejected=job.rejected or None, rejections=job.rejections or None, duplicates=job.duplicates or None,
+        rows=page.rows if page is not None else None, total=page.total if page is not None else None,
+        next_cursor=page.next_cursor if page is not None else None)
