@@ -2,9 +2,10 @@
 
 Every replica runs one engine in its lifespan's task group (never in a request: a request ends with its answer).
 It looks for active jobs (at once when woken, else every `SCAN_SECONDS`) and takes each one whose lease is free:
-a new job, or one whose replica died (its lease ran out). Holding the lease it screens the next chunk, writes the
-chunk's rows and the checkpoint in one fenced write, audits the chunk, and goes on; a restart or `kill -9` repeats
-at most the chunk in flight. While it works the lease is extended; losing it stops the work at once.
+a new job, or one whose replica died (its lease ran out, or at once when the dead process was on this machine).
+Holding the lease it screens the next chunk, writes the chunk's rows and the checkpoint in one fenced write,
+audits the chunk, and goes on; a restart or `kill -9` repeats at most the chunk in flight. While it works the
+lease is extended; losing it stops the work at once.
 
 Failures: a row the API failed for passingly (429, 5xx, timeouts) is screened again after a pause (the job shows
 `paused`, honouring `Retry-After`); failing for longer than 10 x CDP_CALL_TIMEOUT stops the job. The token quota
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
     from cdp_mcp.team.audit import AuditTrail
 
-__all__ = ["LEASE_SECONDS", "SCAN_SECONDS", "Engine", "audit_line", "caller_of", "name_search", "new_holder"]
+__all__ = ["LEASE_SECONDS", "SCAN_SECONDS", "Engine", "audit_line", "caller_of", "holder_is_dead", "name_search",
+           "new_holder"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +78,37 @@ class _Cancelled(Exception):
     """A cancel request was seen."""
 
 
+def _machine() -> str:
+    """This host and process namespace: where a holder's process id can be checked (`holder_is_dead`)."""
+    try:
+        namespace = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:  # no /proc (macOS, Windows): no pid namespaces either
+        namespace = "-"
+    return f"{socket.gethostname()}/{namespace}"
+
+
 def new_holder() -> str:
-    """This process's name on the leases it takes: readable in Redis, unique per start."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """This process's name on the leases it takes (`host/pid-namespace:pid:random`): readable in Redis, unique per
+    start, and checkable by a sibling on the same machine."""
+    return f"{_machine()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    """Whether `holder` names a process of this machine (and pid namespace) that no longer runs: a server killed
+    and restarted need not wait for its old lease to run out."""
+    if holder is None:
+        return False
+    machine, _, rest = holder.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if machine != _machine() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, as another user's process
+        return False
+    return False
 
 
 def caller_of(owner: Owner) -> Caller:
@@ -157,11 +187,22 @@ class Engine:
                     for job_id in await self.store.active():
                         if job_id in self._running or len(self._running) >= MAX_RUNNING:
                             continue
-                        if await self.store.acquire(job_id, self.holder, LEASE_SECONDS):
+                        if await self._take(job_id):
                             self._running.add(job_id)
                             jobs.start_soon(self._run_job, job_id)
                 except CdpError as exc:  # the store is unreachable: try again later, the server stays up
                     logger.warning("screening jobs: %s", exc.message)
+
+    async def _take(self, job_id: str) -> bool:
+        """Take the job's lease: free, run out, or held by a dead process of this machine (a restart)."""
+        if await self.store.acquire(job_id, self.holder, LEASE_SECONDS):
+            return True
+        holder = await self.store.lease_holder(job_id)
+        if not holder_is_dead(holder):
+            return False
+        logger.info("screening %s: its server died; taking it over now", job_id)
+        await self.store.release(job_id, str(holder))
+        return await self.store.acquire(job_id, self.holder, LEASE_SECONDS)
 
     async def _run_job(self, job_id: str) -> None:
         try:

@@ -141,6 +141,10 @@ class RedisJobStore:
     async def release(self, job_id: str, holder: str) -> None:
         await self._call("release", self._release(keys=[self._job(job_id, ":lease")], args=[holder]))
 
+    async def lease_holder(self, job_id: str) -> str | None:
+        raw = await self._call("read", self._redis.get(self._job(job_id, ":lease")))
+        return _text(raw) if raw is not None else None
+
     async def _write(self, job: Job, holder: str, chunk: int, rows: str) -> bool:
         keys = [self._job(job.id, ":lease"), self._job(job.id), self._active, self._job(job.id, ":control"),
                 self._job(job.id, ":in"), self._job(job.id, ":out")]

@@ -162,6 +162,11 @@ class SqliteJobStore:
         with anyio.CancelScope(shield=True):  # a lease left behind blocks the job for a whole lease
             await self._run(work)
 
+    async def lease_holder(self, job_id: str) -> str | None:
+        row = await self._run(lambda c: c.execute("SELECT holder FROM jobs WHERE id = ? AND lease_until > ?",
+                                                  (job_id, time.time())).fetchone())
+        return row[0] if row else None
+
     @staticmethod
     def _fenced(conn: sqlite3.Connection, job: Job, holder: str) -> bool:
         cursor = conn.execute("UPDATE jobs SET state = ?, doc = ?, expires_at = ? WHERE id = ? AND holder = ?",

@@ -67,6 +67,9 @@ class JobStore(Protocol):
     async def release(self, job_id: str, holder: str) -> None:
         """Give the lease back if `holder` holds it."""
 
+    async def lease_holder(self, job_id: str) -> str | None:
+        """Who holds the job's lease now (None: nobody)."""
+
     async def write(self, job: Job, holder: str) -> bool:
         """Save the document if `holder` holds the lease (an inactive job starts expiring at `expires_at`)."""
 

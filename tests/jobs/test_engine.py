@@ -20,8 +20,8 @@ from jobs_truth import truth
 from cdp_mcp.catalog import resource
 from cdp_mcp.errors import ScreeningLimitError, ScreeningNotFoundError
 from cdp_mcp.jobs import audience as parsing
-from cdp_mcp.jobs.model import CHUNK_ROWS, Checks, JobState
-from cdp_mcp.jobs.service import Intake, Screenings
+from cdp_mcp.jobs.model import CHUNK_ROWS, Checks, Job, JobState, new_id
+from cdp_mcp.jobs.service import Intake, Screenings, owner_of
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.team.access import Caller
 from tests.faults import Fault, fault_proxy
@@ -105,6 +105,24 @@ async def test_another_engine_resumes_from_the_checkpoint(screenings_for: Runnin
     for row in rows[::97]:
         member, _, _ = truth(sandbox_server, row["gcr_id"], segment)
         assert row["in_segment"] is member
+
+
+async def test_a_job_whose_replica_elsewhere_died_is_taken_over_when_its_lease_runs_out(
+        screenings_for: Running, sandbox_server: SandboxThread) -> None:
+    elsewhere = "another-machine/1:4242:dead"  # not this machine: its process cannot be looked at
+    members = intake([{"gcr_id": n} for n in range(1, 121)]).audience.members
+    job = Job(id=new_id("scr"), owner=owner_of(LOCAL), checks=Checks(segment_id=segment_of(sandbox_server),
+                                                                      channel="sms"),
+              source="customers", total=len(members), chunks=2)
+    async with screenings_for() as (screenings, _):
+        store = await screenings.ready()  # the engine first looks after SCAN_SECONDS: this replica has it first
+        await store.create(job, [members[:CHUNK_ROWS], members[CHUNK_ROWS:]])
+        assert await store.acquire(job.id, elsewhere, 1.5)  # ...and then it died
+        taken = anyio.current_time()
+        done = await settled(screenings, job.id)
+        waited = anyio.current_time() - taken
+    assert done.state is JobState.COMPLETED and done.counts.customers == 120
+    assert waited >= 1.0  # not before the lease ran out
 
 
 async def test_a_throttling_api_pauses_the_job_honouring_retry_after(screenings_for: Running,

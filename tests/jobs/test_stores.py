@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import anyio
 import pytest
 
+from cdp_mcp.jobs.engine import holder_is_dead, new_holder
 from cdp_mcp.jobs.model import AudienceRecord, Checks, Job, JobState, Member, Owner, ScreenedRow, new_id, now
 from cdp_mcp.jobs.sqlite_store import SqliteJobStore
 from cdp_mcp.jobs.store import JOBS_FILE, JobStore
@@ -123,3 +126,14 @@ async def test_the_sqlite_file_is_private_and_its_connection_closes(tmp_path: Pa
     assert stat.S_IMODE(os.stat(tmp_path / "state" / JOBS_FILE).st_mode) == 0o600
     with pytest.raises(RuntimeError):
         await store.job("scr_x")
+
+
+def test_a_lease_holder_that_died_on_this_machine_is_recognised() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    mine = new_holder()
+    machine = mine.partition(":")[0]
+    assert holder_is_dead(f"{machine}:{child.pid}:x")
+    assert not holder_is_dead(mine)  # this very process
+    assert not holder_is_dead(f"elsewhere/1:{child.pid}:x")  # another machine's pid says nothing here
+    assert not holder_is_dead(None) and not holder_is_dead("garbage")
