@@ -79,9 +79,10 @@ def _poll_after(job: Job) -> int:
 
 def _message(job: Job) -> str | None:
     share = f"{job.done_rows:,} of {job.total:,} customers ({100 * job.done_rows // max(1, job.total)}%)"
+    if job.state is JobState.QUEUED and not job.done_rows:
+        return f"Started in the background: {job.total:,} customers to screen. Call get_screening to follow it."
     if job.state is JobState.QUEUED:
-        return (f"Queued: {share} screened so far; it starts when this server has a free place. Call get_screening "
-                "to follow it.")
+        return f"Waiting for a free place on the server: {share} screened so far. Call get_screening to follow it."
     if job.state is JobState.RUNNING:
         return f"Screening in the background: {share} screened. Call get_screening to follow it."
     if job.state is JobState.STOPPED:
