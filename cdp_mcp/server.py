@@ -97,10 +97,10 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     tools, specs = build_tools(settings, guard)
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
-                                               lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                               lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
                                                middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
                                                extensions=[apps_extension(views)] if views else None)
-    if settings.log_level != "DEBUG":
+    if settings.server.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_resources_and_prompts(server, settings, specs, guard)
     return server

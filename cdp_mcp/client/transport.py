@@ -58,10 +58,10 @@ def make_http_client(
     """
     url = _checked_base_url(base_url)
     timeout = httpx2.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.read_timeout,
-        write=settings.read_timeout,
-        pool=settings.connect_timeout,
+        connect=settings.requests.connect_timeout,
+        read=settings.requests.read_timeout,
+        write=settings.requests.read_timeout,
+        pool=settings.requests.connect_timeout,
     )
     limits = httpx2.Limits(
         max_connections=_MAX_CONNECTIONS,

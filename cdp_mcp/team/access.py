@@ -63,14 +63,14 @@ def current_caller(settings: Settings, request: Any = None) -> Caller:
     if token is not None:
         return Caller(token.subject or token.client_id, token.client_id, transport,
                       normalise_scopes(token.scopes))
-    if settings.oauth_enabled:
+    if settings.sign_in.enabled:
         return Caller("anonymous", None, transport, frozenset())
-    static = request is not None and settings.mcp_auth_token is not None
+    static = request is not None and settings.http.mcp_auth_token is not None
     return Caller("static-token" if static else "local", None, transport, None)
 
 
 def _allowed(settings: Settings) -> frozenset[str] | None:
-    return current_caller(settings).resources() if settings.oauth_enabled else None
+    return current_caller(settings).resources() if settings.sign_in.enabled else None
 
 
 def missing_scopes_error(what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
@@ -110,9 +110,9 @@ def noting_reads() -> Iterator[set[str]]:
 
 def must_redact(settings: Settings) -> bool:
     """Mask contact details: CDP_REDACT_PII, or a signed-in person without `cdp:pii`."""
-    if settings.redact_pii:
+    if settings.server.redact_pii:
         return True
-    if not settings.oauth_enabled:
+    if not settings.sign_in.enabled:
         return False
     scopes = current_caller(settings).scopes
     return scopes is None or PII_SCOPE not in scopes

@@ -51,9 +51,9 @@ return {allowed, tostring(wait)}
 
 def effective_rate_limit(settings: Settings) -> int:
     """CDP_MCP_RATE_LIMIT, else 120 a minute with OAuth sign-in and no limit otherwise (as before)."""
-    if settings.mcp_rate_limit is not None:
-        return settings.mcp_rate_limit
-    return DEFAULT_RATE_LIMIT if settings.oauth_enabled else 0
+    if settings.server.mcp_rate_limit is not None:
+        return settings.server.mcp_rate_limit
+    return DEFAULT_RATE_LIMIT if settings.sign_in.enabled else 0
 
 
 class RateLimiter(Protocol):
@@ -132,6 +132,6 @@ def rate_limiter_for(settings: Settings) -> RateLimiter | None:
     per_minute = effective_rate_limit(settings)
     if per_minute <= 0:
         return None
-    if settings.redis_url is not None:
-        return RedisBuckets(per_minute, settings.redis_url, prefix=settings.redis_key_prefix)
+    if settings.state.redis_url is not None:
+        return RedisBuckets(per_minute, settings.state.redis_url, prefix=settings.state.redis_key_prefix)
     return LocalBuckets(per_minute)

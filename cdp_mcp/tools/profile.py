@@ -1,4 +1,5 @@
-"""The 14 per-resource tools, built from `catalog.RESOURCES` and one table (data, not 14 functions).
+"""The per-resource tools, one per catalog resource, built from `catalog.RESOURCES` and one table (data, not a
+function each).
 
 `PROFILE_TOOLS` maps each resource to how it is offered, as one of four explicit kinds: a `ListTool` (items
 shaped one by one, capped by `limit`, with a cursor when the resource pages), a `SingleTool` (one result

@@ -52,7 +52,7 @@ _K = TypeVar("_K")
 
 def granted(settings: Settings, resource: str) -> bool:
     """Whether the tenant grants `resource` (CDP_RESOURCES unset: all of them)."""
-    return settings.resources is None or resource in settings.resources
+    return settings.api.resources is None or resource in settings.api.resources
 
 
 def readable(settings: Settings, resource: str) -> bool:

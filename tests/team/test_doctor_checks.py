@@ -10,7 +10,6 @@ from cdp_mcp.cli import main
 from cdp_mcp.commands.doctor import Report
 from cdp_mcp.errors import SignInUnavailableError
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.doctor_checks import check_deployment
 from cdp_mcp.team.http_auth import ResourceServer
 from tests.broker.test_redis_store import RedisServer, redis_server
@@ -48,7 +47,7 @@ async def test_doctor_judges_the_issuer_as_the_server_does_following_no_redirect
         report = Report()
         await check_deployment(settings, report)
         out = capsys.readouterr().out
-        oauth = OAuthConfig.from_settings(settings)
+        oauth = settings.sign_in.oauth()
         assert oauth is not None
         server = ResourceServer(oauth)
         async with server.running():
