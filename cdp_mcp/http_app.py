@@ -6,7 +6,7 @@ without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authen
 allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
 the Host header. The token guards this server only; it is never forwarded to the upstream API.
 
-With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`team.http_auth`): `/mcp` becomes an OAuth 2.1
+With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`sign_in.http_auth`): `/mcp` becomes an OAuth 2.1
 resource server with its protected resource metadata, and the static token is not accepted.
 """
 
@@ -28,13 +28,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.settings import MCP_PATH, Settings
 from cdp_mcp.settings.urls import is_loopback
-from cdp_mcp.team.http_auth import ResourceServer
-from cdp_mcp.team.verifiers import CheckingVerifier
+from cdp_mcp.sign_in.http_auth import ResourceServer
+from cdp_mcp.sign_in.verifiers import CheckingVerifier
+from cdp_mcp.version import __version__
 
 __all__ = [
     "HEALTH_PATH",

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from cdp_mcp import __version__
+from cdp_mcp.access.guard import AccessMiddleware, CallGuard
 from cdp_mcp.lifespan import BackendFactory, BackendSlot
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.guard import AccessMiddleware, CallGuard
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
 from cdp_mcp.tracing import configure_tracing
+from cdp_mcp.version import __version__
 from cdp_mcp.views import apps_extension
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ import anyio
 from opentelemetry import trace
 from opentelemetry.trace import Span, StatusCode
 
-from cdp_mcp import __version__
 from cdp_mcp.errors import CdpError
+from cdp_mcp.version import __version__
 
 __all__ = ["INSTALL_COMMAND", "configure_tracing", "outcome_span", "traced_upstream"]
 

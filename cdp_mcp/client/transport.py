@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import httpx2
 
-from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.settings import Settings
+from cdp_mcp.version import USER_AGENT
 
-__all__ = ["USER_AGENT", "make_http_client"]
+__all__ = ["make_http_client"]
 
-USER_AGENT = f"cdp-mcp/{__version__}"
 _MAX_CONNECTIONS = 20
 _MAX_KEEPALIVE = 10
 _KEEPALIVE_EXPIRY = 30.0

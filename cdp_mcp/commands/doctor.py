@@ -29,10 +29,10 @@ from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.commands.common import EXIT_FAILURE, load_settings
+from cdp_mcp.commands.doctor_deployment import check_deployment
 from cdp_mcp.errors import AuthenticationError, CdpError
 from cdp_mcp.http_app import MIN_TOKEN_LENGTH
 from cdp_mcp.settings import SETTINGS, Settings, env_name
-from cdp_mcp.team.doctor_checks import check_deployment
 
 __all__ = ["CHECKS", "DESCRIPTION", "Check", "Checkup", "Report", "add_arguments", "redacted_settings", "run"]
 
@@ -262,7 +262,7 @@ async def check_allowance(checkup: Checkup) -> bool:
 
 
 async def check_team(checkup: Checkup) -> bool:
-    """Sign-in (OAuth) and Redis, when configured: team.doctor_checks writes those sections."""
+    """Sign-in (OAuth) and Redis, when configured: doctor_deployment.py writes those sections."""
     await check_deployment(checkup.settings, checkup.report)
     return True
 

@@ -22,10 +22,10 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 from pydantic import BaseModel, ValidationError
 
+from cdp_mcp.access.caller import must_redact
+from cdp_mcp.access.guard import CallGuard
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.access import must_redact
-from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from cdp_mcp.access.caller import may_read, require_resource
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import GcrMatch, PageRequest, Profile
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
-from cdp_mcp.team.access import may_read, require_resource
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend

@@ -43,9 +43,9 @@ from cdp_mcp.sandbox.server import bind_socket  # noqa: E402
 from cdp_mcp.sandbox.store import Store  # noqa: E402
 from cdp_mcp.server import build_server  # noqa: E402
 from cdp_mcp.settings import ALGORITHMS, SANDBOX_TENANT_HASH, OAuthConfig, Settings  # noqa: E402  # noqa: E402
-from cdp_mcp.team.http_auth import ResourceServer  # noqa: E402
-from cdp_mcp.team.keys import IssuerKeys  # noqa: E402
-from cdp_mcp.team.verifiers import JwtVerifier  # noqa: E402
+from cdp_mcp.sign_in.http_auth import ResourceServer  # noqa: E402
+from cdp_mcp.sign_in.keys import IssuerKeys  # noqa: E402
+from cdp_mcp.sign_in.verifiers import JwtVerifier  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 from tests.team.authserver import AuthServer, SigningKey  # noqa: E402
 from tests.team.replicas import replica_env, running_replicas  # noqa: E402

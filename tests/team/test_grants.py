@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from mcp import MCPError
 
+from cdp_mcp.access.audit import KEY_FILE, identifier_hashes
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.sandbox import SampleCustomer
-from cdp_mcp.team.audit import KEY_FILE, identifier_hashes
 from tests.team.authserver import AuthServer
 from tests.team.conftest import Served, oauth_app
 

@@ -8,7 +8,7 @@ value), `redacted` (whether contact details were masked), `outcome` (`ok` or the
 
 The hash is HMAC-SHA256 under CDP_AUDIT_KEY (else a random key kept in CDP_STATE_DIR/audit.key), cut to
 16 hex digits: an operator answering "who looked up this email?" computes it with `python -m
-cdp_mcp.team.audit email ada@example.com` and searches for it; nobody can reverse it without the key.
+cdp_mcp.access.audit email ada@example.com` and searches for it; nobody can reverse it without the key.
 Replicas on several machines need the same CDP_AUDIT_KEY for their hashes to match.
 
 CDP_AUDIT_LOG: a file path (created 0600, appended, one write per line, so every line is on disk as soon
@@ -147,11 +147,11 @@ def _open_private(path: Path) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    """`python -m cdp_mcp.team.audit KIND VALUE`: the hash a line would carry for that identifier."""
+    """`python -m cdp_mcp.access.audit KIND VALUE`: the hash a line would carry for that identifier."""
     from cdp_mcp.settings import Settings  # noqa: PLC0415 - reads the environment only when run
 
     if len(argv) != 2 or argv[0] not in ("email", "mobile", "customer_code"):
-        print("usage: python -m cdp_mcp.team.audit email|mobile|customer_code VALUE", file=sys.stderr)
+        print("usage: python -m cdp_mcp.access.audit email|mobile|customer_code VALUE", file=sys.stderr)
         return 2
     settings = Settings.load()
     if settings.audit.audit_key is None and not (settings.state.state_dir / KEY_FILE).exists():

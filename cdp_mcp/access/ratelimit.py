@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
+from cdp_mcp.redis_connection import redis_client
+
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
@@ -96,9 +98,6 @@ class RedisBuckets:
     """Buckets in Redis, shared by every replica using the same server and key prefix."""
 
     def __init__(self, per_minute: int, url: SecretStr, *, prefix: str, timeout: float = 2.0) -> None:
-        # The broker package (and its file locks) loads with the first call, not at start-up: only when Redis is set.
-        from cdp_mcp.broker.redis_store import redis_client  # noqa: PLC0415
-
         self.per_minute = per_minute
         self._prefix = prefix
         self._redis, self._errors = redis_client(url, timeout=timeout)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 
@@ -26,10 +26,10 @@ from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, granted_resources, normalise_
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
-    from cdp_mcp.tools.spec import ToolSpec
 
 __all__ = [
     "Caller",
+    "GuardedCall",
     "current_caller",
     "may_read",
     "missing_scopes_error",
@@ -40,6 +40,20 @@ __all__ = [
 ]
 
 _reads: ContextVar[set[str] | None] = ContextVar("cdp_mcp_reads", default=None)
+
+
+class GuardedCall(Protocol):
+    """What the policy needs to know of a tool (a `tools.spec.ToolSpec` is one): its name, the API resources its
+    caller's grants must reach, and whether it is about one customer (whose identifiers the audit line hashes)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def resources(self) -> tuple[str, ...]: ...
+
+    @property
+    def customer(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +132,7 @@ def must_redact(settings: Settings) -> bool:
     return scopes is None or PII_SCOPE not in scopes
 
 
-def visible_tools(settings: Settings, specs: Sequence[ToolSpec]) -> set[str] | None:
+def visible_tools(settings: Settings, specs: Sequence[GuardedCall]) -> set[str] | None:
     """Names of the tools the caller's scopes reach (every required resource); None: no per-person filter."""
     allowed = _allowed(settings)
     if allowed is None:

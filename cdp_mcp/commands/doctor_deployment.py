@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx2
 
+from cdp_mcp.access.audit import audit_destination
+from cdp_mcp.access.ratelimit import effective_rate_limit
 from cdp_mcp.errors import ConfigurationError, SignInUnavailableError
 from cdp_mcp.grants import SCOPES_SUPPORTED
+from cdp_mcp.redis_connection import redis_client, redis_location
 from cdp_mcp.settings import OAuthConfig
-from cdp_mcp.team.audit import audit_destination
-from cdp_mcp.team.keys import IssuerKeys, idp_client
-from cdp_mcp.team.ratelimit import effective_rate_limit
+from cdp_mcp.sign_in.keys import IssuerKeys, idp_client
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -106,8 +107,6 @@ async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, re
 
 
 async def _check_redis(settings: Settings, report: Reporter) -> None:
-    from cdp_mcp.broker.redis_store import redis_client, redis_location  # noqa: PLC0415 - only when Redis is set
-
     assert settings.state.redis_url is not None
     where = redis_location(settings.state.redis_url)
     try:
