@@ -14,6 +14,7 @@ import anyio
 from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import MCP_PATH, Settings
+from cdp_mcp.tracing import configure_tracing
 
 __all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
 
@@ -42,7 +43,8 @@ def backend_line(settings: Settings) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
+    settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)  # and logging
+    configure_tracing()  # exports spans only when OTEL_* variables ask for it
     server = build_server(settings, open_after=_OPEN_AFTER)
     if args.transport == "http":
         from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
