@@ -13,7 +13,8 @@ network is shared. Checked, each on the image as built:
 - with one, `/healthz` answers, `/mcp` refuses a request without the token, and through the official SDK client
   `tools/list` gives the same tools as this checkout's server and a tool call reads a sandbox customer (so the
   state volume is writable by the image's user);
-- the serving process is not root, the image's HEALTHCHECK command passes, and SIGTERM stops the server.
+- the serving process is not root, the image's HEALTHCHECK command passes, SIGTERM stops the server, and it wrote
+  nothing outside the state directory and /tmp (what a read-only root filesystem, as in deploy/kubernetes, allows).
 
     python -m tests.packaging.image localhost/cdp-mcp:ci
 """
@@ -30,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,8 @@ IMAGE_PORT = 8000
 """The port the image's command and health check name (EXPOSE)."""
 _EXTRAS = ("redis.asyncio", "opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
 """What CDP_REDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT need in the image (the redis and otel extras)."""
+_RUNTIME_MANAGED = ("/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/run")
+"""Files a container runtime writes into the root itself (Kubernetes mounts them), left out of the write check."""
 _STARTUP = 180.0
 """Seconds the server may take to answer /healthz (imports and the sandbox's first build on a busy machine)."""
 
@@ -124,8 +128,19 @@ def status(pid: int, field: str) -> list[str]:
     return line.split()[1:]
 
 
-def check_configuration(info: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The image's user, command, volume and health check; returns (serve command, health check command)."""
+@dataclass(frozen=True)
+class EntryPoint:
+    """What the image runs, as its configuration says."""
+
+    command: list[str]
+    """Entry point and command: `cdp-mcp serve ...`."""
+    health: list[str]
+    """The HEALTHCHECK's command, with `{port}` where the image names 8000."""
+    state_dir: str
+
+
+def check_configuration(info: dict[str, Any]) -> EntryPoint:
+    """The image's user, command, volume and health check."""
     config = info["Config"]
     user, _, group = str(config.get("User", "")).partition(":")
     _check(user.isdigit() and int(user) != 0 and (not group or group.isdigit()),
@@ -141,7 +156,8 @@ def check_configuration(info: dict[str, Any]) -> tuple[list[str], list[str]]:
     test = list(health.get("Test") or [])
     _check(test[:1] == ["CMD"] and f":{IMAGE_PORT}/healthz" in " ".join(test),
            f"a HEALTHCHECK on /healthz every {health.get('Interval', 0) / 1e9:.0f} s")
-    return command, [part.replace(f":{IMAGE_PORT}/", ":{port}/") for part in test[1:]]
+    return EntryPoint(command, [part.replace(f":{IMAGE_PORT}/", ":{port}/") for part in test[1:]],
+                      env["CDP_STATE_DIR"])
 
 
 def check_demo_and_extras(image: str) -> None:
@@ -192,12 +208,29 @@ async def check_http(base: str, token: str) -> None:
            f"get_customer_profile reads sample customer {sample.gcr_id} (state volume writable by the image's user)")
 
 
-def check_serve(image: str, command: Sequence[str], health: Sequence[str]) -> None:
+def written_outside(root: Path, since: float, allowed: Sequence[str]) -> list[str]:
+    """Paths under `root` changed after `since`, except in `allowed` directories and the files a runtime manages."""
+    exempt = tuple(str(root / a.lstrip("/")) for a in (*allowed, *_RUNTIME_MANAGED))
+    changed = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = [d for d in subdirectories if not os.path.join(directory, d).startswith(exempt)]
+        for name in [".", *files]:
+            path = os.path.normpath(os.path.join(directory, name))
+            if not path.startswith(exempt) and os.lstat(path).st_ctime > since:
+                changed.append("/" + os.path.relpath(path, root))
+    return sorted(set(changed) - {"/."})
+
+
+def check_serve(image: str, entry: EntryPoint) -> None:
     token = secrets.token_urlsafe(32)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with working_container(image, {"CDP_MCP_AUTH_TOKEN": token}) as ctr, tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(run_argv(ctr, with_port(command, port)), stdout=log, stderr=subprocess.STDOUT)
+        root = Path(subprocess.run(["buildah", "mount", ctr], capture_output=True, text=True, check=True,
+                                   timeout=60).stdout.strip())
+        since = time.time()
+        server = subprocess.Popen(run_argv(ctr, with_port(entry.command, port)), stdout=log,
+                                  stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + _STARTUP
             while (pid := listener_pid(port)) is None:
@@ -212,7 +245,7 @@ def check_serve(image: str, command: Sequence[str], health: Sequence[str]) -> No
             print(f"   serving process memory after those calls: {rss_kb / 1024:.0f} MB resident "
                   f"(peak {high_kb / 1024:.0f} MB)", flush=True)
             with working_container(image) as probe:
-                probed = subprocess.run(run_argv(probe, [part.replace("{port}", str(port)) for part in health]),
+                probed = subprocess.run(run_argv(probe, [part.replace("{port}", str(port)) for part in entry.health]),
                                         capture_output=True, text=True, timeout=120, check=False)
             _check(probed.returncode == 0, "the image's HEALTHCHECK command passes against the running server",
                    probed.stderr[-1000:])
@@ -224,6 +257,9 @@ def check_serve(image: str, command: Sequence[str], health: Sequence[str]) -> No
             output = log.read().decode(errors="replace")
             _check("Application shutdown complete" in output, "SIGTERM stops the server after a clean shutdown",
                    output[-2000:])
+            outside = written_outside(root, since, [entry.state_dir, "/tmp"])
+            _check(not outside, f"the server wrote only in {entry.state_dir} and /tmp (a read-only root holds)",
+                   f"also changed: {outside[:20]}")
         finally:
             if server.poll() is None:
                 if (pid := listener_pid(port)) is not None:
@@ -236,10 +272,10 @@ def check_image(image: str) -> None:
     """Every check above, in order; raises ImageCheckFailed at the first that does not hold."""
     info = inspect(image)
     print(f"   image {image}: {info['Size'] / 1e6:.1f} MB ({info['Id'][:12]})", flush=True)
-    command, health = check_configuration(info)
+    entry = check_configuration(info)
     check_demo_and_extras(image)
-    check_refuses_without_token(image, command)
-    check_serve(image, command, health)
+    check_refuses_without_token(image, entry.command)
+    check_serve(image, entry)
 
 
 def main(argv: Sequence[str]) -> int:
