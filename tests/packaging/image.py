@@ -41,6 +41,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from cdp_mcp.commands.demo import demo_settings
+from cdp_mcp.http_app import HEALTH_PATH, MCP_PATH
 from cdp_mcp.sandbox import sample_customers
 from cdp_mcp.server import build_server
 from tests.helpers import free_port
@@ -111,6 +112,8 @@ def listener_pid(port: int) -> int | None:
             fields = line.split()
             if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
                 inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -154,8 +157,8 @@ def check_configuration(info: dict[str, Any]) -> EntryPoint:
     _check(f"{IMAGE_PORT}/tcp" in (config.get("ExposedPorts") or {}), f"port {IMAGE_PORT} is exposed")
     health = info.get("Healthcheck") or config.get("Healthcheck") or {}
     test = list(health.get("Test") or [])
-    _check(test[:1] == ["CMD"] and f":{IMAGE_PORT}/healthz" in " ".join(test),
-           f"a HEALTHCHECK on /healthz every {health.get('Interval', 0) / 1e9:.0f} s")
+    _check(test[:1] == ["CMD"] and f":{IMAGE_PORT}{HEALTH_PATH}" in " ".join(test),
+           f"a HEALTHCHECK on {HEALTH_PATH} every {health.get('Interval', 0) / 1e9:.0f} s")
     return EntryPoint(command, [part.replace(f":{IMAGE_PORT}/", ":{port}/") for part in test[1:]],
                       env["CDP_STATE_DIR"])
 
@@ -190,16 +193,16 @@ async def _expected_tools() -> list[str]:
 async def check_http(base: str, token: str) -> None:
     """/healthz, the bearer token, tools/list and one call, from this host."""
     async with httpx2.AsyncClient() as http:
-        health = await http.get(f"{base}/healthz")
+        health = await http.get(f"{base}{HEALTH_PATH}")
         _check(health.status_code == 200 and health.json()["status"] == "ok" and health.json()["auth"] == "bearer",
-               f"/healthz answers {health.json()}")
-        refused = await http.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+               f"{HEALTH_PATH} answers {health.json()}")
+        refused = await http.post(f"{base}{MCP_PATH}", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                                   headers={"Accept": "application/json, text/event-stream"})
-        _check(refused.status_code == 401, "/mcp without the bearer token: 401")
+        _check(refused.status_code == 401, f"{MCP_PATH} without the bearer token: 401")
     expected = await _expected_tools()
     sample = sample_customers()[0]
     authorized = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
-    async with authorized, Client(streamable_http_client(f"{base}/mcp", http_client=authorized)) as client:
+    async with authorized, Client(streamable_http_client(f"{base}{MCP_PATH}", http_client=authorized)) as client:
         listed = sorted(tool.name for tool in (await client.list_tools()).tools)
         _check(listed == expected, f"tools/list over HTTP gives this checkout's {len(expected)} tools")
         result = await client.call_tool("get_customer_profile", {"email": sample.email})
