@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from cdp_mcp.errors import CdpError, ConfigurationError, UpstreamUnavailableError
+from cdp_mcp.errors import CdpError, UpstreamUnavailableError, path_failure
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
     from cdp_mcp.jobs.service import Screenings
 
-__all__ = ["BackendFactory", "BackendSlot", "Runtime", "path_failure"]
+__all__ = ["BackendFactory", "BackendSlot", "Runtime"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +36,6 @@ class _Attempt:
     done: anyio.Event = field(default_factory=anyio.Event)
     backend: Backend | None = None
     error: CdpError | None = None
-
-
-def path_failure(exc: OSError) -> CdpError:
-    """A file-system error naming a path (an unwritable CDP_STATE_DIR, typically) as an error a person can act on."""
-    return ConfigurationError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
-                              hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
-                                   "permissions.")
 
 
 def _failure(exc: Exception) -> CdpError:

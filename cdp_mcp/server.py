@@ -3,12 +3,13 @@
 Transports are not chosen here: the CLI runs the returned server over stdio or Streamable HTTP. The
 surface (which tools, in which order) is decided at build time from settings, so a bad CDP_TOOLS stops
 start-up before any connection, and the instructions name only tools that are served. The backend (client,
-broker, sandbox) opens with the first call (see `lifespan.BackendSlot`).
+broker, sandbox) opens with the first call (see `lifespan.BackendSlot`). Building a server changes nothing
+outside it: logging and the export of traces are the process's, set up by the command that runs it
+(`commands.common.configure_logging`, `tracing.configure_tracing`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
@@ -17,18 +18,17 @@ import anyio
 from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 
-from cdp_mcp import __version__
+from cdp_mcp.access.guard import AccessMiddleware, CallGuard
 from cdp_mcp.jobs.service import Screenings
 from cdp_mcp.lifespan import BackendFactory, BackendSlot, Runtime
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import AUDIENCES_PATH, Settings
 from cdp_mcp.tasks import TASK_TOOLS, TasksExtension
-from cdp_mcp.team.config import AUDIENCES_PATH
-from cdp_mcp.team.guard import AccessMiddleware, CallGuard
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
+from cdp_mcp.tools.screening import check
 from cdp_mcp.tools.spec import ToolSpec
-from cdp_mcp.tracing import configure_tracing
 from cdp_mcp.uploads import audience_upload
+from cdp_mcp.version import __version__
 from cdp_mcp.views import apps_extension
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         slot = BackendSlot(open_it, open_after=open_after)
-        screenings = Screenings(settings, guard.audit, slot.get)
+        screenings = Screenings(settings, guard.audit, check, slot.get)
         async with guard.running(), anyio.create_task_group() as tasks:
             tasks.start_soon(slot.keep)
             try:
@@ -110,20 +110,17 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
             finally:
                 slot.close()
 
-    configure_tracing()  # exports spans only when OTEL_* variables ask for it
     tools, specs = build_tools(settings, guard)
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     extensions: list[Extension] = [apps_extension(views)] if views else []
     if any(s.name in TASK_TOOLS for s in specs):
         extensions.append(TasksExtension(settings, guard.audit))  # large screenings become tasks when asked
     server: MCPServer[Runtime] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
-                                           lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                           lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
                                            middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
                                            extensions=extensions or None)
-    if settings.log_level != "DEBUG":
-        logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_resources_and_prompts(server, settings, specs, guard)
     if any(s.name == "screen_audience" for s in specs):
-        upload = audience_upload(settings, lambda: running[-1] if running else None, guard.audit)
+        upload = audience_upload(settings, lambda: running[-1].screenings if running else None, guard.audit)
         server.custom_route(AUDIENCES_PATH, methods=["POST"], name="audiences")(upload)
     return server

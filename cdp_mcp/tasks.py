@@ -44,20 +44,19 @@ from mcp_types.methods import serialize_server_result
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
+from cdp_mcp.access.caller import current_caller, must_redact
 from cdp_mcp.errors import ScreeningNotFoundError
 from cdp_mcp.jobs.engine import audit_line
 from cdp_mcp.jobs.model import Job, JobState
-from cdp_mcp.team.access import current_caller, must_redact
 from cdp_mcp.tools.audience import TaskSlot, task_slot
 from cdp_mcp.tools.audience_results import screening_result
 from cdp_mcp.tools.results import tool_result
 
 if TYPE_CHECKING:
+    from cdp_mcp.access.audit import AuditTrail
+    from cdp_mcp.access.caller import Caller
     from cdp_mcp.jobs.service import Screenings
-    from cdp_mcp.lifespan import Runtime
     from cdp_mcp.settings import Settings
-    from cdp_mcp.team.access import Caller
-    from cdp_mcp.team.audit import AuditTrail
 
 __all__ = ["EXTENSION_ID", "TASK_TOOLS", "TaskParams", "TasksExtension", "UpdateTaskParams", "declared_tasks"]
 
@@ -163,7 +162,7 @@ class TasksExtension(Extension):
             task_slot.reset(token)
         if slot.job is None:  # answered in the call (small, refused, or asking to confirm first)
             return result
-        return {"resultType": "task", **task_view(slot.job, self._settings.screen_ttl)}
+        return {"resultType": "task", **task_view(slot.job, self._settings.screening.screen_ttl)}
 
     # -- the task methods ---------------------------------------------------------------------------------------
 
@@ -184,9 +183,9 @@ class TasksExtension(Extension):
 
     async def _job(self, ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[Screenings, Job]:
         self._admitted(ctx, task_id)
-        runtime: Runtime = ctx.lifespan_context
+        screenings: Screenings = ctx.lifespan_context.screenings
         try:
-            return runtime.screenings, await runtime.screenings.find(self._caller(ctx), task_id)
+            return screenings, await screenings.find(self._caller(ctx), task_id)
         except ScreeningNotFoundError:
             raise MCPError(code=INVALID_PARAMS, message=f"No task {task_id!r} of yours was found (it may have "
                                                         "expired).") from None
@@ -196,7 +195,7 @@ class TasksExtension(Extension):
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:
         screenings, job = await self._job(ctx, params.task_id)
-        view = task_view(job, self._settings.screen_ttl)
+        view = task_view(job, self._settings.screening.screen_ttl)
         if job.state is JobState.STOPPED:
             question = ElicitRequest(params=ElicitRequestFormParams(
                 message=f"{job.message} Resume the screening?", requested_schema=_RESUME_SCHEMA))

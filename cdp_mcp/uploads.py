@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cdp_mcp.access.caller import current_caller, missing_scopes_error
 from cdp_mcp.errors import CdpError, ScreeningStateError
 from cdp_mcp.jobs.formats import JSON_LINES_TYPES, MAX_BYTES
 from cdp_mcp.jobs.model import now
-from cdp_mcp.team.access import current_caller, missing_scopes_error
 from cdp_mcp.tools.audience import AUDIENCE_RESOURCES
 
 if TYPE_CHECKING:
-    from cdp_mcp.lifespan import Runtime
+    from cdp_mcp.access.audit import AuditTrail
+    from cdp_mcp.jobs.service import Screenings
     from cdp_mcp.settings import Settings
-    from cdp_mcp.team.audit import AuditTrail
 
 __all__ = ["audience_upload"]
 
@@ -56,12 +56,12 @@ def _name(request: Request) -> str:
     return "upload.jsonl" if kind in JSON_LINES_TYPES else "upload.csv"
 
 
-def audience_upload(settings: Settings, runtime: Callable[[], Runtime | None],
+def audience_upload(settings: Settings, screenings: Callable[[], Screenings | None],
                     audit: AuditTrail) -> Callable[[Request], Awaitable[Response]]:
-    """The endpoint, for the screenings of the server's running lifespan (`runtime()`)."""
+    """The endpoint, for the screenings of the server's running lifespan (`screenings()`)."""
 
     async def upload(request: Request) -> Response:
-        current = runtime()
+        current = screenings()
         if current is None:
             return _refusal(503, "temporarily_unavailable", "The server is starting or stopping; retry.")
         caller = current_caller(settings, request)
@@ -74,7 +74,7 @@ def audience_upload(settings: Settings, runtime: Callable[[], Runtime | None],
             return _refusal(413, "too_large", f"Audiences are uploaded up to {MAX_BYTES // 1024 // 1024} MB; split "
                                               "the export into smaller files.")
         try:
-            record = await current.screenings.upload(caller, data, _name(request))
+            record = await current.upload(caller, data, _name(request))
         except ScreeningStateError as exc:
             return _refusal(503, "temporarily_unavailable", exc.for_model())
         except CdpError as exc:

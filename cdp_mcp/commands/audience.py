@@ -18,7 +18,7 @@ import httpx2
 
 from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, mcp_url, say
 from cdp_mcp.jobs.formats import JSON_LINES_SUFFIXES, JSON_LINES_TYPES, MAX_BYTES
-from cdp_mcp.team.config import AUDIENCES_PATH, MCP_PATH
+from cdp_mcp.settings import AUDIENCES_PATH, MCP_PATH
 
 __all__ = ["DESCRIPTION", "add_arguments", "audiences_url", "run"]
 

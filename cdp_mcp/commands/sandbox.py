@@ -14,6 +14,7 @@ import anyio
 import uvicorn
 from pydantic import ValidationError
 
+from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, configure_logging, load_settings, say
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.export import write_audience
@@ -25,8 +26,8 @@ from cdp_mcp.settings import ValidityUnit
 
 __all__ = ["DESCRIPTION", "EXPORT_DESCRIPTION", "add_arguments", "describe", "export", "options_from", "run"]
 
-DESCRIPTION = ("Serve the Customer Profile B2B API emulator (all 14 resources and the token endpoints) over HTTP "
-               "on a synthetic tenant, for client developers and tests; or export an audience from it.")
+DESCRIPTION = (f"Serve the Customer Profile B2B API emulator (all {len(RESOURCES)} resources and the token endpoints) "
+               "over HTTP on a synthetic tenant, for client developers and tests; or export an audience from it.")
 EXPORT_DESCRIPTION = ("Write what the CDP's segment builder would export for a segment (or for every customer) of the "
                       "embedded sandbox: mixed identifier columns, a few bad rows and duplicates. Put it in "
                       "CDP_AUDIENCE_DIR and screen it with screen_audience(audience_file=...).")
@@ -117,19 +118,20 @@ def export(args: argparse.Namespace) -> int:
     from cdp_mcp.backend import SANDBOX_DB_NAME  # noqa: PLC0415 - the client and broker only for this action
 
     settings = load_settings(quiet=True)
-    db_path = settings.state_dir / SANDBOX_DB_NAME.format(customers=settings.sandbox_customers,
-                                                          seed=settings.sandbox_seed)
+    sandbox = settings.sandbox
+    db_path = settings.state.state_dir / SANDBOX_DB_NAME.format(customers=sandbox.sandbox_customers,
+                                                                seed=sandbox.sandbox_seed)
     if not db_path.exists():
-        say(f"building the embedded sandbox ({settings.sandbox_customers:,} customers) in {db_path}: once")
-    store = Store.open(seed=settings.sandbox_seed, customers=settings.sandbox_customers, db_path=db_path)
+        say(f"building the embedded sandbox ({sandbox.sandbox_customers:,} customers) in {db_path}: once")
+    store = Store.open(seed=sandbox.sandbox_seed, customers=sandbox.sandbox_customers, db_path=db_path)
     try:
         written = write_audience(store, args.out.expanduser(), segment=args.segment, limit=args.limit,
-                                 seed=settings.sandbox_seed)
+                                 seed=sandbox.sandbox_seed)
     finally:
         store.close()
     what = f"segment {written.segment!r}" if written.segment else "every customer"
     say(f"wrote {written.rows:,} rows of {what} ({written.customers:,} customers, {written.bad} bad rows, "
-        f"{written.duplicates} duplicates) from the sandbox of {settings.sandbox_customers:,} customers")
+        f"{written.duplicates} duplicates) from the sandbox of {sandbox.sandbox_customers:,} customers")
     print(written.path.resolve(), flush=True)
     return 0
 

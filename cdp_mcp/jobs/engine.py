@@ -11,7 +11,7 @@ Failures: a row the API failed for passingly (429, 5xx, timeouts) is screened ag
 `paused`, honouring `Retry-After`); failing for longer than 10 x CDP_CALL_TIMEOUT stops the job. The token quota
 spent or the tenant credentials refused stop it at once, saying when or what to fix; a stopped job is resumed on
 request from its checkpoint. A cancel request is seen at the next chunk (or during a pause). The job acts for its
-owner (`team.access.acting_for`): their grants apply to every fetch, and the audit lines name them.
+owner (`access.caller.acting_for`): their grants apply to every fetch, and the audit lines name them.
 """
 
 from __future__ import annotations
@@ -28,20 +28,19 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from cdp_mcp.access.audit import identifier_hashes
+from cdp_mcp.access.caller import Caller, acting_for, noting_reads
 from cdp_mcp.errors import CdpError, RateLimitedError, TokenQuotaError
 from cdp_mcp.jobs.model import Job, JobState, Member, NameSearchState, Owner, ScreenedRow, now
 from cdp_mcp.jobs.pacing import Counted, Pacer
-from cdp_mcp.jobs.rows import PASSING, STOPPING, Screened, screen_member
-from cdp_mcp.team.access import Caller, acting_for, noting_reads
-from cdp_mcp.team.audit import identifier_hashes
-from cdp_mcp.tools.screening import NameSearch
+from cdp_mcp.jobs.rows import PASSING, STOPPING, CheckCustomer, NameSearch, Screened, screen_member
 
 if TYPE_CHECKING:
+    from cdp_mcp.access.audit import AuditTrail
     from cdp_mcp.backend import Backend
     from cdp_mcp.jobs.model import Checks
     from cdp_mcp.jobs.store import JobStore
     from cdp_mcp.settings import Settings
-    from cdp_mcp.team.audit import AuditTrail
 
 __all__ = ["LEASE_SECONDS", "SCAN_SECONDS", "Engine", "audit_line", "caller_of", "holder_is_dead", "name_search",
            "new_holder"]
@@ -138,24 +137,26 @@ class Engine:
     Args:
         store: opens (once) and returns the shared job store.
         settings: CDP_CALL_TIMEOUT (the outage limit is ten of them), CDP_SCREEN_TTL.
+        check: how one customer is checked (`rows.CheckCustomer`).
         backend: opens (or returns) the backend the rows are fetched through.
         audit: the audit trail (lines only when it is enabled).
         pacer: the process's bound on requests in flight.
     """
 
-    def __init__(self, store: Callable[[], Awaitable[JobStore]], settings: Settings,
+    def __init__(self, store: Callable[[], Awaitable[JobStore]], settings: Settings, check: CheckCustomer,
                  backend: Callable[[], Awaitable[Backend]], audit: AuditTrail, pacer: Pacer, *,
                  holder: str | None = None) -> None:
         self._open_store = store
         self._store: JobStore | None = None
         self.settings = settings
+        self.check = check
         self.pacer = pacer
         self.holder = holder or new_holder()
         self._backend = backend
         self._audit = audit
         self._running: set[str] = set()
         self._wake = anyio.Event()
-        self._outage_limit = _OUTAGE_CALLS * settings.call_timeout
+        self._outage_limit = _OUTAGE_CALLS * settings.server.call_timeout
 
     def __repr__(self) -> str:
         return f"Engine(holder={self.holder!r}, running={len(self._running)})"
@@ -249,18 +250,18 @@ class Engine:
             except _LeaseLost:
                 logger.info("screening %s: lease lost; the replica now holding it goes on", job_id)
             except _Cancelled:
-                job.settle(JobState.CANCELLED, self.settings.screen_ttl,
+                job.settle(JobState.CANCELLED, self.settings.screening.screen_ttl,
                            f"Cancelled after {job.done_rows:,} of {job.total:,} customers.")
                 await self._settled(job, "cancel")
             except _Stop as stop:
                 job.stops += 1
                 job.retry_at = stop.retry_at
-                job.settle(JobState.STOPPED, self.settings.screen_ttl, stop.message)
+                job.settle(JobState.STOPPED, self.settings.screening.screen_ttl, stop.message)
                 await self._settled(job, "stop", "stopped")
             except Exception:
                 request_id = secrets.token_hex(6)
                 logger.exception("screening %s failed unexpectedly (request id %s)", job_id, request_id)
-                job.settle(JobState.FAILED, self.settings.screen_ttl,
+                job.settle(JobState.FAILED, self.settings.screening.screen_ttl,
                            f"The screening failed unexpectedly (request id {request_id}); report the request id.")
                 await self._settled(job, "finish", "INTERNAL")
 
@@ -307,7 +308,7 @@ class Engine:
             await self._write_audit(self._chunk_line(job, chunk, members, rows, sorted(reads)))
         if search is not None and (missing := search.not_found()) is not None:
             job.error = missing.for_model()
-        job.settle(JobState.COMPLETED, self.settings.screen_ttl,
+        job.settle(JobState.COMPLETED, self.settings.screening.screen_ttl,
                    f"Screened {job.total:,} customers: {job.counts.eligible:,} eligible.")
         await self._settled(job, "finish")
         if self.pacer.ms_per_request is not None:
@@ -369,7 +370,7 @@ class Engine:
         results: list[Screened | None] = [None] * len(members)
 
         async def one(index: int, member: Member) -> None:
-            results[index] = await screen_member(backend, member, checks, search=search, limiter=counted)
+            results[index] = await screen_member(self.check, backend, member, checks, search=search, limiter=counted)
 
         async with anyio.create_task_group() as rows:
             for index, member in enumerate(members):

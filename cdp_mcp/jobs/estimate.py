@@ -15,9 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cdp_mcp.catalog import Scope
-from cdp_mcp.jobs.model import Checks, Member
-from cdp_mcp.tools.outputs import Out
-from cdp_mcp.tools.upstream import GCR_RESOURCE, readable
+from cdp_mcp.jobs.model import Checks, Member, ResultPart
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -28,7 +26,7 @@ ASSUMED_MS = 150.0
 """Milliseconds per request assumed before any latency was seen."""
 
 
-class Estimate(Out):
+class Estimate(ResultPart):
     """What a screening will cost: requests to the Customer Profile API, seconds, token creations (of the tenant's
     daily allowance)."""
 
@@ -40,16 +38,15 @@ class Estimate(Out):
 def scopes_for(checks: Checks, *, lookups: bool) -> list[frozenset[str]]:
     """The token scopes a screening uses (one token each under the least-privilege policy)."""
     membership = Scope.IS_CUSTOMER_IN_SEGMENT if checks.segment_id is not None else Scope.SEARCH_SEGMENTS
-    names: list[str] = [membership, Scope.OPT_IN, Scope.BASIC, *([GCR_RESOURCE] if lookups else [])]
+    names: list[str] = [membership, Scope.OPT_IN, Scope.BASIC, *([Scope.GCR_ID] if lookups else [])]
     return [frozenset({name}) for name in names]
 
 
-async def estimate(backend: Backend, members: Sequence[Member], checks: Checks, *, ms_per_request: float | None,
-                   concurrency: int) -> Estimate:
-    """The estimate for screening `members` (see the module docstring)."""
-    lookups = 0
-    if readable(backend.settings, GCR_RESOURCE):
-        lookups = sum(1 for m in members if m.gcr_id is None)
+async def estimate(backend: Backend, members: Sequence[Member], checks: Checks, *, gcr_lookups: bool,
+                   ms_per_request: float | None, concurrency: int) -> Estimate:
+    """The estimate for screening `members` (see the module docstring); `gcr_lookups`: whether the caller may
+    look up a gcr_id (else rows without one are screened by their other identifiers alone)."""
+    lookups = sum(1 for m in members if m.gcr_id is None) if gcr_lookups else 0
     requests = 3 * len(members) + lookups
     creations = await backend.broker.creations_needed(scopes_for(checks, lookups=lookups > 0))
     ms = ms_per_request if ms_per_request is not None else ASSUMED_MS

@@ -17,8 +17,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.tools.outputs import Out
-from cdp_mcp.tools.screening import Given
 
 __all__ = [
     "CHUNK_ROWS",
@@ -35,6 +33,7 @@ __all__ = [
     "Outcomes",
     "Owner",
     "Rejection",
+    "ResultPart",
     "ScreenedRow",
     "new_id",
     "now",
@@ -61,6 +60,21 @@ def now() -> datetime:
 
 class _Stored(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class ResultPart(BaseModel):
+    """Stored, and shown in a tool's result as is (the tools publish its shape: `tools.audience_results`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Given(ResultPart):
+    """The identifiers of one audience row, as the audience gave them (echoed in its result row)."""
+
+    gcr_id: int | None = None
+    email: str | None = None
+    mobile: str | None = None
+    customer_code: str | None = None
 
 
 class JobState(StrEnum):
@@ -112,7 +126,7 @@ class Member:
         return cls(int(line), gcr_id, email, mobile, code)
 
 
-class Rejection(Out):
+class Rejection(ResultPart):
     """An audience row that was not screened, and why."""
 
     line: int
@@ -161,7 +175,7 @@ class Owner(_Stored):
     scopes: list[str] | None = None
 
 
-class Outcomes(Out):
+class Outcomes(ResultPart):
     """Rows per outcome: each screened row has exactly one, the first check it failed (or eligible; `lapsed`: the
     last purchase is longer ago than recent_days, or never)."""
 
@@ -185,7 +199,7 @@ class Outcomes(Out):
         return Outcomes(**counts)
 
 
-class ScreenedRow(Out):
+class ScreenedRow(ResultPart):
     """One audience row screened, keyed by the identifiers the audience used."""
 
     line: int  # in the audience file, or position in customers from 1
@@ -200,7 +214,7 @@ class ScreenedRow(Out):
 
 
 class NameSearchState(_Stored):
-    """Across chunks, what searching the rows' segments for `segment_name` found (see tools.screening.NameSearch)."""
+    """Across chunks, what searching the rows' segments for `segment_name` found (see rows.NameSearch)."""
 
     searched: int = 0
     exact: bool = False

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
-from cdp_mcp.broker.redis_store import EXTEND_LEASE, RELEASE_LEASE, redis_client, redis_location
 from cdp_mcp.errors import ScreeningStateError
 from cdp_mcp.jobs.model import AudienceRecord, Control, Job, Member, ScreenedRow
 from cdp_mcp.jobs.store import decode_members, decode_rows, encode_members, encode_rows
+from cdp_mcp.redis_connection import EXTEND_LEASE, RELEASE_LEASE, redis_client, redis_location
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

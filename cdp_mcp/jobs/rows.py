@@ -1,42 +1,99 @@
-"""Screening one audience row: the checks of `tools.screening.check`, one outcome, and what failed.
+"""Screening one audience row: the facts a `CheckCustomer` fetches, one outcome, and what failed.
 
 The outcome is the first check the customer fails, in the order a planner filters: found at all, in the segment,
 contactable on the channel, bought within `recent_days`; else eligible. A row whose facts could not all be
 fetched is an error (a customer the identifiers do not match is `not_found`). The errors stay attached, so the
 job can tell a failure worth waiting out (a throttled or unavailable API) from one a person must fix (the token
 quota spent, the tenant credentials refused).
+
+How one customer is checked (which API resources, fetched how) is the tools' business (`tools.screening.check`,
+shared with screen_customers): the engine is handed it, so it never imports the tools above it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cdp_mcp.errors import (
     AuthenticationError,
     CallTimeoutError,
     CdpError,
     CustomerNotFoundError,
+    InvalidInputError,
     RateLimitedError,
     ScreeningStateError,
     TokenQuotaError,
     TokenRejectedError,
     UpstreamUnavailableError,
 )
-from cdp_mcp.jobs.model import Checks, Member, Outcome, ScreenedRow
-from cdp_mcp.tools.screening import Facts, Given, NameSearch, check
+from cdp_mcp.jobs.model import Checks, Given, Member, Outcome, ScreenedRow
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
+    from cdp_mcp.client.identity import CustomerIdentity
 
-__all__ = ["PASSING", "STOPPING", "Screened", "outcome_of", "screen_member"]
+__all__ = ["PASSING", "STOPPING", "CheckCustomer", "Facts", "NameSearch", "Screened", "outcome_of", "screen_member"]
 
 PASSING: tuple[type[CdpError], ...] = (RateLimitedError, UpstreamUnavailableError, CallTimeoutError,
                                        ScreeningStateError)
 """Failures that pass by themselves: the row is screened again after a pause."""
 STOPPING: tuple[type[CdpError], ...] = (TokenQuotaError, AuthenticationError, TokenRejectedError)
 """Failures no row can get past until a person acts: the job stops (and can be resumed)."""
+
+
+@dataclass
+class NameSearch:
+    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name,
+    how many customers were searched, and the names that contain it (to suggest when none is exact)."""
+
+    name: str
+    searched: int = 0
+    exact: bool = False
+    similar: set[str] = field(default_factory=set)
+
+    def note(self, names: list[str]) -> bool:
+        """Record one customer's matching segment names; whether one is exactly the name (case-insensitively)."""
+        self.searched += 1
+        hit = any(n.strip().casefold() == self.name.casefold() for n in names)
+        self.exact |= hit
+        self.similar.update(n.strip() for n in names if n.strip())
+        return hit
+
+    def not_found(self) -> InvalidInputError | None:
+        """The error to answer when the customers searched carry no segment of that name (None: one does)."""
+        if self.exact or not self.searched:
+            return None
+        similar = sorted(self.similar, key=str.casefold)[:5]
+        close = f" Segments whose name contains it: {', '.join(similar)}." if similar else ""
+        return InvalidInputError(
+            f"No segment named {self.name!r} was found among the segments of the {self.searched} customer(s) "
+            f"screened: either no segment has that name or none of them is in it.{close}",
+            hint="Check the exact name with search_customer_segments on a customer you expect in it, or pass "
+                 "segment_id.")
+
+
+@dataclass(slots=True)
+class Facts:
+    """What checking one customer found; `errors` are the fetches that failed (the first explains the row)."""
+
+    gcr_id: int | None
+    name: str | None = None
+    in_segment: bool | None = None
+    contactable: bool | None = None
+    days_since_last_purchase: int | None = None
+    errors: list[CdpError] = field(default_factory=list)
+
+
+class CheckCustomer(Protocol):
+    """Fetch one customer's membership (by id, or by name through `search`), consent on `channel` and recency,
+    with at most `limiter`'s requests in flight; failures are kept in `Facts.errors`, never raised."""
+
+    def __call__(self, backend: Backend, identity: CustomerIdentity, *, segment_id: str | None,
+                 search: NameSearch | None, channel: str,
+                 limiter: AbstractAsyncContextManager[Any] | None) -> Awaitable[Facts]: ...
 
 
 @dataclass(slots=True)
@@ -63,10 +120,11 @@ def outcome_of(facts: Facts, recent_days: int | None) -> Outcome:
     return "eligible"
 
 
-async def screen_member(backend: Backend, member: Member, checks: Checks, *, search: NameSearch | None,
-                        limiter: AbstractAsyncContextManager[Any] | None) -> Screened:
-    """Screen one row. Each of its requests is bounded by the client's request deadline (CDP_CONNECT_TIMEOUT +
-    CDP_READ_TIMEOUT, retries within CDP_RETRY_BUDGET), so no row can hold its chunk for longer."""
+async def screen_member(check: CheckCustomer, backend: Backend, member: Member, checks: Checks, *,
+                        search: NameSearch | None, limiter: AbstractAsyncContextManager[Any] | None) -> Screened:
+    """Screen one row with `check`. Each of its requests is bounded by the client's request deadline
+    (CDP_CONNECT_TIMEOUT + CDP_READ_TIMEOUT, retries within CDP_RETRY_BUDGET), so no row can hold its chunk for
+    longer."""
     facts = await check(backend, member.identity(), segment_id=checks.segment_id, search=search,
                         channel=checks.channel, limiter=limiter)
     outcome = outcome_of(facts, checks.recent_days)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import anyio.to_thread
 
-from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.errors import InvalidInputError, ScreeningLimitError, ScreeningNotFoundError, ScreeningStateError
 from cdp_mcp.jobs import audience as parsing
 from cdp_mcp.jobs.engine import LEASE_SECONDS, Engine, audit_line, chunk_count
@@ -43,14 +40,14 @@ from cdp_mcp.jobs.model import (
 )
 from cdp_mcp.jobs.pacing import Pacer
 from cdp_mcp.jobs.sources import audience_path
-from cdp_mcp.jobs.store import JobStore, store_for
-from cdp_mcp.tools.shaping import redact
+from cdp_mcp.jobs.store import JOBS_FILE, JobStore
 
 if TYPE_CHECKING:
+    from cdp_mcp.access.audit import AuditTrail
+    from cdp_mcp.access.caller import Caller
     from cdp_mcp.backend import Backend
+    from cdp_mcp.jobs.rows import CheckCustomer
     from cdp_mcp.settings import Settings
-    from cdp_mcp.team.access import Caller
-    from cdp_mcp.team.audit import AuditTrail
 
 __all__ = ["GROUPS", "PAGE_ROWS", "Intake", "Only", "Page", "Screenings", "owner_of"]
 
@@ -64,9 +61,6 @@ GROUPS: dict[str, frozenset[str]] = {
     "errors": frozenset({"not_found", "error"}),
 }
 """The rows `only` keeps: `errors` are the rows that could not be screened (identifiers matching nobody included)."""
-_CSV_COLUMNS = ("line", *(i.argument for i in IDENTIFIERS[1:]), "gcr_id", "name", "outcome", "in_segment",
-                "contactable", "days_since_last_purchase", "error")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _CURSOR_HINT = "Pass next_cursor exactly as get_screening gave it, or omit cursor for the first page."
 
 
@@ -113,21 +107,27 @@ def _position(text: str, job_id: str, only: str | None) -> tuple[int, int]:
     return position, returned
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return "" if value is None else value
+def _store_for(settings: Settings) -> JobStore:
+    """Redis when CDP_REDIS_URL is set (replicas on several machines), else SQLite in CDP_STATE_DIR."""
+    state = settings.state
+    if state.redis_url is not None:
+        from cdp_mcp.jobs.redis_store import RedisJobStore  # noqa: PLC0415 - redis-py only when configured
+
+        return RedisJobStore(state.redis_url, prefix=state.redis_key_prefix,
+                             timeout=settings.requests.connect_timeout)
+    from cdp_mcp.jobs.sqlite_store import SqliteJobStore  # noqa: PLC0415
+
+    return SqliteJobStore(state.state_dir / JOBS_FILE)
 
 
 class Screenings:
     """The screening service of one server lifespan (see the module docstring)."""
 
-    def __init__(self, settings: Settings, audit: AuditTrail, backend: Callable[[], Awaitable[Backend]], *,
-                 store: JobStore | None = None) -> None:
+    def __init__(self, settings: Settings, audit: AuditTrail, check: CheckCustomer,
+                 backend: Callable[[], Awaitable[Backend]], *, store: JobStore | None = None) -> None:
         self.settings = settings
-        self.pacer = Pacer(settings.screen_concurrency)
-        self.engine = Engine(self.ready, settings, backend, audit, self.pacer)
+        self.pacer = Pacer(settings.screening.screen_concurrency)
+        self.engine = Engine(self.ready, settings, check, backend, audit, self.pacer)
         self.backend = backend
         self._audit = audit
         self._store = store
@@ -147,7 +147,7 @@ class Screenings:
         if not self._opened:
             async with self._opening:
                 if not self._opened:
-                    store = self._store if self._store is not None else store_for(self.settings)
+                    store = self._store if self._store is not None else _store_for(self.settings)
                     self._store = store
                     try:
                         await store.open()
@@ -195,12 +195,12 @@ class Screenings:
             raise InvalidInputError(f"Give exactly one audience source, not {' and '.join(given) or 'none'}.",
                                     hint="customers (inline rows), audience_file (a CSV or JSON-lines file in "
                                          "CDP_AUDIENCE_DIR), or audience_id (an uploaded audience).")
-        limit = self.settings.audience_max
+        limit = self.settings.screening.audience_max
         if customers:
             audience = await anyio.to_thread.run_sync(lambda: parsing.from_customers(customers, max_rows=limit))
             return Intake(audience, "customers")
         if audience_file:
-            folder, name = self.settings.audience_dir, audience_file
+            folder, name = self.settings.screening.audience_dir, audience_file
 
             def read() -> Audience:
                 return parsing.read_file(audience_path(folder, name), max_rows=limit)
@@ -219,24 +219,25 @@ class Screenings:
 
     async def upload(self, caller: Caller, data: bytes, name: str) -> AudienceRecord:
         """Store an uploaded audience for `caller` until CDP_SCREEN_TTL from now."""
-        limit = self.settings.audience_max
+        limit = self.settings.screening.audience_max
         audience = await anyio.to_thread.run_sync(lambda: parsing.parse_bytes(data, name=name, max_rows=limit))
         chunks = list(parsing.chunks(audience.members, CHUNK_ROWS))
         created = now()
         record = AudienceRecord(id=new_id("aud"), owner=caller.principal, rows=len(audience.members),
                                 chunks=len(chunks), rejected=audience.rejected, rejections=audience.rejections,
                                 duplicates=audience.duplicates, created_at=created,
-                                expires_at=created + timedelta(seconds=self.settings.screen_ttl))
+                                expires_at=created + timedelta(seconds=self.settings.screening.screen_ttl))
         await (await self.ready()).put_audience(record, chunks)
         return record
 
-    async def estimate(self, intake: Intake, checks: Checks) -> Estimate:
-        """What screening the audience would cost now (see `jobs.estimate`)."""
+    async def estimate(self, intake: Intake, checks: Checks, *, gcr_lookups: bool) -> Estimate:
+        """What screening the audience would cost now (see `jobs.estimate`); `gcr_lookups`: whether the caller
+        may look up the gcr_id of a row that lacks one."""
         latency = self.pacer.ms_per_request
         if latency is None:
             latency = await (await self.ready()).latency()
-        return await estimate(await self.backend(), intake.audience.members, checks, ms_per_request=latency,
-                              concurrency=self.pacer.concurrency)
+        return await estimate(await self.backend(), intake.audience.members, checks, gcr_lookups=gcr_lookups,
+                              ms_per_request=latency, concurrency=self.pacer.concurrency)
 
     # -- jobs -----------------------------------------------------------------------------------------------------
 
@@ -249,10 +250,10 @@ class Screenings:
         store = await self.ready()
         mine = [job for job_id in await store.active()
                 if (job := await self.store.job(job_id)) is not None and job.owner.principal == caller.principal]
-        if len(mine) >= self.settings.screen_max_jobs:
+        if len(mine) >= self.settings.screening.screen_max_jobs:
             raise ScreeningLimitError(
                 f"You already run {len(mine)} screenings ({', '.join(j.id for j in mine)}); at most "
-                f"{self.settings.screen_max_jobs} run at once (CDP_SCREEN_MAX_JOBS).",
+                f"{self.settings.screening.screen_max_jobs} run at once (CDP_SCREEN_MAX_JOBS).",
                 hint="Wait for one to finish (get_screening) or cancel one (cancel_screening), then start again.")
         members = intake.audience.members
         chunks = list(parsing.chunks(members, CHUNK_ROWS))
@@ -303,7 +304,7 @@ class Screenings:
         def cancelled(current: Job) -> bool:
             if current.state.finished or current.state is JobState.RUNNING:
                 return False  # finished meanwhile, or a replica runs it (it sees the request)
-            current.settle(JobState.CANCELLED, self.settings.screen_ttl, message)
+            current.settle(JobState.CANCELLED, self.settings.screening.screen_ttl, message)
             return True
 
         if job.state in (JobState.QUEUED, JobState.STOPPED):
@@ -353,17 +354,9 @@ class Screenings:
         more = returned + len(rows) < total
         return Page(rows, total, _cursor(job.id, position, returned + len(rows), only) if more else None)
 
-    async def csv(self, job: Job, *, redact_pii: bool) -> str:
-        """Every result row screened so far as CSV (one line per audience row, its identifiers first)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(_CSV_COLUMNS)
+    async def rows(self, job: Job) -> AsyncIterator[ScreenedRow]:
+        """Every result row screened so far, in audience order (chunk by chunk: a large result is never all in
+        memory here)."""
         for chunk in range(job.done_chunks):
             for row in await self.store.results(job.id, chunk) or []:
-                given = row.customer.model_dump(exclude_none=True) if row.customer is not None else {}
-                data = {"line": row.line, **given,
-                        **row.model_dump(exclude_none=True, exclude={"line", "customer"})}
-                data = redact(data) if redact_pii else data
-                writer.writerow([data.get(c) if c == "mobile" else _cell(data.get(c)) for c in _CSV_COLUMNS])
-        return out.getvalue()
-
+                yield row

@@ -1,4 +1,4 @@
-"""The `JobStore` protocol: durable screening state every replica shares, and the store a deployment uses.
+"""The `JobStore` protocol: durable screening state every replica shares, and how its records are encoded.
 
 Two implementations: SQLite under CDP_STATE_DIR (processes on one machine), Redis when CDP_REDIS_URL is set
 (replicas on several machines). Both keep, per job, the document, the audience rows by chunk, the result rows by
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from cdp_mcp.jobs.model import AudienceRecord, Control, Job, Member, ScreenedRow
 
-if TYPE_CHECKING:
-    from cdp_mcp.settings import Settings
-
-__all__ = ["JOBS_FILE", "JobStore", "decode_members", "decode_rows", "encode_members", "encode_rows", "store_for"]
+__all__ = ["JOBS_FILE", "JobStore", "decode_members", "decode_rows", "encode_members", "encode_rows"]
 
 JOBS_FILE = "screenings.sqlite3"
 """The SQLite store's file in CDP_STATE_DIR (0600: screening results are personal data)."""
@@ -106,13 +103,3 @@ class JobStore(Protocol):
     async def aclose(self) -> None:
         """Release the connection."""
 
-
-def store_for(settings: Settings) -> JobStore:
-    """Redis when CDP_REDIS_URL is set (replicas on several machines), else SQLite in CDP_STATE_DIR."""
-    if settings.redis_url is not None:
-        from cdp_mcp.jobs.redis_store import RedisJobStore  # noqa: PLC0415 - redis-py only when configured
-
-        return RedisJobStore(settings.redis_url, prefix=settings.redis_key_prefix, timeout=settings.connect_timeout)
-    from cdp_mcp.jobs.sqlite_store import SqliteJobStore  # noqa: PLC0415
-
-    return SqliteJobStore(settings.state_dir / JOBS_FILE)

@@ -21,23 +21,23 @@ from mcp.types import ToolAnnotations
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
+from cdp_mcp.access.caller import current_caller, must_redact
 from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import CdpError, ConfirmationRequiredError, InvalidInputError
 from cdp_mcp.jobs.estimate import Estimate, spoken
 from cdp_mcp.jobs.model import Checks, Job, Member, Outcomes, ScreenedRow
-from cdp_mcp.jobs.rows import screen_member
+from cdp_mcp.jobs.rows import NameSearch, screen_member
 from cdp_mcp.jobs.service import Intake, Only, Screenings
-from cdp_mcp.team.access import current_caller, must_redact
-from cdp_mcp.tools.audience_results import AudienceScreening, ScreeningState, screening_result
+from cdp_mcp.tools.audience_results import AudienceScreening, ScreeningState, csv_text, screening_result
 from cdp_mcp.tools.params import CHANNEL, CURSOR, SEGMENT_ID, SEGMENT_NAME
-from cdp_mcp.tools.screening import NameSearch, check_segment, screened_each
+from cdp_mcp.tools.screening import check, check_segment, screened_each
 from cdp_mcp.tools.spec import READ_ONLY, Param, ToolCall, ToolSpec
+from cdp_mcp.tools.upstream import GCR_RESOURCE, readable
 from cdp_mcp.views import SCREENING_URI
 
 if TYPE_CHECKING:
-    from cdp_mcp.lifespan import Runtime
+    from cdp_mcp.access.caller import Caller
     from cdp_mcp.settings import Settings
-    from cdp_mcp.team.access import Caller
 
 __all__ = ["AUDIENCE_RESOURCES", "SCREENING_TOOLS", "SYNC_ROWS", "CsvText", "TaskSlot", "audience_specs",
            "caller_of_call", "screening_csv", "task_slot"]
@@ -92,8 +92,7 @@ def _checks(arguments: dict[str, Any], settings: Settings) -> Checks:
 async def _plan(ctx: Context[Any, Any], customers: Any, audience_file: Any, audience_id: Any, segment_id: Any,
                 segment_name: Any, channel: Any, recent_days: Any) -> Plan:
     """Resolver: the audience and its estimate. Skipped (an empty plan) for a caller the guard will refuse."""
-    runtime: Runtime = ctx.request_context.lifespan_context
-    screenings = runtime.screenings
+    screenings: Screenings = ctx.request_context.lifespan_context.screenings
     caller = caller_of_call(ctx, screenings.settings)
     allowed = caller.resources()
     if allowed is not None and not set(AUDIENCE_RESOURCES) <= allowed:
@@ -103,9 +102,10 @@ async def _plan(ctx: Context[Any, Any], customers: Any, audience_file: Any, audi
                           "recent_days": recent_days}, screenings.settings)
         intake = await screenings.intake(caller, customers=customers, audience_file=audience_file,
                                          audience_id=audience_id)
-        if len(intake.audience.members) <= screenings.settings.screen_confirm_above:
+        if len(intake.audience.members) <= screenings.settings.screening.screen_confirm_above:
             return Plan(intake)
-        return Plan(intake, await screenings.estimate(intake, checks))
+        lookups = readable(screenings.settings, GCR_RESOURCE)
+        return Plan(intake, await screenings.estimate(intake, checks, gcr_lookups=lookups))
     except CdpError as exc:
         return Plan(error=exc)
 
@@ -149,7 +149,8 @@ async def _screen_now(call: ToolCall, screenings: Screenings, intake: Intake, ch
     search = NameSearch(checks.segment_name) if checks.segment_name is not None else None
 
     async def one(_: int, member: Member) -> ScreenedRow:
-        return (await screen_member(call.backend, member, checks, search=search, limiter=screenings.pacer)).row
+        return (await screen_member(check, call.backend, member, checks, search=search,
+                                    limiter=screenings.pacer)).row
 
     return _screened(await screened_each(call, intake.audience.members, one, search), intake, checks)
 
@@ -238,7 +239,7 @@ async def screening_csv(call: ToolCall) -> CsvText:
     if screenings is None or call.ctx is None:
         raise RuntimeError("the screening CSV is read inside a server lifespan")
     job = await screenings.find(caller_of_call(call.ctx, call.settings), _screening_id(call))
-    return CsvText(text=await screenings.csv(job, redact_pii=must_redact(call.settings)))
+    return CsvText(text=await csv_text(screenings.rows(job), redact_pii=must_redact(call.settings)))
 
 
 async def cancel_screening(call: ToolCall) -> ScreeningState:

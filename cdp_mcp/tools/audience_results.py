@@ -8,25 +8,34 @@ as CSV (`.../results.csv`), for the marketer's next tool.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from typing import Literal
+from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 from mcp.types import ResourceLink
 from pydantic import ConfigDict
 
+from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.jobs.estimate import Estimate
 from cdp_mcp.jobs.model import Job, JobState, Outcomes, Rejection, ScreenedRow
 from cdp_mcp.jobs.service import Page
-from cdp_mcp.tools.outputs import OUTPUT_CONFIG, Out, collapsed_schema
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel, collapsed_schema
+from cdp_mcp.tools.shaping import redact
 
-__all__ = ["CSV_URI", "SCREENING_URI", "AudienceScreening", "ScreeningState", "Status", "screening_result"]
+__all__ = ["CSV_URI", "SCREENING_URI", "AudienceScreening", "ScreeningState", "Status", "csv_text",
+           "screening_result"]
 
 SCREENING_URI = "cdp://screenings/{screening_id}"
 CSV_URI = "cdp://screenings/{screening_id}/results.csv"
+_CSV_COLUMNS = ("line", *(i.argument for i in IDENTIFIERS[1:]), "gcr_id", "name", "outcome", "in_segment",
+                "contactable", "days_since_last_purchase", "error")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 Status = Literal["completed", "queued", "running", "paused", "stopped", "cancelled", "failed", "not_started"]
 
 
-class ScreeningState(Out):
+class ScreeningState(OutputModel):
     """Where a screening stands (cancel_screening's answer)."""
 
     screening_id: str | None = None
@@ -106,3 +115,23 @@ def screening_result(job: Job, *, page: Page | None = None, estimate: Estimate |
         rejected=job.rejected or None, rejections=job.rejections or None, duplicates=job.duplicates or None,
         rows=page.rows if page is not None else None, total=page.total if page is not None else None,
         next_cursor=page.next_cursor if page is not None else None)
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return "" if value is None else value
+
+
+async def csv_text(rows: AsyncIterator[ScreenedRow], *, redact_pii: bool) -> str:
+    """Result rows as CSV, one line per audience row, its identifiers first (masked as CDP_REDACT_PII says)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(_CSV_COLUMNS)
+    async for row in rows:
+        given = row.customer.model_dump(exclude_none=True) if row.customer is not None else {}
+        data = {"line": row.line, **given, **row.model_dump(exclude_none=True, exclude={"line", "customer"})}
+        data = redact(data) if redact_pii else data
+        writer.writerow([data.get(c) if c == "mobile" else _cell(data.get(c)) for c in _CSV_COLUMNS])
+    return out.getvalue()

@@ -13,28 +13,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from pydantic import Field
 
 from cdp_mcp.catalog import Scope
-from cdp_mcp.client import models as m
+from cdp_mcp.client import models
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
-from cdp_mcp.tools.outputs import Out
+from cdp_mcp.jobs import model as jobs_model
+from cdp_mcp.jobs.rows import Facts, NameSearch
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
+from cdp_mcp.tools.upstream import PlannedFetch, fetch_beside_gcr_id, granted
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
     from cdp_mcp.settings import Settings
 
-__all__ = ["CONCURRENCY", "Facts", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "check",
+__all__ = ["CONCURRENCY", "Given", "ScreenRow", "ScreenSummary", "Screening", "check",
            "check_segment", "screen", "screened_each"]
 
 _Item = TypeVar("_Item")
@@ -44,16 +45,13 @@ CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
 
 
-class Given(Out):
+class Given(jobs_model.Given):
     """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
 
-    gcr_id: int | None = None
-    email: str | None = None
-    mobile: str | None = None
-    customer_code: str | None = None
+    model_config = OUTPUT_CONFIG
 
 
-class ScreenRow(Out):
+class ScreenRow(OutputModel):
 
     index: int = Field(description="Position of the customer in the request")
     customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
@@ -65,7 +63,7 @@ class ScreenRow(Out):
     error: str | None = Field(None, description="Why some facts of this row are missing")
 
 
-class ScreenSummary(Out):
+class ScreenSummary(OutputModel):
 
     customers: int
     in_segment: int
@@ -74,7 +72,7 @@ class ScreenSummary(Out):
     errors: int
 
 
-class Screening(Out):
+class Screening(OutputModel):
 
     segment_id: str | None = None
     segment_name: str | None = None
@@ -83,70 +81,27 @@ class Screening(Out):
     rows: list[ScreenRow] = Field(description="One per customer, in request order")
 
 
-@dataclass
-class NameSearch:
-    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name,
-    how many customers were searched, and the names that contain it (to suggest when none is exact)."""
-
-    name: str
-    searched: int = 0
-    exact: bool = False
-    similar: set[str] = field(default_factory=set)
-
-    def note(self, names: list[str]) -> bool:
-        """Record one customer's matching segment names; whether one is exactly the name (case-insensitively)."""
-        self.searched += 1
-        hit = any(n.strip().casefold() == self.name.casefold() for n in names)
-        self.exact |= hit
-        self.similar.update(n.strip() for n in names if n.strip())
-        return hit
-
-    def not_found(self) -> InvalidInputError | None:
-        """The error to answer when the customers searched carry no segment of that name (None: one does)."""
-        if self.exact or not self.searched:
-            return None
-        similar = sorted(self.similar, key=str.casefold)[:5]
-        close = f" Segments whose name contains it: {', '.join(similar)}." if similar else ""
-        return InvalidInputError(
-            f"No segment named {self.name!r} was found among the segments of the {self.searched} customer(s) "
-            f"screened: either no segment has that name or none of them is in it.{close}",
-            hint="Check the exact name with search_customer_segments on a customer you expect in it, or pass "
-                 "segment_id.")
-
-
-@dataclass(slots=True)
-class Facts:
-    """What screening one customer found; `errors` are the fetches that failed (the first explains the row)."""
-
-    gcr_id: int | None
-    name: str | None = None
-    in_segment: bool | None = None
-    contactable: bool | None = None
-    days_since_last_purchase: int | None = None
-    errors: list[CdpError] = field(default_factory=list)
-
-
 async def check(backend: Backend, identity: CustomerIdentity, *, segment_id: str | None, search: NameSearch | None,
                 channel: str, limiter: AbstractAsyncContextManager[Any] | None) -> Facts:
     """One customer's membership (by id, or by name through `search`), consent on `channel` and recency, fetched
     beside their gcr_id, with at most `limiter`'s requests in flight. Failures are kept in `Facts.errors`."""
-    asks: dict[str, Ask] = {}
+    asks: dict[str, PlannedFetch] = {}
     if segment_id is not None:
-        asks["in_segment"] = Ask(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
+        asks["in_segment"] = PlannedFetch(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
     elif search is not None:
         first = PageRequest(page=1, page_size=MAX_LIMIT)
-        asks["in_segment"] = Ask(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
-    asks |= {"contactable": Ask(Scope.OPT_IN), "profile": Ask(Scope.BASIC)}
+        asks["in_segment"] = PlannedFetch(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
+    asks |= {"contactable": PlannedFetch(Scope.OPT_IN), "profile": PlannedFetch(Scope.BASIC)}
     answers, gcr_id = await fetch_beside_gcr_id(backend, identity, asks, limiter=limiter)
     facts = Facts(gcr_id=gcr_id if gcr_id is not None else identity.gcr_id)
     membership = answers.get("in_segment")
-    if isinstance(membership, m.Membership):
+    if isinstance(membership, models.Membership):
         facts.in_segment = membership.in_segment
-    elif isinstance(membership, m.SegmentPage) and search is not None:
+    elif isinstance(membership, models.SegmentPage) and search is not None:
         facts.in_segment = search.note([s.name or "" for s in membership.items])
-    if isinstance(consent := answers["contactable"], m.Consents):
+    if isinstance(consent := answers["contactable"], models.Consents):
         facts.contactable = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if isinstance(profile := answers["profile"], m.Profile):
+    if isinstance(profile := answers["profile"], models.Profile):
         facts.name, facts.days_since_last_purchase = full_name(profile), profile.days_since_last_purchase
     facts.errors = [a for a in answers.values() if isinstance(a, CdpError)]
     return facts

@@ -37,14 +37,15 @@ import httpx2
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from cdp_mcp.access.audit import AuditTrail  # noqa: E402
+from cdp_mcp.access.caller import Caller  # noqa: E402
 from cdp_mcp.backend import open_backend  # noqa: E402
 from cdp_mcp.catalog import Header, Scope, resource  # noqa: E402
 from cdp_mcp.jobs import audience as parsing  # noqa: E402
 from cdp_mcp.jobs.model import Checks  # noqa: E402
 from cdp_mcp.jobs.service import Intake, Screenings  # noqa: E402
 from cdp_mcp.settings import Settings  # noqa: E402
-from cdp_mcp.team.access import Caller  # noqa: E402
-from cdp_mcp.team.audit import AuditTrail  # noqa: E402
+from cdp_mcp.tools.screening import check  # noqa: E402
 from tests.faults import FaultProxy, fault_proxy  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 from tests.tasks.rawclient import RawClient  # noqa: E402
@@ -92,7 +93,7 @@ async def engine_run(api: dict[str, Any], rows: int, state: Path) -> float:
         async def opened() -> Any:
             return backend
 
-        async with Screenings(settings, AuditTrail(None, settings), opened).running() as screenings:
+        async with Screenings(settings, AuditTrail(None, settings), check, opened).running() as screenings:
             started = time.perf_counter()
             job = await screenings.start(LOCAL, intake, Checks(segment_id=SEGMENT, channel="sms"))
             while (await screenings.find(LOCAL, job.id)).state.active:
@@ -179,7 +180,7 @@ async def engine_file_run(api: dict[str, Any], export: Path, state: Path) -> Non
         async def opened() -> Any:
             return backend
 
-        async with Screenings(settings, AuditTrail(None, settings), opened).running() as screenings:
+        async with Screenings(settings, AuditTrail(None, settings), check, opened).running() as screenings:
             intake = await screenings.intake(LOCAL, customers=None, audience_file=export.name, audience_id=None)
             job = await screenings.start(LOCAL, intake, Checks(segment_id=SEGMENT, channel="sms"))
             while (await screenings.find(LOCAL, job.id)).state.active:

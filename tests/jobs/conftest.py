@@ -13,6 +13,8 @@ import anyio
 import httpx2
 import pytest
 
+from cdp_mcp.access.audit import AuditTrail, audit_destination
+from cdp_mcp.access.caller import Caller
 from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.jobs.model import Job
 from cdp_mcp.jobs.redis_store import RedisJobStore
@@ -21,8 +23,7 @@ from cdp_mcp.jobs.sqlite_store import SqliteJobStore
 from cdp_mcp.jobs.store import JOBS_FILE, JobStore
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.access import Caller
-from cdp_mcp.team.audit import AuditTrail, audit_destination
+from cdp_mcp.tools.screening import check
 from tests.broker.test_redis_store import RedisServer, redis_server
 
 __all__ = ["LOCAL", "Running", "job_store", "redis_server", "screenings_for", "settled"]
@@ -69,7 +70,7 @@ def screenings_for(sandbox_server: SandboxThread, tmp_path: Path) -> Running:
                 return backend
 
             try:
-                async with Screenings(settings, audit, opened).running() as screenings:
+                async with Screenings(settings, audit, check, opened).running() as screenings:
                     yield screenings, backend
             finally:
                 await audit.aclose()

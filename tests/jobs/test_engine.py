@@ -17,13 +17,14 @@ import anyio
 import pytest
 from jobs_truth import truth
 
+from cdp_mcp.access.caller import Caller
 from cdp_mcp.catalog import resource
 from cdp_mcp.errors import ScreeningLimitError, ScreeningNotFoundError
 from cdp_mcp.jobs import audience as parsing
 from cdp_mcp.jobs.model import CHUNK_ROWS, Checks, Job, JobState, new_id
 from cdp_mcp.jobs.service import Intake, Screenings, owner_of
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.team.access import Caller
+from cdp_mcp.tools.audience_results import csv_text
 from tests.faults import Fault, fault_proxy
 from tests.jobs.conftest import LOCAL, Running, settled
 
@@ -63,7 +64,7 @@ async def test_every_row_is_screened_as_the_sandbox_data_says(screenings_for: Ru
         rows = await all_rows(screenings, job.id)
         eligible = await all_rows(screenings, job.id, "eligible")
         errors = await all_rows(screenings, job.id, "errors")
-        table = list(csv.DictReader(io.StringIO(await screenings.csv(done, redact_pii=False))))
+        table = list(csv.DictReader(io.StringIO(await csv_text(screenings.rows(done), redact_pii=False))))
     after = await sandbox_server.sandbox.token_counts()
     assert done.state is JobState.COMPLETED and done.total == 231 and done.duplicates == 1
     assert done.chunks == 3 and done.done_chunks == 3

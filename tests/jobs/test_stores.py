@@ -15,10 +15,9 @@ import anyio
 import pytest
 
 from cdp_mcp.jobs.engine import holder_is_dead, new_holder
-from cdp_mcp.jobs.model import AudienceRecord, Checks, Job, JobState, Member, Owner, ScreenedRow, new_id, now
+from cdp_mcp.jobs.model import AudienceRecord, Checks, Given, Job, JobState, Member, Owner, ScreenedRow, new_id, now
 from cdp_mcp.jobs.sqlite_store import SqliteJobStore
 from cdp_mcp.jobs.store import JOBS_FILE, JobStore
-from cdp_mcp.tools.screening import Given
 
 pytestmark = pytest.mark.anyio
 
