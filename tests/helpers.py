@@ -5,7 +5,9 @@ A plain module, not a conftest: importing it never registers fixtures twice.
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +15,7 @@ import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["free_port", "served_on"]
+__all__ = ["descriptors", "free_port", "served_on", "worker_threads"]
 
 
 def free_port() -> int:
@@ -40,3 +42,21 @@ async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None =
             finally:
                 server.should_exit = True
     sock.close()
+
+
+def descriptors(prefix: str) -> tuple[int, int]:
+    """(open file descriptors of this process on paths starting with `prefix`, all of them); Linux (/proc) only."""
+    on_prefix = every = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while listing (the listing's own descriptor)
+            continue
+        every += 1
+        on_prefix += target.startswith(prefix)
+    return on_prefix, every
+
+
+def worker_threads() -> set[threading.Thread]:
+    """anyio's worker threads alive (the objects: a retired thread's ident may be reused by its successor)."""
+    return {t for t in threading.enumerate() if t.name.startswith("AnyIO worker thread")}
