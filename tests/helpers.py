@@ -1,4 +1,5 @@
-"""Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn.
+"""Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn,
+the environment variables `Settings` reads.
 
 A plain module, not a conftest: importing it never registers fixtures twice.
 """
@@ -18,7 +19,10 @@ import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["LIST_BUDGET", "MODEL_BUDGET", "Surface", "descriptors", "free_port", "served_on", "worker_threads"]
+from cdp_mcp.settings import Settings
+
+__all__ = ["LIST_BUDGET", "MODEL_BUDGET", "Surface", "descriptors", "free_port", "served_on",
+           "settings_environment_names", "worker_threads"]
 
 
 def free_port() -> int:
@@ -98,3 +102,11 @@ class Surface:
                    descriptions=sum(len(d.get("description", "").encode()) for d in listed),
                    inputs=sum(_bytes(d["inputSchema"]) for d in listed),
                    outputs=sum(_bytes(d["outputSchema"]) for d in listed if "outputSchema" in d))
+
+
+def settings_environment_names() -> frozenset[str]:
+    """Every environment variable `Settings` reads, derived from its fields (a field's alias, else its name, after
+    the prefix), for checking that files which configure cdp-mcp name only variables that exist."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    return frozenset(f"{prefix}{info.validation_alias if isinstance(info.validation_alias, str) else name}".upper()
+                     for name, info in Settings.model_fields.items())
