@@ -50,13 +50,13 @@ async def main(tools: list[str] | None) -> None:
             instructions = (client.instructions or "").encode()
     surface = Surface.of(listed)
     print(f"tools/list: {surface.tools} tools, compact JSON; tokens ~ bytes / 4 (a lower bound for JSON)")
-    print(f"{'part':34} {'bytes':>7} {'tokens':>7}")
+    print(f"{'part':40} {'bytes':>7} {'tokens':>7}")
     parts = {"descriptions": surface.descriptions, "input schemas": surface.inputs,
              "  for the model (descriptions + inputs)": surface.for_the_model, "output schemas": surface.outputs,
              "names, titles, annotations, _meta": surface.whole - surface.for_the_model - surface.outputs,
              "whole tools/list": surface.whole, "server instructions (besides the list)": len(instructions)}
     for part, size in parts.items():
-        print(f"{part:34} {size:>7,} {_tokens(size):>7}")
+        print(f"{part:40} {size:>7,} {_tokens(size):>7}")
     print(f"\n{'tool':30} {'description':>11} {'input':>6} {'output':>6} {'whole':>6}")
     for tool in listed:
         one = Surface.of([tool])
