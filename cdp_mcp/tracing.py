@@ -9,7 +9,8 @@ Without a configured SDK the OpenTelemetry API hands out non-recording spans, wh
 microseconds; the span of each upstream request, the hottest path, is not even opened then.
 `configure_tracing()` installs an SDK and exporter only when the standard `OTEL_*` variables ask for one
 (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`), from the optional `[otel]` extra;
-`OTEL_SDK_DISABLED=true` turns it off.
+`OTEL_SDK_DISABLED=true` turns it off. It changes the whole process, so the commands that run a server call it
+(`serve`; `call`, `card` and `demo` through `commands.inprocess`), never `build_server`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import anyio
 from opentelemetry import trace
 from opentelemetry.trace import Span, StatusCode
 
-from cdp_mcp import __version__
 from cdp_mcp.errors import CdpError
+from cdp_mcp.version import __version__
 
 __all__ = ["INSTALL_COMMAND", "configure_tracing", "outcome_span", "traced_upstream"]
 

@@ -43,7 +43,7 @@ __all__ = [
     "Number",
     "Order",
     "OrderLine",
-    "Out",
+    "OutputModel",
     "Priced",
     "Product",
     "PurchaseItem",
@@ -166,7 +166,7 @@ Number = Annotated[float, PlainSerializer(_number, when_used="json")]
 """A float published without a trailing `.0`."""
 
 
-class Out(BaseModel):
+class OutputModel(BaseModel):
     """Base of every output model and item."""
 
     model_config = OUTPUT_CONFIG
@@ -175,13 +175,13 @@ class Out(BaseModel):
 _GCR = Field(None)  # the server instructions say what it is for, once
 
 
-class Result(Out):
+class Result(OutputModel):
     """Base of every result: frozen, no unknown keys, and the customer's gcr_id first."""
 
     gcr_id: int | None = _GCR
 
 
-class Priced(Out):
+class Priced(OutputModel):
     """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
     session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
@@ -219,7 +219,7 @@ def currency_of(*values: Any) -> str | None:
     return next((c for v in values if (c := getattr(v, "currency", None))), None)
 
 
-def keyed(rows: Iterable[Any], key: str, into: type[Out]) -> dict[str, Any]:
+def keyed(rows: Iterable[Any], key: str, into: type[OutputModel]) -> dict[str, Any]:
     """Rows as `{row.<key>: the fields of into}`, the first row of each key kept, rows without a key left out."""
     present = [row for row in rows if getattr(row, key) is not None]
     return {str(getattr(row, key)): row.model_dump(include=set(into.model_fields), exclude_none=True)
@@ -237,14 +237,14 @@ class Listing(Result):
 
     rows_field: ClassVar[str]
     rows_key: ClassVar[str] = "id"
-    rows_model: ClassVar[type[Out]]
+    rows_model: ClassVar[type[OutputModel]]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.rows_field = next(name for name in inspect.get_annotations(cls) if name in cls.model_fields)
         values = get_args(cls.model_fields[cls.rows_field].annotation)[-1:]  # dict[str, Model] -> Model
-        if values and isinstance(values[0], type) and issubclass(values[0], Out):
+        if values and isinstance(values[0], type) and issubclass(values[0], OutputModel):
             cls.rows_model = values[0]
 
     total: int | None = None
@@ -293,7 +293,7 @@ class CustomerProfile(Result, Priced):
     more: dict[str, str | int | float | bool] | None = None
 
 
-class SegmentInfo(Out):
+class SegmentInfo(OutputModel):
     name: str | None = None
     category: str | None = None
     joined: str | None = None
@@ -304,7 +304,7 @@ class SegmentItem(SegmentInfo):
     id: str
 
 
-class SegmentMatch(Out):
+class SegmentMatch(OutputModel):
     name: str | None = None
     joined: str | None = None
 
@@ -321,7 +321,7 @@ class SegmentCheck(Result):
     in_segment: bool
 
 
-class CampaignMatch(Out):
+class CampaignMatch(OutputModel):
     name: str | None = None
     channel: str | None = None
     sent: str | None = None
@@ -348,7 +348,7 @@ class CampaignMatches(Listing):
     campaigns: dict[str, CampaignMatch] = Field(description="By campaign id")
 
 
-class Product(Out):
+class Product(OutputModel):
     name: str | None = None
     price: Number | None = None
 
@@ -366,7 +366,7 @@ class Recommendations(Listing, Priced):
     source: str | None = None
 
 
-class Event(Out):
+class Event(OutputModel):
     date: str
     event: str | None = None
     channel: str | None = None
@@ -386,7 +386,7 @@ class Activities(Listing, Priced):
         return [r.model_dump(include=set(cls.rows_model.model_fields), exclude_none=True) for r in rows]
 
 
-class Figures(Out):
+class Figures(OutputModel):
     orders: int | None = None
     sales: Number | None = None
 
@@ -398,14 +398,14 @@ class Trends(Result, Priced):
     total: Figures | None = None
 
 
-class OrderLine(Out):
+class OrderLine(OutputModel):
     name: str | None = None
     category: str | None = None
     quantity: int | None = Field(None, description="Absent when 1")
     amount: Number | None = None
 
 
-class Order(Out):
+class Order(OutputModel):
     date: str | None = None
     products: dict[str, OrderLine] = Field(description="By product code")
 
@@ -445,7 +445,7 @@ class Purchases(Listing, Priced):
         return _orders(rows)
 
 
-class AffinityTop(Out):
+class AffinityTop(OutputModel):
     """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
 
     title: str | None = None
@@ -461,7 +461,7 @@ class AffinityOut(Result):
     not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 
 
-class AttributeItem(Out):
+class AttributeItem(OutputModel):
     name: str
     value: str | int | float | bool | None = None
 
