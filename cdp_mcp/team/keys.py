@@ -188,7 +188,7 @@ class IssuerKeys:
                     url = await self.jwks_url()
                     response = await self._get(url)
                     keys = _signing_keys(response.json())
-                except (KeysUnavailableError, httpx2.HTTPError, ValueError) as exc:
+                except (KeysUnavailableError, httpx2.HTTPError, ValueError, RecursionError) as exc:
                     cache.failed = self._clock()
                     logger.warning("Cannot fetch the OAuth issuer's signing keys (%s)", _describe(exc))
                 else:
@@ -224,7 +224,7 @@ class IssuerKeys:
             raise KeysUnavailableError(f"{url} answered HTTP {response.status_code}")
         try:
             document = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise KeysUnavailableError(f"{url} did not answer JSON") from exc
         return document if isinstance(document, dict) else None
 

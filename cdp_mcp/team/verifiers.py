@@ -200,7 +200,7 @@ def _header(token: str) -> dict[str, Any]:
         raise TokenRejectedError("The access token is malformed (not a signed JWT)")
     try:
         header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep for the parser
         raise TokenRejectedError("The access token is malformed") from None
     if not isinstance(header, dict):
         raise TokenRejectedError("The access token is malformed")
@@ -246,7 +246,7 @@ class IntrospectionVerifier(_Verifier):
             raise KeysUnavailableError("The token introspection endpoint refused to answer")
         try:
             claims = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise KeysUnavailableError("The token introspection endpoint did not answer JSON") from exc
         if not isinstance(claims, dict):
             raise KeysUnavailableError("The token introspection endpoint did not answer a JSON object")

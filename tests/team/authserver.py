@@ -60,6 +60,7 @@ class AuthServer:
     audience: str = ""
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.ec()])
     jwks_down: bool = False
+    jwks_text: str | None = None  # served instead of the key set (a malformed or hostile document)
     jwks_fetches: int = 0
     introspections: int = 0
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -118,6 +119,8 @@ class AuthServer:
             self.jwks_fetches += 1
             if self.jwks_down:
                 return JSONResponse({"error": "down"}, status_code=503)
+            if self.jwks_text is not None:
+                return Response(self.jwks_text, media_type="application/json")
             return JSONResponse({"keys": [k.jwk() for k in self.keys]},
                                 headers={"Cache-Control": f"public, max-age={self.max_age}"})
 

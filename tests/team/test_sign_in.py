@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
@@ -81,6 +82,22 @@ def _hs256_with_public_key(idp: AuthServer) -> str:
     return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
+def _nested(depth: int) -> str:
+    """JSON `depth` objects deep: Python's parser gives up on it with RecursionError, not ValueError."""
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def _nested_header(depth: int) -> str:
+    return base64.urlsafe_b64encode(f'{{"alg":"ES256","x":{_nested(depth)}}}'.encode()).rstrip(b"=").decode()
+
+
+def _signed_nested_claims(idp: AuthServer) -> str:
+    """Claims nested deep, signed with the issuer's real key (the signature verifies; the claims cannot be read)."""
+    claims = json.dumps(_claims(idp))[:-1] + f', "x": {_nested(1000)}}}'
+    key = idp.keys[0]
+    return jwt.api_jws.encode(claims.encode(), key.private, algorithm=key.alg, headers={"kid": key.kid})
+
+
 BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
     "expired": (lambda idp: idp.token(lifetime=-120), "expired"),
     "not yet valid": (lambda idp: idp.token(not_before=600), "not valid yet"),
@@ -95,6 +112,8 @@ BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
     "unknown kid": (lambda idp: idp.token(key=SigningKey.ec()), "key the issuer does not publish"),
     "malformed": (lambda idp: "not-a-jwt", "malformed"),
     "garbage segments": (lambda idp: "eyJ!!.e30.sig", "malformed"),
+    "header nested 1,000 deep": (lambda idp: _nested_header(1000) + f".{_b64(_claims(idp))}.c2ln", "malformed"),
+    "signed claims nested 1,000 deep": (_signed_nested_claims, "malformed"),
 }
 
 
@@ -148,6 +167,12 @@ async def test_keys_down_cached_keys_keep_serving_and_new_kids_are_refused_unche
     response = await served.post({"Authorization": f"Bearer {idp.token()}"})  # only a fetch could tell
     assert response.status_code == 503 and response.headers["retry-after"] == "10"
     assert "cannot be checked right now" in response.json()["error_description"]
+
+
+async def test_a_key_set_nested_too_deep_to_read_means_keys_unavailable_never_a_crash(served: Served) -> None:
+    served.idp.jwks_text = f'{{"keys": [{_nested(1000)}]}}'
+    response = await served.post({"Authorization": f"Bearer {served.idp.token()}"})
+    assert response.status_code == 503 and "cannot be checked right now" in response.json()["error_description"]
 
 
 async def test_the_audit_file_is_private(served: Served, showcase: Any) -> None:
