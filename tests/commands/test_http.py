@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from cdp_mcp.cli import main
 from cdp_mcp.errors import ConfigurationError
-from cdp_mcp.http_app import create_http_app
+from cdp_mcp.http_app import create_http_app, uvicorn_config
 from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
@@ -103,3 +103,43 @@ async def test_off_loopback_needs_the_token_and_accepts_no_browser_origin_by_def
         assert (await _post(base)).status_code == 401
         assert (await _post(base, bearer | {"Host": "cdp.internal.example:8000"})).status_code == 200
         assert (await _post(base, bearer | {"Origin": "http://localhost:5173"})).status_code == 403
+
+
+async def _raw_post(base: str, headers: list[tuple[str, str]], path: str = "/mcp") -> httpx2.Response:
+    async with httpx2.AsyncClient() as http:
+        return await http.post(f"{base}{path}", json=INITIALIZE, headers=[*HEADERS.items(), *headers])
+
+
+async def test_two_authorization_headers_are_a_bad_request_whichever_comes_first(sandbox_settings: Settings) -> None:
+    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    good, other = ("Authorization", f"Bearer {TOKEN}"), ("Authorization", "Bearer someone-elses-token-0123")
+    async with serving(settings) as base:
+        assert (await _raw_post(base, [good])).status_code == 200
+        for headers in ([good, other], [other, good], [good, good]):
+            response = await _raw_post(base, headers)
+            assert response.status_code == 400, headers
+            assert response.json()["error"] == "invalid_request"
+            assert "one Authorization header" in response.json()["error_description"]
+    async with serving(sandbox_settings) as base:  # on loopback without a token too: never a guess between two
+        assert (await _raw_post(base, [good, other])).status_code == 400
+
+
+async def test_an_access_token_in_the_url_is_refused_and_never_logged(
+    sandbox_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    app = create_http_app(build_server(settings), settings)
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    async with served_on(app, sock, config=uvicorn_config(app, host="127.0.0.1", port=port)):
+        base = f"http://127.0.0.1:{port}"
+        for path in (f"/mcp?access_token={TOKEN}", f"/mcp?x=1&Access_Token={TOKEN}", f"/healthz?access_token={TOKEN}"):
+            response = await _raw_post(base, [("Authorization", f"Bearer {TOKEN}")], path=path)
+            assert response.status_code == 400, path
+            assert response.json()["error"] == "invalid_request" and TOKEN not in response.text
+            assert "Authorization header" in response.json()["error_description"]
+        assert (await _raw_post(base, [("Authorization", f"Bearer {TOKEN}")], path="/mcp?x=1")).status_code == 200
+    access = [r for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(access) == 4 and "access_token=[redacted]" in access[0].getMessage()  # the request is still logged
+    assert TOKEN not in caplog.text and all(TOKEN not in r.getMessage() for r in caplog.records)

@@ -73,6 +73,22 @@ async def test_a_request_without_a_token_gets_the_bare_challenge(shared_app: Ser
     assert basic.status_code == 401 and "invalid_token" not in _challenge(basic)
 
 
+async def test_two_authorization_headers_or_a_token_in_the_url_are_bad_requests(shared_app: Served) -> None:
+    token = shared_app.idp.token()
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    base = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
+    assert (await shared_app.post({"Authorization": f"Bearer {token}"})).status_code == 200
+    async with httpx2.AsyncClient() as http:
+        for headers in ([("Authorization", f"Bearer {token}"), ("Authorization", "Bearer x.y.z")],
+                        [("Authorization", "Bearer x.y.z"), ("Authorization", f"Bearer {token}")]):
+            response = await http.post(shared_app.mcp, json=body, headers=[*base.items(), *headers])
+            assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+        response = await http.post(f"{shared_app.mcp}?access_token={token}", json=body, headers=base)
+        assert response.status_code == 400 and 'error="invalid_request"' in _challenge(response)
+        assert token not in response.text
+    assert shared_app.audit_lines() == []
+
+
 def _hs256_with_public_key(idp: AuthServer) -> str:
     """The classic confusion attack: HMAC keyed with the issuer's public key, which anyone can fetch."""
     public = idp.keys[0].private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
