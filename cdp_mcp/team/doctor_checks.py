@@ -20,6 +20,7 @@ from cdp_mcp.team.audit import audit_destination
 from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, idp_client
 from cdp_mcp.team.ratelimit import effective_rate_limit
+from cdp_mcp.team.verifiers import credentials_refused
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -95,7 +96,7 @@ async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, re
         report.fail(f"cannot reach the introspection endpoint ({type(exc).__name__})",
                     "check CDP_MCP_OAUTH_INTROSPECTION_URL and that this machine reaches it")
         return
-    if response.status_code in (400, 401, 403):
+    if credentials_refused(response):
         report.fail(f"the introspection endpoint refused this server's credentials (HTTP {response.status_code})",
                     "check CDP_MCP_OAUTH_CLIENT_ID and CDP_MCP_OAUTH_CLIENT_SECRET")
     elif response.status_code != 200:

@@ -23,7 +23,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httpx2
 import jwt
@@ -34,7 +34,7 @@ from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
-           "scopes_of", "token_digest"]
+           "credentials_refused", "scopes_of", "token_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -240,10 +240,7 @@ class IntrospectionVerifier(_Verifier):
             logger.warning("Cannot reach the token introspection endpoint (%s)", type(exc).__name__)
             raise KeysUnavailableError("The token introspection endpoint cannot be reached") from exc
         if response.status_code != 200:
-            logger.warning("The token introspection endpoint answered HTTP %d%s", response.status_code,
-                           " (check CDP_MCP_OAUTH_CLIENT_ID / CDP_MCP_OAUTH_CLIENT_SECRET)"
-                           if response.status_code in (400, 401, 403) else "")
-            raise KeysUnavailableError("The token introspection endpoint refused to answer")
+            _refusal(response)
         try:
             claims = response.json()
         except (ValueError, RecursionError) as exc:
@@ -265,6 +262,42 @@ class IntrospectionVerifier(_Verifier):
         if isinstance(nbf, int | float) and nbf > now + self._leeway:
             raise TokenRejectedError("The access token is not valid yet")
         return _access_token(token, {**claims, "iss": claims.get("iss", self._config.issuer)}, self._config)
+
+
+_ENDPOINT_TROUBLE = frozenset({404, 405, 408, 429})
+"""4xx answers about the endpoint (absent, busy), not about the token."""
+
+
+def _error_code(response: httpx2.Response) -> str | None:
+    try:
+        error = response.json().get("error")
+    except (ValueError, RecursionError, AttributeError):
+        return None
+    return error if isinstance(error, str) and error.isidentifier() else None
+
+
+def credentials_refused(response: httpx2.Response) -> bool:
+    """Whether an introspection answer refuses this server's client credentials (RFC 6749 5.2: `invalid_client`,
+    or HTTP 401), as opposed to the token it was asked about (the server and doctor judge alike)."""
+    return response.status_code == 401 or _error_code(response) == "invalid_client"
+
+
+def _refusal(response: httpx2.Response) -> NoReturn:
+    """Judge an introspection answer other than 200: this server's credentials refused, the endpoint in trouble
+    (5xx, absent, busy), or the token refused (any other 4xx, e.g. `unsupported_token_type`), which is the
+    caller's 401 and never blames the credentials."""
+    status, error = response.status_code, _error_code(response)
+    if credentials_refused(response):
+        logger.warning("The token introspection endpoint refused this server's credentials (HTTP %d): check "
+                       "CDP_MCP_OAUTH_CLIENT_ID / CDP_MCP_OAUTH_CLIENT_SECRET", status)
+        raise KeysUnavailableError("The token introspection endpoint refused this server's credentials")
+    if 400 <= status < 500 and status not in _ENDPOINT_TROUBLE:
+        logger.info("The token introspection endpoint refused the token (HTTP %d%s)", status,
+                    f", {error}" if error else "")
+        raise TokenRejectedError("The issuer does not accept this access token")
+    logger.warning("The token introspection endpoint answered HTTP %d%s", status,
+                   " (check CDP_MCP_OAUTH_INTROSPECTION_URL)" if status in (404, 405) else "")
+    raise KeysUnavailableError("The token introspection endpoint cannot answer right now")
 
 
 def _as_list(value: Any) -> Iterable[str]:

@@ -64,6 +64,7 @@ class AuthServer:
     jwks_fetches: int = 0
     introspections: int = 0
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
+    introspection_refusal: tuple[int, dict[str, Any]] | None = None  # (status, body) answered to any caller
     max_age: int = 300
     discovery_moved: bool = False  # the discovery document answers a redirect (cdp-mcp follows none)
     user_agents: set[str] = field(default_factory=set)  # every User-Agent that asked anything
@@ -127,6 +128,9 @@ class AuthServer:
         async def introspect(request: Request) -> JSONResponse:
             self.user_agents.add(request.headers.get("user-agent", ""))
             self.introspections += 1
+            if self.introspection_refusal is not None:
+                status, body = self.introspection_refusal
+                return JSONResponse(body, status_code=status)
             expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if request.headers.get("authorization") != expected:
                 return JSONResponse({"error": "invalid_client"}, status_code=401)

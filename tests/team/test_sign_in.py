@@ -255,3 +255,41 @@ async def test_accepted_tokens_are_remembered_by_digest_never_as_the_token_itsel
             assert access.subject in ("kim", "lee") and (await verifier.check(token)) == access  # remembered
             for held in (repr(access), repr(vars(verifier)), access.model_dump_json()):
                 assert token not in held and token.rsplit(".", 1)[-1] not in held
+
+
+def _introspecting(idp: AuthServer, secret: str | None = None) -> OAuthConfig:
+    from tests.team.authserver import CLIENT_ID, CLIENT_SECRET  # noqa: PLC0415
+
+    idp.audience = "https://cdp.example.com/mcp"
+    return OAuthConfig(issuer=idp.issuer, resource=idp.audience, audience=idp.audience, jwks_url=None,
+                       algorithms=ALGORITHMS, introspection=Introspection(f"{idp.issuer}/introspect", CLIENT_ID,
+                                                                          SecretStr(secret or CLIENT_SECRET)))
+
+
+@pytest.mark.parametrize(("status", "body", "refused"), [
+    (400, {"error": "unsupported_token_type"}, True),  # e.g. a refresh token, or a token type it does not know
+    (400, {"error": "invalid_request"}, True),
+    (403, {"error": "access_denied"}, True),
+    (404, {}, False),  # the endpoint is not there: CDP_MCP_OAUTH_INTROSPECTION_URL is wrong, not the token
+    (429, {}, False),  # the issuer is busy: the token may well be fine
+    (400, {"error": "invalid_client"}, False),
+    (401, {"error": "invalid_client"}, False),
+    (401, {}, False),  # RFC 6749 5.2: 401 is how client authentication fails
+    (500, {"error": "server_error"}, False),
+    (503, {}, False),
+])
+async def test_an_introspection_refusal_of_the_token_is_401_and_only_bad_credentials_blame_them(
+    auth_server: AuthServer, caplog: pytest.LogCaptureFixture, status: int, body: dict[str, Any], refused: bool,
+) -> None:
+    from cdp_mcp.team.keys import TokenRejectedError  # noqa: PLC0415
+
+    caplog.set_level("INFO")
+    auth_server.introspection_refusal = (status, body)
+    async with httpx2.AsyncClient() as http:
+        verifier = IntrospectionVerifier(_introspecting(auth_server), http)
+        expected = TokenRejectedError if refused else KeysUnavailableError
+        with pytest.raises(expected):
+            await verifier.check(auth_server.opaque_token())
+    blames_credentials = "CDP_MCP_OAUTH_CLIENT_SECRET" in caplog.text
+    assert blames_credentials == (body.get("error") == "invalid_client" or status == 401)
+    assert ("CDP_MCP_OAUTH_INTROSPECTION_URL" in caplog.text) == (status == 404)
