@@ -8,8 +8,9 @@ What is added, because the SDK's wiring (`MCPServer(auth=...)`) does not do it:
 - `scopes_supported` in the metadata lists every grant scope, while no single scope is required of all
   callers (the SDK uses one list for both); the metadata is served at the root and path-suffixed URLs;
 - a 401 says why a token was refused (`error="invalid_token"` and a fixed `error_description`), a request
-  without a token gets the bare challenge RFC 6750 asks for, and a token reaching no resource gets 403
-  `insufficient_scope` with the `scope` to ask for; every challenge names `resource_metadata`;
+  without a token gets the challenge RFC 6750 3.1 asks for (no error information; the `scope` a host should ask
+  for), and a token reaching no resource gets 403 `insufficient_scope` with the `scope` to ask for; every
+  challenge names `resource_metadata`;
 - a token that cannot be checked now (the issuer's keys unreachable) gets 503 with Retry-After, never a pass.
 """
 
@@ -58,7 +59,11 @@ class _Refusal:
     scope: str | None = None
 
 
-_SIGN_IN = _Refusal(401, None, "Sign in: send an OAuth access token as Authorization: Bearer <token>")
+_SIGN_IN = _Refusal(401, None, "Sign in: send an OAuth access token as Authorization: Bearer <token>",
+                    scope=BROAD_SCOPE)
+"""No token: RFC 6750 3.1 wants no error information in the challenge, and its `scope` is what hosts ask the
+issuer for (the MCP SDK's client takes it before `scopes_supported`): the least that makes the server useful.
+Asking for everything would make issuers that refuse a scope someone lacks refuse the whole sign-in."""
 _UNAVAILABLE = _Refusal(503, "temporarily_unavailable",
                         "Access tokens cannot be checked right now: the issuer's keys or introspection endpoint "
                         "are unreachable. Retry shortly.")
@@ -117,8 +122,9 @@ class SignInRequired(RequireAuthMiddleware):
         if refusal.status == 503:
             headers["Retry-After"] = str(RETRY_AFTER)
         else:
+            described = refusal.description if refusal.error else None  # the body still says it to a person
             parts = [f'{key}="{value}"' for key, value in (
-                ("error", refusal.error), ("error_description", refusal.description), ("scope", refusal.scope),
+                ("error", refusal.error), ("error_description", described), ("scope", refusal.scope),
                 ("resource_metadata", str(self.resource_metadata_url))) if value]
             headers["WWW-Authenticate"] = "Bearer " + ", ".join(parts)
         body = {"error": refusal.error or "unauthorized", "error_description": refusal.description}

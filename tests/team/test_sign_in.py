@@ -66,11 +66,12 @@ async def test_protected_resource_metadata_names_the_issuer_and_every_scope(shar
 async def test_a_request_without_a_token_gets_the_bare_challenge(shared_app: Served) -> None:
     response = await shared_app.post()
     assert response.status_code == 401
-    assert _challenge(response) == (f'Bearer error_description="Sign in: send an OAuth access token as '
-                                    f'Authorization: Bearer <token>", resource_metadata="{shared_app.base}'
+    # RFC 6750 3.1: no error information without a token; the scope names the least a host should ask for
+    assert _challenge(response) == (f'Bearer scope="cdp:read", resource_metadata="{shared_app.base}'
                                     f'/.well-known/oauth-protected-resource/mcp"')
+    assert "Sign in" in response.json()["error_description"]  # a person with curl still reads what to do
     basic = await shared_app.post({"Authorization": "Basic dXNlcjpwYXNz"})
-    assert basic.status_code == 401 and "invalid_token" not in _challenge(basic)
+    assert basic.status_code == 401 and _challenge(basic) == _challenge(response)
 
 
 async def test_two_authorization_headers_or_a_token_in_the_url_are_bad_requests(shared_app: Served) -> None:
