@@ -64,8 +64,9 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
         keys = IssuerKeys(config.issuer, http, jwks_url=config.jwks_url)
         if config.jwks_url is None or config.introspection is None:
             try:
-                await keys.discover()
+                metadata = await keys.discover()
                 report.ok(f"issuer {config.issuer} answers with its metadata")
+                _check_issuer_spelling(config.issuer, str(metadata.get("issuer")), report)
             except KeysUnavailableError as exc:
                 if config.jwks_url is None:
                     report.fail(f"issuer not usable: {exc}",
@@ -84,6 +85,22 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
             report.fail("the issuer publishes no signing keys", "check CDP_MCP_OAUTH_JWKS_URL")
         else:
             report.ok(f"{count} signing key(s) found at {await keys.jwks_url()}")
+
+
+def _check_issuer_spelling(configured: str, announced: str, report: Reporter) -> None:
+    """Tokens verify either way, but MCP hosts compare the issuer the protected resource metadata advertises (the
+    configured one) with the metadata's own exactly (RFC 8414 3.3), so a difference must be fixed here."""
+    if configured == announced:
+        return
+    if announced == configured + "/":
+        how = "lacks the trailing slash of"
+    elif configured == announced + "/":
+        how = "has a trailing slash not in"
+    else:
+        how = "is not spelt exactly as"
+    report.fail(f"CDP_MCP_OAUTH_ISSUER {configured} {how} the issuer's own identifier {announced}: tokens are "
+                "accepted, but MCP hosts compare the issuer this server advertises with the issuer's own exactly",
+                f"set CDP_MCP_OAUTH_ISSUER={announced} exactly")
 
 
 async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, report: Reporter) -> None:

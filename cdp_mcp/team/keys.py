@@ -3,6 +3,8 @@
 Discovery reads `{issuer}/.well-known/openid-configuration`, else the RFC 8414 document
 `/.well-known/oauth-authorization-server{issuer path}`, and checks that it names the configured issuer
 (a document for another issuer is refused: mix-up protection). `CDP_MCP_OAUTH_JWKS_URL` skips discovery.
+An issuer with and without a trailing slash is the same issuer (`same_issuer`): Auth0's end in "/", and
+people copy them without it; doctor still says when the configured one is not exactly the issuer's own.
 
 Keys are cached for the JWKS response's `max-age` (bounded; one hour by default). A token naming a key id
 the cache does not hold triggers one refetch (the issuer rotated its keys), at most once per cooldown so
@@ -27,7 +29,8 @@ import httpx2
 
 from cdp_mcp.client.transport import USER_AGENT
 
-__all__ = ["IDP_TIMEOUT", "IssuerKeys", "KeysUnavailableError", "TokenRejectedError", "discovery_urls", "idp_client"]
+__all__ = ["IDP_TIMEOUT", "IssuerKeys", "KeysUnavailableError", "TokenRejectedError", "discovery_urls", "idp_client",
+           "issuer_forms", "same_issuer"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,17 @@ def idp_client() -> httpx2.AsyncClient:
     are fetched from the URLs it names, and a redirect is reported as the HTTP status it is."""
     return httpx2.AsyncClient(timeout=httpx2.Timeout(IDP_TIMEOUT), headers={"User-Agent": USER_AGENT},
                               follow_redirects=False)
+
+
+def issuer_forms(issuer: str) -> tuple[str, str]:
+    """The issuer without and with a trailing slash: the `iss` values accepted for it."""
+    bare = issuer.rstrip("/")
+    return bare, bare + "/"
+
+
+def same_issuer(a: str, b: str) -> bool:
+    """Whether two issuer identifiers name the same issuer (equal but for one trailing slash)."""
+    return a in issuer_forms(b)
 
 
 def discovery_urls(issuer: str) -> list[str]:
@@ -152,8 +166,10 @@ class IssuerKeys:
             document = await self._get_json(url, missing_ok=True)
             if document is None:
                 continue
-            if str(document.get("issuer", "")).rstrip("/") != self.issuer.rstrip("/"):
-                raise KeysUnavailableError(f"The metadata at {url} is for another issuer; check CDP_MCP_OAUTH_ISSUER")
+            named = str(document.get("issuer", ""))
+            if not same_issuer(named, self.issuer):
+                raise KeysUnavailableError(f"The metadata at {url} names issuer {named[:200]}, not {self.issuer}: "
+                                           "it is for another issuer; check CDP_MCP_OAUTH_ISSUER")
             self.metadata = document
             return document
         raise KeysUnavailableError(f"No OpenID or OAuth metadata found for {self.issuer}; check CDP_MCP_OAUTH_ISSUER "

@@ -2,10 +2,10 @@
 
 `JwtVerifier` checks, in order: shape and size, the header's algorithm against the allowlist (never `none`,
 never HS*), the signing key (by `kid`, from the issuer's JWKS, see `keys.py`; a JWK that states its own
-`alg` must match), then PyJWT checks the signature, `iss`, `aud` (RFC 8707: this server's resource, or
-CDP_MCP_OAUTH_AUDIENCE), `exp`, `nbf` and `iat` with a small leeway. `IntrospectionVerifier` asks the
-issuer about tokens it cannot read (opaque). Both remember accepted tokens briefly (a minute at most, never
-past their expiry), since a client sends the same token with every request.
+`alg` must match), then PyJWT checks the signature, `iss` (with or without a trailing slash), `aud` (RFC
+8707: this server's resource, or CDP_MCP_OAUTH_AUDIENCE), `exp`, `nbf` and `iat` with a small leeway.
+`IntrospectionVerifier` asks the issuer about tokens it cannot read (opaque). Both remember accepted tokens
+briefly (a minute at most, never past their expiry), since a client sends the same token with every request.
 
 Both expose `check(token)`, which says why a token is refused (`TokenRejectedError`) or that it cannot be
 checked now (`KeysUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
@@ -31,7 +31,7 @@ from mcp.server.auth.provider import AccessToken
 
 from cdp_mcp.grants import normalise_scopes
 from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError, issuer_forms, same_issuer
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
            "credentials_refused", "scopes_of", "token_digest"]
@@ -169,7 +169,7 @@ class JwtVerifier(_Verifier):
         try:
             key = self._key(jwk, alg)
             claims = jwt.decode(token, key, algorithms=[alg], audience=self._config.audience,
-                                issuer=self._config.issuer, leeway=self._leeway,
+                                issuer=issuer_forms(self._config.issuer), leeway=self._leeway,
                                 options={"require": _REQUIRED, "verify_iat": True})
         except jwt.PyJWKError:
             raise TokenRejectedError("The access token's signing key cannot be used with its algorithm") from None
@@ -252,7 +252,7 @@ class IntrospectionVerifier(_Verifier):
     def _accept(self, token: str, claims: dict[str, Any], now: float) -> AccessToken:
         if claims.get("active") is not True:
             raise TokenRejectedError("The access token is not active (expired, revoked or unknown)")
-        if "iss" in claims and str(claims["iss"]).rstrip("/") != self._config.issuer.rstrip("/"):
+        if "iss" in claims and not same_issuer(str(claims["iss"]), self._config.issuer):
             raise TokenRejectedError("The access token was issued by another issuer")
         if self._config.audience not in _as_list(claims.get("aud")):
             raise TokenRejectedError("The access token was not issued for this server (audience)")

@@ -68,11 +68,14 @@ class AuthServer:
     max_age: int = 300
     discovery_moved: bool = False  # the discovery document answers a redirect (cdp-mcp follows none)
     user_agents: set[str] = field(default_factory=set)  # every User-Agent that asked anything
+    trailing_slash: bool = False  # the issuer identifier ends in "/" (Auth0's do)
+    announced_issuer: str | None = None  # the issuer its metadata names, when not its own (a mix-up)
 
     def __post_init__(self) -> None:
         self._sock = bind_socket("127.0.0.1", 0)
         self.port = self._sock.getsockname()[1]
-        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.issuer = self.base + ("/" if self.trailing_slash else "")
         self._server: uvicorn.Server | None = None
         self._thread = threading.Thread(target=self._run, name=f"authserver-{self.port}", daemon=True)
         self._ready = threading.Event()
@@ -109,11 +112,11 @@ class AuthServer:
         async def discovery(request: Request) -> Response:
             self.user_agents.add(request.headers.get("user-agent", ""))
             if self.discovery_moved and not request.url.path.startswith("/moved/"):
-                return RedirectResponse(f"{self.issuer}/moved/.well-known/openid-configuration", status_code=302)
-            return JSONResponse({"issuer": self.issuer, "jwks_uri": f"{self.issuer}/jwks",
-                                 "introspection_endpoint": f"{self.issuer}/introspect",
-                                 "authorization_endpoint": f"{self.issuer}/authorize",
-                                 "token_endpoint": f"{self.issuer}/token"})
+                return RedirectResponse(f"{self.base}/moved/.well-known/openid-configuration", status_code=302)
+            return JSONResponse({"issuer": self.announced_issuer or self.issuer, "jwks_uri": f"{self.base}/jwks",
+                                 "introspection_endpoint": f"{self.base}/introspect",
+                                 "authorization_endpoint": f"{self.base}/authorize",
+                                 "token_endpoint": f"{self.base}/token"})
 
         async def jwks(request: Request) -> JSONResponse:
             self.user_agents.add(request.headers.get("user-agent", ""))

@@ -151,6 +151,23 @@ async def test_bad_tokens_are_refused_with_the_reason_and_never_reach_a_tool(
     assert token not in caplog.text and reason in caplog.text  # the log says why, never with the token
 
 
+@pytest.mark.parametrize(("issued", "configured"), [("with", "without"), ("without", "with")])
+async def test_an_issuer_is_the_same_with_or_without_its_trailing_slash(
+    cdp_env: dict[str, str], tmp_path: Path, issued: str, configured: str,
+) -> None:
+    idp = AuthServer(trailing_slash=issued == "with").start()  # Auth0's issuers end in "/"
+    try:
+        issuer = idp.base + ("/" if configured == "with" else "")
+        async with oauth_app(idp, tmp_path / "audit.jsonl", settings={"mcp_oauth_issuer": issuer}) as served:
+            async with served.client(idp.token()) as client:
+                assert len((await client.list_tools()).tools) == 16
+            for other in (f"{idp.base}/other", f"{idp.base}//", idp.base.replace("http:", "https:")):
+                response = await served.post({"Authorization": f"Bearer {idp.token(iss=other)}"})
+                assert response.status_code == 401 and "another issuer" in _challenge(response)
+    finally:
+        idp.stop()
+
+
 async def test_a_token_with_none_of_our_scopes_gets_403_naming_the_scope(shared_app: Served) -> None:
     response = await shared_app.post({"Authorization": f"Bearer {shared_app.idp.token('openid profile cdp:pii')}"})
     assert response.status_code == 403
