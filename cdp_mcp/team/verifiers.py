@@ -7,6 +7,10 @@ never HS*), the signing key (by `kid`, from the issuer's JWKS, see `keys.py`; a 
 `IntrospectionVerifier` asks the issuer about tokens it cannot read (opaque). Both remember accepted tokens
 briefly (a minute at most, never past their expiry), since a client sends the same token with every request.
 
+ID tokens are never access tokens: a JWT carrying `nonce` or `at_hash` is refused, and once the issuer has
+signed one access token typed `at+jwt` (RFC 9068), a JWT of another `typ` from it is refused too (learnt per
+process: issuers that type their access tokens type all of them; those that do not are unaffected).
+
 Both expose `check(token)`, which says why a token is refused (`TokenRejectedError`) or that it cannot be
 checked now (`KeysUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
 never the token, its claims or anything else the caller sent. Scopes come from `scope` (space-separated),
@@ -44,6 +48,9 @@ MAX_TOKEN_LENGTH = 16 * 1024
 _SCOPE_CLAIMS = ("scope", "scp", "roles", "permissions")
 _CLIENT_CLAIMS = ("client_id", "azp", "appid", "cid")
 _REQUIRED = ["exp", "iss", "aud"]
+_ID_TOKEN_CLAIMS = frozenset({"nonce", "at_hash"})
+"""Claims only an OpenID Connect ID token carries: such a token names who signed in to a client, and its `aud`
+is that client, which some set-ups make this server's audience too (Entra ID with one app registration)."""
 _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.ExpiredSignatureError, "The access token expired"),
     (jwt.ImmatureSignatureError, "The access token is not valid yet"),
@@ -154,6 +161,7 @@ class JwtVerifier(_Verifier):
         self._keys = keys
         self._leeway = leeway
         self._parsed: dict[tuple[str, str], jwt.PyJWK] = {}
+        self._typed = False  # this issuer's access tokens carry typ at+jwt (learnt from the first one that does)
 
     def __repr__(self) -> str:
         return f"JwtVerifier(issuer={self._config.issuer!r}, audience={self._config.audience!r})"
@@ -176,11 +184,18 @@ class JwtVerifier(_Verifier):
         except jwt.InvalidTokenError as exc:
             reason = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), "The access token is invalid")
             raise TokenRejectedError(reason) from None
+        if _ID_TOKEN_CLAIMS & claims.keys():
+            raise TokenRejectedError("The token is an ID token, not an access token")
+        typed = _is_access_token_type(header.get("typ"))
+        if self._typed and not typed:
+            raise TokenRejectedError("The token is not typed at+jwt, as this issuer's access tokens are (RFC 9068)")
+        self._typed = self._typed or typed
         access = _access_token(token, claims, self._config)
-        return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid")}})
+        return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid"), "typed": typed}})
 
     def _still_good(self, access: AccessToken) -> bool:
-        return self._keys.holds((access.claims or {}).get("kid"))
+        claims = access.claims or {}
+        return self._keys.holds(claims.get("kid")) and (claims.get("typed") or not self._typed)
 
     def _key(self, jwk: dict[str, Any], alg: str) -> jwt.PyJWK:
         """The parsed key, kept while its JWK is the same (parsing costs more than verifying)."""
@@ -191,6 +206,11 @@ class JwtVerifier(_Verifier):
                 self._parsed.clear()
             key = self._parsed[ident] = jwt.PyJWK(jwk, algorithm=alg)
         return key
+
+
+def _is_access_token_type(typ: object) -> bool:
+    """RFC 9068 2.1: `at+jwt`, or its media type `application/at+jwt`, compared without regard to case."""
+    return isinstance(typ, str) and typ.lower().removeprefix("application/") == "at+jwt"
 
 
 def _header(token: str) -> dict[str, Any]:

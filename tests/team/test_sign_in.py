@@ -127,6 +127,9 @@ BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
                  "algorithm this server does not accept"),
     "HS256 keyed with the public key": (_hs256_with_public_key, "algorithm this server does not accept"),
     "unknown kid": (lambda idp: idp.token(key=SigningKey.ec()), "key the issuer does not publish"),
+    "an ID token (nonce)": (lambda idp: idp.token(nonce="n-0S6_WzA2Mj"), "an ID token, not an access token"),
+    "an ID token (at_hash)": (lambda idp: idp.token(at_hash="77QmUPtjPfzWtF2AnpK9RQ"),
+                              "an ID token, not an access token"),
     "malformed": (lambda idp: "not-a-jwt", "malformed"),
     "garbage segments": (lambda idp: "eyJ!!.e30.sig", "malformed"),
     "header nested 1,000 deep": (lambda idp: _nested_header(1000) + f".{_b64(_claims(idp))}.c2ln", "malformed"),
@@ -166,6 +169,20 @@ async def test_an_issuer_is_the_same_with_or_without_its_trailing_slash(
                 assert response.status_code == 401 and "another issuer" in _challenge(response)
     finally:
         idp.stop()
+
+
+async def test_once_the_issuer_types_its_access_tokens_an_untyped_token_is_refused(served: Served) -> None:
+    """RFC 9068: access tokens carry typ at+jwt; an issuer that sets it sets it on all of them, so another typ
+    from it is an ID token or another JWT it signed, never an access token for this server."""
+    idp = served.idp
+    untyped, id_like = idp.token(sub="kim"), idp.token(sub="kim", header={"typ": "JWT"})
+    assert (await served.post({"Authorization": f"Bearer {untyped}"})).status_code == 200  # not typed yet: fine
+    for typ in ("at+jwt", "application/at+JWT"):
+        typed = idp.token(sub="lee", header={"typ": typ})
+        assert (await served.post({"Authorization": f"Bearer {typed}"})).status_code == 200
+    for token in (id_like, idp.token(sub="max")):
+        response = await served.post({"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401 and "not typed at+jwt" in _challenge(response)
 
 
 async def test_a_token_with_none_of_our_scopes_gets_403_naming_the_scope(shared_app: Served) -> None:
