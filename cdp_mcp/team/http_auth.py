@@ -17,9 +17,10 @@ What is added, because the SDK's wiring (`MCPServer(auth=...)`) does not do it:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
@@ -47,7 +48,8 @@ logger = logging.getLogger(__name__)
 
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 RETRY_AFTER = 10
-"""Seconds a client is asked to wait when tokens cannot be checked (the issuer unreachable)."""
+"""Seconds a client is asked to wait when tokens cannot be checked (the issuer unreachable), at most: less when
+the wait is known (until the next fetch of the issuer's keys may be made)."""
 _REFUSAL = "cdp_mcp.auth_refusal"
 
 
@@ -57,6 +59,7 @@ class _Refusal:
     error: str | None
     description: str
     scope: str | None = None
+    retry_after: int = RETRY_AFTER  # seconds, for a 503
 
 
 _SIGN_IN = _Refusal(401, None, "Sign in: send an OAuth access token as Authorization: Bearer <token>",
@@ -95,7 +98,8 @@ class VerifyingBearerBackend(BearerAuthBackend):
             return None
         except KeysUnavailableError as exc:
             logger.warning("Could not check an access token: %s", exc)
-            conn.scope[_REFUSAL] = _UNAVAILABLE
+            wait = RETRY_AFTER if exc.retry_after is None else min(RETRY_AFTER, max(1, math.ceil(exc.retry_after)))
+            conn.scope[_REFUSAL] = replace(_UNAVAILABLE, retry_after=wait)
             return None
         return AuthCredentials(access.scopes), AuthenticatedUser(access)
 
@@ -120,7 +124,7 @@ class SignInRequired(RequireAuthMiddleware):
     async def _refuse(self, refusal: _Refusal, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {}
         if refusal.status == 503:
-            headers["Retry-After"] = str(RETRY_AFTER)
+            headers["Retry-After"] = str(refusal.retry_after)
         else:
             described = refusal.description if refusal.error else None  # the body still says it to a person
             parts = [f'{key}="{value}"' for key, value in (

@@ -7,11 +7,14 @@ An issuer with and without a trailing slash is the same issuer (`same_issuer`): 
 people copy them without it; doctor still says when the configured one is not exactly the issuer's own.
 
 Keys are cached for the JWKS response's `max-age` (bounded; one hour by default). A token naming a key id
-the cache does not hold triggers one refetch (the issuer rotated its keys), at most once per cooldown so
-random key ids cannot make us hammer the issuer. When the issuer cannot be reached, cached keys keep serving
-until they expire; after that, or for a key id only a refetch could settle, `KeysUnavailableError` refuses
-the request: a token is never let through unchecked. After a failed fetch, further attempts wait a few
-seconds, so an outage does not add a network timeout to every request.
+the cache does not hold triggers a refetch (the issuer rotated its keys). A key id that a fetch just now did
+not find is not asked about again for a cooldown, per key id (one attacker-sent kid must not block a real
+rotation), and a flood of random key ids costs the issuer a few fetches per cooldown, not one per request.
+When the issuer cannot be reached, cached keys keep serving until they expire; after that, or for a key id
+only a refetch could settle, `KeysUnavailableError` refuses the request with the seconds until a fetch may
+settle it (`retry_after`): a token is never let through unchecked, and a valid token signed with a newly
+published key is never refused as invalid. After a failed fetch, further attempts wait a few seconds, so an
+outage does not add a network timeout to every request.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +42,7 @@ IDP_TIMEOUT = 5.0
 """Seconds to connect to the identity provider and for each of its answers."""
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _JWKS_LIMIT = 512 * 1024  # bytes: a key set is a few KB; more is a misconfiguration or an attack
+_MISSING_LIMIT = 1024  # key ids remembered as lacking (oldest forgotten first)
 
 
 class TokenRejectedError(Exception):
@@ -49,7 +54,12 @@ class TokenRejectedError(Exception):
 
 
 class KeysUnavailableError(Exception):
-    """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable)."""
+    """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable, or a new key
+    id cannot be asked about yet); `retry_after`: seconds until it may be, when known."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def idp_client() -> httpx2.AsyncClient:
@@ -84,8 +94,9 @@ class _Cache:
     keys: dict[str | None, dict[str, Any]] = field(default_factory=dict)
     expires: float = 0.0  # monotonic
     fetched: float = float("-inf")  # monotonic time of the last successful fetch
-    unknown_kid: float = float("-inf")  # monotonic time of the last refetch for a key id the cache lacked
     failed: float = float("-inf")  # monotonic time of the last failed fetch
+    attempts: deque[float] = field(default_factory=deque)  # monotonic times of recent fetch attempts
+    missing: dict[str | None, float] = field(default_factory=dict)  # kid -> when a fresh fetch lacked it
 
 
 class IssuerKeys:
@@ -97,20 +108,22 @@ class IssuerKeys:
         jwks_url: skips discovery (`CDP_MCP_OAUTH_JWKS_URL`).
         cache_seconds: how long keys live when the response states no `max-age`.
         min_seconds, max_seconds: bounds on a stated `max-age`.
-        refetch_cooldown: least seconds between two fetches for an unknown key id.
+        refetch_cooldown: seconds before a key id a fresh fetch lacked is asked about again.
+        refetch_budget: fetches at most in any `refetch_cooldown` seconds for key ids the cache lacks.
         retry_after_failure: seconds before trying again after a failed fetch.
         clock: monotonic seconds (tests pass their own).
     """
 
     def __init__(self, issuer: str, http: httpx2.AsyncClient, *, jwks_url: str | None = None,
                  cache_seconds: float = 3600, min_seconds: float = 60, max_seconds: float = 86400,
-                 refetch_cooldown: float = 10, retry_after_failure: float = 5,
+                 refetch_cooldown: float = 10, refetch_budget: int = 5, retry_after_failure: float = 5,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.issuer = issuer
         self._http = http
         self._jwks_url = jwks_url
         self._ttl = (cache_seconds, min_seconds, max_seconds)
         self._cooldown = refetch_cooldown
+        self._budget = refetch_budget
         self._retry_after_failure = retry_after_failure
         self._clock = clock
         self._cache = _Cache()
@@ -124,8 +137,8 @@ class IssuerKeys:
         """The JWK for a token's key id.
 
         Raises:
-            TokenRejectedError: the issuer does not have that key (after one refetch) or kid is ambiguous.
-            KeysUnavailableError: the keys cannot be fetched and the cache cannot settle it.
+            TokenRejectedError: a fetch made for this request does not have that key, or kid is ambiguous.
+            KeysUnavailableError: only a fetch could settle it and none can be made now (`retry_after` says when).
         """
         now = self._clock()
         cache = self._cache
@@ -133,14 +146,14 @@ class IssuerKeys:
             found = self._lookup(kid)
             if found is not None:
                 return found
-            if now - cache.unknown_kid < self._cooldown:  # random kids must not make us hammer the issuer
-                raise TokenRejectedError("The token is signed with a key the issuer does not publish")
-            cache.unknown_kid = now
+            self._hold_off(kid, now)
         fresh = await self._refresh(stale_before=now)
         found = self._lookup(kid)
         if found is None:
             if not fresh:  # only a fetch could tell a rotated key from a forged one
-                raise KeysUnavailableError("The issuer's signing keys cannot be fetched to check a new key id")
+                raise KeysUnavailableError("The issuer's signing keys cannot be fetched to check a new key id",
+                                           retry_after=self._next_attempt())
+            self._remember_missing(kid)
             raise TokenRejectedError("The token is signed with a key the issuer does not publish")
         return found
 
@@ -183,6 +196,31 @@ class IssuerKeys:
 
     # -- internals ---------------------------------------------------------------------------------------
 
+    def _hold_off(self, kid: str | None, now: float) -> None:
+        """Refuse to fetch for a kid the cache lacks, for now: one that a fetch just lacked, or any while recent
+        fetches have used up the budget. Never a verdict on the token: it may be signed with a key published
+        a moment ago."""
+        cache = self._cache
+        lacked = cache.missing.get(kid)
+        if lacked is not None and now - lacked < self._cooldown:
+            raise KeysUnavailableError("The token's key id was not published a moment ago; asking the issuer "
+                                       "again shortly", retry_after=self._cooldown - (now - lacked))
+        recent = [t for t in cache.attempts if now - t < self._cooldown]
+        if len(recent) >= self._budget:
+            raise KeysUnavailableError("Too many unknown key ids lately to ask the issuer about another one now",
+                                       retry_after=self._cooldown - (now - recent[0]))
+
+    def _remember_missing(self, kid: str | None) -> None:
+        missing = self._cache.missing
+        missing.pop(kid, None)
+        missing[kid] = self._clock()
+        while len(missing) > _MISSING_LIMIT:
+            del missing[next(iter(missing))]
+
+    def _next_attempt(self) -> float:
+        """Seconds until the pause after a failed fetch ends (at least a moment)."""
+        return max(0.5, self._retry_after_failure - (self._clock() - self._cache.failed))
+
     def _lookup(self, kid: str | None) -> dict[str, Any] | None:
         keys = self._cache.keys
         if kid is not None:
@@ -200,6 +238,9 @@ class IssuerKeys:
             if cache.fetched >= stale_before:
                 return True
             if self._clock() - cache.failed >= self._retry_after_failure:
+                cache.attempts.append(self._clock())
+                while len(cache.attempts) > self._budget:
+                    cache.attempts.popleft()
                 try:
                     url = await self.jwks_url()
                     response = await self._get(url)
@@ -214,7 +255,7 @@ class IssuerKeys:
                     return True
             if self._clock() < cache.expires:
                 return False  # cached keys keep serving until they expire
-            raise KeysUnavailableError("The issuer's signing keys cannot be fetched")
+            raise KeysUnavailableError("The issuer's signing keys cannot be fetched", retry_after=self._next_attempt())
 
     def _lifetime(self, response: httpx2.Response) -> float:
         default, low, high = self._ttl

@@ -14,6 +14,7 @@ import os
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from pydantic import SecretStr
 from cdp_mcp.cli import main
 from cdp_mcp.grants import SCOPES_SUPPORTED
 from cdp_mcp.team.config import ALGORITHMS, Introspection, OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError
+from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
 from cdp_mcp.team.verifiers import IntrospectionVerifier, JwtVerifier
 from tests.team.authserver import AuthServer, SigningKey
 from tests.team.conftest import Served, oauth_app
@@ -216,7 +217,7 @@ async def test_keys_down_cached_keys_keep_serving_and_new_kids_are_refused_unche
         assert len((await client.list_tools()).tools) == 16
     idp.rotate()
     response = await served.post({"Authorization": f"Bearer {idp.token()}"})  # only a fetch could tell
-    assert response.status_code == 503 and response.headers["retry-after"] == "10"
+    assert response.status_code == 503 and 1 <= int(response.headers["retry-after"]) <= 5  # until the next try
     assert "cannot be checked right now" in response.json()["error_description"]
 
 
@@ -251,16 +252,22 @@ def test_incomplete_sign_in_configuration_stops_start_up_naming_the_variable(
     assert "CDP_MCP_OAUTH_ISSUER is not" in capsys.readouterr().err
 
 
+@asynccontextmanager
+async def _verifier_on_a_clock(idp: AuthServer) -> AsyncIterator[tuple[JwtVerifier, list[float]]]:
+    """A JWT verifier for `idp` whose keys see the monotonic time `now[0]`, remembering no verdict (every check
+    uses the keys)."""
+    idp.audience = "https://cdp.example.com/mcp"
+    config = OAuthConfig(issuer=idp.issuer, resource=idp.audience, audience=idp.audience, jwks_url=None,
+                         introspection=None, algorithms=ALGORITHMS)
+    now = [1000.0]
+    async with httpx2.AsyncClient() as http:
+        yield JwtVerifier(config, IssuerKeys(idp.issuer, http, clock=lambda: now[0]), cache_seconds=0), now
+
+
 async def test_cached_keys_serve_until_they_expire_then_tokens_are_refused_unchecked_never(
     auth_server: AuthServer,
 ) -> None:
-    auth_server.audience = "https://cdp.example.com/mcp"
-    config = OAuthConfig(issuer=auth_server.issuer, resource=auth_server.audience, audience=auth_server.audience,
-                         jwks_url=None, introspection=None, algorithms=ALGORITHMS)
-    now = [1000.0]
-    async with httpx2.AsyncClient() as http:
-        keys = IssuerKeys(auth_server.issuer, http, clock=lambda: now[0])
-        verifier = JwtVerifier(config, keys, cache_seconds=0)  # no remembered verdicts: every check uses the keys
+    async with _verifier_on_a_clock(auth_server) as (verifier, now):
         assert (await verifier.check(auth_server.token(sub="kim"))).subject == "kim"
         auth_server.jwks_down = True
         now[0] += 299  # the JWKS said max-age=300
@@ -316,8 +323,6 @@ def _introspecting(idp: AuthServer, secret: str | None = None) -> OAuthConfig:
 async def test_an_introspection_refusal_of_the_token_is_401_and_only_bad_credentials_blame_them(
     auth_server: AuthServer, caplog: pytest.LogCaptureFixture, status: int, body: dict[str, Any], refused: bool,
 ) -> None:
-    from cdp_mcp.team.keys import TokenRejectedError  # noqa: PLC0415
-
     caplog.set_level("INFO")
     auth_server.introspection_refusal = (status, body)
     async with httpx2.AsyncClient() as http:
@@ -328,3 +333,45 @@ async def test_an_introspection_refusal_of_the_token_is_401_and_only_bad_credent
     blames_credentials = "CDP_MCP_OAUTH_CLIENT_SECRET" in caplog.text
     assert blames_credentials == (body.get("error") == "invalid_client" or status == 401)
     assert ("CDP_MCP_OAUTH_INTROSPECTION_URL" in caplog.text) == (status == 404)
+
+
+async def test_a_new_key_is_never_refused_as_401_whatever_kids_an_attacker_sends(auth_server: AuthServer) -> None:
+    """The refetch cooldown is per unknown kid: one attacker's kid cannot block a rotation; while a kid cannot be
+    settled (its cooldown, a flood of unknown kids, the issuer down), the answer is 'retry in N s', never 401."""
+    async with _verifier_on_a_clock(auth_server) as (verifier, now):
+        await verifier.check(auth_server.token())
+        forged = auth_server.token(key=SigningKey.ec())
+        with pytest.raises(TokenRejectedError):  # the issuer, asked just now, does not publish that key
+            await verifier.check(forged)
+        now[0] += 1
+        with pytest.raises(KeysUnavailableError) as again:  # asked a second ago: wait, do not hammer the issuer
+            await verifier.check(forged)
+        assert again.value.retry_after == pytest.approx(9)
+        auth_server.rotate(keep_old=True)
+        now[0] += 1
+        assert (await verifier.check(auth_server.token(sub="kim"))).subject == "kim"  # rotation goes through
+        fetches = auth_server.jwks_fetches
+        for _ in range(8):  # a flood of random kids: a few refetches, then the issuer is spared
+            now[0] += 0.01
+            with pytest.raises((TokenRejectedError, KeysUnavailableError)):
+                await verifier.check(auth_server.token(key=SigningKey.ec()))
+        assert auth_server.jwks_fetches - fetches <= 5
+        auth_server.rotate(keep_old=True)
+        now[0] += 0.01
+        with pytest.raises(KeysUnavailableError) as flooded:  # a real new key during the flood: 503, not 401
+            await verifier.check(auth_server.token(sub="lee"))
+        assert 0 < flooded.value.retry_after <= 10
+        now[0] += 10
+        assert (await verifier.check(auth_server.token(sub="lee"))).subject == "lee"
+        auth_server.jwks_down = True
+        auth_server.rotate(keep_old=True)
+        now[0] += 0.01
+        with pytest.raises(KeysUnavailableError) as down:  # the issuer unreachable: 503 until the next try
+            await verifier.check(auth_server.token(sub="max"))
+        now[0] += 2
+        with pytest.raises(KeysUnavailableError) as still:
+            await verifier.check(auth_server.token(sub="max"))
+        assert down.value.retry_after == pytest.approx(5) and still.value.retry_after == pytest.approx(3)
+        auth_server.jwks_down = False
+        now[0] += 3
+        assert (await verifier.check(auth_server.token(sub="max"))).subject == "max"
