@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from cdp_mcp.tools.spec import ToolSpec
 
 __all__ = [
+    "MACHINE_PREFIX",
     "Caller",
     "ScopeNotGrantedError",
     "current_caller",
+    "machine_principal",
     "may_read",
     "missing_scopes_error",
     "must_redact",
@@ -49,9 +51,18 @@ class ScopeNotGrantedError(CdpError):
     code = "SCOPE_NOT_GRANTED"
 
 
+MACHINE_PREFIX = "client:"
+"""How a token with no person in it is named (`client:<client id>`); reserved, so no person is named so."""
+
+
+def machine_principal(client_id: str) -> str:
+    return f"{MACHINE_PREFIX}{client_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The principal of one call: `sub` (else client id), `static-token` or `local`; scopes when signed in."""
+    """The principal of one call: the signed-in person (CDP_MCP_OAUTH_PRINCIPAL_CLAIM, `sub` by default) or
+    `client:<client id>` for a machine token; `static-token` or `local` without sign-in; scopes when signed in."""
 
     principal: str
     client_id: str | None
@@ -68,8 +79,9 @@ def current_caller(settings: Settings, request: Any = None) -> Caller:
     transport = "stdio" if request is None else "http"
     token = get_access_token()
     if token is not None:
-        return Caller(token.subject or token.client_id, token.client_id, transport,
-                      normalise_scopes(token.scopes))
+        principal = (token.claims or {}).get("principal")  # set by the verifier (verifiers.principal_of)
+        return Caller(principal if isinstance(principal, str) else machine_principal(token.client_id),
+                      token.client_id, transport, normalise_scopes(token.scopes))
     if settings.oauth_enabled:
         return Caller("anonymous", None, transport, frozenset())
     static = request is not None and settings.mcp_auth_token is not None

@@ -17,7 +17,8 @@ from pydantic import SecretStr
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
-__all__ = ["ALGORITHMS", "MCP_PATH", "Introspection", "OAuthConfig", "check_team_settings", "is_loopback_url"]
+__all__ = ["ALGORITHMS", "DEFAULT_JWKS_MAX_AGE", "DEFAULT_PRINCIPAL_CLAIM", "MCP_PATH", "Introspection", "OAuthConfig",
+           "check_team_settings", "is_loopback_url"]
 
 MCP_PATH = "/mcp"
 """Where the Streamable HTTP endpoint is served; the protected resource is `{CDP_MCP_PUBLIC_URL}/mcp`."""
@@ -27,7 +28,12 @@ ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS5
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _URL_SETTINGS = ("mcp_public_url", "mcp_oauth_issuer", "mcp_oauth_jwks_url", "mcp_oauth_introspection_url")
 _NEEDS_ISSUER = ("mcp_oauth_audience", "mcp_oauth_jwks_url", "mcp_oauth_introspection_url", "mcp_oauth_client_id",
-                 "mcp_oauth_client_secret", "mcp_oauth_algorithms")
+                 "mcp_oauth_client_secret", "mcp_oauth_algorithms", "mcp_oauth_principal_claim",
+                 "mcp_oauth_jwks_max_age")
+DEFAULT_PRINCIPAL_CLAIM = "sub"
+"""The claim that names the person in audit lines and rate limits (CDP_MCP_OAUTH_PRINCIPAL_CLAIM)."""
+DEFAULT_JWKS_MAX_AGE = 600
+"""Seconds the issuer's signing keys are kept when it states no cache lifetime (CDP_MCP_OAUTH_JWKS_MAX_AGE)."""
 
 
 def _env(name: str) -> str:
@@ -68,7 +74,7 @@ def check_team_settings(settings: Settings) -> None:
                 for p in [_url_problem(name, url)] if p]
     if _text(settings.mcp_oauth_issuer) is None:
         problems += [f"{_env(name)} is set but CDP_MCP_OAUTH_ISSUER is not: set the issuer to turn sign-in on, or "
-                     f"unset {_env(name)}" for name in _NEEDS_ISSUER if _text(getattr(settings, name))]
+                     f"unset {_env(name)}" for name in _NEEDS_ISSUER if name in settings.model_fields_set]
     else:
         if _text(settings.mcp_auth_token):
             problems.append("CDP_MCP_OAUTH_ISSUER and CDP_MCP_AUTH_TOKEN are exclusive: unset CDP_MCP_AUTH_TOKEN "
@@ -108,6 +114,8 @@ class OAuthConfig:
     jwks_url: str | None
     introspection: Introspection | None
     algorithms: tuple[str, ...]
+    principal_claim: str = DEFAULT_PRINCIPAL_CLAIM
+    jwks_max_age: int = DEFAULT_JWKS_MAX_AGE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuthConfig | None:
@@ -123,4 +131,5 @@ class OAuthConfig:
             introspection = Introspection(url, client_id, settings.mcp_oauth_client_secret)
         return cls(issuer=issuer, resource=resource, audience=_text(settings.mcp_oauth_audience) or resource,
                    jwks_url=_text(settings.mcp_oauth_jwks_url), introspection=introspection,
-                   algorithms=tuple(settings.mcp_oauth_algorithms or ALGORITHMS))
+                   algorithms=tuple(settings.mcp_oauth_algorithms or ALGORITHMS),
+                   principal_claim=settings.mcp_oauth_principal_claim, jwks_max_age=settings.mcp_oauth_jwks_max_age)

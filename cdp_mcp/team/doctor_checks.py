@@ -61,7 +61,7 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
     report.info(f"protected resource: {config.resource} (tokens must name audience {config.audience})")
     report.info(f"scopes: {' '.join(SCOPES_SUPPORTED)}")
     async with idp_client() as http:
-        keys = IssuerKeys(config.issuer, http, jwks_url=config.jwks_url)
+        keys = IssuerKeys.for_config(config, http)
         if config.jwks_url is None or config.introspection is None:
             try:
                 metadata = await keys.discover()

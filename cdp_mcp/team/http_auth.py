@@ -146,7 +146,7 @@ class ResourceServer:
     def __init__(self, config: OAuthConfig, *, verifier: CheckingVerifier | None = None) -> None:
         self.config = config
         self._http = idp_client()
-        self.keys = IssuerKeys(config.issuer, self._http, jwks_url=config.jwks_url)
+        self.keys = IssuerKeys.for_config(config, self._http)
         self.verifier: CheckingVerifier = verifier or (
             IntrospectionVerifier(config, self._http) if config.introspection is not None
             else JwtVerifier(config, self.keys))

@@ -6,7 +6,8 @@ Discovery reads `{issuer}/.well-known/openid-configuration`, else the RFC 8414 d
 An issuer with and without a trailing slash is the same issuer (`same_issuer`): Auth0's end in "/", and
 people copy them without it; doctor still says when the configured one is not exactly the issuer's own.
 
-Keys are cached for the JWKS response's `max-age` (bounded; one hour by default). A token naming a key id
+Keys are cached for the JWKS response's `max-age` (bounded: a minute to a day), or CDP_MCP_OAUTH_JWKS_MAX_AGE
+(10 minutes by default) when it states none: a withdrawn key stops working within that. A token naming a key id
 the cache does not hold triggers a refetch (the issuer rotated its keys). A key id that a fetch just now did
 not find is not asked about again for a cooldown, per key id (one attacker-sent kid must not block a real
 rotation), and a flood of random key ids costs the issuer a few fetches per cooldown, not one per request.
@@ -25,13 +26,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx2
 
 from cdp_mcp.client.transport import USER_AGENT
+from cdp_mcp.team.config import DEFAULT_JWKS_MAX_AGE
+
+if TYPE_CHECKING:
+    from cdp_mcp.team.config import OAuthConfig
 
 __all__ = ["IDP_TIMEOUT", "IssuerKeys", "KeysUnavailableError", "TokenRejectedError", "discovery_urls", "idp_client",
            "issuer_forms", "same_issuer"]
@@ -115,7 +120,7 @@ class IssuerKeys:
     """
 
     def __init__(self, issuer: str, http: httpx2.AsyncClient, *, jwks_url: str | None = None,
-                 cache_seconds: float = 3600, min_seconds: float = 60, max_seconds: float = 86400,
+                 cache_seconds: float = DEFAULT_JWKS_MAX_AGE, min_seconds: float = 60, max_seconds: float = 86400,
                  refetch_cooldown: float = 10, refetch_budget: int = 5, retry_after_failure: float = 5,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.issuer = issuer
@@ -129,6 +134,12 @@ class IssuerKeys:
         self._cache = _Cache()
         self._lock = anyio.Lock()
         self.metadata: dict[str, Any] | None = None
+
+    @classmethod
+    def for_config(cls, config: OAuthConfig, http: httpx2.AsyncClient, *,
+                   clock: Callable[[], float] = time.monotonic) -> IssuerKeys:
+        """The keys of the configured issuer, as the server and doctor fetch them."""
+        return cls(config.issuer, http, jwks_url=config.jwks_url, cache_seconds=config.jwks_max_age, clock=clock)
 
     def __repr__(self) -> str:
         return f"IssuerKeys({self.issuer!r}, {len(self._cache.keys)} key(s) cached)"

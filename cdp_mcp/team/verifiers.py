@@ -34,11 +34,12 @@ import jwt
 from mcp.server.auth.provider import AccessToken
 
 from cdp_mcp.grants import normalise_scopes
+from cdp_mcp.team.access import MACHINE_PREFIX, machine_principal
 from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError, issuer_forms, same_issuer
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
-           "credentials_refused", "scopes_of", "token_digest"]
+           "credentials_refused", "principal_of", "scopes_of", "token_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def _client_id(claims: dict[str, Any]) -> str:
     return found or str(claims.get("sub") or "unknown")
 
 
+
 def token_digest(token: str) -> str:
     """What is kept of a caller's token: `sha256:` and its hex digest (the verdict cache's key, `AccessToken.token`).
 
@@ -97,13 +99,39 @@ def token_digest(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def _is_machine(claims: dict[str, Any], client_id: str) -> bool:
+    """A token a client obtained for itself (client credentials), with no person in it: no `sub`, or the `sub`
+    the well-known issuers give such tokens (the client id: Okta, Keycloak's service accounts are users;
+    `<client id>@clients`: Auth0; the service principal's `oid`: Entra ID), or Entra's `idtyp` of `app`."""
+    sub = claims.get("sub")
+    return (not isinstance(sub, str) or not sub or sub in (client_id, f"{client_id}@clients")
+            or claims.get("idtyp") == "app" or (isinstance(claims.get("oid"), str) and sub == claims.get("oid")))
+
+
+def principal_of(claims: dict[str, Any], claim: str, client_id: str) -> str:
+    """Who the token speaks for, in audit lines and rate limits: the person named by `claim`
+    (CDP_MCP_OAUTH_PRINCIPAL_CLAIM), or `client:<client id>` for a machine token; the prefix is reserved, so
+    the two cannot be confused."""
+    if _is_machine(claims, client_id):
+        return machine_principal(client_id)
+    value = claims.get(claim)
+    if not isinstance(value, str) or not value.strip():
+        raise TokenRejectedError(f"The access token lacks the {claim} claim that names the person "
+                                 "(CDP_MCP_OAUTH_PRINCIPAL_CLAIM)")
+    if value.startswith(MACHINE_PREFIX):
+        raise TokenRejectedError(f"The access token names its person with the reserved prefix {MACHINE_PREFIX}")
+    return value
+
+
 def _access_token(token: str, claims: dict[str, Any], config: OAuthConfig) -> AccessToken:
     exp = claims.get("exp")
     subject = claims.get("sub")
-    return AccessToken(token=token_digest(token), client_id=_client_id(claims), scopes=scopes_of(claims),
+    client_id = _client_id(claims)
+    return AccessToken(token=token_digest(token), client_id=client_id, scopes=scopes_of(claims),
                        expires_at=int(exp) if isinstance(exp, int | float) else None, resource=config.resource,
                        subject=subject if isinstance(subject, str) else None,
-                       claims={"iss": claims.get("iss", config.issuer)})
+                       claims={"iss": claims.get("iss", config.issuer),
+                               "principal": principal_of(claims, config.principal_claim, client_id)})
 
 
 class _Verifier:

@@ -65,7 +65,7 @@ class AuthServer:
     introspections: int = 0
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
     introspection_refusal: tuple[int, dict[str, Any]] | None = None  # (status, body) answered to any caller
-    max_age: int = 300
+    max_age: int | None = 300  # the JWKS response's Cache-Control max-age; None: no Cache-Control at all
     discovery_moved: bool = False  # the discovery document answers a redirect (cdp-mcp follows none)
     user_agents: set[str] = field(default_factory=set)  # every User-Agent that asked anything
     trailing_slash: bool = False  # the issuer identifier ends in "/" (Auth0's do)
@@ -126,7 +126,7 @@ class AuthServer:
             if self.jwks_text is not None:
                 return Response(self.jwks_text, media_type="application/json")
             return JSONResponse({"keys": [k.jwk() for k in self.keys]},
-                                headers={"Cache-Control": f"public, max-age={self.max_age}"})
+                                headers={} if self.max_age is None else {"Cache-Control": f"max-age={self.max_age}"})
 
         async def introspect(request: Request) -> JSONResponse:
             self.user_agents.add(request.headers.get("user-agent", ""))

@@ -199,3 +199,43 @@ async def test_opaque_tokens_are_introspected(cdp_env: dict[str, str], auth_serv
             response = await served.post({"Authorization": f"Bearer {token}"})
             assert response.status_code == 401 and reason in response.headers["www-authenticate"]
     assert idp.introspections >= 4
+
+
+async def test_the_principal_claim_names_people_and_machines_are_named_by_their_client(
+    cdp_env: dict[str, str], auth_server: AuthServer, tmp_path: Path, showcase: SampleCustomer,
+) -> None:
+    """CDP_MCP_OAUTH_PRINCIPAL_CLAIM names the person in audit lines and rate limits; a machine token (no person
+    in it) is `client:<client_id>`, which no person can be named."""
+    settings = {"mcp_oauth_principal_claim": "email", "mcp_rate_limit": 2}
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings=settings) as served:
+        idp = served.idp
+        call = ("resolve_customer", {"gcr_id": showcase.gcr_id})
+        async with served.client(idp.token(sub="00u1a2b3", email="ada@corp.example")) as client:
+            assert not (await client.call_tool(*call)).is_error
+        async with served.client(idp.token(sub="00u9z8y7", email="ada@corp.example")) as client:  # same person
+            assert not (await client.call_tool(*call)).is_error
+            assert (await client.call_tool(*call)).is_error  # one bucket: her third call this minute
+        machines = [idp.token(sub=None, client_id="nightly-job"),  # no person in it
+                    idp.token(sub="nightly-job", client_id="nightly-job"),  # Okta's client credentials
+                    idp.token(sub="nightly-job@clients", client_id="nightly-job")]  # Auth0's
+        for token in machines:
+            async with served.client(token) as client:
+                await client.call_tool(*call)
+        for token, reason in ((idp.token(sub="00u4d5e6"), "lacks the email claim"),
+                              (idp.token(email="client:nightly-job"), "reserved")):
+            response = await served.post({"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401 and reason in response.headers["www-authenticate"]
+    principals = [line["principal"] for line in served.audit_lines()]
+    assert principals == ["ada@corp.example"] * 3 + ["client:nightly-job"] * 3
+
+
+async def test_by_default_sub_names_the_person_and_a_token_without_sub_is_its_client(
+    shared_app: Served, showcase: SampleCustomer,
+) -> None:
+    before = len(shared_app.audit_lines())
+    response = await shared_app.post({"Authorization": f"Bearer {shared_app.idp.token(sub='client:test-client')}"})
+    assert response.status_code == 401 and "reserved" in response.headers["www-authenticate"]
+    for token in (shared_app.idp.token(sub="kim"), shared_app.idp.token(sub=None)):
+        async with shared_app.client(token) as client:
+            await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id})
+    assert [line["principal"] for line in shared_app.audit_lines()[before:]] == ["kim", "client:test-client"]

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from cdp_mcp.cli import main
 from cdp_mcp.grants import SCOPES_SUPPORTED
+from cdp_mcp.settings import Settings
 from cdp_mcp.team.config import ALGORITHMS, Introspection, OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
 from cdp_mcp.team.verifiers import IntrospectionVerifier, JwtVerifier
@@ -375,3 +376,27 @@ async def test_a_new_key_is_never_refused_as_401_whatever_kids_an_attacker_sends
         auth_server.jwks_down = False
         now[0] += 3
         assert (await verifier.check(auth_server.token(sub="max"))).subject == "max"
+
+
+@pytest.mark.parametrize(("configured", "kept"), [({}, 600), ({"mcp_oauth_jwks_max_age": "120"}, 120)])
+async def test_keys_sent_without_a_lifetime_are_kept_for_the_jwks_max_age_at_most(
+    cdp_env: dict[str, str], auth_server: AuthServer, configured: dict[str, str], kept: int,
+) -> None:
+    """A withdrawn key must stop working soon even when the issuer states no cache lifetime: 10 minutes by
+    default (CDP_MCP_OAUTH_JWKS_MAX_AGE), not an hour."""
+    auth_server.max_age = None
+    settings = Settings.load(mcp_oauth_issuer=auth_server.issuer, mcp_public_url="https://cdp.example.com",
+                             **configured)
+    config = OAuthConfig.from_settings(settings)
+    assert config is not None
+    auth_server.audience = config.audience
+    now = [1000.0]
+    async with httpx2.AsyncClient() as http:
+        verifier = JwtVerifier(config, IssuerKeys.for_config(config, http, clock=lambda: now[0]), cache_seconds=0)
+        await verifier.check(auth_server.token())
+        auth_server.jwks_down = True
+        now[0] += kept - 1
+        await verifier.check(auth_server.token())
+        now[0] += 2
+        with pytest.raises(KeysUnavailableError):
+            await verifier.check(auth_server.token())
