@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cdp_mcp.catalog import RESOURCE_NAMES
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.grants import SCOPE_PREFIX
 from cdp_mcp.team.config import DEFAULT_JWKS_MAX_AGE, DEFAULT_PRINCIPAL_CLAIM, check_team_settings
 
 __all__ = ["SANDBOX_TENANT_HASH", "Settings", "TokenPolicy", "ValidityUnit", "default_state_dir"]
@@ -99,6 +100,9 @@ class Settings(BaseSettings):
     mcp_oauth_client_secret: SecretStr | None = Field(None, description="Its client secret there")
     mcp_oauth_algorithms: Annotated[list[str] | None, NoDecode] = Field(
         None, description="Signature algorithms accepted (default RS*, PS*, ES*, EdDSA; never none or HS*)")
+    mcp_scope_prefix: str = Field(SCOPE_PREFIX, pattern=r'^[^\s"\\,]{1,200}$',
+                                  description="What the scope names hosts see start with: cdp: (cdp:read), cdp., "
+                                              "api://<app>/cdp.")
     mcp_oauth_principal_claim: str = Field(DEFAULT_PRINCIPAL_CLAIM, pattern=r'^[^\s"\\]{1,200}$',
                                            description="Claim naming the person in audit lines and rate limits")
     mcp_oauth_jwks_max_age: int = Field(DEFAULT_JWKS_MAX_AGE, ge=60, le=86400,

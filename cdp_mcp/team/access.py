@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.auth.middleware.auth_context import get_access_token
 
 from cdp_mcp.errors import CdpError
-from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, granted_resources, normalise_scopes, scopes_for
+from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, advertised, granted_resources, normalise_scopes, scopes_for
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -81,7 +81,7 @@ def current_caller(settings: Settings, request: Any = None) -> Caller:
     if token is not None:
         principal = (token.claims or {}).get("principal")  # set by the verifier (verifiers.principal_of)
         return Caller(principal if isinstance(principal, str) else machine_principal(token.client_id),
-                      token.client_id, transport, normalise_scopes(token.scopes))
+                      token.client_id, transport, normalise_scopes(token.scopes, settings.mcp_scope_prefix))
     if settings.oauth_enabled:
         return Caller("anonymous", None, transport, frozenset())
     static = request is not None and settings.mcp_auth_token is not None
@@ -92,13 +92,15 @@ def _allowed(settings: Settings) -> frozenset[str] | None:
     return current_caller(settings).resources() if settings.oauth_enabled else None
 
 
-def missing_scopes_error(what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
-    """The error naming the scope(s) to ask for, e.g. `cdp:commerce (or cdp:read)`."""
+def missing_scopes_error(settings: Settings, what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
+    """The error naming the scope(s) to ask for as hosts see them, e.g. `cdp:commerce (or cdp:read)`."""
     missing = sorted(missing)
-    scopes = " and ".join(scopes_for(missing))
+    prefix = settings.mcp_scope_prefix
+    scopes = " and ".join(advertised(s, prefix) for s in scopes_for(missing))
     return ScopeNotGrantedError(
         f"Your sign-in does not grant {what} ({', '.join(missing)}).",
-        hint=f"Ask your administrator for the scope {scopes} (or {BROAD_SCOPE}), then sign in again.")
+        hint=f"Ask your administrator for the scope {scopes} (or {advertised(BROAD_SCOPE, prefix)}), then sign in "
+             "again.")
 
 
 def may_read(settings: Settings, resource: str) -> bool:
@@ -110,7 +112,7 @@ def may_read(settings: Settings, resource: str) -> bool:
 def require_resource(settings: Settings, resource: str) -> None:
     """Refuse a fetch the caller's scopes do not reach; note it for the audit line."""
     if not may_read(settings, resource):
-        raise missing_scopes_error("this data", [resource])
+        raise missing_scopes_error(settings, "this data", [resource])
     reads = _reads.get()
     if reads is not None:
         reads.add(resource)

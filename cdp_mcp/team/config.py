@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from cdp_mcp.grants import SCOPE_PREFIX
+
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
@@ -29,7 +31,7 @@ _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _URL_SETTINGS = ("mcp_public_url", "mcp_oauth_issuer", "mcp_oauth_jwks_url", "mcp_oauth_introspection_url")
 _NEEDS_ISSUER = ("mcp_oauth_audience", "mcp_oauth_jwks_url", "mcp_oauth_introspection_url", "mcp_oauth_client_id",
                  "mcp_oauth_client_secret", "mcp_oauth_algorithms", "mcp_oauth_principal_claim",
-                 "mcp_oauth_jwks_max_age")
+                 "mcp_oauth_jwks_max_age", "mcp_scope_prefix")
 DEFAULT_PRINCIPAL_CLAIM = "sub"
 """The claim that names the person in audit lines and rate limits (CDP_MCP_OAUTH_PRINCIPAL_CLAIM)."""
 DEFAULT_JWKS_MAX_AGE = 600
@@ -116,6 +118,7 @@ class OAuthConfig:
     algorithms: tuple[str, ...]
     principal_claim: str = DEFAULT_PRINCIPAL_CLAIM
     jwks_max_age: int = DEFAULT_JWKS_MAX_AGE
+    scope_prefix: str = SCOPE_PREFIX
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuthConfig | None:
@@ -132,4 +135,5 @@ class OAuthConfig:
         return cls(issuer=issuer, resource=resource, audience=_text(settings.mcp_oauth_audience) or resource,
                    jwks_url=_text(settings.mcp_oauth_jwks_url), introspection=introspection,
                    algorithms=tuple(settings.mcp_oauth_algorithms or ALGORITHMS),
-                   principal_claim=settings.mcp_oauth_principal_claim, jwks_max_age=settings.mcp_oauth_jwks_max_age)
+                   principal_claim=settings.mcp_oauth_principal_claim, jwks_max_age=settings.mcp_oauth_jwks_max_age,
+                   scope_prefix=settings.mcp_scope_prefix)

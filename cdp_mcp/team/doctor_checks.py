@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx2
 
 from cdp_mcp.errors import ConfigurationError
-from cdp_mcp.grants import SCOPES_SUPPORTED
+from cdp_mcp.grants import SCOPES_SUPPORTED, advertised
 from cdp_mcp.team.audit import audit_destination
 from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, idp_client
@@ -59,7 +59,7 @@ async def check_deployment(settings: Settings, report: Reporter) -> None:
 
 async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
     report.info(f"protected resource: {config.resource} (tokens must name audience {config.audience})")
-    report.info(f"scopes: {' '.join(SCOPES_SUPPORTED)}")
+    report.info(f"scopes: {' '.join(advertised(s, config.scope_prefix) for s in SCOPES_SUPPORTED)}")
     async with idp_client() as http:
         keys = IssuerKeys.for_config(config, http)
         if config.jwks_url is None or config.introspection is None:

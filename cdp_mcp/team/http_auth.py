@@ -5,8 +5,9 @@ What the SDK provides and is used as is: the `TokenVerifier` protocol and `Acces
 caller's token with `get_access_token()`), `RequireAuthMiddleware`, and the RFC 9728 metadata routes.
 What is added, because the SDK's wiring (`MCPServer(auth=...)`) does not do it:
 
-- `scopes_supported` in the metadata lists every grant scope, while no single scope is required of all
-  callers (the SDK uses one list for both); the metadata is served at the root and path-suffixed URLs;
+- `scopes_supported` in the metadata lists every grant scope (named as CDP_MCP_SCOPE_PREFIX says), while no
+  single scope is required of all callers (the SDK uses one list for both); the metadata is served at the root
+  and path-suffixed URLs;
 - a 401 says why a token was refused (`error="invalid_token"` and a fixed `error_description`), a request
   without a token gets the challenge RFC 6750 3.1 asks for (no error information; the `scope` a host should ask
   for), and a token reaching no resource gets 403 `insufficient_scope` with the `scope` to ask for; every
@@ -37,7 +38,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cdp_mcp.grants import BROAD_SCOPE, GRANTS, SCOPES_SUPPORTED, granted_resources
+from cdp_mcp.grants import BROAD_SCOPE, GRANTS, SCOPES_SUPPORTED, advertised, granted_resources
 from cdp_mcp.team.config import MCP_PATH, OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError, idp_client
 from cdp_mcp.team.verifiers import CheckingVerifier, IntrospectionVerifier, JwtVerifier
@@ -62,18 +63,24 @@ class _Refusal:
     retry_after: int = RETRY_AFTER  # seconds, for a 503
 
 
-_SIGN_IN = _Refusal(401, None, "Sign in: send an OAuth access token as Authorization: Bearer <token>",
-                    scope=BROAD_SCOPE)
-"""No token: RFC 6750 3.1 wants no error information in the challenge, and its `scope` is what hosts ask the
-issuer for (the MCP SDK's client takes it before `scopes_supported`): the least that makes the server useful.
-Asking for everything would make issuers that refuse a scope someone lacks refuse the whole sign-in."""
+def _sign_in(prefix: str) -> _Refusal:
+    """No token: RFC 6750 3.1 wants no error information in the challenge, and its `scope` is what hosts ask the
+    issuer for (the MCP SDK's client takes it before `scopes_supported`): the least that makes the server useful.
+    Asking for everything would make issuers that refuse a scope someone lacks refuse the whole sign-in."""
+    return _Refusal(401, None, "Sign in: send an OAuth access token as Authorization: Bearer <token>",
+                    scope=advertised(BROAD_SCOPE, prefix))
+
+
+def _no_grant(prefix: str) -> _Refusal:
+    """A token reaching no resource (`cdp:pii` alone reaches nothing)."""
+    reaching = ", ".join(advertised(g.scope, prefix) for g in GRANTS if g.resources)
+    return _Refusal(403, "insufficient_scope", f"The token grants none of this server's scopes ({reaching})",
+                    scope=advertised(BROAD_SCOPE, prefix))
+
+
 _UNAVAILABLE = _Refusal(503, "temporarily_unavailable",
                         "Access tokens cannot be checked right now: the issuer's keys or introspection endpoint "
                         "are unreachable. Retry shortly.")
-_RESOURCE_SCOPES = [g.scope for g in GRANTS if g.resources]  # cdp:pii alone reaches nothing
-_NO_GRANT = _Refusal(403, "insufficient_scope",
-                     f"The token grants none of this server's scopes ({', '.join(_RESOURCE_SCOPES)})",
-                     scope=BROAD_SCOPE)
 
 
 class VerifyingBearerBackend(BearerAuthBackend):
@@ -107,15 +114,16 @@ class VerifyingBearerBackend(BearerAuthBackend):
 class SignInRequired(RequireAuthMiddleware):
     """Lets through only callers whose token verified and reaches at least one resource."""
 
-    def __init__(self, app: ASGIApp, resource_metadata_url: AnyHttpUrl) -> None:
+    def __init__(self, app: ASGIApp, resource_metadata_url: AnyHttpUrl, *, scope_prefix: str) -> None:
         super().__init__(app, required_scopes=[], resource_metadata_url=resource_metadata_url)
+        self._sign_in, self._no_grant = _sign_in(scope_prefix), _no_grant(scope_prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
         if not isinstance(user, AuthenticatedUser):
-            refusal: _Refusal = scope.get(_REFUSAL) or _SIGN_IN
+            refusal: _Refusal = scope.get(_REFUSAL) or self._sign_in
         elif not granted_resources(frozenset(user.scopes)):
-            refusal = _NO_GRANT
+            refusal = self._no_grant
         else:
             await self.app(scope, receive, send)
             return
@@ -160,7 +168,8 @@ class ResourceServer:
         # Validated from strings, so the model keeps the issuer exactly as configured (no added trailing slash).
         metadata = ProtectedResourceMetadata.model_validate({
             "resource": self.config.resource, "authorization_servers": [self.config.issuer],
-            "scopes_supported": list(SCOPES_SUPPORTED), "resource_name": "cdp-mcp"})
+            "scopes_supported": [advertised(s, self.config.scope_prefix) for s in SCOPES_SUPPORTED],
+            "resource_name": "cdp-mcp"})
         endpoint = cors_middleware(ProtectedResourceMetadataHandler(metadata).handle, ["GET", "OPTIONS"])
         paths = dict.fromkeys([urlsplit(str(self.metadata_url)).path, METADATA_PATH + MCP_PATH, METADATA_PATH])
         return [Route(path, endpoint=endpoint, methods=["GET", "OPTIONS"]) for path in paths]
@@ -170,7 +179,7 @@ class ResourceServer:
                 Middleware(AuthContextMiddleware)]
 
     def guard(self, endpoint: ASGIApp) -> ASGIApp:
-        return SignInRequired(endpoint, self.metadata_url)
+        return SignInRequired(endpoint, self.metadata_url, scope_prefix=self.config.scope_prefix)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

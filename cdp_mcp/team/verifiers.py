@@ -15,7 +15,7 @@ Both expose `check(token)`, which says why a token is refused (`TokenRejectedErr
 checked now (`KeysUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
 never the token, its claims or anything else the caller sent. Scopes come from `scope` (space-separated),
 `scp` (string or list: Okta, Entra ID) and `roles` / `permissions` (Entra app roles, Auth0 RBAC), normalised
-by `grants.normalise_scopes`.
+by `grants.normalise_scopes` (CDP_MCP_SCOPE_PREFIX, `cdp.` and `cdp:` spellings alike).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import httpx2
 import jwt
 from mcp.server.auth.provider import AccessToken
 
-from cdp_mcp.grants import normalise_scopes
+from cdp_mcp.grants import SCOPE_PREFIX, normalise_scopes
 from cdp_mcp.team.access import MACHINE_PREFIX, machine_principal
 from cdp_mcp.team.config import OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError, issuer_forms, same_issuer
@@ -72,8 +72,8 @@ class CheckingVerifier(Protocol):
     async def verify_token(self, token: str) -> AccessToken | None: ...
 
 
-def scopes_of(claims: dict[str, Any]) -> list[str]:
-    """Every scope-like value the claims carry, normalised and sorted."""
+def scopes_of(claims: dict[str, Any], prefix: str = SCOPE_PREFIX) -> list[str]:
+    """Every scope-like value the claims carry, normalised (`prefix`: CDP_MCP_SCOPE_PREFIX) and sorted."""
     values: list[str] = []
     for name in _SCOPE_CLAIMS:
         claim = claims.get(name)
@@ -81,7 +81,7 @@ def scopes_of(claims: dict[str, Any]) -> list[str]:
             values += claim.split()
         elif isinstance(claim, list):
             values += [v for v in claim if isinstance(v, str)]
-    return sorted(normalise_scopes(values))
+    return sorted(normalise_scopes(values, prefix))
 
 
 def _client_id(claims: dict[str, Any]) -> str:
@@ -127,7 +127,7 @@ def _access_token(token: str, claims: dict[str, Any], config: OAuthConfig) -> Ac
     exp = claims.get("exp")
     subject = claims.get("sub")
     client_id = _client_id(claims)
-    return AccessToken(token=token_digest(token), client_id=client_id, scopes=scopes_of(claims),
+    return AccessToken(token=token_digest(token), client_id=client_id, scopes=scopes_of(claims, config.scope_prefix),
                        expires_at=int(exp) if isinstance(exp, int | float) else None, resource=config.resource,
                        subject=subject if isinstance(subject, str) else None,
                        claims={"iss": claims.get("iss", config.issuer),
