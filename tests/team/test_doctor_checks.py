@@ -37,6 +37,8 @@ def test_doctor_reports_the_issuer_keys_audience_and_redis(
     assert f"Redis at redis://127.0.0.1:{redis_server.port}/0 answers" in out
     assert redis_server.password not in out
     assert auth_server.user_agents == {f"cdp-mcp/{__version__}"}  # as the server's own requests say
+    assert "loopback only" not in out  # with sign-in, any address may serve: people sign in
+    assert "people sign in with OAuth" in out
 
 
 async def test_doctor_judges_the_issuer_as_the_server_does_following_no_redirect(
