@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -20,6 +22,7 @@ from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
 from tests.helpers import served_on
+from tests.team.replicas import running_replicas
 
 pytestmark = pytest.mark.anyio
 
@@ -143,3 +146,21 @@ async def test_an_access_token_in_the_url_is_refused_and_never_logged(
     access = [r for r in caplog.records if r.name == "uvicorn.access"]
     assert len(access) == 4 and "access_token=[redacted]" in access[0].getMessage()  # the request is still logged
     assert TOKEN not in caplog.text and all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+async def test_no_customer_data_reaches_the_log_even_at_debug(cdp_env: dict[str, str], tmp_path: Path,
+                                                                showcase: SampleCustomer) -> None:
+    """`cdp-mcp serve --transport http` with CDP_LOG_LEVEL=DEBUG: libraries that log bodies (the SSE library logs
+    every response chunk) must not put a customer's name, email or mobile in the server's log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDP_")} | cdp_env | {"CDP_LOG_LEVEL": "DEBUG"}
+    with running_replicas(1, env, tmp_path) as (server,):
+        for mode in ("auto", "legacy"):  # the legacy era answers over SSE
+            async with Client(server.mcp, mode=mode) as client:
+                profile = await client.call_tool("get_customer_profile", {"email": showcase.email})
+                await client.call_tool("screen_customers", {"customers": [{"mobile": showcase.mobile}]})
+                await client.read_resource(f"cdp://customers/{showcase.gcr_id}/overview")
+    assert not profile.is_error and showcase.full_name in str(profile.structured_content)
+    log = server.log.read_text()
+    assert "DEBUG" in log and "uvicorn" in log  # the log is at DEBUG indeed
+    for value in (showcase.email, showcase.mobile, *showcase.full_name.split()):
+        assert value and value not in log, value
