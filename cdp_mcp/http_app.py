@@ -6,6 +6,9 @@ without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authen
 allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
 the Host header. The token guards this server only; it is never forwarded to the upstream API.
 
+Slow and greedy clients are bounded (`http_limits`): request headers within 10 s, the body within 30 s and
+1 MiB, four idle `GET /mcp` streams per principal.
+
 Whatever the mode, credentials travel one way only: a request with two `Authorization` headers (which
 one counts would depend on who reads it) or with `access_token` in its URL (URLs end up in access logs,
 proxies and browser history; RFC 6750 §2.3, and the MCP authorization specification forbids it) is a
@@ -38,8 +41,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.http_limits import DEFAULT_LIMITS, HeaderDeadlineProtocol, HttpLimits, RequestLimits
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.access import current_caller
 from cdp_mcp.team.config import MCP_PATH, OAuthConfig
 from cdp_mcp.team.http_auth import ResourceServer
 from cdp_mcp.team.verifiers import CheckingVerifier
@@ -50,6 +55,7 @@ __all__ = [
     "LOOPBACK_ORIGINS",
     "MCP_PATH",
     "MIN_TOKEN_LENGTH",
+    "HttpLimits",
     "create_http_app",
     "is_loopback",
     "serve_http",
@@ -170,7 +176,7 @@ def _auth_token(settings: Settings, host: str) -> str | None:
 
 def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "127.0.0.1",
                     allowed_origins: Sequence[str] | None = None,
-                    token_verifier: CheckingVerifier | None = None) -> Starlette:
+                    token_verifier: CheckingVerifier | None = None, limits: HttpLimits = DEFAULT_LIMITS) -> Starlette:
     """The ASGI app serving `server` at `/mcp` and a health check at `/healthz`.
 
     Args:
@@ -179,6 +185,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         host: the bind address; off loopback a bearer token is mandatory.
         allowed_origins: browser Origins to accept besides the loopback ones (when bound to loopback).
         token_verifier: with OAuth on, replaces the default verifier (JWKS, or introspection).
+        limits: the request body's deadline and size, the idle GET streams per principal (`http_limits`).
 
     Raises:
         ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN (or OAuth), or with a token that is too short.
@@ -201,10 +208,18 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         return JSONResponse({"status": "ok", "server": server.name, "version": __version__, "backend": backend,
                              "auth": auth})
 
-    routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes]
-    if signin is not None:
-        routes = [Route(r.path, signin.guard(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH else r
-                  for r in routes] + list(signin.routes())
+    def principal(scope: Scope) -> str:
+        return current_caller(settings, scope).principal
+
+    def guarded(endpoint: ASGIApp) -> ASGIApp:
+        """The MCP endpoint behind sign-in (when on), then the limits on bodies and idle streams."""
+        limited = RequestLimits(endpoint, limits, principal)
+        return signin.guard(limited) if signin is not None else limited
+
+    routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]),
+                               *(Route(r.path, guarded(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH
+                                 else r for r in mcp_app.routes),
+                               *(signin.routes() if signin is not None else ())]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -231,14 +246,15 @@ class _UrlTokenFilter(logging.Filter):
         return True
 
 
-def uvicorn_config(app: ASGIApp, *, host: str, port: int, log_level: str = "INFO") -> uvicorn.Config:
+def uvicorn_config(app: ASGIApp, *, host: str, port: int, log_level: str = "INFO",
+                   limits: HttpLimits = DEFAULT_LIMITS) -> uvicorn.Config:
     """How `cdp-mcp serve --transport http` runs `app`: uvicorn's logging through our stderr handlers, no
-    Server header, and an access log that never shows a token sent in a URL."""
+    Server header, an access log that never shows a token sent in a URL, and a deadline on request headers."""
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _UrlTokenFilter) for f in access.filters):
         access.addFilter(_UrlTokenFilter())
     return uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(), lifespan="on",
-                          server_header=False)
+                          server_header=False, http=HeaderDeadlineProtocol.with_timeout(limits.header_timeout))
 
 
 def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO") -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.abc
 import httpx2
 import pytest
 from mcp import Client
@@ -16,7 +19,7 @@ from pydantic import SecretStr
 
 from cdp_mcp.cli import main
 from cdp_mcp.errors import ConfigurationError
-from cdp_mcp.http_app import create_http_app, uvicorn_config
+from cdp_mcp.http_app import HttpLimits, create_http_app, uvicorn_config
 from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
@@ -164,3 +167,68 @@ async def test_no_customer_data_reaches_the_log_even_at_debug(cdp_env: dict[str,
     assert "DEBUG" in log and "uvicorn" in log  # the log is at DEBUG indeed
     for value in (showcase.email, showcase.mobile, *showcase.full_name.split()):
         assert value and value not in log, value
+
+
+@asynccontextmanager
+async def serving_as_cdp_mcp_does(settings: Settings, limits: HttpLimits) -> AsyncIterator[tuple[str, int]]:
+    """The app served with the uvicorn configuration `cdp-mcp serve --transport http` uses; (host, port)."""
+    app = create_http_app(build_server(settings), settings, limits=limits)
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    async with served_on(app, sock, config=uvicorn_config(app, host="127.0.0.1", port=port, limits=limits)):
+        yield "127.0.0.1", port
+
+
+async def _answer_within(seconds: float, stream: anyio.abc.ByteStream) -> bytes:
+    """Everything the server sends until it closes the connection (failing the test after `seconds`)."""
+    received = b""
+    with anyio.fail_after(seconds):
+        while True:
+            try:
+                received += await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionResetError):
+                return received
+
+
+async def test_a_client_too_slow_with_its_headers_or_body_is_cut_off(sandbox_settings: Settings) -> None:
+    """Slowloris: headers sent a line a while, or a body a byte a while, hold a connection for ever unless the
+    whole of each must arrive within its deadline."""
+    limits = HttpLimits(header_timeout=1.0, body_timeout=1.0)
+    async with serving_as_cdp_mcp_does(sandbox_settings, limits) as (host, port):
+        async with await anyio.connect_tcp(host, port) as silent:  # connects, sends nothing
+            assert await _answer_within(3, silent) == b""
+        async with await anyio.connect_tcp(host, port) as trickle, anyio.create_task_group() as tasks:
+            async def headers_slowly() -> None:
+                await trickle.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                for n in range(20):
+                    await anyio.sleep(0.2)
+                    await trickle.send(f"X-Pad-{n}: x\r\n".encode())
+
+            tasks.start_soon(headers_slowly)
+            answer = await _answer_within(3, trickle)
+            tasks.cancel_scope.cancel()
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        body = json.dumps(INITIALIZE).encode()
+        head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: "
+                f"{HEADERS['Accept']}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        async with await anyio.connect_tcp(host, port) as dribble, anyio.create_task_group() as tasks:
+            async def body_slowly() -> None:
+                await dribble.send(head)
+                for byte in body:
+                    await anyio.sleep(0.2)
+                    await dribble.send(bytes([byte]))
+
+            tasks.start_soon(body_slowly)
+            answer = await _answer_within(3, dribble)
+            tasks.cancel_scope.cancel()
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"request body" in answer
+        async with httpx2.AsyncClient() as http:  # prompt clients are served as before
+            assert (await http.post(f"http://{host}:{port}/mcp", json=INITIALIZE, headers=HEADERS)).status_code == 200
+
+
+async def test_a_body_larger_than_any_request_is_refused_unread(sandbox_settings: Settings) -> None:
+    async with serving_as_cdp_mcp_does(sandbox_settings, HttpLimits(max_body=64 * 1024)) as (host, port), \
+            httpx2.AsyncClient() as http:
+        response = await http.post(f"http://{host}:{port}/mcp", content=b"[" + b" " * 100_000 + b"]",
+                                   headers=HEADERS | {"Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"] == "request_too_large"

@@ -14,10 +14,11 @@ import os
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import jwt
 import pytest
@@ -26,6 +27,7 @@ from pydantic import SecretStr
 
 from cdp_mcp.cli import main
 from cdp_mcp.grants import SCOPES_SUPPORTED
+from cdp_mcp.http_app import HttpLimits
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.config import ALGORITHMS, Introspection, OAuthConfig
 from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
@@ -400,3 +402,31 @@ async def test_keys_sent_without_a_lifetime_are_kept_for_the_jwks_max_age_at_mos
         now[0] += 2
         with pytest.raises(KeysUnavailableError):
             await verifier.check(auth_server.token())
+
+
+async def test_idle_get_streams_are_capped_per_person(cdp_env: dict[str, str], auth_server: AuthServer,
+                                                      tmp_path: Path) -> None:
+    """GET /mcp opens a stream this stateless server never writes to: each holds a connection and a task, so a
+    person may hold a few, not thousands."""
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", limits=HttpLimits(streams_per_principal=2)) as app:
+        def get(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}", "Accept": "text/event-stream",
+                    "MCP-Protocol-Version": "2025-06-18"}
+
+        ada, bob = get(auth_server.token(sub="ada")), get(auth_server.token(sub="bob"))
+        async with httpx2.AsyncClient(timeout=10) as http:
+            async with AsyncExitStack() as held:
+                for _ in range(2):
+                    stream = await held.enter_async_context(http.stream("GET", app.mcp, headers=ada))
+                    assert stream.status_code == 200
+                third = await http.get(app.mcp, headers=ada)
+                assert third.status_code == 429 and "streams" in third.json()["error_description"]
+                assert int(third.headers["retry-after"]) > 0
+                other = await held.enter_async_context(http.stream("GET", app.mcp, headers=bob))
+                assert other.status_code == 200  # another person has their own allowance
+            for _ in range(100):  # the server notices the closed streams (readiness, not timing)
+                async with http.stream("GET", app.mcp, headers=ada) as again:
+                    if again.status_code == 200:
+                        break
+                await anyio.sleep(0.05)
+            assert again.status_code == 200
