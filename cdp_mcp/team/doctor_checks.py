@@ -60,6 +60,8 @@ async def check_deployment(settings: Settings, report: Reporter) -> None:
 async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
     report.info(f"protected resource: {config.resource} (tokens must name audience {config.audience})")
     report.info(f"scopes: {' '.join(advertised(s, config.scope_prefix) for s in SCOPES_SUPPORTED)}")
+    report.info(f"people are named by their tokens' {config.principal_claim} claim in audit lines and rate limits "
+                "(a token without a person: client:<client id>)")
     async with idp_client() as http:
         keys = IssuerKeys.for_config(config, http)
         if config.jwks_url is None or config.introspection is None:

@@ -39,6 +39,8 @@ def test_doctor_reports_the_issuer_keys_audience_and_redis(
     assert auth_server.user_agents == {f"cdp-mcp/{__version__}"}  # as the server's own requests say
     assert "loopback only" not in out  # with sign-in, any address may serve: people sign in
     assert "people sign in with OAuth" in out
+    assert "scopes: cdp:profile cdp:consent cdp:commerce cdp:marketing cdp:read cdp:pii" in out
+    assert "people are named by their tokens' sub claim" in out
 
 
 async def test_doctor_judges_the_issuer_as_the_server_does_following_no_redirect(
