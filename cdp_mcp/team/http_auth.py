@@ -104,7 +104,7 @@ class VerifyingBearerBackend(BearerAuthBackend):
             conn.scope[_REFUSAL] = _Refusal(401, "invalid_token", exc.reason)
             return None
         except KeysUnavailableError as exc:
-            logger.warning("Could not check an access token: %s", exc)
+            logger.log(logging.WARNING if exc.outage else logging.INFO, "Could not check an access token: %s", exc)
             wait = RETRY_AFTER if exc.retry_after is None else min(RETRY_AFTER, max(1, math.ceil(exc.retry_after)))
             conn.scope[_REFUSAL] = replace(_UNAVAILABLE, retry_after=wait)
             return None

@@ -60,11 +60,13 @@ class TokenRejectedError(Exception):
 
 class KeysUnavailableError(Exception):
     """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable, or a new key
-    id cannot be asked about yet); `retry_after`: seconds until it may be, when known."""
+    id cannot be asked about yet); `retry_after`: seconds until it may be, when known; `outage`: False when the
+    issuer is fine and only a recent fetch stands in the way (worth an INFO line, not a WARNING per request)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, outage: bool = True) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.outage = outage
 
 
 def idp_client() -> httpx2.AsyncClient:
@@ -215,11 +217,11 @@ class IssuerKeys:
         lacked = cache.missing.get(kid)
         if lacked is not None and now - lacked < self._cooldown:
             raise KeysUnavailableError("The token's key id was not published a moment ago; asking the issuer "
-                                       "again shortly", retry_after=self._cooldown - (now - lacked))
+                                       "again shortly", retry_after=self._cooldown - (now - lacked), outage=False)
         recent = [t for t in cache.attempts if now - t < self._cooldown]
         if len(recent) >= self._budget:
             raise KeysUnavailableError("Too many unknown key ids lately to ask the issuer about another one now",
-                                       retry_after=self._cooldown - (now - recent[0]))
+                                       retry_after=self._cooldown - (now - recent[0]), outage=False)
 
     def _remember_missing(self, kid: str | None) -> None:
         missing = self._cache.missing
