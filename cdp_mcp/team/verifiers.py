@@ -89,7 +89,6 @@ def _client_id(claims: dict[str, Any]) -> str:
     return found or str(claims.get("sub") or "unknown")
 
 
-
 def token_digest(token: str) -> str:
     """What is kept of a caller's token: `sha256:` and its hex digest (the verdict cache's key, `AccessToken.token`).
 
@@ -101,8 +100,9 @@ def token_digest(token: str) -> str:
 
 def _is_machine(claims: dict[str, Any], client_id: str) -> bool:
     """A token a client obtained for itself (client credentials), with no person in it: no `sub`, or the `sub`
-    the well-known issuers give such tokens (the client id: Okta, Keycloak's service accounts are users;
-    `<client id>@clients`: Auth0; the service principal's `oid`: Entra ID), or Entra's `idtyp` of `app`."""
+    well-known issuers give such tokens (the client id: Okta, oidc-provider; `<client id>@clients`: Auth0; the
+    service principal's `oid`: Entra ID), or Entra's `idtyp` of `app`. (Keycloak's service accounts are users of
+    their own, named `service-account-<client>` in `preferred_username`.)"""
     sub = claims.get("sub")
     return (not isinstance(sub, str) or not sub or sub in (client_id, f"{client_id}@clients")
             or claims.get("idtyp") == "app" or (isinstance(claims.get("oid"), str) and sub == claims.get("oid")))
