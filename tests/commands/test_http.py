@@ -65,7 +65,7 @@ async def test_loopback_serves_both_eras_and_a_health_check(sandbox_settings: Se
 
 
 async def test_bearer_token_is_required_when_set(sandbox_settings: Settings, showcase: SampleCustomer) -> None:
-    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
     async with serving(settings) as base:
         missing = await _post(base)
         assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
@@ -93,7 +93,7 @@ def test_off_loopback_refuses_to_start_without_a_strong_token(sandbox_settings: 
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigurationError, match="CDP_MCP_AUTH_TOKEN"):
         create_http_app(build_server(sandbox_settings), sandbox_settings, host="0.0.0.0")
-    weak = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr("short")})
+    weak = sandbox_settings.replace(mcp_auth_token=SecretStr("short"))
     with pytest.raises(ConfigurationError, match="too short"):
         create_http_app(build_server(weak), weak, host="0.0.0.0")
     assert main(["serve", "--transport", "http", "--host", "0.0.0.0"]) == 2
@@ -103,7 +103,7 @@ def test_off_loopback_refuses_to_start_without_a_strong_token(sandbox_settings: 
 async def test_off_loopback_needs_the_token_and_accepts_no_browser_origin_by_default(
     sandbox_settings: Settings,
 ) -> None:
-    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
     async with serving(settings, host="0.0.0.0") as base:
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         assert (await _post(base)).status_code == 401
@@ -117,7 +117,7 @@ async def _raw_post(base: str, headers: list[tuple[str, str]], path: str = "/mcp
 
 
 async def test_two_authorization_headers_are_a_bad_request_whichever_comes_first(sandbox_settings: Settings) -> None:
-    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
     good, other = ("Authorization", f"Bearer {TOKEN}"), ("Authorization", "Bearer someone-elses-token-0123")
     async with serving(settings) as base:
         assert (await _raw_post(base, [good])).status_code == 200
@@ -134,7 +134,7 @@ async def test_an_access_token_in_the_url_is_refused_and_never_logged(
     sandbox_settings: Settings, caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
-    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
     app = create_http_app(build_server(settings), settings)
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

@@ -26,12 +26,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
 from cdp_mcp.cli import main
+from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
 from cdp_mcp.grants import SCOPES_SUPPORTED
 from cdp_mcp.http_app import HttpLimits
-from cdp_mcp.settings import Settings
-from cdp_mcp.team.config import ALGORITHMS, Introspection, OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
-from cdp_mcp.team.verifiers import IntrospectionVerifier, JwtVerifier
+from cdp_mcp.settings import ALGORITHMS, Introspection, OAuthConfig, Settings
+from cdp_mcp.sign_in.keys import IssuerKeys
+from cdp_mcp.sign_in.verifiers import IntrospectionVerifier, JwtVerifier
 from tests.team.authserver import AuthServer, SigningKey
 from tests.team.conftest import Served, oauth_app
 
@@ -276,7 +276,7 @@ async def test_cached_keys_serve_until_they_expire_then_tokens_are_refused_unche
         now[0] += 299  # the JWKS said max-age=300
         assert (await verifier.check(auth_server.token(sub="lee"))).subject == "lee"
         now[0] += 2
-        with pytest.raises(KeysUnavailableError):
+        with pytest.raises(SignInUnavailableError):
             await verifier.check(auth_server.token(sub="max"))
         assert await verifier.verify_token(auth_server.token(sub="max")) is None
         auth_server.jwks_down = False
@@ -330,7 +330,7 @@ async def test_an_introspection_refusal_of_the_token_is_401_and_only_bad_credent
     auth_server.introspection_refusal = (status, body)
     async with httpx2.AsyncClient() as http:
         verifier = IntrospectionVerifier(_introspecting(auth_server), http)
-        expected = TokenRejectedError if refused else KeysUnavailableError
+        expected = AccessTokenRejectedError if refused else SignInUnavailableError
         with pytest.raises(expected):
             await verifier.check(auth_server.opaque_token())
     blames_credentials = "CDP_MCP_OAUTH_CLIENT_SECRET" in caplog.text
@@ -344,10 +344,10 @@ async def test_a_new_key_is_never_refused_as_401_whatever_kids_an_attacker_sends
     async with _verifier_on_a_clock(auth_server) as (verifier, now):
         await verifier.check(auth_server.token())
         forged = auth_server.token(key=SigningKey.ec())
-        with pytest.raises(TokenRejectedError):  # the issuer, asked just now, does not publish that key
+        with pytest.raises(AccessTokenRejectedError):  # the issuer, asked just now, does not publish that key
             await verifier.check(forged)
         now[0] += 1
-        with pytest.raises(KeysUnavailableError) as again:  # asked a second ago: wait, do not hammer the issuer
+        with pytest.raises(SignInUnavailableError) as again:  # asked a second ago: wait, do not hammer the issuer
             await verifier.check(forged)
         assert again.value.retry_after == pytest.approx(9)
         auth_server.rotate(keep_old=True)
@@ -356,12 +356,12 @@ async def test_a_new_key_is_never_refused_as_401_whatever_kids_an_attacker_sends
         fetches = auth_server.jwks_fetches
         for _ in range(8):  # a flood of random kids: a few refetches, then the issuer is spared
             now[0] += 0.01
-            with pytest.raises((TokenRejectedError, KeysUnavailableError)):
+            with pytest.raises((AccessTokenRejectedError, SignInUnavailableError)):
                 await verifier.check(auth_server.token(key=SigningKey.ec()))
         assert auth_server.jwks_fetches - fetches <= 5
         auth_server.rotate(keep_old=True)
         now[0] += 0.01
-        with pytest.raises(KeysUnavailableError) as flooded:  # a real new key during the flood: 503, not 401
+        with pytest.raises(SignInUnavailableError) as flooded:  # a real new key during the flood: 503, not 401
             await verifier.check(auth_server.token(sub="lee"))
         assert 0 < flooded.value.retry_after <= 10
         now[0] += 10
@@ -369,10 +369,10 @@ async def test_a_new_key_is_never_refused_as_401_whatever_kids_an_attacker_sends
         auth_server.jwks_down = True
         auth_server.rotate(keep_old=True)
         now[0] += 0.01
-        with pytest.raises(KeysUnavailableError) as down:  # the issuer unreachable: 503 until the next try
+        with pytest.raises(SignInUnavailableError) as down:  # the issuer unreachable: 503 until the next try
             await verifier.check(auth_server.token(sub="max"))
         now[0] += 2
-        with pytest.raises(KeysUnavailableError) as still:
+        with pytest.raises(SignInUnavailableError) as still:
             await verifier.check(auth_server.token(sub="max"))
         assert down.value.retry_after == pytest.approx(5) and still.value.retry_after == pytest.approx(3)
         auth_server.jwks_down = False
@@ -389,7 +389,7 @@ async def test_keys_sent_without_a_lifetime_are_kept_for_the_jwks_max_age_at_mos
     auth_server.max_age = None
     settings = Settings.load(mcp_oauth_issuer=auth_server.issuer, mcp_public_url="https://cdp.example.com",
                              **configured)
-    config = OAuthConfig.from_settings(settings)
+    config = settings.sign_in.oauth()
     assert config is not None
     auth_server.audience = config.audience
     now = [1000.0]
@@ -400,7 +400,7 @@ async def test_keys_sent_without_a_lifetime_are_kept_for_the_jwks_max_age_at_mos
         now[0] += kept - 1
         await verifier.check(auth_server.token())
         now[0] += 2
-        with pytest.raises(KeysUnavailableError):
+        with pytest.raises(SignInUnavailableError):
             await verifier.check(auth_server.token())
 
 

@@ -12,7 +12,7 @@ the cache does not hold triggers a refetch (the issuer rotated its keys). A key 
 not find is not asked about again for a cooldown, per key id (one attacker-sent kid must not block a real
 rotation), and a flood of random key ids costs the issuer a few fetches per cooldown, not one per request.
 When the issuer cannot be reached, cached keys keep serving until they expire; after that, or for a key id
-only a refetch could settle, `KeysUnavailableError` refuses the request with the seconds until a fetch may
+only a refetch could settle, `SignInUnavailableError` refuses the request with the seconds until a fetch may
 settle it (`retry_after`): a token is never let through unchecked, and a valid token signed with a newly
 published key is never refused as invalid. After a failed fetch, further attempts wait a few seconds, so an
 outage does not add a network timeout to every request.
@@ -32,14 +32,14 @@ from urllib.parse import urlsplit
 import anyio
 import httpx2
 
-from cdp_mcp.client.transport import USER_AGENT
-from cdp_mcp.team.config import DEFAULT_JWKS_MAX_AGE
+from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
+from cdp_mcp.settings import DEFAULT_JWKS_MAX_AGE
+from cdp_mcp.version import USER_AGENT
 
 if TYPE_CHECKING:
-    from cdp_mcp.team.config import OAuthConfig
+    from cdp_mcp.settings import OAuthConfig
 
-__all__ = ["IDP_TIMEOUT", "IssuerKeys", "KeysUnavailableError", "TokenRejectedError", "discovery_urls", "idp_client",
-           "issuer_forms", "same_issuer"]
+__all__ = ["IDP_TIMEOUT", "IssuerKeys", "discovery_urls", "idp_client", "issuer_forms", "same_issuer"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,25 +48,6 @@ IDP_TIMEOUT = 5.0
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _JWKS_LIMIT = 512 * 1024  # bytes: a key set is a few KB; more is a misconfiguration or an attack
 _MISSING_LIMIT = 1024  # key ids remembered as lacking (oldest forgotten first)
-
-
-class TokenRejectedError(Exception):
-    """The token is not acceptable; `reason` is a fixed, header-safe sentence (never the token's own text)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class KeysUnavailableError(Exception):
-    """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable, or a new key
-    id cannot be asked about yet); `retry_after`: seconds until it may be, when known; `outage`: False when the
-    issuer is fine and only a recent fetch stands in the way (worth an INFO line, not a WARNING per request)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, outage: bool = True) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.outage = outage
 
 
 def idp_client() -> httpx2.AsyncClient:
@@ -150,8 +131,8 @@ class IssuerKeys:
         """The JWK for a token's key id.
 
         Raises:
-            TokenRejectedError: a fetch made for this request does not have that key, or kid is ambiguous.
-            KeysUnavailableError: only a fetch could settle it and none can be made now (`retry_after` says when).
+            AccessTokenRejectedError: a fetch made for this request does not have that key, or kid is ambiguous.
+            SignInUnavailableError: only a fetch could settle it and none can be made now (`retry_after` says when).
         """
         now = self._clock()
         cache = self._cache
@@ -164,10 +145,10 @@ class IssuerKeys:
         found = self._lookup(kid)
         if found is None:
             if not fresh:  # only a fetch could tell a rotated key from a forged one
-                raise KeysUnavailableError("The issuer's signing keys cannot be fetched to check a new key id",
-                                           retry_after=self._next_attempt())
+                raise SignInUnavailableError("The issuer's signing keys cannot be fetched to check a new key id",
+                                             retry_after=self._next_attempt())
             self._remember_missing(kid)
-            raise TokenRejectedError("The token is signed with a key the issuer does not publish")
+            raise AccessTokenRejectedError("The token is signed with a key the issuer does not publish")
         return found
 
     def holds(self, kid: str | None) -> bool:
@@ -181,7 +162,7 @@ class IssuerKeys:
         metadata = await self.discover()
         uri = metadata.get("jwks_uri")
         if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
-            raise KeysUnavailableError("The issuer's metadata names no jwks_uri; set CDP_MCP_OAUTH_JWKS_URL")
+            raise SignInUnavailableError("The issuer's metadata names no jwks_uri; set CDP_MCP_OAUTH_JWKS_URL")
         return uri
 
     async def discover(self) -> dict[str, Any]:
@@ -194,17 +175,17 @@ class IssuerKeys:
                 continue
             named = str(document.get("issuer", ""))
             if not same_issuer(named, self.issuer):
-                raise KeysUnavailableError(f"The metadata at {url} names issuer {named[:200]}, not {self.issuer}: "
-                                           "it is for another issuer; check CDP_MCP_OAUTH_ISSUER")
+                raise SignInUnavailableError(f"The metadata at {url} names issuer {named[:200]}, not {self.issuer}: "
+                                             "it is for another issuer; check CDP_MCP_OAUTH_ISSUER")
             self.metadata = document
             return document
-        raise KeysUnavailableError(f"No OpenID or OAuth metadata found for {self.issuer}; check CDP_MCP_OAUTH_ISSUER "
-                                   "or set CDP_MCP_OAUTH_JWKS_URL")
+        raise SignInUnavailableError(f"No OpenID or OAuth metadata found for {self.issuer}; check CDP_MCP_OAUTH_ISSUER "
+                                     "or set CDP_MCP_OAUTH_JWKS_URL")
 
     async def refresh(self) -> int:
         """Fetch the key set now (doctor, start-up checks); the number of signing keys found."""
         if not await self._refresh(stale_before=self._clock()):
-            raise KeysUnavailableError("The issuer's signing keys cannot be fetched")
+            raise SignInUnavailableError("The issuer's signing keys cannot be fetched")
         return len(self._cache.keys)
 
     # -- internals ---------------------------------------------------------------------------------------
@@ -216,12 +197,12 @@ class IssuerKeys:
         cache = self._cache
         lacked = cache.missing.get(kid)
         if lacked is not None and now - lacked < self._cooldown:
-            raise KeysUnavailableError("The token's key id was not published a moment ago; asking the issuer "
-                                       "again shortly", retry_after=self._cooldown - (now - lacked), outage=False)
+            raise SignInUnavailableError("The token's key id was not published a moment ago; asking the issuer "
+                                         "again shortly", retry_after=self._cooldown - (now - lacked), outage=False)
         recent = [t for t in cache.attempts if now - t < self._cooldown]
         if len(recent) >= self._budget:
-            raise KeysUnavailableError("Too many unknown key ids lately to ask the issuer about another one now",
-                                       retry_after=self._cooldown - (now - recent[0]), outage=False)
+            raise SignInUnavailableError("Too many unknown key ids lately to ask the issuer about another one now",
+                                         retry_after=self._cooldown - (now - recent[0]), outage=False)
 
     def _remember_missing(self, kid: str | None) -> None:
         missing = self._cache.missing
@@ -241,7 +222,7 @@ class IssuerKeys:
         if len(keys) == 1:  # a token without kid is fine only when the issuer has exactly one key
             return next(iter(keys.values()))
         if keys:
-            raise TokenRejectedError("The token names no key id (kid) and the issuer publishes several keys")
+            raise AccessTokenRejectedError("The token names no key id (kid) and the issuer publishes several keys")
         return None
 
     async def _refresh(self, *, stale_before: float) -> bool:
@@ -258,7 +239,7 @@ class IssuerKeys:
                     url = await self.jwks_url()
                     response = await self._get(url)
                     keys = _signing_keys(response.json())
-                except (KeysUnavailableError, httpx2.HTTPError, ValueError, RecursionError) as exc:
+                except (SignInUnavailableError, httpx2.HTTPError, ValueError, RecursionError) as exc:
                     cache.failed = self._clock()
                     logger.warning("Cannot fetch the OAuth issuer's signing keys (%s)", _describe(exc))
                 else:
@@ -268,7 +249,8 @@ class IssuerKeys:
                     return True
             if self._clock() < cache.expires:
                 return False  # cached keys keep serving until they expire
-            raise KeysUnavailableError("The issuer's signing keys cannot be fetched", retry_after=self._next_attempt())
+            raise SignInUnavailableError("The issuer's signing keys cannot be fetched",
+                                         retry_after=self._next_attempt())
 
     def _lifetime(self, response: httpx2.Response) -> float:
         default, low, high = self._ttl
@@ -278,24 +260,24 @@ class IssuerKeys:
     async def _get(self, url: str) -> httpx2.Response:
         response = await self._http.get(url, headers={"Accept": "application/json"})
         if response.status_code != 200:
-            raise KeysUnavailableError(f"{url} answered HTTP {response.status_code}")
+            raise SignInUnavailableError(f"{url} answered HTTP {response.status_code}")
         if len(response.content) > _JWKS_LIMIT:
-            raise KeysUnavailableError(f"{url} answered a document too large to be a key set")
+            raise SignInUnavailableError(f"{url} answered a document too large to be a key set")
         return response
 
     async def _get_json(self, url: str, *, missing_ok: bool) -> dict[str, Any] | None:
         try:
             response = await self._http.get(url, headers={"Accept": "application/json"})
         except httpx2.HTTPError as exc:
-            raise KeysUnavailableError(f"Cannot reach {url} ({type(exc).__name__})") from exc
+            raise SignInUnavailableError(f"Cannot reach {url} ({type(exc).__name__})") from exc
         if missing_ok and response.status_code in (404, 405, 400):
             return None
         if response.status_code != 200:
-            raise KeysUnavailableError(f"{url} answered HTTP {response.status_code}")
+            raise SignInUnavailableError(f"{url} answered HTTP {response.status_code}")
         try:
             document = response.json()
         except (ValueError, RecursionError) as exc:
-            raise KeysUnavailableError(f"{url} did not answer JSON") from exc
+            raise SignInUnavailableError(f"{url} did not answer JSON") from exc
         return document if isinstance(document, dict) else None
 
 
@@ -311,4 +293,4 @@ def _signing_keys(document: Any) -> dict[str | None, dict[str, Any]]:
 
 
 def _describe(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, KeysUnavailableError) else type(exc).__name__
+    return str(exc) if isinstance(exc, SignInUnavailableError) else type(exc).__name__

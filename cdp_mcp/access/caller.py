@@ -17,21 +17,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from cdp_mcp.errors import CdpError
+from cdp_mcp.errors import ScopeNotGrantedError
 from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, advertised, granted_resources, normalise_scopes, scopes_for
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
-    from cdp_mcp.tools.spec import ToolSpec
 
 __all__ = [
     "MACHINE_PREFIX",
     "Caller",
-    "ScopeNotGrantedError",
+    "GuardedCall",
     "current_caller",
     "machine_principal",
     "may_read",
@@ -45,10 +44,18 @@ __all__ = [
 _reads: ContextVar[set[str] | None] = ContextVar("cdp_mcp_reads", default=None)
 
 
-class ScopeNotGrantedError(CdpError):
-    """The signed-in person's scopes do not reach a resource the call needs."""
+class GuardedCall(Protocol):
+    """What the policy needs to know of a tool (a `tools.spec.ToolSpec` is one): its name, the API resources its
+    caller's grants must reach, and whether it is about one customer (whose identifiers the audit line hashes)."""
 
-    code = "SCOPE_NOT_GRANTED"
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def resources(self) -> tuple[str, ...]: ...
+
+    @property
+    def customer(self) -> bool: ...
 
 
 MACHINE_PREFIX = "client:"
@@ -81,21 +88,21 @@ def current_caller(settings: Settings, request: Any = None) -> Caller:
     if token is not None:
         principal = (token.claims or {}).get("principal")  # set by the verifier (verifiers.principal_of)
         return Caller(principal if isinstance(principal, str) else machine_principal(token.client_id),
-                      token.client_id, transport, normalise_scopes(token.scopes, settings.mcp_scope_prefix))
-    if settings.oauth_enabled:
+                      token.client_id, transport, normalise_scopes(token.scopes, settings.sign_in.mcp_scope_prefix))
+    if settings.sign_in.enabled:
         return Caller("anonymous", None, transport, frozenset())
-    static = request is not None and settings.mcp_auth_token is not None
+    static = request is not None and settings.http.mcp_auth_token is not None
     return Caller("static-token" if static else "local", None, transport, None)
 
 
 def _allowed(settings: Settings) -> frozenset[str] | None:
-    return current_caller(settings).resources() if settings.oauth_enabled else None
+    return current_caller(settings).resources() if settings.sign_in.enabled else None
 
 
 def missing_scopes_error(settings: Settings, what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
     """The error naming the scope(s) to ask for as hosts see them, e.g. `cdp:commerce (or cdp:read)`."""
     missing = sorted(missing)
-    prefix = settings.mcp_scope_prefix
+    prefix = settings.sign_in.mcp_scope_prefix
     scopes = " and ".join(advertised(s, prefix) for s in scopes_for(missing))
     return ScopeNotGrantedError(
         f"Your sign-in does not grant {what} ({', '.join(missing)}).",
@@ -131,15 +138,15 @@ def noting_reads() -> Iterator[set[str]]:
 
 def must_redact(settings: Settings) -> bool:
     """Mask contact details: CDP_REDACT_PII, or a signed-in person without `cdp:pii`."""
-    if settings.redact_pii:
+    if settings.server.redact_pii:
         return True
-    if not settings.oauth_enabled:
+    if not settings.sign_in.enabled:
         return False
     scopes = current_caller(settings).scopes
     return scopes is None or PII_SCOPE not in scopes
 
 
-def visible_tools(settings: Settings, specs: Sequence[ToolSpec]) -> set[str] | None:
+def visible_tools(settings: Settings, specs: Sequence[GuardedCall]) -> set[str] | None:
     """Names of the tools the caller's scopes reach (every required resource); None: no per-person filter."""
     allowed = _allowed(settings)
     if allowed is None:

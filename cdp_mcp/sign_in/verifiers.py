@@ -11,8 +11,8 @@ ID tokens are never access tokens: a JWT carrying `nonce` or `at_hash` is refuse
 signed one access token typed `at+jwt` (RFC 9068), a JWT of another `typ` from it is refused too (learnt per
 process: issuers that type their access tokens type all of them; those that do not are unaffected).
 
-Both expose `check(token)`, which says why a token is refused (`TokenRejectedError`) or that it cannot be
-checked now (`KeysUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
+Both expose `check(token)`, which says why a token is refused (`AccessTokenRejectedError`) or that it cannot be
+checked now (`SignInUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
 never the token, its claims or anything else the caller sent. Scopes come from `scope` (space-separated),
 `scp` (string or list: Okta, Entra ID) and `roles` / `permissions` (Entra app roles, Auth0 RBAC), normalised
 by `grants.normalise_scopes` (CDP_MCP_SCOPE_PREFIX, `cdp.` and `cdp:` spellings alike).
@@ -33,10 +33,11 @@ import httpx2
 import jwt
 from mcp.server.auth.provider import AccessToken
 
+from cdp_mcp.access.caller import MACHINE_PREFIX, machine_principal
+from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
 from cdp_mcp.grants import SCOPE_PREFIX, normalise_scopes
-from cdp_mcp.team.access import MACHINE_PREFIX, machine_principal
-from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError, issuer_forms, same_issuer
+from cdp_mcp.settings import OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys, issuer_forms, same_issuer
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
            "credentials_refused", "principal_of", "scopes_of", "token_digest"]
@@ -116,10 +117,10 @@ def principal_of(claims: dict[str, Any], claim: str, client_id: str) -> str:
         return machine_principal(client_id)
     value = claims.get(claim)
     if not isinstance(value, str) or not value.strip():
-        raise TokenRejectedError(f"The access token lacks the {claim} claim that names the person "
-                                 "(CDP_MCP_OAUTH_PRINCIPAL_CLAIM)")
+        raise AccessTokenRejectedError(f"The access token lacks the {claim} claim that names the person "
+                                       "(CDP_MCP_OAUTH_PRINCIPAL_CLAIM)")
     if value.startswith(MACHINE_PREFIX):
-        raise TokenRejectedError(f"The access token names its person with the reserved prefix {MACHINE_PREFIX}")
+        raise AccessTokenRejectedError(f"The access token names its person with the reserved prefix {MACHINE_PREFIX}")
     return value
 
 
@@ -159,7 +160,7 @@ class _Verifier:
 
     async def check(self, token: str) -> AccessToken:
         if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise TokenRejectedError("The access token is malformed")
+            raise AccessTokenRejectedError("The access token is malformed")
         digest = token_digest(token)  # the cache never holds the token itself
         now = self._clock()
         cached = self._cache.get(digest)
@@ -175,7 +176,7 @@ class _Verifier:
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
             return await self.check(token)
-        except (TokenRejectedError, KeysUnavailableError):
+        except (AccessTokenRejectedError, SignInUnavailableError):
             return None
 
 
@@ -198,25 +199,26 @@ class JwtVerifier(_Verifier):
         header = _header(token)
         alg, kid = header.get("alg"), header.get("kid")
         if not isinstance(alg, str) or alg not in self._config.algorithms:
-            raise TokenRejectedError("The access token is signed with an algorithm this server does not accept")
+            raise AccessTokenRejectedError("The access token is signed with an algorithm this server does not accept")
         jwk = await self._keys.key_for(kid if isinstance(kid, str) else None)
         if jwk.get("alg", alg) != alg:
-            raise TokenRejectedError("The access token's algorithm does not match its signing key")
+            raise AccessTokenRejectedError("The access token's algorithm does not match its signing key")
         try:
             key = self._key(jwk, alg)
             claims = jwt.decode(token, key, algorithms=[alg], audience=self._config.audience,
                                 issuer=issuer_forms(self._config.issuer), leeway=self._leeway,
                                 options={"require": _REQUIRED, "verify_iat": True})
         except jwt.PyJWKError:
-            raise TokenRejectedError("The access token's signing key cannot be used with its algorithm") from None
+            raise AccessTokenRejectedError("The access token's signing key cannot be used with its algorithm") from None
         except jwt.InvalidTokenError as exc:
             reason = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), "The access token is invalid")
-            raise TokenRejectedError(reason) from None
+            raise AccessTokenRejectedError(reason) from None
         if _ID_TOKEN_CLAIMS & claims.keys():
-            raise TokenRejectedError("The token is an ID token, not an access token")
+            raise AccessTokenRejectedError("The token is an ID token, not an access token")
         typed = _is_access_token_type(header.get("typ"))
         if self._typed and not typed:
-            raise TokenRejectedError("The token is not typed at+jwt, as this issuer's access tokens are (RFC 9068)")
+            raise AccessTokenRejectedError("The token is not typed at+jwt, as this issuer's access tokens are "
+                                           "(RFC 9068)")
         self._typed = self._typed or typed
         access = _access_token(token, claims, self._config)
         return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid"), "typed": typed}})
@@ -245,13 +247,13 @@ def _header(token: str) -> dict[str, Any]:
     """The JOSE header, read without the payload (PyJWT then checks the whole token, header included)."""
     segments = token.split(".")
     if len(segments) != 3 or not segments[0]:
-        raise TokenRejectedError("The access token is malformed (not a signed JWT)")
+        raise AccessTokenRejectedError("The access token is malformed (not a signed JWT)")
     try:
         header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep for the parser
-        raise TokenRejectedError("The access token is malformed") from None
+        raise AccessTokenRejectedError("The access token is malformed") from None
     if not isinstance(header, dict):
-        raise TokenRejectedError("The access token is malformed")
+        raise AccessTokenRejectedError("The access token is malformed")
     return header
 
 
@@ -286,29 +288,29 @@ class IntrospectionVerifier(_Verifier):
                                              auth=auth, headers={"Accept": "application/json"})
         except httpx2.HTTPError as exc:
             logger.warning("Cannot reach the token introspection endpoint (%s)", type(exc).__name__)
-            raise KeysUnavailableError("The token introspection endpoint cannot be reached") from exc
+            raise SignInUnavailableError("The token introspection endpoint cannot be reached") from exc
         if response.status_code != 200:
             _refusal(response)
         try:
             claims = response.json()
         except (ValueError, RecursionError) as exc:
-            raise KeysUnavailableError("The token introspection endpoint did not answer JSON") from exc
+            raise SignInUnavailableError("The token introspection endpoint did not answer JSON") from exc
         if not isinstance(claims, dict):
-            raise KeysUnavailableError("The token introspection endpoint did not answer a JSON object")
+            raise SignInUnavailableError("The token introspection endpoint did not answer a JSON object")
         return claims
 
     def _accept(self, token: str, claims: dict[str, Any], now: float) -> AccessToken:
         if claims.get("active") is not True:
-            raise TokenRejectedError("The access token is not active (expired, revoked or unknown)")
+            raise AccessTokenRejectedError("The access token is not active (expired, revoked or unknown)")
         if "iss" in claims and not same_issuer(str(claims["iss"]), self._config.issuer):
-            raise TokenRejectedError("The access token was issued by another issuer")
+            raise AccessTokenRejectedError("The access token was issued by another issuer")
         if self._config.audience not in _as_list(claims.get("aud")):
-            raise TokenRejectedError("The access token was not issued for this server (audience)")
+            raise AccessTokenRejectedError("The access token was not issued for this server (audience)")
         exp, nbf = claims.get("exp"), claims.get("nbf")
         if isinstance(exp, int | float) and exp < now - self._leeway:
-            raise TokenRejectedError("The access token expired")
+            raise AccessTokenRejectedError("The access token expired")
         if isinstance(nbf, int | float) and nbf > now + self._leeway:
-            raise TokenRejectedError("The access token is not valid yet")
+            raise AccessTokenRejectedError("The access token is not valid yet")
         return _access_token(token, {**claims, "iss": claims.get("iss", self._config.issuer)}, self._config)
 
 
@@ -338,14 +340,14 @@ def _refusal(response: httpx2.Response) -> NoReturn:
     if credentials_refused(response):
         logger.warning("The token introspection endpoint refused this server's credentials (HTTP %d): check "
                        "CDP_MCP_OAUTH_CLIENT_ID / CDP_MCP_OAUTH_CLIENT_SECRET", status)
-        raise KeysUnavailableError("The token introspection endpoint refused this server's credentials")
+        raise SignInUnavailableError("The token introspection endpoint refused this server's credentials")
     if 400 <= status < 500 and status not in _ENDPOINT_TROUBLE:
         logger.info("The token introspection endpoint refused the token (HTTP %d%s)", status,
                     f", {error}" if error else "")
-        raise TokenRejectedError("The issuer does not accept this access token")
+        raise AccessTokenRejectedError("The issuer does not accept this access token")
     logger.warning("The token introspection endpoint answered HTTP %d%s", status,
                    " (check CDP_MCP_OAUTH_INTROSPECTION_URL)" if status in (404, 405) else "")
-    raise KeysUnavailableError("The token introspection endpoint cannot answer right now")
+    raise SignInUnavailableError("The token introspection endpoint cannot answer right now")
 
 
 def _as_list(value: Any) -> Iterable[str]:
