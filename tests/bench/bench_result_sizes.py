@@ -128,7 +128,7 @@ async def main(redact: bool, detail: bool = False) -> None:
             recorder = RawRecorder(httpx2.ASGITransport(app=sandbox.app))
             settings = Settings(_env_file=None, b2b_api_url=_BASE_URL,  # type: ignore[call-arg]
                                 tenant_hash=sandbox.tenant_hash, state_dir=Path(state), redact_pii=redact,
-                                currency="USD")
+                                currency="USD", log_level="WARNING")  # no line per upstream request
             server = build_server(settings, backend=lambda: open_backend(settings, transport=recorder))
             async with Client(server) as client:
                 call: Callable[..., Any] = client.call_tool
