@@ -207,7 +207,7 @@ class TasksExtension(Extension):
             dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
             view["result"] = serialize_server_result("tools/call", ctx.protocol_version, dumped)
             if self._audit.enabled:
-                await self._audit.write(audit_line(job, "read", tool="tasks/get", rows=len(page.rows)))
+                self._audit.write(audit_line(job, "read", tool="tasks/get", rows=len(page.rows)))
         elif job.state is JobState.FAILED:
             view["error"] = {"code": INTERNAL_ERROR, "message": job.message or "The screening failed."}
         return {"resultType": "complete", **view}

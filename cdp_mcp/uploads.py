@@ -1,7 +1,8 @@
 """`POST /audiences`: an audience uploaded over HTTP, kept for the uploader as an `audience_id` for screen_audience.
 
 The body is the export itself, CSV or JSON lines (`Content-Type: text/csv` or `application/x-ndjson`; `?name=`
-names the file for messages and format detection). It is read up to `jobs.formats.MAX_BYTES` (more: 413) and
+names the file for messages and format detection). It is read up to `jobs.formats.MAX_BYTES` (more: 413) within
+`UPLOAD_SECONDS` (else 408: the HTTP transport's `http_limits.RequestLimits`, as for `/mcp`) and
 parsed like an `audience_file` (bad rows rejected by line, duplicates once, CDP_AUDIENCE_MAX rows at most).
 The answer is `{audience_id, rows, rejected: [the first 20, with line and reason], rejected_total, duplicates,
 expires_at}`. The same sign-in as `/mcp` guards it (bearer token, or OAuth with scopes reaching the screening's
@@ -28,9 +29,14 @@ if TYPE_CHECKING:
     from cdp_mcp.jobs.service import Screenings
     from cdp_mcp.settings import Settings
 
-__all__ = ["audience_upload"]
+__all__ = ["MAX_UPLOAD_BYTES", "UPLOAD_SECONDS", "audience_upload"]
 
 logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = MAX_BYTES
+"""The largest body `POST /audiences` takes (the HTTP transport refuses more with 413 before reading it)."""
+UPLOAD_SECONDS = 300.0
+"""How long an upload's body may take to arrive (the largest at about 220 KB/s); then 408."""
 
 
 def _refusal(status: int, error: str, description: str) -> JSONResponse:
@@ -67,7 +73,7 @@ def audience_upload(settings: Settings, screenings: Callable[[], Screenings | No
         caller = current_caller(settings, request)
         allowed = caller.resources()
         if allowed is not None and not set(AUDIENCE_RESOURCES) <= allowed:
-            refused = missing_scopes_error("audience screening", set(AUDIENCE_RESOURCES) - allowed)
+            refused = missing_scopes_error(settings, "audience screening", set(AUDIENCE_RESOURCES) - allowed)
             return _refusal(403, "insufficient_scope", refused.for_model())
         data = await _body(request)
         if data is None:
@@ -80,7 +86,7 @@ def audience_upload(settings: Settings, screenings: Callable[[], Screenings | No
         except CdpError as exc:
             return _refusal(400, "invalid_audience", exc.for_model())
         if audit.enabled:
-            await audit.write(_line(caller.principal, caller.client_id, record.id, record.rows, request))
+            audit.write(_line(caller.principal, caller.client_id, record.id, record.rows, request))
         body = {"audience_id": record.id, "rows": record.rows,
                 "rejected": [r.model_dump() for r in record.rejections], "rejected_total": record.rejected,
                 "duplicates": record.duplicates, "expires_at": record.expires_at.isoformat()}

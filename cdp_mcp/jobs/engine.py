@@ -275,7 +275,7 @@ class Engine:
 
     async def _write_audit(self, line: dict[str, Any]) -> None:
         if self._audit.enabled:
-            await self._audit.write(line)
+            self._audit.write(line)
 
     async def _write(self, job: Job) -> None:
         if not await self.store.write(job.touch(), self.holder):

@@ -262,7 +262,7 @@ class Screenings:
                   rejections=intake.audience.rejections, duplicates=intake.audience.duplicates)
         await self.store.create(job, chunks)
         if self._audit.enabled:
-            await self._audit.write(audit_line(job, "start", rows=job.total, source=job.source,
+            self._audit.write(audit_line(job, "start", rows=job.total, source=job.source,
                                                rejected=job.rejected, duplicates=job.duplicates))
         self.engine.wake()
         return job
@@ -310,7 +310,7 @@ class Screenings:
         if job.state in (JobState.QUEUED, JobState.STOPPED):
             settled = await self._settle_here(job.id, cancelled)
             if settled is not None and settled.state is JobState.CANCELLED and self._audit.enabled:
-                await self._audit.write(audit_line(settled, "cancel", rows=settled.done_rows, total=settled.total))
+                self._audit.write(audit_line(settled, "cancel", rows=settled.done_rows, total=settled.total))
         return await self.find(caller, job_id)
 
     async def resume(self, caller: Caller, job_id: str) -> Job:
@@ -327,7 +327,7 @@ class Screenings:
 
         await self._settle_here(job.id, queued)
         if self._audit.enabled:
-            await self._audit.write(audit_line(job, "resume", rows=job.done_rows, total=job.total))
+            self._audit.write(audit_line(job, "resume", rows=job.done_rows, total=job.total))
         self.engine.wake()
         return await self.find(caller, job_id)
 

@@ -16,11 +16,12 @@ from cdp_mcp.settings.groups import (
     default_state_dir,
 )
 from cdp_mcp.settings.settings import SANDBOX_TENANT_HASH, SETTINGS, Declared, Settings, declared
-from cdp_mcp.settings.sign_in import ALGORITHMS, Introspection, OAuthConfig
+from cdp_mcp.settings.sign_in import ALGORITHMS, DEFAULT_JWKS_MAX_AGE, Introspection, OAuthConfig
 
 __all__ = [
     "ALGORITHMS",
     "AUDIENCES_PATH",
+    "DEFAULT_JWKS_MAX_AGE",
     "MCP_PATH",
     "SANDBOX_TENANT_HASH",
     "SETTINGS",

@@ -31,7 +31,7 @@ from cdp_mcp.jobs.service import Intake, Only, Screenings
 from cdp_mcp.tools.audience_results import AudienceScreening, ScreeningState, csv_text, screening_result
 from cdp_mcp.tools.params import CHANNEL, CURSOR, SEGMENT_ID, SEGMENT_NAME
 from cdp_mcp.tools.screening import check, check_segment, screened_each
-from cdp_mcp.tools.spec import READ_ONLY, Param, ToolCall, ToolSpec
+from cdp_mcp.tools.spec import Param, ToolCall, ToolSpec
 from cdp_mcp.tools.upstream import GCR_RESOURCE, readable
 from cdp_mcp.views import SCREENING_URI
 
@@ -259,6 +259,12 @@ _ONLY = Param("only", Annotated[Only | None, Field(description="Rows to list (er
 _RESUME = Param("resume", Annotated[bool, Field(description="true: go on with a stopped screening.")], False)
 
 
+_STOPS_A_JOB = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                               open_world_hint=False)
+"""cancel_screening changes the server's own state (a job stops; its rows are kept) and nothing upstream. Starting
+or reading a screening changes nothing a person owns: those tools are read-only like the others (`READ_ONLY`)."""
+
+
 def audience_specs(audience_max: int) -> list[ToolSpec]:
     """The three screening tools; `customers` holds at most `audience_max` rows (CDP_AUDIENCE_MAX)."""
     customers = Param("customers", Annotated[list[dict[str, Any]] | None, Field(
@@ -273,8 +279,6 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
         description="Also require a purchase within this many days.", ge=1, le=3650)], None)
     confirm = Param("confirm", Annotated[bool, Field(description="true once the person approved the estimate.")],
                     False)
-    started = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False,
-                              open_world_hint=True)
     return [
         ToolSpec(
             name="screen_audience", title="Screen an audience",
@@ -286,7 +290,6 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
             resources=AUDIENCE_RESOURCES, optional_resources=_OPTIONAL,
             params=(*source, SEGMENT_ID, SEGMENT_NAME, CHANNEL, recent, confirm), resolved=(_PLAN, _ANSWER),
             output=AudienceScreening, handler=screen_audience, customer=False, view=SCREENING_URI,
-            annotations=started,
         ),
         ToolSpec(
             name="get_screening", title="Screening progress and results",
@@ -294,15 +297,13 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
                          "to the whole result (JSON, CSV)."),
             resources=AUDIENCE_RESOURCES, params=(_SCREENING_ID, CURSOR, _ONLY, _RESUME), output=AudienceScreening,
             handler=get_screening, customer=False, view=SCREENING_URI,
-            annotations=READ_ONLY.model_copy(update={"idempotent_hint": False}),
         ),
         ToolSpec(
             name="cancel_screening", title="Cancel a screening",
             description="Cancel a screen_audience run; rows screened so far are kept until it expires.",
             resources=AUDIENCE_RESOURCES, params=(_SCREENING_ID,), output=ScreeningState, handler=cancel_screening,
             customer=False,
-            annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                                        open_world_hint=False),
+            annotations=_STOPS_A_JOB,
         ),
     ]
 

@@ -43,6 +43,12 @@ async def screened(client: Client, arguments: dict[str, Any]) -> tuple[dict[str,
             await anyio.sleep(0.2)
 
 
+async def _chunked(size: int, piece: int = 1 << 20) -> AsyncIterator[bytes]:
+    """A body of `size` bytes sent in pieces, without a Content-Length: the server must count it as it arrives."""
+    for start in range(0, size, piece):
+        yield b"x" * min(piece, size - start)
+
+
 @asynccontextmanager
 async def http_server(settings: Settings) -> AsyncIterator[str]:
     sock = bind_socket("127.0.0.1", 0)
@@ -70,7 +76,7 @@ async def test_the_handle_flow_over_http_and_an_uploaded_audience(mode: str, san
             uploaded = await http.post(f"{base}/audiences", content=export.encode(),
                                        headers={"Content-Type": "text/csv"}, params={"name": "winback.csv"})
             wrong = await http.post(f"{base}/audiences", content=b"Name\nAda\n", headers={"Content-Type": "text/csv"})
-            too_big = await http.post(f"{base}/audiences", content=b"x" * (MAX_BYTES + 1))
+            too_big = await http.post(f"{base}/audiences", content=_chunked(MAX_BYTES + 1))  # no Content-Length
             fetched = await http.get(f"{base}/audiences")
         body = uploaded.json()
         async with Client(f"{base}/mcp", mode=mode) as client:
