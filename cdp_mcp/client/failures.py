@@ -6,7 +6,8 @@ table, the human message refines only statuses that leave room (400, 403, a 200 
 status alone decides when nothing else is known. What the call was matters (`Call`): a 401 on a data call means
 the access token is dead unless an explicit code says the tenant's credentials are wrong, while on token create
 it means the credentials; a refusal that speaks of a daily or creation limit is the token quota on the token
-calls only. Messages are ours: the upstream body is never quoted, only a sanitised error code.
+calls only, whatever its status (401 and 403 included). Messages are ours: the upstream body is never quoted, only
+a sanitised error code.
 """
 
 from __future__ import annotations
@@ -198,10 +199,10 @@ def classify(failure: Failure, call: Call = Call.DATA) -> Kind:
     allowed. The token quota is a meaning of token calls only (a data call's daily limit is a rate limit)."""
     if failure.status >= 500:
         return Kind.UNAVAILABLE
+    if call is not Call.DATA and _speaks_of_quota(failure):
+        return Kind.QUOTA  # whatever the status: a 401 "daily creation limit reached" is no credentials problem
     if failure.status == 401:
         return _unauthorized(failure, call)
-    if call is not Call.DATA and _speaks_of_quota(failure):
-        return Kind.QUOTA
     kind = _kind_of(failure.code) if failure.code else None
     if kind is None:
         allowed = _MESSAGE_MAY_CHOOSE.get(failure.status)

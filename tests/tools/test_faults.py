@@ -128,6 +128,21 @@ async def test_a_quota_429_worded_unlike_the_sandbox_is_the_quota_not_a_rate_lim
     assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)  # not retried, then not asked again
 
 
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_401_or_403_on_create_that_speaks_of_the_daily_limit_is_the_quota_not_the_credentials(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path, status: int) -> None:
+    refusal = {"status": "ERROR", "errorCode": "UNAUTHORIZED", "message": "Daily token creation limit reached"}
+    proxy.fail(TOKEN_CREATE_PATH, error(status, refusal))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, max_retries=3) as client:
+        first = await client.call_tool("get_customer_profile", VIP)
+        second = await client.call_tool("get_customer_profile", VIP)
+    for result in (first, second):
+        text = text_of(result)
+        assert result.is_error and "allowance of token creations is spent" in text, text
+        assert "possible again at" in text and "CDP_TENANT_HASH" not in text and "credentials" not in text
+    assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)  # not retried, then not asked again
+
+
 async def test_missing_required_fields_spoil_only_what_needs_them(connect: Connect, proxy: FaultProxy,
                                                                   tmp_path: Path) -> None:
     """A profile without customerId is still the profile; a membership answer without `status` is an error that
