@@ -15,7 +15,7 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from cdp_mcp.catalog import RESOURCE_NAMES
+from cdp_mcp.catalog import RESOURCE_NAMES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.team.config import check_team_settings
 
@@ -135,6 +135,15 @@ class Settings(BaseSettings):
             raise ValueError(f"needs a scheme: use https://{value}")
         if not parts.hostname:
             raise ValueError("needs a host: use https://host/context-path")
+        return value
+
+    @field_validator("token_api_url")
+    @classmethod
+    def _token_base(cls, value: str | None) -> str | None:
+        # A customer success manager hands over the create endpoint itself: its base URL is what precedes the path.
+        for endpoint in (TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH):
+            if value is not None and value.lower().endswith(endpoint.lower()):
+                return value[: -len(endpoint)]
         return value
 
     @field_validator("redis_url")

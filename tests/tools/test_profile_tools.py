@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 from tool_results import data_of, text_of
 
+from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.settings import Settings
@@ -253,12 +254,16 @@ async def test_resolve_with_only_a_gcr_id_never_says_an_existing_customer_is_mis
     assert given == {"gcr_id": vip.gcr_id, "verified": False}
 
 
+@pytest.mark.parametrize("given_as", ["base URL", "create endpoint", "update endpoint", "create endpoint/"])
 async def test_token_calls_go_to_the_token_api_url_when_it_differs(
-    connect: Any, sandbox_server: SandboxThread, tmp_path: Any,
+    connect: Any, sandbox_server: SandboxThread, tmp_path: Any, given_as: str,
 ) -> None:
+    """The customer success manager may hand over the full create endpoint: it is recognised as the base URL."""
     sandbox_server.reset()
+    endpoint = {"base URL": "", "create endpoint": TOKEN_CREATE_PATH, "update endpoint": TOKEN_UPDATE_PATH,
+                "create endpoint/": TOKEN_CREATE_PATH + "/"}[given_as]
     async with (fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as token_host,
-                connect(token_api_url=token_host.url, state_dir=tmp_path) as client):
+                connect(token_api_url=token_host.url + endpoint, state_dir=tmp_path) as client):
         data = data_of(await client.call_tool("get_customer_profile", {"gcr_id": 1}))
     assert data["gcr_id"] == 1
     assert token_host.seen == {"create": 1}  # the data call went to CDP_B2B_API_URL, the token call here
