@@ -21,6 +21,8 @@ secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
         ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
         │   └── OutcomeUnknownError     a token creation failed after reaching the API: not repeated
         └── UpstreamResponseError       a response whose shape is not usable (names the resource)
+            └── TokenUnreadableError    a token creation answered with success but no readable token: creation
+                                        for that scope stops for a while, rather than spend one on every call
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
     "TokenExpiredError",
     "TokenQuotaError",
     "TokenRejectedError",
+    "TokenUnreadableError",
     "UpstreamError",
     "UpstreamResponseError",
     "UpstreamUnavailableError",
@@ -183,3 +186,17 @@ class OutcomeUnknownError(UpstreamUnavailableError):
 class UpstreamResponseError(UpstreamError):
     code = "UPSTREAM_RESPONSE"
     default_hint = "The API answered in a shape cdp-mcp does not understand; please report it."
+
+
+class TokenUnreadableError(UpstreamResponseError):
+    """A token creation answered with success, but without a token cdp-mcp can read. It counts against the daily
+    allowance, and creation for that scope stops until `retry_at` instead of spending one on every call."""
+
+    code = "TOKEN_UNREADABLE"
+    default_hint = ("Report the shape of the answer, which the server logged at WARNING (keys only, never values), "
+                    "to the cdp-mcp maintainers: a cdp-mcp version that reads it lifts the stop. Tools that need "
+                    "other resources still work.")
+
+    def __init__(self, message: str, *, retry_at: datetime | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_at = retry_at
