@@ -22,7 +22,7 @@ import uvicorn
 
 from cdp_mcp.sandbox.server import bind_socket
 
-__all__ = ["Fault", "FaultInjector", "FaultProxy", "fault_proxy", "forward_to"]
+__all__ = ["Fault", "FaultInjector", "FaultProxy", "answer_with", "fault_proxy", "forward_to"]
 
 _HOP = {b"host", b"content-length", b"connection", b"transfer-encoding"}
 ASGIApp = Any
@@ -83,7 +83,7 @@ class FaultInjector:
             return
         while (await receive()).get("more_body"):  # the request is read whole before it is answered
             pass
-        await (self._trickle(fault, receive, send) if fault.trickle else self._answer(fault, send))
+        await (self._trickle(fault, receive, send) if fault.trickle else answer_with(fault, send))
 
     async def _reshaped(self, fault: Fault, reshape: Callable[[bytes], bytes], scope: dict[str, Any], receive: Any,
                         send: Any) -> None:
@@ -98,12 +98,7 @@ class FaultInjector:
                 body += message.get("body", b"")
 
         await self.app(scope, receive, keep)
-        await self._answer(Fault(status=started["status"], body=reshape(body), headers=fault.headers), send)
-
-    async def _answer(self, fault: Fault, send: Any) -> None:
-        headers = [(k.encode(), v.encode()) for k, v in fault.headers.items()]
-        await send({"type": "http.response.start", "status": fault.status, "headers": headers})
-        await send({"type": "http.response.body", "body": fault.body})
+        await answer_with(Fault(status=started["status"], body=reshape(body), headers=fault.headers), send)
 
     async def _trickle(self, fault: Fault, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
@@ -118,6 +113,13 @@ class FaultInjector:
             while True:
                 await send({"type": "http.response.body", "body": b" " * fault.chunk, "more_body": True})
                 await anyio.sleep(fault.every)
+
+
+async def answer_with(fault: Fault, send: Any) -> None:
+    """Send `fault`'s status, headers and body as the whole answer."""
+    headers = [(k.encode(), v.encode()) for k, v in fault.headers.items()]
+    await send({"type": "http.response.start", "status": fault.status, "headers": headers})
+    await send({"type": "http.response.body", "body": fault.body})
 
 
 def forward_to(target: str, http: httpx2.AsyncClient) -> ASGIApp:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
 from tool_results import Connect, data_of, text_of
 from tool_transport import RecordingTransport
 
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.sandbox.server import SandboxThread
+from tests.faults import ASGIApp, Fault, answer_with, fault_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +140,49 @@ async def test_digits_sent_as_json_numbers_are_taken_as_text(connect: Connect, s
         screen = data_of(await client.call_tool("screen_customers", {
             "customers": [{"customer_code": int(vip.customer_code)}], "segment_id": int(member), "channel": "email"}))
         assert screen["rows"][0]["gcr_id"] == vip.gcr_id and screen["rows"][0]["in_segment"] is True
+
+
+_CONTACTS = {i.header: i.argument for i in IDENTIFIERS if i.argument in ("email", "mobile")}
+_AS_NORMALISED = {"email": re.compile(r"[^A-Z\s]+@[^A-Z\s]+"), "mobile": re.compile(r"\+?[0-9]+")}
+
+
+def matching_as_sent(app: ASGIApp) -> ASGIApp:
+    """A tenant that compares emails and mobiles exactly as sent, in headers and in the gcr body (no lower-casing, no
+    cleaning of a mobile's spaces and dashes): the sandbox normalises, so it could not tell whether the client does.
+    Anything not yet normalised matches nobody."""
+    nobody = Fault(status=404, body=json.dumps({"status": "ERROR", "errorCode": "CUSTOMER_NOT_FOUND",
+                                                "message": "No customer matches", "data": None}).encode())
+
+    async def peer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        sent = [(_CONTACTS[k.decode()], v.decode()) for k, v in scope["headers"] if k.decode() in _CONTACTS]
+        fields = json.loads(body) if body.startswith(b"{") else {}
+        sent += [(_CONTACTS[k], str(v)) for k, v in fields.items() if k in _CONTACTS]
+        if not all(_AS_NORMALISED[kind].fullmatch(value) for kind, value in sent):
+            await answer_with(nobody, send)
+            return
+        replayed = [{"type": "http.request", "body": body, "more_body": False}]
+        await app(scope, lambda: _next(replayed, receive), send)
+
+    return peer
+
+
+async def _next(queue: list[dict[str, Any]], receive: Any) -> dict[str, Any]:
+    return queue.pop(0) if queue else await receive()
+
+
+async def test_emails_and_mobiles_are_sent_normalised_to_a_tenant_that_matches_them_as_sent(
+        connect: Connect, sandbox_server: SandboxThread, tmp_path: Path) -> None:
+    vip = sandbox_server.sample("vip")
+    assert vip.email and vip.mobile and len(vip.mobile) == 10
+    shouted, spaced = f"  {vip.email.upper()} ", f"({vip.mobile[:3]}) {vip.mobile[3:6]}-{vip.mobile[6:]}"
+    async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy:
+        proxy.app = matching_as_sent(proxy.app)
+        async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+            for args in ({"email": shouted}, {"mobile": spaced}, {"email": shouted, "mobile": spaced}):
+                assert data_of(await client.call_tool("get_customer_profile", args))["gcr_id"] == vip.gcr_id, args
+                assert data_of(await client.call_tool("resolve_customer", args)) == {"gcr_id": vip.gcr_id}, args
+    assert proxy.seen["gcr"] >= 3 and proxy.seen["basic"] == 3
