@@ -16,6 +16,7 @@ secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
     │   └── AmbiguousCustomerError  the identifiers match several customers
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
     ├── RateLimitedError            429 that outlived the retry budget
+    ├── RateLimitStoreUnavailableError  the shared rate limit (Redis) cannot be reached: calls are refused
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
     └── UpstreamError
         ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
@@ -41,6 +42,7 @@ __all__ = [
     "CustomerNotFoundError",
     "InvalidInputError",
     "OutcomeUnknownError",
+    "RateLimitStoreUnavailableError",
     "RateLimitedError",
     "ScopeMissingError",
     "TokenError",
@@ -157,6 +159,18 @@ class InvalidInputError(CdpError):
 class RateLimitedError(CdpError):
     code = "RATE_LIMITED"
     default_hint = "The API is throttling requests; wait a moment and retry."
+
+
+class RateLimitStoreUnavailableError(CdpError):
+    """The per-person rate limit is kept in Redis and Redis cannot be reached: the call is refused (fails closed)."""
+
+    code = "RATE_LIMIT_UNAVAILABLE"
+    default_hint = ("Retry in a moment. If it persists, the operator should check the Redis server CDP_REDIS_URL "
+                    "names (`cdp-mcp doctor` pings it).")
+
+    def __init__(self, location: str, *, hint: str | None = None) -> None:
+        super().__init__(f"The rate limit store is unavailable (Redis at {location}), so the call was refused: "
+                         "the per-person limit cannot be enforced.", hint=hint)
 
 
 class CallTimeoutError(CdpError):

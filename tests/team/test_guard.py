@@ -20,6 +20,7 @@ from cdp_mcp.backend import Backend
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from tests.helpers import RedisProcess
 
 pytestmark = pytest.mark.anyio
 
@@ -93,3 +94,27 @@ def test_start_up_imports_no_redis_client_without_cdp_redis_url(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path,
                           env=env, check=True)
     assert done.stdout.strip() == "[]"
+
+
+async def test_the_rate_limit_fails_closed_while_redis_is_down_and_recovers_when_it_returns(tmp_path: Path) -> None:
+    if RedisProcess.binary() is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server): the shared rate limit is untested")
+    redis = RedisProcess(tmp_path).start()
+    try:
+        settings = Settings(state_dir=tmp_path, audit_log=str(tmp_path / "audit.jsonl"), mcp_rate_limit=100,
+                            redis_url=redis.url, sandbox_customers=10)
+        async with Client(build_server(settings)) as client:
+            assert not (await client.call_tool("get_customer_profile", {"gcr_id": 1})).is_error
+            redis.stop()
+            down = [await client.call_tool("get_customer_profile", {"gcr_id": 1}) for _ in range(2)]
+            redis.start()
+            back = await client.call_tool("get_customer_profile", {"gcr_id": 1})
+    finally:
+        redis.stop()
+    for refused in down:
+        text = refused.content[0].text  # type: ignore[union-attr]
+        assert refused.is_error and "rate limit store is unavailable" in text and "refused" in text, text
+        assert redis.password not in text
+    assert not back.is_error
+    assert [line["outcome"] for line in _lines(settings)] == ["ok", "RATE_LIMIT_UNAVAILABLE",
+                                                               "RATE_LIMIT_UNAVAILABLE", "ok"]
