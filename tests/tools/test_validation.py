@@ -13,6 +13,7 @@ from tool_transport import RecordingTransport
 
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.tools.registry import all_specs
 from tests.faults import ASGIApp, Fault, answer_with, fault_proxy
 
 pytestmark = pytest.mark.anyio
@@ -112,6 +113,48 @@ async def test_a_cursor_the_api_refuses_for_a_customer_that_could_not_be_checked
                                                                     "cursor": first["next_cursor"]})
     message = text_of(refused)
     assert refused.is_error and "refused the segments request" in message and "omit cursor" in message
+
+
+WRONG_TYPES = {  # never customer 1, nor a mobile with a trailing 0
+    "gcr_id true": ({"gcr_id": True}, "gcr_id", "true or false"),
+    "gcr_id false": ({"gcr_id": False}, "gcr_id", "true or false"),
+    "mobile as a float": ({"mobile": 5550100001.0}, "mobile", "decimal point"),
+    "customer_code as a float": ({"customer_code": 100001.0}, "customer_code", "decimal point"),
+    "customer_code in exponent form": ({"customer_code": 1e5}, "customer_code", "decimal point"),
+    "mobile true": ({"mobile": True}, "mobile", "true or false"),
+    "email true": ({"email": True}, "email", "true or false"),
+}
+REQUIRED = {"search_customer_segments": {"segment_name": "a"}, "check_customer_in_segment": {"segment_id": "101"},
+            "search_customer_campaigns": {"campaign_name": "a"}}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_TYPES))
+async def test_booleans_and_fractional_numbers_are_argument_errors_in_every_tool(connect: Connect, case: str) -> None:
+    args, argument, says = WRONG_TYPES[case]
+    transport = RecordingTransport()
+    async with connect(transport=transport) as client:
+        for spec in all_specs():
+            if not spec.customer:
+                continue
+            result = await client.call_tool(spec.name, {**args, **REQUIRED.get(spec.name, {})})
+            text = text_of(result)
+            assert result.is_error and text.startswith(f"Invalid arguments for {spec.name}: {argument}: "), text
+            assert says in text and "input_value" not in text
+        row = await client.call_tool("screen_customers", {"customers": [{"gcr_id": 2}, args], "segment_id": "101",
+                                                          "channel": "sms"})
+        assert row.is_error and f"customers.1.{argument}: " in text_of(row) and says in text_of(row), text_of(row)
+    assert transport.paths == []
+
+
+@pytest.mark.parametrize(("argument", "value"), [("limit", True), ("segment_id", 101.0), ("segment_id", True),
+                                                 ("segment_name", False)])
+async def test_other_arguments_take_no_booleans_or_fractions_either(connect: Connect, argument: str,
+                                                                    value: object) -> None:
+    tool = "list_customer_segments" if argument == "limit" else "screen_customers"
+    args = {"gcr_id": 1} if argument == "limit" else {"customers": [{"gcr_id": 1}], "channel": "sms"}
+    async with connect() as client:
+        result = await client.call_tool(tool, {**args, argument: value})
+    assert result.is_error and f"Invalid arguments for {tool}: {argument}: " in text_of(result), text_of(result)
 
 
 async def test_screen_needs_exactly_one_segment_argument(connect: Connect) -> None:
