@@ -18,9 +18,9 @@ from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp import __version__
 from cdp_mcp.lifespan import BackendFactory, BackendSlot
-from cdp_mcp.resources_and_prompts import register_resources_and_prompts
+from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME, OVERVIEW_URI, register_resources_and_prompts
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.guard import AccessMiddleware, CallGuard
+from cdp_mcp.team.guard import AccessMiddleware, CallGuard, RefusedCalls
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
 from cdp_mcp.tracing import configure_tracing
@@ -95,10 +95,13 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
 
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     tools, specs = build_tools(settings, guard)
+    refused = RefusedCalls(guard, [s.name for s in specs], guarded_uris=OVERVIEW_URI.partition("{")[0],
+                           resource_name=OVERVIEW_AUDIT_NAME)  # calls the SDK refuses are audited and counted too
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
                                                lifespan=lifespan, log_level=settings.log_level, tools=tools,
-                                               middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
+                                               middleware=[refused, AccessMiddleware(guard, specs),
+                                                           ArgumentErrors(tools)],
                                                extensions=[apps_extension(views)] if views else None)
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise

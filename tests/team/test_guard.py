@@ -55,6 +55,39 @@ async def test_a_caller_over_the_limit_never_opens_the_backend_and_a_failed_open
     assert first["tool"] == "get_customer_profile" and first["gcr_id"] == 7 and first["principal"] == "local"
 
 
+async def test_calls_the_sdk_refuses_are_audited_and_counted_against_the_rate_limit(tmp_path: Path) -> None:
+    """Argument errors, unknown tools and bad overview URIs never reach a tool, yet each is a call: audited, and
+    counted, so a caller cannot probe without limit."""
+    settings = _settings(tmp_path, mcp_rate_limit=4)
+    opened: list[int] = []
+
+    @asynccontextmanager
+    async def counted() -> AsyncIterator[Backend]:
+        opened.append(1)
+        raise ConfigurationError("not needed here")
+        yield  # pragma: no cover - never reached
+
+    async with Client(build_server(settings, backend=counted)) as client:
+        bad_arguments = await client.call_tool("get_customer_profile", {"gcr_id": True, "email": "a@b.example"})
+        unknown = await client.call_tool("get_customer_secrets", {"gcr_id": 1})
+        with pytest.raises(MCPError):
+            await client.read_resource("cdp://customers/abc/overview")
+        with pytest.raises(MCPError):
+            await client.read_resource("cdp://customers/1/overview/extra")
+        limited = await client.call_tool("get_customer_profile", {"gcr_id": 1})  # the fifth call in the minute
+        limited_too = await client.call_tool("get_customer_profile", {"gcr_id": "x"})
+    assert bad_arguments.is_error and unknown.is_error and opened == []
+    for refused in (limited, limited_too):
+        assert refused.is_error and "Too many tool calls" in refused.content[0].text  # type: ignore[union-attr]
+    lines = _lines(settings)
+    assert [(line["tool"], line["outcome"]) for line in lines] == [
+        ("get_customer_profile", "INVALID_ARGUMENTS"), ("get_customer_secrets", "UNKNOWN_TOOL"),
+        ("resource:customer_overview", "INVALID_RESOURCE"), ("resource:customer_overview", "INVALID_RESOURCE"),
+        ("get_customer_profile", "CALL_RATE_LIMITED"), ("get_customer_profile", "CALL_RATE_LIMITED")]
+    assert lines[0]["identifiers"] == ["email", "gcr_id"] and "a@b.example" not in json.dumps(lines)
+    assert all(line["principal"] == "local" and line["request_id"] for line in lines)
+
+
 class _Exploding:
     async def fetch(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
