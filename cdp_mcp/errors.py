@@ -17,6 +17,7 @@ secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
     ├── RateLimitedError            429 that outlived the retry budget
     ├── RateLimitStoreUnavailableError  the shared rate limit (Redis) cannot be reached: calls are refused
+    ├── AuditUnavailableError       the call's audit line cannot be written: the call is refused
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
     └── UpstreamError
         ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
@@ -34,6 +35,7 @@ from cdp_mcp.catalog import IDENTIFIERS
 
 __all__ = [
     "AmbiguousCustomerError",
+    "AuditUnavailableError",
     "AuthenticationError",
     "CallTimeoutError",
     "CdpError",
@@ -171,6 +173,18 @@ class RateLimitStoreUnavailableError(CdpError):
     def __init__(self, location: str, *, hint: str | None = None) -> None:
         super().__init__(f"The rate limit store is unavailable (Redis at {location}), so the call was refused: "
                          "the per-person limit cannot be enforced.", hint=hint)
+
+
+class AuditUnavailableError(CdpError):
+    """The audit trail cannot be written: the call is refused, so no customer data is read unaudited."""
+
+    code = "AUDIT_UNAVAILABLE"
+    default_hint = ("Retry later. The operator should check the audit trail (CDP_AUDIT_LOG: the path, disk space, "
+                    "permissions); /healthz reports it failing meanwhile.")
+
+    def __init__(self, message: str = "The call was refused: its audit line could not be written, and no customer "
+                                      "data is read unaudited.", *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
 
 
 class CallTimeoutError(CdpError):

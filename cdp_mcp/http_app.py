@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.rpc_errors import PlainRpcErrors
+from cdp_mcp.server import health_problems
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.config import MCP_PATH, OAuthConfig
 from cdp_mcp.team.http_auth import ResourceServer
@@ -168,8 +169,9 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     auth = "oauth" if signin else "bearer" if token else "none"
 
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "server": server.name, "version": __version__, "backend": backend,
-                             "auth": auth})
+        problems = await health_problems(server)
+        return JSONResponse({"status": "unhealthy" if problems else "ok", "server": server.name, "version": __version__,
+                             "backend": backend, "auth": auth, **problems}, status_code=503 if problems else 200)
 
     routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes]
     if signin is not None:

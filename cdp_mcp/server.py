@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -29,7 +30,7 @@ from cdp_mcp.views import apps_extension
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["SERVER_NAME", "build_server", "instructions"]
+__all__ = ["SERVER_NAME", "build_server", "health_problems", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
 _PAGED = "<a tool that pages with cursor>"
@@ -106,4 +107,15 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_resources_and_prompts(server, settings, specs, guard)
+    _GUARDS[server] = guard
     return server
+
+
+_GUARDS: WeakKeyDictionary[MCPServer[Any], CallGuard] = WeakKeyDictionary()
+
+
+async def health_problems(server: MCPServer[Any]) -> dict[str, str]:
+    """What keeps `server` (built by `build_server`) from serving calls, for /healthz: {} when nothing does (a
+    failing audit trail refuses every call, so a load balancer should send them elsewhere)."""
+    guard = _GUARDS.get(server)
+    return await guard.problems() if guard is not None else {}

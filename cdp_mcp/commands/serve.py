@@ -2,18 +2,21 @@
 
 Over stdio stdout carries protocol messages only: logging already goes to stderr (cli.main sets it up
 before anything else), and every start-up message here is written to stderr. Hosts keep server stderr in
-a log file, so start-up says in one line which backend answers; nothing is repeated per call.
+a log file, so start-up says in one line which backend answers; nothing is repeated per call. An audit trail
+that cannot be written stops start-up in one line, and SIGHUP reopens the audit file (after logrotate).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 
 import anyio
 
 from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from cdp_mcp.team.audit import ensure_writable, request_reopen
 from cdp_mcp.team.config import MCP_PATH
 
 __all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
@@ -45,6 +48,9 @@ def backend_line(settings: Settings) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
     server = build_server(settings, open_after=_OPEN_AFTER)
+    ensure_writable(settings)  # an audit trail that cannot be written stops start-up, in one line
+    if hasattr(signal, "SIGHUP"):  # logrotate's postrotate: reopen the audit file (the default would stop us)
+        signal.signal(signal.SIGHUP, lambda *_: request_reopen())
     if args.transport == "http":
         from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
 

@@ -32,7 +32,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.errors import CdpError
+from cdp_mcp.errors import AuditUnavailableError, CdpError
 from cdp_mcp.team.access import Caller, current_caller, missing_scopes_error, must_redact, noting_reads, visible_tools
 from cdp_mcp.team.audit import AuditTrail, audit_destination, identifier_hashes
 from cdp_mcp.team.ratelimit import CallRateLimitedError, RateLimiter, rate_limiter_for
@@ -177,8 +177,16 @@ class CallGuard:
         if self.audit.enabled:
             kinds = sorted({*_identifier_kinds(arguments),
                             *(k for k, v in identity_arguments(arguments).items() if v is not None)})
-            await self.audit.write(self._entry(caller, name, [], {}, kinds, outcome, new_request_id(), started))
+            try:
+                await self.audit.write(self._entry(caller, name, [], {}, kinds, outcome, new_request_id(), started))
+            except AuditUnavailableError as exc:
+                error = exc
         return error
+
+    async def problems(self) -> dict[str, str]:
+        """What keeps this server from serving calls, for /healthz: {} when nothing does."""
+        failure = await self.audit.recheck()
+        return {"audit": f"failing ({failure}): calls are refused"} if failure else {}
 
     async def _take(self, caller: Caller) -> None:
         if self.limiter is not None:
