@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     mcp_rate_limit: int | None = Field(None, ge=0, description="Tool calls per minute per person (0: off)")
     audit_log: str | None = Field(None, description="Audit trail: a file path, - for stderr, off")
     audit_key: SecretStr | None = Field(None, description="Key of the identifier hashes in audit lines")
+    mcp_cursor_key: SecretStr | None = Field(
+        None, description="Key that seals list cursors (default: one kept in the state directory); give replicas "
+                          "the same one")
 
     @model_validator(mode="before")
     @classmethod
@@ -144,6 +147,14 @@ class Settings(BaseSettings):
         for endpoint in (TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH):
             if value is not None and value.lower().endswith(endpoint.lower()):
                 return value[: -len(endpoint)]
+        return value
+
+    @field_validator("mcp_cursor_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("is too short: use at least 16 random characters (python -c \"import secrets; "
+                             "print(secrets.token_urlsafe(32))\")")
         return value
 
     @field_validator("redis_url")

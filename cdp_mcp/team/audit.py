@@ -32,7 +32,6 @@ import hmac
 import json
 import logging
 import os
-import secrets
 import stat
 import sys
 import threading
@@ -43,6 +42,7 @@ import anyio
 
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import AuditUnavailableError, ConfigurationError
+from cdp_mcp.keyfile import setting_or_kept
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -107,22 +107,7 @@ def _reason(exc: OSError) -> str:
 
 def _key(settings: Settings) -> bytes:
     """CDP_AUDIT_KEY, else the key kept in the state directory (created once, 0600)."""
-    if settings.audit_key is not None:
-        return settings.audit_key.get_secret_value().encode()
-    path = settings.state_dir / KEY_FILE
-    try:
-        return path.read_bytes().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32).encode()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another replica on this machine made it first
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-    return key
+    return setting_or_kept(settings.audit_key, settings.state_dir / KEY_FILE)
 
 
 def identifier_hashes(key: bytes, identity: CustomerIdentity) -> dict[str, str]:

@@ -255,7 +255,7 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         query = call.arguments.get(entry.argument.name) if entry.argument else None
         limit: int = call.arguments["limit"]
         token = call.arguments.get("cursor")
-        cursor = decode_cursor(token, tool=entry.tool, query=query) if token else None
+        cursor = decode_cursor(token, call.backend.cursor_key, tool=entry.tool, query=query) if token else None
         offset = cursor.offset if cursor else 0
         if paged_upstream and (cursor is None or cursor.page is not None):
             page = cursor.page if cursor else _first_page(res, limit)
@@ -286,7 +286,8 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         extra = entry.extra(data) if entry.extra else {}
         output: Callable[..., o.Result] = entry.output  # the entry's own Listing subclass: its fields vary per tool
         return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
-                      next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
+                      next_cursor=encode_cursor(following, call.backend.cursor_key) if following else None,
+                      items=shaped, **extra)
 
     return handle
 

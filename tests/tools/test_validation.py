@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -76,6 +77,62 @@ async def test_cursor_misuse_is_refused_with_a_hint(connect: Connect, sandbox_se
         swapped = await client.call_tool("search_customer_segments", {"gcr_id": vip.gcr_id, "segment_name": "a",
                                                                       "cursor": search["next_cursor"]})
         assert swapped.is_error and "search text" in text_of(swapped)
+
+
+def _opened(cursor: str) -> bytes:
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+
+
+async def test_a_cursor_is_sealed_and_shows_no_customer_or_paging_key(connect: Connect,
+                                                                      sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    async with connect() as client:
+        first = data_of(await client.call_tool("list_purchased_products", {"gcr_id": vip.gcr_id, "limit": 1}))
+    raw = _opened(first["next_cursor"])
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    for clear in (b"HK_CUSTOMER_CODE", b"RK_DATE_KEY", b"last", b"list_purchased_products",
+                  f"{vip.gcr_id}_".encode(), b'"g"', b'"o"'):
+        assert clear not in raw, clear
+
+
+async def test_a_tampered_cursor_is_refused_before_any_list_is_asked_for(connect: Connect,
+                                                                         sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    transport = RecordingTransport()
+    async with connect(transport=transport) as client:
+        cursor = data_of(await client.call_tool("list_customer_segments", {"gcr_id": vip.gcr_id,
+                                                                            "limit": 1}))["next_cursor"]
+        raw = bytearray(_opened(cursor))
+        for position in (0, len(raw) // 2, len(raw) - 1):
+            changed = bytearray(raw)
+            changed[position] ^= 0x01
+            forged = base64.urlsafe_b64encode(bytes(changed)).rstrip(b"=").decode()
+            transport.paths.clear()
+            result = await client.call_tool("list_customer_segments", {"gcr_id": vip.gcr_id, "cursor": forged})
+            text = text_of(result)
+            assert result.is_error and "cursor is not valid" in text and "omit cursor" in text, text
+            assert not [p for p in transport.paths if p.endswith("/segments")]
+
+
+async def test_replicas_with_one_cursor_key_take_each_others_cursors(connect: Connect, sandbox_server: SandboxThread,
+                                                                     tmp_path: Path) -> None:
+    """CDP_MCP_CURSOR_KEY for replicas; without it a key kept in the state directory, so a restart keeps cursors."""
+    vip = sandbox_server.sample("vip")
+    first_page = {"gcr_id": vip.gcr_id, "limit": 1}
+    key = "replicas-share-this-cursor-key-0123"
+    async with connect(mcp_cursor_key=key, state_dir=tmp_path / "a") as one:
+        cursor = data_of(await one.call_tool("list_customer_segments", first_page))["next_cursor"]
+    async with connect(mcp_cursor_key=key, state_dir=tmp_path / "b") as other:
+        assert not (await other.call_tool("list_customer_segments", {**first_page, "cursor": cursor})).is_error
+    async with connect(mcp_cursor_key=key[::-1], state_dir=tmp_path / "b") as foreign:
+        refused = await foreign.call_tool("list_customer_segments", {**first_page, "cursor": cursor})
+        assert refused.is_error and "CDP_MCP_CURSOR_KEY" in text_of(refused)
+    async with connect(state_dir=tmp_path / "c") as before:
+        kept = data_of(await before.call_tool("list_customer_segments", first_page))["next_cursor"]
+    assert (tmp_path / "c" / "cursor.key").stat().st_mode & 0o077 == 0
+    async with connect(state_dir=tmp_path / "c") as restarted:
+        assert not (await restarted.call_tool("list_customer_segments", {**first_page, "cursor": kept})).is_error
 
 
 async def test_a_cursor_passed_back_for_another_customer_names_the_cursor_argument(
