@@ -82,8 +82,17 @@ class ConfigurationError(CdpError):
 
 
 class AuthenticationError(CdpError):
+    """The API refused the tenant's credentials. `setting`: the one its answer named (`CDP_TENANT_HASH` when it
+    spoke of the tenant, `CDP_OAUTH_KEY_SECRET` of the OAuth key secret), None when it did not say which."""
+
     code = "AUTHENTICATION"
     default_hint = "Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET (run `cdp-mcp doctor`)."
+
+    def __init__(self, message: str, *, setting: str | None = None, hint: str | None = None) -> None:
+        if hint is None and setting is not None:
+            hint = f"Check {setting} (run `cdp-mcp doctor`)."
+        super().__init__(message, hint=hint)
+        self.setting = setting
 
 
 class TokenError(CdpError):

@@ -212,6 +212,20 @@ def classify(failure: Failure, call: Call = Call.DATA) -> Kind:
     return Kind.RATE if kind is Kind.QUOTA and call is Call.DATA else kind
 
 
+_CREDENTIALS = {"CDP_OAUTH_KEY_SECRET": "the OAuth key secret", "CDP_TENANT_HASH": "the tenant hash"}
+_SECRET_WORDS = ("OAUTH", "SECRET", "KEY SECRET")
+
+
+def _refused_credential(failure: Failure) -> str | None:
+    """The setting a credentials refusal names: its code first, then its message; None when neither says."""
+    for text in (failure.code, failure.message):
+        if _says(text, _SECRET_WORDS):
+            return "CDP_OAUTH_KEY_SECRET"
+        if _says(text, ("TENANT",)):
+            return "CDP_TENANT_HASH"
+    return None
+
+
 def _safe_code(failure: Failure) -> str | None:
     return failure.code if failure.code and _SAFE_CODE.match(failure.code) else None
 
@@ -249,8 +263,10 @@ def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None,
     given = ", ".join(identity.present()) if identity is not None else ""
     note = _code_note(failure)
     if kind is Kind.AUTH:
-        return AuthenticationError(f"The API refused the tenant credentials (tenant hash, OAuth key secret) on {what} "
-                                   f"(HTTP {failure.status}){note}.")
+        setting = _refused_credential(failure)
+        refused = _CREDENTIALS.get(setting or "", "the tenant credentials (tenant hash, OAuth key secret)")
+        return AuthenticationError(f"The API refused {refused} on {what} (HTTP {failure.status}){note}.",
+                                   setting=setting)
     if kind is Kind.EXPIRED:
         return TokenExpiredError(f"The access token was refused on {what} (expired or unknown){note}.",
                                  upstream_code=_safe_code(failure))

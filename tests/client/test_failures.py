@@ -99,9 +99,10 @@ def test_what_a_refusal_means_depends_on_the_call(status: int, body: dict[str, s
 async def test_unknown_tenant_is_an_authentication_error(sandbox_server: Any, open_rig: OpenRig) -> None:
     sandbox_server.reset()
     async with open_rig(sandbox_server, tenant_hash="not-the-tenant-hash-0000000000000") as rig:
-        with pytest.raises(AuthenticationError, match="tenant credentials") as caught:
+        with pytest.raises(AuthenticationError, match="refused the tenant hash") as caught:
             await rig.client.fetch("basic", vip(rig))
-    assert "CDP_TENANT_HASH" in caught.value.hint
+    assert "CDP_TENANT_HASH" in caught.value.hint and "CDP_OAUTH_KEY_SECRET" not in caught.value.hint
+    assert caught.value.setting == "CDP_TENANT_HASH"
 
 
 async def test_oauth_secret_missing_or_wrong_then_right(start_sandbox_server: Any, open_rig: OpenRig) -> None:
@@ -109,8 +110,10 @@ async def test_oauth_secret_missing_or_wrong_then_right(start_sandbox_server: An
     server = start_sandbox_server(oauth_key_secret=secret, **SMALL)
     for given in (None, "fedcba9876543210"):
         async with open_rig(server, oauth_key_secret=given) as rig:
-            with pytest.raises(AuthenticationError, match="OAUTH_SECRET_INVALID"):
+            with pytest.raises(AuthenticationError, match=r"refused the OAuth key secret.*OAUTH_SECRET_INVALID") \
+                    as caught:
                 await rig.api.create_token(frozenset({"basic"}))
+            assert caught.value.setting == "CDP_OAUTH_KEY_SECRET" and "CDP_TENANT_HASH" not in caught.value.hint
     async with open_rig(server, oauth_key_secret=secret) as rig:
         assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
 

@@ -156,6 +156,25 @@ def test_doctor_says_what_it_found_and_never_guesses_a_secret_length(
         assert "characters" not in out and oauth not in out + err
 
 
+@pytest.mark.parametrize("oauth", [False, True])
+def test_doctor_blames_the_tenant_hash_when_the_api_says_the_tenant_is_unknown(
+    cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path, oauth: bool,
+) -> None:
+    secret = "0123456789abcdef"
+    server = start_sandbox_server(customers=10, **({"oauth_key_secret": secret} if oauth else {}))
+    monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
+    monkeypatch.setenv("CDP_TENANT_HASH", "wrong0tenant0hash000000000000001")
+    monkeypatch.setenv("CDP_STATE_DIR", str(tmp_path))
+    if oauth:
+        monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", secret)  # right: only the hash is wrong
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    failure = next(line for line in out.splitlines() if "[FAIL]" in line)
+    fix = out.split(failure, 1)[1].splitlines()[1]
+    assert "CDP_TENANT_HASH" in fix and "CDP_OAUTH_KEY_SECRET" not in fix, out
+
+
 @pytest.mark.parametrize(("hint", "shown"), [
     ("Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET (run `cdp-mcp doctor`).",
      "Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET."),
