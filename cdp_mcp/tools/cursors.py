@@ -46,14 +46,15 @@ def _cipher_key(key: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Where the next page starts: the upstream request (None for offset-only lists) and the item offset, for
-    `customer` (their gcr_id; None when the list could not name them)."""
+    """Where the next page starts: the upstream request (None for offset-only lists), the items of it to skip and the
+    item (or group) offset, for `customer` (their gcr_id; None when the list could not name them)."""
 
     tool: str
     offset: int
     page: PageRequest | None = None
     query: str | None = None
     customer: int | None = None
+    skip: int = 0  # items of `page` that earlier pages showed (a grouped list's next group starts after them)
 
     def check_customer(self, gcr_id: int | None) -> None:
         """Refuse this cursor for a customer other than the one whose list it pages (unknown ones pass).
@@ -79,6 +80,8 @@ def encode_cursor(cursor: Cursor, key: bytes) -> str:
         payload["q"] = cursor.query
     if cursor.customer is not None:
         payload["g"] = cursor.customer
+    if cursor.skip:
+        payload["s"] = cursor.skip
     nonce = secrets.token_bytes(_NONCE)
     sealed = AESGCM(_cipher_key(key)).encrypt(nonce, json.dumps(payload, separators=(",", ":")).encode(), _CONTEXT)
     return base64.urlsafe_b64encode(_VERSION + nonce + sealed).rstrip(b"=").decode()
@@ -110,11 +113,11 @@ def decode_cursor(text: str, key: bytes, *, tool: str, query: str | None = None)
     try:
         if not isinstance(payload, dict):
             raise ValueError("not an object")
-        owner, offset, customer = payload["t"], payload["o"], payload.get("g")
+        owner, offset, customer, skip = payload["t"], payload["o"], payload.get("g"), payload.get("s", 0)
         if not isinstance(owner, str) or not _TOOL_NAME.match(owner):
             raise ValueError("bad owner")
-        if not _count(offset) or not (customer is None or _count(customer)):
-            raise ValueError("bad offset or customer")
+        if not _count(offset) or not _count(skip) or not (customer is None or _count(customer)):
+            raise ValueError("bad offset, skip or customer")
         page = PageRequest.model_validate(payload["p"]) if "p" in payload else None
     except (ValueError, KeyError, TypeError, ValidationError):
         raise InvalidInputError("The cursor is not valid.", hint=_HINT) from None
@@ -124,7 +127,7 @@ def decode_cursor(text: str, key: bytes, *, tool: str, query: str | None = None)
     if payload.get("q") != query:
         raise InvalidInputError("The cursor belongs to another search text.",
                                 hint="Repeat the same search text with the cursor, or omit cursor to start again.")
-    return Cursor(tool=owner, offset=offset, page=page, query=query, customer=customer)
+    return Cursor(tool=owner, offset=offset, page=page, query=query, customer=customer, skip=skip)
 
 
 def upstream_refusal(error: InvalidInputError) -> InvalidInputError:

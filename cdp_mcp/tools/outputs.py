@@ -402,8 +402,8 @@ def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
 class Purchases(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
 
-    orders: dict[str, Order] = Field(description="Order id -> order, newest first. total and remaining count order "
-                                                 "lines; an order can continue on the next page")
+    orders: dict[str, Order] = Field(description="Order id -> order, newest first. limit, total and remaining count "
+                                                 "orders; an order is never split across pages")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
