@@ -13,7 +13,8 @@ secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
     │   └── TokenQuotaError         the tenant's daily token creations are spent (retry_at)
     ├── CustomerError
     │   ├── CustomerNotFoundError   no customer matches the identifiers
-    │   └── AmbiguousCustomerError  the identifiers match several customers
+    │   ├── AmbiguousCustomerError  the identifiers match several customers
+    │   └── ConflictingIdentifiersError  the identifiers name different customers (a gcr_id and another's email)
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
     ├── RateLimitedError            429 that outlived the retry budget
     ├── RateLimitStoreUnavailableError  the shared rate limit (Redis) cannot be reached: calls are refused
@@ -40,6 +41,7 @@ __all__ = [
     "CallTimeoutError",
     "CdpError",
     "ConfigurationError",
+    "ConflictingIdentifiersError",
     "CustomerError",
     "CustomerNotFoundError",
     "InvalidInputError",
@@ -161,6 +163,20 @@ class AmbiguousCustomerError(CustomerError):
             hint = f"Add {add} to narrow it to one customer, or use gcr_id."
         super().__init__(message, hint=hint)
         self.matches = matches
+
+
+class ConflictingIdentifiersError(CustomerError):
+    """The identifiers given name different customers (each may name one, together they name none): not an
+    ambiguity another identifier would narrow, but a mix-up of two people's details."""
+
+    code = "CONFLICTING_IDENTIFIERS"
+
+    def __init__(self, message: str, *, sent: tuple[str, ...] = (), hint: str | None = None) -> None:
+        if hint is None:
+            given = ", ".join(sent) if sent else "the identifiers"
+            hint = (f"Check that {given} belong to the same person, or call with one of them (gcr_id alone names "
+                    "exactly one customer).")
+        super().__init__(message, hint=hint)
 
 
 class InvalidInputError(CdpError):

@@ -27,6 +27,7 @@ from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
     CdpError,
+    ConflictingIdentifiersError,
     CustomerNotFoundError,
     InvalidInputError,
     RateLimitedError,
@@ -37,7 +38,7 @@ from cdp_mcp.errors import (
     UpstreamUnavailableError,
 )
 
-__all__ = ["Call", "Failure", "Kind", "classify", "error_for", "is_error_envelope"]
+__all__ = ["Call", "Failure", "Kind", "classify", "error_for", "is_error_envelope", "not_one_customer"]
 
 _ERROR_STATUSES = frozenset({"error", "fail", "failed", "failure", "ko", "false"})
 _OK_STATUSES = frozenset({"ok", "success", "succeeded", "200", "0", "true", "none"})
@@ -57,6 +58,7 @@ class Call(StrEnum):
 class Kind(StrEnum):
     """What went wrong, by meaning."""
 
+    CONFLICT = "conflict"
     AMBIGUOUS = "ambiguous"
     QUOTA = "quota"
     SCOPE = "scope"
@@ -73,6 +75,8 @@ class Kind(StrEnum):
 # spaces) in the code or message wins. Specific meanings come before the generic words they contain
 # ("TOKEN_LIMIT_REACHED" is a quota, not an expired token; "SCOPE_MISSING" is a scope, not bad input).
 _KEYWORDS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
+    (Kind.CONFLICT, ("IDENTIFIERS CONFLICT", "CONFLICTING IDENTIFIERS", "IDENTIFIER CONFLICT", "DIFFERENT CUSTOMERS",
+                     "IDENTIFIERS MISMATCH", "IDENTIFIER MISMATCH")),
     (Kind.AMBIGUOUS, ("MULTIPLE", "MORE THAN ONE", "AMBIGUOUS", "SEVERAL", "DUPLICATE CUSTOMERS")),
     (Kind.QUOTA, ("TOKEN LIMIT", "TOKEN QUOTA", "QUOTA", "DAILY LIMIT", "CREATION LIMIT")),
     (Kind.SCOPE, ("SCOPE", "PERMISSION", "NOT PERMITTED", "NOT GRANTED", "NOT ALLOWED", "NOT AUTHORIZED FOR")),
@@ -91,7 +95,7 @@ _MESSAGE_MAY_CHOOSE: dict[int, frozenset[Kind]] = {
     401: frozenset({Kind.EXPIRED, Kind.AUTH}),
     403: frozenset({Kind.AUTH, Kind.SCOPE, Kind.QUOTA, Kind.EXPIRED}),
     404: frozenset({Kind.NOT_FOUND}),
-    409: frozenset({Kind.AMBIGUOUS}),
+    409: frozenset({Kind.AMBIGUOUS, Kind.CONFLICT}),
     429: frozenset({Kind.RATE, Kind.QUOTA}),
 }
 _TOKEN_WORDS = ("TOKEN", "EXPIRED", "SESSION")
@@ -256,6 +260,18 @@ def _invalid_hint(failure: Failure) -> str:
     return next((hint for key, hint in _INVALID_HINTS if f" {key}" in words), "Check the call's arguments.")
 
 
+def not_one_customer(identity: CustomerIdentity | None, *, matches: int | None,
+                     said_conflict: bool = False) -> AmbiguousCustomerError | ConflictingIdentifiersError:
+    """The identifiers name no single customer: they conflict when the API says so or one of them is a gcr_id (it
+    names exactly one customer) among others; else they are ambiguous (one identifier alone always is)."""
+    sent = identity.present() if identity is not None else ()
+    given = ", ".join(sent) or "none"
+    if len(sent) > 1 and (said_conflict or "gcr_id" in sent):
+        return ConflictingIdentifiersError(f"The identifiers given ({given}) name different customers.", sent=sent)
+    return AmbiguousCustomerError(f"The identifiers given ({given}) match {matches or 'several'} customers.",
+                                  matches=matches, sent=sent)
+
+
 def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None, now: datetime,
               call: Call = Call.DATA) -> CdpError:
     """The typed error for an error response of the `what` call (a resource name or "token create")."""
@@ -280,12 +296,8 @@ def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None,
             return UpstreamResponseError(f"The API answered {what} with HTTP 404 and no error envelope.",
                                          hint="Check that CDP_B2B_API_URL includes the context path (e.g. /rcdpapi).")
         return CustomerNotFoundError(f"No customer matches the identifiers given ({given or 'none'}).")
-    if kind is Kind.AMBIGUOUS:
-        matches = _matches(failure)
-        return AmbiguousCustomerError(
-            f"The identifiers given ({given or 'none'}) match {matches or 'several'} customers.",
-            matches=matches, sent=identity.present() if identity is not None else (),
-        )
+    if kind in (Kind.AMBIGUOUS, Kind.CONFLICT):
+        return not_one_customer(identity, matches=_matches(failure), said_conflict=kind is Kind.CONFLICT)
     if kind is Kind.INVALID:
         return InvalidInputError(f"The API refused the {what} request as invalid{note}.", hint=_invalid_hint(failure))
     if kind is Kind.RATE:

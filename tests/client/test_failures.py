@@ -18,6 +18,7 @@ from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
+    ConflictingIdentifiersError,
     CustomerNotFoundError,
     InvalidInputError,
     ScopeMissingError,
@@ -58,7 +59,8 @@ def test_every_sandbox_error_code_maps_to_its_meaning(code: ErrorCode) -> None:
         ErrorCode.UNKNOWN_RESOURCE: Kind.INVALID, ErrorCode.INVALID_VALIDITY: Kind.INVALID,
         ErrorCode.TOKEN_LIMIT_REACHED: Kind.QUOTA, ErrorCode.IDENTIFIER_REQUIRED: Kind.INVALID,
         ErrorCode.IDENTIFIER_INVALID: Kind.INVALID, ErrorCode.CUSTOMER_NOT_FOUND: Kind.NOT_FOUND,
-        ErrorCode.MULTIPLE_CUSTOMERS: Kind.AMBIGUOUS, ErrorCode.QUERY_REQUIRED: Kind.INVALID,
+        ErrorCode.MULTIPLE_CUSTOMERS: Kind.AMBIGUOUS, ErrorCode.IDENTIFIERS_CONFLICT: Kind.CONFLICT,
+        ErrorCode.QUERY_REQUIRED: Kind.INVALID,
         ErrorCode.INVALID_PAGING: Kind.INVALID, ErrorCode.INTERNAL_ERROR: Kind.UNAVAILABLE,
     }
     token_calls = {ErrorCode.TOKEN_LIMIT_REACHED: Call.TOKEN_CREATE, ErrorCode.UNKNOWN_RESOURCE: Call.TOKEN_CREATE,
@@ -163,6 +165,19 @@ async def test_shared_email_is_ambiguous_and_says_what_to_add(rig: ClientRig) ->
     assert error.matches == 2 and "(email)" in error.message
     assert "mobile" in error.hint and "customer_code" in error.hint and "email" not in error.hint
     assert sample.email not in error.for_model()
+
+
+@pytest.mark.parametrize(("first", "second"), [("gcr_id", "email"), ("email", "mobile"), ("customer_code", "gcr_id")])
+async def test_identifiers_of_two_people_conflict_rather_than_match_several(rig: ClientRig, first: str,
+                                                                           second: str) -> None:
+    vip, regular = rig.server.sample("vip"), rig.server.sample("regular")
+    who = CustomerIdentity(**{first: getattr(vip, first), second: getattr(regular, second)})
+    for name in ("basic", "gcrId"):
+        with pytest.raises(ConflictingIdentifiersError) as caught:
+            await rig.client.fetch(name, who)
+        text = caught.value.for_model()
+        assert "name different customers" in text and "same person" in text, text
+        assert "match" not in caught.value.message and vip.email not in text and regular.email not in text
 
 
 async def test_gcr_lookup_of_a_shared_email_is_ambiguous_too(rig: ClientRig) -> None:

@@ -230,6 +230,21 @@ async def test_an_unreadable_successful_creation_stops_creation_for_that_scope(
     assert proxy.seen["create"] == 3
 
 
+async def test_a_gcr_id_with_another_persons_email_is_a_conflict_whatever_the_tenant_calls_it(
+        connect: Connect, proxy: FaultProxy, sandbox_server: SandboxThread, tmp_path: Path) -> None:
+    """A gcr_id names exactly one customer: "several customers" for it and an email means they name different
+    people, even from a tenant that answers every such refusal as MULTIPLE_CUSTOMERS."""
+    generic = {"status": "ERROR", "errorCode": "MULTIPLE_CUSTOMERS", "message": "Multiple customers found",
+               "data": {"matches": 2}}
+    proxy.fail(BASIC, error(409, generic))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        mixed = await client.call_tool("get_customer_profile",
+                                       {"gcr_id": 1, "email": sandbox_server.sample("regular").email})
+        shared = await client.call_tool("get_customer_profile", {"email": sandbox_server.sample("household_1").email})
+    assert mixed.is_error and "(gcr_id, email) name different customers" in text_of(mixed), text_of(mixed)
+    assert shared.is_error and "match 2 customers" in text_of(shared)  # one identifier: ambiguous, as before
+
+
 async def test_missing_required_fields_spoil_only_what_needs_them(connect: Connect, proxy: FaultProxy,
                                                                   tmp_path: Path) -> None:
     """A profile without customerId is still the profile; a membership answer without `status` is an error that
