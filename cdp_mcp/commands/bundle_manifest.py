@@ -114,7 +114,8 @@ def _env_name(key: str) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.:])\s", text.strip(), maxsplit=1)[0].rstrip(":.") + "."
+    """The first whole sentence: up to a full stop followed by a capital (`e.g. 1` and colons are inside one)."""
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip(), maxsplit=1)[0]
 
 
 def _prompts() -> list[dict[str, Any]]:
