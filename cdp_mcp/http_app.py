@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -193,8 +194,10 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     return app
 
 
-def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO") -> None:
-    """Run `app` with uvicorn until interrupted; uvicorn's own logging goes to our stderr handlers."""
+def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO",
+               sock: socket.socket | None = None) -> None:
+    """Run `app` with uvicorn until interrupted (on `sock` when given: bound by the caller, so a busy port is the
+    caller's one-line error); uvicorn's own logging goes to our stderr handlers."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(),
                             lifespan="on", server_header=False)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 
 import anyio
 
-from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
+from cdp_mcp.commands.common import EXIT_FAILURE, HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
+from cdp_mcp.listening import bind_socket, cannot_listen
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.audit import ensure_writable, request_reopen
@@ -55,11 +57,18 @@ def run(args: argparse.Namespace) -> int:
         from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
 
         app = create_http_app(server, settings, host=args.host)
+        try:
+            sock = bind_socket(args.host, args.port)
+        except (OSError, OverflowError) as exc:
+            say(cannot_listen(args.host, args.port, exc))
+            print("  hint: another process may be listening there: choose another port with --port.",
+                  file=sys.stderr, flush=True)
+            return EXIT_FAILURE
         auth = (f"OAuth sign-in ({settings.mcp_oauth_issuer})" if settings.oauth_enabled
                 else "bearer token" if settings.mcp_auth_token else "none (loopback only)")
         say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: /healthz; "
             f"auth: {auth}); {backend_line(settings)}")
-        serve_http(app, host=args.host, port=args.port, log_level=settings.log_level)
+        serve_http(app, host=args.host, port=args.port, log_level=settings.log_level, sock=sock)
         return 0
     if settings.log_level != "ERROR":
         say(f"serving MCP over stdio; {backend_line(settings)}")

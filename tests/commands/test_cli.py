@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -199,6 +200,21 @@ def test_configuration_errors_exit_2_with_a_hint_and_no_traceback(
     assert "CDP_B2B_API_URL" in err and "hint:" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+def test_a_busy_port_is_one_line_and_exit_code_1(command: str, cdp_env: dict[str, str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", "--transport", "http"] if command == "serve" else ["sandbox", "--customers", "10"]
+        assert main([*args, "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("  hint:")]
+    assert lines == [line for line in lines if f"cannot listen on 127.0.0.1:{port}" in line] and len(lines) == 1, err
+    assert "Traceback" not in err and "uvicorn" not in err
+
+
 def test_unknown_tool_in_the_allowlist_stops_serve(cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--tools", "get_customer_profile,get_customer_secrets"]) == 2
     assert "get_customer_secrets" in capsys.readouterr().err
@@ -243,3 +259,15 @@ def test_a_short_secret_is_masked_too_and_start_up_warns_about_it(monkeypatch: p
     err = capsys.readouterr().err
     assert "zq7x" not in err and "refused Bearer [secret]; tenant [secret]" in err
     assert "CDP_MCP_AUTH_TOKEN is shorter than 8 characters" in err
+
+
+@pytest.mark.parametrize("short", ["e", "th", "ter"])
+def test_masking_a_short_secret_never_garbles_the_warning_about_it(short: str, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", short)  # letters of the warning's own words
+    monkeypatch.setenv("CDP_B2B_API_URL", "https://api.example.com/rcdpapi")
+    monkeypatch.setenv("CDP_TENANT_HASH", "another-secret-to-mask-0123456789")
+    load_settings()
+    err = capsys.readouterr().err
+    assert ("CDP_OAUTH_KEY_SECRET is shorter than 8 characters: easy to guess, and every log line masks text that "
+            "contains it") in err, err
