@@ -106,6 +106,8 @@ class Backend:
     gcr_ids: OrderedDict[CustomerIdentity, int] = field(default_factory=OrderedDict, repr=False)
     currency: str | None = None
     """The tenant's currency once a response stated it (profile totals, trends): bare amounts are in it."""
+    clock: Clock = field(default_factory=SystemClock)
+    """The time the backend's API keeps (a test's sandbox clock): what "this month" is for its monthly figures."""
     cursor_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """Seals the lists' cursors (`tools.cursors`): CDP_MCP_CURSOR_KEY, else the key kept in CDP_STATE_DIR (see
     `open_backend`); a backend built by hand gets one of its own."""
@@ -160,7 +162,7 @@ async def open_backend(
                                                     settings.state_dir / CURSOR_KEY_FILE)
         backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url,
                           currency=settings.currency or (SANDBOX_CURRENCY if sandbox is not None else None),
-                          cursor_key=cursor_key)
+                          clock=clock, cursor_key=cursor_key)
         if not keep_alive:
             yield backend
             return
