@@ -13,7 +13,6 @@ resource server with its protected resource metadata, and the static token is no
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import socket
 from collections.abc import AsyncIterator, Sequence
@@ -32,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.listening import is_loopback
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.server import health_problems
 from cdp_mcp.settings import Settings
@@ -57,16 +57,6 @@ LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"
 _REALM = 'Bearer realm="cdp-mcp"'
 
 logger = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host.strip("[]") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from cdp_mcp.listening import is_loopback
+
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
@@ -24,7 +26,6 @@ MCP_PATH = "/mcp"
 ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                                "EdDSA")
 """Asymmetric signatures only: `none` proves nothing and HS* would let anyone holding the public key sign."""
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _URL_SETTINGS = ("mcp_public_url", "mcp_oauth_issuer", "mcp_oauth_jwks_url", "mcp_oauth_introspection_url")
 _NEEDS_ISSUER = ("mcp_oauth_audience", "mcp_oauth_jwks_url", "mcp_oauth_introspection_url", "mcp_oauth_client_id",
                  "mcp_oauth_client_secret", "mcp_oauth_algorithms")
@@ -43,8 +44,7 @@ def _text(value: object) -> str | None:
 
 def is_loopback_url(url: str) -> bool:
     """True when the URL's host is this machine (http is acceptable there: OAuth 2.1 allows it)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def _url_problem(name: str, url: str) -> str | None:
