@@ -3,6 +3,7 @@ only when OTEL_* asks, and the request id shared by an unexpected failure, the l
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util._once import Once
 
 from cdp_mcp.backend import Backend
 from cdp_mcp.sandbox import SampleCustomer
@@ -31,17 +33,32 @@ pytestmark = pytest.mark.anyio
 _EXPORTER = InMemorySpanExporter()
 
 
+def _restore_global_tracing() -> None:
+    """Back to no tracer provider, as the process started: the OpenTelemetry API sets one once per process, so its
+    own test utilities reset these globals the same way (`opentelemetry.test.globals_test`). The module-level
+    tracers made before (cdp-mcp's, the MCP SDK's) kept the provider's tracer: they forget it too, or every later
+    span would go to a shut-down processor ("Processor is already shutdown" warnings in other tests' logs)."""
+    trace._TRACER_PROVIDER_SET_ONCE = Once()  # no public API undoes set_tracer_provider
+    trace._TRACER_PROVIDER = None
+    for tracer in (o for o in gc.get_objects() if isinstance(o, trace.ProxyTracer)):
+        tracer._real_tracer = None
+
+
 @pytest.fixture(scope="module")
 def spans() -> Iterator[InMemorySpanExporter]:
-    """The process's tracer provider, recording into memory (a process gets one provider: set it once)."""
+    """A tracer provider recording into memory for this module's tests, installed for them only: the process's
+    global tracing is restored after (later tests, in whatever order they run, find none installed)."""
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         pytest.skip("another tracer provider is installed in this process")
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
     trace.set_tracer_provider(provider)
-    yield _EXPORTER
-    provider.shutdown()  # later tests in this process record nothing
-    _EXPORTER.clear()
+    try:
+        yield _EXPORTER
+    finally:
+        provider.shutdown()
+        _EXPORTER.clear()
+        _restore_global_tracing()
 
 
 async def test_a_tool_call_traces_its_upstream_request_and_token_creation(
@@ -122,3 +139,4 @@ async def test_an_unexpected_failure_shows_the_model_the_request_id_found_in_the
     assert line["request_id"] == match.group(1) and line["outcome"] == "INTERNAL"
     assert line["principal"] == "local" and line["transport"] == "stdio" and line["gcr_id"] == 7
     assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
+
