@@ -3,8 +3,9 @@
 The SDK serves both protocol eras at `/mcp` (stateless: no session to pin a client to a process). Around
 it this module adds what a network listener needs: `GET /healthz`, a refusal to listen off loopback
 without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
-allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
-the Host header. The token guards this server only; it is never forwarded to the upstream API.
+allowlist against DNS rebinding and cross-site browser requests (403); on loopback the Host header must be a
+loopback name too (421). One check decides Host and Origin: the SDK's own copy is turned off. The token
+guards this server only; it is never forwarded to the upstream API.
 
 With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`team.http_auth`): `/mcp` becomes an OAuth 2.1
 resource server with its protected resource metadata, and the static token is not accepted.
@@ -59,33 +60,43 @@ _REALM = 'Bearer realm="cdp-mcp"'
 logger = logging.getLogger(__name__)
 
 
-def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
-    """Exact match, or `scheme://host:*` matching that host with any port (or none)."""
+def _allowed(value: str, allowed: Sequence[str]) -> bool:
+    """Exact match, or `[scheme://]host:*` matching that host with any port (or none): an Origin or a Host."""
     for pattern in allowed:
-        if origin == pattern:
+        if value == pattern:
             return True
         if pattern.endswith(":*"):
             base = pattern[:-2]
-            if origin == base or (origin.startswith(base + ":") and origin[len(base) + 1:].isdigit()):
+            if value == base or (value.startswith(base + ":") and value[len(base) + 1:].isdigit()):
                 return True
     return False
 
 
 class _Guard:
-    """ASGI middleware: Origin allowlist, then bearer token, for every path but the health check."""
+    """ASGI middleware, for every path but the health check: the Host on loopback (DNS rebinding), the Origin
+    allowlist, then the bearer token. The one place Host and Origin are checked (the SDK's own copy is off)."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str],
+                 hosts: Sequence[str] | None) -> None:
         self.app = app
         self.token = token.encode() if token else None
         self.origins = tuple(origins)
+        self.hosts = tuple(hosts) if hosts is not None else None  # None: any Host (off loopback)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == HEALTH_PATH:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if self.hosts is not None and not _allowed(headers.get("host", ""), self.hosts):
+            logger.warning("refused a request for Host %r (loopback server)", headers.get("host"))
+            response = JSONResponse(
+                {"error": "misdirected_request", "error_description": "This server answers on loopback only, as "
+                 "127.0.0.1, localhost or [::1]."}, status_code=421)
+            await response(scope, receive, send)
+            return
         origin = headers.get("origin")
-        if origin is not None and not _origin_allowed(origin, self.origins):
+        if origin is not None and not _allowed(origin, self.origins):
             logger.warning("refused a request from Origin %r", origin)
             response = JSONResponse(
                 {"error": "forbidden", "error_description": "This Origin is not allowed; add it to "
@@ -150,9 +161,8 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     token = _auth_token(settings, host) if signin is None else None
     extra = list(allowed_origins if allowed_origins is not None else settings.mcp_allowed_origins or ())
     origins = [*LOOPBACK_ORIGINS, *extra] if is_loopback(host) else extra
-    security = (TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(LOOPBACK_HOSTS),
-                                          allowed_origins=origins)
-                if is_loopback(host) else TransportSecuritySettings(enable_dns_rebinding_protection=False))
+    # Host and Origin are checked once, by _Guard: the SDK's copy of those checks matches differently.
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     mcp_app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
                                          transport_security=security, host=host)
     backend = "embedded-sandbox" if settings.uses_sandbox else "b2b-api"
@@ -180,7 +190,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=signin.middleware() if signin else None)
     app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
-    app.add_middleware(_Guard, token=token, origins=origins)
+    app.add_middleware(_Guard, token=token, origins=origins, hosts=LOOPBACK_HOSTS if is_loopback(host) else None)
     return app
 
 

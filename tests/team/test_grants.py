@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -196,9 +197,13 @@ async def test_opaque_tokens_are_introspected(cdp_env: dict[str, str], auth_serv
         async with served.client(idp.opaque_token("cdp:consent")) as client:
             assert [t.name for t in (await client.list_tools()).tools] == ["get_marketing_consent"]
             assert not (await client.call_tool("get_marketing_consent", {"gcr_id": showcase.gcr_id})).is_error
+        now = int(time.time())
         for token, reason in ((idp.opaque_token(active=False), "not active"),
                               (idp.opaque_token(aud="https://other.example/mcp"), "not issued for this server"),
+                              (idp.opaque_token(iss="https://evil.example"), "another issuer"),
+                              (idp.opaque_token(exp=now - 120), "expired"),  # active, says the endpoint, yet past
+                              (idp.opaque_token(nbf=now + 600), "not valid yet"),
                               ("never-issued", "not active")):
             response = await served.post({"Authorization": f"Bearer {token}"})
             assert response.status_code == 401 and reason in response.headers["www-authenticate"]
-    assert idp.introspections >= 4
+    assert idp.introspections >= 7

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
@@ -81,6 +82,10 @@ def _hs256_with_public_key(idp: AuthServer) -> str:
     return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
+def _rsa() -> Any:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
     "expired": (lambda idp: idp.token(lifetime=-120), "expired"),
     "not yet valid": (lambda idp: idp.token(not_before=600), "not valid yet"),
@@ -93,6 +98,11 @@ BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
                  "algorithm this server does not accept"),
     "HS256 keyed with the public key": (_hs256_with_public_key, "algorithm this server does not accept"),
     "unknown kid": (lambda idp: idp.token(key=SigningKey.ec()), "key the issuer does not publish"),
+    "ES384 claimed on an ES256 key": (lambda idp: idp.token(key=SigningKey(idp.keys[0].kid, "ES384",
+                                                                           ec.generate_private_key(ec.SECP384R1()))),
+                                      "algorithm does not match its signing key"),
+    "RS256 claimed on an EC key": (lambda idp: idp.token(key=SigningKey(idp.keys[0].kid, "RS256", _rsa())),
+                                   "algorithm does not match its signing key"),
     "malformed": (lambda idp: "not-a-jwt", "malformed"),
     "garbage segments": (lambda idp: "eyJ!!.e30.sig", "malformed"),
 }
