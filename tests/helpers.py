@@ -1,5 +1,5 @@
 """Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn,
-a private redis-server that can be stopped and started again.
+a private redis-server that can be stopped and started again, the environment variables `Settings` reads.
 
 A plain module, not a conftest: importing it never registers fixtures twice.
 """
@@ -19,7 +19,9 @@ import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["RedisProcess", "free_port", "served_on"]
+from cdp_mcp.settings import Settings
+
+__all__ = ["RedisProcess", "free_port", "served_on", "settings_environment_names"]
 
 
 def free_port() -> int:
@@ -96,3 +98,11 @@ class RedisProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def settings_environment_names() -> frozenset[str]:
+    """Every environment variable `Settings` reads, derived from its fields (a field's alias, else its name, after
+    the prefix), for checking that files which configure cdp-mcp name only variables that exist."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    return frozenset(f"{prefix}{info.validation_alias if isinstance(info.validation_alias, str) else name}".upper()
+                     for name, info in Settings.model_fields.items())
