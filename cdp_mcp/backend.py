@@ -160,6 +160,10 @@ async def open_backend(
         client = CdpClient(http, settings, broker, clock=clock)
         cursor_key = await anyio.to_thread.run_sync(setting_or_kept, settings.mcp_cursor_key,
                                                     settings.state_dir / CURSOR_KEY_FILE)
+        if settings.redis_url is not None and settings.mcp_cursor_key is None:
+            logger.warning("CDP_REDIS_URL is set but CDP_MCP_CURSOR_KEY is not: each replica seals list cursors with "
+                           "a key of its own, so a next page asked of another replica is refused; give every "
+                           "replica the same CDP_MCP_CURSOR_KEY")
         backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url,
                           currency=settings.currency or (SANDBOX_CURRENCY if sandbox is not None else None),
                           clock=clock, cursor_key=cursor_key)
