@@ -3,7 +3,8 @@
 Over stdio stdout carries protocol messages only: logging already goes to stderr (cli.main sets it up
 before anything else), and every start-up message here is written to stderr. Hosts keep server stderr in
 a log file, so start-up says in one line which backend answers; nothing is repeated per call. An audit trail
-that cannot be written stops start-up in one line, and SIGHUP reopens the audit file (after logrotate).
+that cannot be written stops start-up in one line; with an audit file, SIGHUP reopens it (after logrotate)
+instead of stopping the server.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
 import anyio
 
@@ -18,7 +20,7 @@ from cdp_mcp.commands.common import EXIT_FAILURE, HTTP_HOST, HTTP_PORT, load_set
 from cdp_mcp.listening import bind_socket, cannot_listen
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.audit import ensure_writable, request_reopen
+from cdp_mcp.team.audit import audit_destination, ensure_writable, request_reopen
 from cdp_mcp.team.config import MCP_PATH
 
 __all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
     server = build_server(settings, open_after=_OPEN_AFTER)
     ensure_writable(settings)  # an audit trail that cannot be written stops start-up, in one line
-    if hasattr(signal, "SIGHUP"):  # logrotate's postrotate: reopen the audit file (the default would stop us)
+    if hasattr(signal, "SIGHUP") and isinstance(audit_destination(settings), Path):
+        # logrotate's postrotate: reopen the audit file (the default action would stop the server)
         signal.signal(signal.SIGHUP, lambda *_: request_reopen())
     if args.transport == "http":
         from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
