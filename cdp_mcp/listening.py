@@ -1,5 +1,4 @@
-"""Where cdp-mcp listens: the socket of `cdp-mcp serve --transport http` and `cdp-mcp sandbox`, bound before
-uvicorn starts, and the one test of whether a host is this machine (`is_loopback`).
+"""The listening socket of `cdp-mcp serve --transport http` and `cdp-mcp sandbox`, bound before uvicorn starts.
 
 Binding first means the real port is known before anything is printed, and a port another process holds is
 one line on stderr (`cannot_listen`) and exit code 1, not uvicorn's log and its own exit code.
@@ -7,22 +6,9 @@ one line on stderr (`cannot_listen`) and exit code 1, not uvicorn's log and its 
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 
-__all__ = ["bind_socket", "cannot_listen", "is_loopback"]
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost); a name that merely starts like
-    one (`127.attacker.example`) is not."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["bind_socket", "cannot_listen"]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 
 import anyio
 
-from cdp_mcp import __version__
 from cdp_mcp.broker.ledger import near_limit, warn_level
 from cdp_mcp.broker.state import SHARED_SCOPE_KEY, CreationStop, StoredState, TokenRecord, record_from_issued
 from cdp_mcp.client.protocols import IssuedToken, TokenApi
 from cdp_mcp.clock import Clock
 from cdp_mcp.errors import CdpError, OutcomeUnknownError, TokenExpiredError, TokenQuotaError, TokenUnreadableError
 from cdp_mcp.settings import Settings
+from cdp_mcp.version import __version__
 
 __all__ = ["API_BLOCK", "KEEP_ALIVE", "MIN_LEARNED_VALIDITY", "UNREADABLE_STOP", "BrokerStats", "Renewer"]
 
@@ -76,9 +76,9 @@ class Renewer:
         self._api = api
         self._clock = clock
         self._stats = stats
-        self._shared = settings.token_policy == "shared"
-        self._limit = settings.token_daily_limit
-        self._fallback_validity = settings.validity_seconds
+        self._shared = settings.tokens.token_policy == "shared"
+        self._limit = settings.tokens.token_daily_limit
+        self._fallback_validity = settings.tokens.validity_seconds
         self._idle_after = idle_after
         self._refusal_logged: datetime | None = None
         self.revived: dict[str, datetime] = {}  # key -> when a dead token came back by update, same string

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import anyio
 
+from cdp_mcp.access.audit import audit_destination, ensure_writable, request_reopen
 from cdp_mcp.commands.common import EXIT_FAILURE, HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
 from cdp_mcp.listening import bind_socket, cannot_listen
 from cdp_mcp.server import build_server
-from cdp_mcp.settings import Settings
-from cdp_mcp.team.audit import audit_destination, ensure_writable, request_reopen
-from cdp_mcp.team.config import MCP_PATH
+from cdp_mcp.settings import MCP_PATH, Settings
+from cdp_mcp.tracing import configure_tracing
 
 __all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
 
@@ -43,14 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def backend_line(settings: Settings) -> str:
     """The one start-up line that says which data answers."""
-    if settings.uses_sandbox:
-        return (f"embedded sandbox ({settings.sandbox_customers} synthetic customers); "
+    if settings.api.uses_sandbox:
+        return (f"embedded sandbox ({settings.sandbox.sandbox_customers} synthetic customers); "
                 "set CDP_B2B_API_URL and CDP_TENANT_HASH for your tenant")
-    return f"Customer Profile API at {settings.b2b_api_url}"
+    return f"Customer Profile API at {settings.api.b2b_api_url}"
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
+    settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)  # and logging
+    configure_tracing()  # exports spans only when OTEL_* variables ask for it
     server = build_server(settings, open_after=_OPEN_AFTER)
     ensure_writable(settings)  # an audit trail that cannot be written stops start-up, in one line
     if hasattr(signal, "SIGHUP") and isinstance(audit_destination(settings), Path):
@@ -67,13 +68,13 @@ def run(args: argparse.Namespace) -> int:
             print("  hint: another process may be listening there: choose another port with --port.",
                   file=sys.stderr, flush=True)
             return EXIT_FAILURE
-        auth = (f"OAuth sign-in ({settings.mcp_oauth_issuer})" if settings.oauth_enabled
-                else "bearer token" if settings.mcp_auth_token else "none (loopback only)")
+        auth = (f"OAuth sign-in ({settings.sign_in.mcp_oauth_issuer})" if settings.sign_in.enabled
+                else "bearer token" if settings.http.mcp_auth_token else "none (loopback only)")
         say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: /healthz; "
             f"auth: {auth}); {backend_line(settings)}")
-        serve_http(app, host=args.host, port=args.port, log_level=settings.log_level, sock=sock)
+        serve_http(app, host=args.host, port=args.port, log_level=settings.server.log_level, sock=sock)
         return 0
-    if settings.log_level != "ERROR":
+    if settings.server.log_level != "ERROR":
         say(f"serving MCP over stdio; {backend_line(settings)}")
     anyio.run(server.run_stdio_async)
     return 0

@@ -21,15 +21,15 @@ import anyio
 from pydantic import Field
 
 from cdp_mcp.catalog import Scope
-from cdp_mcp.client import models as m
+from cdp_mcp.client import models
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
-from cdp_mcp.tools.outputs import Out
+from cdp_mcp.tools.outputs import OutputModel
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import Ask, fetch, fetch_beside_gcr_id, granted, readable
+from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
 __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
 
@@ -41,7 +41,7 @@ _NAMING_READS = 3
 logger = logging.getLogger(__name__)
 
 
-class Given(Out):
+class Given(OutputModel):
     """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
 
     gcr_id: int | None = None
@@ -50,7 +50,7 @@ class Given(Out):
     customer_code: str | None = None
 
 
-class ScreenRow(Out):
+class ScreenRow(OutputModel):
 
     index: int = Field(description="Position of the customer in the request")
     customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
@@ -62,7 +62,7 @@ class ScreenRow(Out):
     error: str | None = Field(None, description="Why some facts of this row are missing")
 
 
-class ScreenSummary(Out):
+class ScreenSummary(OutputModel):
 
     customers: int
     in_segment: int
@@ -71,7 +71,7 @@ class ScreenSummary(Out):
     errors: int
 
 
-class Screening(Out):
+class Screening(OutputModel):
 
     segment_id: str | None = None
     segment_name: str | None = None
@@ -88,10 +88,10 @@ class NameSearch:
 
     name: str
     searched: int = 0
-    exact: m.Segment | None = None
+    exact: models.Segment | None = None
     similar: set[str] = field(default_factory=set)
 
-    def note(self, segments: list[m.Segment]) -> bool:
+    def note(self, segments: list[models.Segment]) -> bool:
         """Record one customer's matching segments; whether one has exactly the name (case-insensitively)."""
         self.searched += 1
         hit = next((s for s in segments if (s.name or "").strip().casefold() == self.name.casefold()), None)
@@ -121,23 +121,23 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         return ScreenRow(index=index, customer=given, error=exc.for_model())
     segment_id = call.arguments.get("segment_id")
     channel: str = call.arguments["channel"]
-    asks: dict[str, Ask] = {}
+    asks: dict[str, PlannedFetch] = {}
     if segment_id is not None:
-        asks["in_segment"] = Ask(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
+        asks["in_segment"] = PlannedFetch(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
     elif search is not None:
         first = PageRequest(page=1, page_size=MAX_LIMIT)
-        asks["in_segment"] = Ask(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
-    asks |= {"contactable": Ask(Scope.OPT_IN), "profile": Ask(Scope.BASIC)}
+        asks["in_segment"] = PlannedFetch(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
+    asks |= {"contactable": PlannedFetch(Scope.OPT_IN), "profile": PlannedFetch(Scope.BASIC)}
     answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, asks, limiter=limiter)
     facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
     membership = answers.get("in_segment")
-    if isinstance(membership, m.Membership):
+    if isinstance(membership, models.Membership):
         facts["in_segment"] = membership.in_segment
-    elif isinstance(membership, m.SegmentPage) and search is not None:
+    elif isinstance(membership, models.SegmentPage) and search is not None:
         facts["in_segment"] = search.note(membership.items)
-    if isinstance(consent := answers["contactable"], m.Consents):
+    if isinstance(consent := answers["contactable"], models.Consents):
         facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if isinstance(profile := answers["profile"], m.Profile):
+    if isinstance(profile := answers["profile"], models.Profile):
         facts |= {"name": full_name(profile), "days_since_last_purchase": profile.days_since_last_purchase}
     errors = [a for a in answers.values() if isinstance(a, CdpError)]
     echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
@@ -153,7 +153,7 @@ async def _segment_name(call: ToolCall, segment_id: str, rows: list[ScreenRow]) 
     page: PageRequest | None = PageRequest(page_size=MAX_LIMIT)
     for _ in range(_NAMING_READS):
         try:
-            listed: m.SegmentPage = await fetch(call.backend, Scope.SEGMENTS, CustomerIdentity(gcr_id=member),
+            listed: models.SegmentPage = await fetch(call.backend, Scope.SEGMENTS, CustomerIdentity(gcr_id=member),
                                                 page=page)
         except CdpError as exc:  # the screening stands without the name
             logger.info("screen_customers: the segment's name could not be read (%s)", exc.code)

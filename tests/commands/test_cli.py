@@ -6,6 +6,8 @@ import json
 import logging
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -271,3 +273,17 @@ def test_masking_a_short_secret_never_garbles_the_warning_about_it(short: str, m
     err = capsys.readouterr().err
     assert ("CDP_OAUTH_KEY_SECRET is shorter than 8 characters: easy to guess, and every log line masks text that "
             "contains it") in err, err
+
+
+@pytest.mark.parametrize("command", [["call", "resolve_customer", "gcr_id=1"],
+                                     ["card", "gcr_id=1", "--out", "card.html"]])
+def test_the_commands_that_run_a_server_in_process_export_its_traces(
+    cdp_env: dict[str, str], tmp_path: Path, command: list[str],
+) -> None:
+    """build_server leaves the export of traces to the process: `call` and `card` (and `demo`, through the same
+    in-process connection) set it up as `serve` does, when OTEL_* asks; the spans go to stderr, never stdout."""
+    env = {**cdp_env, "PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "console"}
+    done = subprocess.run([sys.executable, "-m", "cdp_mcp", *command], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env=env, check=True)
+    assert '"name": "tools/call' in done.stderr and '"name": "cdp.upstream basic"' in done.stderr
+    assert '"name"' not in done.stdout

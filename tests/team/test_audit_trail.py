@@ -34,7 +34,7 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _audited(sandbox_settings: Settings, path: Path) -> Settings:
-    return sandbox_settings.model_copy(update={"audit_log": str(path)})
+    return sandbox_settings.replace(audit_log=str(path))
 
 
 async def test_a_moved_audit_file_is_reopened_where_the_setting_says(sandbox_settings: Settings, tmp_path: Path,
