@@ -153,8 +153,8 @@ class CallGuard:
                 raise
             finally:
                 if self.audit.enabled:
-                    await self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
-                                                      request_id, started))
+                    self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
+                                                request_id, started))
 
     async def refused(self, name: str, outcome: str, arguments: dict[str, Any], request: Any,
                       started: float) -> CdpError | None:
@@ -172,7 +172,7 @@ class CallGuard:
             kinds = sorted({*_identifier_kinds(arguments),
                             *(k for k, v in identity_arguments(arguments).items() if v is not None)})
             try:
-                await self.audit.write(self._entry(caller, name, [], {}, kinds, outcome, new_request_id(), started))
+                self.audit.write(self._entry(caller, name, [], {}, kinds, outcome, new_request_id(), started))
             except AuditUnavailableError as exc:
                 error = exc
         return error

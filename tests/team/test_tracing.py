@@ -31,14 +31,12 @@ from cdp_mcp.tracing import configure_tracing
 
 pytestmark = pytest.mark.anyio
 
-_EXPORTER = InMemorySpanExporter()
-
 
 def _restore_global_tracing() -> None:
     """Back to no tracer provider, as the process started: the OpenTelemetry API sets one once per process, so its
     own test utilities reset these globals the same way (`opentelemetry.test.globals_test`). The module-level
     tracers made before (cdp-mcp's, the MCP SDK's) kept the provider's tracer: they forget it too, or every later
-    span would go to a shut-down processor ("Processor is already shutdown" warnings in other tests' logs)."""
+    span would still be recorded by this module's provider."""
     trace._TRACER_PROVIDER_SET_ONCE = Once()  # no public API undoes set_tracer_provider
     trace._TRACER_PROVIDER = None
     for tracer in (o for o in gc.get_objects() if isinstance(o, trace.ProxyTracer)):
@@ -51,14 +49,17 @@ def spans() -> Iterator[InMemorySpanExporter]:
     global tracing is restored after (later tests, in whatever order they run, find none installed)."""
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         pytest.skip("another tracer provider is installed in this process")
+    exporter = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     try:
-        yield _EXPORTER
+        yield exporter
     finally:
-        provider.shutdown()
-        _EXPORTER.clear()
+        # The exporter stops, not the provider: a tracer taken from the provider while it was installed records
+        # nothing from now on, silently, where a shut-down provider would log a warning for every span (tests that
+        # read the warnings they cause would see them). The global provider goes back to none.
+        exporter.shutdown()
         _restore_global_tracing()
 
 
@@ -154,4 +155,3 @@ async def test_an_unexpected_failure_shows_the_model_the_request_id_found_in_the
     assert line["request_id"] == match.group(1) and line["outcome"] == "INTERNAL"
     assert line["principal"] == "local" and line["transport"] == "stdio" and line["gcr_id"] == 7
     assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
-
