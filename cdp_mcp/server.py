@@ -12,16 +12,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import anyio
 from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 
-from cdp_mcp.access.guard import AccessMiddleware, CallGuard
+from cdp_mcp.access.guard import AccessMiddleware, CallGuard, RefusedCalls
 from cdp_mcp.jobs.service import Screenings
 from cdp_mcp.lifespan import BackendFactory, BackendSlot, Runtime
-from cdp_mcp.resources_and_prompts import register_resources_and_prompts
+from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME, OVERVIEW_URI, register_resources_and_prompts
 from cdp_mcp.settings import AUDIENCES_PATH, Settings
 from cdp_mcp.tasks import TASK_TOOLS, TasksExtension
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
@@ -34,7 +35,7 @@ from cdp_mcp.views import apps_extension
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["SERVER_NAME", "build_server", "instructions"]
+__all__ = ["SERVER_NAME", "build_server", "health_problems", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
 _PAGED = "<a tool that pages with cursor>"
@@ -112,16 +113,30 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
                 slot.close()
 
     tools, specs = build_tools(settings, guard)
+    refused = RefusedCalls(guard, [s.name for s in specs], guarded_uris=OVERVIEW_URI.partition("{")[0],
+                           resource_name=OVERVIEW_AUDIT_NAME)  # calls the SDK refuses are audited and counted too
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     extensions: list[Extension] = [apps_extension(views)] if views else []
     if any(s.name in TASK_TOOLS for s in specs):
         extensions.append(TasksExtension(settings, guard.audit))  # large screenings become tasks when asked
     server: MCPServer[Runtime] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
                                            lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
-                                           middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
+                                           middleware=[refused, AccessMiddleware(guard, specs),
+                                                       ArgumentErrors(tools)],
                                            extensions=extensions or None)
     register_resources_and_prompts(server, settings, specs, guard)
     if any(s.name == "screen_audience" for s in specs):
         upload = audience_upload(settings, lambda: running[-1].screenings if running else None, guard.audit)
         server.custom_route(AUDIENCES_PATH, methods=["POST"], name="audiences")(upload)
+    _GUARDS[server] = guard
     return server
+
+
+_GUARDS: WeakKeyDictionary[MCPServer[Any], CallGuard] = WeakKeyDictionary()
+
+
+async def health_problems(server: MCPServer[Any]) -> dict[str, str]:
+    """What keeps `server` (built by `build_server`) from serving calls, for /healthz: {} when nothing does (a
+    failing audit trail refuses every call, so a load balancer should send them elsewhere)."""
+    guard = _GUARDS.get(server)
+    return await guard.problems() if guard is not None else {}

@@ -45,7 +45,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
 from cdp_mcp.access.caller import current_caller, must_redact
-from cdp_mcp.errors import ScreeningNotFoundError
+from cdp_mcp.errors import AuditUnavailableError, ScreeningNotFoundError
 from cdp_mcp.jobs.engine import audit_line
 from cdp_mcp.jobs.model import Job, JobState
 from cdp_mcp.tools.audience import TaskSlot, task_slot
@@ -207,7 +207,10 @@ class TasksExtension(Extension):
             dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
             view["result"] = serialize_server_result("tools/call", ctx.protocol_version, dumped)
             if self._audit.enabled:
-                self._audit.write(audit_line(job, "read", tool="tasks/get", rows=len(page.rows)))
+                try:
+                    self._audit.write(audit_line(job, "read", tool="tasks/get", rows=len(page.rows)))
+                except AuditUnavailableError as exc:  # no customer data leaves unaudited
+                    raise MCPError(code=INTERNAL_ERROR, message=f"{exc.message} {exc.hint}") from None
         elif job.state is JobState.FAILED:
             view["error"] = {"code": INTERNAL_ERROR, "message": job.message or "The screening failed."}
         return {"resultType": "complete", **view}

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cdp_mcp.access.caller import current_caller, missing_scopes_error
-from cdp_mcp.errors import CdpError, ScreeningStateError
+from cdp_mcp.errors import AuditUnavailableError, CdpError, ScreeningStateError
 from cdp_mcp.jobs.formats import JSON_LINES_TYPES, MAX_BYTES
 from cdp_mcp.jobs.model import now
 from cdp_mcp.tools.audience import AUDIENCE_RESOURCES
@@ -86,7 +86,10 @@ def audience_upload(settings: Settings, screenings: Callable[[], Screenings | No
         except CdpError as exc:
             return _refusal(400, "invalid_audience", exc.for_model())
         if audit.enabled:
-            audit.write(_line(caller.principal, caller.client_id, record.id, record.rows, request))
+            try:
+                audit.write(_line(caller.principal, caller.client_id, record.id, record.rows, request))
+            except AuditUnavailableError as exc:  # the audience stays unnamed, so unusable, and expires
+                return _refusal(503, "temporarily_unavailable", exc.for_model())
         body = {"audience_id": record.id, "rows": record.rows,
                 "rejected": [r.model_dump() for r in record.rejections], "rejected_total": record.rejected,
                 "duplicates": record.duplicates, "expires_at": record.expires_at.isoformat()}

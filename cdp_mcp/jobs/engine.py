@@ -30,7 +30,8 @@ import anyio
 
 from cdp_mcp.access.audit import identifier_hashes
 from cdp_mcp.access.caller import Caller, acting_for, noting_reads
-from cdp_mcp.errors import CdpError, RateLimitedError, TokenQuotaError
+from cdp_mcp.client.models import Segment
+from cdp_mcp.errors import AuditUnavailableError, CdpError, RateLimitedError, TokenQuotaError
 from cdp_mcp.jobs.model import Job, JobState, Member, NameSearchState, Owner, ScreenedRow, now
 from cdp_mcp.jobs.pacing import Counted, Pacer
 from cdp_mcp.jobs.rows import PASSING, STOPPING, CheckCustomer, NameSearch, Screened, screen_member
@@ -121,7 +122,8 @@ def name_search(job: Job) -> NameSearch | None:
     if job.checks.segment_name is None:
         return None
     state = job.name_search
-    return NameSearch(job.checks.segment_name, state.searched, state.exact, set(state.similar))
+    exact = Segment(id=state.exact_id, name=state.exact_name) if state.exact_id is not None else None
+    return NameSearch(job.checks.segment_name, state.searched, exact, set(state.similar))
 
 
 def audit_line(job: Job, event: str, outcome: str = "ok", **fields: Any) -> dict[str, Any]:
@@ -277,6 +279,31 @@ class Engine:
         if self._audit.enabled:
             self._audit.write(line)
 
+    async def _audited(self, job: Job, line: dict[str, Any]) -> None:
+        """Write a chunk's audit line before its rows are kept (none is kept unaudited); while the trail cannot be
+        written the job pauses, and past the outage limit it stops."""
+        attempt, failing_since = 0, None
+        while True:
+            try:
+                await self._write_audit(line)
+            except AuditUnavailableError as exc:
+                failing_since = failing_since if failing_since is not None else time.monotonic()
+                wait = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
+                attempt += 1
+                if time.monotonic() - failing_since + wait > self._outage_limit:
+                    raise _Stop(f"The audit trail could not be written for {self._outage_limit:g} s ({exc.code}). The "
+                                "rows screened so far are kept; resume the screening once the audit trail "
+                                "(CDP_AUDIT_LOG) can be written.") from None
+                job.state, job.retry_at = JobState.PAUSED, now() + timedelta(seconds=wait)
+                job.message = (f"Paused: the audit trail cannot be written, and no row is kept unaudited. Retrying "
+                               f"at {job.retry_at:%H:%M:%S} UTC.")
+                await self._write(job)
+                await self._pause(job, wait)
+                continue
+            if job.state is JobState.PAUSED:
+                job.state, job.message, job.retry_at = JobState.RUNNING, None, None
+            return
+
     async def _write(self, job: Job) -> None:
         if not await self.store.write(job.touch(), self.holder):
             raise _LeaseLost
@@ -295,17 +322,20 @@ class Engine:
             members = await self.store.members(job.id, chunk)
             with noting_reads() as reads:
                 rows = await self._chunk(job, members, backend, search, counted)
+            await self._audited(job, self._chunk_line(job, chunk, members, rows, sorted(reads)))
             job.requests += counted.requests
             counted.requests = 0
             job.counts = job.counts.add(rows)
             job.done_chunks, job.done_rows = chunk + 1, job.done_rows + len(rows)
             job.ms_per_request = self.pacer.ms_per_request
             if search is not None:
-                job.name_search = NameSearchState(searched=search.searched, exact=search.exact,
+                exact = search.exact
+                job.name_search = NameSearchState(searched=search.searched,
+                                                  exact_id=exact.id if exact is not None else None,
+                                                  exact_name=exact.name if exact is not None else None,
                                                   similar=sorted(search.similar, key=str.casefold)[:5])
-            if not await self.store.commit(job.touch(), chunk, rows, self.holder):
+            if not await self.store.commit(job.touch(), chunk, rows, self.holder):  # rows and checkpoint at once
                 raise _LeaseLost
-            await self._write_audit(self._chunk_line(job, chunk, members, rows, sorted(reads)))
         if search is not None and (missing := search.not_found()) is not None:
             job.error = missing.for_model()
         job.settle(JobState.COMPLETED, self.settings.screening.screen_ttl,

@@ -214,10 +214,12 @@ class ScreenedRow(ResultPart):
 
 
 class NameSearchState(_Stored):
-    """Across chunks, what searching the rows' segments for `segment_name` found (see rows.NameSearch)."""
+    """Across chunks, what searching the rows' segments for `segment_name` found (see rows.NameSearch): the segment
+    of exactly that name, as the API spells it and with its id, once a row carries it."""
 
     searched: int = 0
-    exact: bool = False
+    exact_id: str | None = None
+    exact_name: str | None = None
     similar: list[str] = Field(default_factory=list)
 
 

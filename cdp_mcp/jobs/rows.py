@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cdp_mcp.client.models import Segment
 from cdp_mcp.errors import (
     AuthenticationError,
     CallTimeoutError,
@@ -46,21 +47,22 @@ STOPPING: tuple[type[CdpError], ...] = (TokenQuotaError, AuthenticationError, To
 
 @dataclass
 class NameSearch:
-    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name,
-    how many customers were searched, and the names that contain it (to suggest when none is exact)."""
+    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name (and
+    that segment, as the API spells it), how many customers were searched, and the names that contain it (to
+    suggest when none is exact)."""
 
     name: str
     searched: int = 0
-    exact: bool = False
+    exact: Segment | None = None
     similar: set[str] = field(default_factory=set)
 
-    def note(self, names: list[str]) -> bool:
-        """Record one customer's matching segment names; whether one is exactly the name (case-insensitively)."""
+    def note(self, segments: list[Segment]) -> bool:
+        """Record one customer's matching segments; whether one has exactly the name (case-insensitively)."""
         self.searched += 1
-        hit = any(n.strip().casefold() == self.name.casefold() for n in names)
-        self.exact |= hit
-        self.similar.update(n.strip() for n in names if n.strip())
-        return hit
+        hit = next((s for s in segments if (s.name or "").strip().casefold() == self.name.casefold()), None)
+        self.exact = self.exact or hit
+        self.similar.update(s.name.strip() for s in segments if s.name and s.name.strip())
+        return hit is not None
 
     def not_found(self) -> InvalidInputError | None:
         """The error to answer when the customers searched carry no segment of that name (None: one does)."""

@@ -260,10 +260,10 @@ class Screenings:
         job = Job(id=new_id("scr"), owner=owner_of(caller), checks=checks, source=intake.source, total=len(members),
                   chunks=chunk_count(len(members), CHUNK_ROWS), rejected=intake.audience.rejected,
                   rejections=intake.audience.rejections, duplicates=intake.audience.duplicates)
+        if self._audit.enabled:  # before the job exists: a screening the trail cannot record never starts
+            self._audit.write(audit_line(job, "start", rows=job.total, source=job.source, rejected=job.rejected,
+                                         duplicates=job.duplicates))
         await self.store.create(job, chunks)
-        if self._audit.enabled:
-            self._audit.write(audit_line(job, "start", rows=job.total, source=job.source,
-                                               rejected=job.rejected, duplicates=job.duplicates))
         self.engine.wake()
         return job
 

@@ -29,7 +29,7 @@ from cdp_mcp.jobs.model import Checks, Job, Member, Outcomes, ScreenedRow
 from cdp_mcp.jobs.rows import NameSearch, screen_member
 from cdp_mcp.jobs.service import Intake, Only, Screenings
 from cdp_mcp.tools.audience_results import AudienceScreening, ScreeningState, csv_text, screening_result
-from cdp_mcp.tools.params import CHANNEL, CURSOR, SEGMENT_ID, SEGMENT_NAME
+from cdp_mcp.tools.params import CHANNEL, CURSOR, INTEGER, SEGMENT_ID, SEGMENT_NAME, TEXT
 from cdp_mcp.tools.screening import check, check_segment, screened_each
 from cdp_mcp.tools.spec import Param, ToolCall, ToolSpec
 from cdp_mcp.tools.upstream import GCR_RESOURCE, readable
@@ -135,9 +135,12 @@ _PLAN = Param("plan", Annotated[Plan, Resolve(_plan)])
 _ANSWER = Param("confirmation", Annotated[ElicitationResult[Confirmation], Resolve(_confirmation)])
 
 
-def _screened(rows: list[ScreenedRow], intake: Intake, checks: Checks) -> AudienceScreening:
+def _screened(rows: list[ScreenedRow], intake: Intake, checks: Checks, search: NameSearch | None) -> AudienceScreening:
     audience = intake.audience
-    return AudienceScreening(status="completed", segment_id=checks.segment_id, segment_name=checks.segment_name,
+    segment_id, segment_name = checks.segment_id, checks.segment_name
+    if search is not None and search.exact is not None:  # the API's spelling of the name, and its id
+        segment_id, segment_name = search.exact.id, search.exact.name or segment_name
+    return AudienceScreening(status="completed", segment_id=segment_id, segment_name=segment_name,
                              channel=checks.channel, customers=len(rows),
                              summary=Outcomes.none().add(rows), rejected=audience.rejected or None,
                              rejections=audience.rejections or None, duplicates=audience.duplicates or None,
@@ -152,7 +155,7 @@ async def _screen_now(call: ToolCall, screenings: Screenings, intake: Intake, ch
         return (await screen_member(check, call.backend, member, checks, search=search,
                                     limiter=screenings.pacer)).row
 
-    return _screened(await screened_each(call, intake.audience.members, one, search), intake, checks)
+    return _screened(await screened_each(call, intake.audience.members, one, search), intake, checks, search)
 
 
 def _not_started(intake: Intake, checks: Checks, estimate: Estimate | None, why: str) -> AudienceScreening:
@@ -253,7 +256,7 @@ async def cancel_screening(call: ToolCall) -> ScreeningState:
                           done=job.done_rows)
 
 
-_SCREENING_ID = Param("screening_id", Annotated[str, Field(description="From screen_audience.", max_length=64)])
+_SCREENING_ID = Param("screening_id", Annotated[str, Field(description="From screen_audience.", max_length=64), TEXT])
 _ONLY = Param("only", Annotated[Only | None, Field(description="Rows to list (errors: not screened or not found).")],
               None)
 _RESUME = Param("resume", Annotated[bool, Field(description="true: go on with a stopped screening.")], False)
@@ -272,11 +275,11 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
         max_length=audience_max)], None)
     source = (customers,
               Param("audience_file", Annotated[str | None, Field(
-                  description="A CSV or JSON-lines file in the audience folder.", max_length=255)], None),
+                  description="A CSV or JSON-lines file in the audience folder.", max_length=255), TEXT], None),
               Param("audience_id", Annotated[str | None, Field(
-                  description="An audience uploaded to POST /audiences.", max_length=64)], None))
+                  description="An audience uploaded to POST /audiences.", max_length=64), TEXT], None))
     recent = Param("recent_days", Annotated[int | None, Field(
-        description="Also require a purchase within this many days.", ge=1, le=3650)], None)
+        description="Also require a purchase within this many days.", ge=1, le=3650), INTEGER], None)
     confirm = Param("confirm", Annotated[bool, Field(description="true once the person approved the estimate.")],
                     False)
     return [

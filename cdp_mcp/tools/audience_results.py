@@ -105,10 +105,13 @@ def screening_result(job: Job, *, page: Page | None = None, estimate: Estimate |
                      ) -> AudienceScreening:
     """The answer about `job`: progress while it runs, the summary and `page` of rows when it has some."""
     running = job.state.active
-    checks = job.checks
+    checks, found = job.checks, job.name_search
+    segment_id, segment_name = checks.segment_id, checks.segment_name
+    if found.exact_id is not None:  # a segment given by name: its id, and its name as the API spells it
+        segment_id, segment_name = found.exact_id, found.exact_name or segment_name
     return AudienceScreening(
         screening_id=job.id, status=job.state.value, message=_message(job),
-        segment_id=checks.segment_id, segment_name=checks.segment_name, channel=checks.channel, customers=job.total,
+        segment_id=segment_id, segment_name=segment_name, channel=checks.channel, customers=job.total,
         done=job.done_rows if job.state is not JobState.COMPLETED else None,
         poll_after=_poll_after(job) if running else None, estimate=estimate,
         summary=job.counts if job.done_rows and not running else None,

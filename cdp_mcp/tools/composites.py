@@ -62,7 +62,7 @@ def composite_specs() -> list[ToolSpec]:
                 "Use to build a contactable audience."
             ),
             resources=(Scope.BASIC, Scope.OPT_IN, Scope.IS_CUSTOMER_IN_SEGMENT),
-            optional_resources=(Scope.SEARCH_SEGMENTS, Scope.GCR_ID),
+            optional_resources=(Scope.SEARCH_SEGMENTS, Scope.SEGMENTS, Scope.GCR_ID),
             params=(_CUSTOMERS, SEGMENT_ID, SEGMENT_NAME, CHANNEL), output=Screening, handler=screen,
             customer=False, view=SCREENING_URI,
         ),

@@ -4,6 +4,8 @@ Up to 100 customers, at most `CONCURRENCY` upstream calls in flight, progress re
 Per customer: membership (isCustomerInSegment by id; by name, the customer's segments searched and the
 name compared exactly, case-insensitively), consent on the channel (optIn), the profile (basic: days since last
 purchase) and the gcr_id (given, cached, or one gcr lookup beside the others: `upstream.fetch_beside_gcr_id`).
+The result names the segment both ways, for the table to show its name: by name, the id of the exact match; by
+id, its name from the segments of one screened member (when segments may be read).
 A failure is reported in that customer's row (the first of its failures); the other rows go on. A segment
 name that no screened customer's segments carry is an error that says so (it may not exist), never a
 screening where nobody is in it.
@@ -11,6 +13,7 @@ screening where nobody is in it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,7 +32,7 @@ from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import PlannedFetch, fetch_beside_gcr_id, granted
+from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -43,6 +46,10 @@ _Row = TypeVar("_Row")
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
+_NAMING_READS = 3
+"""Pages of one member's segments read at most to name a segment given by id."""
+
+logger = logging.getLogger(__name__)
 
 
 class Given(jobs_model.Given):
@@ -98,7 +105,7 @@ async def check(backend: Backend, identity: CustomerIdentity, *, segment_id: str
     if isinstance(membership, models.Membership):
         facts.in_segment = membership.in_segment
     elif isinstance(membership, models.SegmentPage) and search is not None:
-        facts.in_segment = search.note([s.name or "" for s in membership.items])
+        facts.in_segment = search.note(membership.items)
     if isinstance(consent := answers["contactable"], models.Consents):
         facts.contactable = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
     if isinstance(profile := answers["profile"], models.Profile):
@@ -157,6 +164,26 @@ async def screened_each(call: ToolCall, items: Sequence[_Item], screen_one: Call
     return [r for r in rows if r is not None]
 
 
+async def _segment_name(call: ToolCall, segment_id: str, rows: list[ScreenRow]) -> str | None:
+    """The name of the segment given by id, for the table to say: found among the segments of one screened customer
+    who is in it, when this call may read segments; None when nobody screened is in it or it cannot be read."""
+    member = next((r.gcr_id for r in rows if r.in_segment and r.gcr_id is not None), None)
+    if member is None or not readable(call.settings, Scope.SEGMENTS):
+        return None
+    page: PageRequest | None = PageRequest(page_size=MAX_LIMIT)
+    for _ in range(_NAMING_READS):
+        try:
+            listed: models.SegmentPage = await fetch(call.backend, Scope.SEGMENTS, CustomerIdentity(gcr_id=member),
+                                                page=page)
+        except CdpError as exc:  # the screening stands without the name
+            logger.info("screen_customers: the segment's name could not be read (%s)", exc.code)
+            return None
+        found = next((s.name for s in listed.items if s.id == segment_id), None)
+        if found or (page := listed.page.next) is None:
+            return found
+    return None
+
+
 async def screen(call: ToolCall) -> Screening:
     """Screen every customer of the request against the segment and the channel."""
     segment_id, segment_name = call.arguments.get("segment_id"), call.arguments.get("segment_name")
@@ -169,6 +196,10 @@ async def screen(call: ToolCall) -> Screening:
         return await _row(call, index, ref, limiter, search)
 
     final = await screened_each(call, customers, one, search)
+    if segment_id is not None:
+        segment_name = await _segment_name(call, str(segment_id), final)
+    elif search is not None and search.exact is not None:  # the API's spelling of the name, and its id
+        segment_id, segment_name = search.exact.id, search.exact.name or segment_name
     summary = ScreenSummary(
         customers=len(final),
         in_segment=sum(1 for r in final if r.in_segment),

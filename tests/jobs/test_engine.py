@@ -19,7 +19,7 @@ from jobs_truth import truth
 
 from cdp_mcp.access.caller import Caller
 from cdp_mcp.catalog import resource
-from cdp_mcp.errors import ScreeningLimitError, ScreeningNotFoundError
+from cdp_mcp.errors import AuditUnavailableError, ScreeningLimitError, ScreeningNotFoundError
 from cdp_mcp.jobs import audience as parsing
 from cdp_mcp.jobs.model import CHUNK_ROWS, Checks, Job, JobState, new_id
 from cdp_mcp.jobs.service import Intake, Screenings, owner_of
@@ -221,7 +221,7 @@ async def test_each_chunk_is_audited_with_hashed_identifiers(screenings_for: Run
     chunk = lines[1]
     assert chunk["rows"] == 100 and len(chunk["identifiers"]) == 100 and "searchSegments" in chunk["resources"]
     assert set(chunk["identifiers"][0]) == {"email"} and email not in audit.read_text()
-    assert done.error is None and done.name_search.exact  # High Value exists: some row carries it
+    assert done.error is None and done.name_search.exact_id  # High Value exists: some row carries it
 
 
 async def test_a_segment_name_nobody_carries_is_said_after_the_run(screenings_for: Running) -> None:
@@ -230,3 +230,29 @@ async def test_a_segment_name_nobody_carries_is_said_after_the_run(screenings_fo
                                      Checks(segment_name="No Such Segment", channel="email"))
         done = await settled(screenings, job.id)
     assert done.state is JobState.COMPLETED and "No segment named 'No Such Segment'" in (done.error or "")
+
+
+async def test_no_row_is_kept_unaudited_the_job_waits_for_the_audit_trail(screenings_for: Running, tmp_path: Path,
+                                                                          sandbox_server: SandboxThread) -> None:
+    """A chunk's audit line is written before its rows are kept: while the trail cannot be written the job pauses
+    (and a new screening is refused), and once it can the job goes on with nothing missing from the trail."""
+    audit = tmp_path / "audit.jsonl"
+    checks = Checks(segment_id=segment_of(sandbox_server), channel="sms")
+    async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy, \
+            screenings_for(b2b_api_url=proxy.url, audit_log=str(audit)) as (screenings, _):
+        proxy.fail(resource("basic").route, Fault(status=503, body=b"{}"))  # hold the first chunk in a pause
+        job = await screenings.start(LOCAL, intake([{"gcr_id": n} for n in range(1, 151)]), checks)
+        await settled(screenings, job.id, until=lambda j: j.state is JobState.PAUSED)
+        audit.rename(tmp_path / "audit.jsonl.1")
+        audit.mkdir()  # the trail's path can no longer be written
+        with pytest.raises(AuditUnavailableError):
+            await screenings.start(LOCAL, intake([{"gcr_id": n} for n in range(1, 151)]), checks)
+        proxy.faults.clear()
+        waiting = await settled(screenings, job.id, until=lambda j: "audit trail" in (j.message or ""))
+        audit.rmdir()
+        done = await settled(screenings, job.id)
+        assert await screenings.store.active() == []  # the refused screening never existed
+    lines = [json.loads(line) for path in (tmp_path / "audit.jsonl.1", audit) for line in path.read_text().splitlines()]
+    assert waiting.state is JobState.PAUSED and waiting.done_rows == 0
+    assert [line["event"] for line in lines] == ["start", "chunk", "chunk", "finish"]
+    assert done.state is JobState.COMPLETED and done.counts.customers == 150 and done.counts.errors == 0
