@@ -6,8 +6,12 @@ a resource is described exactly once. A test scans the source tree for stray pat
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 __all__ = [
     "DEFAULT_CONTEXT_PATH",
@@ -26,6 +30,7 @@ __all__ = [
     "Resource",
     "Scope",
     "TokenKey",
+    "declared_in",
     "resource",
 ]
 
@@ -184,3 +189,34 @@ def resource(name: str) -> Resource:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown resource {name!r}; known: {', '.join(r.name for r in RESOURCES)}") from None
+
+
+Declaration = TypeVar("Declaration")
+
+
+def declared_in(package: str, kind: type[Declaration], scopes_of: Callable[[Declaration], Iterable[str]], *,
+                needed: Callable[[Resource], bool] = lambda r: True) -> dict[str, Declaration]:
+    """Each resource's declaration of `kind` in a layer, found in the modules of `package`, in catalog order.
+
+    A layer keeps one module per resource (or family of resources) in its `resources` package; this imports
+    them all and collects the module-level values of `kind`, each for the resource names `scopes_of` gives, so
+    a new resource is added by adding its module, and nothing else in the layer lists it.
+
+    Raises:
+        ImportError: a resource `needed` in this layer has no declaration, or two, or one names no resource.
+    """
+    home = importlib.import_module(package)
+    found: dict[str, list[Declaration]] = {}
+    for module in pkgutil.iter_modules(home.__path__):
+        values = vars(importlib.import_module(f"{package}.{module.name}")).values()
+        for value in {id(v): v for v in values if isinstance(v, kind)}.values():
+            for name in scopes_of(value):
+                found.setdefault(name, [])
+                if not any(v is value for v in found[name]):
+                    found[name].append(value)
+    problems = [f"{name} is declared {len(values)} times" for name, values in found.items() if len(values) > 1]
+    problems += [f"{name} is not a catalog resource" for name in found if name not in _BY_NAME]
+    problems += [f"{r.name} has none" for r in RESOURCES if needed(r) and r.name not in found]
+    if problems:
+        raise ImportError(f"{package}: one {kind.__name__} per resource: {'; '.join(problems)}.")
+    return {r.name: found[r.name][0] for r in RESOURCES if r.name in found}

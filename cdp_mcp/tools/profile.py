@@ -17,8 +17,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from cdp_mcp.catalog import RESOURCES, Paging, Resource, Scope
-from cdp_mcp.client import models as m
 from cdp_mcp.client.models import PageRequest
+from cdp_mcp.client.resources.consent import Consents
+from cdp_mcp.client.resources.profile import Profile
+from cdp_mcp.client.resources.recommendations import Recommendations
+from cdp_mcp.client.resources.segments import Membership
+from cdp_mcp.client.resources.trends import PurchaseTrends
 from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
@@ -97,7 +101,7 @@ class MembershipTool(_Named):
     output: ClassVar[type[o.Result]] = o.SegmentCheck
 
     @staticmethod
-    def shape(data: m.Membership, gcr_id: int | None, _limit: int) -> o.Result:
+    def shape(data: Membership, gcr_id: int | None, _limit: int) -> o.Result:
         return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
 
 
@@ -105,19 +109,19 @@ ResourceTool = ListTool | SingleTool | ResolveTool | MembershipTool
 """How one resource is offered as a tool: one of the four kinds."""
 
 
-def _profile_card(data: m.Profile, gcr_id: int | None, _limit: int) -> o.Result:
+def _profile_card(data: Profile, gcr_id: int | None, _limit: int) -> o.Result:
     return shaping.profile(data, gcr_id)
 
 
-def _trends_card(data: m.PurchaseTrends, gcr_id: int | None, _limit: int) -> o.Result:
+def _trends_card(data: PurchaseTrends, gcr_id: int | None, _limit: int) -> o.Result:
     return shaping.trends(data, gcr_id)
 
 
-def _consent_card(data: m.Consents, gcr_id: int | None, _limit: int) -> o.Result:
+def _consent_card(data: Consents, gcr_id: int | None, _limit: int) -> o.Result:
     return shaping.consents(data, gcr_id)
 
 
-def _recommendation_source(data: m.Recommendations) -> dict[str, Any]:
+def _recommendation_source(data: Recommendations) -> dict[str, Any]:
     return {"source": shaping.clean(data.source)}
 
 

@@ -18,9 +18,11 @@ import anyio
 from pydantic import Field
 
 from cdp_mcp.catalog import Scope
-from cdp_mcp.client import models as m
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
+from cdp_mcp.client.resources.consent import Consents
+from cdp_mcp.client.resources.profile import Profile
+from cdp_mcp.client.resources.segments import Membership, SegmentPage
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.outputs import Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
@@ -123,13 +125,13 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, asks, limiter=limiter)
     facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
     membership = answers.get("in_segment")
-    if isinstance(membership, m.Membership):
+    if isinstance(membership, Membership):
         facts["in_segment"] = membership.in_segment
-    elif isinstance(membership, m.SegmentPage) and search is not None:
+    elif isinstance(membership, SegmentPage) and search is not None:
         facts["in_segment"] = search.note([s.name or "" for s in membership.items])
-    if isinstance(consent := answers["contactable"], m.Consents):
+    if isinstance(consent := answers["contactable"], Consents):
         facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if isinstance(profile := answers["profile"], m.Profile):
+    if isinstance(profile := answers["profile"], Profile):
         facts |= {"name": full_name(profile), "days_since_last_purchase": profile.days_since_last_purchase}
     errors = [a for a in answers.values() if isinstance(a, CdpError)]
     echo = None if given == Given(gcr_id=facts["gcr_id"]) else given

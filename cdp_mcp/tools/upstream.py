@@ -24,7 +24,9 @@ import anyio
 
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.models import GcrMatch, PageRequest, Profile
+from cdp_mcp.client.models import PageRequest
+from cdp_mcp.client.resources.gcr import GcrMatch
+from cdp_mcp.client.resources.profile import Profile
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
 from cdp_mcp.team.access import may_read, require_resource
 
