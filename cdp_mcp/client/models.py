@@ -5,7 +5,7 @@ Each resource's own models live with its reader (`client/resources/`). Upstream 
 `Money(amount=55.9, currency="USD")`, the date formats become `datetime.date` (ISO 8601 in JSON), placeholders
 (`""`, `" "`, "Not available") become `None`. Field names are ours, snake_case, stable across tenants whatever
 spelling the upstream used. Optional fields are `None` when absent (unknown, never a made-up 0) and are
-dropped from tool results (`exclude_none`). `Listed` and `Paged` say what the tools rely on in a list.
+dropped from tool results (`exclude_none`). `Listed` says what the tools rely on in a list.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DomainModel", "Listed", "Money", "PageInfo", "PageRequest", "Paged"]
+__all__ = ["DomainModel", "Listed", "Money", "PageInfo", "PageRequest"]
 
 Row_co = TypeVar("Row_co", covariant=True)
 
@@ -47,14 +47,11 @@ class PageInfo(DomainModel):
 
 
 class Listed(Protocol[Row_co]):
-    """A domain model that holds a list of rows (`Recommendations`, `SegmentPage`...)."""
+    """A domain model that holds a list of rows (`SegmentPage`, `Recommendations`...): the rows, and the page facts
+    (the total the API stated, the next page when it pages the list)."""
 
     @property
     def items(self) -> Sequence[Row_co]: ...
-
-
-class Paged(Listed[Row_co], Protocol[Row_co]):
-    """A list the API pages: its rows and the page facts (`SegmentPage`...)."""
 
     @property
     def page(self) -> PageInfo: ...

@@ -1,28 +1,36 @@
-"""The 14 per-resource tools, built from `catalog.RESOURCES` and one table (data, not 14 functions).
+"""The per-resource tools, built from `catalog.RESOURCES` and one table (data, not a function per tool).
 
 `PROFILE_TOOLS` maps each resource to how it is offered, as one of four explicit kinds: a `ListTool` (items
 shaped one by one, capped by `limit`, with a cursor when the resource pages), a `SingleTool` (one result
-shaped whole), the `ResolveTool` (the gcr lookup) and the `MembershipTool` (a yes/no for one segment). The
-resource's scope, query parameter and paging style come from the catalog. Each kind has one handler:
-validate the identifiers, turn `limit`/`cursor` into the resource's paging, fetch (the client asks the
-broker for a token scoped to exactly that resource), shape, and name the customer's gcr_id.
+shaped whole), the `ResolveTool` (the gcr lookup) and the `MembershipTool` (a yes/no for one segment). Each
+entry names the resource's `Reader`, so mypy checks that the shaping it declares takes the model the client
+returns. The resource's scope, query parameter and paging style come from the catalog. Each kind has one
+handler: validate the identifiers, turn `limit`/`cursor` into the resource's paging, fetch (the client asks
+the broker for a token scoped to exactly that resource), shape, and name the customer's gcr_id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from cdp_mcp.catalog import RESOURCES, Paging, Resource, Scope
-from cdp_mcp.client.models import PageRequest
-from cdp_mcp.client.resources.consent import Consents
-from cdp_mcp.client.resources.profile import Profile
-from cdp_mcp.client.resources.recommendations import Recommendations
-from cdp_mcp.client.resources.segments import Membership
-from cdp_mcp.client.resources.trends import PurchaseTrends
+from cdp_mcp.client.models import Listed, PageRequest
+from cdp_mcp.client.reading import Reader
+from cdp_mcp.client.resources.activity import USER_ACTIVITY
+from cdp_mcp.client.resources.affinity import AFFINITY
+from cdp_mcp.client.resources.attributes import USER_ATTRIBUTES
+from cdp_mcp.client.resources.campaigns import CAMPAIGNS, SEARCH_CAMPAIGNS
+from cdp_mcp.client.resources.consent import OPT_IN, Consents
+from cdp_mcp.client.resources.gcr import GCR_ID, GcrMatch
+from cdp_mcp.client.resources.profile import BASIC, Profile
+from cdp_mcp.client.resources.purchases import PRODUCT_PURCHASED
+from cdp_mcp.client.resources.recommendations import RECOMMENDED_PRODUCTS, Recommendations, RecommendedProduct
+from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS, Membership
+from cdp_mcp.client.resources.trends import PRODUCT_PURCHASE_TRENDS, PurchaseTrends
 from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
@@ -42,6 +50,9 @@ __all__ = [
     "profile_specs",
 ]
 
+Model = TypeVar("Model")
+Row = TypeVar("Row")
+
 _PAGING_NOTE = " Capped by limit; says total, and next_cursor when more exist."
 
 
@@ -55,9 +66,11 @@ class Argument:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Named:
-    """What every kind of tool has: its name, title and description (as `tools/list` shows them), and the
-    resources it reads when granted: the gcr lookup that names the customer (`upstream.fetch_beside_gcr_id`)."""
+    """What every kind of tool has: the resource's reader, its name, title and description (as `tools/list` shows
+    them), and the resources it reads when granted: the gcr lookup that names the customer
+    (`upstream.fetch_beside_gcr_id`)."""
 
+    reader: Reader[object]
     tool: str
     title: str
     description: str
@@ -65,22 +78,24 @@ class _Named:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ListTool(_Named):
-    """A list: each item shaped by `item`, capped by `limit`; `pages` offers a cursor for the items after it."""
+class ListTool(_Named, Generic[Row]):
+    """A list: each row shaped by `item`, capped by `limit`; `pages` offers a cursor for the rows after it."""
 
+    reader: Reader[Listed[Row]]
     output: type[o.Listing]
-    item: Callable[[Any], BaseModel]
+    item: Callable[[Row], BaseModel]
     pages: bool
     argument: Argument | None = None
-    extra: Callable[[Any], dict[str, Any]] | None = None  # result fields besides the items, from the whole data
+    extra: Callable[[Listed[Row]], dict[str, Any]] | None = None  # result fields besides the rows, from the list
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SingleTool(_Named):
+class SingleTool(_Named, Generic[Model]):
     """One result shaped whole by `shape(data, gcr_id, limit)`; `limited` offers `limit` (say, labels per chart)."""
 
+    reader: Reader[Model]
     output: type[o.Result]
-    shape: Callable[[Any, int | None, int], o.Result]
+    shape: Callable[[Model, int | None, int], o.Result]
     limited: bool = False
 
 
@@ -89,6 +104,7 @@ class ResolveTool(_Named):
     """The gcr lookup: identifiers in, the customer's gcr_id (or found=false) out; a bare gcr_id is checked
     through basic when granted."""
 
+    reader: Reader[GcrMatch]
     output: ClassVar[type[o.Result]] = o.CustomerMatch
     optional_resources: ClassVar[tuple[str, ...]] = (Scope.BASIC,)
 
@@ -97,6 +113,7 @@ class ResolveTool(_Named):
 class MembershipTool(_Named):
     """A yes/no: is the customer in the segment that `argument` names."""
 
+    reader: Reader[Membership]
     argument: Argument
     output: ClassVar[type[o.Result]] = o.SegmentCheck
 
@@ -105,8 +122,8 @@ class MembershipTool(_Named):
         return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
 
 
-ResourceTool = ListTool | SingleTool | ResolveTool | MembershipTool
-"""How one resource is offered as a tool: one of the four kinds."""
+ResourceTool = ListTool[Any] | SingleTool[Any] | ResolveTool | MembershipTool
+"""How one resource is offered as a tool: one of the four kinds (each checked against its reader where declared)."""
 
 
 def _profile_card(data: Profile, gcr_id: int | None, _limit: int) -> o.Result:
@@ -121,79 +138,81 @@ def _consent_card(data: Consents, gcr_id: int | None, _limit: int) -> o.Result:
     return shaping.consents(data, gcr_id)
 
 
-def _recommendation_source(data: Recommendations) -> dict[str, Any]:
-    return {"source": shaping.clean(data.source)}
+def _recommendation_source(data: Listed[RecommendedProduct]) -> dict[str, Any]:
+    source = data.source if isinstance(data, Recommendations) else None
+    return {"source": shaping.clean(source)}
 
 
 PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.BASIC: SingleTool(
-        tool="get_customer_profile", title="Customer profile",
+        reader=BASIC, tool="get_customer_profile", title="Customer profile",
         description="The customer's profile card: name, tier, status colour, city, age, address, sales figures "
         "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
         "Start here for 'who is this customer?'.",
         output=o.CustomerProfile, shape=_profile_card),
     Scope.SEGMENTS: ListTool(
-        tool="list_customer_segments", title="Customer segments",
+        reader=SEGMENTS, tool="list_customer_segments", title="Customer segments",
         description="Segments the customer belongs to, by id: name, category, date joined, what the segment "
         "means." + _PAGING_NOTE,
         output=o.Segments, item=shaping.segment_item, pages=True),
     Scope.SEARCH_SEGMENTS: ListTool(
-        tool="search_customer_segments", title="Search customer segments",
+        reader=SEARCH_SEGMENTS, tool="search_customer_segments", title="Search customer segments",
         description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
         "date joined. Use to find a segment id by name." + _PAGING_NOTE,
         output=o.SegmentMatches, item=shaping.segment_item, pages=True,
         argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'.")),
     Scope.IS_CUSTOMER_IN_SEGMENT: MembershipTool(
-        tool="check_customer_in_segment", title="Is the customer in a segment",
+        reader=IS_CUSTOMER_IN_SEGMENT, tool="check_customer_in_segment", title="Is the customer in a segment",
         description="Whether the customer belongs to one segment, by segment id (from list_customer_segments or "
         "search_customer_segments). An unknown segment id answers false.",
         argument=Argument("segment_id", "Segment id, e.g. from list_customer_segments.")),
     Scope.CAMPAIGNS: ListTool(
-        tool="list_customer_campaigns", title="Customer campaigns",
+        reader=CAMPAIGNS, tool="list_customer_campaigns", title="Customer campaigns",
         description="Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
         "opened/clicked." + _PAGING_NOTE,
         output=o.Campaigns, item=shaping.campaign_item, pages=True),
     Scope.SEARCH_CAMPAIGNS: ListTool(
-        tool="search_customer_campaigns", title="Search customer campaigns",
+        reader=SEARCH_CAMPAIGNS, tool="search_customer_campaigns", title="Search customer campaigns",
         description="The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, "
         "when sent, opened/clicked." + _PAGING_NOTE,
         output=o.CampaignMatches, item=shaping.campaign_item, pages=True,
         argument=Argument("campaign_name", "Text to look for in campaign names, e.g. 'spring'.")),
     Scope.RECOMMENDED_PRODUCTS: ListTool(
-        tool="get_product_recommendations", title="Product recommendations",
+        reader=RECOMMENDED_PRODUCTS, tool="get_product_recommendations",
+        title="Product recommendations",
         description="Products recommended for the customer (code, name, price), best first, capped by limit; says "
         "total.",
         output=o.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
     Scope.USER_ACTIVITY: ListTool(
-        tool="get_customer_activity", title="Customer activity",
+        reader=USER_ACTIVITY, tool="get_customer_activity", title="Customer activity",
         description="Recent web, app and store events (date, what happened, channel, amount), newest first, capped "
         "by limit; says total.",
         output=o.Activities, item=shaping.activity_item, pages=False),
     Scope.PRODUCT_PURCHASE_TRENDS: SingleTool(
-        tool="get_purchase_trends", title="Purchase trends",
+        reader=PRODUCT_PURCHASE_TRENDS, tool="get_purchase_trends", title="Purchase trends",
         description="Orders and order value per month over the last 3 months, oldest first, with totals.",
         output=o.Trends, shape=_trends_card),
     Scope.PRODUCT_PURCHASED: ListTool(
-        tool="list_purchased_products", title="Purchased products",
+        reader=PRODUCT_PURCHASED, tool="list_purchased_products", title="Purchased products",
         description="What the customer bought, newest first, by order: date, then per product code its name, "
         "category, quantity and amount." + _PAGING_NOTE,
         output=o.Purchases, item=shaping.purchase_item, pages=True),
     Scope.AFFINITY: SingleTool(
-        tool="get_customer_affinity", title="Customer affinities",
+        reader=AFFINITY, tool="get_customer_affinity", title="Customer affinities",
         description="Affinity scores by category, brand and channel: the top labels of each chart with their "
         "scores, highest first (limit per chart), and how many more each chart has.",
         output=o.AffinityOut, shape=shaping.affinity, limited=True),
     Scope.USER_ATTRIBUTES: ListTool(
-        tool="get_customer_attributes", title="Custom attributes",
+        reader=USER_ATTRIBUTES, tool="get_customer_attributes", title="Custom attributes",
         description="The tenant's custom attributes of the customer, name -> value." + _PAGING_NOTE,
         output=o.Attributes, item=shaping.attribute_item, pages=True),
     Scope.GCR_ID: ResolveTool(
-        tool="resolve_customer", title="Resolve a customer",
+        reader=GCR_ID, tool="resolve_customer", title="Resolve a customer",
         description="The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; "
         "found=false when nobody matches (a gcr_id alone is checked). Use gcr_id in later calls: it is cheap and "
         "unambiguous."),
     Scope.OPT_IN: SingleTool(
-        tool="get_marketing_consent", title="Marketing consent",
+        reader=OPT_IN, tool="get_marketing_consent", title="Marketing consent",
         description="Marketing consent: the channels the customer can be contacted on (opted in) and not (email, "
         "sms, push, whatsapp), with the consent categories agreed to per channel.",
         output=o.ConsentOut, shape=_consent_card),
@@ -227,32 +246,27 @@ def _first_page(res: Resource, limit: int) -> PageRequest | None:
     return None
 
 
-def _stated_total(data: Any) -> int | None:
-    """The total the response stated: on the page info of paged lists, on the model of unpaged ones."""
-    page = getattr(data, "page", None)
-    return page.total if page is not None else getattr(data, "total", None)
-
-
-async def _page_for(call: ToolCall, res: Resource, cursor: Cursor | None, query: str | None,
-                    page: PageRequest | None) -> tuple[Any, int | None]:
+async def _page_for(call: ToolCall, reader: Reader[Model], cursor: Cursor | None, query: str | None,
+                    page: PageRequest | None) -> tuple[Model, int | None]:
     """One page of the list and the customer's gcr_id. With a cursor, the gcr_id comes first (usually known by
     then: the page before named it) so that a cursor of another customer's list is refused before the page is
     asked for; a refusal of the page by the API, for a customer that could not be checked, names `cursor`."""
     if cursor is None:
-        return await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query, page=page)
+        return await fetch_with_gcr_id(call.backend, reader, call.identity, query=query, page=page)
     gcr_id = await gcr_id_for(call.backend, call.identity)
     cursor.check_customer(gcr_id)
     try:
-        return await fetch(call.backend, res.name, call.identity, query=query, page=page), gcr_id
+        return await fetch(call.backend, reader, call.identity, query=query, page=page), gcr_id
     except InvalidInputError as exc:
         raise upstream_refusal(exc) from exc
 
 
-def _list_handler(res: Resource, entry: ListTool) -> Handler:
+def _list_handler(entry: ListTool[Row]) -> Handler:
     """Items capped by `limit`. Resources that page upstream are followed page by page (the cursor carries the
     next page request); the others are cut here (the cursor carries the offset). A pointer-paged resource whose
     answer gives no pointer although more items exist is cut here from then on. Each cursor names the customer
     whose list it pages."""
+    res = entry.reader.resource
     paged_upstream = entry.pages and res.paging in _PAGED_UPSTREAM
 
     async def handle(call: ToolCall) -> o.Result:
@@ -263,8 +277,8 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         offset = cursor.offset if cursor else 0
         if paged_upstream and (cursor is None or cursor.page is not None):
             page = cursor.page if cursor else _first_page(res, limit)
-            data, gcr_id = await _page_for(call, res, cursor, query, page)
-            items = data.items[:limit] if cursor is None else data.items
+            data, gcr_id = await _page_for(call, entry.reader, cursor, query, page)
+            items = list(data.items[:limit] if cursor is None else data.items)
             total = data.page.total
             nxt, end = data.page.next, offset + len(items)
             following = Cursor(entry.tool, end, nxt, query, gcr_id) if nxt is not None and items else None
@@ -274,17 +288,17 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         else:
             sized = res.paging in _SIZED_UPSTREAM
             page = PageRequest(page_size=min(offset + limit, MAX_LIMIT)) if sized else None
-            data, gcr_id = await _page_for(call, res, cursor, query, page)
+            data, gcr_id = await _page_for(call, entry.reader, cursor, query, page)
             every = data.items
-            items = every[offset:offset + limit]
-            total = _stated_total(data)
+            items = list(every[offset:offset + limit])
+            total = data.page.total
             total = len(every) if total is None else total
             reachable = min(total, MAX_LIMIT) if sized else len(every)
             more = entry.pages and offset + len(items) < reachable
             following = Cursor(entry.tool, offset + len(items), None, query, gcr_id) if more else None
         # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
         pairs = o.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
-                               key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
+                         key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
         shaped = [item for _, item in pairs]
         remaining = total - offset - len(items) if total is not None else None
         extra = entry.extra(data) if entry.extra else {}
@@ -295,19 +309,28 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
     return handle
 
 
-def _single_handler(res: Resource, entry: SingleTool | MembershipTool) -> Handler:
-    """One result shaped whole; a membership check sends its argument as the resource's query parameter."""
-    argument = entry.argument.name if isinstance(entry, MembershipTool) else None
+def _single_handler(entry: SingleTool[Model]) -> Handler:
+    """One result shaped whole."""
 
     async def handle(call: ToolCall) -> o.Result:
-        query = call.arguments[argument] if argument else None
-        data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query)
+        data, gcr_id = await fetch_with_gcr_id(call.backend, entry.reader, call.identity)
         return entry.shape(data, gcr_id, call.arguments.get("limit", MAX_LIMIT))
 
     return handle
 
 
-def _resolve_handler(res: Resource, entry: ResolveTool) -> Handler:
+def _membership_handler(entry: MembershipTool) -> Handler:
+    """A membership check sends its argument as the resource's query parameter."""
+
+    async def handle(call: ToolCall) -> o.Result:
+        query = call.arguments[entry.argument.name]
+        data, gcr_id = await fetch_with_gcr_id(call.backend, entry.reader, call.identity, query=query)
+        return entry.shape(data, gcr_id, MAX_LIMIT)
+
+    return handle
+
+
+def _resolve_handler(entry: ResolveTool) -> Handler:
     async def handle(call: ToolCall) -> o.Result:
         identity = call.identity
         if identity.gcr_id is not None and len(identity.present()) == 1:
@@ -315,7 +338,7 @@ def _resolve_handler(res: Resource, entry: ResolveTool) -> Handler:
             if exists is False:
                 return o.CustomerMatch(found=False)
             return o.CustomerMatch(gcr_id=identity.gcr_id, found=True, verified=False if exists is None else None)
-        match = await fetch(call.backend, res.name, identity)
+        match = await fetch(call.backend, entry.reader, identity)
         if match.found and match.gcr_id is not None:
             call.backend.remember_gcr_id(identity, match.gcr_id)
         return o.CustomerMatch(gcr_id=match.gcr_id if match.found else None, found=match.found)
@@ -323,21 +346,23 @@ def _resolve_handler(res: Resource, entry: ResolveTool) -> Handler:
     return handle
 
 
-def _handler(res: Resource, entry: ResourceTool) -> Handler:
+def _handler(entry: ResourceTool) -> Handler:
     match entry:
         case ListTool():
-            return _list_handler(res, entry)
-        case SingleTool() | MembershipTool():
-            return _single_handler(res, entry)
+            return _list_handler(entry)
+        case SingleTool():
+            return _single_handler(entry)
+        case MembershipTool():
+            return _membership_handler(entry)
         case ResolveTool():
-            return _resolve_handler(res, entry)
+            return _resolve_handler(entry)
 
 
 def profile_specs() -> list[ToolSpec]:
     """One spec per catalog resource, in catalog order."""
     return [
         ToolSpec(name=entry.tool, title=entry.title, description=entry.description, resources=(res.name,),
-                 params=_params(entry), output=entry.output, handler=_handler(res, entry),
+                 params=_params(entry), output=entry.output, handler=_handler(entry),
                  optional_resources=entry.optional_resources)
         for res in RESOURCES
         for entry in (PROFILE_TOOLS[res.name],)

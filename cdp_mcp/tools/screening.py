@@ -20,10 +20,10 @@ from pydantic import Field
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
-from cdp_mcp.client.resources.consent import Consents
-from cdp_mcp.client.resources.profile import Profile
-from cdp_mcp.client.resources.segments import Membership, SegmentPage
-from cdp_mcp.errors import CdpError, InvalidInputError
+from cdp_mcp.client.resources.consent import OPT_IN
+from cdp_mcp.client.resources.profile import BASIC
+from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS
+from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.tools.outputs import Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
@@ -115,25 +115,23 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         return ScreenRow(index=index, customer=given, error=exc.for_model())
     segment_id = call.arguments.get("segment_id")
     channel: str = call.arguments["channel"]
-    asks: dict[str, Ask] = {}
-    if segment_id is not None:
-        asks["in_segment"] = Ask(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
-    elif search is not None:
-        first = PageRequest(page=1, page_size=MAX_LIMIT)
-        asks["in_segment"] = Ask(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
-    asks |= {"contactable": Ask(Scope.OPT_IN), "profile": Ask(Scope.BASIC)}
-    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, asks, limiter=limiter)
+    by_id = Ask(IS_CUSTOMER_IN_SEGMENT, query=segment_id) if segment_id is not None else None
+    by_name = Ask(SEARCH_SEGMENTS, query=search.name, page=PageRequest(page=1, page_size=MAX_LIMIT)) \
+        if by_id is None and search is not None else None
+    contactable, profile = Ask(OPT_IN), Ask(BASIC)
+    membership = [ask for ask in (by_id, by_name) if ask is not None]
+    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, [*membership, contactable, profile],
+                                                limiter=limiter)
     facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
-    membership = answers.get("in_segment")
-    if isinstance(membership, Membership):
-        facts["in_segment"] = membership.in_segment
-    elif isinstance(membership, SegmentPage) and search is not None:
-        facts["in_segment"] = search.note([s.name or "" for s in membership.items])
-    if isinstance(consent := answers["contactable"], Consents):
+    if by_id is not None and (member := answers.get(by_id)) is not None:
+        facts["in_segment"] = member.in_segment
+    elif by_name is not None and search is not None and (found := answers.get(by_name)) is not None:
+        facts["in_segment"] = search.note([s.name or "" for s in found.items])
+    if (consent := answers.get(contactable)) is not None:
         facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if isinstance(profile := answers["profile"], Profile):
-        facts |= {"name": full_name(profile), "days_since_last_purchase": profile.days_since_last_purchase}
-    errors = [a for a in answers.values() if isinstance(a, CdpError)]
+    if (card := answers.get(profile)) is not None:
+        facts |= {"name": full_name(card), "days_since_last_purchase": card.days_since_last_purchase}
+    errors = list(answers.errors().values())
     echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
     return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
 

@@ -16,17 +16,18 @@ documents no gcrId key, so it cannot be trusted to find one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import anyio
 
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
-from cdp_mcp.client.resources.gcr import GcrMatch
-from cdp_mcp.client.resources.profile import Profile
+from cdp_mcp.client.reading import Reader
+from cdp_mcp.client.resources.gcr import GCR_ID
+from cdp_mcp.client.resources.profile import BASIC, Profile
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
 from cdp_mcp.team.access import may_read, require_resource
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
 __all__ = [
-    "GCR_RESOURCE",
+    "Answers",
     "Ask",
     "fetch",
     "fetch_beside_gcr_id",
@@ -48,8 +49,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-GCR_RESOURCE = Scope.GCR_ID
-_K = TypeVar("_K")
+Model = TypeVar("Model")
+Model_co = TypeVar("Model_co", covariant=True)
 
 
 def granted(settings: Settings, resource: str) -> bool:
@@ -62,24 +63,24 @@ def readable(settings: Settings, resource: str) -> bool:
     return granted(settings, resource) and may_read(settings, resource)
 
 
-async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, query: str | None = None,
-                page: PageRequest | None = None) -> Any:
+async def fetch(backend: Backend, reader: Reader[Model], identity: CustomerIdentity, *, query: str | None = None,
+                page: PageRequest | None = None) -> Model:
     """One resource for one customer, through the client (which gets a token scoped to exactly it)."""
-    require_resource(backend.settings, resource)  # the signed-in person's grants; noted for the audit line
-    return await backend.client.fetch(resource, identity, query=query, page=page)
+    require_resource(backend.settings, reader.scope)  # the signed-in person's grants; noted for the audit line
+    return await backend.client.fetch(reader, identity, query=query, page=page)
 
 
 async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None:
     """The customer's gcr_id: given, or (when this call may read gcrId) cached or resolved once (None if unknown)."""
     if identity.gcr_id is not None:
         return identity.gcr_id
-    if not readable(backend.settings, GCR_RESOURCE):
+    if not readable(backend.settings, GCR_ID.scope):
         return None
     cached = backend.gcr_ids.get(identity)
     if cached is not None:
         return cached
     try:
-        match: GcrMatch = await fetch(backend, GCR_RESOURCE, identity)
+        match = await fetch(backend, GCR_ID, identity)
     except CdpError as exc:  # the main call reports the real problem; gcr_id is a courtesy
         logger.debug("gcr_id lookup failed: %s", type(exc).__name__)
         return None
@@ -96,7 +97,7 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
     if not readable(backend.settings, Scope.BASIC):
         return None
     try:
-        await fetch(backend, Scope.BASIC, identity)
+        await fetch(backend, BASIC, identity)
     except CustomerNotFoundError:
         return False
     except ScopeMissingError:  # the tenant does not grant basic after all (CDP_RESOURCES unset)
@@ -104,34 +105,62 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
-    """One fetch of a call: a resource, with its query text and page when it takes them."""
+@dataclass(frozen=True, slots=True, eq=False)
+class Ask(Generic[Model_co]):
+    """One fetch of a call: a resource's reader, with its query text and page when it takes them. Each ask is its
+    own key in the `Answers` (compared by identity: two asks of one resource are two fetches)."""
 
-    resource: str
+    reader: Reader[Model_co]
     query: str | None = None
     page: PageRequest | None = None
+
+    @property
+    def resource(self) -> str:
+        return self.reader.scope
+
+
+class Answers:
+    """What each ask of `fetch_beside_gcr_id` got: the resource's model, or the `CdpError` its fetch raised."""
+
+    def __init__(self, got: dict[Ask[object], object]) -> None:
+        self._got = got
+
+    def __getitem__(self, ask: Ask[Model]) -> Model | CdpError:
+        return cast("Model | CdpError", self._got[ask])  # stored by `fetch_beside_gcr_id` from `fetch(ask.reader)`
+
+    def get(self, ask: Ask[Model]) -> Model | None:
+        """The model `ask` fetched; None when its fetch failed or it was not asked."""
+        answer = cast("Model | CdpError | None", self._got.get(ask))
+        return None if isinstance(answer, CdpError) else answer
+
+    def errors(self) -> dict[Ask[object], CdpError]:
+        """The asks whose fetch failed, with the error each raised, in the order asked."""
+        return {ask: answer for ask, answer in self._got.items() if isinstance(answer, CdpError)}
+
+    def __len__(self) -> int:
+        return len(self._got)
 
 
 async def fetch_beside_gcr_id(
     backend: Backend,
     identity: CustomerIdentity,
-    asks: Mapping[_K, Ask],
+    asks: Iterable[Ask[object]],
     *,
     limiter: anyio.CapacityLimiter | None = None,
-    answered: Callable[[_K, Any], Awaitable[None]] | None = None,
-) -> tuple[dict[_K, Any], int | None]:
+    answered: Callable[[Ask[object], object], Awaitable[None]] | None = None,
+) -> tuple[Answers, int | None]:
     """Every ask fetched concurrently and, beside them, the customer's gcr_id (`gcr_id_for`).
 
-    Each answer is the fetched data or the `CdpError` its fetch raised; `answered(key, answer)` is awaited as each
+    Each answer is the fetched model or the `CdpError` its fetch raised; `answered(ask, answer)` is awaited as each
     arrives; `limiter` bounds the requests in flight (the lookup included). The gcr_id is the one a fetched profile
     states (a tenant whose basic carries gcrId), else the lookup's. When every fetch failed the lookup is abandoned:
     the call has nothing to name.
     """
-    answers: dict[_K, Any] = {}
+    asked = list(asks)
+    got: dict[Ask[object], object] = {}
     looked_up: list[int | None] = []
 
-    async def limited(work: Callable[[], Awaitable[Any]]) -> Any:
+    async def limited(work: Callable[[], Awaitable[Model]]) -> Model:
         if limiter is None:
             return await work()
         async with limiter:
@@ -140,30 +169,31 @@ async def fetch_beside_gcr_id(
     async def lookup() -> None:
         looked_up.append(await limited(lambda: gcr_id_for(backend, identity)))
 
-    async def one(key: _K, ask: Ask) -> None:
+    async def one(ask: Ask[object]) -> None:
         try:
-            answers[key] = await limited(lambda: fetch(backend, ask.resource, identity, query=ask.query,
-                                                       page=ask.page))
+            got[ask] = await limited(lambda: fetch(backend, ask.reader, identity, query=ask.query, page=ask.page))
         except CdpError as exc:
-            answers[key] = exc
+            got[ask] = exc
         if answered is not None:
-            await answered(key, answers[key])
+            await answered(ask, got[ask])
 
     async with anyio.create_task_group() as lookups:
         lookups.start_soon(lookup)
         async with anyio.create_task_group() as fetches:
-            for key, ask in asks.items():
-                fetches.start_soon(one, key, ask)
-        if asks and all(isinstance(a, CdpError) for a in answers.values()):
+            for ask in asked:
+                fetches.start_soon(one, ask)
+        if asked and all(isinstance(a, CdpError) for a in got.values()):
             lookups.cancel_scope.cancel()
-    stated = next((a.gcr_id for a in answers.values() if isinstance(a, Profile) and a.gcr_id is not None), None)
-    return {key: answers[key] for key in asks}, stated if stated is not None else (looked_up[0] if looked_up else None)
+    stated = next((a.gcr_id for a in got.values() if isinstance(a, Profile) and a.gcr_id is not None), None)
+    answers = Answers({ask: got[ask] for ask in asked})
+    return answers, stated if stated is not None else (looked_up[0] if looked_up else None)
 
 
-async def fetch_with_gcr_id(backend: Backend, resource: str, identity: CustomerIdentity, *,
-                            query: str | None = None, page: PageRequest | None = None) -> tuple[Any, int | None]:
+async def fetch_with_gcr_id(backend: Backend, reader: Reader[Model], identity: CustomerIdentity, *,
+                            query: str | None = None, page: PageRequest | None = None) -> tuple[Model, int | None]:
     """One resource fetched beside the customer's gcr_id (`fetch_beside_gcr_id`); the fetch's error is raised."""
-    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, {resource: Ask(resource, query, page)})
-    if isinstance(answer := answers[resource], CdpError):
+    ask = Ask(reader, query, page)
+    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, [ask])
+    if isinstance(answer := answers[ask], CdpError):
         raise answer
     return answer, gcr_id

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Resource, Scope
-from cdp_mcp.client.models import DomainModel, Money, PageRequest
+from cdp_mcp.client.models import DomainModel, Money, PageInfo, PageRequest
 from cdp_mcp.client.reading import Reader, customer_of, need_items
 from cdp_mcp.client.recognise import Item
 
@@ -30,6 +30,11 @@ class ActivityEvent(DomainModel):
 class Activity(DomainModel):
     customer_id: str | None = None
     items: list[ActivityEvent] = Field(description="Newest first")
+
+    @property
+    def page(self) -> PageInfo:
+        """The API neither pages the activity nor states a total."""
+        return PageInfo()
 
 
 def _event(raw: dict[str, Any], day: date | None) -> ActivityEvent | None:

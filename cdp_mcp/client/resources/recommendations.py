@@ -8,7 +8,7 @@ from pydantic import Field
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Resource, Scope
-from cdp_mcp.client.models import DomainModel, Money, PageRequest
+from cdp_mcp.client.models import DomainModel, Money, PageInfo, PageRequest
 from cdp_mcp.client.paging import facts_of
 from cdp_mcp.client.reading import PRODUCT, Reader, need_items
 from cdp_mcp.client.recognise import Item
@@ -30,6 +30,11 @@ class Recommendations(DomainModel):
     items: list[RecommendedProduct]
     total: int | None = None
     source: str | None = Field(None, description="What the recommendations derive from, when the API says")
+
+    @property
+    def page(self) -> PageInfo:
+        """The API does not page recommendations: the total it stated, and no next page."""
+        return PageInfo(total=self.total)
 
 
 def read_recommendations(resource: Resource, data: Any, _page: PageRequest | None) -> Recommendations:
