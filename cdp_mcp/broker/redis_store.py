@@ -28,8 +28,8 @@ import anyio
 from pydantic import SecretStr
 
 from cdp_mcp.broker.state import StoredState
-from cdp_mcp.broker.store import TokenStoreError, TokenStoreLockedError, decode_state, encode_state
-from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.broker.store import decode_state, encode_state
+from cdp_mcp.errors import ConfigurationError, TokenStoreError, TokenStoreLockedError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

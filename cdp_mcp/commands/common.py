@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from cdp_mcp.errors import CdpError, ConfigurationError
-from cdp_mcp.lifespan import path_failure
+from cdp_mcp.errors import CdpError, ConfigurationError, path_failure
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.config import MCP_PATH
 

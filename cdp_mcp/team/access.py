@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from cdp_mcp.errors import CdpError
+from cdp_mcp.errors import ScopeNotGrantedError
 from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, granted_resources, normalise_scopes, scopes_for
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Caller",
-    "ScopeNotGrantedError",
     "current_caller",
     "may_read",
     "missing_scopes_error",
@@ -41,12 +40,6 @@ __all__ = [
 ]
 
 _reads: ContextVar[set[str] | None] = ContextVar("cdp_mcp_reads", default=None)
-
-
-class ScopeNotGrantedError(CdpError):
-    """The signed-in person's scopes do not reach a resource the call needs."""
-
-    code = "SCOPE_NOT_GRANTED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx2
 
-from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.errors import ConfigurationError, SignInUnavailableError
 from cdp_mcp.grants import SCOPES_SUPPORTED
 from cdp_mcp.team.audit import audit_destination
 from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, idp_client
+from cdp_mcp.team.keys import IssuerKeys, idp_client
 from cdp_mcp.team.ratelimit import effective_rate_limit
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
             try:
                 await keys.discover()
                 report.ok(f"issuer {config.issuer} answers with its metadata")
-            except KeysUnavailableError as exc:
+            except SignInUnavailableError as exc:
                 if config.jwks_url is None:
                     report.fail(f"issuer not usable: {exc}",
                                 "check CDP_MCP_OAUTH_ISSUER (exactly the `iss` your tokens carry) and that this "
@@ -76,7 +76,7 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
             return
         try:
             count = await keys.refresh()
-        except KeysUnavailableError as exc:
+        except SignInUnavailableError as exc:
             report.fail(f"signing keys not found: {exc}", "check the issuer's jwks_uri or CDP_MCP_OAUTH_JWKS_URL")
             return
         if count == 0:

@@ -24,10 +24,10 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.errors import CdpError
+from cdp_mcp.errors import CallRateLimitedError, CdpError, UnexpectedFailureError
 from cdp_mcp.team.access import Caller, current_caller, missing_scopes_error, must_redact, noting_reads, visible_tools
 from cdp_mcp.team.audit import AuditTrail, audit_destination, identifier_hashes
-from cdp_mcp.team.ratelimit import CallRateLimitedError, RateLimiter, rate_limiter_for
+from cdp_mcp.team.ratelimit import RateLimiter, rate_limiter_for
 from cdp_mcp.tools.spec import identity_arguments
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
     from cdp_mcp.tools.spec import ToolSpec
 
-__all__ = ["AccessMiddleware", "CallGuard", "UnexpectedFailureError", "new_request_id"]
+__all__ = ["AccessMiddleware", "CallGuard", "new_request_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +45,6 @@ logger = logging.getLogger(__name__)
 def new_request_id() -> str:
     """12 hex digits: unique enough to find one call in a day of logs, short enough to read out."""
     return secrets.token_hex(6)
-
-
-class UnexpectedFailureError(CdpError):
-    """A crash inside a tool, shown to the model with the request id the operator finds it under."""
-
-    code = "INTERNAL"
-
-    def __init__(self, tool: str, request_id: str) -> None:
-        super().__init__(f"{tool} failed unexpectedly (request id {request_id}).",
-                         hint="Retry once; if it fails again, report the request id: the operator finds the "
-                              "details in the server log and the audit trail under it.")
 
 
 def _identifier_kinds(arguments: dict[str, Any]) -> list[str]:

@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from cdp_mcp.errors import RateLimitedError
-
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
-__all__ = ["DEFAULT_RATE_LIMIT", "CallRateLimitedError", "LocalBuckets", "RateLimiter", "RedisBuckets",
+__all__ = ["DEFAULT_RATE_LIMIT", "LocalBuckets", "RateLimiter", "RedisBuckets",
            "effective_rate_limit", "rate_limiter_for"]
 
 logger = logging.getLogger(__name__)
@@ -49,19 +47,6 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {allowed, tostring(wait)}
 """
-
-
-class CallRateLimitedError(RateLimitedError):
-    """This person made more tool calls than the per-minute limit allows; `retry_after` is in seconds."""
-
-    code = "CALL_RATE_LIMITED"
-
-    def __init__(self, per_minute: int, retry_after: float) -> None:
-        wait = max(1, round(retry_after + 0.49))
-        super().__init__(f"Too many tool calls: the limit is {per_minute} a minute per person.",
-                         hint=f"Retry in {wait} s; meanwhile, batch questions (get_customer_overview, "
-                              "screen_customers) rather than calling tool after tool.")
-        self.retry_after = wait
 
 
 def effective_rate_limit(settings: Settings) -> int:

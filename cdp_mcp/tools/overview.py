@@ -21,11 +21,10 @@ from cdp_mcp.client.resources.recommendations import RECOMMENDED_PRODUCTS
 from cdp_mcp.client.resources.segments import SEGMENTS
 from cdp_mcp.client.resources.trends import PRODUCT_PURCHASE_TRENDS
 from cdp_mcp.errors import CdpError
-from cdp_mcp.tools import outputs as o
-from cdp_mcp.tools import shaping
+from cdp_mcp.tools import outputs, shaping
 from cdp_mcp.tools.params import SECTIONS
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import Answers, Ask, fetch_beside_gcr_id, granted
+from cdp_mcp.tools.upstream import Answers, PlannedFetch, fetch_beside_gcr_id, granted
 
 __all__ = [
     "OVERVIEW_RESOURCES",
@@ -56,46 +55,46 @@ _NOT_GRANTED = "not granted to this tenant (CDP_RESOURCES)"
 Model = TypeVar("Model")
 
 
-class _Card(o.Out):
+class _CardSection(outputs.OutputModel):
     """A section of the card."""
 
 
-class Who(_Card):
+class Who(_CardSection):
     name: str | None = None
     tier: str | None = None
     city: str | None = None
     age_band: str | None = Field(None, description="Ten-year band, e.g. 30-39")
 
 
-class Value(_Card):
-    total_sales: o.Number | None = None
+class Value(_CardSection):
+    total_sales: outputs.Number | None = None
     orders: int | None = None
-    average_basket: o.Number | None = None
+    average_basket: outputs.Number | None = None
     days_since_last_purchase: int | None = None
-    trend: dict[str, o.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
+    trend: dict[str, outputs.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
     trend_direction: str | None = Field(None, description="up, down or flat: last month's sales against the first's")
 
 
-class SegmentsCard(_Card):
+class SegmentsCard(_CardSection):
     total: int
     top: dict[str, str] = Field(description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments "
                                             "has all")
 
 
-class Overview(o.Result, o.Priced):
+class Overview(outputs.Result, outputs.Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
 
     who: Who | None = None
     value: Value | None = Field(None, description="Amounts in the card's currency")
     segments: SegmentsCard | None = None
     consent: dict[str, bool] | None = Field(None, description="Channel -> opted in")
-    affinities: dict[str, dict[str, o.Number]] | None = Field(None, description="Chart -> top labels with their "
+    affinities: dict[str, dict[str, outputs.Number]] | None = Field(None, description="Chart -> top labels with their "
                                                                                "scores, highest first")
-    recommendations: dict[str, o.Product] | None = Field(None, description="Product code -> product, top 3")
+    recommendations: dict[str, outputs.Product] | None = Field(None, description="Product code -> product, top 3")
     unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing from this card")
 
 
-def _direction(months: list[o.Figures]) -> str | None:
+def _direction(months: list[outputs.Figures]) -> str | None:
     if len(months) < 2 or months[0].sales is None or months[-1].sales is None:
         return None  # unknown is not zero: no direction from a month whose value the API did not state
     first, last = months[0].sales, months[-1].sales
@@ -105,7 +104,7 @@ def _direction(months: list[o.Figures]) -> str | None:
 class _Fetched:
     """The overview's answers, by resource: the model each fetch returned (None when it failed or was not asked)."""
 
-    def __init__(self, asks: dict[str, Ask[object]], answers: Answers) -> None:
+    def __init__(self, asks: dict[str, PlannedFetch[object]], answers: Answers) -> None:
         self._asks, self._answers = asks, answers
 
     def get(self, reader: Reader[Model]) -> Model | None:
@@ -113,7 +112,7 @@ class _Fetched:
         return cast("Model | None", self._answers.get(ask)) if ask is not None else None  # the reader's own ask
 
 
-def _build(section: str, got: _Fetched, card: o.CustomerProfile) -> Any:
+def _build(section: str, got: _Fetched, card: outputs.CustomerProfile) -> Any:
     """One section from the fetched domain models (all of its resources present) and the profile card."""
     if section == "who":
         return Who(name=card.name, tier=card.tier, city=card.city, age_band=shaping.age_band(card.age))
@@ -125,7 +124,7 @@ def _build(section: str, got: _Fetched, card: o.CustomerProfile) -> Any:
                      trend_direction=_direction(list(months.values())))
     if section == "segments":
         page = _present(got.get(SEGMENTS))
-        rows = o.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
+        rows = outputs.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
         total = page.page.total if page.page.total is not None else len(rows)
         return SegmentsCard(total=total, top={s.id: s.name or s.id for s in rows[:_TOP_SEGMENTS]})
     if section == "consent":
@@ -134,7 +133,7 @@ def _build(section: str, got: _Fetched, card: o.CustomerProfile) -> Any:
     if section == "affinities":
         return shaping.affinity(_present(got.get(AFFINITY)), None, _TOP_AFFINITIES).charts
     recommended = _present(got.get(RECOMMENDED_PRODUCTS))
-    products = o.keyed([shaping.recommendation(r) for r in recommended.items], "code", o.Product)
+    products = outputs.keyed([shaping.recommendation(r) for r in recommended.items], "code", outputs.Product)
     return dict(list(products.items())[:_TOP_RECOMMENDATIONS]) or None
 
 
@@ -147,7 +146,7 @@ def _present(model: Model | None) -> Model:
 def _currency(got: _Fetched) -> str | None:
     """The currency the fetched responses stated for an amount on the card."""
     profile, trends, recs = got.get(BASIC), got.get(PRODUCT_PURCHASE_TRENDS), got.get(RECOMMENDED_PRODUCTS)
-    return o.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
+    return outputs.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
                          *(p.order_value for p in (trends.points if trends else [])),
                          *(r.price for r in (recs.items if recs else [])))
 
@@ -157,11 +156,12 @@ async def overview(call: ToolCall) -> Overview:
     identity = call.identity
     sections = [s for s in SECTIONS if s in (call.arguments.get("include") or SECTIONS)]
     wanted = [r for r in _READERS if any(r in SECTION_READERS[s] for s in sections)]
-    plan: dict[str, Ask[object]] = {r.scope: Ask(r) for r in wanted if granted(call.settings, r.scope)}
+    plan: dict[str, PlannedFetch[object]] = {r.scope: PlannedFetch(r) for r in wanted
+                                             if granted(call.settings, r.scope)}
     failed: dict[str, str] = {r.scope: _NOT_GRANTED for r in wanted if r.scope not in plan}
     done = 0
 
-    async def answered(ask: Ask[object], answer: object) -> None:
+    async def answered(ask: PlannedFetch[object], answer: object) -> None:
         nonlocal done
         done += 1
         ready = "unavailable" if isinstance(answer, CdpError) else "ready"
@@ -174,7 +174,7 @@ async def overview(call: ToolCall) -> Overview:
         raise next(iter(errors.values()))
     got = _Fetched(plan, answers)
     fetched = got.get(BASIC)
-    profile = shaping.profile(fetched) if fetched is not None else o.CustomerProfile()
+    profile = shaping.profile(fetched) if fetched is not None else outputs.CustomerProfile()
     card: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
     for section in sections:

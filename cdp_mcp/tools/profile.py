@@ -32,8 +32,7 @@ from cdp_mcp.client.resources.recommendations import RECOMMENDED_PRODUCTS, Recom
 from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS, Membership
 from cdp_mcp.client.resources.trends import PRODUCT_PURCHASE_TRENDS, PurchaseTrends
 from cdp_mcp.errors import InvalidInputError
-from cdp_mcp.tools import outputs as o
-from cdp_mcp.tools import shaping
+from cdp_mcp.tools import outputs, shaping
 from cdp_mcp.tools.cursors import Cursor, decode_cursor, encode_cursor, upstream_refusal
 from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text_param
 from cdp_mcp.tools.spec import Handler, Param, ToolCall, ToolSpec
@@ -65,7 +64,7 @@ class Argument:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Named:
+class _ToolBasics:
     """What every kind of tool has: the resource's reader, its name, title and description (as `tools/list` shows
     them), and the resources it reads when granted: the gcr lookup that names the customer
     (`upstream.fetch_beside_gcr_id`)."""
@@ -78,11 +77,11 @@ class _Named:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ListTool(_Named, Generic[Row]):
+class ListTool(_ToolBasics, Generic[Row]):
     """A list: each row shaped by `item`, capped by `limit`; `pages` offers a cursor for the rows after it."""
 
     reader: Reader[Listed[Row]]
-    output: type[o.Listing]
+    output: type[outputs.Listing]
     item: Callable[[Row], BaseModel]
     pages: bool
     argument: Argument | None = None
@@ -90,51 +89,51 @@ class ListTool(_Named, Generic[Row]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SingleTool(_Named, Generic[Model]):
+class SingleTool(_ToolBasics, Generic[Model]):
     """One result shaped whole by `shape(data, gcr_id, limit)`; `limited` offers `limit` (say, labels per chart)."""
 
     reader: Reader[Model]
-    output: type[o.Result]
-    shape: Callable[[Model, int | None, int], o.Result]
+    output: type[outputs.Result]
+    shape: Callable[[Model, int | None, int], outputs.Result]
     limited: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResolveTool(_Named):
+class ResolveTool(_ToolBasics):
     """The gcr lookup: identifiers in, the customer's gcr_id (or found=false) out; a bare gcr_id is checked
     through basic when granted."""
 
     reader: Reader[GcrMatch]
-    output: ClassVar[type[o.Result]] = o.CustomerMatch
+    output: ClassVar[type[outputs.Result]] = outputs.CustomerMatch
     optional_resources: ClassVar[tuple[str, ...]] = (Scope.BASIC,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MembershipTool(_Named):
+class MembershipTool(_ToolBasics):
     """A yes/no: is the customer in the segment that `argument` names."""
 
     reader: Reader[Membership]
     argument: Argument
-    output: ClassVar[type[o.Result]] = o.SegmentCheck
+    output: ClassVar[type[outputs.Result]] = outputs.SegmentCheck
 
     @staticmethod
-    def shape(data: Membership, gcr_id: int | None, _limit: int) -> o.Result:
-        return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
+    def shape(data: Membership, gcr_id: int | None, _limit: int) -> outputs.Result:
+        return outputs.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
 
 
 ResourceTool = ListTool[Any] | SingleTool[Any] | ResolveTool | MembershipTool
 """How one resource is offered as a tool: one of the four kinds (each checked against its reader where declared)."""
 
 
-def _profile_card(data: Profile, gcr_id: int | None, _limit: int) -> o.Result:
+def _profile_card(data: Profile, gcr_id: int | None, _limit: int) -> outputs.Result:
     return shaping.profile(data, gcr_id)
 
 
-def _trends_card(data: PurchaseTrends, gcr_id: int | None, _limit: int) -> o.Result:
+def _trends_card(data: PurchaseTrends, gcr_id: int | None, _limit: int) -> outputs.Result:
     return shaping.trends(data, gcr_id)
 
 
-def _consent_card(data: Consents, gcr_id: int | None, _limit: int) -> o.Result:
+def _consent_card(data: Consents, gcr_id: int | None, _limit: int) -> outputs.Result:
     return shaping.consents(data, gcr_id)
 
 
@@ -149,17 +148,17 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         description="The customer's profile card: name, tier, status colour, city, age, address, sales figures "
         "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
         "Start here for 'who is this customer?'.",
-        output=o.CustomerProfile, shape=_profile_card),
+        output=outputs.CustomerProfile, shape=_profile_card),
     Scope.SEGMENTS: ListTool(
         reader=SEGMENTS, tool="list_customer_segments", title="Customer segments",
         description="Segments the customer belongs to, by id: name, category, date joined, what the segment "
         "means." + _PAGING_NOTE,
-        output=o.Segments, item=shaping.segment_item, pages=True),
+        output=outputs.Segments, item=shaping.segment_item, pages=True),
     Scope.SEARCH_SEGMENTS: ListTool(
         reader=SEARCH_SEGMENTS, tool="search_customer_segments", title="Search customer segments",
         description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
         "date joined. Use to find a segment id by name." + _PAGING_NOTE,
-        output=o.SegmentMatches, item=shaping.segment_item, pages=True,
+        output=outputs.SegmentMatches, item=shaping.segment_item, pages=True,
         argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'.")),
     Scope.IS_CUSTOMER_IN_SEGMENT: MembershipTool(
         reader=IS_CUSTOMER_IN_SEGMENT, tool="check_customer_in_segment", title="Is the customer in a segment",
@@ -170,42 +169,42 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         reader=CAMPAIGNS, tool="list_customer_campaigns", title="Customer campaigns",
         description="Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
         "opened/clicked." + _PAGING_NOTE,
-        output=o.Campaigns, item=shaping.campaign_item, pages=True),
+        output=outputs.Campaigns, item=shaping.campaign_item, pages=True),
     Scope.SEARCH_CAMPAIGNS: ListTool(
         reader=SEARCH_CAMPAIGNS, tool="search_customer_campaigns", title="Search customer campaigns",
         description="The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, "
         "when sent, opened/clicked." + _PAGING_NOTE,
-        output=o.CampaignMatches, item=shaping.campaign_item, pages=True,
+        output=outputs.CampaignMatches, item=shaping.campaign_item, pages=True,
         argument=Argument("campaign_name", "Text to look for in campaign names, e.g. 'spring'.")),
     Scope.RECOMMENDED_PRODUCTS: ListTool(
         reader=RECOMMENDED_PRODUCTS, tool="get_product_recommendations",
         title="Product recommendations",
         description="Products recommended for the customer (code, name, price), best first, capped by limit; says "
         "total.",
-        output=o.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
+        output=outputs.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
     Scope.USER_ACTIVITY: ListTool(
         reader=USER_ACTIVITY, tool="get_customer_activity", title="Customer activity",
         description="Recent web, app and store events (date, what happened, channel, amount), newest first, capped "
         "by limit; says total.",
-        output=o.Activities, item=shaping.activity_item, pages=False),
+        output=outputs.Activities, item=shaping.activity_item, pages=False),
     Scope.PRODUCT_PURCHASE_TRENDS: SingleTool(
         reader=PRODUCT_PURCHASE_TRENDS, tool="get_purchase_trends", title="Purchase trends",
         description="Orders and order value per month over the last 3 months, oldest first, with totals.",
-        output=o.Trends, shape=_trends_card),
+        output=outputs.Trends, shape=_trends_card),
     Scope.PRODUCT_PURCHASED: ListTool(
         reader=PRODUCT_PURCHASED, tool="list_purchased_products", title="Purchased products",
         description="What the customer bought, newest first, by order: date, then per product code its name, "
         "category, quantity and amount." + _PAGING_NOTE,
-        output=o.Purchases, item=shaping.purchase_item, pages=True),
+        output=outputs.Purchases, item=shaping.purchase_item, pages=True),
     Scope.AFFINITY: SingleTool(
         reader=AFFINITY, tool="get_customer_affinity", title="Customer affinities",
         description="Affinity scores by category, brand and channel: the top labels of each chart with their "
         "scores, highest first (limit per chart), and how many more each chart has.",
-        output=o.AffinityOut, shape=shaping.affinity, limited=True),
+        output=outputs.AffinityOut, shape=shaping.affinity, limited=True),
     Scope.USER_ATTRIBUTES: ListTool(
         reader=USER_ATTRIBUTES, tool="get_customer_attributes", title="Custom attributes",
         description="The tenant's custom attributes of the customer, name -> value." + _PAGING_NOTE,
-        output=o.Attributes, item=shaping.attribute_item, pages=True),
+        output=outputs.Attributes, item=shaping.attribute_item, pages=True),
     Scope.GCR_ID: ResolveTool(
         reader=GCR_ID, tool="resolve_customer", title="Resolve a customer",
         description="The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; "
@@ -215,7 +214,7 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         reader=OPT_IN, tool="get_marketing_consent", title="Marketing consent",
         description="Marketing consent: the channels the customer can be contacted on (opted in) and not (email, "
         "sms, push, whatsapp), with the consent categories agreed to per channel.",
-        output=o.ConsentOut, shape=_consent_card),
+        output=outputs.ConsentOut, shape=_consent_card),
 }
 
 
@@ -269,7 +268,7 @@ def _list_handler(entry: ListTool[Row]) -> Handler:
     res = entry.reader.resource
     paged_upstream = entry.pages and res.paging in _PAGED_UPSTREAM
 
-    async def handle(call: ToolCall) -> o.Result:
+    async def handle(call: ToolCall) -> outputs.Result:
         query = call.arguments.get(entry.argument.name) if entry.argument else None
         limit: int = call.arguments["limit"]
         token = call.arguments.get("cursor")
@@ -297,12 +296,12 @@ def _list_handler(entry: ListTool[Row]) -> Handler:
             more = entry.pages and offset + len(items) < reachable
             following = Cursor(entry.tool, offset + len(items), None, query, gcr_id) if more else None
         # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
-        pairs = o.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
+        pairs = outputs.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
                          key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
         shaped = [item for _, item in pairs]
         remaining = total - offset - len(items) if total is not None else None
         extra = entry.extra(data) if entry.extra else {}
-        output: Callable[..., o.Result] = entry.output  # the entry's own Listing subclass: its fields vary per tool
+        output: Callable[..., outputs.Result] = entry.output  # the entry's own Listing subclass: fields vary per tool
         return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
                       next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
 
@@ -312,7 +311,7 @@ def _list_handler(entry: ListTool[Row]) -> Handler:
 def _single_handler(entry: SingleTool[Model]) -> Handler:
     """One result shaped whole."""
 
-    async def handle(call: ToolCall) -> o.Result:
+    async def handle(call: ToolCall) -> outputs.Result:
         data, gcr_id = await fetch_with_gcr_id(call.backend, entry.reader, call.identity)
         return entry.shape(data, gcr_id, call.arguments.get("limit", MAX_LIMIT))
 
@@ -322,7 +321,7 @@ def _single_handler(entry: SingleTool[Model]) -> Handler:
 def _membership_handler(entry: MembershipTool) -> Handler:
     """A membership check sends its argument as the resource's query parameter."""
 
-    async def handle(call: ToolCall) -> o.Result:
+    async def handle(call: ToolCall) -> outputs.Result:
         query = call.arguments[entry.argument.name]
         data, gcr_id = await fetch_with_gcr_id(call.backend, entry.reader, call.identity, query=query)
         return entry.shape(data, gcr_id, MAX_LIMIT)
@@ -331,17 +330,17 @@ def _membership_handler(entry: MembershipTool) -> Handler:
 
 
 def _resolve_handler(entry: ResolveTool) -> Handler:
-    async def handle(call: ToolCall) -> o.Result:
+    async def handle(call: ToolCall) -> outputs.Result:
         identity = call.identity
         if identity.gcr_id is not None and len(identity.present()) == 1:
             exists = await gcr_id_exists(call.backend, identity)
             if exists is False:
-                return o.CustomerMatch(found=False)
-            return o.CustomerMatch(gcr_id=identity.gcr_id, found=True, verified=False if exists is None else None)
+                return outputs.CustomerMatch(found=False)
+            return outputs.CustomerMatch(gcr_id=identity.gcr_id, found=True, verified=False if exists is None else None)
         match = await fetch(call.backend, entry.reader, identity)
         if match.found and match.gcr_id is not None:
             call.backend.remember_gcr_id(identity, match.gcr_id)
-        return o.CustomerMatch(gcr_id=match.gcr_id if match.found else None, found=match.found)
+        return outputs.CustomerMatch(gcr_id=match.gcr_id if match.found else None, found=match.found)
 
     return handle
 

@@ -24,11 +24,11 @@ from cdp_mcp.client.resources.consent import OPT_IN
 from cdp_mcp.client.resources.profile import BASIC
 from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS
 from cdp_mcp.errors import InvalidInputError
-from cdp_mcp.tools.outputs import Out
+from cdp_mcp.tools.outputs import OutputModel
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
+from cdp_mcp.tools.upstream import PlannedFetch, fetch_beside_gcr_id, granted
 
 __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
 
@@ -36,7 +36,7 @@ CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
 
 
-class Given(Out):
+class Given(OutputModel):
     """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
 
     gcr_id: int | None = None
@@ -45,7 +45,7 @@ class Given(Out):
     customer_code: str | None = None
 
 
-class ScreenRow(Out):
+class ScreenRow(OutputModel):
 
     index: int = Field(description="Position of the customer in the request")
     customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
@@ -57,7 +57,7 @@ class ScreenRow(Out):
     error: str | None = Field(None, description="Why some facts of this row are missing")
 
 
-class ScreenSummary(Out):
+class ScreenSummary(OutputModel):
 
     customers: int
     in_segment: int
@@ -66,7 +66,7 @@ class ScreenSummary(Out):
     errors: int
 
 
-class Screening(Out):
+class Screening(OutputModel):
 
     segment_id: str | None = None
     segment_name: str | None = None
@@ -115,10 +115,10 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         return ScreenRow(index=index, customer=given, error=exc.for_model())
     segment_id = call.arguments.get("segment_id")
     channel: str = call.arguments["channel"]
-    by_id = Ask(IS_CUSTOMER_IN_SEGMENT, query=segment_id) if segment_id is not None else None
-    by_name = Ask(SEARCH_SEGMENTS, query=search.name, page=PageRequest(page=1, page_size=MAX_LIMIT)) \
+    by_id = PlannedFetch(IS_CUSTOMER_IN_SEGMENT, query=segment_id) if segment_id is not None else None
+    by_name = PlannedFetch(SEARCH_SEGMENTS, query=search.name, page=PageRequest(page=1, page_size=MAX_LIMIT)) \
         if by_id is None and search is not None else None
-    contactable, profile = Ask(OPT_IN), Ask(BASIC)
+    contactable, profile = PlannedFetch(OPT_IN), PlannedFetch(BASIC)
     membership = [ask for ask in (by_id, by_name) if ask is not None]
     answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, [*membership, contactable, profile],
                                                 limiter=limiter)

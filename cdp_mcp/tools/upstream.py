@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answers",
-    "Ask",
+    "PlannedFetch",
     "fetch",
     "fetch_beside_gcr_id",
     "fetch_with_gcr_id",
@@ -106,7 +106,7 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Ask(Generic[Model_co]):
+class PlannedFetch(Generic[Model_co]):
     """One fetch of a call: a resource's reader, with its query text and page when it takes them. Each ask is its
     own key in the `Answers` (compared by identity: two asks of one resource are two fetches)."""
 
@@ -122,18 +122,18 @@ class Ask(Generic[Model_co]):
 class Answers:
     """What each ask of `fetch_beside_gcr_id` got: the resource's model, or the `CdpError` its fetch raised."""
 
-    def __init__(self, got: dict[Ask[object], object]) -> None:
+    def __init__(self, got: dict[PlannedFetch[object], object]) -> None:
         self._got = got
 
-    def __getitem__(self, ask: Ask[Model]) -> Model | CdpError:
+    def __getitem__(self, ask: PlannedFetch[Model]) -> Model | CdpError:
         return cast("Model | CdpError", self._got[ask])  # stored by `fetch_beside_gcr_id` from `fetch(ask.reader)`
 
-    def get(self, ask: Ask[Model]) -> Model | None:
+    def get(self, ask: PlannedFetch[Model]) -> Model | None:
         """The model `ask` fetched; None when its fetch failed or it was not asked."""
         answer = cast("Model | CdpError | None", self._got.get(ask))
         return None if isinstance(answer, CdpError) else answer
 
-    def errors(self) -> dict[Ask[object], CdpError]:
+    def errors(self) -> dict[PlannedFetch[object], CdpError]:
         """The asks whose fetch failed, with the error each raised, in the order asked."""
         return {ask: answer for ask, answer in self._got.items() if isinstance(answer, CdpError)}
 
@@ -144,10 +144,10 @@ class Answers:
 async def fetch_beside_gcr_id(
     backend: Backend,
     identity: CustomerIdentity,
-    asks: Iterable[Ask[object]],
+    asks: Iterable[PlannedFetch[object]],
     *,
     limiter: anyio.CapacityLimiter | None = None,
-    answered: Callable[[Ask[object], object], Awaitable[None]] | None = None,
+    answered: Callable[[PlannedFetch[object], object], Awaitable[None]] | None = None,
 ) -> tuple[Answers, int | None]:
     """Every ask fetched concurrently and, beside them, the customer's gcr_id (`gcr_id_for`).
 
@@ -157,7 +157,7 @@ async def fetch_beside_gcr_id(
     the call has nothing to name.
     """
     asked = list(asks)
-    got: dict[Ask[object], object] = {}
+    got: dict[PlannedFetch[object], object] = {}
     looked_up: list[int | None] = []
 
     async def limited(work: Callable[[], Awaitable[Model]]) -> Model:
@@ -169,7 +169,7 @@ async def fetch_beside_gcr_id(
     async def lookup() -> None:
         looked_up.append(await limited(lambda: gcr_id_for(backend, identity)))
 
-    async def one(ask: Ask[object]) -> None:
+    async def one(ask: PlannedFetch[object]) -> None:
         try:
             got[ask] = await limited(lambda: fetch(backend, ask.reader, identity, query=ask.query, page=ask.page))
         except CdpError as exc:
@@ -192,7 +192,7 @@ async def fetch_beside_gcr_id(
 async def fetch_with_gcr_id(backend: Backend, reader: Reader[Model], identity: CustomerIdentity, *,
                             query: str | None = None, page: PageRequest | None = None) -> tuple[Model, int | None]:
     """One resource fetched beside the customer's gcr_id (`fetch_beside_gcr_id`); the fetch's error is raised."""
-    ask = Ask(reader, query, page)
+    ask = PlannedFetch(reader, query, page)
     answers, gcr_id = await fetch_beside_gcr_id(backend, identity, [ask])
     if isinstance(answer := answers[ask], CdpError):
         raise answer

@@ -13,8 +13,9 @@ from typing import Any
 import anyio
 import pytest
 
-from cdp_mcp.broker import FileTokenStore, TokenStoreError, TokenStoreLockedError, namespace_for
+from cdp_mcp.broker import FileTokenStore, namespace_for
 from cdp_mcp.catalog import Scope
+from cdp_mcp.errors import TokenStoreError, TokenStoreLockedError
 from tests.broker.conftest import OpenRig, another_broker, fetch, sandbox_counts
 
 pytestmark = pytest.mark.anyio
