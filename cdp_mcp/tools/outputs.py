@@ -22,42 +22,14 @@ from typing import Annotated, Any, ClassVar, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 __all__ = [
+    "IN_CURRENCY",
+    "ISO_DATE",
     "OUTPUT_CONFIG",
-    "Activities",
-    "ActivityItem",
-    "AffinityOut",
-    "AffinityTop",
-    "AttributeItem",
-    "Attributes",
-    "CampaignInfo",
-    "CampaignItem",
-    "CampaignMatch",
-    "CampaignMatches",
-    "Campaigns",
-    "ConsentOut",
-    "CustomerMatch",
-    "CustomerProfile",
-    "Event",
-    "Figures",
     "Listing",
     "Number",
-    "Order",
-    "OrderLine",
     "OutputModel",
     "Priced",
-    "Product",
-    "PurchaseItem",
-    "Purchases",
-    "Recommendation",
-    "Recommendations",
     "Result",
-    "SegmentCheck",
-    "SegmentInfo",
-    "SegmentItem",
-    "SegmentMatch",
-    "SegmentMatches",
-    "Segments",
-    "Trends",
     "compact_property",
     "compact_schema",
     "currency_of",
@@ -133,8 +105,10 @@ class OutputModel(BaseModel):
 
 
 _GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
-_DATE = "ISO 8601 date"
-_AMOUNT = "In the result's currency"
+ISO_DATE = "ISO 8601 date"
+"""The description of a date field."""
+IN_CURRENCY = "In the result's currency"
+"""The description of an amount: its currency is said once per result (`Priced`)."""
 
 
 class Result(OutputModel):
@@ -191,7 +165,7 @@ def keyed(rows: Iterable[Any], key: str, into: type[OutputModel]) -> dict[str, A
 class Listing(Result):
     """A capped list: how many exist, how many more after this page, and the cursor to get them.
 
-    The generic listing (`profile.py`) hands a page's rows over as `items=[...]`; a subclass publishes them under
+    The generic list tool (`kinds.ListTool`) hands a page's rows over as `items=[...]`; a subclass publishes them under
     `rows_field` (the first field it declares), by default keyed by each row's `rows_key` with the fields of
     `rows_model` (the model of that field's values; `publish` says how), and states the currency the rows' amounts
     came with.
@@ -228,230 +202,3 @@ class Listing(Result):
         if (currency := currency_of(*rows)) and not data.get("currency"):
             data["currency"] = currency
         return data
-
-
-class CustomerProfile(Result, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
-
-    customer_id: str | None = Field(None, description="The tenant's own customer id, when it differs from gcr_id")
-    name: str | None = Field(None, description="Full name with salutation")
-    gender: str | None = None
-    age: int | None = None
-    birth_date: str | None = Field(None, description=f"{_DATE}; only the year when PII is redacted")
-    tier: str | None = Field(None, description="Membership tier")
-    status_color: str | None = Field(None, description="The API's status colour (red, green or blue)")
-    city: str | None = None
-    state: str | None = None
-    address: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    customer_code: str | None = None
-    total_sales: Number | None = Field(None, description=_AMOUNT)
-    orders: int | None = Field(None, description="Orders in all")
-    average_basket: Number | None = Field(None, description=f"Average order value. {_AMOUNT}")
-    visits: int | None = Field(None, description="Visits in all")
-    web_sessions: int | None = None
-    days_since_last_purchase: int | None = None
-    more: dict[str, str | int | float | bool] | None = Field(None, description="Further fields the tenant exposes")
-
-
-class SegmentInfo(OutputModel):
-    name: str | None = None
-    category: str | None = None
-    joined: str | None = Field(None, description=f"When the customer joined the segment, {_DATE}")
-    description: str | None = Field(None, description="What the segment means")
-
-
-class SegmentItem(SegmentInfo):
-    id: str
-
-
-class SegmentMatch(OutputModel):
-    name: str | None = None
-    joined: str | None = Field(None, description=_DATE)
-
-
-class Segments(Listing):
-    segments: dict[str, SegmentInfo] = Field(description="Segment id (usable as segment_id) -> segment")
-
-
-class SegmentMatches(Listing):
-    segments: dict[str, SegmentMatch] = Field(description="Segment id (usable as segment_id) -> name and date "
-                                                          "joined; list_customer_segments has the details")
-
-
-class SegmentCheck(Result):
-    in_segment: bool
-
-
-class CampaignMatch(OutputModel):
-    name: str | None = None
-    channel: str | None = None
-    sent: str | None = Field(None, description=f"When it was sent to the customer, {_DATE}")
-    opened: bool | None = Field(None, description="true when the customer opened it; absent otherwise")
-    clicked: bool | None = Field(None, description="true when the customer clicked it; absent otherwise")
-
-
-class CampaignInfo(CampaignMatch):
-    status: str | None = None
-    segment_id: str | None = Field(None, description="The segment it targeted")
-    start_date: str | None = Field(None, description=_DATE)
-    end_date: str | None = Field(None, description=_DATE)
-
-
-class CampaignItem(CampaignInfo):
-    id: str
-
-
-class Campaigns(Listing):
-    campaigns: dict[str, CampaignInfo] = Field(description="Campaign id -> campaign")
-
-
-class CampaignMatches(Listing):
-    campaigns: dict[str, CampaignMatch] = Field(description="Campaign id -> campaign; list_customer_campaigns "
-                                                            "also has status, dates and segment")
-
-
-class Product(OutputModel):
-    name: str | None = None
-    price: Number | None = Field(None, description=_AMOUNT)
-
-
-class Recommendation(Product):
-    code: str | None = Field(None, description="Product code, or the product's key when it has none")
-    currency: str | None = None
-
-
-class Recommendations(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
-    rows_key: ClassVar[str] = "code"
-
-    products: dict[str, Product] = Field(description="Product code -> product, best first")
-    source: str | None = Field(None, description="What the recommendations derive from")
-
-
-class Event(OutputModel):
-    date: str = Field(description=_DATE)
-    event: str | None = Field(None, description="What happened, in the API's words (its type when undescribed)")
-    channel: str | None = None
-    amount: Number | None = Field(None, description=_AMOUNT)
-
-
-class ActivityItem(Event):
-    currency: str | None = None
-
-
-class Activities(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-    events: list[Event] = Field(description="Newest first")
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return [r.model_dump(include=set(cls.rows_model.model_fields), exclude_none=True) for r in rows]
-
-
-class Figures(OutputModel):
-    orders: int | None = Field(None, description="Absent when the API did not state it: unknown, not 0")
-    sales: Number | None = Field(None, description=f"Order value; absent when unknown, not 0. {_AMOUNT}")
-
-
-class Trends(Result, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"sales"})
-
-    months: dict[str, Figures] = Field(description="Month (YYYY-MM) -> orders and sales, oldest first")
-    total: Figures | None = Field(None, description="Over the months shown; a figure is absent when a "
-                                                           "month's is unknown")
-
-
-class OrderLine(OutputModel):
-    name: str | None = None
-    category: str | None = None
-    quantity: int | None = Field(None, description="Absent when 1")
-    amount: Number | None = Field(None, description=f"Value of the line. {_AMOUNT}")
-
-
-class Order(OutputModel):
-    date: str | None = Field(None, description=_DATE)
-    products: dict[str, OrderLine] = Field(description="Product code -> what was bought")
-
-
-class PurchaseItem(OrderLine):
-    """One upstream purchase line, before lines are grouped into their orders."""
-
-    order_id: str | None = None
-    date: str | None = None
-    product_code: str | None = None
-    currency: str | None = None
-
-
-def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
-    """Lines grouped by order (in page order); a product twice in one order is one line with the sums."""
-    orders: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        order = orders.setdefault(row.order_id or f"on {row.date or 'an unknown date'}",
-                                  {"date": row.date, "products": {}})
-        code = row.product_code or row.name or f"line {len(order['products']) + 1}"
-        line = row.model_dump(include=set(OrderLine.model_fields), exclude_none=True)
-        if (seen := order["products"].get(code)) is not None:
-            line["quantity"] = seen.get("quantity", 1) + line.get("quantity", 1)
-            line["amount"] = round(seen.get("amount", 0) + line.get("amount", 0), 2)
-        order["products"][code] = line
-    return orders
-
-
-class Purchases(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-
-    orders: dict[str, Order] = Field(description="Order id -> order, newest first. total and remaining count order "
-                                                 "lines; an order can continue on the next page")
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return _orders(rows)
-
-
-class AffinityTop(OutputModel):
-    """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
-
-    title: str | None = None
-    measure: str | None = None
-    top: dict[str, float]
-    total: int
-
-
-class AffinityOut(Result):
-    measure: str | None = Field(None, description="What the scores measure, the same for every chart")
-    measures: dict[str, str] | None = Field(None, description="Chart -> what its scores measure, when they differ")
-    charts: dict[str, dict[str, Number]] = Field(description="Chart (category, brand, channel...) -> label -> "
-                                                             "score, highest first, capped by limit")
-    not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
-
-
-class AttributeItem(OutputModel):
-    name: str
-    value: str | int | float | bool | None = None
-
-
-class Attributes(Listing):
-    attributes: dict[str, str | int | float | bool | None] = Field(description="Attribute name -> value")
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return {r.name: r.value for r in unique(rows, key=lambda r: r.name)}
-
-
-class CustomerMatch(Result):
-    found: bool | None = Field(None, description="false when no customer matches (then no gcr_id); absent when "
-                                                 "one does")
-    verified: bool | None = Field(None, description="false: the gcr_id was given and could not be checked")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _found_is_the_default(cls, data: Any) -> Any:
-        return {**data, "found": None} if isinstance(data, dict) and data.get("found") is True else data
-
-
-class ConsentOut(Result):
-    contactable_on: list[str] = Field(description="Channels the customer opted in to (email, sms, push, whatsapp...)")
-    not_contactable_on: list[str] = Field(description="Channels without the customer's consent")
-    categories: dict[str, list[str]] | None = Field(None, description="Channel -> consent categories agreed to")

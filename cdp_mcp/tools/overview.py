@@ -23,6 +23,12 @@ from cdp_mcp.client.resources.trends import PRODUCT_PURCHASE_TRENDS
 from cdp_mcp.errors import CdpError
 from cdp_mcp.tools import outputs, shaping
 from cdp_mcp.tools.params import SECTIONS
+from cdp_mcp.tools.resources.affinity import affinity
+from cdp_mcp.tools.resources.consent import consents
+from cdp_mcp.tools.resources.profile import CustomerProfile, profile
+from cdp_mcp.tools.resources.recommendations import Product, recommendation
+from cdp_mcp.tools.resources.segments import segment_item
+from cdp_mcp.tools.resources.trends import Figures, trends
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import Answers, PlannedFetch, fetch_beside_gcr_id, granted
 
@@ -71,7 +77,7 @@ class Value(_CardSection):
     orders: int | None = None
     average_basket: outputs.Number | None = None
     days_since_last_purchase: int | None = None
-    trend: dict[str, outputs.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
+    trend: dict[str, Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
     trend_direction: str | None = Field(None, description="up, down or flat: last month's sales against the first's")
 
 
@@ -90,11 +96,11 @@ class Overview(outputs.Result, outputs.Priced):
     consent: dict[str, bool] | None = Field(None, description="Channel -> opted in")
     affinities: dict[str, dict[str, outputs.Number]] | None = Field(None, description="Chart -> top labels with their "
                                                                                "scores, highest first")
-    recommendations: dict[str, outputs.Product] | None = Field(None, description="Product code -> product, top 3")
+    recommendations: dict[str, Product] | None = Field(None, description="Product code -> product, top 3")
     unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing from this card")
 
 
-def _direction(months: list[outputs.Figures]) -> str | None:
+def _direction(months: list[Figures]) -> str | None:
     if len(months) < 2 or months[0].sales is None or months[-1].sales is None:
         return None  # unknown is not zero: no direction from a month whose value the API did not state
     first, last = months[0].sales, months[-1].sales
@@ -112,28 +118,28 @@ class _Fetched:
         return cast("Model | None", self._answers.get(ask)) if ask is not None else None  # the reader's own ask
 
 
-def _build(section: str, got: _Fetched, card: outputs.CustomerProfile) -> Any:
+def _build(section: str, got: _Fetched, card: CustomerProfile) -> Any:
     """One section from the fetched domain models (all of its resources present) and the profile card."""
     if section == "who":
         return Who(name=card.name, tier=card.tier, city=card.city, age_band=shaping.age_band(card.age))
     if section == "value":
-        trends = got.get(PRODUCT_PURCHASE_TRENDS)
-        months = shaping.trends(trends, None).months if trends is not None else {}
+        monthly = got.get(PRODUCT_PURCHASE_TRENDS)
+        months = trends(monthly, None).months if monthly is not None else {}
         return Value(total_sales=card.total_sales, orders=card.orders, average_basket=card.average_basket,
                      days_since_last_purchase=card.days_since_last_purchase, trend=months or None,
                      trend_direction=_direction(list(months.values())))
     if section == "segments":
         page = _present(got.get(SEGMENTS))
-        rows = outputs.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
+        rows = outputs.unique([segment_item(s) for s in page.items], key=lambda s: s.id)
         total = page.page.total if page.page.total is not None else len(rows)
         return SegmentsCard(total=total, top={s.id: s.name or s.id for s in rows[:_TOP_SEGMENTS]})
     if section == "consent":
-        consent = shaping.consents(_present(got.get(OPT_IN)), None)
+        consent = consents(_present(got.get(OPT_IN)), None)
         return {c: c in consent.contactable_on for c in [*consent.contactable_on, *consent.not_contactable_on]}
     if section == "affinities":
-        return shaping.affinity(_present(got.get(AFFINITY)), None, _TOP_AFFINITIES).charts
+        return affinity(_present(got.get(AFFINITY)), None, _TOP_AFFINITIES).charts
     recommended = _present(got.get(RECOMMENDED_PRODUCTS))
-    products = outputs.keyed([shaping.recommendation(r) for r in recommended.items], "code", outputs.Product)
+    products = outputs.keyed([recommendation(r) for r in recommended.items], "code", Product)
     return dict(list(products.items())[:_TOP_RECOMMENDATIONS]) or None
 
 
@@ -145,10 +151,10 @@ def _present(model: Model | None) -> Model:
 
 def _currency(got: _Fetched) -> str | None:
     """The currency the fetched responses stated for an amount on the card."""
-    profile, trends, recs = got.get(BASIC), got.get(PRODUCT_PURCHASE_TRENDS), got.get(RECOMMENDED_PRODUCTS)
-    return outputs.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
-                         *(p.order_value for p in (trends.points if trends else [])),
-                         *(r.price for r in (recs.items if recs else [])))
+    card, monthly, recs = got.get(BASIC), got.get(PRODUCT_PURCHASE_TRENDS), got.get(RECOMMENDED_PRODUCTS)
+    return outputs.currency_of(*([card.total_sales, card.average_basket] if card else []),
+                               *(p.order_value for p in (monthly.points if monthly else [])),
+                               *(r.price for r in (recs.items if recs else [])))
 
 
 async def overview(call: ToolCall) -> Overview:
@@ -174,7 +180,7 @@ async def overview(call: ToolCall) -> Overview:
         raise next(iter(errors.values()))
     got = _Fetched(plan, answers)
     fetched = got.get(BASIC)
-    profile = shaping.profile(fetched) if fetched is not None else outputs.CustomerProfile()
+    shaped_profile = profile(fetched) if fetched is not None else CustomerProfile()
     card: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
     for section in sections:
@@ -183,6 +189,6 @@ async def overview(call: ToolCall) -> Overview:
         if missing is not None:
             unavailable[section] = failed[missing]
             continue
-        card[section] = _build(section, got, profile)
+        card[section] = _build(section, got, shaped_profile)
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
     return Overview(gcr_id=gcr_id, currency=_currency(got), unavailable=unavailable or None, **card)

@@ -29,7 +29,7 @@ from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
-from cdp_mcp.tools.profile import profile_specs
+from cdp_mcp.tools.resources import profile_specs
 from cdp_mcp.tools.results import error_result, tool_result
 from cdp_mcp.tools.spec import Handler, ToolCall, ToolSpec
 from cdp_mcp.views import view_meta

@@ -26,7 +26,7 @@ from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEG
 from cdp_mcp.errors import InvalidInputError
 from cdp_mcp.tools.outputs import OutputModel
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
-from cdp_mcp.tools.shaping import full_name
+from cdp_mcp.tools.resources.profile import full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import PlannedFetch, fetch_beside_gcr_id, granted
 

@@ -35,7 +35,7 @@ from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.sandbox import SandboxOptions, open_sandbox, sample_customers
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
-from cdp_mcp.tools.profile import profile_specs
+from cdp_mcp.tools.resources import profile_specs
 
 __all__ = ["RawRecorder", "main"]
 

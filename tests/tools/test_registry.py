@@ -14,8 +14,8 @@ from cdp_mcp.catalog import RESOURCE_NAMES, RESOURCES
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
-from cdp_mcp.tools.profile import PROFILE_TOOLS
 from cdp_mcp.tools.registry import all_specs, select_specs
+from cdp_mcp.tools.resources import PROFILE_TOOLS
 
 pytestmark = pytest.mark.anyio
 
