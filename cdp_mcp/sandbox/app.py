@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -21,9 +21,10 @@ from cdp_mcp.sandbox.identity import parse_gcr_identifiers, parse_identifiers, r
 from cdp_mcp.sandbox.openapi import OPENAPI_PATH, build_openapi
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.paging import parse_paging
+from cdp_mcp.sandbox.resources import VIEWS, default_page_size
 from cdp_mcp.sandbox.store import Store
 from cdp_mcp.sandbox.tokens import TokenService, parse_resources, parse_validity
-from cdp_mcp.sandbox.views import VIEWS, ViewRequest, default_page_size
+from cdp_mcp.sandbox.views import ViewRequest
 from cdp_mcp.wire import GcrIdData, WireModel, response_body
 
 __all__ = ["create_sandbox_app"]
@@ -113,7 +114,7 @@ class _Handlers:
         today = self.clock.now().date()
         view = VIEWS[resource.name]
 
-        def work() -> WireModel | list[Any]:
+        def work() -> WireModel | Sequence[WireModel]:
             return view(ViewRequest(self.store, resolve(self.store, lookup), today, query, page))
 
         return JSONResponse(response_body(resource, await anyio.to_thread.run_sync(work)))

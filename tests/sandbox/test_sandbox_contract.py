@@ -24,6 +24,7 @@ from cdp_mcp.clock import ManualClock
 from cdp_mcp.sandbox import SandboxOptions, contract, views
 from cdp_mcp.sandbox.contract import ERROR_STATUS, ErrorCode
 from cdp_mcp.sandbox.openapi import OPENAPI_PATH
+from cdp_mcp.sandbox.resources import VIEWS
 from cdp_mcp.sandbox.server import SandboxThread
 
 if TYPE_CHECKING:
@@ -194,7 +195,7 @@ async def test_error_case_answers_its_contract_status_and_code(walk: Walk, code:
         def broken(request: views.ViewRequest) -> Any:
             raise RuntimeError("a bug")
 
-        monkeypatch.setitem(views.VIEWS, "basic", broken)
+        monkeypatch.setitem(VIEWS, "basic", broken)
     path, response = await CASES[code](walk)
 
     assert response.status_code == ERROR_STATUS[code], response.text
