@@ -63,7 +63,7 @@ class ApiCaller:
         self._settings = settings
         self._retry = retry or RetryPolicy.from_settings(settings)
         self._clock = clock or SystemClock()
-        self._deadline = settings.request_deadline
+        self._deadline = settings.requests.deadline
 
     def __repr__(self) -> str:
         return f"ApiCaller(base_url={str(self._http.base_url)!r}, retry={self._retry!r})"
@@ -71,10 +71,10 @@ class ApiCaller:
     def _credentials(self, call: RequestKind) -> dict[str, str]:
         """Built per request so no secret is ever stored on the shared client; the OAuth key secret only on token
         calls, where it is documented."""
-        tenant = self._settings.tenant_hash
+        tenant = self._settings.api.tenant_hash
         headers = {Header.TENANT_HASH.value: tenant.get_secret_value() if tenant else SANDBOX_TENANT_HASH}
-        if call is not RequestKind.DATA and self._settings.oauth_key_secret is not None:
-            headers[Header.OAUTH_KEY_SECRET.value] = self._settings.oauth_key_secret.get_secret_value()
+        if call is not RequestKind.DATA and self._settings.api.oauth_key_secret is not None:
+            headers[Header.OAUTH_KEY_SECRET.value] = self._settings.api.oauth_key_secret.get_secret_value()
         return headers
 
     @traced_upstream

@@ -117,7 +117,7 @@ class TokenApiClient:
         operation = what.removeprefix("token ")
         body: dict[str, Any] = {
             TokenKey.RESOURCE.value: sorted(resources),
-            TokenKey.VALIDITY.value: self._settings.token_validity,
+            TokenKey.VALIDITY.value: self._settings.tokens.token_validity,
         }
         if token is not None:
             body[TokenKey.TOKEN.value] = token
@@ -125,7 +125,7 @@ class TokenApiClient:
                                                      "cdp.token.resources": sorted(str(r) for r in resources)}):
             payload = await self._caller.post(path, what=what, body=body, call=call)
             try:
-                issued = parse_issued_token(payload, resources, default_unit=self._settings.token_validity_unit,
+                issued = parse_issued_token(payload, resources, default_unit=self._settings.tokens.token_validity_unit,
                                             what=what)
             except UpstreamResponseError as exc:
                 if call is not RequestKind.TOKEN_CREATE:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Scope
@@ -20,12 +20,10 @@ from cdp_mcp.sandbox.contract import CURRENCY
 from cdp_mcp.sandbox.generator import OwnData
 from cdp_mcp.sandbox.paging import PageParams, last_key
 
-if TYPE_CHECKING:
-    from cdp_mcp.sandbox.store import Store
-
 __all__ = [
     "ACTIVE_DAYS",
     "NEW_DAYS",
+    "Reads",
     "SandboxResource",
     "View",
     "ViewRequest",
@@ -42,11 +40,19 @@ NEW_DAYS = 30
 """A customer whose first order is more recent than this is `blue` (new)."""
 
 
+class Reads(Protocol):
+    """What a view asks of the tenant's store (`store.Store`): parameterised reads, nothing else."""
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
+
+    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ViewRequest:
     """Everything a view needs: the customer, "today", the query parameter and the page."""
 
-    store: Store
+    store: Reads
     gcr_id: int
     today: date
     query: str | None

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import anyio
 
+from cdp_mcp.access.caller import may_read, require_resource
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
@@ -29,7 +30,6 @@ from cdp_mcp.client.reading import Reader
 from cdp_mcp.client.resources.gcr import GCR_ID
 from cdp_mcp.client.resources.profile import BASIC, Profile
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
-from cdp_mcp.team.access import may_read, require_resource
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -55,7 +55,7 @@ Model_co = TypeVar("Model_co", covariant=True)
 
 def granted(settings: Settings, resource: str) -> bool:
     """Whether the tenant grants `resource` (CDP_RESOURCES unset: all of them)."""
-    return settings.resources is None or resource in settings.resources
+    return settings.api.resources is None or resource in settings.api.resources
 
 
 def readable(settings: Settings, resource: str) -> bool:

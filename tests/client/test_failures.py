@@ -122,7 +122,7 @@ async def test_expired_token_is_renewed_once_and_the_call_retried(rig: ClientRig
     identity = vip(rig)
     await rig.client.fetch("basic", identity)
     stale = rig.tokens.tokens[frozenset({"basic"})]
-    rig.server.clock.advance(seconds=rig.settings.validity_seconds + 60)
+    rig.server.clock.advance(seconds=rig.settings.tokens.validity_seconds + 60)
     sent = count_requests(rig)
     profile = await rig.client.fetch("basic", identity)
     assert isinstance(profile, Profile)

@@ -25,9 +25,9 @@ from pydantic import SecretStr
 from cdp_mcp.cli import main
 from cdp_mcp.errors import SignInUnavailableError
 from cdp_mcp.grants import SCOPES_SUPPORTED
-from cdp_mcp.team.config import ALGORITHMS, Introspection, OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys
-from cdp_mcp.team.verifiers import IntrospectionVerifier, JwtVerifier
+from cdp_mcp.settings import ALGORITHMS, Introspection, OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys
+from cdp_mcp.sign_in.verifiers import IntrospectionVerifier, JwtVerifier
 from tests.team.authserver import AuthServer, SigningKey
 from tests.team.conftest import Served, oauth_app
 

@@ -16,11 +16,6 @@ from cdp_mcp.client.values import is_placeholder, is_scalar
 
 __all__ = ["BASIC", "Profile", "read_profile"]
 
-_TEXT = ("customer_id", "salutation", "full_name", "gender", "membership_tier", "status_color", "city", "state",
-         "address", "email", "mobile", "customer_code", "image_url")
-_INTEGER = ("age", "total_orders", "total_visits", "days_since_last_purchase", "total_web_sessions")
-
-
 class Profile(DomainModel):
     customer_id: str | None = None
     gcr_id: int | None = None
@@ -47,6 +42,13 @@ class Profile(DomainModel):
     extra: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="Further scalar profile fields the tenant exposes, by upstream name"
     )
+
+
+_SPECIAL = frozenset({"gcr_id"})  # read below: a gcr_id must be positive
+_TEXT, _INTEGER = (tuple(name for name, info in Profile.model_fields.items()
+                         if info.annotation == kind | None and name not in _SPECIAL)
+                   for kind in (str, int))
+"""The profile's plain text and whole-number fields, as `Profile` declares them (in its order)."""
 
 
 def read_profile(resource: Resource, data: Any, _page: PageRequest | None) -> Profile:

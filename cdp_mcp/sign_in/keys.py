@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import anyio
 import httpx2
 
-from cdp_mcp.client.transport import USER_AGENT
 from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
+from cdp_mcp.version import USER_AGENT
 
 __all__ = ["IDP_TIMEOUT", "IssuerKeys", "discovery_urls", "idp_client"]
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
+from cdp_mcp.redis_connection import redis_client
+
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
@@ -51,9 +53,9 @@ return {allowed, tostring(wait)}
 
 def effective_rate_limit(settings: Settings) -> int:
     """CDP_MCP_RATE_LIMIT, else 120 a minute with OAuth sign-in and no limit otherwise (as before)."""
-    if settings.mcp_rate_limit is not None:
-        return settings.mcp_rate_limit
-    return DEFAULT_RATE_LIMIT if settings.oauth_enabled else 0
+    if settings.server.mcp_rate_limit is not None:
+        return settings.server.mcp_rate_limit
+    return DEFAULT_RATE_LIMIT if settings.sign_in.enabled else 0
 
 
 class RateLimiter(Protocol):
@@ -96,9 +98,6 @@ class RedisBuckets:
     """Buckets in Redis, shared by every replica using the same server and key prefix."""
 
     def __init__(self, per_minute: int, url: SecretStr, *, prefix: str, timeout: float = 2.0) -> None:
-        # The broker package (and its file locks) loads with the first call, not at start-up: only when Redis is set.
-        from cdp_mcp.broker.redis_store import redis_client  # noqa: PLC0415
-
         self.per_minute = per_minute
         self._prefix = prefix
         self._redis, self._errors = redis_client(url, timeout=timeout)
@@ -132,6 +131,6 @@ def rate_limiter_for(settings: Settings) -> RateLimiter | None:
     per_minute = effective_rate_limit(settings)
     if per_minute <= 0:
         return None
-    if settings.redis_url is not None:
-        return RedisBuckets(per_minute, settings.redis_url, prefix=settings.redis_key_prefix)
+    if settings.state.redis_url is not None:
+        return RedisBuckets(per_minute, settings.state.redis_url, prefix=settings.state.redis_key_prefix)
     return LocalBuckets(per_minute)

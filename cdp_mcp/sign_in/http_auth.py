@@ -37,9 +37,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
 from cdp_mcp.grants import BROAD_SCOPE, GRANTS, SCOPES_SUPPORTED, granted_resources
-from cdp_mcp.team.config import MCP_PATH, OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, idp_client
-from cdp_mcp.team.verifiers import CheckingVerifier, IntrospectionVerifier, JwtVerifier
+from cdp_mcp.settings import MCP_PATH, OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys, idp_client
+from cdp_mcp.sign_in.verifiers import CheckingVerifier, IntrospectionVerifier, JwtVerifier
 
 __all__ = ["METADATA_PATH", "RETRY_AFTER", "ResourceServer", "SignInRequired", "VerifyingBearerBackend"]
 

@@ -31,8 +31,8 @@ from mcp.server.auth.provider import AccessToken
 
 from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
 from cdp_mcp.grants import normalise_scopes
-from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys
+from cdp_mcp.settings import OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
            "scopes_of", "token_digest"]
