@@ -27,11 +27,17 @@ from cdp_mcp.sandbox.tokens import TokenService, parse_resources, parse_validity
 from cdp_mcp.sandbox.views import ViewRequest
 from cdp_mcp.wire import GcrIdData, WireModel, response_body
 
-__all__ = ["create_sandbox_app"]
+__all__ = ["GCR_CONTRACT", "create_sandbox_app"]
 
 logger = logging.getLogger(__name__)
 
 _Handler = Callable[[Request], Awaitable[Response]]
+
+GCR_CONTRACT = ("Answered by the app itself, not by a view: identifiers from the headers and the documented body keys "
+                "(see Requests); a match is `{\"status\":\"OK\",\"data\":[{\"status\":\"Available\",\"gcrId\":N}]}` "
+                "(*`Available`* is our word for a match: the vendor shows `status` only as `\"Not available\"`, so "
+                "`wire.py` marks the field chosen; the client reads a match from `gcrId` and never relies on the word)")
+"""What CONTRACT.md says of the gcr lookup, which the app answers itself (`_Handlers._gcr`)."""
 
 
 def _ok(data: Any) -> JSONResponse:

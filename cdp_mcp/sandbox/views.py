@@ -66,12 +66,15 @@ View = Callable[[ViewRequest], wire.WireModel | Sequence[wire.WireModel]]
 @dataclass(frozen=True, slots=True)
 class SandboxResource:
     """How the sandbox serves one catalog resource: its view, its own default `pageSize` when it differs from its
-    paging style's, and its own data when no other resource's tables hold it (`generator.OwnData`)."""
+    paging style's, its own data when no other resource's tables hold it (`generator.OwnData`), and what it chooses
+    where the vendor's docs are open (`contract`: CONTRACT.md's resource table is generated from it and the
+    resource's declaration in `wire.py`)."""
 
     scope: Scope
     view: View
     default_page_size: int | None = None
     data: OwnData | None = None
+    contract: str = ""
 
 
 def money(amount: float) -> str:

@@ -27,7 +27,8 @@ from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text
 from cdp_mcp.tools.spec import Handler, Param, ToolCall, ToolSpec
 from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_for
 
-__all__ = ["PAGING_NOTE", "Argument", "LeftOut", "ListTool", "ResourceTool", "SingleTool"]
+__all__ = ["LEFT_OUT_OF_EVERY_RESULT", "PAGING_NOTE", "Argument", "LeftOut", "ListTool", "ResourceTool",
+           "SingleTool"]
 
 Model = TypeVar("Model")
 Row = TypeVar("Row")
@@ -56,6 +57,13 @@ class LeftOut:
     why: str
 
 
+LEFT_OUT_OF_EVERY_RESULT = LeftOut(
+    ("status", "message", "customerId", "currentPage", "pageSize", "totalPages", "lastKey"),
+    "the envelope and the API's paging: results name the `gcr_id` and page with `total`, `remaining`, "
+    "`next_cursor` (`basic` keeps a differing `customerId` as `customer_id`)")
+"""What no result carries, whatever the resource (the first row of the README's "Left out on purpose")."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResourceTool:
     """How one resource is offered as a tool: the resource's reader; the tool's name, title and description (as
@@ -71,6 +79,7 @@ class ResourceTool:
     left_out: LeftOut | None = None
     output: type[outputs.Result]
     optional_resources: ClassVar[tuple[str, ...]] = (Scope.GCR_ID,)
+    optional_note: ClassVar[str] = ""  # how the tool uses optional resources besides the gcr lookup (README)
 
     def params(self) -> tuple[Param, ...]:
         """The tool's arguments, after the four identifiers every customer tool takes."""
@@ -83,7 +92,8 @@ class ResourceTool:
         """The tool, as the registry serves it."""
         return ToolSpec(name=self.tool, title=self.title, description=self.description,
                         resources=(self.reader.scope,), params=self.params(), output=self.output,
-                        handler=self.handler(), optional_resources=self.optional_resources)
+                        handler=self.handler(), summary=self.summary, optional_resources=self.optional_resources,
+                        optional_note=self.optional_note)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,4 +23,9 @@ def user_activity(req: ViewRequest) -> wire.UserActivityData:
         activity=[wire.ActivityDay(date=day(req.today, d), activityList=items) for d, items in days.items()])
 
 
-USER_ACTIVITY = SandboxResource(Scope.USER_ACTIVITY, user_activity)
+USER_ACTIVITY = SandboxResource(
+    Scope.USER_ACTIVITY, user_activity,
+    contract=f"Days newest first, the last {_ACTIVITY_DAYS} days; *`activityType`* one of `web_session`, `app_open`, "
+             "`product_view`, `add_to_cart`, `email_open`, `transaction` (id `transaction_N`, *`amount`* a number; "
+             "`null` for the others)",
+)

@@ -25,4 +25,9 @@ def affinity(req: ViewRequest) -> wire.AffinityData:
                              totalPages=pages(len(charts), size), dataList=charts[:size])
 
 
-AFFINITY = SandboxResource(Scope.AFFINITY, affinity, default_page_size=AFFINITY_DEFAULT_PAGE_SIZE)
+AFFINITY = SandboxResource(
+    Scope.AFFINITY, affinity, default_page_size=AFFINITY_DEFAULT_PAGE_SIZE,
+    contract=f"Charts {', '.join(f'`{title}`' for _, title, _ in _CHARTS)}, points highest first (0..100); "
+             "`currentPage` is always 1; `pageSize` alone selects how many charts "
+             f"(default {AFFINITY_DEFAULT_PAGE_SIZE})",
+)

@@ -27,5 +27,9 @@ def user_attributes(req: ViewRequest) -> wire.UserAttributesData:
                                    dataList=items, lastKey=last_key_after(req, offset, len(items), total))
 
 
-USER_ATTRIBUTES = SandboxResource(Scope.USER_ATTRIBUTES, user_attributes,
-                                  default_page_size=ATTRIBUTES_DEFAULT_PAGE_SIZE)
+USER_ATTRIBUTES = SandboxResource(
+    Scope.USER_ATTRIBUTES, user_attributes,
+                                  default_page_size=ATTRIBUTES_DEFAULT_PAGE_SIZE,
+    contract="Attributes by name; *`attributeValue`* typed by *`dataType`* (`string`, `integer`, `float`, "
+             "`boolean`); *`lastKey`* is the pointer to the last record the vendor mentions (`null` on the last page)",
+)

@@ -28,5 +28,12 @@ def campaigns(req: ViewRequest) -> wire.CampaignsData:
                               totalPages=pages(total, size), dataList=items)
 
 
-CAMPAIGNS = SandboxResource(Scope.CAMPAIGNS, campaigns)
-SEARCH_CAMPAIGNS = SandboxResource(Scope.SEARCH_CAMPAIGNS, campaigns)
+_TOTAL = "*`totalCount`*: the vendor shows a key beginning with `total`"
+CAMPAIGNS = SandboxResource(
+    Scope.CAMPAIGNS, campaigns,
+    contract=_TOTAL,
+)
+SEARCH_CAMPAIGNS = SandboxResource(
+    Scope.SEARCH_CAMPAIGNS, campaigns,
+    contract=f"{_TOTAL}. Search: case-insensitive substring of the campaign name",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Scope
-from cdp_mcp.sandbox.seed_data import CHANNELS
+from cdp_mcp.sandbox.seed_data import CHANNELS, ChannelDef
 from cdp_mcp.sandbox.views import SandboxResource, ViewRequest
 
 __all__ = ["OPT_IN", "opt_in"]
@@ -21,4 +21,17 @@ def opt_in(req: ViewRequest) -> list[wire.OptInData]:
     return out
 
 
-OPT_IN = SandboxResource(Scope.OPT_IN, opt_in)
+_DOCUMENTED = frozenset({"01", "03"})  # the vendor's example names Email and SMS; Push and WhatsApp are ours
+
+
+def _channel(channel: ChannelDef) -> str:
+    text = f"`{channel.channel_id}` {channel.name}"
+    return text if channel.channel_id in _DOCUMENTED else f"*{text}*"
+
+
+OPT_IN = SandboxResource(
+    Scope.OPT_IN, opt_in,
+    contract="For example `[{\"id\":\"01\",\"displayName\":\"Email\",\"iconName\":\"mail.svg\",\"dataItems\":"
+             "[{\"consent_category_lvl_1\":\"Promotional\",\"consent_category_lvl_2\":\"All\"}]}, ...]`, channels "
+             f"{', '.join(_channel(ch) for ch in CHANNELS)}; an empty `dataItems` means not opted in",
+)

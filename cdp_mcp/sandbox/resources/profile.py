@@ -31,4 +31,10 @@ def basic(req: ViewRequest) -> wire.BasicData:
     )
 
 
-BASIC = SandboxResource(Scope.BASIC, basic)
+BASIC = SandboxResource(
+    Scope.BASIC, basic,
+    contract="`customerId` is a string; `avgBasketVal` and `daySinceLastPur` are a number or null. The vendor mentions "
+             "further fields without naming them (\"one begins with `op`\"): one is sent, *`optInStatus`* (`\"Opted "
+             "in\"` when the customer consents to at least one channel, else `\"Opted out\"`), which the client "
+             "keeps as the tenant's own field (`more` in the profile result)",
+)

@@ -25,4 +25,8 @@ def product_purchased(req: ViewRequest) -> wire.ProductPurchasedData:
                                      lastKey=last_key_after(req, offset, len(items), total))
 
 
-PRODUCT_PURCHASED = SandboxResource(Scope.PRODUCT_PURCHASED, product_purchased)
+PRODUCT_PURCHASED = SandboxResource(
+    Scope.PRODUCT_PURCHASED, product_purchased,
+    contract="Lines newest first; *`lastKey`* is `null` on the last page. Paging by `lastKey` or by `page` (both "
+             "accepted; `lastKey` wins)",
+)

@@ -24,4 +24,9 @@ def recommended_products(req: ViewRequest) -> wire.RecommendedProductsData:
                                         dataSource="affinity+purchases")
 
 
-RECOMMENDED_PRODUCTS = SandboxResource(Scope.RECOMMENDED_PRODUCTS, recommended_products)
+RECOMMENDED_PRODUCTS = SandboxResource(
+    Scope.RECOMMENDED_PRODUCTS, recommended_products,
+    contract="`productKey` is an integer. At most 10 products: those of the customer's two strongest category "
+             "affinities not bought yet. *`dataSource`* is `\"affinity+purchases\"`: the one more key beginning with "
+             "`data` the vendor mentions",
+)

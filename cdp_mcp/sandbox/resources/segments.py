@@ -43,6 +43,15 @@ def is_customer_in_segment(req: ViewRequest) -> wire.IsCustomerInSegmentData:
     return wire.IsCustomerInSegmentData(status=found is not None)
 
 
-SEGMENTS = SandboxResource(Scope.SEGMENTS, segments)
-SEARCH_SEGMENTS = SandboxResource(Scope.SEARCH_SEGMENTS, search_segments)
-IS_CUSTOMER_IN_SEGMENT = SandboxResource(Scope.IS_CUSTOMER_IN_SEGMENT, is_customer_in_segment)
+SEGMENTS = SandboxResource(
+    Scope.SEGMENTS, segments,
+    contract="*`lastKey`* is the next page's key, `null` on the last page",
+)
+SEARCH_SEGMENTS = SandboxResource(
+    Scope.SEARCH_SEGMENTS, search_segments,
+    contract="Match: case-insensitive substring of the segment name, among the customer's segments",
+)
+IS_CUSTOMER_IN_SEGMENT = SandboxResource(
+    Scope.IS_CUSTOMER_IN_SEGMENT, is_customer_in_segment,
+    contract="`status` is `true` or `false`; an unknown segment id is `false`",
+)

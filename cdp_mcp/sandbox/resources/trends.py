@@ -37,4 +37,8 @@ def product_purchase_trends(req: ViewRequest) -> wire.ProductPurchaseTrendsData:
                                   orderValue=round(value[(y, m)], 2)) for y, m in months])
 
 
-PRODUCT_PURCHASE_TRENDS = SandboxResource(Scope.PRODUCT_PURCHASE_TRENDS, product_purchase_trends)
+PRODUCT_PURCHASE_TRENDS = SandboxResource(
+    Scope.PRODUCT_PURCHASE_TRENDS, product_purchase_trends,
+    contract="`customerId` is a string. The current calendar month (to date) and the two before it, oldest first, "
+             "months without orders included with zeros",
+)

@@ -41,6 +41,7 @@ class ResolveTool(ResourceTool):
     reader: Reader[GcrMatch]
     output: type[Result] = CustomerMatch
     optional_resources: ClassVar[tuple[str, ...]] = (Scope.BASIC,)
+    optional_note: ClassVar[str] = "basic to check a bare gcr_id"
 
     def handler(self) -> Handler:
         reader = self.reader
