@@ -29,7 +29,7 @@ __all__ = ["SYNONYMS", "Item", "find_items", "norm"]
 
 # Meaning -> normalised spellings other than the declared one of the object read, most specific first. Item kinds
 # prepend their prefixes to each spelling. A meaning only ever read from one declared object keeps only the other
-# spellings (`age` has none).
+# spellings (`age` has none); a meaning without an entry (a new resource's, say) is read by its declared spelling.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     # identity and labels
     "id": ("id", "code", "key", "uid", "identifier", "number", "no"),
@@ -123,7 +123,7 @@ def norm(key: object) -> str:
 
 @lru_cache(maxsize=1024)
 def _candidates(meaning: str, prefixes: tuple[str, ...], bare: bool) -> tuple[str, ...]:
-    spellings = SYNONYMS[meaning]
+    spellings = SYNONYMS.get(meaning, ())  # a meaning without an entry is read by its declared spelling only
     return tuple(p + s for p in prefixes for s in spellings) + (spellings if bare else ())
 
 

@@ -10,7 +10,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -291,3 +291,15 @@ async def test_a_synonym_that_repeats_a_declared_spelling_is_a_fallback_for_some
     repeated = [(m, s) for m, spellings in SYNONYMS.items() for s in spellings if (m, s) in declared]
     assert repeated  # a bare `id` is an activity's declared id and a segment's fallback
     assert [(m, s) for m, s in repeated if not reaches_past_a_declaration(m, s)] == []
+
+
+def test_a_meaning_without_other_spellings_is_read_by_its_declared_one() -> None:
+    """A new resource's meanings need no SYNONYMS entry: the declared spelling is read, and a missing field is
+    absent (not an error)."""
+
+    class Points(wire.WireModel):
+        pointsBalance: Annotated[int, wire.doc("points_balance")]  # noqa: N815 - the vendor's spelling
+
+    assert "points_balance" not in SYNONYMS
+    assert Item({"pointsBalance": 120}, declared=Points).integer("points_balance") == 120
+    assert Item({"points": 120}, declared=Points).integer("points_balance") is None
