@@ -1,8 +1,8 @@
 """Client figures (not a test): loopback latency and throughput of `CdpClient.fetch`, and parse cost alone.
 
 Run: `python tests/bench/bench_client.py`. Serves the default sandbox (1,000 customers) on 127.0.0.1, warms
-one token per resource, then makes 20 rounds of all 14 resources for the VIP sample, first one call at a
-time, then all at once; finally parses the same 14 responses 200 times without I/O.
+one token per resource, then makes 20 rounds of every resource for the VIP sample, first one call at a
+time, then all at once; finally parses the same responses 200 times without I/O.
 """
 
 from __future__ import annotations
