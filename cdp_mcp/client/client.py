@@ -12,7 +12,7 @@ retries exactly once; a second 401 with the renewed token is a `TokenRejectedErr
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar, overload
+from typing import TypeVar, overload
 
 import httpx2
 from pydantic import ValidationError
@@ -98,11 +98,11 @@ class CdpClient:
         return _parse(reader, payload, page, identity)
 
     async def _post_with_token(self, spec: Resource, identity: CustomerIdentity, identifiers: dict[str, str],
-                               params: dict[str, str] | None, body: dict[str, Any] | None) -> Any:
+                               params: dict[str, str] | None, body: dict[str, object] | None) -> object:
         """Send with a token for exactly this resource; on a 401, renew once and send once more."""
         scope = frozenset({spec.name})
 
-        async def send(token: str) -> Any:
+        async def send(token: str) -> object:
             headers = {Header.ACCESS_TOKEN.value: token, **identifiers}
             return await self._caller.post(spec.route, what=spec.name, headers=headers, params=params, body=body,
                                            identity=identity)
@@ -140,7 +140,7 @@ def _params(spec: Resource, query: str | None) -> dict[str, str] | None:
     return {spec.query_param: query.strip()}
 
 
-def _parse(reader: Reader[Model], payload: Any, page: PageRequest | None, identity: CustomerIdentity) -> Model:
+def _parse(reader: Reader[Model], payload: object, page: PageRequest | None, identity: CustomerIdentity) -> Model:
     spec = reader.resource
     try:
         return reader.read(spec, unwrap(spec, payload), page)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Resource, Scope, resource
@@ -40,9 +40,9 @@ PRODUCT = ("product", "item", "sku")
 
 
 class Read(Protocol[Model_co]):
-    """Unwrapped `data` of `resource` (JSON: `Any` by nature) and the page asked for -> the domain model."""
+    """Unwrapped `data` of `resource` (JSON, of no type until read) and the page asked for -> the domain model."""
 
-    def __call__(self, resource: Resource, data: Any, page: PageRequest | None, /) -> Model_co: ...
+    def __call__(self, resource: Resource, data: object, page: PageRequest | None, /) -> Model_co: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class Reader(Generic[Model_co]):
         return f"Reader({self.scope.value})"
 
 
-def need_dict(resource: Resource, data: Any) -> dict[str, Any]:
+def need_dict(resource: Resource, data: object) -> dict[str, object]:
     """`data` when it is an object (or a list of exactly one), else an upstream error naming the resource."""
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
@@ -69,7 +69,7 @@ def need_dict(resource: Resource, data: Any) -> dict[str, Any]:
     return data
 
 
-def need_items(resource: Resource, data: Any, *keys: str) -> list[dict[str, Any]]:
+def need_items(resource: Resource, data: object, *keys: str) -> list[dict[str, object]]:
     """The item list in `data` (the declared one first, see `find_items`), else an upstream error naming the
     resource."""
     items = find_items(data, *keys, declared=wire.wire_model(resource))
@@ -78,7 +78,7 @@ def need_items(resource: Resource, data: Any, *keys: str) -> list[dict[str, Any]
     return items
 
 
-def customer_of(resource: Resource, data: Any) -> str | None:
+def customer_of(resource: Resource, data: object) -> str | None:
     """The customer id the answer states, as text (`customerId` is a string in some answers, a number in others)."""
     return facts_of(resource, data).text("customer")
 
@@ -92,14 +92,14 @@ def id_and_name(item: Item) -> tuple[str | None, str | None]:
 Page = TypeVar("Page")
 
 
-def paged_list(model: Callable[..., Page], read_item: Callable[[dict[str, Any]], Row | None], *keys: str
+def paged_list(model: Callable[..., Page], read_item: Callable[[dict[str, object]], Row | None], *keys: str
                ) -> Read[Page]:
     """A reader of a paged list: items read one by one (unreadable ones dropped), the total and the next page.
 
     `model` takes `customer_id`, `items` and `page` (a `SegmentPage`, say); `keys` are the item list's other
     plausible names."""
 
-    def read(resource: Resource, data: Any, page: PageRequest | None) -> Page:
+    def read(resource: Resource, data: object, page: PageRequest | None) -> Page:
         raw = need_items(resource, data, *keys)
         items = [row for row in map(read_item, raw) if row is not None]
         return model(customer_id=customer_of(resource, data), items=items,

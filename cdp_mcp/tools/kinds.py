@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -105,7 +105,7 @@ class ListTool(ResourceTool, Generic[Row]):
     item: Callable[[Row], BaseModel]
     pages: bool
     argument: Argument | None = None
-    extra: Callable[[Listed[Row]], dict[str, Any]] | None = None  # result fields besides the rows, from the list
+    extra: Callable[[Listed[Row]], dict[str, object]] | None = None  # result fields besides the rows, from the list
 
     def params(self) -> tuple[Param, ...]:
         search = [text_param(self.argument.name, self.argument.description)] if self.argument else []

@@ -128,7 +128,7 @@ class Priced(OutputModel):
         return _has_number(self.model_dump(exclude_none=True), self.amount_keys)
 
 
-def _has_number(data: Any, keys: frozenset[str]) -> bool:
+def _has_number(data: object, keys: frozenset[str]) -> bool:
     if isinstance(data, dict):
         return any((k in keys and isinstance(v, int | float) and not isinstance(v, bool)) or _has_number(v, keys)
                    for k, v in data.items())
@@ -150,7 +150,7 @@ def unique(items: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
     return out
 
 
-def currency_of(*values: Any) -> str | None:
+def currency_of(*values: object) -> str | None:
     """The first currency stated by one of `values` (amounts as the client reads them, or rows that carry one)."""
     return next((c for v in values if (c := getattr(v, "currency", None))), None)
 

@@ -9,7 +9,7 @@ say). Lists are cut to what a conversation needs, so a typical card stays well u
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar, cast
+from typing import ClassVar, TypeVar, cast
 
 from pydantic import Field
 
@@ -118,7 +118,7 @@ class _Fetched:
         return cast("Model | None", self._answers.get(ask)) if ask is not None else None  # the reader's own ask
 
 
-def _build(section: str, got: _Fetched, card: CustomerProfile) -> Any:
+def _build(section: str, got: _Fetched, card: CustomerProfile) -> object:
     """One section from the fetched domain models (all of its resources present) and the profile card."""
     if section == "who":
         return Who(name=card.name, tier=card.tier, city=card.city, age_band=shaping.age_band(card.age))
@@ -181,7 +181,7 @@ async def overview(call: ToolCall) -> Overview:
     got = _Fetched(plan, answers)
     fetched = got.get(BASIC)
     shaped_profile = profile(fetched) if fetched is not None else CustomerProfile()
-    card: dict[str, Any] = {}
+    card: dict[str, object] = {}
     unavailable: dict[str, str] = {}
     for section in sections:
         needs = SECTION_RESOURCES[section]
@@ -191,4 +191,5 @@ async def overview(call: ToolCall) -> Overview:
             continue
         card[section] = _build(section, got, shaped_profile)
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
-    return Overview(gcr_id=gcr_id, currency=_currency(got), unavailable=unavailable or None, **card)
+    return Overview.model_validate({"gcr_id": gcr_id, "currency": _currency(got), "unavailable": unavailable or None,
+                                    **card})  # each section as `_build` made it

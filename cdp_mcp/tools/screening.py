@@ -12,7 +12,6 @@ screening where nobody is in it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from pydantic import Field
@@ -122,18 +121,21 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     membership = [ask for ask in (by_id, by_name) if ask is not None]
     answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, [*membership, contactable, profile],
                                                 limiter=limiter)
-    facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
+    gcr = gcr_id if gcr_id is not None else identity.gcr_id
+    in_segment: bool | None = None
     if by_id is not None and (member := answers.get(by_id)) is not None:
-        facts["in_segment"] = member.in_segment
+        in_segment = member.in_segment
     elif by_name is not None and search is not None and (found := answers.get(by_name)) is not None:
-        facts["in_segment"] = search.note([s.name or "" for s in found.items])
-    if (consent := answers.get(contactable)) is not None:
-        facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if (card := answers.get(profile)) is not None:
-        facts |= {"name": full_name(card), "days_since_last_purchase": card.days_since_last_purchase}
+        in_segment = search.note([s.name or "" for s in found.items])
+    consent = answers.get(contactable)
+    card = answers.get(profile)
     errors = list(answers.errors().values())
-    echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
-    return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
+    echo = None if given == Given(gcr_id=gcr) else given
+    return ScreenRow(
+        index=index, customer=echo, gcr_id=gcr, name=full_name(card) if card else None, in_segment=in_segment,
+        contactable=any(c.channel.lower() == channel and c.opted_in for c in consent.channels) if consent else None,
+        days_since_last_purchase=card.days_since_last_purchase if card else None,
+        error=errors[0].for_model() if errors else None)
 
 
 async def screen(call: ToolCall) -> Screening:

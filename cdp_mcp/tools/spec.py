@@ -39,8 +39,8 @@ class Param:
     """One tool argument: its name, an `Annotated[type, Field(description=..., bounds)]`, and a default."""
 
     name: str
-    annotation: Any
-    default: Any = _EMPTY
+    annotation: object
+    default: object = _EMPTY
 
     def parameter(self) -> inspect.Parameter:
         return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, annotation=self.annotation,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from pydantic import Field
 
@@ -37,7 +36,7 @@ class Activity(DomainModel):
         return PageInfo()
 
 
-def _event(raw: dict[str, Any], day: date | None) -> ActivityEvent | None:
+def _event(raw: dict[str, object], day: date | None) -> ActivityEvent | None:
     item = Item(raw, ACTIVITY, declared=wire.ActivityItem)
     occurred = item.day("date") or day
     if occurred is None:
@@ -47,7 +46,7 @@ def _event(raw: dict[str, Any], day: date | None) -> ActivityEvent | None:
                          amount=item.money("amount"))
 
 
-def read_activity(resource: Resource, data: Any, _page: PageRequest | None) -> Activity:
+def read_activity(resource: Resource, data: object, _page: PageRequest | None) -> Activity:
     groups = need_items(resource, data, "activities", "events", "timeline")
     events: list[ActivityEvent] = []
     for group in groups:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from cdp_mcp import wire
@@ -47,7 +45,7 @@ def _points(chart: Item) -> list[AffinityPoint]:
     return sorted(points, key=lambda p: p.value, reverse=True)
 
 
-def read_affinity(resource: Resource, data: Any, _page: PageRequest | None) -> Affinity:
+def read_affinity(resource: Resource, data: object, _page: PageRequest | None) -> Affinity:
     charts = []
     for element in need_items(resource, data, "charts", "affinities", "affinity"):
         chart = Item(element, declared=wire.Chart)

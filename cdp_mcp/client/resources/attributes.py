@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cdp_mcp import wire
 from cdp_mcp.catalog import Resource, Scope
 from cdp_mcp.client.models import DomainModel, PageInfo, PageRequest
@@ -32,7 +30,7 @@ class AttributePage(DomainModel):
     page: PageInfo
 
 
-def _attribute(raw: dict[str, Any]) -> Attribute | None:
+def _attribute(raw: dict[str, object]) -> Attribute | None:
     item = Item(raw, ATTRIBUTE, declared=wire.Attribute)
     name = item.text("attr_name")
     if name is None:
@@ -41,7 +39,7 @@ def _attribute(raw: dict[str, Any]) -> Attribute | None:
     return Attribute(name=name, value=value if is_scalar(value) else as_text(value), type=item.text("data_type"))
 
 
-def read_attributes(resource: Resource, data: Any, page: PageRequest | None) -> AttributePage:
+def read_attributes(resource: Resource, data: object, page: PageRequest | None) -> AttributePage:
     raw = find_items(data, *_ATTRIBUTE_KEYS, declared=wire.UserAttributesData)
     if raw is not None and (raw or not isinstance(data, dict)):
         items = [a for a in map(_attribute, raw) if a is not None]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Scope
@@ -35,7 +34,7 @@ class CampaignPage(DomainModel):
     page: PageInfo
 
 
-def _campaign(raw: dict[str, Any]) -> Campaign | None:
+def _campaign(raw: dict[str, object]) -> Campaign | None:
     item = Item(raw, CAMPAIGN, declared=wire.Campaign)
     ident, name = id_and_name(item)
     if ident is None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from cdp_mcp import wire
@@ -30,7 +28,7 @@ class Consents(DomainModel):
     channels: list[ChannelConsent]
 
 
-def _categories(levels: list[Any]) -> list[str]:
+def _categories(levels: list[object]) -> list[str]:
     """Consent categories, levels joined (`Promotional / Offers`); a level of "All" adds nothing."""
     names = []
     for element in levels:
@@ -46,7 +44,7 @@ def _categories(levels: list[Any]) -> list[str]:
     return names
 
 
-def read_consents(resource: Resource, data: Any, _page: PageRequest | None) -> Consents:
+def read_consents(resource: Resource, data: object, _page: PageRequest | None) -> Consents:
     channels = []
     for element in need_items(resource, data, "channels", "consents", "optins"):
         item = Item(element, CHANNEL, declared=wire.OptInData)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cdp_mcp import wire
 from cdp_mcp.catalog import Resource, Scope
 from cdp_mcp.client.models import DomainModel, PageRequest
@@ -21,7 +19,7 @@ class GcrMatch(DomainModel):
     gcr_id: int | None = None
 
 
-def read_gcr(resource: Resource, data: Any, _page: PageRequest | None) -> GcrMatch:
+def read_gcr(resource: Resource, data: object, _page: PageRequest | None) -> GcrMatch:
     found: set[int] = set()
     for element in need_items(resource, data):
         item = Item(element, declared=wire.GcrIdData)

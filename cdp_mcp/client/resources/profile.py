@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from pydantic import Field
 
@@ -51,17 +50,17 @@ _TEXT, _INTEGER = (tuple(name for name, info in Profile.model_fields.items()
 """The profile's plain text and whole-number fields, as `Profile` declares them (in its order)."""
 
 
-def read_profile(resource: Resource, data: Any, _page: PageRequest | None) -> Profile:
+def read_profile(resource: Resource, data: object, _page: PageRequest | None) -> Profile:
     """The profile card; a missing field (even `customerId`) is absent, the rest of the card stands."""
     item = Item(need_dict(resource, data), declared=wire.BasicData)
-    fields: dict[str, Any] = {name: item.text(name) for name in _TEXT}
+    fields: dict[str, object] = {name: item.text(name) for name in _TEXT}
     fields |= {name: item.integer(name) for name in _INTEGER}
     gcr_id = item.integer("gcr_id")  # undocumented in basic: read when a tenant sends it
     fields |= {"gcr_id": gcr_id if gcr_id and gcr_id > 0 else None, "birth_date": item.day("birth_date"),
                "total_sales": item.money("total_sales"), "average_basket": item.money("average_basket")}
     # After every meaning has claimed its key: what is left is the tenant's own fields.
     extra = {name: value for name, value in item.unused() if is_scalar(value) and not is_placeholder(value)}
-    return Profile(extra=extra, **fields)
+    return Profile.model_validate({**fields, "extra": extra})  # the fields by name, as Profile declares them
 
 
 BASIC = Reader(Scope.BASIC, read_profile)

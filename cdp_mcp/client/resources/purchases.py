@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Scope
@@ -32,7 +31,7 @@ class PurchasePage(DomainModel):
     page: PageInfo
 
 
-def _purchase(raw: dict[str, Any]) -> Purchase | None:
+def _purchase(raw: dict[str, object]) -> Purchase | None:
     item = Item(raw, ORDER, declared=wire.Purchase)
     purchase = Purchase(
         order_id=item.text("id", bare=False) or item.text("order_ref"),

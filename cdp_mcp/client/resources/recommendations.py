@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from cdp_mcp import wire
@@ -37,7 +35,7 @@ class Recommendations(DomainModel):
         return PageInfo(total=self.total)
 
 
-def read_recommendations(resource: Resource, data: Any, _page: PageRequest | None) -> Recommendations:
+def read_recommendations(resource: Resource, data: object, _page: PageRequest | None) -> Recommendations:
     raw = need_items(resource, data, "products", "recommendations", "recommendedproducts")
     items = []
     for element in raw:

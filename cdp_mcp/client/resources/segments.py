@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import Resource, Scope
@@ -38,7 +37,7 @@ class Membership(DomainModel):
     in_segment: bool
 
 
-def _segment(raw: dict[str, Any]) -> Segment | None:
+def _segment(raw: dict[str, object]) -> Segment | None:
     item = Item(raw, SEGMENT, declared=wire.Segment)
     ident, name = id_and_name(item)
     if ident is None:
@@ -50,7 +49,7 @@ def _segment(raw: dict[str, Any]) -> Segment | None:
 read_segments = paged_list(SegmentPage, _segment, "segments", "segmentlist")
 
 
-def read_membership(resource: Resource, data: Any, _page: PageRequest | None) -> Membership:
+def read_membership(resource: Resource, data: object, _page: PageRequest | None) -> Membership:
     answer = facts_of(resource, data).flag("in_segment") if isinstance(data, dict) else as_bool(data)
     if answer is None:
         field = wire.meanings(wire.IsCustomerInSegmentData)["in_segment"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from cdp_mcp import wire
@@ -28,7 +26,7 @@ class PurchaseTrends(DomainModel):
     points: list[TrendPoint] = Field(description="Oldest month first")
 
 
-def read_trends(resource: Resource, data: Any, _page: PageRequest | None) -> PurchaseTrends:
+def read_trends(resource: Resource, data: object, _page: PageRequest | None) -> PurchaseTrends:
     """Months oldest first; a month whose order count or value is missing keeps it missing (unknown, not 0)."""
     facts = Item(need_dict(resource, data), declared=wire.ProductPurchaseTrendsData)
     currency = facts.text("currency")

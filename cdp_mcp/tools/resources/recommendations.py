@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -40,7 +40,7 @@ def recommendation(r: RecommendedProduct) -> Recommendation:
                           price=money(r.price), currency=currency_of(r.price))
 
 
-def _source(data: Listed[RecommendedProduct]) -> dict[str, Any]:
+def _source(data: Listed[RecommendedProduct]) -> dict[str, object]:
     """What the recommendations derive from, when the API says (beside the rows)."""
     source = data.source if isinstance(data, domain.Recommendations) else None
     return {"source": clean(source)}
