@@ -1,19 +1,28 @@
-"""Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn.
+"""Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn,
+the environment variables `Settings` reads.
 
 A plain module, not a conftest: importing it never registers fixtures twice.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["free_port", "served_on"]
+from cdp_mcp.settings import SETTINGS
+
+__all__ = ["LIST_BUDGET", "MODEL_BUDGET", "Surface", "descriptors", "free_port", "served_on",
+           "settings_environment_names", "worker_threads"]
 
 
 def free_port() -> int:
@@ -24,12 +33,15 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None = 60) -> AsyncIterator[None]:
+async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None = 60,
+                    config: uvicorn.Config | None = None) -> AsyncIterator[None]:
     """Serve `app` with uvicorn on a bound socket for the duration of the block (its lifespan included).
 
     `within`: seconds the whole block may take (a hung test fails instead of hanging); None for benchmarks.
+    `config`: uvicorn's configuration for `app` (default: uvicorn's defaults, no log configuration of its own);
+    `http_app.uvicorn_config` gives the one `cdp-mcp serve --transport http` runs with.
     """
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    server = uvicorn.Server(config or uvicorn.Config(app, log_config=None, lifespan="on"))
     with anyio.fail_after(within):
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])
@@ -40,3 +52,62 @@ async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None =
             finally:
                 server.should_exit = True
     sock.close()
+
+
+def descriptors(prefix: str) -> tuple[int, int]:
+    """(open file descriptors of this process on paths starting with `prefix`, all of them); Linux (/proc) only."""
+    on_prefix = every = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while listing (the listing's own descriptor)
+            continue
+        every += 1
+        on_prefix += target.startswith(prefix)
+    return on_prefix, every
+
+
+def worker_threads() -> set[threading.Thread]:
+    """anyio's worker threads alive (the objects: a retired thread's ident may be reused by its successor)."""
+    return {t for t in threading.enumerate() if t.name.startswith("AnyIO worker thread")}
+
+
+MODEL_BUDGET = 12 * 1024
+"""Bytes of the descriptions and input schemas of every tool served (what hosts give the model): issue 17's limit."""
+LIST_BUDGET = 22 * 1024
+"""Bytes of the whole compact tools/list, which every conversation loads before its first question."""
+
+
+def _bytes(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Bytes of a `tools/list` answer, compact JSON as on the wire, by part (see tests/bench/bench_surface.py)."""
+
+    tools: int
+    whole: int  # the `tools` array: every definition, whole
+    descriptions: int  # the tool descriptions' text
+    inputs: int  # input schemas
+    outputs: int  # output schemas
+
+    @property
+    def for_the_model(self) -> int:
+        """What hosts give the model for each tool: its description and input schema."""
+        return self.descriptions + self.inputs
+
+    @classmethod
+    def of(cls, tools: Sequence[Any]) -> Surface:
+        """Measure listed tools (the SDK's `Tool` objects, as `Client.list_tools()` returns them)."""
+        listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+        return cls(tools=len(listed), whole=_bytes(listed),
+                   descriptions=sum(len(d.get("description", "").encode()) for d in listed),
+                   inputs=sum(_bytes(d["inputSchema"]) for d in listed),
+                   outputs=sum(_bytes(d["outputSchema"]) for d in listed if "outputSchema" in d))
+
+
+def settings_environment_names() -> frozenset[str]:
+    """Every environment variable `Settings` reads, as the settings' declarations name them, for checking that files
+    which configure cdp-mcp name only variables that exist."""
+    return frozenset(setting.env for setting in SETTINGS)

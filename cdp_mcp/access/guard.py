@@ -125,7 +125,7 @@ class CallGuard:
                 raise
             finally:
                 if self.audit.enabled:
-                    await self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
+                    self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
                                                       request_id, started))
 
     async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:
@@ -135,7 +135,7 @@ class CallGuard:
                 raise CallRateLimitedError(self.limiter.per_minute, wait)
         allowed = caller.resources()
         if allowed is not None and not set(spec.resources) <= allowed:
-            raise missing_scopes_error(name, set(spec.resources) - allowed)
+            raise missing_scopes_error(self.settings, name, set(spec.resources) - allowed)
 
     def _line(self, spec: GuardedCall, name: str, arguments: dict[str, Any], caller: Caller, model: BaseModel | None,
               outcome: str, reads: list[str], request_id: str, started: float) -> dict[str, Any]:

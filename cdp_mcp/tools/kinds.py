@@ -27,14 +27,11 @@ from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text
 from cdp_mcp.tools.spec import Handler, Param, ToolCall, ToolSpec
 from cdp_mcp.tools.upstream import fetch, fetch_with_gcr_id, gcr_id_for
 
-__all__ = ["LEFT_OUT_OF_EVERY_RESULT", "PAGING_NOTE", "Argument", "LeftOut", "ListTool", "ResourceTool",
+__all__ = ["LEFT_OUT_OF_EVERY_RESULT", "Argument", "LeftOut", "ListTool", "ResourceTool",
            "SingleTool"]
 
 Model = TypeVar("Model")
 Row = TypeVar("Row")
-
-PAGING_NOTE = " Capped by limit; says total, and next_cursor when more exist."
-"""The end of the description of every tool that pages."""
 
 _PAGED_UPSTREAM = (Paging.PAGE, Paging.LAST_KEY, Paging.POINTER)
 _SIZED_UPSTREAM = (Paging.PAGE_SIZE, Paging.POINTER)  # without a page to follow, ask for the first N items

@@ -22,8 +22,6 @@ from typing import Annotated, Any, ClassVar, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 __all__ = [
-    "IN_CURRENCY",
-    "ISO_DATE",
     "OUTPUT_CONFIG",
     "Listing",
     "Number",
@@ -33,8 +31,10 @@ __all__ = [
     "compact_property",
     "compact_schema",
     "currency_of",
+    "inline_refs",
     "keyed",
     "tidy_schema",
+    "type_lists",
     "unique",
 ]
 
@@ -86,6 +86,44 @@ def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local `$ref` replaced by the definition it names, and no `$defs`.
+
+    Many MCP hosts do not resolve `$ref` in tool schemas (Copilot CLI, Kiro, opencode, the MCP Inspector's form;
+    Claude Code's HTTP client failed a whole tools/list on one in an output schema), and cdp-mcp's models are not
+    recursive, so each published schema is self-contained. Keywords beside a `$ref` (a description) are kept.
+    """
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            beside = {k: v for k, v in node.items() if k != "$ref"}
+            return resolve({**defs[ref.removeprefix("#/$defs/")], **beside})
+        return {k: resolve(v) for k, v in node.items() if k != "$defs"}
+
+    return resolve(schema)
+
+
+def type_lists(schema: Any) -> Any:
+    """`anyOf` branches that are bare types as one type list: `{"type": ["string", "integer"]}`, the same meaning in
+    fewer bytes. For output schemas only: some model APIs refuse type lists in tool inputs."""
+    if isinstance(schema, list):
+        return [type_lists(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    node = {k: type_lists(v) for k, v in schema.items()}
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and branches and all(isinstance(b, dict) and set(b) == {"type"} for b in branches):
+        del node["anyOf"]
+        node["type"] = [b["type"] for b in branches]
+    return node
+
+
 OUTPUT_CONFIG = ConfigDict(frozen=True, extra="forbid", json_schema_extra=compact_schema)
 
 
@@ -104,11 +142,7 @@ class OutputModel(BaseModel):
     model_config = OUTPUT_CONFIG
 
 
-_GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
-ISO_DATE = "ISO 8601 date"
-"""The description of a date field."""
-IN_CURRENCY = "In the result's currency"
-"""The description of an amount: its currency is said once per result (`Priced`)."""
+_GCR = Field(None)  # the server instructions say what it is for, once
 
 
 class Result(OutputModel):
@@ -121,7 +155,7 @@ class Priced(OutputModel):
     """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
     session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
-    currency: str | None = Field(None, description="ISO 4217 code of every amount in this result, e.g. USD")
+    currency: str | None = Field(None, description="ISO 4217 code of every amount")
     amount_keys: ClassVar[frozenset[str]] = frozenset()
 
     def has_amounts(self) -> bool:
@@ -183,9 +217,9 @@ class Listing(Result):
         if values and isinstance(values[0], type) and issubclass(values[0], OutputModel):
             cls.rows_model = values[0]
 
-    total: int | None = Field(None, description="Items in all")
-    remaining: int | None = Field(None, description="Items after this page")
-    next_cursor: str | None = Field(None, description="Pass as cursor for the next page; absent on the last")
+    total: int | None = None
+    remaining: int | None = None
+    next_cursor: str | None = None
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
-
 from cdp_mcp.client.resources.activity import USER_ACTIVITY, ActivityEvent
 from cdp_mcp.tools.kinds import LeftOut, ListTool
-from cdp_mcp.tools.outputs import IN_CURRENCY, ISO_DATE, Listing, Number, OutputModel, Priced, currency_of
+from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, currency_of
 from cdp_mcp.tools.shaping import clean, lower, money
 
 __all__ = ["GET_CUSTOMER_ACTIVITY", "Activities", "ActivityItem", "Event", "activity_item"]
 
 
 class Event(OutputModel):
-    date: str = Field(description=ISO_DATE)
-    event: str | None = Field(None, description="What happened, in the API's words (its type when undescribed)")
+    date: str
+    event: str | None = None
     channel: str | None = None
-    amount: Number | None = Field(None, description=IN_CURRENCY)
+    amount: Number | None = None
 
 
 class ActivityItem(Event):
@@ -27,7 +25,7 @@ class ActivityItem(Event):
 
 class Activities(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-    events: list[Event] = Field(description="Newest first")
+    events: list[Event]
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -42,8 +40,7 @@ def activity_item(e: ActivityEvent) -> ActivityItem:
 
 GET_CUSTOMER_ACTIVITY = ListTool(
     reader=USER_ACTIVITY, tool="get_customer_activity", title="Customer activity",
-    description="Recent web, app and store events (date, what happened, channel, amount), newest first, capped "
-    "by limit; says total.",
+    description="Recent web, app and store events (date, what happened, channel, amount), newest first.",
     output=Activities, item=activity_item, pages=False,
     summary="recent web, app and store events",
     left_out=LeftOut(("id", "activityType"),

@@ -22,10 +22,9 @@ class AffinityTop(OutputModel):
 
 
 class AffinityOut(Result):
-    measure: str | None = Field(None, description="What the scores measure, the same for every chart")
-    measures: dict[str, str] | None = Field(None, description="Chart -> what its scores measure, when they differ")
-    charts: dict[str, dict[str, Number]] = Field(description="Chart (category, brand, channel...) -> label -> "
-                                                             "score, highest first, capped by limit")
+    measure: str | None = None
+    measures: dict[str, str] | None = Field(None, description="Chart -> measure, when they differ")
+    charts: dict[str, dict[str, Number]] = Field(description="Chart -> label -> score")
     not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 
 
@@ -52,8 +51,8 @@ def affinity(a: Affinity, gcr_id: int | None, limit: int) -> AffinityOut:
 
 GET_CUSTOMER_AFFINITY = SingleTool(
     reader=AFFINITY, tool="get_customer_affinity", title="Customer affinities",
-    description="Affinity scores by category, brand and channel: the top labels of each chart with their "
-    "scores, highest first (limit per chart), and how many more each chart has.",
+    description="Affinity scores by category, brand and channel: each chart's top labels, highest first (limit "
+    "per chart), and how many more it has.",
     output=AffinityOut, shape=affinity, limited=True,
     summary="top categories, brands, channels",
     left_out=LeftOut(("totalCount", "xAxisLabel"),

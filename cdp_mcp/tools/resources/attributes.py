@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from cdp_mcp.client.resources.attributes import USER_ATTRIBUTES, Attribute
-from cdp_mcp.tools.kinds import PAGING_NOTE, LeftOut, ListTool
+from cdp_mcp.tools.kinds import LeftOut, ListTool
 from cdp_mcp.tools.outputs import Listing, OutputModel, unique
 from cdp_mcp.tools.shaping import clean
 
@@ -20,7 +20,7 @@ class AttributeItem(OutputModel):
 
 
 class Attributes(Listing):
-    attributes: dict[str, str | int | float | bool | None] = Field(description="Attribute name -> value")
+    attributes: dict[str, str | int | float | bool | None] = Field(description="By attribute name")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -34,7 +34,7 @@ def attribute_item(a: Attribute) -> AttributeItem:
 
 GET_CUSTOMER_ATTRIBUTES = ListTool(
     reader=USER_ATTRIBUTES, tool="get_customer_attributes", title="Custom attributes",
-    description="The tenant's custom attributes of the customer, name -> value." + PAGING_NOTE,
+    description="The tenant's custom attributes of the customer, name -> value.",
     output=Attributes, item=attribute_item, pages=True,
     summary="the tenant's custom attributes",
     left_out=LeftOut(("dataType",), "the JSON type of each value says it"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from cdp_mcp.client.resources.campaigns import CAMPAIGNS, SEARCH_CAMPAIGNS, Campaign
-from cdp_mcp.tools.kinds import PAGING_NOTE, Argument, LeftOut, ListTool
-from cdp_mcp.tools.outputs import ISO_DATE, Listing, OutputModel
+from cdp_mcp.tools.kinds import Argument, LeftOut, ListTool
+from cdp_mcp.tools.outputs import Listing, OutputModel
 from cdp_mcp.tools.shaping import clean, iso, lower
 
 __all__ = [
@@ -24,16 +24,16 @@ __all__ = [
 class CampaignMatch(OutputModel):
     name: str | None = None
     channel: str | None = None
-    sent: str | None = Field(None, description=f"When it was sent to the customer, {ISO_DATE}")
-    opened: bool | None = Field(None, description="true when the customer opened it; absent otherwise")
-    clicked: bool | None = Field(None, description="true when the customer clicked it; absent otherwise")
+    sent: str | None = None
+    opened: bool | None = None
+    clicked: bool | None = None
 
 
 class CampaignInfo(CampaignMatch):
     status: str | None = None
-    segment_id: str | None = Field(None, description="The segment it targeted")
-    start_date: str | None = Field(None, description=ISO_DATE)
-    end_date: str | None = Field(None, description=ISO_DATE)
+    segment_id: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
 
 
 class CampaignItem(CampaignInfo):
@@ -41,12 +41,11 @@ class CampaignItem(CampaignInfo):
 
 
 class Campaigns(Listing):
-    campaigns: dict[str, CampaignInfo] = Field(description="Campaign id -> campaign")
+    campaigns: dict[str, CampaignInfo] = Field(description="By campaign id")
 
 
 class CampaignMatches(Listing):
-    campaigns: dict[str, CampaignMatch] = Field(description="Campaign id -> campaign; list_customer_campaigns "
-                                                            "also has status, dates and segment")
+    campaigns: dict[str, CampaignMatch] = Field(description="By campaign id")
 
 
 def campaign_item(c: Campaign) -> CampaignItem:
@@ -59,7 +58,7 @@ def campaign_item(c: Campaign) -> CampaignItem:
 LIST_CUSTOMER_CAMPAIGNS = ListTool(
     reader=CAMPAIGNS, tool="list_customer_campaigns", title="Customer campaigns",
     description="Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
-    "opened/clicked." + PAGING_NOTE,
+    "opened/clicked.",
     output=Campaigns, item=campaign_item, pages=True,
     summary="campaigns that targeted the customer",
 )
@@ -68,7 +67,7 @@ LIST_CUSTOMER_CAMPAIGNS = ListTool(
 SEARCH_CUSTOMER_CAMPAIGNS = ListTool(
     reader=SEARCH_CAMPAIGNS, tool="search_customer_campaigns", title="Search customer campaigns",
     description="The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, "
-    "when sent, opened/clicked." + PAGING_NOTE,
+    "when sent, opened/clicked.",
     output=CampaignMatches, item=campaign_item, pages=True,
     argument=Argument("campaign_name", "Text to look for in campaign names, e.g. 'spring'."),
     summary="campaigns matching a name",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from cdp_mcp.client.resources.consent import OPT_IN, Consents
 from cdp_mcp.tools.kinds import LeftOut, SingleTool
 from cdp_mcp.tools.outputs import Result, unique
@@ -13,9 +11,9 @@ __all__ = ["GET_MARKETING_CONSENT", "ConsentOut", "consents"]
 
 
 class ConsentOut(Result):
-    contactable_on: list[str] = Field(description="Channels the customer opted in to (email, sms, push, whatsapp...)")
-    not_contactable_on: list[str] = Field(description="Channels without the customer's consent")
-    categories: dict[str, list[str]] | None = Field(None, description="Channel -> consent categories agreed to")
+    contactable_on: list[str]
+    not_contactable_on: list[str]
+    categories: dict[str, list[str]] | None = None
 
 
 def consents(c: Consents, gcr_id: int | None) -> ConsentOut:
@@ -33,8 +31,8 @@ def _consent_card(data: Consents, gcr_id: int | None, _limit: int) -> Result:
 
 GET_MARKETING_CONSENT = SingleTool(
     reader=OPT_IN, tool="get_marketing_consent", title="Marketing consent",
-    description="Marketing consent: the channels the customer can be contacted on (opted in) and not (email, "
-    "sms, push, whatsapp), with the consent categories agreed to per channel.",
+    description="Marketing consent: the channels (email, sms, push, whatsapp) the customer opted in to and not, "
+    "with the consent categories per channel.",
     output=ConsentOut, shape=_consent_card,
     summary="consent per channel, channels contactable on",
     left_out=LeftOut(("id", "iconName", "consent_category_lvl_2"),

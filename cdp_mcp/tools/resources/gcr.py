@@ -23,9 +23,8 @@ __all__ = ["RESOLVE_CUSTOMER", "CustomerMatch", "ResolveTool"]
 
 
 class CustomerMatch(Result):
-    found: bool | None = Field(None, description="false when no customer matches (then no gcr_id); absent when "
-                                                 "one does")
-    verified: bool | None = Field(None, description="false: the gcr_id was given and could not be checked")
+    found: bool | None = Field(None, description="false: nobody matches")
+    verified: bool | None = Field(None, description="false: the given gcr_id could not be checked")
 
     @model_validator(mode="before")
     @classmethod
@@ -64,8 +63,7 @@ class ResolveTool(ResourceTool):
 RESOLVE_CUSTOMER = ResolveTool(
     reader=GCR_ID, tool="resolve_customer", title="Resolve a customer",
     description="The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; "
-    "found=false when nobody matches (a gcr_id alone is checked). Use gcr_id in later calls: it is cheap and "
-    "unambiguous.",
+    "found=false when nobody matches (a gcr_id alone is checked). Use gcr_id in later calls.",
     summary="the Golden Customer Record id",
     left_out=LeftOut(("status",), "`Available` / `Not available`: a `gcr_id`, or `found: false`"),
 )

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from cdp_mcp.client.resources.profile import BASIC, Profile
 from cdp_mcp.tools.kinds import LeftOut, SingleTool
-from cdp_mcp.tools.outputs import IN_CURRENCY, ISO_DATE, Number, Priced, Result, currency_of
+from cdp_mcp.tools.outputs import Number, Priced, Result, currency_of
 from cdp_mcp.tools.shaping import clean, distinct, iso, money
 
 __all__ = ["GET_CUSTOMER_PROFILE", "CustomerProfile", "full_name", "profile"]
@@ -18,26 +18,26 @@ __all__ = ["GET_CUSTOMER_PROFILE", "CustomerProfile", "full_name", "profile"]
 class CustomerProfile(Result, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
 
-    customer_id: str | None = Field(None, description="The tenant's own customer id, when it differs from gcr_id")
-    name: str | None = Field(None, description="Full name with salutation")
+    customer_id: str | None = Field(None, description="The tenant's id, when not the gcr_id")
+    name: str | None = None
     gender: str | None = None
     age: int | None = None
-    birth_date: str | None = Field(None, description=f"{ISO_DATE}; only the year when PII is redacted")
-    tier: str | None = Field(None, description="Membership tier")
-    status_color: str | None = Field(None, description="The API's status colour (red, green or blue)")
+    birth_date: str | None = None
+    tier: str | None = None
+    status_color: str | None = None
     city: str | None = None
     state: str | None = None
     address: str | None = None
     email: str | None = None
     mobile: str | None = None
     customer_code: str | None = None
-    total_sales: Number | None = Field(None, description=IN_CURRENCY)
-    orders: int | None = Field(None, description="Orders in all")
-    average_basket: Number | None = Field(None, description=f"Average order value. {IN_CURRENCY}")
-    visits: int | None = Field(None, description="Visits in all")
+    total_sales: Number | None = None
+    orders: int | None = None
+    average_basket: Number | None = None
+    visits: int | None = None
     web_sessions: int | None = None
     days_since_last_purchase: int | None = None
-    more: dict[str, str | int | float | bool] | None = Field(None, description="Further fields the tenant exposes")
+    more: dict[str, str | int | float | bool] | None = None
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -77,8 +77,8 @@ def _profile_card(data: Profile, gcr_id: int | None, _limit: int) -> Result:
 GET_CUSTOMER_PROFILE = SingleTool(
     reader=BASIC, tool="get_customer_profile", title="Customer profile",
     description="The customer's profile card: name, tier, status colour, city, age, address, sales figures "
-    "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
-    "Start here for 'who is this customer?'.",
+    "(total, orders, average basket, days since last purchase), the tenant's further fields. Start here for 'who "
+    "is this customer?'.",
     output=CustomerProfile, shape=_profile_card,
     summary="who: name, tier, status colour, city, age, address, sales figures",
     left_out=LeftOut(("profileImageUrl",), "an image URL"),

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from cdp_mcp.client.resources.purchases import PRODUCT_PURCHASED, Purchase
-from cdp_mcp.tools.kinds import PAGING_NOTE, ListTool
-from cdp_mcp.tools.outputs import IN_CURRENCY, ISO_DATE, Listing, Number, OutputModel, Priced, currency_of
+from cdp_mcp.tools.kinds import ListTool
+from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, currency_of
 from cdp_mcp.tools.shaping import clean, iso, money
 
 __all__ = ["LIST_PURCHASED_PRODUCTS", "Order", "OrderLine", "PurchaseItem", "Purchases", "purchase_item"]
@@ -18,12 +18,12 @@ class OrderLine(OutputModel):
     name: str | None = None
     category: str | None = None
     quantity: int | None = Field(None, description="Absent when 1")
-    amount: Number | None = Field(None, description=f"Value of the line. {IN_CURRENCY}")
+    amount: Number | None = None
 
 
 class Order(OutputModel):
-    date: str | None = Field(None, description=ISO_DATE)
-    products: dict[str, OrderLine] = Field(description="Product code -> what was bought")
+    date: str | None = None
+    products: dict[str, OrderLine] = Field(description="By product code")
 
 
 class PurchaseItem(OrderLine):
@@ -53,8 +53,8 @@ def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
 class Purchases(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
 
-    orders: dict[str, Order] = Field(description="Order id -> order, newest first. total and remaining count order "
-                                                 "lines; an order can continue on the next page")
+    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count lines (an "
+                                                 "order may go on over the next page)")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -71,7 +71,7 @@ def purchase_item(p: Purchase) -> PurchaseItem:
 LIST_PURCHASED_PRODUCTS = ListTool(
     reader=PRODUCT_PURCHASED, tool="list_purchased_products", title="Purchased products",
     description="What the customer bought, newest first, by order: date, then per product code its name, "
-    "category, quantity and amount." + PAGING_NOTE,
+    "category, quantity and amount.",
     output=Purchases, item=purchase_item, pages=True,
     summary="what they bought, newest first",
 )

@@ -10,7 +10,7 @@ from cdp_mcp.client.models import Listed
 from cdp_mcp.client.resources import recommendations as domain
 from cdp_mcp.client.resources.recommendations import RECOMMENDED_PRODUCTS, RecommendedProduct
 from cdp_mcp.tools.kinds import LeftOut, ListTool
-from cdp_mcp.tools.outputs import IN_CURRENCY, Listing, Number, OutputModel, Priced, currency_of
+from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, currency_of
 from cdp_mcp.tools.shaping import clean, money
 
 __all__ = ["GET_PRODUCT_RECOMMENDATIONS", "Product", "Recommendation", "Recommendations", "recommendation"]
@@ -18,7 +18,7 @@ __all__ = ["GET_PRODUCT_RECOMMENDATIONS", "Product", "Recommendation", "Recommen
 
 class Product(OutputModel):
     name: str | None = None
-    price: Number | None = Field(None, description=IN_CURRENCY)
+    price: Number | None = None
 
 
 class Recommendation(Product):
@@ -30,8 +30,8 @@ class Recommendations(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
     rows_key: ClassVar[str] = "code"
 
-    products: dict[str, Product] = Field(description="Product code -> product, best first")
-    source: str | None = Field(None, description="What the recommendations derive from")
+    products: dict[str, Product] = Field(description="By product code")
+    source: str | None = None
 
 
 def recommendation(r: RecommendedProduct) -> Recommendation:
@@ -49,8 +49,7 @@ def _source(data: Listed[RecommendedProduct]) -> dict[str, object]:
 GET_PRODUCT_RECOMMENDATIONS = ListTool(
     reader=RECOMMENDED_PRODUCTS, tool="get_product_recommendations",
     title="Product recommendations",
-    description="Products recommended for the customer (code, name, price), best first, capped by limit; says "
-    "total.",
+    description="Products recommended for the customer (code, name, price), best first.",
     output=Recommendations, item=recommendation, pages=False, extra=_source,
     summary="products to recommend",
     left_out=LeftOut(("productKey", "productDescription", "productImgUrl"),

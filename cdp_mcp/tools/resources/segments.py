@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS, Membership, Segment
-from cdp_mcp.tools.kinds import PAGING_NOTE, Argument, LeftOut, ListTool, SingleTool
-from cdp_mcp.tools.outputs import ISO_DATE, Listing, OutputModel, Result
+from cdp_mcp.tools.kinds import Argument, LeftOut, ListTool, SingleTool
+from cdp_mcp.tools.outputs import Listing, OutputModel, Result
 from cdp_mcp.tools.shaping import clean, distinct, iso
 
 __all__ = [
@@ -26,8 +26,8 @@ __all__ = [
 class SegmentInfo(OutputModel):
     name: str | None = None
     category: str | None = None
-    joined: str | None = Field(None, description=f"When the customer joined the segment, {ISO_DATE}")
-    description: str | None = Field(None, description="What the segment means")
+    joined: str | None = None
+    description: str | None = None
 
 
 class SegmentItem(SegmentInfo):
@@ -36,16 +36,15 @@ class SegmentItem(SegmentInfo):
 
 class SegmentMatch(OutputModel):
     name: str | None = None
-    joined: str | None = Field(None, description=ISO_DATE)
+    joined: str | None = None
 
 
 class Segments(Listing):
-    segments: dict[str, SegmentInfo] = Field(description="Segment id (usable as segment_id) -> segment")
+    segments: dict[str, SegmentInfo] = Field(description="By segment id (a segment_id)")
 
 
 class SegmentMatches(Listing):
-    segments: dict[str, SegmentMatch] = Field(description="Segment id (usable as segment_id) -> name and date "
-                                                          "joined; list_customer_segments has the details")
+    segments: dict[str, SegmentMatch] = Field(description="By segment id (a segment_id)")
 
 
 class SegmentCheck(Result):
@@ -65,7 +64,7 @@ def _membership(data: Membership, gcr_id: int | None, _limit: int) -> Result:
 LIST_CUSTOMER_SEGMENTS = ListTool(
     reader=SEGMENTS, tool="list_customer_segments", title="Customer segments",
     description="Segments the customer belongs to, by id: name, category, date joined, what the segment "
-    "means." + PAGING_NOTE,
+    "means.",
     output=Segments, item=segment_item, pages=True,
     summary="the customer's segments",
 )
@@ -74,7 +73,7 @@ LIST_CUSTOMER_SEGMENTS = ListTool(
 SEARCH_CUSTOMER_SEGMENTS = ListTool(
     reader=SEARCH_SEGMENTS, tool="search_customer_segments", title="Search customer segments",
     description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
-    "date joined. Use to find a segment id by name." + PAGING_NOTE,
+    "date joined. Use to find a segment id by name.",
     output=SegmentMatches, item=segment_item, pages=True,
     argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'."),
     summary="segments matching a name",
@@ -85,8 +84,8 @@ SEARCH_CUSTOMER_SEGMENTS = ListTool(
 
 CHECK_CUSTOMER_IN_SEGMENT = SingleTool(
     reader=IS_CUSTOMER_IN_SEGMENT, tool="check_customer_in_segment", title="Is the customer in a segment",
-    description="Whether the customer belongs to one segment, by segment id (from list_customer_segments or "
-    "search_customer_segments). An unknown segment id answers false.",
+    description="Whether the customer is in one segment, by segment id (from list_customer_segments or "
+    "search_customer_segments). An unknown id answers false.",
     argument=Argument("segment_id", "Segment id, e.g. from list_customer_segments."),
     output=SegmentCheck, shape=_membership,
     summary="in the segment or not",

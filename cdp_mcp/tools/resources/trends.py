@@ -8,22 +8,21 @@ from pydantic import Field
 
 from cdp_mcp.client.resources.trends import PRODUCT_PURCHASE_TRENDS, PurchaseTrends
 from cdp_mcp.tools.kinds import LeftOut, SingleTool
-from cdp_mcp.tools.outputs import IN_CURRENCY, Number, OutputModel, Priced, Result, currency_of
+from cdp_mcp.tools.outputs import Number, OutputModel, Priced, Result, currency_of
 
 __all__ = ["GET_PURCHASE_TRENDS", "Figures", "Trends", "trends"]
 
 
 class Figures(OutputModel):
-    orders: int | None = Field(None, description="Absent when the API did not state it: unknown, not 0")
-    sales: Number | None = Field(None, description=f"Order value; absent when unknown, not 0. {IN_CURRENCY}")
+    orders: int | None = None
+    sales: Number | None = None
 
 
 class Trends(Result, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"sales"})
 
-    months: dict[str, Figures] = Field(description="Month (YYYY-MM) -> orders and sales, oldest first")
-    total: Figures | None = Field(None, description="Over the months shown; a figure is absent when a "
-                                                           "month's is unknown")
+    months: dict[str, Figures] = Field(description="By month (YYYY-MM), oldest first; a figure absent is unknown")
+    total: Figures | None = None
 
 
 def trends(t: PurchaseTrends, gcr_id: int | None) -> Trends:
