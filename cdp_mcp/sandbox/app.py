@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 _Handler = Callable[[Request], Awaitable[Response]]
 
 GCR_CONTRACT = ("Answered by the app itself, not by a view: identifiers from the headers and the documented body keys "
-                "(see Requests); a match is `{\"status\":\"OK\",\"data\":[{\"status\":\"Available\",\"gcrId\":N}]}` "
-                "(*`Available`* is our word for a match: the vendor shows `status` only as `\"Not available\"`, so "
-                "`wire.py` marks the field chosen; the client reads a match from `gcrId` and never relies on the word)")
+                "(see Requests); a match is `{\"status\":\"OK\",\"data\":[{\"status\":\"Available\",\"gcrId\":N}]}`: "
+                "`status` and `gcrId` as documented (`\"Not available\"` with `-1` for no match); *`Available`* is our "
+                "word for a match (the vendor shows only `\"Not available\"`), so the client reads a match from "
+                "`gcrId` and never relies on the word")
 """What CONTRACT.md says of the gcr lookup, which the app answers itself (`_Handlers._gcr`)."""
 
 

@@ -11,8 +11,8 @@ arguments and its handler: validate the identifiers, turn `limit`/`cursor` into 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -103,6 +103,9 @@ class ListTool(ResourceTool, Generic[Row]):
     pages: bool
     argument: Argument | None = None
     extra: Callable[[Listed[Row]], dict[str, object]] | None = None  # result fields besides the rows, from the list
+    group: Callable[[Row], Hashable] | None = None
+    """The group a row belongs to (a purchase line's order), when the result groups them: `limit`, `total` and
+    `remaining` then count groups, and a page never splits one (`_whole_groups`)."""
 
     def params(self) -> tuple[Param, ...]:
         search = [text_param(self.argument.name, self.argument.description)] if self.argument else []
@@ -160,11 +163,86 @@ async def _page_for(call: ToolCall, reader: Reader[Model], cursor: Cursor | None
         raise upstream_refusal(exc) from exc
 
 
+_MAX_READS = 5
+"""Upstream pages one call of a grouped list reads at most (pages of MAX_LIMIT items; a group has a few)."""
+
+
+@dataclass(slots=True)
+class _Groups(Generic[Row]):
+    """Whole groups of consecutive rows with one key (a purchase's order lines) as `_whole_groups` reads them: the
+    page's groups, where each begins, and how many begin after the page (so far)."""
+
+    tool: str
+    query: str | None
+    before: int  # groups shown on earlier pages
+    limit: int
+    key: Callable[[Row], Hashable]
+    gcr_id: int | None = None
+    groups: list[list[Row]] = field(default_factory=list)
+    starts: list[Cursor] = field(default_factory=list)
+    after: int = 0
+    _last: Hashable = field(default_factory=object)
+
+    def take(self, items: Sequence[Row], request: PageRequest | None, skip: int) -> None:
+        """The rows of one upstream page (`request`), from row `skip` on."""
+        for index, item in enumerate(items[skip:], start=skip):
+            key = self.key(item)
+            if key == self._last:
+                if not self.after:
+                    self.groups[-1].append(item)
+                continue
+            self._last = key
+            if len(self.groups) == self.limit:
+                self.after += 1
+            else:
+                self.groups.append([item])
+            if len(self.starts) <= self.limit:
+                self.starts.append(self._at(request, index))
+
+    def stop_before_the_last(self, following: PageRequest | None) -> None:
+        """Reads ran out before the list or the page ended: the last group may go on, so it waits for the next page
+        (unless it is alone: then the next page goes on from `following`)."""
+        if len(self.groups) > 1:
+            self.groups.pop()
+        else:
+            self.starts.append(self._at(following, 0))
+        self.after = 1
+
+    def _at(self, request: PageRequest | None, index: int) -> Cursor:
+        return Cursor(self.tool, self.before + len(self.starts), request, self.query, self.gcr_id, skip=index)
+
+    def following(self) -> Cursor | None:
+        return self.starts[len(self.groups)] if self.after else None
+
+
+async def _whole_groups(call: ToolCall, entry: ListTool[Row], cursor: Cursor | None, query: str | None, limit: int,
+                        key: Callable[[Row], Hashable]) -> tuple[Listed[Row], _Groups[Row], int | None]:
+    """Up to `limit` whole groups (`_Groups`) from where `cursor` starts: upstream pages of MAX_LIMIT rows are read
+    until the group after the page begins (so the page's last group is whole) or the list ends. Returns the last
+    data read, the groups, and their total when the list was read to its end here (else None: unknown)."""
+    res = entry.reader.resource
+    request = cursor.page if cursor and cursor.page else _first_page(res, MAX_LIMIT)
+    skip = cursor.skip if cursor else 0
+    read = _Groups(entry.tool, query, cursor.offset if cursor else 0, limit, key)
+    data, read.gcr_id = await _page_for(call, entry.reader, cursor, query, request)
+    for reads in range(_MAX_READS):
+        if reads:
+            data = await fetch(call.backend, entry.reader, call.identity, query=query, page=request)
+        read.take(data.items, request, skip)
+        if data.page.next is None:
+            return data, read, read.before + len(read.groups) + read.after
+        if read.after:
+            return data, read, None  # the page is whole; its total would need more reads
+        request, skip = data.page.next, 0
+    read.stop_before_the_last(data.page.next)
+    return data, read, None
+
+
 def _list_handler(entry: ListTool[Row]) -> Handler:
     """Items capped by `limit`. Resources that page upstream are followed page by page (the cursor carries the
     next page request); the others are cut here (the cursor carries the offset). A pointer-paged resource whose
     answer gives no pointer although more items exist is cut here from then on. Each cursor names the customer
-    whose list it pages."""
+    whose list it pages. A grouped list (`ListTool.group`) shows whole groups."""
     res = entry.reader.resource
     paged_upstream = entry.pages and res.paging in _PAGED_UPSTREAM
 
@@ -172,9 +250,14 @@ def _list_handler(entry: ListTool[Row]) -> Handler:
         query = call.arguments.get(entry.argument.name) if entry.argument else None
         limit: int = call.arguments["limit"]
         token = call.arguments.get("cursor")
-        cursor = decode_cursor(token, tool=entry.tool, query=query) if token else None
+        cursor = decode_cursor(token, call.backend.cursor_key, tool=entry.tool, query=query) if token else None
         offset = cursor.offset if cursor else 0
-        if paged_upstream and (cursor is None or cursor.page is not None):
+        shown: int | None = None  # counted in groups, for a grouped list; else its items
+        if entry.group is not None:
+            data, read, total = await _whole_groups(call, entry, cursor, query, limit, entry.group)
+            gcr_id, following, shown = read.gcr_id, read.following(), len(read.groups)
+            items = [item for lines in read.groups for item in lines]
+        elif paged_upstream and (cursor is None or cursor.page is not None):
             page = cursor.page if cursor else _first_page(res, limit)
             data, gcr_id = await _page_for(call, entry.reader, cursor, query, page)
             items = list(data.items[:limit] if cursor is None else data.items)
@@ -199,10 +282,11 @@ def _list_handler(entry: ListTool[Row]) -> Handler:
         pairs = outputs.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
                                key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
         shaped = [item for _, item in pairs]
-        remaining = total - offset - len(items) if total is not None else None
+        remaining = total - offset - (len(items) if shown is None else shown) if total is not None else None
         extra = entry.extra(data) if entry.extra else {}
         output: Callable[..., outputs.Result] = entry.output  # the entry's own Listing subclass: fields vary per tool
         return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
-                      next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
+                      next_cursor=encode_cursor(following, call.backend.cursor_key) if following else None,
+                      items=shaped, **extra)
 
     return handle

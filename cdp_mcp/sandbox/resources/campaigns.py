@@ -35,5 +35,6 @@ CAMPAIGNS = SandboxResource(
 )
 SEARCH_CAMPAIGNS = SandboxResource(
     Scope.SEARCH_CAMPAIGNS, campaigns,
-    contract=f"{_TOTAL}. Search: case-insensitive substring of the campaign name",
+    contract="Documented \"like searchSegments\" (its fields as there, the items left open); *`totalPages`* as "
+             "campaigns sends it. Search: case-insensitive substring of the campaign name",
 )

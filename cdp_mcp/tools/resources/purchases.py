@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from cdp_mcp.client.resources.purchases import PRODUCT_PURCHASED, Purchase
-from cdp_mcp.tools.kinds import ListTool
+from cdp_mcp.tools.kinds import LeftOut, ListTool
 from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, currency_of
 from cdp_mcp.tools.shaping import clean, iso, money
 
@@ -53,8 +53,7 @@ def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
 class Purchases(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
 
-    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count lines (an "
-                                                 "order may go on over the next page)")
+    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count orders")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -71,7 +70,9 @@ def purchase_item(p: Purchase) -> PurchaseItem:
 LIST_PURCHASED_PRODUCTS = ListTool(
     reader=PRODUCT_PURCHASED, tool="list_purchased_products", title="Purchased products",
     description="What the customer bought, newest first, by order: date, then per product code its name, "
-    "category, quantity and amount.",
-    output=Purchases, item=purchase_item, pages=True,
+    "category, quantity and amount; limit counts orders.",
+    output=Purchases, item=purchase_item, pages=True, group=lambda line: line.order_id,
     summary="what they bought, newest first",
+    left_out=LeftOut(("totalCount",),
+                     "it counts purchase lines; the result groups lines by order, so its `total` counts orders"),
 )
