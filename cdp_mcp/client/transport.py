@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import httpx2
 
-from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.settings import Settings
+from cdp_mcp.version import USER_AGENT
 
-__all__ = ["USER_AGENT", "make_http_client"]
+__all__ = ["make_http_client"]
 
-USER_AGENT = f"cdp-mcp/{__version__}"
 _MAX_CONNECTIONS = 20
 _MAX_KEEPALIVE = 10
 _KEEPALIVE_EXPIRY = 30.0
@@ -58,10 +57,10 @@ def make_http_client(
     """
     url = _checked_base_url(base_url)
     timeout = httpx2.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.read_timeout,
-        write=settings.read_timeout,
-        pool=settings.connect_timeout,
+        connect=settings.requests.connect_timeout,
+        read=settings.requests.read_timeout,
+        write=settings.requests.read_timeout,
+        pool=settings.requests.connect_timeout,
     )
     limits = httpx2.Limits(
         max_connections=_MAX_CONNECTIONS,

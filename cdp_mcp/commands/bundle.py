@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cdp_mcp
-from cdp_mcp import __version__
 from cdp_mcp.commands.bundle_manifest import bundle_pyproject, manifest
 from cdp_mcp.commands.common import say
+from cdp_mcp.version import __version__
 
 __all__ = ["DESCRIPTION", "add_arguments", "build_bundle", "package_files", "run"]
 

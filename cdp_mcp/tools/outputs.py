@@ -43,7 +43,7 @@ __all__ = [
     "Number",
     "Order",
     "OrderLine",
-    "Out",
+    "OutputModel",
     "Priced",
     "Product",
     "PurchaseItem",
@@ -126,7 +126,7 @@ Number = Annotated[float, PlainSerializer(_number, when_used="json")]
 """A float published without a trailing `.0`."""
 
 
-class Out(BaseModel):
+class OutputModel(BaseModel):
     """Base of every output model and item."""
 
     model_config = OUTPUT_CONFIG
@@ -137,13 +137,13 @@ _DATE = "ISO 8601 date"
 _AMOUNT = "In the result's currency"
 
 
-class Result(Out):
+class Result(OutputModel):
     """Base of every result: frozen, no unknown keys, and the customer's gcr_id first."""
 
     gcr_id: int | None = _GCR
 
 
-class Priced(Out):
+class Priced(OutputModel):
     """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
     session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
@@ -181,7 +181,7 @@ def currency_of(*values: Any) -> str | None:
     return next((c for v in values if (c := getattr(v, "currency", None))), None)
 
 
-def keyed(rows: Iterable[Any], key: str, into: type[Out]) -> dict[str, Any]:
+def keyed(rows: Iterable[Any], key: str, into: type[OutputModel]) -> dict[str, Any]:
     """Rows as `{row.<key>: the fields of into}`, the first row of each key kept, rows without a key left out."""
     present = [row for row in rows if getattr(row, key) is not None]
     return {str(getattr(row, key)): row.model_dump(include=set(into.model_fields), exclude_none=True)
@@ -199,14 +199,14 @@ class Listing(Result):
 
     rows_field: ClassVar[str]
     rows_key: ClassVar[str] = "id"
-    rows_model: ClassVar[type[Out]]
+    rows_model: ClassVar[type[OutputModel]]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.rows_field = next(name for name in inspect.get_annotations(cls) if name in cls.model_fields)
         values = get_args(cls.model_fields[cls.rows_field].annotation)[-1:]  # dict[str, Model] -> Model
-        if values and isinstance(values[0], type) and issubclass(values[0], Out):
+        if values and isinstance(values[0], type) and issubclass(values[0], OutputModel):
             cls.rows_model = values[0]
 
     total: int | None = Field(None, description="Items in all")
@@ -255,7 +255,7 @@ class CustomerProfile(Result, Priced):
     more: dict[str, str | int | float | bool] | None = Field(None, description="Further fields the tenant exposes")
 
 
-class SegmentInfo(Out):
+class SegmentInfo(OutputModel):
     name: str | None = None
     category: str | None = None
     joined: str | None = Field(None, description=f"When the customer joined the segment, {_DATE}")
@@ -266,7 +266,7 @@ class SegmentItem(SegmentInfo):
     id: str
 
 
-class SegmentMatch(Out):
+class SegmentMatch(OutputModel):
     name: str | None = None
     joined: str | None = Field(None, description=_DATE)
 
@@ -284,7 +284,7 @@ class SegmentCheck(Result):
     in_segment: bool
 
 
-class CampaignMatch(Out):
+class CampaignMatch(OutputModel):
     name: str | None = None
     channel: str | None = None
     sent: str | None = Field(None, description=f"When it was sent to the customer, {_DATE}")
@@ -312,7 +312,7 @@ class CampaignMatches(Listing):
                                                             "also has status, dates and segment")
 
 
-class Product(Out):
+class Product(OutputModel):
     name: str | None = None
     price: Number | None = Field(None, description=_AMOUNT)
 
@@ -330,7 +330,7 @@ class Recommendations(Listing, Priced):
     source: str | None = Field(None, description="What the recommendations derive from")
 
 
-class Event(Out):
+class Event(OutputModel):
     date: str = Field(description=_DATE)
     event: str | None = Field(None, description="What happened, in the API's words (its type when undescribed)")
     channel: str | None = None
@@ -350,7 +350,7 @@ class Activities(Listing, Priced):
         return [r.model_dump(include=set(cls.rows_model.model_fields), exclude_none=True) for r in rows]
 
 
-class Figures(Out):
+class Figures(OutputModel):
     orders: int | None = Field(None, description="Absent when the API did not state it: unknown, not 0")
     sales: Number | None = Field(None, description=f"Order value; absent when unknown, not 0. {_AMOUNT}")
 
@@ -363,14 +363,14 @@ class Trends(Result, Priced):
                                                            "month's is unknown")
 
 
-class OrderLine(Out):
+class OrderLine(OutputModel):
     name: str | None = None
     category: str | None = None
     quantity: int | None = Field(None, description="Absent when 1")
     amount: Number | None = Field(None, description=f"Value of the line. {_AMOUNT}")
 
 
-class Order(Out):
+class Order(OutputModel):
     date: str | None = Field(None, description=_DATE)
     products: dict[str, OrderLine] = Field(description="Product code -> what was bought")
 
@@ -410,7 +410,7 @@ class Purchases(Listing, Priced):
         return _orders(rows)
 
 
-class AffinityTop(Out):
+class AffinityTop(OutputModel):
     """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
 
     title: str | None = None
@@ -427,7 +427,7 @@ class AffinityOut(Result):
     not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 
 
-class AttributeItem(Out):
+class AttributeItem(OutputModel):
     name: str
     value: str | int | float | bool | None = None
 
