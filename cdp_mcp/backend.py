@@ -21,6 +21,7 @@ import anyio
 import httpx2
 from pydantic import SecretStr
 
+from cdp_mcp import metrics
 from cdp_mcp.broker.broker import TokenBroker
 from cdp_mcp.catalog import DEFAULT_CONTEXT_PATH
 from cdp_mcp.client.client import CdpClient
@@ -151,6 +152,7 @@ async def open_backend(
         api = TokenApiClient(token_http, settings, clock=clock)
         broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
+        stack.enter_context(metrics.allowance_source(broker.allowance))  # scrapes read the shared daily allowance
         client = CdpClient(http, settings, broker, clock=clock)
         backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url,
                           currency=settings.api.currency or (SANDBOX_CURRENCY if sandbox is not None else None))

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -29,7 +30,7 @@ from cdp_mcp.views import apps_extension
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["SERVER_NAME", "build_server", "instructions"]
+__all__ = ["SERVER_NAME", "build_server", "guard_of", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
 _PAGED = "<a tool that pages with cursor>"
@@ -100,4 +101,14 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
                                                middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
                                                extensions=[apps_extension(views)] if views else None)
     register_resources_and_prompts(server, settings, specs, guard)
+    _GUARDS[server] = guard
     return server
+
+
+_GUARDS: WeakKeyDictionary[MCPServer[Any], CallGuard] = WeakKeyDictionary()
+
+
+def guard_of(server: MCPServer[Any]) -> CallGuard | None:
+    """The call guard of a server `build_server` made (None for another): the HTTP transport reads its audit trail
+    for /readyz and stops its running calls at the end of a drain."""
+    return _GUARDS.get(server)

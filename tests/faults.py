@@ -3,9 +3,9 @@
 `FaultInjector(app)` wraps an ASGI app: the sandbox's own (served in process through `httpx2.ASGITransport`, for
 the client's tests) or `forward_to(target)` (served on loopback by `fault_proxy`, so the MCP server reaches it as
 its `CDP_B2B_API_URL` over real HTTP). Faults are set per route and answered in order: a gateway's HTML 502, a
-503 before the sandbox answers, a 401 for every token, a quota refusal worded unlike the sandbox, or a body
-trickled a few bytes at a time. `seen` counts every request by the last segment of its path; `hung_up` counts
-trickled answers the client abandoned.
+503 before the sandbox answers, a 401 for every token, a quota refusal worded unlike the sandbox, a body
+trickled a few bytes at a time, or the sandbox's own answer held back a while (`delay`). `seen` counts every
+request by the last segment of its path; `hung_up` counts trickled answers the client abandoned.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ ASGIApp = Any
 @dataclass
 class Fault:
     """One way to answer a route: `status`/`body`/`headers` for the next `times` requests (None: every one); with
-    `trickle`, a 200 whose body comes `chunk` bytes every `every` seconds, never ending."""
+    `trickle`, a 200 whose body comes `chunk` bytes every `every` seconds, never ending; with `delay`, the app's own
+    answer after that many seconds (a slow API)."""
 
     status: int = 200
     body: bytes = b""
@@ -40,6 +41,7 @@ class Fault:
     trickle: bool = False
     chunk: int = 8
     every: float = 0.5
+    delay: float | None = None
 
 
 class FaultInjector:
@@ -72,6 +74,9 @@ class FaultInjector:
         path: str = scope["path"]
         self.seen[path.rsplit("/", 1)[-1]] += 1
         fault = self._fault_for(path)
+        if fault is not None and fault.delay is not None:
+            await anyio.sleep(fault.delay)
+            fault = None
         if fault is None:
             await self.app(scope, receive, send)
             return

@@ -13,11 +13,14 @@ Replicas on several machines need the same CDP_AUDIT_KEY for their hashes to mat
 
 CDP_AUDIT_LOG: a file path (created 0600, appended, one write per line, so every line is on disk as soon
 as the call ends, and replicas may share a file), `-` for stderr, `off`. Default: CDP_STATE_DIR/audit.jsonl
-with OAuth sign-in, off otherwise. Writes run in a worker thread, never on the event loop.
+with OAuth sign-in, off otherwise. Writes run in a worker thread, never on the event loop. A line that cannot
+be written is counted (`cdp_mcp_audit_write_failures_total`) and marks the trail failing (`failure`, which
+/readyz reports) until a line is written again; `problem()` is the readiness check.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -26,11 +29,13 @@ import os
 import secrets
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from cdp_mcp import metrics
 from cdp_mcp.client.identity import CustomerIdentity
 
 if TYPE_CHECKING:
@@ -96,7 +101,10 @@ class AuditTrail:
         self.destination = destination
         self._settings = settings
         self._fd: int | None = None
+        self._lock = threading.Lock()  # writes come from worker threads
         self.key = b""
+        self.failure: str | None = None
+        """Why the last line could not be written (an errno name), None while lines are written."""
 
     def __repr__(self) -> str:
         return f"AuditTrail({str(self.destination) if self.destination else 'off'})"
@@ -122,25 +130,74 @@ class AuditTrail:
             raise RuntimeError("AuditTrail.write before open(): enter CallGuard.running() first")
         line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n"
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._emit, line)
+            try:
+                await anyio.to_thread.run_sync(self._emit, line)
+            except OSError as exc:
+                metrics.audit_write_failed()
+                if self.failure is None:
+                    logger.error("Audit trail %s cannot be written (%s)", self.destination, _reason(exc))
+                self.failure = _reason(exc)
+                raise
+        if self.failure is not None:
+            logger.warning("Audit trail %s is written again", self.destination)
+            self.failure = None
+
+    async def problem(self) -> str | None:
+        """Why lines cannot be written now, for /readyz: the file at the path cannot be opened for appending, or
+        its file system is full (an errno name); None when off, on stderr, or writable (which also clears
+        `failure`: the cause of the last failed write is gone)."""
+        path = self.destination
+        if not isinstance(path, Path):
+            return None
+        try:
+            await anyio.to_thread.run_sync(_probe, path)
+        except OSError as exc:
+            return _reason(exc)
+        self.failure = None
+        return None
 
     def _emit(self, line: str) -> None:
-        if self._fd is None:
+        if not isinstance(self.destination, Path):
             sys.stderr.write(line)
             sys.stderr.flush()
             return
-        os.write(self._fd, line.encode())  # O_APPEND: one write per line, never interleaved with another writer
+        with self._lock:  # never a write to a descriptor aclose() has just closed (and the system may reuse)
+            if self._fd is None:
+                raise OSError(errno.EBADF, "the audit trail is closed")
+            os.write(self._fd, line.encode())  # O_APPEND: one write per line, never interleaved with another writer
 
     async def aclose(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            await anyio.to_thread.run_sync(os.close, fd)
+        """Close the file once no line is being written (a call stopped late in a shutdown still writes whole)."""
+        def close() -> None:
+            with self._lock:
+                fd, self._fd = self._fd, None
+                if fd is not None:
+                    os.close(fd)
+
+        await anyio.to_thread.run_sync(close)
+
+
+def _reason(exc: OSError) -> str:
+    """Why a write failed, without the path: an errno name (ENOSPC, EISDIR...) or the exception's type."""
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+def _probe(path: Path) -> None:
+    """Open (create) the file at `path` for appending as the trail does, and see room on its file system; raises
+    OSError (ENOSPC when full) if a line could not be written."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        if os.fstatvfs(fd).f_bavail == 0:
+            raise OSError(errno.ENOSPC, "no space left on the audit trail's file system")
+    finally:
+        os.close(fd)
 
 
 def _open_private(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode) and stat.S_IMODE(mode) & 0o077:  # a device or pipe is not ours to change
         os.fchmod(fd, 0o600)  # an existing file readable by others: personal data access is itself personal data
         logger.warning("Audit log %s was readable by other users; made it 0600", path)
     return fd

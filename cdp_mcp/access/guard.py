@@ -5,8 +5,11 @@ overview resource goes through (`tools/registry.guarded_call`): it takes one cal
 refuses a tool their scopes do not fully reach (naming the scope to ask for), runs the call (which opens the
 backend if needed), turns an unexpected exception into an error carrying a request id (logged with the
 traceback under that id), and writes the audit line whatever happened, cancellation included. The request id
-is also set on the SDK's span for the call. `AccessMiddleware` applies the same grants to `tools/list` (each
-person sees the tools their scopes reach).
+is also set on the SDK's span for the call, and bound with the principal for the log lines the call causes
+(`call_context`). Each call is counted in the metrics (tool, outcome, duration; refusals by the rate limit).
+`stop_calls()` is the end of a drain: calls still running are stopped, each answering `ShuttingDownError` and
+writing its audit line. `AccessMiddleware` applies the same grants to `tools/list` (each person sees the tools
+their scopes reach).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import anyio
 from opentelemetry import trace
 from pydantic import BaseModel
 
+from cdp_mcp import call_context, metrics
 from cdp_mcp.access.audit import AuditTrail, audit_destination, identifier_hashes
 from cdp_mcp.access.caller import (
     Caller,
@@ -35,7 +39,7 @@ from cdp_mcp.access.caller import (
 )
 from cdp_mcp.access.ratelimit import RateLimiter, rate_limiter_for
 from cdp_mcp.client.identity import CustomerIdentity, identity_arguments
-from cdp_mcp.errors import CallRateLimitedError, CdpError, UnexpectedFailureError
+from cdp_mcp.errors import CallRateLimitedError, CdpError, ShuttingDownError, UnexpectedFailureError
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -79,6 +83,20 @@ class CallGuard:
         self.settings = settings
         self.limiter = limiter if limiter is not None else rate_limiter_for(settings)
         self.audit = audit if audit is not None else AuditTrail(audit_destination(settings), settings)
+        self._running: set[anyio.CancelScope] = set()
+        self._stopped_after: float | None = None  # seconds of drain, once stop_calls() was called
+
+    @property
+    def calls_running(self) -> int:
+        return len(self._running)
+
+    def stop_calls(self, drain_seconds: float) -> int:
+        """Stop every call still running (the drain's time ran out) and refuse any that starts from now on; each
+        answers `ShuttingDownError` and writes its audit line. Returns how many were stopped."""
+        self._stopped_after = drain_seconds
+        for scope in self._running:
+            scope.cancel()
+        return len(self._running)
 
     def __repr__(self) -> str:
         return f"CallGuard(limiter={self.limiter!r}, audit={self.audit!r})"
@@ -108,10 +126,9 @@ class CallGuard:
         request = ctx.request_context.request if ctx is not None else None
         caller = current_caller(self.settings, request)
         outcome, model = "ok", None
-        with noting_reads() as reads:
+        with noting_reads() as reads, call_context.bound(request_id, caller.principal):
             try:
-                await self._admit(spec, name, caller)
-                model = await answer()
+                model = await self._answer(spec, name, caller, answer)
                 return model
             except CdpError as exc:
                 outcome = exc.code
@@ -124,14 +141,31 @@ class CallGuard:
                 outcome = "cancelled"
                 raise
             finally:
+                metrics.tool_call(name, outcome, time.perf_counter() - started)
                 if self.audit.enabled:
                     await self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
                                                       request_id, started))
+
+    async def _answer(self, spec: GuardedCall, name: str, caller: Caller,
+                      answer: Callable[[], Awaitable[BaseModel]]) -> BaseModel:
+        """Admit the call and answer it, unless `stop_calls` stops it first (then `ShuttingDownError`)."""
+        if self._stopped_after is not None:
+            raise ShuttingDownError(self._stopped_after)
+        scope = anyio.CancelScope()
+        self._running.add(scope)
+        try:
+            with scope:
+                await self._admit(spec, name, caller)
+                return await answer()
+        finally:
+            self._running.discard(scope)
+        raise ShuttingDownError(self._stopped_after or 0)  # only stop_calls cancels this scope
 
     async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:
         if self.limiter is not None:
             wait = await self.limiter.take(caller.principal)
             if wait is not None:
+                metrics.rate_limit_refused()
                 raise CallRateLimitedError(self.limiter.per_minute, wait)
         allowed = caller.resources()
         if allowed is not None and not set(spec.resources) <= allowed:

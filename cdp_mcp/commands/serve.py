@@ -12,11 +12,13 @@ import argparse
 import anyio
 
 from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
+from cdp_mcp.probes import HEALTH_PATH, READY_PATH
+from cdp_mcp.scrape import METRICS_PATH
 from cdp_mcp.server import build_server
-from cdp_mcp.settings import MCP_PATH, Settings
+from cdp_mcp.settings import MCP_PATH, Settings, env_name
 from cdp_mcp.tracing import configure_tracing
 
-__all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
+__all__ = ["DESCRIPTION", "add_arguments", "backend_line", "metrics_line", "run"]
 
 DESCRIPTION = "Serve the MCP tools. CDP_B2B_API_URL unset: the embedded sandbox."
 _OPEN_AFTER = 1.0
@@ -47,16 +49,32 @@ def run(args: argparse.Namespace) -> int:
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     server = build_server(settings, open_after=_OPEN_AFTER)
     if args.transport == "http":
-        from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
+        from cdp_mcp.commands.http_server import serve_http  # noqa: PLC0415 - HTTP only
+        from cdp_mcp.http_app import create_http_app, create_metrics_app  # noqa: PLC0415
 
         app = create_http_app(server, settings, host=args.host)
+        metrics = create_metrics_app(settings)
         auth = (f"OAuth sign-in ({settings.sign_in.mcp_oauth_issuer})" if settings.sign_in.enabled
                 else "bearer token" if settings.http.mcp_auth_token else "none (loopback only)")
-        say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: /healthz; "
-            f"auth: {auth}); {backend_line(settings)}")
-        serve_http(app, host=args.host, port=args.port, log_level=settings.server.log_level)
+        say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: {HEALTH_PATH}, "
+            f"readiness: {READY_PATH}; auth: {auth}); {metrics_line(settings, args.host)}; {backend_line(settings)}")
+        serve_http(app, host=args.host, port=args.port, log_level=settings.server.log_level, metrics=metrics,
+                   metrics_port=settings.metrics.mcp_metrics_port)
         return 0
     if settings.server.log_level != "ERROR":
         say(f"serving MCP over stdio; {backend_line(settings)}")
+    if settings.metrics.mcp_metrics_port is not None:
+        say(f"{env_name('mcp_metrics_port')} is ignored over stdio: the HTTP transport serves the metrics")
     anyio.run(server.run_stdio_async)
     return 0
+
+
+def metrics_line(settings: Settings, host: str) -> str:
+    """Where the metrics are served, as the start-up line says it."""
+    port, token = settings.metrics.mcp_metrics_port, settings.metrics.mcp_metrics_token
+    if port is not None:
+        where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        return f"metrics: {where}{METRICS_PATH}" + (" (bearer token)" if token else "")
+    if token is not None:
+        return f"metrics: {METRICS_PATH} on this port (bearer token)"
+    return f"metrics: off (set {env_name('mcp_metrics_port')} or {env_name('mcp_metrics_token')})"

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 from pydantic import Field
 
+from cdp_mcp import metrics
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client import models
 from cdp_mcp.client.identity import CustomerIdentity
@@ -32,6 +33,8 @@ __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
+VIA = "screen_customers"
+"""How the metrics name rows this tool screened (a screening job's are `job`)."""
 
 
 class Given(OutputModel):
@@ -136,6 +139,15 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
 
 
+def _outcome(row: ScreenRow) -> str:
+    """A row as the metrics count it, the first check it failed: the names a screening job's rows use."""
+    if row.error is not None:
+        return "error"
+    if not row.in_segment:
+        return "not_in_segment"
+    return "eligible" if row.contactable else "not_contactable"
+
+
 async def screen(call: ToolCall) -> Screening:
     """Screen every customer of the request against the segment and the channel."""
     segment_id, segment_name = call.arguments.get("segment_id"), call.arguments.get("segment_name")
@@ -163,6 +175,8 @@ async def screen(call: ToolCall) -> Screening:
     if search is not None and (missing := search.not_found()) is not None:
         raise missing
     final = [r for r in rows if r is not None]
+    for row in final:
+        metrics.screening_rows(VIA, _outcome(row))
     summary = ScreenSummary(
         customers=len(final),
         in_segment=sum(1 for r in final if r.in_segment),
