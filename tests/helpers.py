@@ -69,8 +69,8 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path, 
 
 
 def settings_environment_names() -> frozenset[str]:
-    """Every environment variable `Settings` reads (from the settings' declarations), for checking that files which
-    configure cdp-mcp name only variables that exist."""
+    """Every environment variable `Settings` reads, as the settings' declarations name them, for checking that files
+    which configure cdp-mcp name only variables that exist."""
     return frozenset(setting.env for setting in SETTINGS)
 
 

@@ -19,3 +19,11 @@ def test_no_module_imports_itself_back_through_others() -> None:
             if back is not None:
                 cycles.append(" -> ".join((importer, *back)))
     assert cycles == []
+
+
+def test_no_module_imports_the_package_facade() -> None:
+    """`cdp_mcp/__init__` re-exports CdpError, Settings and __version__ for users; inside the package each module
+    imports the module that holds what it needs (version.py for the version), so the facade stays outside the
+    layers and importing any layer never drags the settings in through it."""
+    graph = grimp.build_graph("cdp_mcp", cache_dir=None)
+    assert graph.find_modules_that_directly_import("cdp_mcp") == set()

@@ -40,7 +40,10 @@ def url_problem(url: str, *, plain_http: PlainHttp, query: bool = False) -> str 
         query: whether the URL may carry a query string (a JWKS or introspection endpoint may).
     """
     scheme, has_scheme, _ = url.partition("://")
-    parts = urlsplit(url if has_scheme else f"https://{url}")
+    try:
+        parts = urlsplit(url if has_scheme else f"https://{url}")
+    except ValueError:  # an unbalanced [ ] around an IPv6 address
+        return "is not a valid URL"
     if "@" in parts.netloc or parts.fragment or (parts.query and not query):
         # httpx2 logs request URLs: credentials travel in headers only. The value is not echoed.
         carried = "user-info or a fragment" if query else "user-info, a query or a fragment"
