@@ -86,10 +86,6 @@ class CallGuard:
         self._running: set[anyio.CancelScope] = set()
         self._stopped_after: float | None = None  # seconds of drain, once stop_calls() was called
 
-    @property
-    def calls_running(self) -> int:
-        return len(self._running)
-
     def stop_calls(self, drain_seconds: float) -> int:
         """Stop every call still running (the drain's time ran out) and refuse any that starts from now on; each
         answers `ShuttingDownError` and writes its audit line. Returns how many were stopped."""

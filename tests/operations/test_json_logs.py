@@ -93,6 +93,11 @@ async def test_a_debug_run_logs_json_without_secrets_or_customer_identifiers(
     during_calls = [line for line in lines if "request_id" in line]
     assert during_calls and all(line["principal"] == "static-token" for line in during_calls)
     assert any(line["logger"].startswith("cdp_mcp.client") for line in during_calls)  # the upstream requests' lines
+    # Probes and scrapes that succeed stay out of the access log (a kubelet asks every few seconds); refusals do not.
+    access = [line["message"] for line in lines if line["logger"] == "uvicorn.access"]
+    assert [m for m in access if "/metrics" in m or "/healthz" in m] == [m for m in access if '"GET /metrics' in m
+                                                                         and m.endswith(" 401")]
+    assert len([m for m in access if "/metrics" in m]) == 1 and any('"POST /mcp' in m for m in access)
     forbidden = {tenant, oauth_secret, bearer, audit_key, metrics_token, *_upstream_tokens(tmp_path / "state")}
     assert len(forbidden) > 5  # the broker held tokens too
     leaked = sorted(value for value in forbidden | _identifiers() if value in text)
