@@ -6,6 +6,14 @@ it this module adds what a network listener needs: a refusal to listen off loopb
 allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
 the Host header. The token guards this server only; it is never forwarded to the upstream API.
 
+Slow and greedy clients are bounded (`http_limits`): request headers within 10 s, the body within 30 s and
+1 MiB, four idle `GET /mcp` streams per principal.
+
+Whatever the mode, credentials travel one way only: a request with two `Authorization` headers (which
+one counts would depend on who reads it) or with `access_token` in its URL (URLs end up in access logs,
+proxies and browser history; RFC 6750 §2.3, and the MCP authorization specification forbids it) is a
+400 `invalid_request`, and the access log never shows such a token (`uvicorn_config`).
+
 With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`sign_in.http_auth`): `/mcp` becomes an OAuth 2.1
 resource server with its protected resource metadata, and the static token is not accepted.
 
@@ -19,10 +27,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
+import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -33,8 +44,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp import metrics
-from cdp_mcp.draining import Drain, Draining
+from cdp_mcp.access.caller import current_caller
+from cdp_mcp.draining import STOP_GRACE, Drain, Draining
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.http_limits import DEFAULT_LIMITS, HeaderDeadlineProtocol, HttpLimits, RequestLimits
 from cdp_mcp.probes import HEALTH_PATH, READY_PATH, Check, Readiness, RedisPing
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.scrape import METRICS_PATH, bearer_matches, metrics_app, metrics_route
@@ -56,14 +69,18 @@ __all__ = [
     "METRICS_PATH",
     "MIN_TOKEN_LENGTH",
     "READY_PATH",
+    "HttpLimits",
     "create_http_app",
     "create_metrics_app",
+    "uvicorn_config",
 ]
 
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 _REALM = 'Bearer realm="cdp-mcp"'
+_URL_TOKEN = re.compile(r"(?i)([?&]access_token=)[^&#\s]*")
+_QUIET_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +97,20 @@ def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
     return False
 
 
+def _malformed_credentials(scope: Scope) -> str | None:
+    """Why the request's credentials are refused before anything reads them, or None."""
+    if sum(1 for name, _ in scope["headers"] if name.lower() == b"authorization") > 1:
+        return "Send one Authorization header: this request carries several."
+    query = scope.get("query_string", b"").decode("latin-1")
+    if any(name.lower() == "access_token" for name, _ in parse_qsl(query, keep_blank_values=True)):
+        return ("Send the access token in the Authorization header (Bearer), never in the URL: URLs end up in "
+                "logs. Treat this token as exposed.")
+    return None
+
+
 class _Guard:
-    """ASGI middleware: the probes and metrics (`operations`) first, answered by their own app; then the Origin
-    allowlist and the bearer token for everything else."""
+    """ASGI middleware: one way of sending credentials (everywhere); then the probes and metrics (`operations`),
+    answered by their own app; then the Origin allowlist and the bearer token for everything else."""
 
     def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str], operations: Starlette) -> None:
         self.app = app
@@ -94,6 +122,12 @@ class _Guard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        problem = _malformed_credentials(scope)
+        if problem is not None:
+            response = JSONResponse({"error": "invalid_request", "error_description": problem}, status_code=400,
+                                    headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
+            await response(scope, receive, send)
             return
         if scope["path"] in self.operation_paths:  # no sign-in middleware: a scraper's token is never verified
             await self.operations(scope, receive, send)  # as an access token (nor sent to an introspection endpoint)
@@ -188,7 +222,7 @@ def _readiness(guard: CallGuard | None, signin: ResourceServer | None, drain: Dr
 
 def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "127.0.0.1",
                     allowed_origins: Sequence[str] | None = None,
-                    token_verifier: CheckingVerifier | None = None) -> Starlette:
+                    token_verifier: CheckingVerifier | None = None, limits: HttpLimits = DEFAULT_LIMITS) -> Starlette:
     """The ASGI app serving `server` at `/mcp`, with `/healthz`, `/readyz` and (see the module docstring) `/metrics`.
 
     Args:
@@ -197,6 +231,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         host: the bind address; off loopback a bearer token is mandatory.
         allowed_origins: browser Origins to accept besides the loopback ones (when bound to loopback).
         token_verifier: with OAuth on, replaces the default verifier (JWKS, or introspection).
+        limits: the request body's deadline and size, the idle GET streams per principal (`http_limits`).
 
     Raises:
         ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN (or OAuth), or with a token that is too short;
@@ -237,10 +272,18 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     if metrics_token is not None and settings.metrics.mcp_metrics_port is None:
         operations.append(metrics_route(metrics_token))
         metrics.enable()  # served: start counting
-    routes: list[BaseRoute] = list(mcp_app.routes)
-    if signin is not None:
-        routes = [Route(r.path, signin.guard(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH else r
-                  for r in routes] + list(signin.routes())
+
+    def principal(scope: Scope) -> str:
+        return current_caller(settings, scope).principal
+
+    def guarded(endpoint: ASGIApp) -> ASGIApp:
+        """The MCP endpoint behind sign-in (when on), then the limits on bodies and idle streams."""
+        limited = RequestLimits(endpoint, limits, principal)
+        return signin.guard(limited) if signin is not None else limited
+
+    routes: list[BaseRoute] = [*(Route(r.path, guarded(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH
+                                 else r for r in mcp_app.routes),
+                               *(signin.routes() if signin is not None else ())]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -261,3 +304,39 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     app.add_middleware(Draining, drain=drain, path=MCP_PATH)  # outermost: refused while draining, before any check
     app.state.drain = drain
     return app
+
+
+class _UrlTokenFilter(logging.Filter):
+    """Masks the value of an `access_token` query parameter in uvicorn's access log lines (the request
+    itself is refused; the line still says it happened)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_URL_TOKEN.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+class _QuietProbes(logging.Filter):
+    """Drops the access-log lines of probes and scrapes that succeeded (a kubelet asks every few seconds, a
+    scraper every fifteen); a failure is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:  # uvicorn.access: client, method, path, version, status
+            path, status = str(args[2]).partition("?")[0], args[4]
+            return not (path in _QUIET_PATHS and isinstance(status, int) and status < 400)
+        return True
+
+
+def uvicorn_config(app: ASGIApp, *, host: str, port: int, log_level: str = "INFO",
+                   limits: HttpLimits = DEFAULT_LIMITS) -> uvicorn.Config:
+    """How `cdp-mcp serve --transport http` runs `app`: uvicorn's logging through our stderr handlers, no
+    Server header, an access log that never shows a token sent in a URL nor the probes that passed, a deadline on
+    request headers, and `STOP_GRACE` for connections left after a drain."""
+    access = logging.getLogger("uvicorn.access")
+    for kind in (_UrlTokenFilter, _QuietProbes):
+        if not any(isinstance(f, kind) for f in access.filters):
+            access.addFilter(kind())
+    return uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(), lifespan="on",
+                          server_header=False, http=HeaderDeadlineProtocol.with_timeout(limits.header_timeout),
+                          timeout_graceful_shutdown=int(STOP_GRACE))

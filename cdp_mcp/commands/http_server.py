@@ -7,14 +7,12 @@ during the drain stops at once, as uvicorn does. The metrics port is a second so
 by the metrics app (so it answers during the drain and closes with the MCP port). Both sockets are bound before
 anything else starts: a port in use stops start-up naming it.
 
-uvicorn's lines go to the process's stderr handler, in its format (commands.common). Probes and scrapes that
-succeed are left out of the access log: a kubelet asks every few seconds, a scraper every fifteen.
+uvicorn runs as `http_app.uvicorn_config` says (its lines go to the process's stderr handler, in its format).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 from types import FrameType
 
@@ -22,15 +20,12 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cdp_mcp.draining import STOP_GRACE, Drain
+from cdp_mcp.draining import Drain
 from cdp_mcp.errors import ConfigurationError
-from cdp_mcp.probes import HEALTH_PATH, READY_PATH
-from cdp_mcp.scrape import METRICS_PATH
+from cdp_mcp.http_app import uvicorn_config
 from cdp_mcp.settings import env_name
 
 __all__ = ["serve_http"]
-
-_QUIET_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
 
 
 class _DrainingServer(uvicorn.Server):
@@ -50,17 +45,6 @@ class _DrainingServer(uvicorn.Server):
         if not self.should_exit and self.drain.finished():
             self.should_exit = True
         return await super().on_tick(counter)
-
-
-class _QuietProbes(logging.Filter):
-    """Drops access-log lines of probes and scrapes that succeeded (a failure is still logged)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5:  # uvicorn.access: client, method, path, version, status
-            path, status = str(args[2]).partition("?")[0], args[4]
-            return not (path in _QUIET_PATHS and isinstance(status, int) and status < 400)
-        return True
 
 
 def _by_port(app: ASGIApp, metrics: ASGIApp, port: int) -> ASGIApp:
@@ -101,11 +85,7 @@ def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO",
                                               f"{env_name('mcp_metrics_token')} to serve /metrics on the MCP port.")
             sockets.append(_bind(host, metrics_port, env_name("mcp_metrics_port")))
             served = _by_port(app, metrics, metrics_port)
-        config = uvicorn.Config(served, host=host, port=port, log_config=None, log_level=log_level.lower(),
-                                lifespan="on", server_header=False, timeout_graceful_shutdown=int(STOP_GRACE))
-        access = logging.getLogger("uvicorn.access")
-        if not any(isinstance(f, _QuietProbes) for f in access.filters):
-            access.addFilter(_QuietProbes())
+        config = uvicorn_config(served, host=host, port=port, log_level=log_level)
         server = _DrainingServer(config, drain)
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
             runner.run(server.serve(sockets=sockets))
