@@ -56,14 +56,20 @@ def _by_port(app: ASGIApp, metrics: ASGIApp, port: int) -> ASGIApp:
     return dispatch
 
 
-def _bind(host: str, port: int, setting: str) -> socket.socket:
-    """A listening socket on `host:port`; one that cannot be had stops start-up naming `setting`."""
+def _listen(host: str, port: int, setting: str) -> list[socket.socket]:
+    """Listening sockets on every address `host` names (`localhost`: 127.0.0.1 and ::1, as uvicorn would bind);
+    a port that cannot be had stops start-up naming `setting`."""
+    sockets: list[socket.socket] = []
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-        return socket.create_server((host, port), family=family)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, _, _, _, address in dict.fromkeys(found):  # each address once
+            sockets.append(socket.create_server(address, family=family))
     except OSError as exc:
+        for sock in sockets:
+            sock.close()
         raise ConfigurationError(f"{setting}: cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__}).",
                                  hint="Choose a free port (or stop what listens there).") from None
+    return sockets
 
 
 def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO", metrics: Starlette | None = None,
@@ -76,14 +82,14 @@ def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO",
     """
     drain: Drain = app.state.drain
     served: ASGIApp = app
-    sockets = [_bind(host, port, "--port")]
+    sockets = _listen(host, port, "--port")
     try:
         if metrics is not None and metrics_port is not None:
             if metrics_port == port:
                 raise ConfigurationError(f"{env_name('mcp_metrics_port')} is the MCP port ({port}).",
                                          hint="Give the metrics a port of their own, or unset it and set "
                                               f"{env_name('mcp_metrics_token')} to serve /metrics on the MCP port.")
-            sockets.append(_bind(host, metrics_port, env_name("mcp_metrics_port")))
+            sockets += _listen(host, metrics_port, env_name("mcp_metrics_port"))
             served = _by_port(app, metrics, metrics_port)
         config = uvicorn_config(served, host=host, port=port, log_level=log_level)
         server = _DrainingServer(config, drain)
