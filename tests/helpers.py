@@ -6,14 +6,19 @@ A plain module, not a conftest: importing it never registers fixtures twice.
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -22,7 +27,8 @@ from starlette.types import ASGIApp
 
 from cdp_mcp.settings import SETTINGS
 
-__all__ = ["RedisProcess", "free_port", "served_on", "settings_environment_names", "wait_until_answering"]
+__all__ = ["LIST_BUDGET", "MODEL_BUDGET", "RedisProcess", "Surface", "descriptors", "free_port", "served_on",
+           "settings_environment_names", "wait_until_answering", "worker_threads"]
 
 
 def free_port() -> int:
@@ -69,6 +75,59 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path, 
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not answer within {within:g} s: {log.read_text()[-3000:]}")
         time.sleep(0.05)
+
+
+def descriptors(prefix: str) -> tuple[int, int]:
+    """(open file descriptors of this process on paths starting with `prefix`, all of them); Linux (/proc) only."""
+    on_prefix = every = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while listing (the listing's own descriptor)
+            continue
+        every += 1
+        on_prefix += target.startswith(prefix)
+    return on_prefix, every
+
+
+def worker_threads() -> set[threading.Thread]:
+    """anyio's worker threads alive (the objects: a retired thread's ident may be reused by its successor)."""
+    return {t for t in threading.enumerate() if t.name.startswith("AnyIO worker thread")}
+
+
+MODEL_BUDGET = 12 * 1024
+"""Bytes of the descriptions and input schemas of every tool served (what hosts give the model): issue 17's limit."""
+LIST_BUDGET = 22 * 1024
+"""Bytes of the whole compact tools/list, which every conversation loads before its first question."""
+
+
+def _bytes(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Bytes of a `tools/list` answer, compact JSON as on the wire, by part (see tests/bench/bench_surface.py)."""
+
+    tools: int
+    whole: int  # the `tools` array: every definition, whole
+    descriptions: int  # the tool descriptions' text
+    inputs: int  # input schemas
+    outputs: int  # output schemas
+
+    @property
+    def for_the_model(self) -> int:
+        """What hosts give the model for each tool: its description and input schema."""
+        return self.descriptions + self.inputs
+
+    @classmethod
+    def of(cls, tools: Sequence[Any]) -> Surface:
+        """Measure listed tools (the SDK's `Tool` objects, as `Client.list_tools()` returns them)."""
+        listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+        return cls(tools=len(listed), whole=_bytes(listed),
+                   descriptions=sum(len(d.get("description", "").encode()) for d in listed),
+                   inputs=sum(_bytes(d["inputSchema"]) for d in listed),
+                   outputs=sum(_bytes(d["outputSchema"]) for d in listed if "outputSchema" in d))
 
 
 def settings_environment_names() -> frozenset[str]:

@@ -139,7 +139,7 @@ class CallGuard:
             finally:
                 metrics.tool_call(name, outcome, time.perf_counter() - started)
                 if self.audit.enabled:
-                    await self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
+                    self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
                                                       request_id, started))
 
     async def _answer(self, spec: GuardedCall, name: str, caller: Caller,

@@ -52,7 +52,7 @@ class Who(_CardSection):
     name: str | None = None
     tier: str | None = None
     city: str | None = None
-    age_band: str | None = Field(None, description="Ten-year band, e.g. 30-39")
+    age_band: str | None = None
 
 
 class Value(_CardSection):
@@ -60,27 +60,25 @@ class Value(_CardSection):
     orders: int | None = None
     average_basket: outputs.Number | None = None
     days_since_last_purchase: int | None = None
-    trend: dict[str, outputs.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
-    trend_direction: str | None = Field(None, description="up, down or flat: last month's sales against the first's")
+    trend: dict[str, outputs.Figures] | None = Field(None, description="By month, last 3; a figure absent is unknown")
+    trend_direction: str | None = Field(None, description="up, down or flat")
 
 
 class SegmentsCard(_CardSection):
     total: int
-    top: dict[str, str] = Field(description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments "
-                                            "has all")
+    top: dict[str, str] = Field(description="Segment id -> name")
 
 
 class Overview(outputs.Result, outputs.Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
 
     who: Who | None = None
-    value: Value | None = Field(None, description="Amounts in the card's currency")
+    value: Value | None = None
     segments: SegmentsCard | None = None
-    consent: dict[str, bool] | None = Field(None, description="Channel -> opted in")
-    affinities: dict[str, dict[str, outputs.Number]] | None = Field(None, description="Chart -> top labels with their "
-                                                                               "scores, highest first")
-    recommendations: dict[str, outputs.Product] | None = Field(None, description="Product code -> product, top 3")
-    unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing from this card")
+    consent: dict[str, bool] | None = None
+    affinities: dict[str, dict[str, outputs.Number]] | None = None
+    recommendations: dict[str, outputs.Product] | None = None
+    unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing")
 
 
 def _direction(months: list[outputs.Figures]) -> str | None:
