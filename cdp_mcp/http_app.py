@@ -252,6 +252,8 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     auth = "oauth" if signin else "bearer" if token else "none"
 
     guard = guard_of(server)
+    if guard is not None:
+        guard.allow_stopping()  # the drain stops calls still running when its time is up
     drain = Drain(settings.http.mcp_drain_seconds, guard.stop_calls if guard is not None else None)
     redis = RedisPing(settings.state.redis_url) if settings.state.redis_url is not None else None
     readiness = _readiness(guard, signin, drain, redis)

@@ -83,16 +83,22 @@ class CallGuard:
         self.settings = settings
         self.limiter = limiter if limiter is not None else rate_limiter_for(settings)
         self.audit = audit if audit is not None else AuditTrail(audit_destination(settings), settings)
-        self._running: set[anyio.CancelScope] = set()
+        self._running: set[anyio.CancelScope] | None = None  # each call's scope, once allow_stopping() was called
         self._stopped_after: float | None = None  # seconds of drain, once stop_calls() was called
+
+    def allow_stopping(self) -> None:
+        """Let `stop_calls` stop running calls (the HTTP transport's drain): each call then runs in a cancel scope of
+        its own, a few microseconds paid only where a drain can happen."""
+        if self._running is None:
+            self._running = set()
 
     def stop_calls(self, drain_seconds: float) -> int:
         """Stop every call still running (the drain's time ran out) and refuse any that starts from now on; each
         answers `ShuttingDownError` and writes its audit line. Returns how many were stopped."""
         self._stopped_after = drain_seconds
-        for scope in self._running:
+        for scope in self._running or ():
             scope.cancel()
-        return len(self._running)
+        return len(self._running or ())
 
     def __repr__(self) -> str:
         return f"CallGuard(limiter={self.limiter!r}, audit={self.audit!r})"
@@ -147,14 +153,18 @@ class CallGuard:
         """Admit the call and answer it, unless `stop_calls` stops it first (then `ShuttingDownError`)."""
         if self._stopped_after is not None:
             raise ShuttingDownError(self._stopped_after)
+        running = self._running
+        if running is None:  # nothing may stop calls (stdio, in process)
+            await self._admit(spec, name, caller)
+            return await answer()
         scope = anyio.CancelScope()
-        self._running.add(scope)
+        running.add(scope)
         try:
             with scope:
                 await self._admit(spec, name, caller)
                 return await answer()
         finally:
-            self._running.discard(scope)
+            running.discard(scope)
         raise ShuttingDownError(self._stopped_after or 0)  # only stop_calls cancels this scope
 
     async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:

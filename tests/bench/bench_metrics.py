@@ -1,7 +1,9 @@
 """Metrics figures: what counting adds to each tool call, and what one scrape of /metrics costs.
 
 1. Recording, in isolation: what one get_customer_profile call records (its tool call with its duration, and its one
-   upstream request), per call, with the metrics off (stdio; nothing serves them) and on.
+   upstream request), per call, with the metrics off (stdio; nothing serves them) and on; beside it, the guard's
+   other per-call additions of issue 16: naming the call for log lines (always) and the cancel scope a drain may
+   stop it with (HTTP only).
 2. The same call end to end, in process through the SDK client on a small embedded sandbox: rounds with the
    metrics off and on, alternating (the machine is shared and noisy: compare the two within one run).
 3. One scrape: rendering the registry (the daily allowance read from the token state included) with every tool,
@@ -27,7 +29,7 @@ from mcp import Client
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from cdp_mcp import metrics  # noqa: E402
+from cdp_mcp import call_context, metrics  # noqa: E402
 from cdp_mcp.catalog import RESOURCE_NAMES  # noqa: E402
 from cdp_mcp.http_app import METRICS_PATH, create_http_app  # noqa: E402
 from cdp_mcp.sandbox.server import bind_socket  # noqa: E402
@@ -46,7 +48,7 @@ def _record_one_call() -> None:
     metrics.upstream_request("basic", 200)
 
 
-def bench_recording(repeat: int = 200_000) -> None:
+async def bench_recording(repeat: int = 200_000) -> None:
     def per_call() -> float:
         started = time.perf_counter()
         for _ in range(repeat):
@@ -61,6 +63,25 @@ def bench_recording(repeat: int = 200_000) -> None:
     on = min(per_call() for _ in range(3))
     print(f"recording one call (its tool call and duration, one upstream request): {off:.0f} ns with the metrics off, "
           f"{on:.0f} ns on ({repeat:,} calls, best of 3)")
+
+    def named() -> float:
+        started = time.perf_counter()
+        for _ in range(repeat):
+            with call_context.bound("0123456789ab", "ops@corp.example"):
+                pass
+        return (time.perf_counter() - started) / repeat * 1e9
+
+    async def scoped() -> float:
+        started = time.perf_counter()
+        for _ in range(repeat):
+            with anyio.CancelScope():  # noqa: ASYNC100 - the scope alone is what is measured
+                pass
+        return (time.perf_counter() - started) / repeat * 1e9
+
+    bound = min(named() for _ in range(3))
+    scope = min([await scoped() for _ in range(3)])
+    print(f"the guard's other additions per call: the request id and principal bound for log lines {bound:.0f} ns; "
+          f"the cancel scope a drain may stop the call with (HTTP only) {scope:.0f} ns")
 
 
 async def bench_end_to_end(state: Path, calls: int, rounds: int) -> None:
@@ -127,7 +148,7 @@ async def bench_scrape(state: Path, scrapes: int) -> None:
 
 async def main(calls: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as state:
-        bench_recording()
+        await bench_recording()
         await bench_end_to_end(Path(state), calls, rounds)
         await bench_scrape(Path(state), scrapes=200)
 
