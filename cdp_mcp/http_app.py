@@ -3,8 +3,9 @@
 The SDK serves both protocol eras at `/mcp` (stateless: no session to pin a client to a process). Around
 it this module adds what a network listener needs: a refusal to listen off loopback without
 `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
-allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
-the Host header. The token guards this server only; it is never forwarded to the upstream API.
+allowlist against DNS rebinding and cross-site browser requests (403); on loopback the Host header must be a
+loopback name too (421). One check decides Host and Origin: the SDK's own copy is turned off. The token
+guards this server only; it is never forwarded to the upstream API.
 
 Slow and greedy clients are bounded (`http_limits`): request headers within 10 s, the body within 30 s and
 1 MiB, four idle `GET /mcp` streams per principal.
@@ -51,7 +52,7 @@ from cdp_mcp.http_limits import DEFAULT_LIMITS, HeaderDeadlineProtocol, HttpLimi
 from cdp_mcp.probes import HEALTH_PATH, READY_PATH, Check, Readiness, RedisPing
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.scrape import METRICS_PATH, bearer_matches, metrics_app, metrics_route
-from cdp_mcp.server import guard_of
+from cdp_mcp.server import guard_of, health_problems
 from cdp_mcp.settings import MCP_PATH, Settings, env_name
 from cdp_mcp.settings.urls import is_loopback
 from cdp_mcp.sign_in.http_auth import ResourceServer
@@ -85,14 +86,14 @@ _QUIET_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
 logger = logging.getLogger(__name__)
 
 
-def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
-    """Exact match, or `scheme://host:*` matching that host with any port (or none)."""
+def _allowed(value: str, allowed: Sequence[str]) -> bool:
+    """Exact match, or `[scheme://]host:*` matching that host with any port (or none): an Origin or a Host."""
     for pattern in allowed:
-        if origin == pattern:
+        if value == pattern:
             return True
         if pattern.endswith(":*"):
             base = pattern[:-2]
-            if origin == base or (origin.startswith(base + ":") and origin[len(base) + 1:].isdigit()):
+            if value == base or (value.startswith(base + ":") and value[len(base) + 1:].isdigit()):
                 return True
     return False
 
@@ -110,12 +111,15 @@ def _malformed_credentials(scope: Scope) -> str | None:
 
 class _Guard:
     """ASGI middleware: one way of sending credentials (everywhere); then the probes and metrics (`operations`),
-    answered by their own app; then the Origin allowlist and the bearer token for everything else."""
+    answered by their own app; then, for everything else, the Host on loopback (DNS rebinding), the Origin allowlist
+    and the bearer token. The one place Host and Origin are checked (the SDK's own copy is off)."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str], operations: Starlette) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str], hosts: Sequence[str] | None,
+                 operations: Starlette) -> None:
         self.app = app
         self.token = token.encode() if token else None
         self.origins = tuple(origins)
+        self.hosts = tuple(hosts) if hosts is not None else None  # None: any Host (off loopback)
         self.operations = operations
         self.operation_paths = frozenset(r.path for r in operations.routes if isinstance(r, Route))
 
@@ -133,8 +137,15 @@ class _Guard:
             await self.operations(scope, receive, send)  # as an access token (nor sent to an introspection endpoint)
             return
         headers = Headers(scope=scope)
+        if self.hosts is not None and not _allowed(headers.get("host", ""), self.hosts):
+            logger.warning("refused a request for Host %r (loopback server)", headers.get("host"))
+            response = JSONResponse(
+                {"error": "misdirected_request", "error_description": "This server answers on loopback only, as "
+                 "127.0.0.1, localhost or [::1]."}, status_code=421)
+            await response(scope, receive, send)
+            return
         origin = headers.get("origin")
-        if origin is not None and not _origin_allowed(origin, self.origins):
+        if origin is not None and not _allowed(origin, self.origins):
             logger.warning("refused a request from Origin %r", origin)
             response = JSONResponse(
                 {"error": "forbidden", "error_description": "This Origin is not allowed; add it to "
@@ -242,9 +253,8 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     token = _auth_token(settings, host) if signin is None else None
     extra = list(allowed_origins if allowed_origins is not None else settings.http.mcp_allowed_origins or ())
     origins = [*LOOPBACK_ORIGINS, *extra] if is_loopback(host) else extra
-    security = (TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(LOOPBACK_HOSTS),
-                                          allowed_origins=origins)
-                if is_loopback(host) else TransportSecuritySettings(enable_dns_rebinding_protection=False))
+    # Host and Origin are checked once, by _Guard: the SDK's copy of those checks matches differently.
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     mcp_app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
                                          transport_security=security, host=host)
     backend = "embedded-sandbox" if settings.api.uses_sandbox else "b2b-api"
@@ -259,8 +269,9 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     readiness = _readiness(guard, signin, drain, redis)
 
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "server": server.name, "version": __version__, "backend": backend,
-                             "auth": auth})
+        problems = await health_problems(server)
+        return JSONResponse({"status": "unhealthy" if problems else "ok", "server": server.name, "version": __version__,
+                             "backend": backend, "auth": auth, **problems}, status_code=503 if problems else 200)
 
     async def readyz(_: Request) -> JSONResponse:
         problems = await readiness.problems()
@@ -302,7 +313,8 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=signin.middleware() if signin else None)
     app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
-    app.add_middleware(_Guard, token=token, origins=origins, operations=Starlette(routes=operations))
+    app.add_middleware(_Guard, token=token, origins=origins, hosts=LOOPBACK_HOSTS if is_loopback(host) else None,
+                       operations=Starlette(routes=operations))
     app.add_middleware(Draining, drain=drain, path=MCP_PATH)  # outermost: refused while draining, before any check
     app.state.drain = drain
     return app

@@ -18,9 +18,9 @@ from weakref import WeakKeyDictionary
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from cdp_mcp.access.guard import AccessMiddleware, CallGuard
+from cdp_mcp.access.guard import AccessMiddleware, CallGuard, RefusedCalls
 from cdp_mcp.lifespan import BackendFactory, BackendSlot
-from cdp_mcp.resources_and_prompts import register_resources_and_prompts
+from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME, OVERVIEW_URI, register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
@@ -30,7 +30,7 @@ from cdp_mcp.views import apps_extension
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["SERVER_NAME", "build_server", "guard_of", "instructions"]
+__all__ = ["SERVER_NAME", "build_server", "guard_of", "health_problems", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
 _PAGED = "<a tool that pages with cursor>"
@@ -96,10 +96,13 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
                 slot.close()
 
     tools, specs = build_tools(settings, guard)
+    refused = RefusedCalls(guard, [s.name for s in specs], guarded_uris=OVERVIEW_URI.partition("{")[0],
+                           resource_name=OVERVIEW_AUDIT_NAME)  # calls the SDK refuses are audited and counted too
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
                                                lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
-                                               middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools)],
+                                               middleware=[refused, AccessMiddleware(guard, specs),
+                                                           ArgumentErrors(tools)],
                                                extensions=[apps_extension(views)] if views else None)
     register_resources_and_prompts(server, settings, specs, guard)
     _GUARDS[server] = guard
@@ -113,3 +116,10 @@ def guard_of(server: MCPServer[Any]) -> CallGuard | None:
     """The call guard of a server `build_server` made (None for another): the HTTP transport reads its audit trail
     for /readyz and stops its running calls at the end of a drain."""
     return _GUARDS.get(server)
+
+
+async def health_problems(server: MCPServer[Any]) -> dict[str, str]:
+    """What keeps `server` (built by `build_server`) from serving calls, for /healthz: {} when nothing does (a
+    failing audit trail refuses every call, so a load balancer should send them elsewhere)."""
+    guard = guard_of(server)
+    return await guard.problems() if guard is not None else {}

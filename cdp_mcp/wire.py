@@ -184,8 +184,15 @@ class CampaignsData(WireModel):
     dataList: Annotated[list[Campaign], chosen(ITEMS)]
 
 
-class SearchCampaignsData(CampaignsData):
-    pass
+class SearchCampaignsData(WireModel):
+    """The vendor documents this answer as "like searchSegments": its fields are documented as there (items open)."""
+
+    customerId: Annotated[int, doc("customer")]
+    currentPage: Annotated[int, doc("current_page")]
+    pageSize: Annotated[int, doc("page_size")]
+    totalCount: Annotated[int, doc("total")]
+    totalPages: Annotated[int, chosen("total_pages"), Field(description="as campaigns sends it")]
+    dataList: Annotated[list[Campaign], doc(ITEMS)]
 
 
 class Product(WireModel):
@@ -293,8 +300,8 @@ class UserAttributesData(WireModel):
 class GcrIdData(WireModel):
     """One item of the gcr response's `data` list."""
 
-    status: Annotated[Literal["Available", "Not available"], chosen("status"),
-                      Field(description='the vendor shows only "Not available"; "Available" is our word for a match')]
+    status: Annotated[Literal["Available", "Not available"], doc("status"),
+                      Field(description='the vendor shows "Not available"; "Available" is our word for a match')]
     gcrId: Annotated[int, doc("gcr_id"), Field(description="-1 when not available")]
 
 

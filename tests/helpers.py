@@ -77,6 +77,56 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path, 
         time.sleep(0.05)
 
 
+class RedisProcess:
+    """A private redis-server on 127.0.0.1:<free port>, password-protected, nothing saved to disk; `stop()` and
+    `start()` take it down and bring it back on the same port (Redis outages). `binary()` is None when none is
+    installed: callers skip, saying so."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.password = secrets.token_hex(16)
+        self.directory = directory
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def binary() -> str | None:
+        return shutil.which("redis-server")
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        binary = self.binary()
+        if binary is None:
+            raise RuntimeError("redis-server is not on PATH (apt-get install redis-server)")
+        args = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+                "--dir", str(self.directory), "--requirepass", self.password,
+                "--logfile", str(self.directory / "redis.log")]
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while True:  # start-up, not a test: wait until it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start; see {self.directory / 'redis.log'}") from None
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def descriptors(prefix: str) -> tuple[int, int]:
     """(open file descriptors of this process on paths starting with `prefix`, all of them); Linux (/proc) only."""
     on_prefix = every = 0
@@ -134,53 +184,3 @@ def settings_environment_names() -> frozenset[str]:
     """Every environment variable `Settings` reads, as the settings' declarations name them, for checking that files
     which configure cdp-mcp name only variables that exist."""
     return frozenset(setting.env for setting in SETTINGS)
-
-
-class RedisProcess:
-    """A private redis-server on 127.0.0.1:<free port>, password-protected, nothing saved to disk; `stop()` and
-    `start()` take it down and bring it back on the same port (Redis outages). `binary()` is None when none is
-    installed: callers skip, saying so."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.password = secrets.token_hex(16)
-        self.directory = directory
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @staticmethod
-    def binary() -> str | None:
-        return shutil.which("redis-server")
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisProcess:
-        binary = self.binary()
-        if binary is None:
-            raise RuntimeError("redis-server is not on PATH (apt-get install redis-server)")
-        args = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-                "--dir", str(self.directory), "--requirepass", self.password,
-                "--logfile", str(self.directory / "redis.log")]
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while True:  # start-up, not a test: wait until it accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start; see {self.directory / 'redis.log'}") from None
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -39,6 +39,7 @@ __all__ = [
     "load_settings",
     "mcp_url",
     "protect_secrets",
+    "report",
     "report_error",
     "say",
 ]
@@ -82,6 +83,11 @@ _SHORT_SECRET = 8
 """A secret shorter than this is still masked, wherever it occurs, so log lines may lose ordinary letters."""
 
 
+_UNMASKED = "cdp_unmasked"
+"""A log record with this attribute set (`extra`) is written as it is: a message that names a setting, never its
+value, yet would be garbled by masking a secret of a letter or two (the warning about such a secret)."""
+
+
 def _scrub(text: str) -> str:
     return _MASKED[0].sub(_MASK, text) if _MASKED else text
 
@@ -90,21 +96,23 @@ class _ScrubbingFormatter(logging.Formatter):
     """The usual format, with every protected secret replaced, in the message and in the traceback alike."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return _scrub(super().format(record))
+        text = super().format(record)
+        return text if getattr(record, _UNMASKED, False) else _scrub(text)
 
 
 def _json_line(level: str, name: str, message: str, *, created: float | None = None,
-               more: dict[str, str] | None = None) -> str:
+               more: dict[str, str] | None = None, masked: bool = True) -> str:
     """One log line as a JSON object: secrets masked in every text before encoding (escaping could hide them)."""
+    scrub = _scrub if masked else str
     moment = datetime.fromtimestamp(created, UTC) if created is not None else datetime.now(UTC)
     entry = {"time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "level": level,
-             "logger": name, "message": _scrub(message)}
+             "logger": name, "message": scrub(message)}
     call = call_context.current()
     if call is not None:
         entry["request_id"] = call.request_id
         if call.principal is not None:
-            entry["principal"] = _scrub(call.principal)
-    entry |= {key: _scrub(value) for key, value in (more or {}).items()}
+            entry["principal"] = scrub(call.principal)
+    entry |= {key: scrub(value) for key, value in (more or {}).items()}
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -117,7 +125,8 @@ class _JsonFormatter(logging.Formatter):
             more["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             more["stack"] = self.formatStack(record.stack_info)
-        return _json_line(record.levelname, record.name, record.getMessage(), created=record.created, more=more)
+        return _json_line(record.levelname, record.name, record.getMessage(), created=record.created, more=more,
+                          masked=not getattr(record, _UNMASKED, False))
 
 
 class _Output:
@@ -140,9 +149,9 @@ def protect_secrets(settings: Settings) -> None:
         _SECRETS.add(secret)
         # One pass, longest first: a secret inside another is masked with it, and no mask is masked again.
         _MASKED[:] = [re.compile("|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True)))]
-        if len(secret) < _SHORT_SECRET:
+        if len(secret) < _SHORT_SECRET:  # names the variable only: not masked, or its own words would be
             logger.warning("%s is shorter than %d characters: easy to guess, and every log line masks "
-                           "text that contains it", setting.env, _SHORT_SECRET)
+                           "text that contains it", setting.env, _SHORT_SECRET, extra={_UNMASKED: True})
 
 
 def configure_logging(level: str = "WARNING", log_format: LogFormat = "text") -> None:
@@ -169,11 +178,11 @@ def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:
         quiet: for interactive commands, log at WARNING unless CDP_LOG_LEVEL was set explicitly.
     """
     settings = Settings.load(**{k: v for k, v in overrides.items() if v is not None})
-    protect_secrets(settings)
     level = settings.server.log_level
     if quiet and not settings.is_given("log_level"):
         level = "WARNING"
-    configure_logging(level, settings.server.log_format)
+    configure_logging(level, settings.server.log_format)  # first: the warnings about short secrets go to stderr
+    protect_secrets(settings)  # like every other line, in the same format
     return settings
 
 
@@ -188,15 +197,20 @@ def say(message: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def report(message: str, *, hint: str | None = None, code: str | None = None) -> None:
+    """A failure a person can act on, and what to do, on stderr: no traceback (a JSON object in JSON mode)."""
+    if _Output.json:
+        more = ({"code": code} if code else {}) | ({"hint": hint} if hint else {})
+        print(_json_line("ERROR", "cdp_mcp", message, more=more), file=sys.stderr, flush=True)
+        return
+    say(message)
+    if hint:
+        print(f"  hint: {hint}", file=sys.stderr, flush=True)
+
+
 def report_error(error: CdpError) -> None:
     """The message and its hint on stderr, no traceback."""
-    if _Output.json:
-        more = {"code": error.code} | ({"hint": error.hint} if error.hint else {})
-        print(_json_line("ERROR", "cdp_mcp", error.message, more=more), file=sys.stderr, flush=True)
-        return
-    say(error.message)
-    if error.hint:
-        print(f"  hint: {error.hint}", file=sys.stderr, flush=True)
+    report(error.message, hint=error.hint, code=error.code)
 
 
 def find_cdp_error(exc: BaseException | None) -> CdpError | None:

@@ -4,8 +4,8 @@ SIGTERM (or SIGINT) starts the drain of `app.state.drain` (`draining.py`) instea
 new requests to `/mcp` get 503 while those in flight finish, for up to CDP_MCP_DRAIN_SECONDS; then uvicorn shuts
 down as usual (the backend closes, the audit file after its last line) and the process exits 0. A second signal
 during the drain stops at once, as uvicorn does. The metrics port is a second socket of the same server, answered
-by the metrics app (so it answers during the drain and closes with the MCP port). Both sockets are bound before
-anything else starts: a port in use stops start-up naming it.
+by the metrics app (so it answers during the drain and closes with the MCP port). Both sockets come bound (serve
+binds them first: a port in use is one line naming it).
 
 uvicorn runs as `http_app.uvicorn_config` says (its lines go to the process's stderr handler, in its format).
 """
@@ -21,9 +21,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp.draining import Drain
-from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.http_app import uvicorn_config
-from cdp_mcp.settings import env_name
 
 __all__ = ["serve_http"]
 
@@ -56,45 +54,18 @@ def _by_port(app: ASGIApp, metrics: ASGIApp, port: int) -> ASGIApp:
     return dispatch
 
 
-def _listen(host: str, port: int, setting: str) -> list[socket.socket]:
-    """Listening sockets on every address `host` names (`localhost`: 127.0.0.1 and ::1, as uvicorn would bind);
-    a port that cannot be had stops start-up naming `setting`."""
-    sockets: list[socket.socket] = []
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        for family, _, _, _, address in dict.fromkeys(found):  # each address once
-            sockets.append(socket.create_server(address, family=family))
-    except OSError as exc:
-        for sock in sockets:
-            sock.close()
-        raise ConfigurationError(f"{setting}: cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__}).",
-                                 hint="Choose a free port (or stop what listens there).") from None
-    return sockets
-
-
-def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO", metrics: Starlette | None = None,
-               metrics_port: int | None = None) -> None:
-    """Serve `app` (from `http_app.create_http_app`) on `host:port`, and `metrics` on `host:metrics_port`, until a
-    signal ends the drain.
-
-    Raises:
-        ConfigurationError: a port is in use (or otherwise cannot be listened on), or the metrics port is the MCP one.
-    """
+def serve_http(app: Starlette, *, sockets: list[socket.socket], host: str, port: int, log_level: str = "INFO",
+               metrics: Starlette | None = None, metrics_port: int | None = None) -> None:
+    """Serve `app` (from `http_app.create_http_app`) on the bound `sockets` (`host:port`, and `host:metrics_port`
+    for `metrics`) until a signal ends the drain; the sockets are closed after."""
     drain: Drain = app.state.drain
     served: ASGIApp = app
-    sockets = _listen(host, port, "--port")
+    if metrics is not None and metrics_port is not None:
+        served = _by_port(app, metrics, metrics_port)
+    config = uvicorn_config(served, host=host, port=port, log_level=log_level)
     try:
-        if metrics is not None and metrics_port is not None:
-            if metrics_port == port:
-                raise ConfigurationError(f"{env_name('mcp_metrics_port')} is the MCP port ({port}).",
-                                         hint="Give the metrics a port of their own, or unset it and set "
-                                              f"{env_name('mcp_metrics_token')} to serve /metrics on the MCP port.")
-            sockets += _listen(host, metrics_port, env_name("mcp_metrics_port"))
-            served = _by_port(app, metrics, metrics_port)
-        config = uvicorn_config(served, host=host, port=port, log_level=log_level)
-        server = _DrainingServer(config, drain)
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-            runner.run(server.serve(sockets=sockets))
+            runner.run(_DrainingServer(config, drain).serve(sockets=sockets))
     finally:
         for sock in sockets:
             sock.close()

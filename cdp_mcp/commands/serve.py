@@ -2,16 +2,24 @@
 
 Over stdio stdout carries protocol messages only: logging already goes to stderr (cli.main sets it up
 before anything else), and every start-up message here is written to stderr. Hosts keep server stderr in
-a log file, so start-up says in one line which backend answers; nothing is repeated per call.
+a log file, so start-up says in one line which backend answers; nothing is repeated per call. An audit trail
+that cannot be written stops start-up in one line; with an audit file, SIGHUP reopens it (after logrotate)
+instead of stopping the server.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+import socket
+from pathlib import Path
 
 import anyio
 
-from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
+from cdp_mcp.access.audit import audit_destination, ensure_writable, request_reopen
+from cdp_mcp.commands.common import EXIT_FAILURE, HTTP_HOST, HTTP_PORT, load_settings, mcp_url, report, say
+from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.listening import bind_socket, cannot_listen
 from cdp_mcp.probes import HEALTH_PATH, READY_PATH
 from cdp_mcp.scrape import METRICS_PATH
 from cdp_mcp.server import build_server
@@ -48,18 +56,25 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)  # and logging
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     server = build_server(settings, open_after=_OPEN_AFTER)
+    ensure_writable(settings)  # an audit trail that cannot be written stops start-up, in one line
+    if hasattr(signal, "SIGHUP") and isinstance(audit_destination(settings), Path):
+        # logrotate's postrotate: reopen the audit file (the default action would stop the server)
+        signal.signal(signal.SIGHUP, lambda *_: request_reopen())
     if args.transport == "http":
         from cdp_mcp.commands.http_server import serve_http  # noqa: PLC0415 - HTTP only
         from cdp_mcp.http_app import create_http_app, create_metrics_app  # noqa: PLC0415
 
         app = create_http_app(server, settings, host=args.host)
         metrics = create_metrics_app(settings)
+        sockets = _listen(args.host, args.port, settings.metrics.mcp_metrics_port if metrics else None)
+        if sockets is None:
+            return EXIT_FAILURE
         auth = (f"OAuth sign-in ({settings.sign_in.mcp_oauth_issuer})" if settings.sign_in.enabled
                 else "bearer token" if settings.http.mcp_auth_token else "none (loopback only)")
         say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: {HEALTH_PATH}, "
             f"readiness: {READY_PATH}; auth: {auth}); {metrics_line(settings, args.host)}; {backend_line(settings)}")
-        serve_http(app, host=args.host, port=args.port, log_level=settings.server.log_level, metrics=metrics,
-                   metrics_port=settings.metrics.mcp_metrics_port)
+        serve_http(app, sockets=sockets, host=args.host, port=args.port, log_level=settings.server.log_level,
+                   metrics=metrics, metrics_port=settings.metrics.mcp_metrics_port)
         return 0
     if settings.server.log_level != "ERROR":
         say(f"serving MCP over stdio; {backend_line(settings)}")
@@ -67,6 +82,32 @@ def run(args: argparse.Namespace) -> int:
         say(f"{env_name('mcp_metrics_port')} is ignored over stdio: the HTTP transport serves the metrics")
     anyio.run(server.run_stdio_async)
     return 0
+
+
+def _listen(host: str, port: int, metrics_port: int | None) -> list[socket.socket] | None:
+    """The MCP port's listening socket, and the metrics port's, bound before anything is served; None after saying
+    in one line why one cannot be had (another process listening there, typically).
+
+    Raises:
+        ConfigurationError: the metrics port is the MCP port.
+    """
+    if metrics_port == port:
+        raise ConfigurationError(f"{env_name('mcp_metrics_port')} is the MCP port ({port}).",
+                                 hint="Give the metrics a port of their own, or unset it and set "
+                                      f"{env_name('mcp_metrics_token')} to serve /metrics on the MCP port.")
+    sockets: list[socket.socket] = []
+    for number, other in ((port, "--port"), (metrics_port, env_name("mcp_metrics_port"))):
+        if number is None:
+            continue
+        try:
+            sockets.append(bind_socket(host, number))
+        except (OSError, OverflowError) as exc:
+            for sock in sockets:
+                sock.close()
+            report(cannot_listen(host, number, exc),
+                   hint=f"another process may be listening there: choose another port with {other}.")
+            return None
+    return sockets
 
 
 def metrics_line(settings: Settings, host: str) -> str:

@@ -1,5 +1,5 @@
-"""A malformed CDP_LOG_FORMAT, drain time or metrics port, or a metrics port that cannot be had, stops start-up in one
-line naming the variable (exit 2), before anything is served."""
+"""A malformed CDP_LOG_FORMAT, drain time or metrics port stops start-up in one line naming the variable (exit 2),
+before anything is served; so does a metrics port that cannot be had (exit 1, as a busy --port)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ def test_a_malformed_setting_stops_start_up_naming_it(
 def test_a_metrics_port_in_use_stops_start_up_naming_it(monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str],
                                                         cdp_env: dict[str, str]) -> None:
+    """As a busy --port does: one line, exit code 1 (another process holds it; nothing is misconfigured)."""
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         monkeypatch.setenv("CDP_MCP_METRICS_PORT", str(port))
-        assert main(["serve", "--transport", "http", "--port", "0"]) == 2
-    assert f"CDP_MCP_METRICS_PORT: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+        assert main(["serve", "--transport", "http", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "choose another port with CDP_MCP_METRICS_PORT" in err
 
 
 def test_the_metrics_port_cannot_be_the_mcp_port(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
