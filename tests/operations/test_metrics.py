@@ -14,9 +14,11 @@ import pytest
 from mcp import Client
 
 from cdp_mcp import metrics
+from cdp_mcp.access.guard import INVALID_ARGUMENTS, INVALID_RESOURCE, UNKNOWN_TOOL
 from cdp_mcp.catalog import RESOURCE_NAMES
 from cdp_mcp.errors import CdpError
 from cdp_mcp.http_app import METRICS_PATH, create_http_app, create_metrics_app
+from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME
 from cdp_mcp.sandbox import SampleCustomer, sample_customers
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
@@ -83,8 +85,9 @@ async def test_a_scrape_counts_calls_upstream_requests_and_tokens_by_fixed_label
     assert limit == settings.tokens.token_daily_limit
     assert 0 <= value(after, "cdp_mcp_token_creations_left") < limit  # the shared state has spent some
     # Every label is one of a small fixed set: never an identifier, a principal or a URL.
-    tools = {s.name for s in all_specs()}
-    codes = {c.code for c in _error_classes()} | {"ok", "cancelled"} | set(metrics.ROW_OUTCOMES)
+    tools = {s.name for s in all_specs()} | {OVERVIEW_AUDIT_NAME, "(unknown tool)"}
+    codes = ({c.code for c in _error_classes()} | {"ok", "cancelled", INVALID_ARGUMENTS, UNKNOWN_TOOL, INVALID_RESOURCE}
+             | set(metrics.ROW_OUTCOMES))
     for (name, labels), _ in after.items():
         for key, label in labels:
             allowed = {"tool": tools, "outcome": codes, "resource": RESOURCE_NAMES | {"token create", "token update"},
@@ -203,3 +206,18 @@ def test_a_metrics_token_that_would_not_protect_them_stops_start_up(sandbox_sett
     with pytest.raises(ConfigurationError, match=named):
         _wrapped(sandbox_settings.replace(**changes))
     assert MCP_TOKEN not in named
+
+
+async def test_a_call_of_a_tool_not_served_is_counted_without_its_name(sandbox_settings: Settings) -> None:
+    """The caller names an unknown tool: counted (as the SDK refused it), under one label, never the made-up name."""
+    made_up = "exfiltrate_" + secrets.token_hex(6)
+    settings = sandbox_settings.replace(mcp_metrics_token=METRICS_TOKEN, mcp_rate_limit=1000)
+    async with serving(settings) as base:
+        before = await scrape(base)
+        async with Client(f"{base}/mcp") as client:
+            assert (await client.call_tool(made_up, {})).is_error
+        after = await scrape(base)
+        async with httpx2.AsyncClient() as http:
+            text = (await http.get(base + METRICS_PATH, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
+    assert grew(before, after, "cdp_mcp_tool_calls_total", tool="(unknown tool)", outcome="UNKNOWN_TOOL") == 1
+    assert made_up not in text
