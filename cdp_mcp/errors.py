@@ -31,6 +31,7 @@ whichever layer raises it: the tree below is all of them.
     │   ├── ScreeningLimitError     the caller already runs CDP_SCREEN_MAX_JOBS screenings
     │   ├── ConfirmationRequiredError   a large screening needs the person's go-ahead (confirm: true)
     │   └── ScreeningStateError     the screening state (CDP_STATE_DIR or Redis) cannot be read or written
+    ├── ShuttingDownError           the server stopped this call: SIGTERM's drain time (CDP_MCP_DRAIN_SECONDS) ran out
     ├── SignInError                 an access token sent to the HTTP server (never a tool's error: 401 or 503)
     │   ├── AccessTokenRejectedError    the token is not acceptable; `reason` is a fixed, header-safe sentence
     │   └── SignInUnavailableError      it cannot be checked now (issuer unreachable, new key id); `retry_after`
@@ -74,6 +75,7 @@ __all__ = [
     "ScreeningLimitError",
     "ScreeningNotFoundError",
     "ScreeningStateError",
+    "ShuttingDownError",
     "SignInError",
     "SignInUnavailableError",
     "TokenError",
@@ -326,6 +328,18 @@ class ScreeningStateError(ScreeningError):
     code = "SCREENING_STATE"
     default_hint = ("Check CDP_STATE_DIR (or CDP_REDIS_URL when set) and that it is writable and reachable; "
                     "run `cdp-mcp doctor`.")
+
+
+class ShuttingDownError(CdpError):
+    """The server is stopping (SIGTERM) and the time calls in flight had to finish ran out: this one was stopped,
+    its upstream requests cancelled. Nothing is wrong with the call: another replica answers it."""
+
+    code = "SHUTTING_DOWN"
+    default_hint = "Retry the call: the server was restarting, and another replica (or this one, restarted) answers."
+
+    def __init__(self, drain_seconds: float) -> None:
+        super().__init__(f"The server is shutting down: this call was still running {drain_seconds:g} s after it was "
+                         "told to stop, so it was stopped.")
 
 
 class SignInError(CdpError):

@@ -22,15 +22,17 @@ import os
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from cdp_mcp import metrics
 from cdp_mcp.access.audit import identifier_hashes
 from cdp_mcp.access.caller import Caller, acting_for, noting_reads
-from cdp_mcp.client.models import Segment
+from cdp_mcp.client.resources.segments import Segment
 from cdp_mcp.errors import AuditUnavailableError, CdpError, RateLimitedError, TokenQuotaError
 from cdp_mcp.jobs.model import Job, JobState, Member, NameSearchState, Owner, ScreenedRow, now
 from cdp_mcp.jobs.pacing import Counted, Pacer
@@ -56,6 +58,8 @@ SWEEP_SECONDS = 60.0
 MAX_RUNNING = 4
 """Jobs one replica runs at once; they share CDP_SCREEN_CONCURRENCY requests in flight."""
 _BACKOFF = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0)
+VIA = "job"
+"""How the metrics name the rows a screening job screened."""
 _OUTAGE_CALLS = 10
 """A chunk failing for longer than this many CDP_CALL_TIMEOUTs stops the job."""
 AUDITED_TOOL = "screen_audience"
@@ -246,26 +250,34 @@ class Engine:
         job = await self.store.job(job_id)
         if job is None or not job.state.active:
             return
+        metrics.screening_job_started()
+        ending = "handed over"  # the lease lost, or this server stopping: another replica goes on
         with acting_for(caller_of(job.owner)):
             try:
                 await self._screen(job)
+                ending = "completed"
             except _LeaseLost:
                 logger.info("screening %s: lease lost; the replica now holding it goes on", job_id)
             except _Cancelled:
+                ending = "cancelled"
                 job.settle(JobState.CANCELLED, self.settings.screening.screen_ttl,
                            f"Cancelled after {job.done_rows:,} of {job.total:,} customers.")
                 await self._settled(job, "cancel")
             except _Stop as stop:
+                ending = "stopped"
                 job.stops += 1
                 job.retry_at = stop.retry_at
                 job.settle(JobState.STOPPED, self.settings.screening.screen_ttl, stop.message)
                 await self._settled(job, "stop", "stopped")
             except Exception:
+                ending = "failed"
                 request_id = secrets.token_hex(6)
                 logger.exception("screening %s failed unexpectedly (request id %s)", job_id, request_id)
                 job.settle(JobState.FAILED, self.settings.screening.screen_ttl,
                            f"The screening failed unexpectedly (request id {request_id}); report the request id.")
                 await self._settled(job, "finish", "INTERNAL")
+            finally:
+                metrics.screening_job_ended(ending)
 
     async def _settled(self, job: Job, event: str, outcome: str = "ok") -> None:
         with anyio.CancelScope(shield=True):
@@ -336,6 +348,8 @@ class Engine:
                                                   similar=sorted(search.similar, key=str.casefold)[:5])
             if not await self.store.commit(job.touch(), chunk, rows, self.holder):  # rows and checkpoint at once
                 raise _LeaseLost
+            for outcome, count in Counter(row.outcome for row in rows).items():
+                metrics.screening_rows(VIA, outcome, count)
         if search is not None and (missing := search.not_found()) is not None:
             job.error = missing.for_model()
         job.settle(JobState.COMPLETED, self.settings.screening.screen_ttl,

@@ -12,12 +12,12 @@ shared with screen_customers): the engine is handed it, so it never imports the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cdp_mcp.client.models import Segment
+from cdp_mcp.client.resources.segments import Segment
 from cdp_mcp.errors import (
     AuthenticationError,
     CallTimeoutError,
@@ -56,7 +56,7 @@ class NameSearch:
     exact: Segment | None = None
     similar: set[str] = field(default_factory=set)
 
-    def note(self, segments: list[Segment]) -> bool:
+    def note(self, segments: Sequence[Segment]) -> bool:
         """Record one customer's matching segments; whether one has exactly the name (case-insensitively)."""
         self.searched += 1
         hit = next((s for s in segments if (s.name or "").strip().casefold() == self.name.casefold()), None)

@@ -10,6 +10,7 @@ from cdp_mcp.settings.fields import env_name
 from cdp_mcp.settings.groups import (
     AUDIENCES_PATH,
     MCP_PATH,
+    LogFormat,
     TokenPolicy,
     ValidityUnit,
     default_audience_dir,
@@ -27,6 +28,7 @@ __all__ = [
     "SETTINGS",
     "Declared",
     "Introspection",
+    "LogFormat",
     "OAuthConfig",
     "Settings",
     "TokenPolicy",

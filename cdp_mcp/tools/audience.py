@@ -11,6 +11,7 @@ the client supports it, else the call fails saying the estimate and asking for `
 
 from __future__ import annotations
 
+from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,6 +22,7 @@ from mcp.types import ToolAnnotations
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
+from cdp_mcp import metrics
 from cdp_mcp.access.caller import current_caller, must_redact
 from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import CdpError, ConfirmationRequiredError, InvalidInputError
@@ -32,7 +34,7 @@ from cdp_mcp.tools.audience_results import AudienceScreening, ScreeningState, cs
 from cdp_mcp.tools.params import CHANNEL, CURSOR, INTEGER, SEGMENT_ID, SEGMENT_NAME, TEXT
 from cdp_mcp.tools.screening import check, check_segment, screened_each
 from cdp_mcp.tools.spec import Param, ToolCall, ToolSpec
-from cdp_mcp.tools.upstream import GCR_RESOURCE, readable
+from cdp_mcp.tools.upstream import readable
 from cdp_mcp.views import SCREENING_URI
 
 if TYPE_CHECKING:
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["AUDIENCE_RESOURCES", "SCREENING_TOOLS", "SYNC_ROWS", "CsvText", "TaskSlot", "audience_specs",
            "caller_of_call", "screening_csv", "task_slot"]
 
+VIA = "screen_audience"
+"""How the metrics name the rows screened within the call (a job's are the engine's)."""
 SYNC_ROWS = 100
 """Audiences up to this size are screened within the call, like screen_customers."""
 SCREENING_TOOLS = ("screen_audience", "get_screening", "cancel_screening")
@@ -104,7 +108,7 @@ async def _plan(ctx: Context[Any, Any], customers: Any, audience_file: Any, audi
                                          audience_id=audience_id)
         if len(intake.audience.members) <= screenings.settings.screening.screen_confirm_above:
             return Plan(intake)
-        lookups = readable(screenings.settings, GCR_RESOURCE)
+        lookups = readable(screenings.settings, Scope.GCR_ID)
         return Plan(intake, await screenings.estimate(intake, checks, gcr_lookups=lookups))
     except CdpError as exc:
         return Plan(error=exc)
@@ -155,7 +159,10 @@ async def _screen_now(call: ToolCall, screenings: Screenings, intake: Intake, ch
         return (await screen_member(check, call.backend, member, checks, search=search,
                                     limiter=screenings.pacer)).row
 
-    return _screened(await screened_each(call, intake.audience.members, one, search), intake, checks, search)
+    rows = await screened_each(call, intake.audience.members, one, search)
+    for outcome, count in Counter(row.outcome for row in rows).items():
+        metrics.screening_rows(VIA, outcome, count)
+    return _screened(rows, intake, checks, search)
 
 
 def _not_started(intake: Intake, checks: Checks, estimate: Estimate | None, why: str) -> AudienceScreening:
@@ -293,6 +300,10 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
             resources=AUDIENCE_RESOURCES, optional_resources=_OPTIONAL,
             params=(*source, SEGMENT_ID, SEGMENT_NAME, CHANNEL, recent, confirm), resolved=(_PLAN, _ANSWER),
             output=AudienceScreening, handler=screen_audience, customer=False, view=SCREENING_URI,
+            optional_note="searchSegments by name",
+            summary="an audience of any size (up to `CDP_AUDIENCE_MAX`; `customers`, `audience_file` or "
+                    "`audience_id`): up to 100 rows at once, else a screening run in the background (see "
+                    "[Screening an audience](#screening-an-audience))",
         ),
         ToolSpec(
             name="get_screening", title="Screening progress and results",
@@ -300,12 +311,13 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
                          "to the whole result (JSON, CSV)."),
             resources=AUDIENCE_RESOURCES, params=(_SCREENING_ID, CURSOR, _ONLY, _RESUME), output=AudienceScreening,
             handler=get_screening, customer=False, view=SCREENING_URI,
+            summary="progress; once done, counts per outcome, pages of rows, links to the JSON and CSV",
         ),
         ToolSpec(
             name="cancel_screening", title="Cancel a screening",
             description="Cancel a screen_audience run; rows screened so far are kept until it expires.",
             resources=AUDIENCE_RESOURCES, params=(_SCREENING_ID,), output=ScreeningState, handler=cancel_screening,
-            customer=False,
+            customer=False, summary="stops a screening at its next chunk; rows screened so far are kept",
             annotations=_STOPS_A_JOB,
         ),
     ]

@@ -23,41 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_valida
 
 __all__ = [
     "OUTPUT_CONFIG",
-    "Activities",
-    "ActivityItem",
-    "AffinityOut",
-    "AffinityTop",
-    "AttributeItem",
-    "Attributes",
-    "CampaignInfo",
-    "CampaignItem",
-    "CampaignMatch",
-    "CampaignMatches",
-    "Campaigns",
-    "ConsentOut",
-    "CustomerMatch",
-    "CustomerProfile",
-    "Event",
-    "Figures",
     "Listing",
     "Number",
-    "Order",
-    "OrderLine",
     "OutputModel",
     "Priced",
-    "Product",
-    "PurchaseItem",
-    "Purchases",
-    "Recommendation",
-    "Recommendations",
     "Result",
-    "SegmentCheck",
-    "SegmentInfo",
-    "SegmentItem",
-    "SegmentMatch",
-    "SegmentMatches",
-    "Segments",
-    "Trends",
     "collapsed_schema",
     "compact_property",
     "compact_schema",
@@ -232,7 +202,7 @@ class Priced(OutputModel):
         return _has_number(self.model_dump(exclude_none=True), self.amount_keys)
 
 
-def _has_number(data: Any, keys: frozenset[str]) -> bool:
+def _has_number(data: object, keys: frozenset[str]) -> bool:
     if isinstance(data, dict):
         return any((k in keys and isinstance(v, int | float) and not isinstance(v, bool)) or _has_number(v, keys)
                    for k, v in data.items())
@@ -254,7 +224,7 @@ def unique(items: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
     return out
 
 
-def currency_of(*values: Any) -> str | None:
+def currency_of(*values: object) -> str | None:
     """The first currency stated by one of `values` (amounts as the client reads them, or rows that carry one)."""
     return next((c for v in values if (c := getattr(v, "currency", None))), None)
 
@@ -269,7 +239,7 @@ def keyed(rows: Iterable[Any], key: str, into: type[OutputModel]) -> dict[str, A
 class Listing(Result):
     """A capped list: how many exist, how many more after this page, and the cursor to get them.
 
-    The generic listing (`profile.py`) hands a page's rows over as `items=[...]`; a subclass publishes them under
+    The generic list tool (`kinds.ListTool`) hands a page's rows over as `items=[...]`; a subclass publishes them under
     `rows_field` (the first field it declares), by default keyed by each row's `rows_key` with the fields of
     `rows_model` (the model of that field's values; `publish` says how), and states the currency the rows' amounts
     came with.
@@ -306,224 +276,3 @@ class Listing(Result):
         if (currency := currency_of(*rows)) and not data.get("currency"):
             data["currency"] = currency
         return data
-
-
-class CustomerProfile(Result, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
-
-    customer_id: str | None = Field(None, description="The tenant's id, when not the gcr_id")
-    name: str | None = None
-    gender: str | None = None
-    age: int | None = None
-    birth_date: str | None = None
-    tier: str | None = None
-    status_color: str | None = None
-    city: str | None = None
-    state: str | None = None
-    address: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    customer_code: str | None = None
-    total_sales: Number | None = None
-    orders: int | None = None
-    average_basket: Number | None = None
-    visits: int | None = None
-    web_sessions: int | None = None
-    days_since_last_purchase: int | None = None
-    more: dict[str, str | int | float | bool] | None = None
-
-
-class SegmentInfo(OutputModel):
-    name: str | None = None
-    category: str | None = None
-    joined: str | None = None
-    description: str | None = None
-
-
-class SegmentItem(SegmentInfo):
-    id: str
-
-
-class SegmentMatch(OutputModel):
-    name: str | None = None
-    joined: str | None = None
-
-
-class Segments(Listing):
-    segments: dict[str, SegmentInfo] = Field(description="By segment id (a segment_id)")
-
-
-class SegmentMatches(Listing):
-    segments: dict[str, SegmentMatch] = Field(description="By segment id (a segment_id)")
-
-
-class SegmentCheck(Result):
-    in_segment: bool
-
-
-class CampaignMatch(OutputModel):
-    name: str | None = None
-    channel: str | None = None
-    sent: str | None = None
-    opened: bool | None = None
-    clicked: bool | None = None
-
-
-class CampaignInfo(CampaignMatch):
-    status: str | None = None
-    segment_id: str | None = None
-    start_date: str | None = None
-    end_date: str | None = None
-
-
-class CampaignItem(CampaignInfo):
-    id: str
-
-
-class Campaigns(Listing):
-    campaigns: dict[str, CampaignInfo] = Field(description="By campaign id")
-
-
-class CampaignMatches(Listing):
-    campaigns: dict[str, CampaignMatch] = Field(description="By campaign id")
-
-
-class Product(OutputModel):
-    name: str | None = None
-    price: Number | None = None
-
-
-class Recommendation(Product):
-    code: str | None = Field(None, description="Product code, or the product's key when it has none")
-    currency: str | None = None
-
-
-class Recommendations(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
-    rows_key: ClassVar[str] = "code"
-
-    products: dict[str, Product] = Field(description="By product code")
-    source: str | None = None
-
-
-class Event(OutputModel):
-    date: str
-    event: str | None = None
-    channel: str | None = None
-    amount: Number | None = None
-
-
-class ActivityItem(Event):
-    currency: str | None = None
-
-
-class Activities(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-    events: list[Event]
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return [r.model_dump(include=set(cls.rows_model.model_fields), exclude_none=True) for r in rows]
-
-
-class Figures(OutputModel):
-    orders: int | None = None
-    sales: Number | None = None
-
-
-class Trends(Result, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"sales"})
-
-    months: dict[str, Figures] = Field(description="By month (YYYY-MM), oldest first; a figure absent is unknown")
-    total: Figures | None = None
-
-
-class OrderLine(OutputModel):
-    name: str | None = None
-    category: str | None = None
-    quantity: int | None = Field(None, description="Absent when 1")
-    amount: Number | None = None
-
-
-class Order(OutputModel):
-    date: str | None = None
-    products: dict[str, OrderLine] = Field(description="By product code")
-
-
-class PurchaseItem(OrderLine):
-    """One upstream purchase line, before lines are grouped into their orders."""
-
-    order_id: str | None = None
-    date: str | None = None
-    product_code: str | None = None
-    currency: str | None = None
-
-
-def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
-    """Lines grouped by order (in page order); a product twice in one order is one line with the sums."""
-    orders: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        order = orders.setdefault(row.order_id or f"on {row.date or 'an unknown date'}",
-                                  {"date": row.date, "products": {}})
-        code = row.product_code or row.name or f"line {len(order['products']) + 1}"
-        line = row.model_dump(include=set(OrderLine.model_fields), exclude_none=True)
-        if (seen := order["products"].get(code)) is not None:
-            line["quantity"] = seen.get("quantity", 1) + line.get("quantity", 1)
-            line["amount"] = round(seen.get("amount", 0) + line.get("amount", 0), 2)
-        order["products"][code] = line
-    return orders
-
-
-class Purchases(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-
-    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count orders")
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return _orders(rows)
-
-
-class AffinityTop(OutputModel):
-    """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
-
-    title: str | None = None
-    measure: str | None = None
-    top: dict[str, float]
-    total: int
-
-
-class AffinityOut(Result):
-    measure: str | None = None
-    measures: dict[str, str] | None = Field(None, description="Chart -> measure, when they differ")
-    charts: dict[str, dict[str, Number]] = Field(description="Chart -> label -> score")
-    not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
-
-
-class AttributeItem(OutputModel):
-    name: str
-    value: str | int | float | bool | None = None
-
-
-class Attributes(Listing):
-    attributes: dict[str, str | int | float | bool | None] = Field(description="By attribute name")
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return {r.name: r.value for r in unique(rows, key=lambda r: r.name)}
-
-
-class CustomerMatch(Result):
-    found: bool | None = Field(None, description="false: nobody matches")
-    verified: bool | None = Field(None, description="false: the given gcr_id could not be checked")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _found_is_the_default(cls, data: Any) -> Any:
-        return {**data, "found": None} if isinstance(data, dict) and data.get("found") is True else data
-
-
-class ConsentOut(Result):
-    contactable_on: list[str]
-    not_contactable_on: list[str]
-    categories: dict[str, list[str]] | None = None

@@ -29,7 +29,7 @@ class Linked(Protocol):
     def resource_links(self) -> list[ResourceLink]: ...
 
 
-def compact_json(data: Any) -> str:
+def compact_json(data: object) -> str:
     """JSON without indentation or spaces: what a host pays for when it forwards the text block."""
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 

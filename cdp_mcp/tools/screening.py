@@ -16,21 +16,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 from pydantic import Field
 
+from cdp_mcp import metrics
 from cdp_mcp.catalog import Scope
-from cdp_mcp.client import models
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
+from cdp_mcp.client.resources.consent import OPT_IN
+from cdp_mcp.client.resources.profile import BASIC
+from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.jobs import model as jobs_model
 from cdp_mcp.jobs.rows import Facts, NameSearch
 from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
-from cdp_mcp.tools.shaping import full_name
+from cdp_mcp.tools.resources.profile import full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
@@ -46,6 +49,8 @@ _Row = TypeVar("_Row")
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
+VIA = "screen_customers"
+"""How the metrics name rows this tool screened (a screening job's are `job`)."""
 _NAMING_READS = 3
 """Pages of one member's segments read at most to name a segment given by id."""
 
@@ -89,28 +94,26 @@ class Screening(OutputModel):
 
 
 async def check(backend: Backend, identity: CustomerIdentity, *, segment_id: str | None, search: NameSearch | None,
-                channel: str, limiter: AbstractAsyncContextManager[Any] | None) -> Facts:
+                channel: str, limiter: AbstractAsyncContextManager[object] | None) -> Facts:
     """One customer's membership (by id, or by name through `search`), consent on `channel` and recency, fetched
     beside their gcr_id, with at most `limiter`'s requests in flight. Failures are kept in `Facts.errors`."""
-    asks: dict[str, PlannedFetch] = {}
-    if segment_id is not None:
-        asks["in_segment"] = PlannedFetch(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
-    elif search is not None:
-        first = PageRequest(page=1, page_size=MAX_LIMIT)
-        asks["in_segment"] = PlannedFetch(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
-    asks |= {"contactable": PlannedFetch(Scope.OPT_IN), "profile": PlannedFetch(Scope.BASIC)}
-    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, asks, limiter=limiter)
+    by_id = PlannedFetch(IS_CUSTOMER_IN_SEGMENT, query=segment_id) if segment_id is not None else None
+    by_name = PlannedFetch(SEARCH_SEGMENTS, query=search.name, page=PageRequest(page=1, page_size=MAX_LIMIT)) \
+        if by_id is None and search is not None else None
+    contactable, profile = PlannedFetch(OPT_IN), PlannedFetch(BASIC)
+    membership = [ask for ask in (by_id, by_name) if ask is not None]
+    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, [*membership, contactable, profile],
+                                                limiter=limiter)
     facts = Facts(gcr_id=gcr_id if gcr_id is not None else identity.gcr_id)
-    membership = answers.get("in_segment")
-    if isinstance(membership, models.Membership):
-        facts.in_segment = membership.in_segment
-    elif isinstance(membership, models.SegmentPage) and search is not None:
-        facts.in_segment = search.note(membership.items)
-    if isinstance(consent := answers["contactable"], models.Consents):
+    if by_id is not None and (member := answers.get(by_id)) is not None:
+        facts.in_segment = member.in_segment
+    elif by_name is not None and search is not None and (found := answers.get(by_name)) is not None:
+        facts.in_segment = search.note(found.items)
+    if (consent := answers.get(contactable)) is not None:
         facts.contactable = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if isinstance(profile := answers["profile"], models.Profile):
-        facts.name, facts.days_since_last_purchase = full_name(profile), profile.days_since_last_purchase
-    facts.errors = [a for a in answers.values() if isinstance(a, CdpError)]
+    if (card := answers.get(profile)) is not None:
+        facts.name, facts.days_since_last_purchase = full_name(card), card.days_since_last_purchase
+    facts.errors = list(answers.errors().values())
     return facts
 
 
@@ -164,17 +167,25 @@ async def screened_each(call: ToolCall, items: Sequence[_Item], screen_one: Call
     return [r for r in rows if r is not None]
 
 
+def _outcome(row: ScreenRow) -> str:
+    """A row as the metrics count it, the first check it failed: the names a screening job's rows use."""
+    if row.error is not None:
+        return "error"
+    if not row.in_segment:
+        return "not_in_segment"
+    return "eligible" if row.contactable else "not_contactable"
+
+
 async def _segment_name(call: ToolCall, segment_id: str, rows: list[ScreenRow]) -> str | None:
     """The name of the segment given by id, for the table to say: found among the segments of one screened customer
     who is in it, when this call may read segments; None when nobody screened is in it or it cannot be read."""
     member = next((r.gcr_id for r in rows if r.in_segment and r.gcr_id is not None), None)
-    if member is None or not readable(call.settings, Scope.SEGMENTS):
+    if member is None or not readable(call.settings, SEGMENTS.scope):
         return None
     page: PageRequest | None = PageRequest(page_size=MAX_LIMIT)
     for _ in range(_NAMING_READS):
         try:
-            listed: models.SegmentPage = await fetch(call.backend, Scope.SEGMENTS, CustomerIdentity(gcr_id=member),
-                                                page=page)
+            listed = await fetch(call.backend, SEGMENTS, CustomerIdentity(gcr_id=member), page=page)
         except CdpError as exc:  # the screening stands without the name
             logger.info("screen_customers: the segment's name could not be read (%s)", exc.code)
             return None
@@ -196,6 +207,8 @@ async def screen(call: ToolCall) -> Screening:
         return await _row(call, index, ref, limiter, search)
 
     final = await screened_each(call, customers, one, search)
+    for row in final:
+        metrics.screening_rows(VIA, _outcome(row))
     if segment_id is not None:
         segment_name = await _segment_name(call, str(segment_id), final)
     elif search is not None and search.exact is not None:  # the API's spelling of the name, and its id
