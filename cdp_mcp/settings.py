@@ -17,12 +17,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cdp_mcp.catalog import RESOURCE_NAMES
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS
 from cdp_mcp.team.config import check_team_settings
 
-__all__ = ["SANDBOX_TENANT_HASH", "Settings", "TokenPolicy", "ValidityUnit", "default_state_dir"]
+__all__ = ["SANDBOX_TENANT_HASH", "Settings", "TokenPolicy", "UntrustedMode", "ValidityUnit", "default_state_dir"]
 
 ValidityUnit = Literal["minutes", "seconds"]
 TokenPolicy = Literal["least-privilege", "shared"]
+UntrustedMode = Literal["sanitize", "omit"]
 
 SANDBOX_TENANT_HASH = "sandbox0tenant0hash0000000000001"
 """The embedded sandbox's tenant hash (32 characters): not a secret, the same for every newcomer."""
@@ -77,6 +79,10 @@ class Settings(BaseSettings):
     max_retries: int = Field(3, ge=0, le=10, description="Retries of a safe read on connection errors, 5xx, 429")
     retry_budget: float = Field(20.0, gt=0, description="Seconds all retries of one call may take together")
     redact_pii: bool = Field(False, description="Mask email, mobile, address and birth date in results")
+    untrusted: UntrustedMode = Field(
+        "sanitize", description="Customer-written text in results: sanitized and labelled, or left out (omit)")
+    max_field_chars: int = Field(DEFAULT_MAX_FIELD_CHARS, ge=20, le=1_000_000,
+                                 description="Characters of one customer-written value a result carries")
     currency: str | None = Field(
         None, pattern=r"^[A-Z]{3}$",
         description="The tenant's ISO 4217 currency, for amounts the API gives as bare numbers (else learnt)",
@@ -86,7 +92,7 @@ class Settings(BaseSettings):
     mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport")
     mcp_allowed_origins: Annotated[list[str] | None, NoDecode] = Field(
         None, description="Browser Origins the HTTP transport accepts besides loopback ones")
-    sandbox_customers: int = Field(1000, ge=10, le=1_000_000, description="Size of the embedded sandbox tenant")
+    sandbox_customers: int = Field(1000, ge=17, le=1_000_000, description="Size of the embedded sandbox tenant")
     sandbox_seed: int = 7
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Team deployment over HTTP (cdp_mcp/team): per-person OAuth sign-in, audit trail, rate limits.

@@ -6,6 +6,9 @@ shown (`cdp:pii`). Without sign-in (stdio, the static token, loopback without a 
 the tenant's grants (CDP_RESOURCES) and CDP_REDACT_PII decide, as before. Sign-in on but no token in the
 context (which the transport never allows) reaches nothing: the check fails closed.
 
+A request may narrow what it sees further (`narrowing.py`: `X-CDP-Tools`), never widen it: `visible_tools` and
+`hidden_tool_error` apply both.
+
 `require_resource` is the door every upstream fetch passes (`tools/upstream.fetch`): a composite that
 asks for a section the person may not read gets this error for that section and degrades, as it does
 for resources the tenant does not grant. The resources asked for are noted for the audit line.
@@ -23,6 +26,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 
 from cdp_mcp.errors import CdpError
 from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, granted_resources, normalise_scopes, scopes_for
+from cdp_mcp.team.narrowing import TOOLS_HEADER, current_narrowing
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -31,7 +35,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Caller",
     "ScopeNotGrantedError",
+    "ToolHiddenError",
     "current_caller",
+    "hidden_tool_error",
     "may_read",
     "missing_scopes_error",
     "must_redact",
@@ -47,6 +53,12 @@ class ScopeNotGrantedError(CdpError):
     """The signed-in person's scopes do not reach a resource the call needs."""
 
     code = "SCOPE_NOT_GRANTED"
+
+
+class ToolHiddenError(CdpError):
+    """The request's X-CDP-Tools header leaves this tool out."""
+
+    code = "TOOL_HIDDEN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +138,20 @@ def must_redact(settings: Settings) -> bool:
 
 
 def visible_tools(settings: Settings, specs: Sequence[ToolSpec]) -> set[str] | None:
-    """Names of the tools the caller's scopes reach (every required resource); None: no per-person filter."""
+    """Names of the tools the caller's scopes reach (every required resource) and the request's X-CDP-Tools keeps;
+    None: neither filters."""
     allowed = _allowed(settings)
-    if allowed is None:
+    narrowing = current_narrowing()
+    if allowed is None and narrowing.tools is None:
         return None
-    return {s.name for s in specs if set(s.resources) <= allowed}
+    return {s.name for s in specs if (allowed is None or set(s.resources) <= allowed) and narrowing.shows(s.name)}
+
+
+def hidden_tool_error(name: str) -> ToolHiddenError | None:
+    """The refusal of a call to a tool the request's X-CDP-Tools header leaves out (None: it keeps it)."""
+    narrowing = current_narrowing()
+    if narrowing.shows(name):
+        return None
+    shown = ", ".join(sorted(narrowing.tools or ())) or "none"
+    return ToolHiddenError(f"{name} is not among the tools this request's {TOOLS_HEADER} header keeps.",
+                           hint=f"Call one it keeps: {shown}.")

@@ -25,8 +25,17 @@ from pydantic import BaseModel
 
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import CdpError
-from cdp_mcp.team.access import Caller, current_caller, missing_scopes_error, must_redact, noting_reads, visible_tools
+from cdp_mcp.team.access import (
+    Caller,
+    current_caller,
+    hidden_tool_error,
+    missing_scopes_error,
+    must_redact,
+    noting_reads,
+    visible_tools,
+)
 from cdp_mcp.team.audit import AuditTrail, audit_destination, identifier_hashes
+from cdp_mcp.team.narrowing import narrowed, narrowing_of, untrusted_mode
 from cdp_mcp.team.ratelimit import CallRateLimitedError, RateLimiter, rate_limiter_for
 from cdp_mcp.tools.spec import identity_arguments
 
@@ -134,6 +143,8 @@ class CallGuard:
                                                       request_id, started))
 
     async def _admit(self, spec: ToolSpec, name: str, caller: Caller) -> None:
+        if (hidden := hidden_tool_error(spec.name)) is not None:
+            raise hidden
         if self.limiter is not None:
             wait = await self.limiter.take(caller.principal)
             if wait is not None:
@@ -157,19 +168,26 @@ class CallGuard:
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "principal": caller.principal, "client_id": caller.client_id, "tool": name, "resources": reads,
             **_customers(model, arguments), "identifiers": identifiers, "redacted": must_redact(self.settings),
+            "untrusted": untrusted_mode(self.settings.untrusted),
             "outcome": outcome, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "request_id": request_id, "transport": caller.transport,
         }
 
 
 class AccessMiddleware:
-    """SDK server middleware: each person's `tools/list` shows only the tools their scopes reach."""
+    """SDK server middleware: holds the request's narrowing (`X-CDP-*` headers) while it is served, and each
+    person's `tools/list` shows only the tools their scopes reach and the request keeps."""
 
     def __init__(self, guard: CallGuard, specs: Sequence[ToolSpec]) -> None:
         self._guard = guard
         self._specs = list(specs)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        request = ctx.request
+        with narrowed(narrowing_of(getattr(request, "headers", None))):
+            return await self._serve(ctx, call_next)
+
+    async def _serve(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         if ctx.method == "tools/list":
             names = visible_tools(self._guard.settings, self._specs)

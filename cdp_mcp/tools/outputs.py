@@ -11,6 +11,9 @@ opaque `next_cursor`.
 The per-resource tools hand their list rows to a result as `items=[...]` (`profile.py` is generic): the
 `*Item` row models carry a row's key and the currency the API stated for its amount, and `Listing` publishes
 the rows under each result's own field name.
+
+Every field that can hold text names where it comes from (`wired(...)`, `OURS`: `tools/origins.py`), so who wrote
+each string of a result is derived from `wire.py`, never restated here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from cdp_mcp import wire as w
+from cdp_mcp.tools.origins import OURS, further, wired
 
 __all__ = [
     "OUTPUT_CONFIG",
@@ -39,6 +45,7 @@ __all__ = [
     "CustomerProfile",
     "Event",
     "Figures",
+    "LeavesOut",
     "Listing",
     "Number",
     "Order",
@@ -133,6 +140,7 @@ class Out(BaseModel):
 
 
 _GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
+_Ours = Annotated[str | None, OURS]
 _DATE = "ISO 8601 date"
 _AMOUNT = "In the result's currency"
 
@@ -143,11 +151,19 @@ class Result(Out):
     gcr_id: int | None = _GCR
 
 
+class LeavesOut(Out):
+    """A result that can carry customer-written text: `left_out` says why values were left out of it, and which, by
+    JSON pointer (`tools/untrusted.py`; the server instructions say so once, instead of each output schema; a test
+    keeps every such result a `LeavesOut`)."""
+
+    left_out: Annotated[dict[str, list[str]] | None, OURS] = None
+
+
 class Priced(Out):
     """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
     session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
-    currency: str | None = Field(None, description="ISO 4217 code of every amount in this result, e.g. USD")
+    currency: _Ours = Field(None, description="ISO 4217 code of every amount in this result, e.g. USD")
     amount_keys: ClassVar[frozenset[str]] = frozenset()
 
     def has_amounts(self) -> bool:
@@ -211,7 +227,7 @@ class Listing(Result):
 
     total: int | None = Field(None, description="Items in all")
     remaining: int | None = Field(None, description="Items after this page")
-    next_cursor: str | None = Field(None, description="Pass as cursor for the next page; absent on the last")
+    next_cursor: _Ours = Field(None, description="Pass as cursor for the next page; absent on the last")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -230,45 +246,56 @@ class Listing(Result):
         return data
 
 
-class CustomerProfile(Result, Priced):
+def _basic(*meanings: str) -> Any:
+    return wired(w.BasicData, *meanings)
+
+
+class CustomerProfile(Result, Priced, LeavesOut):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
 
-    customer_id: str | None = Field(None, description="The tenant's own customer id, when it differs from gcr_id")
-    name: str | None = Field(None, description="Full name with salutation")
-    gender: str | None = None
+    customer_id: Annotated[str | None, _basic("customer_id")] = Field(
+        None, description="The tenant's own customer id, when it differs from gcr_id")
+    name: Annotated[str | None, _basic("full_name", "salutation")] = Field(
+        None, description="Full name with salutation")
+    gender: Annotated[str | None, _basic("gender")] = None
     age: int | None = None
-    birth_date: str | None = Field(None, description=f"{_DATE}; only the year when PII is redacted")
-    tier: str | None = Field(None, description="Membership tier")
-    status_color: str | None = Field(None, description="The API's status colour (red, green or blue)")
-    city: str | None = None
-    state: str | None = None
-    address: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    customer_code: str | None = None
+    birth_date: Annotated[str | None, _basic("birth_date")] = Field(
+        None, description=f"{_DATE}; only the year when PII is redacted")
+    tier: Annotated[str | None, _basic("membership_tier")] = Field(None, description="Membership tier")
+    status_color: Annotated[str | None, _basic("status_color")] = Field(
+        None, description="The API's status colour (red, green or blue)")
+    city: Annotated[str | None, _basic("city")] = None
+    state: Annotated[str | None, _basic("state")] = None
+    address: Annotated[str | None, _basic("address")] = None
+    email: Annotated[str | None, _basic("email")] = None
+    mobile: Annotated[str | None, _basic("mobile")] = None
+    customer_code: Annotated[str | None, _basic("customer_code")] = None
     total_sales: Number | None = Field(None, description=_AMOUNT)
     orders: int | None = Field(None, description="Orders in all")
     average_basket: Number | None = Field(None, description=f"Average order value. {_AMOUNT}")
     visits: int | None = Field(None, description="Visits in all")
     web_sessions: int | None = None
     days_since_last_purchase: int | None = None
-    more: dict[str, str | int | float | bool] | None = Field(None, description="Further fields the tenant exposes")
+    more: Annotated[dict[str, str | int | float | bool] | None, further(w.BasicData)] = Field(
+        None, description="Further fields the tenant exposes")
 
 
 class SegmentInfo(Out):
-    name: str | None = None
-    category: str | None = None
-    joined: str | None = Field(None, description=f"When the customer joined the segment, {_DATE}")
-    description: str | None = Field(None, description="What the segment means")
+    name: Annotated[str | None, wired(w.Segment, "name")] = None
+    category: Annotated[str | None, wired(w.Segment, "category")] = None
+    joined: Annotated[str | None, wired(w.Segment, "joined")] = Field(
+        None, description=f"When the customer joined the segment, {_DATE}")
+    description: Annotated[str | None, wired(w.Segment, "description")] = Field(
+        None, description="What the segment means")
 
 
 class SegmentItem(SegmentInfo):
-    id: str
+    id: Annotated[str, wired(w.Segment, "id", "name")]
 
 
 class SegmentMatch(Out):
-    name: str | None = None
-    joined: str | None = Field(None, description=_DATE)
+    name: Annotated[str | None, wired(w.Segment, "name")] = None
+    joined: Annotated[str | None, wired(w.Segment, "joined")] = Field(None, description=_DATE)
 
 
 class Segments(Listing):
@@ -285,22 +312,24 @@ class SegmentCheck(Result):
 
 
 class CampaignMatch(Out):
-    name: str | None = None
-    channel: str | None = None
-    sent: str | None = Field(None, description=f"When it was sent to the customer, {_DATE}")
+    name: Annotated[str | None, wired(w.Campaign, "name")] = None
+    channel: Annotated[str | None, wired(w.Campaign, "channel")] = None
+    sent: Annotated[str | None, wired(w.Campaign, "sent")] = Field(
+        None, description=f"When it was sent to the customer, {_DATE}")
     opened: bool | None = Field(None, description="true when the customer opened it; absent otherwise")
     clicked: bool | None = Field(None, description="true when the customer clicked it; absent otherwise")
 
 
 class CampaignInfo(CampaignMatch):
-    status: str | None = None
-    segment_id: str | None = Field(None, description="The segment it targeted")
-    start_date: str | None = Field(None, description=_DATE)
-    end_date: str | None = Field(None, description=_DATE)
+    status: Annotated[str | None, wired(w.Campaign, "status")] = None
+    segment_id: Annotated[str | None, wired(w.Campaign, "segment_id")] = Field(
+        None, description="The segment it targeted")
+    start_date: Annotated[str | None, wired(w.Campaign, "start")] = Field(None, description=_DATE)
+    end_date: Annotated[str | None, wired(w.Campaign, "end")] = Field(None, description=_DATE)
 
 
 class CampaignItem(CampaignInfo):
-    id: str
+    id: Annotated[str, wired(w.Campaign, "id", "name")]
 
 
 class Campaigns(Listing):
@@ -313,13 +342,14 @@ class CampaignMatches(Listing):
 
 
 class Product(Out):
-    name: str | None = None
+    name: Annotated[str | None, wired(w.Product, "name")] = None
     price: Number | None = Field(None, description=_AMOUNT)
 
 
 class Recommendation(Product):
-    code: str | None = Field(None, description="Product code, or the product's key when it has none")
-    currency: str | None = None
+    code: Annotated[str | None, wired(w.Product, "code", "key", "name")] = Field(
+        None, description="Product code, or the product's key when it has none")
+    currency: _Ours = None
 
 
 class Recommendations(Listing, Priced):
@@ -327,21 +357,23 @@ class Recommendations(Listing, Priced):
     rows_key: ClassVar[str] = "code"
 
     products: dict[str, Product] = Field(description="Product code -> product, best first")
-    source: str | None = Field(None, description="What the recommendations derive from")
+    source: Annotated[str | None, wired(w.RecommendedProductsData, "source")] = Field(
+        None, description="What the recommendations derive from")
 
 
 class Event(Out):
-    date: str = Field(description=_DATE)
-    event: str | None = Field(None, description="What happened, in the API's words (its type when undescribed)")
-    channel: str | None = None
+    date: Annotated[str, wired(w.ActivityDay, "date")] = Field(description=_DATE)
+    event: Annotated[str | None, wired(w.ActivityItem, "description", "type")] = Field(
+        None, description="What happened, in the API's words (its type when undescribed)")
+    channel: Annotated[str | None, wired(w.ActivityItem, "channel")] = None
     amount: Number | None = Field(None, description=_AMOUNT)
 
 
 class ActivityItem(Event):
-    currency: str | None = None
+    currency: _Ours = None
 
 
-class Activities(Listing, Priced):
+class Activities(Listing, Priced, LeavesOut):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
     events: list[Event] = Field(description="Newest first")
 
@@ -364,24 +396,24 @@ class Trends(Result, Priced):
 
 
 class OrderLine(Out):
-    name: str | None = None
-    category: str | None = None
+    name: Annotated[str | None, wired(w.Purchase, "name")] = None
+    category: Annotated[str | None, wired(w.Purchase, "category")] = None
     quantity: int | None = Field(None, description="Absent when 1")
     amount: Number | None = Field(None, description=f"Value of the line. {_AMOUNT}")
 
 
 class Order(Out):
-    date: str | None = Field(None, description=_DATE)
+    date: Annotated[str | None, wired(w.Purchase, "date")] = Field(None, description=_DATE)
     products: dict[str, OrderLine] = Field(description="Product code -> what was bought")
 
 
 class PurchaseItem(OrderLine):
     """One upstream purchase line, before lines are grouped into their orders."""
 
-    order_id: str | None = None
-    date: str | None = None
-    product_code: str | None = None
-    currency: str | None = None
+    order_id: Annotated[str | None, wired(w.Purchase, "id", "order_ref")] = None
+    date: Annotated[str | None, wired(w.Purchase, "date")] = None
+    product_code: Annotated[str | None, wired(w.Purchase, "product_code")] = None
+    currency: _Ours = None
 
 
 def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
@@ -413,27 +445,30 @@ class Purchases(Listing, Priced):
 class AffinityTop(Out):
     """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
 
-    title: str | None = None
-    measure: str | None = None
+    title: Annotated[str | None, wired(w.Chart, "title")] = None
+    measure: Annotated[str | None, wired(w.Chart, "ylabel")] = None
     top: dict[str, float]
     total: int
 
 
 class AffinityOut(Result):
-    measure: str | None = Field(None, description="What the scores measure, the same for every chart")
-    measures: dict[str, str] | None = Field(None, description="Chart -> what its scores measure, when they differ")
+    measure: Annotated[str | None, wired(w.Chart, "ylabel")] = Field(
+        None, description="What the scores measure, the same for every chart")
+    measures: Annotated[dict[str, str] | None, wired(w.Chart, "ylabel")] = Field(
+        None, description="Chart -> what its scores measure, when they differ")
     charts: dict[str, dict[str, Number]] = Field(description="Chart (category, brand, channel...) -> label -> "
                                                              "score, highest first, capped by limit")
     not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 
 
 class AttributeItem(Out):
-    name: str
-    value: str | int | float | bool | None = None
+    name: Annotated[str, wired(w.Attribute, "attr_name")]
+    value: Annotated[str | int | float | bool | None, wired(w.Attribute, "value")] = None
 
 
-class Attributes(Listing):
-    attributes: dict[str, str | int | float | bool | None] = Field(description="Attribute name -> value")
+class Attributes(Listing, LeavesOut):
+    attributes: Annotated[dict[str, str | int | float | bool | None], wired(w.Attribute, "value")] = Field(
+        description="Attribute name -> value")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -452,6 +487,9 @@ class CustomerMatch(Result):
 
 
 class ConsentOut(Result):
-    contactable_on: list[str] = Field(description="Channels the customer opted in to (email, sms, push, whatsapp...)")
-    not_contactable_on: list[str] = Field(description="Channels without the customer's consent")
-    categories: dict[str, list[str]] | None = Field(None, description="Channel -> consent categories agreed to")
+    contactable_on: Annotated[list[str], wired(w.OptInData, "name", "channel")] = Field(
+        description="Channels the customer opted in to (email, sms, push, whatsapp...)")
+    not_contactable_on: Annotated[list[str], wired(w.OptInData, "name", "channel")] = Field(
+        description="Channels without the customer's consent")
+    categories: Annotated[dict[str, list[str]] | None, wired(w.Consent)] = Field(
+        None, description="Channel -> consent categories agreed to")

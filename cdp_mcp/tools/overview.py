@@ -9,14 +9,16 @@ say). Lists are cut to what a conversation needs, so a typical card stays well u
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import CdpError
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools import shaping
+from cdp_mcp.tools.origins import OURS, shaped, wired
 from cdp_mcp.tools.params import SECTIONS
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
@@ -50,10 +52,10 @@ class _Card(o.Out):
 
 
 class Who(_Card):
-    name: str | None = None
-    tier: str | None = None
-    city: str | None = None
-    age_band: str | None = Field(None, description="Ten-year band, e.g. 30-39")
+    name: Annotated[str | None, shaped(o.CustomerProfile, "name")] = None
+    tier: Annotated[str | None, shaped(o.CustomerProfile, "tier")] = None
+    city: Annotated[str | None, shaped(o.CustomerProfile, "city")] = None
+    age_band: Annotated[str | None, OURS] = Field(None, description="Ten-year band, e.g. 30-39")
 
 
 class Value(_Card):
@@ -62,16 +64,17 @@ class Value(_Card):
     average_basket: o.Number | None = None
     days_since_last_purchase: int | None = None
     trend: dict[str, o.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
-    trend_direction: str | None = Field(None, description="up, down or flat: last month's sales against the first's")
+    trend_direction: Annotated[str | None, OURS] = Field(
+        None, description="up, down or flat: last month's sales against the first's")
 
 
 class SegmentsCard(_Card):
     total: int
-    top: dict[str, str] = Field(description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments "
-                                            "has all")
+    top: Annotated[dict[str, str], wired(wire.Segment, "name", "id")] = Field(
+        description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments has all")
 
 
-class Overview(o.Result, o.Priced):
+class Overview(o.Result, o.Priced, o.LeavesOut):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
 
     who: Who | None = None
@@ -81,7 +84,8 @@ class Overview(o.Result, o.Priced):
     affinities: dict[str, dict[str, o.Number]] | None = Field(None, description="Chart -> top labels with their "
                                                                                "scores, highest first")
     recommendations: dict[str, o.Product] | None = Field(None, description="Product code -> product, top 3")
-    unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing from this card")
+    unavailable: Annotated[dict[str, str] | None, OURS] = Field(
+        None, description="Section -> why it is missing from this card")
 
 
 def _direction(months: list[o.Figures]) -> str | None:

@@ -12,7 +12,7 @@ screening where nobody is in it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from pydantic import Field
@@ -22,7 +22,8 @@ from cdp_mcp.client import models as m
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
-from cdp_mcp.tools.outputs import Out
+from cdp_mcp.tools.origins import OURS, shaped
+from cdp_mcp.tools.outputs import CustomerProfile, LeavesOut, Out
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
@@ -38,9 +39,9 @@ class Given(Out):
     """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
 
     gcr_id: int | None = None
-    email: str | None = None
-    mobile: str | None = None
-    customer_code: str | None = None
+    email: Annotated[str | None, OURS] = None
+    mobile: Annotated[str | None, OURS] = None
+    customer_code: Annotated[str | None, OURS] = None
 
 
 class ScreenRow(Out):
@@ -48,11 +49,11 @@ class ScreenRow(Out):
     index: int = Field(description="Position of the customer in the request")
     customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
     gcr_id: int | None = None
-    name: str | None = None
+    name: Annotated[str | None, shaped(CustomerProfile, "name")] = None
     in_segment: bool | None = None
     contactable: bool | None = Field(None, description="Opted in on the channel")
     days_since_last_purchase: int | None = None
-    error: str | None = Field(None, description="Why some facts of this row are missing")
+    error: Annotated[str | None, OURS] = Field(None, description="Why some facts of this row are missing")
 
 
 class ScreenSummary(Out):
@@ -64,11 +65,11 @@ class ScreenSummary(Out):
     errors: int
 
 
-class Screening(Out):
+class Screening(LeavesOut):
 
-    segment_id: str | None = None
-    segment_name: str | None = None
-    channel: str
+    segment_id: Annotated[str | None, OURS] = None
+    segment_name: Annotated[str | None, OURS] = None
+    channel: Annotated[str, OURS]
     summary: ScreenSummary
     rows: list[ScreenRow] = Field(description="One per customer, in request order")
 
