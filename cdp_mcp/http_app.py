@@ -2,8 +2,9 @@
 
 The SDK serves both protocol eras at `/mcp` (stateless: no session to pin a client to a process). Around
 it this module adds what a network listener needs: `GET /healthz`, a refusal to listen off loopback
-without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
-allowlist against DNS rebinding and cross-site browser requests (403). On loopback the SDK also checks
+without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), an Origin
+allowlist against DNS rebinding and cross-site browser requests (403), and a check of the headers a request
+narrows itself with (`X-CDP-Untrusted`, `X-CDP-Tools`: 400 when malformed). On loopback the SDK also checks
 the Host header. The token guards this server only; it is never forwarded to the upstream API.
 
 With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`team.http_auth`): `/mcp` becomes an OAuth 2.1
@@ -35,7 +36,9 @@ from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.settings import Settings
 from cdp_mcp.team.config import MCP_PATH, OAuthConfig
 from cdp_mcp.team.http_auth import ResourceServer
+from cdp_mcp.team.narrowing import HeaderCheck
 from cdp_mcp.team.verifiers import CheckingVerifier
+from cdp_mcp.tools.registry import all_specs
 
 __all__ = [
     "HEALTH_PATH",
@@ -186,6 +189,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
                 yield
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=signin.middleware() if signin else None)
+    app.add_middleware(HeaderCheck, tools=[s.name for s in all_specs()])  # X-CDP-Untrusted, X-CDP-Tools well formed
     app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
     app.add_middleware(_Guard, token=token, origins=origins)
     return app

