@@ -185,6 +185,11 @@ function daysAgo(days) {
   return days === 1 ? "yesterday" : `${new Intl.NumberFormat(locale()).format(days)} days ago`;
 }
 
+/* Whether the server left the value at a JSON pointer out of `data` (its `left_out`: why -> pointers). */
+function withheld(data, pointer) {
+  return Object.values((data && data.left_out) || {}).some((pointers) => (pointers || []).includes(pointer));
+}
+
 /* Identifiers as words: [["email", "a@b.c"], ["gcr_id", 1]] -> "email a@b.c, gcr_id 1" (a masked one "redacted"). */
 function identifiers(pairs) { return pairs.map(([k, v]) => `${k} ${v === REDACTED ? "redacted" : v}`).join(", "); }
 
