@@ -149,7 +149,7 @@ def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, s
                 raise ResourceError(clean_text(exc.for_model())) from None
             result = structured(card, redact_pii=must_redact(settings), policy=policy_for(settings), backend=backend)
             note_untrusted(result.untrusted)  # ResourceLabels puts them in the content's _meta
-            return compact_json(result.data)
+            return result.text if result.text is not None else compact_json(result.data)
 
         server.resource(OVERVIEW_URI, name="customer_overview", title="Customer overview", mime_type=_JSON,
                         description="The get_customer_overview card for a gcr_id.")(customer_overview)

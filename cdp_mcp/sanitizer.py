@@ -32,6 +32,7 @@ __all__ = [
     "clean_customer_text",
     "clean_text",
     "clean_url",
+    "may_change",
 ]
 
 DEFAULT_MAX_FIELD_CHARS = 500
@@ -79,6 +80,8 @@ _REMOVED = re.compile(f"[{_TAGS}{_BIDI}{_ZERO_WIDTH}{_CONTROLS}{_OTHER_FORMAT}]+
 _SELECTOR_RUN = re.compile(f"(?:^|(?<=[{_SELECTORS}]))[{_SELECTORS}]+")
 _SURROGATE = re.compile(f"[{_SURROGATES}]")
 _ANY_GENERAL = re.compile(f"[{_TAGS}{_BIDI}{_ZERO_WIDTH}{_CONTROLS}{_OTHER_FORMAT}{_SELECTORS}{_SURROGATES}]")
+_ANY_GENERAL_IN_JSON = re.compile(f"[{_TAGS}{_BIDI}{_ZERO_WIDTH}{_CONTROLS}{_OTHER_FORMAT}{_SELECTORS}{_SURROGATES}]"
+                                  r"|\\[bfr]|\\u00[01]")  # JSON writes C0 controls as escapes
 
 _NESTED = r"(?:[^\[\]]|\[[^\[\]]*\])*"  # link text with one level of brackets inside, as CommonMark allows
 _DESTINATION = r"\(\s*(?:<[^<>]*>|(?:[^()\s]|\([^()]*\))*)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"
@@ -150,6 +153,13 @@ def clean_text(text: str) -> str:
     return _SELECTOR_RUN.sub("", text)
 
 
+def may_change(json_text: str) -> bool:
+    """Whether `clean_text` could change a string of this JSON text (`ensure_ascii=False`); a false yes is allowed
+    (an escaped backslash before `r`, an emoji's one variation selector), a false no is not. One search over a
+    whole result spares the walk through it when nothing is there."""
+    return _ANY_GENERAL_IN_JSON.search(json_text) is not None
+
+
 def _url_verdict(text: str) -> str | LeftOut:
     try:
         parts = urlsplit(text)
@@ -171,6 +181,8 @@ def clean_url(text: str) -> str | LeftOut:
 
 def _is_url(text: str) -> bool:
     """Whether a customer value is one URL (a browser would follow it), rather than text that mentions one."""
+    if ":" not in text:
+        return False
     match = _SCHEME.match(_URL_WHITESPACE.sub("", text).strip())
     return match is not None and (match.group(1).lower() in _URL_SCHEMES or "://" in text)
 

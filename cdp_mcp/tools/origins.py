@@ -74,16 +74,21 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class Fields:
-    """An object of an output model: each field's plan (None: it cannot hold text)."""
+    """An object of an output model: each field's plan (None: it cannot hold text); `customer`: some can hold
+    customer-written text."""
 
     fields: Mapping[str, Node | None]
+    customer: bool = False
+    careful: frozenset[str] = frozenset()  # the fields that can hold customer-written text (or a URL)
 
 
 @dataclass(frozen=True, slots=True)
 class Each:
-    """The values of a map (its keys are cdp-mcp's or tenant and system values) or the items of a list."""
+    """The values of a map (its keys are cdp-mcp's or tenant and system values) or the items of a list; `customer`:
+    they can hold customer-written text."""
 
     value: Node | None
+    customer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,17 @@ class Further:
 
 
 Node = Text | Fields | Each | Further
+
+
+def _customer(node: Node | None) -> bool:
+    """Whether text under `node` can be customer-written (or a URL, which the same careful path handles)."""
+    if isinstance(node, Text):
+        return node.origin is Origin.CUSTOMER or node.url
+    return isinstance(node, Further) or (isinstance(node, Fields | Each) and node.customer)
+
+
+def _each(value: Node | None) -> Each:
+    return Each(value, customer=_customer(value))
 
 
 def _least_trusted(origins: list[Origin]) -> Origin:
@@ -148,9 +164,9 @@ def _node(annotation: Any, model: type[BaseModel], name: str) -> Node | None:
         if source is not None and source.tenant_fields and isinstance(source.model, type) \
                 and issubclass(source.model, WireModel):
             return Further({norm(k): further_origin(source.model, k) for k in fields(source.model)})
-        return Each(_node(get_args(annotation)[1], model, name))
+        return _each(_node(get_args(annotation)[1], model, name))
     if origin in (list, tuple, set, frozenset):
-        return Each(_node(get_args(annotation)[0], model, name))
+        return _each(_node(get_args(annotation)[0], model, name))
     if annotation is str:
         return text_origin(model, name)
     if isinstance(annotation, type) and issubclass(annotation, _NO_TEXT):
@@ -161,4 +177,6 @@ def _node(annotation: Any, model: type[BaseModel], name: str) -> Node | None:
 @cache
 def plan(model: type[BaseModel]) -> Fields:
     """Where each string of `model`'s JSON comes from (built once per model)."""
-    return Fields({name: _node(info.annotation, model, name) for name, info in model.model_fields.items()})
+    nodes = {name: _node(info.annotation, model, name) for name, info in model.model_fields.items()}
+    careful = frozenset(name for name, n in nodes.items() if _customer(n))
+    return Fields(nodes, customer=bool(careful), careful=careful)

@@ -65,19 +65,20 @@ def structured(model: BaseModel, *, redact_pii: bool, policy: Policy, backend: B
     currency = with_currency(model, data, backend.currency if backend is not None else None)
     if backend is not None:
         backend.currency = currency
-    result = screen(data, type(model), policy)
+    result = screen(data, type(model), policy, compact_json(data))
     if redact_pii:
-        result.data = redact(result.data)
+        result.data, result.text = redact(result.data), None
         result.untrusted = [p for p in result.untrusted if at_pointer(result.data, p) != REDACTED]  # ours now
     if result.left_out:
-        result.data[LEFT_OUT] = result.left_out
+        result.data, result.text = {**result.data, LEFT_OUT: result.left_out}, None
     return result
 
 
 def tool_result(model: BaseModel, *, redact_pii: bool, policy: Policy,
                 backend: Backend | None = None) -> CallToolResult:
     result = structured(model, redact_pii=redact_pii, policy=policy, backend=backend)
-    return CallToolResult(content=[TextContent(type="text", text=compact_json(result.data))],
+    text = result.text if result.text is not None else compact_json(result.data)
+    return CallToolResult(content=[TextContent(type="text", text=text)],
                           structured_content=result.data,
                           meta={UNTRUSTED_META: result.untrusted} if result.untrusted else None)
 

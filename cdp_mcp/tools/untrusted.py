@@ -22,7 +22,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from pydantic import BaseModel
 
-from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, LeftOut, clean_customer_text, clean_text, clean_url
+from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, LeftOut, clean_customer_text, clean_text, clean_url, may_change
 from cdp_mcp.tools.origins import Each, Fields, Further, Node, Text, plan
 from cdp_mcp.wire import CUSTOMER
 
@@ -67,11 +67,13 @@ class Policy:
 
 @dataclass(slots=True)
 class Screened:
-    """A result's JSON, sanitized; the pointers of the customer-written strings in it; why -> what was left out."""
+    """A result's JSON, sanitized; the pointers of the customer-written strings in it; why -> what was left out; and
+    its compact JSON text when screening changed nothing (so it is not written twice)."""
 
     data: dict[str, Any]
     untrusted: list[str] = field(default_factory=list)
     left_out: dict[str, list[str]] = field(default_factory=dict)
+    text: str | None = None
 
     def leave_out(self, path: str, why: str) -> None:
         self.left_out.setdefault(why, []).append(path)
@@ -82,66 +84,133 @@ _DROP = object()
 
 
 def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+    return key.replace("~", "~0").replace("/", "~1") if "~" in key or "/" in key else key
 
 
 class _Walk:
-    def __init__(self, policy: Policy, out: Screened) -> None:
+    """One pass over a result's JSON.
+
+    With `general` false (the result's text holds nothing the every-string rules remove) only the values that can
+    hold customer-written text are looked at, and an object or list is copied only when one of them changes. The
+    path is a stack of escaped keys, joined into a pointer only where one is recorded. `changed` says whether any
+    value or key came out different.
+    """
+
+    def __init__(self, policy: Policy, out: Screened, *, general: bool) -> None:
         self.policy = policy
         self.out = out
+        self.general = general
+        self.changed = False
+        self.path: list[str] = []
 
-    def text(self, value: str, node: Node | None, path: str) -> Any:
-        leaf = node if isinstance(node, Text) else _UNKNOWN
-        customer = leaf.origin is CUSTOMER
-        if customer and self.policy.mode is Mode.OMIT:
-            self.out.leave_out(path, OMITTED)
-            return _DROP
-        cleaned = (clean_url(value) if leaf.url else clean_customer_text(value, self.policy.cap) if customer
-                   else clean_text(value))
+    def pointer(self) -> str:
+        return "/" + "/".join(self.path) if self.path else ""
+
+    def text(self, value: str, node: Node | None) -> Any:
+        leaf = node if type(node) is Text else _UNKNOWN
+        if leaf.origin is not CUSTOMER and not leaf.url:
+            if not self.general:
+                return value
+            cleaned: str | LeftOut = clean_text(value)
+        elif leaf.origin is CUSTOMER and self.policy.mode is Mode.OMIT:
+            cleaned = LeftOut(OMITTED)
+        else:
+            cleaned = clean_url(value) if leaf.url else clean_customer_text(value, self.policy.cap)
         if isinstance(cleaned, LeftOut):
-            self.out.leave_out(path, cleaned.why)
+            self.out.leave_out(self.pointer(), cleaned.why)
+            self.changed = True
             return _DROP
-        if customer:
-            self.out.untrusted.append(path)
+        if leaf.origin is CUSTOMER:
+            self.out.untrusted.append(self.pointer())
+        if cleaned != value:
+            self.changed = True
         return cleaned
 
-    def value(self, value: Any, node: Node | None, path: str) -> Any:
-        if isinstance(value, str):
-            return self.text(value, node, path)
-        if isinstance(value, dict):
-            return self.mapping(value, node, path)
-        if isinstance(value, list):
-            item = node.value if isinstance(node, Each) else _UNKNOWN
-            kept = (self.value(v, item, f"{path}/{i}") for i, v in enumerate(value))
-            return [v for v in kept if v is not _DROP]
+    def value(self, value: Any, node: Node | None) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self.text(value, node)
+        if kind is dict:
+            return self.mapping(value, node)
+        if kind is list:
+            return self.items(value, node)
         return value
 
-    def mapping(self, value: dict[str, Any], node: Node | None, path: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if isinstance(node, Fields):
-                child = node.fields.get(key, _UNKNOWN)
-            elif isinstance(node, Each):
-                child = node.value
-            elif isinstance(node, Further):
-                child = Text(node.origin(key))
-            else:
-                child = _UNKNOWN
-            kept = self.value(item, child, f"{path}/{_escape(key)}")
-            if kept is _DROP:
+    def _skips(self, node: Node | None) -> bool:
+        """Nothing under `node` needs a look: no every-string rule applies, and no customer text can be there."""
+        return not self.general and (type(node) is Fields or type(node) is Each) and not node.customer
+
+    def items(self, value: list[Any], node: Node | None) -> list[Any]:
+        if self._skips(node):
+            return value
+        item = node.value if type(node) is Each else _UNKNOWN
+        out: list[Any] | None = None
+        path = self.path
+        for i, each in enumerate(value):
+            path.append(str(i))
+            kept = self.value(each, item)
+            path.pop()
+            if kept is not each and out is None:
+                out = value[:i]
+            if out is not None and kept is not _DROP:
+                out.append(kept)
+        return value if out is None else out
+
+    def mapping(self, value: dict[str, Any], node: Node | None) -> dict[str, Any]:
+        if self._skips(node):
+            return value
+        fields = node.fields if type(node) is Fields else None
+        further = node if type(node) is Further else None
+        each = node.value if type(node) is Each else _UNKNOWN
+        keys: Any = value
+        if fields is not None and not self.general:  # only what can hold customer text, or no plan knows
+            careful = node.careful  # type: ignore[union-attr]
+            keys = [k for k in value if k in careful or k not in fields]
+        out: dict[str, Any] | None = None
+        renamed: set[str] = set()
+        path = self.path
+        for key in keys:
+            item = value[key]
+            child = fields.get(key, _UNKNOWN) if fields is not None \
+                else Text(further.origin(key)) if further is not None else each
+            name = clean_text(key) if self.general else key
+            if name is not key:
+                while name in value or name in renamed:  # told apart only by what the rules removed: both stay
+                    name += "\u2032"
+                renamed.add(name)
+            path.append(_escape(name))
+            kept = self.value(item, child)
+            path.pop()
+            if kept is item and name is key:
                 continue
-            name = clean_text(key)
-            while name in out:  # two keys told apart only by characters the rules removed: both stay
-                name += "\u2032"
-            out[name] = kept
+            if out is None:
+                out = dict(value)
+            if name is not key:
+                self.changed = True
+                del out[key]
+            if kept is _DROP:
+                out.pop(name, None)
+            else:
+                out[name] = kept
+        return value if out is None else out
+
+
+def screen(data: dict[str, Any], model: type[BaseModel], policy: Policy, text: str) -> Screened:
+    """`data` (the JSON of a `model` result, `text` its compact JSON) with every string sanitized for its origin,
+    customer text left out under omit, and the pointers of the customer text kept. `data` itself is not changed;
+    when nothing needed to change, the result is `data` and `text` themselves."""
+    general = may_change(text)
+    layout = plan(model)
+    out = Screened(data)
+    if not general and not layout.customer:
+        out.text = text
         return out
-
-
-def screen(data: dict[str, Any], model: type[BaseModel], policy: Policy) -> Screened:
-    """`data` (the JSON of a `model` result) with every string sanitized for its origin, customer text left out
-    under omit, and the pointers of the customer text kept. `data` itself is not changed."""
-    out = Screened({})
-    out.data = _Walk(policy, out).mapping(data, plan(model), "")
+    walk = _Walk(policy, out, general=general)
+    screened = walk.mapping(data, layout)
+    if walk.changed:
+        out.data = screened
+    else:
+        out.text = text
     return out
 
 

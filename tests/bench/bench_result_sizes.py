@@ -2,9 +2,10 @@
 
 A pass-through server (what OpenAPI-to-MCP generators make) would hand the model the API's JSON as is. This
 benchmark serves the embedded sandbox (default seed and size) to the cdp-mcp server through a transport that
-records every profile response body, calls each tool with a model's defaults (limit 10) for the 10 sample
-customers, and compares the bytes of our compact JSON text block with the bytes of the raw responses that very
-call read: the same customer, the same page size. It prints the median per tool and the three targets:
+records every profile response body, calls each tool with a model's defaults (limit 10) for the 10 ordinary
+sample customers (the hostile ones say nothing about ordinary data), and compares the bytes of our compact JSON
+text block with the bytes of the raw responses that very call read: the same customer, the same page size. It
+prints the median per tool and the three targets:
 
 - median over the 14 resource tools at most 0.45 of raw;
 - no tool above 0.85 of raw (median over the customers);
@@ -87,7 +88,9 @@ def _row(name: str, ours: list[int], raw: list[int], ratios: list[float]) -> str
 
 
 async def main(redact: bool, detail: bool = False) -> None:
-    samples = [s for s in sample_customers() if s.gcr_id is not None]
+    samples = [s for s in sample_customers() if s.gcr_id is not None and not s.hostile]
+    hostile = {s.gcr_id for s in sample_customers() if s.hostile}
+    screened = [n for n in range(1, 100) if n not in hostile][:SCREENED]  # ordinary customers, from gcr_id 1
     with tempfile.TemporaryDirectory() as state:
         async with open_sandbox(SandboxOptions(db_path=Path(state) / "sandbox.sqlite3")) as sandbox:
             recorder = RawRecorder(httpx2.ASGITransport(app=sandbox.app))
@@ -125,7 +128,7 @@ async def main(redact: bool, detail: bool = False) -> None:
                     card_ratios.append(cards[-1] / card_raw[-1])
                 print(_row("get_customer_overview", cards, card_raw, card_ratios))
                 screened = await call("screen_customers", {
-                    "customers": [{"gcr_id": n} for n in range(1, SCREENED + 1)], "segment_id": segment_id,
+                    "customers": [{"gcr_id": n} for n in screened], "segment_id": segment_id,
                     "channel": "email"})
                 screen_raw = sum(size for _, size in recorder.take())
                 print(_row(f"screen_customers ({SCREENED})", [_text_bytes(screened)], [screen_raw],
