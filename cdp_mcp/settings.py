@@ -119,6 +119,11 @@ class Settings(BaseSettings):
             return {k: v for k, v in data.items() if not _unset(v)}
         return data
 
+    @field_validator("untrusted", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value  # `Omit` from a host's text field
+
     @field_validator("tools", "resources", "mcp_allowed_origins", "mcp_oauth_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:

@@ -62,3 +62,15 @@ def test_a_bad_api_url_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch, url: 
         Settings.load()
     assert says in caught.value.message and "https://ftp://" not in caught.value.message
     assert "pw" not in caught.value.message
+
+
+def test_the_untrusted_mode_reads_as_a_host_writes_it_and_refuses_anything_else(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDP_UNTRUSTED", " Omit ")
+    assert Settings.load().untrusted == "omit"
+    for name, value in (("CDP_UNTRUSTED", "everything"), ("CDP_MAX_FIELD_CHARS", "5")):
+        monkeypatch.setenv("CDP_UNTRUSTED", "sanitize")
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigurationError) as caught:
+            Settings.load()
+        assert name in caught.value.message

@@ -56,6 +56,12 @@ _USER_CONFIG: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "Mask email, mobile, address and exact birth date in every result.",
     },
+    "untrusted": {
+        "type": "string", "title": "Customer-written text", "default": Settings.model_fields["untrusted"].default,
+        "required": False,
+        "description": "sanitize: names, addresses and other text customers wrote are cleaned of hidden text and "
+                       "markup, and labelled as data; omit: left out of every result.",
+    },
     "token_daily_limit": {
         "type": "number", "title": "Daily token limit", "default": Settings.model_fields["token_daily_limit"].default,
         "min": 1, "max": 100000, "required": False,
