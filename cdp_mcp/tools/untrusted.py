@@ -22,6 +22,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from pydantic import BaseModel
 
+from cdp_mcp import UNTRUSTED_META
 from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, LeftOut, clean_customer_text, clean_text, clean_url, may_change
 from cdp_mcp.tools.origins import Each, Fields, Further, Node, Text, plan
 from cdp_mcp.wire import CUSTOMER
@@ -30,7 +31,6 @@ __all__ = [
     "LEFT_OUT",
     "OMITTED",
     "UNTRUSTED_META",
-    "VENDOR_PREFIX",
     "Mode",
     "Policy",
     "ResourceLabels",
@@ -41,10 +41,6 @@ __all__ = [
     "screen",
 ]
 
-VENDOR_PREFIX = "io.github.cdp-mcp"
-"""The project's namespace (its MCP registry name is `io.github.cdp-mcp/cdp-mcp`): the prefix of its `_meta` keys."""
-UNTRUSTED_META = f"{VENDOR_PREFIX}/untrusted"
-"""The `_meta` key listing the JSON pointers of a result's customer-written values."""
 LEFT_OUT = "left_out"
 """The result key saying why values were left out, and which (by JSON pointer)."""
 OMITTED = "customer-written, withheld (CDP_UNTRUSTED=omit)"

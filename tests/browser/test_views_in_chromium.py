@@ -343,6 +343,8 @@ async def test_the_card_shows_a_hostile_customer_as_inert_text(browser: Any, too
     name = call["result"]["structuredContent"]["who"]["name"]
     hosted = await card(browser, call, width=NARROW)
     assert await hosted.frame.locator("h1#name").inner_text() == name
+    written = await hosted.frame.locator("[data-origin=customer]").all_text_contents()  # as the result's _meta says
+    assert written == [name, call["result"]["structuredContent"]["who"]["city"]]
     await inert_at_380(hosted, screenshots / f"card-{label}-380.png")
 
 
@@ -369,6 +371,7 @@ async def test_the_table_shows_hostile_and_unsanitized_names_as_inert_text(brows
     for row in rows:
         cell = hosted.frame.locator(f"tbody tr[data-index='{row['index']}'] td.who")
         assert (await cell.text_content() or "").startswith(row["name"])
+        assert await cell.locator("[data-origin=customer]").text_content() == row["name"]
     await inert_at_380(hosted, screenshots / "table-hostile-380.png")
     tainted = tainted_table(call)
     hosted = await table(browser, tainted, width=NARROW)

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -284,6 +285,11 @@ async def test_malformed_text_from_upstream_comes_back_sanitized_never_an_error(
     assert inert(listed)["segments"] == {"9": {"name": "GoldVIP", "category": "y", "joined": "2026-02-01",
                                                "description": "x"}}
     assert listed.meta is None or UNTRUSTED_META not in listed.meta
+
+
+def test_the_label_carries_the_projects_registry_namespace() -> None:
+    registry_name = json.loads((Path(__file__).resolve().parents[2] / "manifests" / "server.json").read_text())["name"]
+    assert UNTRUSTED_META == f"{registry_name.split('/')[0]}/untrusted" == "io.github.cdp-mcp/untrusted"
 
 
 def test_screening_copies_only_what_changes_and_keeps_keys_apart() -> None:
