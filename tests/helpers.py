@@ -1,4 +1,5 @@
-"""Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn.
+"""Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn,
+the environment variables `Settings` reads.
 
 A plain module, not a conftest: importing it never registers fixtures twice.
 """
@@ -13,7 +14,9 @@ import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["free_port", "served_on"]
+from cdp_mcp.settings import Settings
+
+__all__ = ["free_port", "served_on", "settings_environment_names"]
 
 
 def free_port() -> int:
@@ -40,3 +43,11 @@ async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None =
             finally:
                 server.should_exit = True
     sock.close()
+
+
+def settings_environment_names() -> frozenset[str]:
+    """Every environment variable `Settings` reads, derived from its fields (a field's alias, else its name, after
+    the prefix), for checking that files which configure cdp-mcp name only variables that exist."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    return frozenset(f"{prefix}{info.validation_alias if isinstance(info.validation_alias, str) else name}".upper()
+                     for name, info in Settings.model_fields.items())

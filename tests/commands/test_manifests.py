@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from cdp_mcp.cli import main
 from cdp_mcp.commands import bundle_manifest
 from cdp_mcp.commands.bundle_manifest import project, project_from_pyproject
-from cdp_mcp.settings import Settings
+from tests.helpers import settings_environment_names
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +46,7 @@ def test_registry_server_json_matches_the_package(version: str) -> None:
     assert package["registryType"] == "pypi" and package["identifier"] == "cdp-mcp"
     assert package["version"] == version and package["transport"] == {"type": "stdio"}
     variables = {v["name"]: v for v in package["environmentVariables"]}
-    assert set(variables) <= {f"CDP_{name.upper()}" for name in Settings.model_fields}
+    assert set(variables) <= settings_environment_names()
     assert variables["CDP_TENANT_HASH"]["isSecret"] and variables["CDP_OAUTH_KEY_SECRET"]["isSecret"]
     assert not variables["CDP_B2B_API_URL"]["isSecret"]
 
