@@ -11,7 +11,7 @@ unchanged: each rule removes only what ordinary names, addresses and description
 - `clean_customer_text`: customer text: those, then markup, a value that is a URL, and the length cap.
 - `clean_url`: a URL field: an absolute http(s) URL without credentials, or nothing.
 
-A value with nothing left, or a URL that may not be kept, comes back as `LeftOut` with the reason, for the
+A value with nothing left, or a URL that may not be kept, comes back as `Withheld` with the reason, for the
 result to say what it left out; no input makes these functions raise.
 """
 
@@ -26,9 +26,9 @@ __all__ = [
     "DEFAULT_MAX_FIELD_CHARS",
     "KEPT_FORMAT_CHARACTERS",
     "RULES",
-    "LeftOut",
     "Rule",
     "Scope",
+    "Withheld",
     "clean_customer_text",
     "clean_text",
     "clean_url",
@@ -59,8 +59,8 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
-class LeftOut:
-    """A value the result leaves out, and why (the result names it under `left_out`)."""
+class Withheld:
+    """A value the result leaves out, and why (the result names it under `withheld`)."""
 
     why: str
 
@@ -160,20 +160,20 @@ def may_change(json_text: str) -> bool:
     return _ANY_GENERAL_IN_JSON.search(json_text) is not None
 
 
-def _url_verdict(text: str) -> str | LeftOut:
+def _url_verdict(text: str) -> str | Withheld:
     try:
         parts = urlsplit(text)
         credentials = parts.username is not None or parts.password is not None or "@" in parts.netloc
     except ValueError:  # an invalid port, an unbalanced IPv6 bracket
-        return LeftOut("not a valid URL")
+        return Withheld("not a valid URL")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return LeftOut("not an absolute http(s) URL")
+        return Withheld("not an absolute http(s) URL")
     if credentials:
-        return LeftOut("a URL with credentials")
+        return Withheld("a URL with credentials")
     return text
 
 
-def clean_url(text: str) -> str | LeftOut:
+def clean_url(text: str) -> str | Withheld:
     """A URL field's value: kept when it is an absolute http(s) URL without credentials, else left out."""
     text = clean_text(text).strip()
     return _url_verdict(_URL_WHITESPACE.sub("", text))
@@ -204,7 +204,7 @@ def _without_markup(text: str) -> str:
     return text
 
 
-def clean_customer_text(text: str, cap: int = DEFAULT_MAX_FIELD_CHARS) -> str | LeftOut:
+def clean_customer_text(text: str, cap: int = DEFAULT_MAX_FIELD_CHARS) -> str | Withheld:
     """Customer-written `text` as a result may carry it: `clean_text`, then without markup, a URL only when it is
     one a result may hold, at most `cap` characters with a mark saying how long it was. Left out when nothing is
     left of it."""
@@ -219,7 +219,7 @@ def clean_customer_text(text: str, cap: int = DEFAULT_MAX_FIELD_CHARS) -> str | 
             cleaned = _SPACES.sub(" ", marked).strip()
     if not cleaned and text:
         read = f" in its first {len(work):,} characters" if len(work) < total else ""
-        return LeftOut(f"nothing but hidden characters or markup{read}")
+        return Withheld(f"nothing but hidden characters or markup{read}")
     if len(cleaned) > cap or len(work) < total:
         cleaned = f"{cleaned[:cap]}… [cut: {total:,} characters in all]"
     return cleaned

@@ -45,7 +45,6 @@ __all__ = [
     "CustomerProfile",
     "Event",
     "Figures",
-    "LeavesOut",
     "Listing",
     "Number",
     "Order",
@@ -65,6 +64,7 @@ __all__ = [
     "SegmentMatches",
     "Segments",
     "Trends",
+    "Withholds",
     "compact_property",
     "compact_schema",
     "currency_of",
@@ -151,12 +151,12 @@ class Result(Out):
     gcr_id: int | None = _GCR
 
 
-class LeavesOut(Out):
-    """A result that can carry customer-written text: `left_out` says why values were left out of it, and which, by
+class Withholds(Out):
+    """A result that can carry customer-written text: `withheld` says why values were left out of it, and which, by
     JSON pointer (`tools/untrusted.py`; the server instructions say so once, instead of each output schema; a test
-    keeps every such result a `LeavesOut`)."""
+    keeps every such result a `Withholds`)."""
 
-    left_out: Annotated[dict[str, list[str]] | None, OURS] = None
+    withheld: Annotated[dict[str, list[str]] | None, OURS] = None
 
 
 class Priced(Out):
@@ -250,7 +250,7 @@ def _basic(*meanings: str) -> Any:
     return wired(w.BasicData, *meanings)
 
 
-class CustomerProfile(Result, Priced, LeavesOut):
+class CustomerProfile(Result, Priced, Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
 
     customer_id: Annotated[str | None, _basic("customer_id")] = Field(
@@ -373,7 +373,7 @@ class ActivityItem(Event):
     currency: _Ours = None
 
 
-class Activities(Listing, Priced, LeavesOut):
+class Activities(Listing, Priced, Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
     events: list[Event] = Field(description="Newest first")
 
@@ -466,7 +466,7 @@ class AttributeItem(Out):
     value: Annotated[str | int | float | bool | None, wired(w.Attribute, "value")] = None
 
 
-class Attributes(Listing, LeavesOut):
+class Attributes(Listing, Withholds):
     attributes: Annotated[dict[str, str | int | float | bool | None], wired(w.Attribute, "value")] = Field(
         description="Attribute name -> value")
 

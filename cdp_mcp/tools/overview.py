@@ -74,7 +74,7 @@ class SegmentsCard(_Card):
         description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments has all")
 
 
-class Overview(o.Result, o.Priced, o.LeavesOut):
+class Overview(o.Result, o.Priced, o.Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
 
     who: Who | None = None

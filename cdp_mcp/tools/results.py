@@ -21,7 +21,7 @@ from cdp_mcp.settings import Settings
 from cdp_mcp.team.narrowing import untrusted_mode
 from cdp_mcp.tools.outputs import Priced
 from cdp_mcp.tools.shaping import REDACTED, redact
-from cdp_mcp.tools.untrusted import LEFT_OUT, UNTRUSTED_META, Mode, Policy, Screened, at_pointer, screen
+from cdp_mcp.tools.untrusted import UNTRUSTED_META, WITHHELD, Mode, Policy, Screened, at_pointer, screen
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -59,7 +59,7 @@ def with_currency(model: BaseModel, data: dict[str, Any], known: str | None) -> 
 
 def structured(model: BaseModel, *, redact_pii: bool, policy: Policy, backend: Backend | None = None) -> Screened:
     """The JSON object of a result, sanitized: no absent fields, the currency of its amounts (learnt by `backend`
-    for the session) said once, customer text cleaned or left out (`left_out` names each value left out and why),
+    for the session) said once, customer text cleaned or left out (`withheld` names each value left out and why),
     redacted when the deployment asks for it; with the pointers of the customer-written values it holds."""
     data = model.model_dump(mode="json", exclude_none=True)
     currency = with_currency(model, data, backend.currency if backend is not None else None)
@@ -69,8 +69,8 @@ def structured(model: BaseModel, *, redact_pii: bool, policy: Policy, backend: B
     if redact_pii:
         result.data, result.text = redact(result.data), None
         result.untrusted = [p for p in result.untrusted if at_pointer(result.data, p) != REDACTED]  # ours now
-    if result.left_out:
-        result.data, result.text = {**result.data, LEFT_OUT: result.left_out}, None
+    if result.withheld:
+        result.data, result.text = {**result.data, WITHHELD: result.withheld}, None
     return result
 
 

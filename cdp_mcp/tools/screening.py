@@ -23,7 +23,7 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.origins import OURS, shaped
-from cdp_mcp.tools.outputs import CustomerProfile, LeavesOut, Out
+from cdp_mcp.tools.outputs import CustomerProfile, Out, Withholds
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
@@ -65,7 +65,7 @@ class ScreenSummary(Out):
     errors: int
 
 
-class Screening(LeavesOut):
+class Screening(Withholds):
 
     segment_id: Annotated[str | None, OURS] = None
     segment_name: Annotated[str | None, OURS] = None

@@ -4,7 +4,7 @@
 passes the sanitizer's rules for its origin (`sanitizer.py`), every key the rules for every string; under
 `CDP_UNTRUSTED=omit` (or a request's `X-CDP-Untrusted: omit`) customer-written text is left out instead. It returns
 the JSON pointers of the customer-written strings kept (published as `_meta["io.github.cdp-mcp/untrusted"]`) and
-what it left out, with why (published in the result as `left_out`, so the model knows the gap is deliberate).
+what it left out, with why (published in the result as `withheld`, so the model knows the gap is deliberate).
 
 `ResourceLabels` does for `resources/read` what `tool_result` does for a tool: the overview resource notes its
 pointers while it runs (`note_untrusted`), and the middleware puts them on the content it returns.
@@ -23,14 +23,14 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from pydantic import BaseModel
 
 from cdp_mcp import UNTRUSTED_META
-from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, LeftOut, clean_customer_text, clean_text, clean_url, may_change
+from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, Withheld, clean_customer_text, clean_text, clean_url, may_change
 from cdp_mcp.tools.origins import Each, Fields, Further, Node, Text, plan
 from cdp_mcp.wire import CUSTOMER
 
 __all__ = [
-    "LEFT_OUT",
     "OMITTED",
     "UNTRUSTED_META",
+    "WITHHELD",
     "Mode",
     "Policy",
     "ResourceLabels",
@@ -41,9 +41,9 @@ __all__ = [
     "screen",
 ]
 
-LEFT_OUT = "left_out"
+WITHHELD = "withheld"
 """The result key saying why values were left out, and which (by JSON pointer)."""
-OMITTED = "customer-written, withheld (CDP_UNTRUSTED=omit)"
+OMITTED = "customer-written (CDP_UNTRUSTED=omit)"
 
 
 class Mode(StrEnum):
@@ -68,11 +68,11 @@ class Screened:
 
     data: dict[str, Any]
     untrusted: list[str] = field(default_factory=list)
-    left_out: dict[str, list[str]] = field(default_factory=dict)
+    withheld: dict[str, list[str]] = field(default_factory=dict)
     text: str | None = None
 
-    def leave_out(self, path: str, why: str) -> None:
-        self.left_out.setdefault(why, []).append(path)
+    def withhold(self, path: str, why: str) -> None:
+        self.withheld.setdefault(why, []).append(path)
 
 
 _UNKNOWN = Text(CUSTOMER)  # a value no plan describes is trusted with nothing
@@ -107,13 +107,13 @@ class _Walk:
         if leaf.origin is not CUSTOMER and not leaf.url:
             if not self.general:
                 return value
-            cleaned: str | LeftOut = clean_text(value)
+            cleaned: str | Withheld = clean_text(value)
         elif leaf.origin is CUSTOMER and self.policy.mode is Mode.OMIT:
-            cleaned = LeftOut(OMITTED)
+            cleaned = Withheld(OMITTED)
         else:
             cleaned = clean_url(value) if leaf.url else clean_customer_text(value, self.policy.cap)
-        if isinstance(cleaned, LeftOut):
-            self.out.leave_out(self.pointer(), cleaned.why)
+        if isinstance(cleaned, Withheld):
+            self.out.withhold(self.pointer(), cleaned.why)
             self.changed = True
             return _DROP
         if leaf.origin is CUSTOMER:

@@ -197,9 +197,9 @@ function origin(marks, pointer) {
   return marks.has(pointer) ? { "data-origin": "customer", title: "Written by the customer" } : {};
 }
 
-/* Whether the server left the value at a JSON pointer out of `data` (its `left_out`: why -> pointers). */
+/* Whether the server left the value at a JSON pointer out of `data` (its `withheld`: why -> pointers). */
 function withheld(data, pointer) {
-  return Object.values((data && data.left_out) || {}).some((pointers) => (pointers || []).includes(pointer));
+  return Object.values((data && data.withheld) || {}).some((pointers) => (pointers || []).includes(pointer));
 }
 
 /* Identifiers as words: [["email", "a@b.c"], ["gcr_id", 1]] -> "email a@b.c, gcr_id 1" (a masked one "redacted"). */

@@ -42,7 +42,7 @@ async def test_labels_and_modes_over_stdio(cdp_env: dict[str, str], mode: str) -
         assert data["name"] == NAME and (result.meta or {})[UNTRUSTED_META][:2] == ["/name", "/gender"]
     else:
         assert "name" not in data and UNTRUSTED_META not in (result.meta or {})
-        assert data["left_out"] == {OMITTED: ["/name", "/gender", "/city", "/state", "/address"]}
+        assert data["withheld"] == {OMITTED: ["/name", "/gender", "/city", "/state", "/address"]}
 
 
 @asynccontextmanager
@@ -72,11 +72,11 @@ async def test_a_request_narrows_to_omit_and_cannot_widen_back(sandbox_settings:
         data, meta = await _profile(url, {})
         assert data["name"] == NAME and meta[UNTRUSTED_META]
         data, meta = await _profile(url, {"X-CDP-Untrusted": "Omit"})
-        assert "name" not in data and OMITTED in data["left_out"] and UNTRUSTED_META not in meta
+        assert "name" not in data and OMITTED in data["withheld"] and UNTRUSTED_META not in meta
     operator_omits = sandbox_settings.model_copy(update={"untrusted": "omit"})
     async with serving(operator_omits) as url:
         data, _ = await _profile(url, {"X-CDP-Untrusted": "sanitize"})
-        assert "name" not in data and OMITTED in data["left_out"]
+        assert "name" not in data and OMITTED in data["withheld"]
 
 
 async def test_a_request_hides_tools_in_the_list_the_catalog_and_calls(sandbox_settings: Settings) -> None:

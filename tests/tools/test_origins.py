@@ -89,7 +89,7 @@ def test_every_text_field_of_every_result_names_its_source(spec: Any) -> None:
             if _holds_text(info.annotation) and not nested:
                 assert source_of(model, name) is not None, f"{model.__name__}.{name}"
     customer_text = has_customer_text(spec.output)
-    assert issubclass(spec.output, o.LeavesOut) == customer_text, spec.name  # it can say what it left out
+    assert issubclass(spec.output, o.Withholds) == customer_text, spec.name  # it can say what it left out
     assert described(spec).endswith(CUSTOMER_TEXT_NOTE) == customer_text, spec.name
 
 

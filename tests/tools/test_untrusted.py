@@ -25,7 +25,7 @@ from cdp_mcp.sandbox.options import HOSTILE_NOTE, tag_smuggled
 from cdp_mcp.sandbox.paging import PageParams
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.sandbox.views import VIEWS, ViewRequest
-from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, LeftOut, clean_customer_text, clean_text, clean_url
+from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, Withheld, clean_customer_text, clean_text, clean_url
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools.params import CustomerRef
@@ -65,7 +65,7 @@ HOSTILE: dict[str, dict[str, Any]] = {
                      "event": cut("Wrote: " + "very " * 400 + "long")},
     "hostile_url": {"name": "Mx. Jay Script", "address": "Home 4 Link St", "note": "https://example.com/ok",
                     "event": "Followed javascript:alert(1)",
-                    "left_out": {"a URL with credentials": ["/attributes/homepage"],
+                    "withheld": {"a URL with credentials": ["/attributes/homepage"],
                                  "not an absolute http(s) URL": ["/attributes/website"]}},
 }
 INVISIBLE = re.compile("[\U000e0000-\U000e007f\u202a-\u202e\u2066-\u2069\u200b-\u200f\u2060\ufeff\x00-\x08\x0b-\x1f"
@@ -124,7 +124,7 @@ async def test_the_hostile_samples_are_inert_and_labelled_in_every_tool(connect:
             assert {"/name", "/address", "/city"} <= set(labels["get_customer_profile"])
             attributes = data["get_customer_attributes"]
             assert attributes["attributes"][HOSTILE_NOTE] == seen["note"], label
-            assert attributes.get("left_out") == seen.get("left_out"), label
+            assert attributes.get("withheld") == seen.get("withheld"), label
             assert f"/attributes/{HOSTILE_NOTE}" in labels["get_customer_attributes"]
             events = data["get_customer_activity"]["events"]
             at = next(i for i, e in enumerate(events) if e.get("event") == seen["event"])
@@ -135,7 +135,7 @@ async def test_the_hostile_samples_are_inert_and_labelled_in_every_tool(connect:
             for tool in results:  # the tools without customer text say nothing of it
                 if tool not in {"get_customer_profile", "get_customer_attributes", "get_customer_activity",
                                 "get_customer_overview"}:
-                    assert labels[tool] is None and "left_out" not in data[tool], tool
+                    assert labels[tool] is None and "withheld" not in data[tool], tool
             resource = (await client.read_resource(f"cdp://customers/{gcr_id}/overview")).contents[0]
             assert json.loads(resource.text) == card  # type: ignore[union-attr]
             assert (resource.meta or {})[UNTRUSTED_META] == ["/who/name", "/who/city"]
@@ -165,17 +165,17 @@ async def test_omit_mode_leaves_customer_text_out_and_says_so(connect: Connect, 
         assert result.meta is None or UNTRUSTED_META not in result.meta  # nothing customer-written is left to label
         text = json.dumps(data)
         assert "instructions" not in text and "Mx." not in text
-        assert list(data["left_out"]) == [OMITTED]
+        assert list(data["withheld"]) == [OMITTED]
     profile_data = data_of(profile)
-    assert profile_data["left_out"][OMITTED] == ["/name", "/gender", "/city", "/state", "/address"]
+    assert profile_data["withheld"][OMITTED] == ["/name", "/gender", "/city", "/state", "/address"]
     assert {"tier", "age", "total_sales", "orders", "more"} <= set(profile_data)  # the rest stays
-    assert data_of(card)["left_out"] == {OMITTED: ["/who/name", "/who/city"]}
+    assert data_of(card)["withheld"] == {OMITTED: ["/who/name", "/who/city"]}
     assert json.loads(resource.text) == data_of(card) and not resource.meta  # type: ignore[union-attr]
-    assert data_of(screening)["left_out"] == {OMITTED: ["/rows/0/name", "/rows/1/name"]}
+    assert data_of(screening)["withheld"] == {OMITTED: ["/rows/0/name", "/rows/1/name"]}
     events = data_of(activity)["events"]
     assert events and all("event" not in e for e in events)
-    assert data_of(activity)["left_out"][OMITTED] == [f"/events/{i}/event" for i in range(len(events))]
-    assert "left_out" not in data_of(segments)  # tenant text stays
+    assert data_of(activity)["withheld"][OMITTED] == [f"/events/{i}/event" for i in range(len(events))]
+    assert "withheld" not in data_of(segments)  # tenant text stays
 
 
 async def test_a_value_cut_at_the_configured_length(connect: Connect, sandbox_server: SandboxThread) -> None:
@@ -208,7 +208,7 @@ def _check_wire(value: Any, marker: wire.Wired | None, where: str) -> int:
     assert marker is not None
     cleaned = clean_url(value) if marker.url else clean_customer_text(value) \
         if marker.origin is wire.CUSTOMER else clean_text(value)
-    assert not isinstance(cleaned, LeftOut) and cleaned == value, (where, value)
+    assert not isinstance(cleaned, Withheld) and cleaned == value, (where, value)
     return 1
 
 
@@ -302,7 +302,7 @@ def test_screening_copies_only_what_changes_and_keeps_keys_apart() -> None:
     result = screen(data, o.Attributes, Policy(), compact_json(data))
     assert result.data["attributes"] == {"size": "M", "size\u2032": "L"} and result.text is None
     assert result.untrusted == ["/attributes/size", "/attributes/size\u2032"]
-    assert result.left_out == {"nothing but hidden characters or markup": ["/attributes/note"]}
+    assert result.withheld == {"nothing but hidden characters or markup": ["/attributes/note"]}
     assert data["attributes"]["si\u200bze"] == "<b>L</b>"  # the given JSON is not changed
     ordinary = o.Attributes(gcr_id=1, items=[o.AttributeItem(name="size", value="M")])
     plain = ordinary.model_dump(mode="json", exclude_none=True)
