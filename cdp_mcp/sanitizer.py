@@ -132,9 +132,8 @@ RULES: tuple[Rule, ...] = (
          "keeping the visible text", "markup a host or a view might render, and text hidden in comments",
          ("<b>Ada</b><script>alert(1)</script><!-- hidden -->", "Ada")),
     Rule("a value that is a URL", Scope.CUSTOMER, "the whole value, unless it is an absolute http(s) URL without "
-         "credentials", "`javascript:`, `data:` and `file:` URLs act when rendered; credentials do not belong in a "
-         "result",
-         ("javascript:alert(document.cookie)", None)),
+         "credentials, no longer than the length cap", "`javascript:`, `data:` and `file:` URLs act when rendered; "
+         "credentials do not belong in a result", ("javascript:alert(document.cookie)", None)),
     Rule("length", Scope.CUSTOMER, f"everything after `CDP_MAX_FIELD_CHARS` characters ({DEFAULT_MAX_FIELD_CHARS} by "
          "default), with a visible mark", "a huge value drowns the conversation and the instructions around it",
          ("x" * (DEFAULT_MAX_FIELD_CHARS + 1), "x" * DEFAULT_MAX_FIELD_CHARS + "… [cut: 501 characters in all]")),
@@ -212,7 +211,9 @@ def clean_customer_text(text: str, cap: int = DEFAULT_MAX_FIELD_CHARS) -> str | 
     work = text[:cap * _WORK_FACTOR] if total > cap * _WORK_FACTOR else text
     cleaned = clean_text(work)
     if _is_url(cleaned):
-        return clean_url(cleaned)
+        url = clean_url(cleaned)
+        too_long = isinstance(url, str) and (len(url) > cap or len(work) < total)  # a URL cut short is no URL
+        return Withheld(f"a URL longer than {cap:,} characters") if too_long else url
     if "<" in cleaned or "[" in cleaned:
         marked = _without_markup(cleaned)
         if marked != cleaned:

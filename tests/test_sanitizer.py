@@ -99,6 +99,7 @@ CASES: dict[str, list[tuple[str, str | None]]] = {
         ("data:text/html;base64,PHNjcmlwdD4=", GONE),
         ("https://user@evil.example/", GONE),
         ("https://example.com/ok?q=1", "https://example.com/ok?q=1"),
+        ("https://attacker.example/?d=" + "x" * CAP, GONE),  # too long to keep, and a URL cut short is no URL
         ("ratio:3", "ratio:3"),  # a word with a colon is no URL
         ("Followed javascript:alert(1)", "Followed javascript:alert(1)"),  # text that mentions one is text
     ],

@@ -1,6 +1,7 @@
 """Customer-written text in results: sanitized (or left out) and labelled, by the origin of each field.
 
-`screen(data, model, policy)` walks a finished result's JSON with its model's plan (`origins.plan`): every string
+`screen(data, model, policy, text)` walks a finished result's JSON (`text`, its compact JSON, lets one search skip
+the walk where nothing needs it) with its model's plan (`origins.plan`): every string
 passes the sanitizer's rules for its origin (`sanitizer.py`), every key the rules for every string; under
 `CDP_UNTRUSTED=omit` (or a request's `X-CDP-Untrusted: omit`) customer-written text is left out instead. It returns
 the JSON pointers of the customer-written strings kept (published as `_meta["io.github.cdp-mcp/untrusted"]`) and
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 WITHHELD = "withheld"
-"""The result key saying why values were left out, and which (by JSON pointer)."""
+"""The result key saying why values were left out, and which (by JSON pointer): `outputs.Withholds`' one field."""
 OMITTED = "customer-written (CDP_UNTRUSTED=omit)"
 
 

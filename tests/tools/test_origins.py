@@ -28,7 +28,7 @@ from cdp_mcp.tools.profile import PROFILE_TOOLS, ListTool, SingleTool
 from cdp_mcp.tools.registry import CUSTOMER_TEXT_NOTE, all_specs, described
 from cdp_mcp.tools.results import structured
 from cdp_mcp.tools.shaping import profile as profile_card
-from cdp_mcp.tools.untrusted import Policy, at_pointer, has_customer_text
+from cdp_mcp.tools.untrusted import WITHHELD, Policy, at_pointer, has_customer_text
 
 WIRE_MODELS = [m for m in vars(wire).values() if isinstance(m, type) and issubclass(m, wire.WireModel)
                and m is not wire.WireModel]
@@ -90,6 +90,7 @@ def test_every_text_field_of_every_result_names_its_source(spec: Any) -> None:
                 assert source_of(model, name) is not None, f"{model.__name__}.{name}"
     customer_text = has_customer_text(spec.output)
     assert issubclass(spec.output, o.Withholds) == customer_text, spec.name  # it can say what it left out
+    assert list(o.Withholds.model_fields) == [WITHHELD]
     assert described(spec).endswith(CUSTOMER_TEXT_NOTE) == customer_text, spec.name
 
 
