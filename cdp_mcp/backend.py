@@ -61,8 +61,8 @@ class EmbeddedSandbox:
 
     def __init__(self, settings: Settings, clock: Clock, stack: AsyncExitStack) -> None:
         self.settings = settings
-        self.db_path = settings.state_dir / SANDBOX_DB_NAME.format(customers=settings.sandbox_customers,
-                                                                   seed=settings.sandbox_seed)
+        self.db_path = settings.state.state_dir / SANDBOX_DB_NAME.format(customers=settings.sandbox.sandbox_customers,
+                                                                   seed=settings.sandbox.sandbox_seed)
         self._clock = clock
         self._stack = stack
         self._lock = anyio.Lock()
@@ -79,12 +79,12 @@ class EmbeddedSandbox:
     async def _open(self) -> Sandbox:
         from cdp_mcp.sandbox import SandboxOptions, open_sandbox  # noqa: PLC0415 - only when the sandbox is used
 
-        options = SandboxOptions(customers=self.settings.sandbox_customers, seed=self.settings.sandbox_seed,
-                                 db_path=self.db_path)
+        size = self.settings.sandbox
+        options = SandboxOptions(customers=size.sandbox_customers, seed=size.sandbox_seed, db_path=self.db_path)
         with anyio.CancelScope(shield=True):  # a call cancelled half-way must not leave a half-open store
-            await anyio.to_thread.run_sync(lambda: self.settings.state_dir.mkdir(parents=True, exist_ok=True))
+            await anyio.to_thread.run_sync(lambda: self.settings.state.state_dir.mkdir(parents=True, exist_ok=True))
             sandbox = await self._stack.enter_async_context(open_sandbox(options, clock=self._clock))
-        logger.debug("embedded sandbox open: %d customers in %s", self.settings.sandbox_customers, self.db_path)
+        logger.debug("embedded sandbox open: %d customers in %s", self.settings.sandbox.sandbox_customers, self.db_path)
         return sandbox
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -132,27 +132,28 @@ async def open_backend(
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         sandbox: EmbeddedSandbox | None = None
-        if settings.uses_sandbox:
+        if settings.api.uses_sandbox:
             sandbox = EmbeddedSandbox(settings, clock, stack)
             # The host names the dataset, so token state of one sandbox size/seed is never offered to another.
-            base_url = SANDBOX_HOST.format(customers=settings.sandbox_customers, seed=settings.sandbox_seed) \
+            size = settings.sandbox
+            base_url = SANDBOX_HOST.format(customers=size.sandbox_customers, seed=size.sandbox_seed) \
                 + DEFAULT_CONTEXT_PATH
             transport = transport or httpx2.ASGITransport(app=sandbox)
-            if settings.tenant_hash is None:
-                settings = settings.model_copy(update={"tenant_hash": SecretStr(SANDBOX_TENANT_HASH)})
+            if settings.api.tenant_hash is None:
+                settings = settings.replace(tenant_hash=SecretStr(SANDBOX_TENANT_HASH))
         else:
-            base_url = str(settings.b2b_api_url)
+            base_url = str(settings.api.b2b_api_url)
         http = await stack.enter_async_context(make_http_client(settings, base_url=base_url, transport=transport))
         token_http = http
-        if settings.token_api_url is not None and settings.token_api_url != base_url:
+        if settings.api.token_api_url is not None and settings.api.token_api_url != base_url:
             token_http = await stack.enter_async_context(
-                make_http_client(settings, base_url=settings.token_api_url, transport=transport))
+                make_http_client(settings, base_url=settings.api.token_api_url, transport=transport))
         api = TokenApiClient(token_http, settings, clock=clock)
         broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
         client = CdpClient(http, settings, broker, clock=clock)
         backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url,
-                          currency=settings.currency or (SANDBOX_CURRENCY if sandbox is not None else None))
+                          currency=settings.api.currency or (SANDBOX_CURRENCY if sandbox is not None else None))
         if not keep_alive:
             yield backend
             return

@@ -17,8 +17,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from cdp_mcp import __version__
 from cdp_mcp.commands.common import configure_logging, exit_code_for
+from cdp_mcp.version import __version__
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 

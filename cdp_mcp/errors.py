@@ -1,26 +1,40 @@
 """Typed, actionable errors. Anticipated failures are `CdpError`s; anything else is a crash.
 
 Every error carries a `hint`: the next step a model or a person can take. Messages never contain
-secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies.
+secrets (tenant hash, OAuth key secret, tokens) nor upstream bodies. Every `CdpError` subclass lives here,
+whichever layer raises it: the tree below is all of them.
 
     CdpError
-    ├── ConfigurationError          a setting is missing or malformed (start-up)
+    ├── ConfigurationError          a setting is missing or malformed (start-up), or CDP_STATE_DIR unusable
     ├── AuthenticationError         unknown tenant hash or bad OAuth key secret
     ├── TokenError
     │   ├── TokenExpiredError       401: the access token is dead, whatever the clock says
     │   ├── TokenRejectedError      401 again with a token renewed for the call: retrying will not help
     │   ├── ScopeMissingError       the token does not name the resource
-    │   └── TokenQuotaError         the tenant's daily token creations are spent (retry_at)
+    │   ├── TokenQuotaError         the tenant's daily token creations are spent (retry_at)
+    │   └── TokenStoreError         the broker's token state cannot be read or written
+    │       └── TokenStoreLockedError   another process or replica held its lock past the timeout
     ├── CustomerError
     │   ├── CustomerNotFoundError   no customer matches the identifiers
     │   └── AmbiguousCustomerError  the identifiers match several customers
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
     ├── RateLimitedError            429 that outlived the retry budget
+    │   └── CallRateLimitedError    this person's tool calls a minute are spent (CDP_MCP_RATE_LIMIT)
+    ├── ScopeNotGrantedError        the signed-in person's scopes do not reach what the call needs
+    ├── ToolHiddenError             the request's X-CDP-Tools header leaves the tool out
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
+    ├── UnexpectedFailureError      a crash inside a tool, as the model sees it: the request id to report
+    ├── SignInError                 an access token sent to the HTTP server (never a tool's error: 401 or 503)
+    │   ├── AccessTokenRejectedError    the token is not acceptable; `reason` is a fixed, header-safe sentence
+    │   └── SignInUnavailableError      it cannot be checked now (the issuer's keys or introspection unreachable)
     └── UpstreamError
         ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
         │   └── OutcomeUnknownError     a token creation failed after reaching the API: not repeated
         └── UpstreamResponseError       a response whose shape is not usable (names the resource)
+
+Not in the tree: the embedded sandbox's `SandboxError` (sandbox/contract.py) is the emulated API's own refusal,
+which the sandbox app turns into the vendor's error envelope; cdp-mcp meets it only as an HTTP answer, which the
+client classifies like any tenant's.
 """
 
 from __future__ import annotations
@@ -30,8 +44,10 @@ from datetime import datetime
 from cdp_mcp.catalog import IDENTIFIERS
 
 __all__ = [
+    "AccessTokenRejectedError",
     "AmbiguousCustomerError",
     "AuthenticationError",
+    "CallRateLimitedError",
     "CallTimeoutError",
     "CdpError",
     "ConfigurationError",
@@ -41,13 +57,21 @@ __all__ = [
     "OutcomeUnknownError",
     "RateLimitedError",
     "ScopeMissingError",
+    "ScopeNotGrantedError",
+    "SignInError",
+    "SignInUnavailableError",
     "TokenError",
     "TokenExpiredError",
     "TokenQuotaError",
     "TokenRejectedError",
+    "TokenStoreError",
+    "TokenStoreLockedError",
+    "ToolHiddenError",
+    "UnexpectedFailureError",
     "UpstreamError",
     "UpstreamResponseError",
     "UpstreamUnavailableError",
+    "path_failure",
 ]
 
 
@@ -72,6 +96,13 @@ class CdpError(Exception):
 
 class ConfigurationError(CdpError):
     code = "CONFIGURATION"
+
+
+def path_failure(exc: OSError) -> ConfigurationError:
+    """A file-system error naming a path (an unwritable CDP_STATE_DIR, typically) as an error a person can act on."""
+    return ConfigurationError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
+                              hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
+                                   "permissions.")
 
 
 class AuthenticationError(CdpError):
@@ -123,6 +154,18 @@ class TokenQuotaError(TokenError):
         self.retry_at = retry_at
 
 
+class TokenStoreError(TokenError):
+    """The token state cannot be read or written (a state directory that is not ours or not writable, Redis down)."""
+
+    code = "TOKEN_STATE"
+
+
+class TokenStoreLockedError(TokenStoreError):
+    """Another process held the token state lock for longer than the lock timeout."""
+
+    code = "TOKEN_STATE_LOCKED"
+
+
 class CustomerError(CdpError):
     code = "CUSTOMER"
 
@@ -156,10 +199,70 @@ class RateLimitedError(CdpError):
     default_hint = "The API is throttling requests; wait a moment and retry."
 
 
+class CallRateLimitedError(RateLimitedError):
+    """This person made more tool calls than the per-minute limit allows; `retry_after` is in seconds."""
+
+    code = "CALL_RATE_LIMITED"
+
+    def __init__(self, per_minute: int, retry_after: float) -> None:
+        wait = max(1, round(retry_after + 0.49))
+        super().__init__(f"Too many tool calls: the limit is {per_minute} a minute per person.",
+                         hint=f"Retry in {wait} s; meanwhile, batch questions (get_customer_overview, "
+                              "screen_customers) rather than calling tool after tool.")
+        self.retry_after = wait
+
+
+class ScopeNotGrantedError(CdpError):
+    """The signed-in person's scopes do not reach a resource the call needs (`access.missing_scopes_error` names
+    the scope to ask for)."""
+
+    code = "SCOPE_NOT_GRANTED"
+
+
+class ToolHiddenError(CdpError):
+    """The request's X-CDP-Tools header leaves this tool out (`access.hidden_tool_error` names those it keeps)."""
+
+    code = "TOOL_HIDDEN"
+
+
 class CallTimeoutError(CdpError):
     code = "CALL_TIMEOUT"
     default_hint = ("The Customer Profile API is answering slowly: retry in a moment, ask for less (a smaller limit, "
                     "fewer customers), or raise CDP_CALL_TIMEOUT.")
+
+
+class UnexpectedFailureError(CdpError):
+    """A crash inside a tool, shown to the model with the request id the operator finds it under."""
+
+    code = "INTERNAL"
+
+    def __init__(self, tool: str, request_id: str) -> None:
+        super().__init__(f"{tool} failed unexpectedly (request id {request_id}).",
+                         hint="Retry once; if it fails again, report the request id: the operator finds the "
+                              "details in the server log and the audit trail under it.")
+
+
+class SignInError(CdpError):
+    """An access token sent to the HTTP server cannot be accepted. The sign-in layer answers it with a 401 or 503
+    before any tool runs; doctor reports it."""
+
+    code = "SIGN_IN"
+
+
+class AccessTokenRejectedError(SignInError):
+    """The token is not acceptable; `reason` is a fixed, header-safe sentence (never the token's own text)."""
+
+    code = "ACCESS_TOKEN_REJECTED"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SignInUnavailableError(SignInError):
+    """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable)."""
+
+    code = "SIGN_IN_UNAVAILABLE"
 
 
 class UpstreamError(CdpError):

@@ -7,14 +7,13 @@ allowlist against DNS rebinding and cross-site browser requests (403), and a che
 narrows itself with (`X-CDP-Untrusted`, `X-CDP-Tools`: 400 when malformed). On loopback the SDK also checks
 the Host header. The token guards this server only; it is never forwarded to the upstream API.
 
-With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`team.http_auth`): `/mcp` becomes an OAuth 2.1
+With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`sign_in.http_auth`): `/mcp` becomes an OAuth 2.1
 resource server with its protected resource metadata, and the static token is not accepted.
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -30,15 +29,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cdp_mcp import __version__
+from cdp_mcp.access.narrowing import HeaderCheck
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.rpc_errors import PlainRpcErrors
-from cdp_mcp.settings import Settings
-from cdp_mcp.team.config import MCP_PATH, OAuthConfig
-from cdp_mcp.team.http_auth import ResourceServer
-from cdp_mcp.team.narrowing import HeaderCheck
-from cdp_mcp.team.verifiers import CheckingVerifier
+from cdp_mcp.settings import MCP_PATH, Settings
+from cdp_mcp.settings.urls import is_loopback
+from cdp_mcp.sign_in.http_auth import ResourceServer
+from cdp_mcp.sign_in.verifiers import CheckingVerifier
 from cdp_mcp.tools.registry import all_specs
+from cdp_mcp.version import __version__
 
 __all__ = [
     "HEALTH_PATH",
@@ -47,7 +46,6 @@ __all__ = [
     "MCP_PATH",
     "MIN_TOKEN_LENGTH",
     "create_http_app",
-    "is_loopback",
     "serve_http",
 ]
 
@@ -58,16 +56,6 @@ LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"
 _REALM = 'Bearer realm="cdp-mcp"'
 
 logger = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host.strip("[]") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
@@ -124,7 +112,7 @@ class _Guard:
 
 def _auth_token(settings: Settings, host: str) -> str | None:
     """The bearer token to require, or None on loopback without one; refuses unsafe set-ups."""
-    token = settings.mcp_auth_token.get_secret_value().strip() if settings.mcp_auth_token else ""
+    token = settings.http.mcp_auth_token.get_secret_value().strip() if settings.http.mcp_auth_token else ""
     if not token:
         if is_loopback(host):
             return None
@@ -156,17 +144,17 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     Raises:
         ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN (or OAuth), or with a token that is too short.
     """
-    oauth = OAuthConfig.from_settings(settings)
+    oauth = settings.sign_in.oauth()
     signin = ResourceServer(oauth, verifier=token_verifier) if oauth is not None else None
     token = _auth_token(settings, host) if signin is None else None
-    extra = list(allowed_origins if allowed_origins is not None else settings.mcp_allowed_origins or ())
+    extra = list(allowed_origins if allowed_origins is not None else settings.http.mcp_allowed_origins or ())
     origins = [*LOOPBACK_ORIGINS, *extra] if is_loopback(host) else extra
     security = (TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(LOOPBACK_HOSTS),
                                           allowed_origins=origins)
                 if is_loopback(host) else TransportSecuritySettings(enable_dns_rebinding_protection=False))
     mcp_app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
                                          transport_security=security, host=host)
-    backend = "embedded-sandbox" if settings.uses_sandbox else "b2b-api"
+    backend = "embedded-sandbox" if settings.api.uses_sandbox else "b2b-api"
 
     auth = "oauth" if signin else "bearer" if token else "none"
 

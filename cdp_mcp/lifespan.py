@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from cdp_mcp.errors import CdpError, ConfigurationError, UpstreamUnavailableError
+from cdp_mcp.errors import CdpError, UpstreamUnavailableError, path_failure
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["BackendFactory", "BackendSlot", "path_failure"]
+__all__ = ["BackendFactory", "BackendSlot"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +34,6 @@ class _Attempt:
     done: anyio.Event = field(default_factory=anyio.Event)
     backend: Backend | None = None
     error: CdpError | None = None
-
-
-def path_failure(exc: OSError) -> CdpError:
-    """A file-system error naming a path (an unwritable CDP_STATE_DIR, typically) as an error a person can act on."""
-    return ConfigurationError(f"{exc.strerror or type(exc).__name__}: {exc.filename}",
-                              hint="Check CDP_STATE_DIR (token cache, creation ledger, sandbox data) and its "
-                                   "permissions.")
 
 
 def _failure(exc: Exception) -> CdpError:

@@ -18,11 +18,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from pydantic import Field
 
+from cdp_mcp.access.caller import must_redact, visible_tools
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
 from cdp_mcp.sanitizer import clean_text
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.access import must_redact, visible_tools
 from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.registry import guarded_call
 from cdp_mcp.tools.results import compact_json, policy_for, structured
@@ -30,7 +30,7 @@ from cdp_mcp.tools.spec import ToolSpec
 from cdp_mcp.tools.untrusted import note_untrusted
 
 if TYPE_CHECKING:
-    from cdp_mcp.team.guard import CallGuard
+    from cdp_mcp.access.guard import CallGuard
 
 __all__ = ["CATALOG_URI", "OVERVIEW_AUDIT_NAME", "OVERVIEW_URI", "PROMPTS", "campaign_plan_prompt", "catalog_document",
            "customer_brief_prompt", "register_resources_and_prompts"]

@@ -3,12 +3,13 @@
 Transports are not chosen here: the CLI runs the returned server over stdio or Streamable HTTP. The
 surface (which tools, in which order) is decided at build time from settings, so a bad CDP_TOOLS stops
 start-up before any connection, and the instructions name only tools that are served. The backend (client,
-broker, sandbox) opens with the first call (see `lifespan.BackendSlot`).
+broker, sandbox) opens with the first call (see `lifespan.BackendSlot`). Building a server changes nothing
+outside it: logging and the export of traces are the process's, set up by the command that runs it
+(`commands.common.configure_logging`, `tracing.configure_tracing`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
@@ -16,15 +17,14 @@ from typing import TYPE_CHECKING
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from cdp_mcp import __version__
+from cdp_mcp.access.guard import AccessMiddleware, CallGuard
 from cdp_mcp.lifespan import BackendFactory, BackendSlot
 from cdp_mcp.resources_and_prompts import register_resources_and_prompts
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.guard import AccessMiddleware, CallGuard
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
-from cdp_mcp.tools.untrusted import UNTRUSTED_META, ResourceLabels, has_customer_text
-from cdp_mcp.tracing import configure_tracing
+from cdp_mcp.tools.untrusted import ResourceLabels, has_customer_text
+from cdp_mcp.version import UNTRUSTED_META, __version__
 from cdp_mcp.views import apps_extension
 
 if TYPE_CHECKING:
@@ -99,15 +99,12 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
             finally:
                 slot.close()
 
-    configure_tracing()  # exports spans only when OTEL_* variables ask for it
     tools, specs = build_tools(settings, guard)
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
-                                               lifespan=lifespan, log_level=settings.log_level, tools=tools,
+                                               lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
                                                middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools),
                                                            ResourceLabels()],
                                                extensions=[apps_extension(views)] if views else None)
-    if settings.log_level != "DEBUG":
-        logging.getLogger("httpx2").setLevel(logging.WARNING)  # one INFO line per upstream request is noise
     register_resources_and_prompts(server, settings, specs, guard)
     return server

@@ -8,7 +8,8 @@ error code): never a token, a secret, a customer identifier or a URL.
 Without a configured SDK the OpenTelemetry API hands out non-recording spans, which cost a few
 microseconds. `configure_tracing()` installs an SDK and exporter only when the standard `OTEL_*`
 variables ask for one (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`), from the optional
-`[otel]` extra; `OTEL_SDK_DISABLED=true` turns it off.
+`[otel]` extra; `OTEL_SDK_DISABLED=true` turns it off. It changes the whole process, so the commands that run
+a server call it (`serve`; `call`, `card` and `demo` through `commands.inprocess`), never `build_server`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import anyio
 from opentelemetry import trace
 from opentelemetry.trace import Span, StatusCode
 
-from cdp_mcp import __version__
 from cdp_mcp.errors import CdpError
+from cdp_mcp.version import __version__
 
 __all__ = ["INSTALL_COMMAND", "configure_tracing", "outcome_span", "traced_upstream"]
 

@@ -14,7 +14,7 @@ import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import SETTINGS
 
 __all__ = ["free_port", "served_on", "settings_environment_names"]
 
@@ -46,8 +46,6 @@ async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None =
 
 
 def settings_environment_names() -> frozenset[str]:
-    """Every environment variable `Settings` reads, derived from its fields (a field's alias, else its name, after
-    the prefix), for checking that files which configure cdp-mcp name only variables that exist."""
-    prefix = str(Settings.model_config.get("env_prefix", ""))
-    return frozenset(f"{prefix}{info.validation_alias if isinstance(info.validation_alias, str) else name}".upper()
-                     for name, info in Settings.model_fields.items())
+    """Every environment variable `Settings` reads, as the settings' declarations name them, for checking that files
+    which configure cdp-mcp name only variables that exist."""
+    return frozenset(setting.env for setting in SETTINGS)

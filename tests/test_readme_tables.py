@@ -15,7 +15,7 @@ from pydantic_core import PydanticUndefined
 from cdp_mcp.catalog import IDENTIFIERS, RESOURCE_NAMES, Scope
 from cdp_mcp.cli import COMMANDS, build_parser
 from cdp_mcp.commands.config import HOSTS
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import SETTINGS
 from cdp_mcp.tools.registry import all_specs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +55,11 @@ def test_the_configuration_table_lists_every_setting_with_its_default() -> None:
         for i, name in enumerate(names):
             assert name not in listed, f"{name} is listed twice"
             listed[name] = values[i] if len(values) == len(names) else ""  # one literal each, or prose
-    fields = {f"CDP_{name.upper()}": info for name, info in Settings.model_fields.items()}
-    assert sorted(listed) == sorted(fields)
+    declared = {setting.env: setting for setting in SETTINGS}
+    assert sorted(listed) == sorted(declared)
     compared = 0
     for name, written in listed.items():
-        default = fields[name].default
+        default = declared[name].field.default
         if written and default not in (None, PydanticUndefined):
             assert written == _literal(default), f"README gives {name} the default {written}, Settings {default!r}"
             compared += 1

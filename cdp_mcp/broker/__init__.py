@@ -5,7 +5,7 @@ from __future__ import annotations
 from cdp_mcp.broker.broker import BrokerStats, TokenBroker
 from cdp_mcp.broker.ledger import Allowance, CreationLedger
 from cdp_mcp.broker.redis_store import RedisTokenStore
-from cdp_mcp.broker.store import FileTokenStore, TokenStore, TokenStoreError, TokenStoreLockedError, namespace_for
+from cdp_mcp.broker.store import FileTokenStore, TokenStore, namespace_for
 
 __all__ = [
     "Allowance",
@@ -15,7 +15,5 @@ __all__ = [
     "RedisTokenStore",
     "TokenBroker",
     "TokenStore",
-    "TokenStoreError",
-    "TokenStoreLockedError",
     "namespace_for",
 ]

@@ -75,9 +75,9 @@ class TokenBroker:
         self._store = store
         self._clock = clock
         self._namespace = namespace
-        self._shared = settings.token_policy == "shared"
-        self._limit = settings.token_daily_limit
-        in_flight = settings.connect_timeout + settings.read_timeout + settings.retry_budget
+        self._shared = settings.tokens.token_policy == "shared"
+        self._limit = settings.tokens.token_daily_limit
+        in_flight = settings.requests.connect_timeout + settings.requests.read_timeout + settings.requests.retry_budget
         self._in_flight = timedelta(seconds=in_flight)  # the longest a handed-out token can still be in use
         self._idle_after = timedelta(seconds=max(600.0, 4 * in_flight))  # idle: not handed out for this long
         self.stats = BrokerStats()
@@ -94,16 +94,17 @@ class TokenBroker:
     @classmethod
     def for_settings(cls, api: TokenApi, settings: Settings, *, base_url: str,
                      clock: Clock | None = None) -> TokenBroker:
-        """A broker keyed by `base_url` and the tenant, on the Redis store when `settings.redis_url` is set (replicas
-        on several machines), else on the file store in `settings.state_dir` (processes on this machine)."""
-        tenant = settings.tenant_hash.get_secret_value() if settings.tenant_hash else SANDBOX_TENANT_HASH
-        lock_timeout = 2 * (settings.connect_timeout + settings.read_timeout + settings.retry_budget) + 10
+        """A broker keyed by `base_url` and the tenant, on the Redis store when CDP_REDIS_URL is set (replicas on
+        several machines), else on the file store in CDP_STATE_DIR (processes on this machine)."""
+        tenant = settings.api.tenant_hash.get_secret_value() if settings.api.tenant_hash else SANDBOX_TENANT_HASH
+        requests, state = settings.requests, settings.state
+        lock_timeout = 2 * (requests.deadline + requests.retry_budget) + 10
         store: TokenStore
-        if settings.redis_url is not None:
-            store = RedisTokenStore(settings.redis_url, prefix=settings.redis_key_prefix, lock_timeout=lock_timeout,
-                                    timeout=settings.connect_timeout)
+        if state.redis_url is not None:
+            store = RedisTokenStore(state.redis_url, prefix=state.redis_key_prefix, lock_timeout=lock_timeout,
+                                    timeout=requests.connect_timeout)
         else:
-            store = FileTokenStore(settings.state_dir, lock_timeout=lock_timeout)
+            store = FileTokenStore(state.state_dir, lock_timeout=lock_timeout)
         return cls(api, settings, store=store, clock=clock or SystemClock(),
                    namespace=namespace_for(base_url, tenant))
 

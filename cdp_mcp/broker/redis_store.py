@@ -9,7 +9,7 @@ fenced: written only while the lease is still this holder's, in the same script,
 its lease and was replaced cannot overwrite the new holder's state.
 
 redis-py is an optional extra (`pip install 'cdp-mcp[redis]'`), imported only when a client is made
-(`redis_client`, shared with the rate limiter and doctor).
+(`redis_connection.redis_client`, shared with the rate limiter and doctor).
 The values hold live tokens: they are never logged, and the Redis server must be access-controlled (ACL, TLS
 with rediss://). The URL may carry a password: it is kept as a `SecretStr` and shown without user-info.
 """
@@ -22,19 +22,19 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
 
 import anyio
 from pydantic import SecretStr
 
 from cdp_mcp.broker.state import StoredState
-from cdp_mcp.broker.store import TokenStoreError, TokenStoreLockedError, decode_state, encode_state
-from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.broker.store import decode_state, encode_state
+from cdp_mcp.errors import TokenStoreError, TokenStoreLockedError
+from cdp_mcp.redis_connection import URL_HINT, redis_client, redis_location
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    pass
 
-__all__ = ["DEFAULT_LEASE", "INSTALL_COMMAND", "RedisTokenStore", "redis_client", "redis_location"]
+__all__ = ["DEFAULT_LEASE", "RedisTokenStore"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,8 @@ T = TypeVar("T")
 
 DEFAULT_LEASE = 10.0
 """Seconds a lease lives unless extended: the longest a replica that died holding the lock blocks the others."""
-INSTALL_COMMAND = "pip install 'cdp-mcp[redis]'"
 _RENEWALS_PER_LEASE = 3  # extend three times per lease: two extensions may fail before the lease is lost
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.005, 0.1  # seconds between attempts on a contended lease (real time)
-_URL_HINT = ("Check CDP_REDIS_URL (host, port, database, password; rediss:// for TLS) and that Redis is up, or "
-             "unset CDP_REDIS_URL to keep the token state in CDP_STATE_DIR on this machine.")
 
 # KEYS[1] the lease, ARGV[1] its holder's value: act only while the lease is still that holder's.
 _EXTEND = """
@@ -61,43 +58,6 @@ _FENCED_SET = """
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[2], ARGV[2]) return 1 end
 return 0
 """
-
-
-def redis_client(url: SecretStr | str, *, timeout: float) -> tuple[Redis, tuple[type[BaseException], ...]]:
-    """A client for `CDP_REDIS_URL` (nothing connects yet) and the exceptions that mean "Redis failed".
-
-    The one place redis-py is imported (an optional extra: only when CDP_REDIS_URL is set) and a client made,
-    for the token store, the rate limiter and doctor alike. `timeout` bounds connecting and each command.
-
-    Raises:
-        ConfigurationError: redis-py is not installed, or the URL is not a valid Redis URL (the message never
-            quotes it: it may carry a password).
-    """
-    try:
-        import redis.asyncio as redis_asyncio  # noqa: PLC0415
-        from redis.exceptions import RedisError  # noqa: PLC0415
-    except ImportError:
-        raise ConfigurationError(
-            "CDP_REDIS_URL is set but the Redis client (redis-py) is not installed.",
-            hint=f"Install it with: {INSTALL_COMMAND} (or unset CDP_REDIS_URL to keep the token state on this "
-                 "machine).",
-        ) from None
-    secret = url.get_secret_value() if isinstance(url, SecretStr) else url
-    try:
-        client = redis_asyncio.Redis.from_url(secret, socket_connect_timeout=timeout, socket_timeout=timeout)
-    except ValueError:  # the message may quote the URL, password included
-        raise ConfigurationError("CDP_REDIS_URL is not a valid Redis URL.", hint=_URL_HINT) from None
-    return client, (RedisError, OSError)
-
-
-def redis_location(url: SecretStr | str) -> str:
-    """The URL without user-info (a password), query or fragment: safe for messages and reprs."""
-    try:
-        parts = urlsplit(url.get_secret_value() if isinstance(url, SecretStr) else url)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "(unparsable URL)"
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
 class RedisTokenStore:
@@ -233,4 +193,4 @@ class RedisTokenStore:
             return await pending
         except self._errors as exc:
             raise TokenStoreError(f"Cannot {what} the token state in Redis at {self._where} ({type(exc).__name__}).",
-                                  hint=_URL_HINT) from exc
+                                  hint=URL_HINT) from exc

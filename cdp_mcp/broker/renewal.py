@@ -62,9 +62,9 @@ class Renewer:
         self._api = api
         self._clock = clock
         self._stats = stats
-        self._shared = settings.token_policy == "shared"
-        self._limit = settings.token_daily_limit
-        self._fallback_validity = settings.validity_seconds
+        self._shared = settings.tokens.token_policy == "shared"
+        self._limit = settings.tokens.token_daily_limit
+        self._fallback_validity = settings.tokens.validity_seconds
         self._idle_after = idle_after
         self._refusal_logged: datetime | None = None
         self.revived: dict[str, datetime] = {}  # key -> when a dead token came back by update, same string

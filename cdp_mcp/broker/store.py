@@ -24,13 +24,11 @@ import anyio.to_thread
 import filelock
 
 from cdp_mcp.broker.state import StoredState
-from cdp_mcp.errors import TokenError
+from cdp_mcp.errors import TokenStoreError, TokenStoreLockedError
 
 __all__ = [
     "FileTokenStore",
     "TokenStore",
-    "TokenStoreError",
-    "TokenStoreLockedError",
     "decode_state",
     "encode_state",
     "namespace_for",
@@ -62,18 +60,6 @@ def decode_state(data: bytes, *, where: str) -> StoredState:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # UnicodeDecodeError is a ValueError
         logger.warning("Ignoring unreadable token state %s (%s)", where, type(exc).__name__)
         return StoredState()
-
-
-class TokenStoreError(TokenError):
-    """The token state cannot be read or written (a state directory that is not ours or not writable)."""
-
-    code = "TOKEN_STATE"
-
-
-class TokenStoreLockedError(TokenStoreError):
-    """Another process held the token state lock for longer than the lock timeout."""
-
-    code = "TOKEN_STATE_LOCKED"
 
 
 class TokenStore(Protocol):

@@ -22,7 +22,7 @@ import anyio
 import httpx2
 
 from cdp_mcp.catalog import Header
-from cdp_mcp.client.failures import Call, Failure, Kind, classify, error_for, is_error_envelope
+from cdp_mcp.client.failures import Failure, FailureKind, RequestKind, classify, error_for, is_error_envelope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.clock import Clock, SystemClock
@@ -72,18 +72,18 @@ class ApiCaller:
         self._settings = settings
         self._retry = retry or RetryPolicy.from_settings(settings)
         self._clock = clock or SystemClock()
-        self._deadline = settings.request_deadline
+        self._deadline = settings.requests.deadline
 
     def __repr__(self) -> str:
         return f"ApiCaller(base_url={str(self._http.base_url)!r}, retry={self._retry!r})"
 
-    def _credentials(self, call: Call) -> dict[str, str]:
+    def _credentials(self, call: RequestKind) -> dict[str, str]:
         """Built per request so no secret is ever stored on the shared client; the OAuth key secret only on token
         calls, where it is documented."""
-        tenant = self._settings.tenant_hash
+        tenant = self._settings.api.tenant_hash
         headers = {Header.TENANT_HASH.value: tenant.get_secret_value() if tenant else SANDBOX_TENANT_HASH}
-        if call is not Call.DATA and self._settings.oauth_key_secret is not None:
-            headers[Header.OAUTH_KEY_SECRET.value] = self._settings.oauth_key_secret.get_secret_value()
+        if call is not RequestKind.DATA and self._settings.api.oauth_key_secret is not None:
+            headers[Header.OAUTH_KEY_SECRET.value] = self._settings.api.oauth_key_secret.get_secret_value()
         return headers
 
     @traced_upstream
@@ -96,7 +96,7 @@ class ApiCaller:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         identity: CustomerIdentity | None = None,
-        call: Call = Call.DATA,
+        call: RequestKind = RequestKind.DATA,
     ) -> Any:
         """POST and return the decoded JSON of a successful answer.
 
@@ -140,12 +140,12 @@ class ApiCaller:
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
         identity: CustomerIdentity | None,
-        call: Call,
+        call: RequestKind,
         retries: int,
     ) -> _Outcome:
         """One request: its payload, or its error and the wait before a retry (None: do not retry)."""
         request_headers = {**self._credentials(call), **(headers or {})}
-        once = call is Call.TOKEN_CREATE  # never repeated once it may have reached the server
+        once = call is RequestKind.TOKEN_CREATE  # never repeated once it may have reached the server
         try:
             with anyio.fail_after(self._deadline):
                 response = await self._http.post(path, headers=request_headers, params=params,
@@ -175,11 +175,11 @@ class ApiCaller:
         now = self._clock.now()
         failure = Failure.of(response, payload if payload is not _NOT_JSON else None, now)
         kind = classify(failure, call)
-        if once and kind is Kind.UNAVAILABLE:
+        if once and kind is FailureKind.UNAVAILABLE:
             return _Outcome(error=_unknown_outcome(f"The API failed on {what} (HTTP {failure.status})."))
         error = error_for(failure, what=what, identity=identity, now=now, call=call)
         # A rate limit is retried even when hidden in a 200 envelope (some APIs do that; it must not defeat backoff).
-        if once or kind not in (Kind.UNAVAILABLE, Kind.RATE):
+        if once or kind not in (FailureKind.UNAVAILABLE, FailureKind.RATE):
             return _Outcome(error=error)
         wait = failure.retry_after if failure.retry_after is not None else self._retry.backoff(retries)
         return _Outcome(error=error, delay=wait)

@@ -1,4 +1,4 @@
-"""The async data client: one generic request path for the 14 profile resources, built from the catalog.
+"""The async data client: one generic request path for every profile resource, built from the catalog.
 
 `CdpClient.fetch` asks the token source for a token scoped to the resource, posts to the catalog route with
 the credential and identifier headers (for gcr also the documented identifier keys in the body, never gcrId),

@@ -3,7 +3,7 @@
 The vendor documents only "401 means the token expired"; the sandbox picks codes (CONTRACT.md), and a real
 tenant may pick others. So the upstream `errorCode` (or `code`/`error`) is read by meaning through a keyword
 table, the human message refines only statuses that leave room (400, 403, a 200 that says ERROR), and the
-status alone decides when nothing else is known. What the call was matters (`Call`): a 401 on a data call means
+status alone decides when nothing else is known. What the call was matters (`RequestKind`): a 401 on a data call means
 the access token is dead unless an explicit code says the tenant's credentials are wrong, while on token create
 it means the credentials; a refusal that speaks of a daily or creation limit is the token quota on the token
 calls only. Messages are ours: the upstream body is never quoted, only a sanitised error code.
@@ -36,7 +36,7 @@ from cdp_mcp.errors import (
     UpstreamUnavailableError,
 )
 
-__all__ = ["Call", "Failure", "Kind", "classify", "error_for", "is_error_envelope"]
+__all__ = ["Failure", "FailureKind", "RequestKind", "classify", "error_for", "is_error_envelope"]
 
 _ERROR_STATUSES = frozenset({"error", "fail", "failed", "failure", "ko", "false"})
 _OK_STATUSES = frozenset({"ok", "success", "succeeded", "200", "0", "true", "none"})
@@ -44,7 +44,7 @@ _SAFE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,47}$")
 _SECONDS = re.compile(r"[0-9]+")  # ASCII: str.isdigit() also accepts "²", which float() refuses
 
 
-class Call(StrEnum):
+class RequestKind(StrEnum):
     """What kind of request failed: it decides what a 401 means, whether a limit is the token quota, and whether
     the request may be repeated (a creation may not: it spends the tenant's daily allowance)."""
 
@@ -53,7 +53,7 @@ class Call(StrEnum):
     TOKEN_UPDATE = "token update"
 
 
-class Kind(StrEnum):
+class FailureKind(StrEnum):
     """What went wrong, by meaning."""
 
     AMBIGUOUS = "ambiguous"
@@ -71,31 +71,32 @@ class Kind(StrEnum):
 # Checked in order: the first kind with a keyword (whole words, after upper-casing and turning _ - . into
 # spaces) in the code or message wins. Specific meanings come before the generic words they contain
 # ("TOKEN_LIMIT_REACHED" is a quota, not an expired token; "SCOPE_MISSING" is a scope, not bad input).
-_KEYWORDS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
-    (Kind.AMBIGUOUS, ("MULTIPLE", "MORE THAN ONE", "AMBIGUOUS", "SEVERAL", "DUPLICATE CUSTOMERS")),
-    (Kind.QUOTA, ("TOKEN LIMIT", "TOKEN QUOTA", "QUOTA", "DAILY LIMIT", "CREATION LIMIT")),
-    (Kind.SCOPE, ("SCOPE", "PERMISSION", "NOT PERMITTED", "NOT GRANTED", "NOT ALLOWED", "NOT AUTHORIZED FOR")),
-    (Kind.AUTH, ("TENANT", "OAUTH", "SECRET", "CREDENTIAL", "CREDENTIALS", "API KEY", "APIKEY")),
-    (Kind.EXPIRED, ("TOKEN", "EXPIRED", "UNAUTHORIZED", "UNAUTHORISED", "UNAUTHENTICATED")),
-    (Kind.NOT_FOUND, ("NOT FOUND", "NOTFOUND", "NO CUSTOMER", "DOES NOT EXIST", "NO MATCH", "NO RECORD",
+_KEYWORDS: tuple[tuple[FailureKind, tuple[str, ...]], ...] = (
+    (FailureKind.AMBIGUOUS, ("MULTIPLE", "MORE THAN ONE", "AMBIGUOUS", "SEVERAL", "DUPLICATE CUSTOMERS")),
+    (FailureKind.QUOTA, ("TOKEN LIMIT", "TOKEN QUOTA", "QUOTA", "DAILY LIMIT", "CREATION LIMIT")),
+    (FailureKind.SCOPE, ("SCOPE", "PERMISSION", "NOT PERMITTED", "NOT GRANTED", "NOT ALLOWED", "NOT AUTHORIZED FOR")),
+    (FailureKind.AUTH, ("TENANT", "OAUTH", "SECRET", "CREDENTIAL", "CREDENTIALS", "API KEY", "APIKEY")),
+    (FailureKind.EXPIRED, ("TOKEN", "EXPIRED", "UNAUTHORIZED", "UNAUTHORISED", "UNAUTHENTICATED")),
+    (FailureKind.NOT_FOUND, ("NOT FOUND", "NOTFOUND", "NO CUSTOMER", "DOES NOT EXIST", "NO MATCH", "NO RECORD",
                       "UNKNOWN CUSTOMER", "NO PROFILE")),
-    (Kind.RATE, ("RATE LIMIT", "RATE LIMITED", "THROTTLED", "THROTTLING", "TOO MANY REQUESTS", "SLOW DOWN")),
-    (Kind.INVALID, ("IDENTIFIER", "PAGING", "PAGE", "QUERY", "INVALID", "REQUIRED", "MISSING", "BAD REQUEST",
+    (FailureKind.RATE, ("RATE LIMIT", "RATE LIMITED", "THROTTLED", "THROTTLING", "TOO MANY REQUESTS", "SLOW DOWN")),
+    (FailureKind.INVALID, ("IDENTIFIER", "PAGING", "PAGE", "QUERY", "INVALID", "REQUIRED", "MISSING", "BAD REQUEST",
                     "MALFORMED", "VALIDITY", "UNKNOWN RESOURCE", "VALIDATION")),
 )
-_STATUS_DEFAULT = {400: Kind.INVALID, 401: Kind.EXPIRED, 403: Kind.AUTH, 404: Kind.NOT_FOUND,
-                   409: Kind.AMBIGUOUS, 422: Kind.INVALID, 429: Kind.RATE}
+_STATUS_DEFAULT = {400: FailureKind.INVALID, 401: FailureKind.EXPIRED, 403: FailureKind.AUTH,
+                   404: FailureKind.NOT_FOUND, 409: FailureKind.AMBIGUOUS, 422: FailureKind.INVALID,
+                   429: FailureKind.RATE}
 # Statuses specific enough that a message may only choose among these kinds (None: any kind).
-_MESSAGE_MAY_CHOOSE: dict[int, frozenset[Kind]] = {
-    401: frozenset({Kind.EXPIRED, Kind.AUTH}),
-    403: frozenset({Kind.AUTH, Kind.SCOPE, Kind.QUOTA, Kind.EXPIRED}),
-    404: frozenset({Kind.NOT_FOUND}),
-    409: frozenset({Kind.AMBIGUOUS}),
-    429: frozenset({Kind.RATE, Kind.QUOTA}),
+_MESSAGE_MAY_CHOOSE: dict[int, frozenset[FailureKind]] = {
+    401: frozenset({FailureKind.EXPIRED, FailureKind.AUTH}),
+    403: frozenset({FailureKind.AUTH, FailureKind.SCOPE, FailureKind.QUOTA, FailureKind.EXPIRED}),
+    404: frozenset({FailureKind.NOT_FOUND}),
+    409: frozenset({FailureKind.AMBIGUOUS}),
+    429: frozenset({FailureKind.RATE, FailureKind.QUOTA}),
 }
 _TOKEN_WORDS = ("TOKEN", "EXPIRED", "SESSION")
 """A 401 whose code (or, on update, message) speaks of these is about the access token."""
-_CREDENTIAL_WORDS = next(words for kind, words in _KEYWORDS if kind is Kind.AUTH)
+_CREDENTIAL_WORDS = next(words for kind, words in _KEYWORDS if kind is FailureKind.AUTH)
 _QUOTA_TEXT = re.compile(
     r" (QUOTA|(TOKEN|CREATION|GENERATION|DAILY) LIMIT|TOO MANY TOKENS|MAXIMUM (NUMBER OF )?TOKENS"
     r"|TOKENS? (PER|A) DAY|LIMIT\b.*\b(DAY|DAILY|TODAY|24 HOURS?|PER DAY|TOKENS?)"
@@ -120,7 +121,7 @@ def _says(text: str | None, keywords: tuple[str, ...]) -> bool:
     return any(f" {keyword} " in words for keyword in keywords)
 
 
-def _kind_of(text: str | None) -> Kind | None:
+def _kind_of(text: str | None) -> FailureKind | None:
     return next((kind for kind, keywords in _KEYWORDS if _says(text, keywords)), None)
 
 
@@ -176,39 +177,39 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds()) if when.tzinfo else None
 
 
-def _unauthorized(failure: Failure, call: Call) -> Kind:
+def _unauthorized(failure: Failure, call: RequestKind) -> FailureKind:
     """A 401: the credentials on token create; on update, the token when its code or message says so, else the
     credentials; on a data call, the token unless an explicit code speaks of the credentials and not of the token
     ("Token expired for this tenant" is a dead token)."""
-    if call is Call.TOKEN_CREATE:
-        return Kind.AUTH
-    if call is Call.TOKEN_UPDATE:
+    if call is RequestKind.TOKEN_CREATE:
+        return FailureKind.AUTH
+    if call is RequestKind.TOKEN_UPDATE:
         about_token = _says(failure.code, _TOKEN_WORDS) or _says(failure.message, _TOKEN_WORDS)
-        return Kind.EXPIRED if about_token else Kind.AUTH
+        return FailureKind.EXPIRED if about_token else FailureKind.AUTH
     credentials = _says(failure.code, _CREDENTIAL_WORDS) and not _says(failure.code, _TOKEN_WORDS)
-    return Kind.AUTH if credentials else Kind.EXPIRED
+    return FailureKind.AUTH if credentials else FailureKind.EXPIRED
 
 
 def _speaks_of_quota(failure: Failure) -> bool:
     return any(_QUOTA_TEXT.search(_words(text)) for text in (failure.code, failure.message))
 
 
-def classify(failure: Failure, call: Call = Call.DATA) -> Kind:
+def classify(failure: Failure, call: RequestKind = RequestKind.DATA) -> FailureKind:
     """The meaning of an error response to a `call`: explicit code, then status, refined by the message where
     allowed. The token quota is a meaning of token calls only (a data call's daily limit is a rate limit)."""
     if failure.status >= 500:
-        return Kind.UNAVAILABLE
+        return FailureKind.UNAVAILABLE
     if failure.status == 401:
         return _unauthorized(failure, call)
-    if call is not Call.DATA and _speaks_of_quota(failure):
-        return Kind.QUOTA
+    if call is not RequestKind.DATA and _speaks_of_quota(failure):
+        return FailureKind.QUOTA
     kind = _kind_of(failure.code) if failure.code else None
     if kind is None:
         allowed = _MESSAGE_MAY_CHOOSE.get(failure.status)
         kind = _kind_of(failure.message)
         if kind is None or (allowed is not None and kind not in allowed):
-            kind = _STATUS_DEFAULT.get(failure.status, Kind.UNKNOWN)
-    return Kind.RATE if kind is Kind.QUOTA and call is Call.DATA else kind
+            kind = _STATUS_DEFAULT.get(failure.status, FailureKind.UNKNOWN)
+    return FailureKind.RATE if kind is FailureKind.QUOTA and call is RequestKind.DATA else kind
 
 
 def _safe_code(failure: Failure) -> str | None:
@@ -242,39 +243,39 @@ def _invalid_hint(failure: Failure) -> str:
 
 
 def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None, now: datetime,
-              call: Call = Call.DATA) -> CdpError:
+              call: RequestKind = RequestKind.DATA) -> CdpError:
     """The typed error for an error response of the `what` call (a resource name or "token create")."""
     kind = classify(failure, call)
     given = ", ".join(identity.present()) if identity is not None else ""
     note = _code_note(failure)
-    if kind is Kind.AUTH:
+    if kind is FailureKind.AUTH:
         return AuthenticationError(f"The API refused the tenant credentials (tenant hash, OAuth key secret) on {what} "
                                    f"(HTTP {failure.status}){note}.")
-    if kind is Kind.EXPIRED:
+    if kind is FailureKind.EXPIRED:
         return TokenExpiredError(f"The access token was refused on {what} (expired or unknown){note}.",
                                  upstream_code=_safe_code(failure))
-    if kind is Kind.SCOPE:
+    if kind is FailureKind.SCOPE:
         return ScopeMissingError(f"The access token does not grant {what}{note}.")
-    if kind is Kind.QUOTA:
+    if kind is FailureKind.QUOTA:
         return TokenQuotaError(f"The tenant's daily token creations are spent{note}.",
                                retry_at=_quota_retry_at(failure, now))
-    if kind is Kind.NOT_FOUND:
+    if kind is FailureKind.NOT_FOUND:
         if not failure.enveloped or identity is None:  # a 404 without a customer to look for: a wrong URL
             return UpstreamResponseError(f"The API answered {what} with HTTP 404 and no error envelope.",
                                          hint="Check that CDP_B2B_API_URL includes the context path (e.g. /rcdpapi).")
         return CustomerNotFoundError(f"No customer matches the identifiers given ({given or 'none'}).")
-    if kind is Kind.AMBIGUOUS:
+    if kind is FailureKind.AMBIGUOUS:
         matches = _matches(failure)
         return AmbiguousCustomerError(
             f"The identifiers given ({given or 'none'}) match {matches or 'several'} customers.",
             matches=matches, sent=identity.present() if identity is not None else (),
         )
-    if kind is Kind.INVALID:
+    if kind is FailureKind.INVALID:
         return InvalidInputError(f"The API refused the {what} request as invalid{note}.", hint=_invalid_hint(failure))
-    if kind is Kind.RATE:
+    if kind is FailureKind.RATE:
         hint = (f"The API asks to wait {failure.retry_after:.0f} s; retry after that."
                 if failure.retry_after is not None else None)
         return RateLimitedError(f"The API is rate limiting {what} requests{note}.", hint=hint)
-    if kind is Kind.UNAVAILABLE:
+    if kind is FailureKind.UNAVAILABLE:
         return UpstreamUnavailableError(f"The Customer Profile API failed on {what} (HTTP {failure.status}).")
     return UpstreamResponseError(f"The API answered {what} with an unexpected HTTP {failure.status}{note}.")

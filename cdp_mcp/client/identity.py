@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -10,12 +11,17 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.errors import InvalidInputError
 
-__all__ = ["CustomerIdentity", "identity_help"]
+__all__ = ["CustomerIdentity", "identity_arguments", "identity_help"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MOBILE = re.compile(r"^\+?[0-9]{6,15}$")
 _HEADER_SAFE = re.compile(r"^[\x20-\x7e]+$")
 """Identifiers travel in HTTP headers, which carry printable ASCII only (httpx2 refuses anything else)."""
+
+
+def identity_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The identifier arguments of a tool call (catalog.IDENTIFIERS), by argument name."""
+    return {i.argument: arguments.get(i.argument) for i in IDENTIFIERS}
 
 
 def identity_help() -> str:

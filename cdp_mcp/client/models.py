@@ -1,4 +1,4 @@
-"""Normalised domain models of the 14 resources: what the client returns and the tools shape.
+"""Normalised domain models of the API resources: what the client returns and the tools shape.
 
 Upstream quirks end here: `customerId` string or integer becomes a string, money strings such as
 `"$ 55.9"` become `Money(amount=55.9, currency="USD")`, the date formats become `datetime.date` (ISO 8601

@@ -56,9 +56,11 @@ ORDER = ("order", "transaction", "purchase")
 ACTIVITY = ("activity", "event", "transaction")
 ATTRIBUTE = ("attribute", "attr", "field", "property")
 CHANNEL = ("channel", "consent")
-_PROFILE_TEXT = ("customer_id", "salutation", "full_name", "gender", "membership_tier", "status_color", "city", "state",
-                 "address", "email", "mobile", "customer_code", "image_url")
-_PROFILE_INT = ("age", "total_orders", "total_visits", "days_since_last_purchase", "total_web_sessions")
+_PROFILE_SPECIAL = frozenset({"gcr_id"})  # read below: a gcr_id must be positive
+_PROFILE_TEXT, _PROFILE_INT = (tuple(name for name, info in Profile.model_fields.items()
+                                     if info.annotation == kind | None and name not in _PROFILE_SPECIAL)
+                               for kind in (str, int))
+"""The profile's plain text and whole-number fields, as `models.Profile` declares them (in its order)."""
 _CATEGORY_WORDS = ("categ", "lvl", "level", "name", "label")
 _ATTRIBUTE_KEYS = ("attributes", "customattributes", "attributelist", "userattributes")
 _LIST_META = frozenset({"customerid", "totalcount", "pagesize", "currentpage", "totalpages", "lastkey", "total"})

@@ -36,7 +36,7 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(max_retries=settings.max_retries, budget=settings.retry_budget)
+        return cls(max_retries=settings.requests.max_retries, budget=settings.requests.retry_budget)
 
     def backoff(self, retry: int) -> float:
         """Full jitter: uniform in [0, min(max_delay, base_delay * 2**retry)] for the `retry`-th retry (0-based)."""

@@ -18,7 +18,7 @@ import httpx2
 
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, TokenKey
 from cdp_mcp.client.calls import ApiCaller
-from cdp_mcp.client.failures import Call
+from cdp_mcp.client.failures import RequestKind
 from cdp_mcp.client.protocols import IssuedToken
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.client.values import as_float, as_instant, as_text
@@ -105,18 +105,19 @@ class TokenApiClient:
         Raises:
             OutcomeUnknownError: the creation failed after reaching the API (it may have been made); not repeated.
         """
-        return await self._issue(TOKEN_CREATE_PATH, Call.TOKEN_CREATE, resources, token=None)
+        return await self._issue(TOKEN_CREATE_PATH, RequestKind.TOKEN_CREATE, resources, token=None)
 
     async def update_token(self, token: str, resources: frozenset[str]) -> IssuedToken:
         """Extend `token` and set its resources to `resources` (does not count as a creation)."""
-        return await self._issue(TOKEN_UPDATE_PATH, Call.TOKEN_UPDATE, resources, token=token)
+        return await self._issue(TOKEN_UPDATE_PATH, RequestKind.TOKEN_UPDATE, resources, token=token)
 
-    async def _issue(self, path: str, call: Call, resources: frozenset[str], *, token: str | None) -> IssuedToken:
+    async def _issue(self, path: str, call: RequestKind, resources: frozenset[str], *,
+                     token: str | None) -> IssuedToken:
         what = call.value
         operation = what.removeprefix("token ")
         body: dict[str, Any] = {
             TokenKey.RESOURCE.value: sorted(resources),
-            TokenKey.VALIDITY.value: self._settings.token_validity,
+            TokenKey.VALIDITY.value: self._settings.tokens.token_validity,
         }
         if token is not None:
             body[TokenKey.TOKEN.value] = token
@@ -124,10 +125,10 @@ class TokenApiClient:
                                                      "cdp.token.resources": sorted(str(r) for r in resources)}):
             payload = await self._caller.post(path, what=what, body=body, call=call)
             try:
-                issued = parse_issued_token(payload, resources, default_unit=self._settings.token_validity_unit,
+                issued = parse_issued_token(payload, resources, default_unit=self._settings.tokens.token_validity_unit,
                                             what=what)
             except UpstreamResponseError as exc:
-                if call is not Call.TOKEN_CREATE:
+                if call is not RequestKind.TOKEN_CREATE:
                     raise
                 # A success without a token we can read: a token was probably created (and counted) all the same.
                 raise OutcomeUnknownError(f"{exc.message} A token may have been created anyway (that counts against "

@@ -10,34 +10,30 @@ from __future__ import annotations
 
 import httpx2
 
-from cdp_mcp import __version__
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.settings import Settings
+from cdp_mcp.settings.urls import url_problem
+from cdp_mcp.version import USER_AGENT
 
-__all__ = ["USER_AGENT", "make_http_client"]
+__all__ = ["make_http_client"]
 
-USER_AGENT = f"cdp-mcp/{__version__}"
 _MAX_CONNECTIONS = 20
 _MAX_KEEPALIVE = 10
 _KEEPALIVE_EXPIRY = 30.0
 
 
 def _checked_base_url(base_url: str) -> httpx2.URL:
-    """Refuse base URLs that could smuggle a secret into logged URLs (user-info, query) or lack a scheme."""
-    try:
-        url = httpx2.URL(base_url)
-    except httpx2.InvalidURL:
-        raise ConfigurationError("The B2B API base URL is not a valid URL.",
-                                 hint="Set CDP_B2B_API_URL to https://host/context-path.") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError("The B2B API base URL needs an http(s) scheme and a host.",
-                                 hint="Set CDP_B2B_API_URL to https://host/context-path.")
-    if url.userinfo or url.query or url.fragment:
-        raise ConfigurationError(
-            "The B2B API base URL must not carry user-info, a query string or a fragment.",
-            hint="Keep only scheme, host and context path in CDP_B2B_API_URL; credentials go in CDP_TENANT_HASH.",
-        )
-    return url
+    """Refuse base URLs that could smuggle a secret into logged URLs (user-info, query) or lack a scheme: the
+    settings' own URL check, again where the client is made (it may be handed a URL that never was a setting)."""
+    problem = url_problem(base_url, plain_http="anywhere")
+    if problem is None:
+        try:
+            return httpx2.URL(base_url)
+        except httpx2.InvalidURL:
+            problem = "is not a valid URL"
+    raise ConfigurationError(f"The API base URL {problem}.",
+                             hint="Set CDP_B2B_API_URL (and CDP_TOKEN_API_URL) to https://host/context-path; "
+                                  "credentials go in CDP_TENANT_HASH.")
 
 
 def make_http_client(
@@ -58,10 +54,10 @@ def make_http_client(
     """
     url = _checked_base_url(base_url)
     timeout = httpx2.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.read_timeout,
-        write=settings.read_timeout,
-        pool=settings.connect_timeout,
+        connect=settings.requests.connect_timeout,
+        read=settings.requests.read_timeout,
+        write=settings.requests.read_timeout,
+        pool=settings.requests.connect_timeout,
     )
     limits = httpx2.Limits(
         max_connections=_MAX_CONNECTIONS,

@@ -16,10 +16,9 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import cdp_mcp
-from cdp_mcp import __version__
 from cdp_mcp.commands.bundle_manifest import bundle_pyproject, manifest
 from cdp_mcp.commands.common import say
+from cdp_mcp.version import __version__
 
 __all__ = ["DESCRIPTION", "add_arguments", "build_bundle", "package_files", "run"]
 
@@ -28,6 +27,8 @@ DESCRIPTION = ("Build an MCP Bundle (.mcpb) of this installation: open it with C
 
 _SKIPPED_SUFFIXES = (".pyc", ".pyo", ".db", ".sqlite", ".sqlite3", ".db-journal", ".db-wal", ".db-shm")
 _SKIPPED_DIRS = frozenset({"__pycache__"})
+_PACKAGE = Path(__file__).resolve().parents[1]
+"""The installed `cdp_mcp` package: what the bundle carries."""
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 """Every entry gets the same timestamp, so two builds of the same sources are byte-identical."""
 
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def package_files(root: Path | None = None) -> Iterator[tuple[Path, str]]:
     """Every file of the package as (path on disk, path in the bundle), in a stable order."""
-    root = root or Path(cdp_mcp.__file__).resolve().parent
+    root = root or _PACKAGE
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith("."))
         for name in sorted(files):

@@ -2,8 +2,9 @@
 
 Nothing here is a second copy to keep in step: the version, licence, author, Python requirement, dependencies
 and addresses come from the package metadata (pyproject.toml; read directly in a checkout that is not
-installed), the settings' defaults and environment variable names from `Settings`, the tools and prompts from
-the server's own specs, so the manifest lists exactly what the server offers. Manifest version 0.4 (the latest
+installed), the install dialog's fields from the settings' declarations (title, default, bounds, description,
+variable), the tools and prompts from the server's own specs, so the manifest lists exactly what the server
+offers. Manifest version 0.4 (the latest
 of the modelcontextprotocol/mcpb schemas), server type `uv`: the host installs Python and the dependencies the
 bundled `pyproject.toml` declares, so one bundle serves every platform (pydantic-core and other compiled
 dependencies included). Without an API URL the bundle runs the embedded sandbox; the tenant hash and OAuth key
@@ -22,8 +23,10 @@ from importlib.metadata import PackageNotFoundError, metadata, requires
 from pathlib import Path
 from typing import Any
 
+from annotated_types import Ge, Gt
+
 from cdp_mcp.resources_and_prompts import PROMPTS
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import Declared, declared, env_name
 from cdp_mcp.tools.registry import all_specs
 
 __all__ = ["DISTRIBUTION", "ICON", "MANIFEST_SCHEMA", "MANIFEST_VERSION", "Project", "bundle_pyproject", "manifest",
@@ -36,40 +39,11 @@ MANIFEST_SCHEMA = ("https://raw.githubusercontent.com/modelcontextprotocol/mcpb/
 ICON = "cdp_mcp/assets/icon.png"
 """The bundle's icon, a file of the package (so the wheel carries it too)."""
 
-_USER_CONFIG: dict[str, dict[str, Any]] = {
-    "b2b_api_url": {
-        "type": "string", "title": "B2B API URL", "required": False,
-        "description": "Leave empty to try the built-in sandbox (synthetic customers, no credentials). For your "
-                       "tenant: the base URL with its context path, e.g. https://api.example.com/rcdpapi, from "
-                       "your account team.",
-    },
-    "tenant_hash": {
-        "type": "string", "title": "Tenant hash", "sensitive": True, "required": False,
-        "description": "Your tenant hash, from your account team. Required with a B2B API URL.",
-    },
-    "oauth_key_secret": {
-        "type": "string", "title": "OAuth key secret", "sensitive": True, "required": False,
-        "description": "Only when your tenant enables OAuth for the B2B APIs.",
-    },
-    "redact_pii": {
-        "type": "boolean", "title": "Redact personal data", "default": Settings.model_fields["redact_pii"].default,
-        "required": False,
-        "description": "Mask email, mobile, address and exact birth date in every result.",
-    },
-    "untrusted": {
-        "type": "string", "title": "Customer-written text", "default": Settings.model_fields["untrusted"].default,
-        "required": False,
-        "description": "sanitize: names, addresses and other text customers wrote are cleaned of hidden text and "
-                       "markup, and labelled as data; omit: left out of every result.",
-    },
-    "token_daily_limit": {
-        "type": "number", "title": "Daily token limit", "default": Settings.model_fields["token_daily_limit"].default,
-        "min": 1, "max": 100000, "required": False,
-        "description": "Your tenant's daily token-creation limit "
-                       f"({Settings.model_fields['token_daily_limit'].default} unless the vendor raised it).",
-    },
-}
-"""What the host asks for: each key a `Settings` field, passed to the server as its environment variable."""
+_ASKED = ("b2b_api_url", "tenant_hash", "oauth_key_secret", "redact_pii", "untrusted", "token_daily_limit")
+"""The settings the host asks for when installing, in this order; each reaches the server as its variable."""
+_UI_BOUNDS: dict[str, dict[str, int]] = {"token_daily_limit": {"max": 100_000}}
+"""Bounds of the install dialog's fields beyond the settings' own (a daily limit past this is a typo)."""
+_KINDS: dict[object, str] = {bool: "boolean", int: "number", float: "number"}
 _LONG_DESCRIPTION = (
     "Answers customer questions from your real-time customer data platform: who a customer is, what they "
     "bought, which segments they are in, whether they can be contacted on a channel, what to recommend, plus "
@@ -115,8 +89,24 @@ def project() -> Project:
                    urls=dict(tuple(part.strip() for part in entry.split(",", 1)) for entry in urls))
 
 
-def _env_name(key: str) -> str:
-    return f"CDP_{key.upper()}"  # pydantic-settings' name for a Settings field (env_prefix CDP_)
+def _user_config_entry(setting: Declared) -> dict[str, Any]:
+    """How the install dialog asks for one setting: its declaration's title, kind, default, bounds and description."""
+    entry: dict[str, Any] = {"type": _KINDS.get(setting.field.annotation, "string"), "title": setting.title}
+    if setting.secret:
+        entry["sensitive"] = True  # the host keeps it in the OS keychain and masks it
+    if setting.default is not None:
+        entry["default"] = setting.default
+    for bound in setting.field.metadata:
+        if isinstance(bound, Ge):
+            entry["min"] = bound.ge
+        elif isinstance(bound, Gt) and isinstance(bound.gt, int):
+            entry["min"] = bound.gt + 1  # a whole number above it
+    entry |= _UI_BOUNDS.get(setting.key, {})
+    return {**entry, "required": False, "description": setting.description.rstrip(".") + "."}
+
+
+def _user_config() -> dict[str, dict[str, Any]]:
+    return {key: _user_config_entry(declared(key)) for key in _ASKED}
 
 
 def _first_sentence(text: str) -> str:
@@ -163,10 +153,10 @@ def manifest() -> dict[str, Any]:
             "mcp_config": {
                 "command": "uv",
                 "args": ["run", "--directory", "${__dirname}", "cdp-mcp", "serve"],
-                "env": {_env_name(key): f"${{user_config.{key}}}" for key in _USER_CONFIG},
+                "env": {env_name(key): f"${{user_config.{key}}}" for key in _ASKED},
             },
         },
-        "user_config": _USER_CONFIG,
+        "user_config": _user_config(),
         "tools": [{"name": s.name, "description": _first_sentence(s.description)} for s in all_specs()],
         "tools_generated": False,
         "prompts": _prompts(),

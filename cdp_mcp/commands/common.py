@@ -16,10 +16,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from cdp_mcp.errors import CdpError, ConfigurationError
-from cdp_mcp.lifespan import path_failure
-from cdp_mcp.settings import Settings
-from cdp_mcp.team.config import MCP_PATH
+from cdp_mcp.errors import CdpError, ConfigurationError, path_failure
+from cdp_mcp.settings import MCP_PATH, SETTINGS, Settings
 
 __all__ = [
     "EXIT_CONFIG",
@@ -86,8 +84,8 @@ def protect_secrets(settings: Settings) -> None:
     Every one, however short: a short secret masks ordinary text that happens to contain it, which is
     better than logging it, and start-up warns about it (naming the variable only).
     """
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
+    for setting in SETTINGS:
+        value = settings.value(setting.key)
         secret = value.get_secret_value().strip() if isinstance(value, SecretStr) else ""
         if not secret:
             continue
@@ -95,8 +93,8 @@ def protect_secrets(settings: Settings) -> None:
         # One pass, longest first: a secret inside another is masked with it, and no mask is masked again.
         _MASKED[:] = [re.compile("|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True)))]
         if len(secret) < _SHORT_SECRET:
-            logger.warning("CDP_%s is shorter than %d characters: easy to guess, and every log line masks "
-                           "text that contains it", name.upper(), _SHORT_SECRET)
+            logger.warning("%s is shorter than %d characters: easy to guess, and every log line masks "
+                           "text that contains it", setting.env, _SHORT_SECRET)
 
 
 def configure_logging(level: str = "WARNING") -> None:
@@ -119,8 +117,8 @@ def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:
     """
     settings = Settings.load(**{k: v for k, v in overrides.items() if v is not None})
     protect_secrets(settings)
-    level = settings.log_level
-    if quiet and "log_level" not in settings.model_fields_set:
+    level = settings.server.log_level
+    if quiet and not settings.is_given("log_level"):
         level = "WARNING"
     configure_logging(level)
     return settings

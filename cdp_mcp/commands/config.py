@@ -24,7 +24,7 @@ from typing import Any
 
 from cdp_mcp.commands.common import mcp_url, say
 from cdp_mcp.errors import ConfigurationError
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import Settings, declared
 
 __all__ = [
     "DEFAULT_HTTP_URL",
@@ -44,21 +44,16 @@ DESCRIPTION = ("Print the entry that adds cdp-mcp to an MCP host. Secrets appear
 DEFAULT_HTTP_URL = mcp_url()
 """Where `cdp-mcp serve --transport http` listens by default."""
 
+_REFERABLE = {setting.env: setting for setting in map(declared, ("b2b_api_url", "tenant_hash", "oauth_key_secret",
+                                                                  "mcp_auth_token"))}
+"""The variables an entry may refer to (or hold placeholders for), with their declarations."""
+_API_URL, _TENANT, _OAUTH_SECRET, _TOKEN = _REFERABLE
 PLACEHOLDERS: dict[str, str] = {
-    "CDP_B2B_API_URL": "https://<your-api-host>/rcdpapi",
-    "CDP_TENANT_HASH": "<your tenant hash>",
-    "CDP_OAUTH_KEY_SECRET": "<your OAuth key secret>",
+    _API_URL: "https://<your-api-host>/rcdpapi",
+    _TENANT: "<your tenant hash>",
+    _OAUTH_SECRET: "<your OAuth key secret>",
 }
 """What the user fills in where a host cannot reference a secret (Claude Desktop's config file)."""
-
-_TOKEN = "CDP_MCP_AUTH_TOKEN"
-_PROMPTS = {
-    "CDP_B2B_API_URL": "Customer Profile B2B API base URL, e.g. https://api.example.com/rcdpapi",
-    "CDP_TENANT_HASH": "Customer Profile API tenant hash",
-    "CDP_OAUTH_KEY_SECRET": "Customer Profile API OAuth key secret",
-    _TOKEN: "cdp-mcp HTTP bearer token (CDP_MCP_AUTH_TOKEN of the server)",
-}
-_SECRETS = frozenset({"CDP_TENANT_HASH", "CDP_OAUTH_KEY_SECRET", _TOKEN})
 
 
 def server_command() -> tuple[str, list[str]]:
@@ -88,8 +83,8 @@ class Entry:
 
 
 def _vscode_inputs(names: list[str]) -> list[dict[str, Any]]:
-    return [{"type": "promptString", "id": _input_id(name), "description": _PROMPTS[name],
-             "password": name in _SECRETS} for name in names]
+    return [{"type": "promptString", "id": _input_id(name), "description": f"{name}: {_REFERABLE[name].description}",
+             "password": _REFERABLE[name].secret} for name in names]
 
 
 def _input_id(name: str) -> str:
@@ -219,11 +214,10 @@ def entry_for(host: Host, *, name: str = "cdp-mcp", sandbox: bool = False, url: 
     referenced: list[str] = []
     env: dict[str, str] = {}
     if not sandbox:
-        api_url = settings.b2b_api_url if settings is not None else None  # not a secret: filled in when set
-        oauth = settings is not None and settings.oauth_key_secret is not None
-        referenced = [*([] if api_url else ["CDP_B2B_API_URL"]), "CDP_TENANT_HASH",
-                      *(["CDP_OAUTH_KEY_SECRET"] if oauth else [])]
-        env = {**({"CDP_B2B_API_URL": api_url} if api_url else {}), **{n: host.reference(n) for n in referenced}}
+        api_url = settings.api.b2b_api_url if settings is not None else None  # not a secret: filled in when set
+        oauth = settings is not None and settings.api.oauth_key_secret is not None
+        referenced = [*([] if api_url else [_API_URL]), _TENANT, *([_OAUTH_SECRET] if oauth else [])]
+        env = {**({_API_URL: api_url} if api_url else {}), **{n: host.reference(n) for n in referenced}}
     return Entry(name=name, env=env, command=command, args=tuple(args), referenced=tuple(referenced))
 
 

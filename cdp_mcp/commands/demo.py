@@ -204,9 +204,9 @@ async def run_demo(settings: Settings) -> None:
     """Connect, list the tools, ask the questions, print the broker's figures."""
     printer = _Printer()
     print(textwrap.fill(
-        f"cdp-mcp demo: the MCP server on the embedded sandbox ({settings.sandbox_customers} synthetic customers), "
-        "in process through the official MCP SDK Client; tokens and sandbox data in a temporary directory that "
-        "is deleted at the end.", printer.width))
+        f"cdp-mcp demo: the MCP server on the embedded sandbox ({settings.sandbox.sandbox_customers} synthetic "
+        "customers), in process through the official MCP SDK Client; tokens and sandbox data in a temporary "
+        "directory that is deleted at the end.", printer.width))
     async with connect(settings) as (client, backend):
         tools = (await client.list_tools()).tools
         print(f"\n{len(tools)} tools:")
@@ -223,6 +223,6 @@ def run(args: argparse.Namespace) -> int:
     del args
     with tempfile.TemporaryDirectory(prefix="cdp-mcp-demo-") as state_dir:
         settings = demo_settings(Path(state_dir))
-        configure_logging(settings.log_level if "log_level" in settings.model_fields_set else "WARNING")
+        configure_logging(settings.server.log_level if settings.is_given("log_level") else "WARNING")
         anyio.run(run_demo, settings)
     return 0

@@ -29,10 +29,10 @@ from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.commands.common import EXIT_FAILURE, load_settings
+from cdp_mcp.commands.doctor_deployment import check_deployment
 from cdp_mcp.errors import AuthenticationError, CdpError
 from cdp_mcp.http_app import MIN_TOKEN_LENGTH
-from cdp_mcp.settings import Settings
-from cdp_mcp.team.doctor_checks import check_deployment
+from cdp_mcp.settings import SETTINGS, Settings, env_name
 
 __all__ = ["CHECKS", "DESCRIPTION", "Check", "Checkup", "Report", "add_arguments", "redacted_settings", "run"]
 
@@ -101,23 +101,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser  # doctor checks what the environment configures
 
 
+def _shown(value: object) -> str:
+    """A setting's value as the report shows it: a secret only as `set`."""
+    if isinstance(value, SecretStr):
+        return "set"
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
 def redacted_settings(settings: Settings) -> list[tuple[str, str]]:
     """Every setting as (CDP_NAME, shown value): a secret is only `set` or `not set`."""
-    rows = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            shown = "set"
-        elif value is None:
-            shown = "not set"
-        elif isinstance(value, bool):
-            shown = str(value).lower()
-        elif isinstance(value, list):
-            shown = ",".join(map(str, value))
-        else:
-            shown = str(value)
-        rows.append((f"CDP_{name.upper()}", shown))
-    return rows
+    return [(setting.env, _shown(settings.value(setting.key))) for setting in SETTINGS]
 
 
 def _wrapped(value: str) -> bool:
@@ -127,28 +126,28 @@ def _wrapped(value: str) -> bool:
 
 async def check_configuration(checkup: Checkup) -> bool:
     settings, report = checkup.settings, checkup.report
-    shown = dict(redacted_settings(settings))
-    for name in type(settings).model_fields:
-        if name in _ALWAYS_SHOWN or name in settings.model_fields_set:
-            report.info(f"CDP_{name.upper()} = {shown[f'CDP_{name.upper()}']}")
-    if settings.uses_sandbox:
+    for setting, (env, shown) in zip(SETTINGS, redacted_settings(settings), strict=True):
+        if setting.key in _ALWAYS_SHOWN or settings.is_given(setting.key):
+            report.info(f"{env} = {shown}")
+    if settings.api.uses_sandbox:
         report.ok("CDP_B2B_API_URL is not set: the embedded sandbox answers, with synthetic customers")
     else:
-        report.ok(f"API at {settings.b2b_api_url} with a tenant hash")
-    for env, secret in (("CDP_TENANT_HASH", settings.tenant_hash), ("CDP_OAUTH_KEY_SECRET", settings.oauth_key_secret)):
+        report.ok(f"API at {settings.api.b2b_api_url} with a tenant hash")
+    for key in ("tenant_hash", "oauth_key_secret"):
+        env, secret = env_name(key), settings.value(key)
         if secret is not None and _wrapped(secret.get_secret_value()):
             report.fail(f"{env} starts or ends with a space or a quote, which the API would receive as part of it",
                         f"set {env} to the value alone, without quotes or spaces around it.")
-    if settings.mcp_auth_token is None:
+    if settings.http.mcp_auth_token is None:
         report.info("CDP_MCP_AUTH_TOKEN is not set: `serve --transport http` serves on loopback only")
-    elif len(settings.mcp_auth_token.get_secret_value().strip()) < MIN_TOKEN_LENGTH:
+    elif len(settings.http.mcp_auth_token.get_secret_value().strip()) < MIN_TOKEN_LENGTH:
         report.fail(f"CDP_MCP_AUTH_TOKEN is shorter than the {MIN_TOKEN_LENGTH} characters cdp-mcp requires of it",
                     "use a long random value: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
     return True
 
 
 async def check_state_dir(checkup: Checkup) -> bool:
-    state_dir = checkup.settings.state_dir
+    state_dir = checkup.settings.state.state_dir
 
     def probe() -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -174,12 +173,12 @@ def _where(url: str) -> str:
 
 async def check_reachable(checkup: Checkup) -> bool:
     settings, report = checkup.settings, checkup.report
-    if settings.b2b_api_url is None:
+    if settings.api.b2b_api_url is None:
         report.ok("the embedded sandbox runs in this process: nothing to reach")
         return True
-    urls = {"CDP_B2B_API_URL": settings.b2b_api_url}
-    if settings.token_api_url is not None and settings.token_api_url != settings.b2b_api_url:
-        urls["CDP_TOKEN_API_URL"] = settings.token_api_url
+    urls = {"CDP_B2B_API_URL": settings.api.b2b_api_url}
+    if settings.api.token_api_url is not None and settings.api.token_api_url != settings.api.b2b_api_url:
+        urls["CDP_TOKEN_API_URL"] = settings.api.token_api_url
     results = [await _reach(settings, report, env, url) for env, url in urls.items()]
     return all(results)
 
@@ -192,7 +191,7 @@ async def _reach(settings: Settings, report: Report, env: str, url: str) -> bool
         async with make_http_client(settings, base_url=url) as http:
             response = await http.get("")
     except httpx2.TimeoutException:
-        report.fail(f"{where} ({env}) did not answer within {settings.connect_timeout:g} s",
+        report.fail(f"{where} ({env}) did not answer within {settings.requests.connect_timeout:g} s",
                     f"check the host in {env} and any proxy or firewall on the way; on a slow link raise "
                     "CDP_CONNECT_TIMEOUT.")
         return False
@@ -211,11 +210,11 @@ async def _reach(settings: Settings, report: Report, env: str, url: str) -> bool
 
 def _credentials_fix(error: AuthenticationError, settings: Settings) -> str:
     if "OAUTH" in error.message.upper():
-        if settings.oauth_key_secret is None:
+        if settings.api.oauth_key_secret is None:
             return ("the tenant enables OAuth for the B2B APIs: set CDP_OAUTH_KEY_SECRET to the key secret from "
                     "your account team.")
         return "CDP_OAUTH_KEY_SECRET is not the tenant's: copy it again from your account team."
-    return (f"the API does not accept this CDP_TENANT_HASH at {settings.b2b_api_url or 'the sandbox'}: copy it "
+    return (f"the API does not accept this CDP_TENANT_HASH at {settings.api.b2b_api_url or 'the sandbox'}: copy it "
             "again from your account team, and check that it belongs to this API host.")
 
 
@@ -263,7 +262,7 @@ async def check_allowance(checkup: Checkup) -> bool:
 
 
 async def check_team(checkup: Checkup) -> bool:
-    """Sign-in (OAuth) and Redis, when configured: team.doctor_checks writes those sections."""
+    """Sign-in (OAuth) and Redis, when configured: doctor_deployment.py writes those sections."""
     await check_deployment(checkup.settings, checkup.report)
     return True
 

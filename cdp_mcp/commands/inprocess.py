@@ -1,7 +1,8 @@
 """The server and the official SDK client in one process, for `call` and `demo`.
 
 In process means no subprocess start-up and direct access to the backend the server's lifespan opened,
-so a command can show the broker's figures next to the tools' results.
+so a command can show the broker's figures next to the tools' results. The process is the command's, so
+connecting also exports its traces when OTEL_* variables ask for it (logging is set up before, by the command).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from cdp_mcp.backend import Backend, open_backend
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.results import compact_json
+from cdp_mcp.tracing import configure_tracing
 
 __all__ = ["connect", "result_text"]
 
@@ -36,6 +38,7 @@ async def connect(settings: Settings) -> AsyncIterator[tuple[Client, Callable[[]
             raise RuntimeError("no tool has been called yet: the backend opens with the first call")
         return opened[0]
 
+    configure_tracing()
     async with Client(build_server(settings, backend=backend)) as client:
         yield client, opened_backend
 

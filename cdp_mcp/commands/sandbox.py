@@ -13,6 +13,7 @@ import anyio
 import uvicorn
 from pydantic import ValidationError
 
+from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, configure_logging
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.options import SandboxOptions
@@ -22,8 +23,8 @@ from cdp_mcp.settings import ValidityUnit
 
 __all__ = ["DESCRIPTION", "add_arguments", "describe", "options_from", "run"]
 
-DESCRIPTION = ("Serve the Customer Profile B2B API emulator (all 14 resources and the token endpoints) over HTTP "
-               "on a synthetic tenant, for client developers and tests.")
+DESCRIPTION = (f"Serve the Customer Profile B2B API emulator (all {len(RESOURCES)} resources and the token endpoints) "
+               "over HTTP on a synthetic tenant, for client developers and tests.")
 
 
 

@@ -13,8 +13,8 @@ import anyio
 
 from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
 from cdp_mcp.server import build_server
-from cdp_mcp.settings import Settings
-from cdp_mcp.team.config import MCP_PATH
+from cdp_mcp.settings import MCP_PATH, Settings
+from cdp_mcp.tracing import configure_tracing
 
 __all__ = ["DESCRIPTION", "add_arguments", "backend_line", "run"]
 
@@ -36,26 +36,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def backend_line(settings: Settings) -> str:
     """The one start-up line that says which data answers."""
-    if settings.uses_sandbox:
-        return (f"embedded sandbox ({settings.sandbox_customers} synthetic customers); "
+    if settings.api.uses_sandbox:
+        return (f"embedded sandbox ({settings.sandbox.sandbox_customers} synthetic customers); "
                 "set CDP_B2B_API_URL and CDP_TENANT_HASH for your tenant")
-    return f"Customer Profile API at {settings.b2b_api_url}"
+    return f"Customer Profile API at {settings.api.b2b_api_url}"
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)
+    settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)  # and logging
+    configure_tracing()  # exports spans only when OTEL_* variables ask for it
     server = build_server(settings, open_after=_OPEN_AFTER)
     if args.transport == "http":
         from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
 
         app = create_http_app(server, settings, host=args.host)
-        auth = (f"OAuth sign-in ({settings.mcp_oauth_issuer})" if settings.oauth_enabled
-                else "bearer token" if settings.mcp_auth_token else "none (loopback only)")
+        auth = (f"OAuth sign-in ({settings.sign_in.mcp_oauth_issuer})" if settings.sign_in.enabled
+                else "bearer token" if settings.http.mcp_auth_token else "none (loopback only)")
         say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: /healthz; "
             f"auth: {auth}); {backend_line(settings)}")
-        serve_http(app, host=args.host, port=args.port, log_level=settings.log_level)
+        serve_http(app, host=args.host, port=args.port, log_level=settings.server.log_level)
         return 0
-    if settings.log_level != "ERROR":
+    if settings.server.log_level != "ERROR":
         say(f"serving MCP over stdio; {backend_line(settings)}")
     anyio.run(server.run_stdio_async)
     return 0

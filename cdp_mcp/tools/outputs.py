@@ -24,7 +24,7 @@ from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
-from cdp_mcp import wire as w
+from cdp_mcp import wire
 from cdp_mcp.tools.origins import OURS, further, wired
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
     "Number",
     "Order",
     "OrderLine",
-    "Out",
+    "OutputModel",
     "Priced",
     "Product",
     "PurchaseItem",
@@ -133,7 +133,7 @@ Number = Annotated[float, PlainSerializer(_number, when_used="json")]
 """A float published without a trailing `.0`."""
 
 
-class Out(BaseModel):
+class OutputModel(BaseModel):
     """Base of every output model and item."""
 
     model_config = OUTPUT_CONFIG
@@ -145,13 +145,13 @@ _DATE = "ISO 8601 date"
 _AMOUNT = "In the result's currency"
 
 
-class Result(Out):
+class Result(OutputModel):
     """Base of every result: frozen, no unknown keys, and the customer's gcr_id first."""
 
     gcr_id: int | None = _GCR
 
 
-class Withholds(Out):
+class Withholds(OutputModel):
     """A result that can carry customer-written text: `withheld` says why values were left out of it, and which, by
     JSON pointer (`tools/untrusted.py`; the server instructions say so once, instead of each output schema; a test
     keeps every such result a `Withholds`)."""
@@ -159,7 +159,7 @@ class Withholds(Out):
     withheld: Annotated[dict[str, list[str]] | None, OURS] = None
 
 
-class Priced(Out):
+class Priced(OutputModel):
     """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
     session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
@@ -197,7 +197,7 @@ def currency_of(*values: Any) -> str | None:
     return next((c for v in values if (c := getattr(v, "currency", None))), None)
 
 
-def keyed(rows: Iterable[Any], key: str, into: type[Out]) -> dict[str, Any]:
+def keyed(rows: Iterable[Any], key: str, into: type[OutputModel]) -> dict[str, Any]:
     """Rows as `{row.<key>: the fields of into}`, the first row of each key kept, rows without a key left out."""
     present = [row for row in rows if getattr(row, key) is not None]
     return {str(getattr(row, key)): row.model_dump(include=set(into.model_fields), exclude_none=True)
@@ -215,14 +215,14 @@ class Listing(Result):
 
     rows_field: ClassVar[str]
     rows_key: ClassVar[str] = "id"
-    rows_model: ClassVar[type[Out]]
+    rows_model: ClassVar[type[OutputModel]]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.rows_field = next(name for name in inspect.get_annotations(cls) if name in cls.model_fields)
         values = get_args(cls.model_fields[cls.rows_field].annotation)[-1:]  # dict[str, Model] -> Model
-        if values and isinstance(values[0], type) and issubclass(values[0], Out):
+        if values and isinstance(values[0], type) and issubclass(values[0], OutputModel):
             cls.rows_model = values[0]
 
     total: int | None = Field(None, description="Items in all")
@@ -247,7 +247,7 @@ class Listing(Result):
 
 
 def _basic(*meanings: str) -> Any:
-    return wired(w.BasicData, *meanings)
+    return wired(wire.BasicData, *meanings)
 
 
 class CustomerProfile(Result, Priced, Withholds):
@@ -276,26 +276,26 @@ class CustomerProfile(Result, Priced, Withholds):
     visits: int | None = Field(None, description="Visits in all")
     web_sessions: int | None = None
     days_since_last_purchase: int | None = None
-    more: Annotated[dict[str, str | int | float | bool] | None, further(w.BasicData)] = Field(
+    more: Annotated[dict[str, str | int | float | bool] | None, further(wire.BasicData)] = Field(
         None, description="Further fields the tenant exposes")
 
 
-class SegmentInfo(Out):
-    name: Annotated[str | None, wired(w.Segment, "name")] = None
-    category: Annotated[str | None, wired(w.Segment, "category")] = None
-    joined: Annotated[str | None, wired(w.Segment, "joined")] = Field(
+class SegmentInfo(OutputModel):
+    name: Annotated[str | None, wired(wire.Segment, "name")] = None
+    category: Annotated[str | None, wired(wire.Segment, "category")] = None
+    joined: Annotated[str | None, wired(wire.Segment, "joined")] = Field(
         None, description=f"When the customer joined the segment, {_DATE}")
-    description: Annotated[str | None, wired(w.Segment, "description")] = Field(
+    description: Annotated[str | None, wired(wire.Segment, "description")] = Field(
         None, description="What the segment means")
 
 
 class SegmentItem(SegmentInfo):
-    id: Annotated[str, wired(w.Segment, "id", "name")]
+    id: Annotated[str, wired(wire.Segment, "id", "name")]
 
 
-class SegmentMatch(Out):
-    name: Annotated[str | None, wired(w.Segment, "name")] = None
-    joined: Annotated[str | None, wired(w.Segment, "joined")] = Field(None, description=_DATE)
+class SegmentMatch(OutputModel):
+    name: Annotated[str | None, wired(wire.Segment, "name")] = None
+    joined: Annotated[str | None, wired(wire.Segment, "joined")] = Field(None, description=_DATE)
 
 
 class Segments(Listing):
@@ -311,25 +311,25 @@ class SegmentCheck(Result):
     in_segment: bool
 
 
-class CampaignMatch(Out):
-    name: Annotated[str | None, wired(w.Campaign, "name")] = None
-    channel: Annotated[str | None, wired(w.Campaign, "channel")] = None
-    sent: Annotated[str | None, wired(w.Campaign, "sent")] = Field(
+class CampaignMatch(OutputModel):
+    name: Annotated[str | None, wired(wire.Campaign, "name")] = None
+    channel: Annotated[str | None, wired(wire.Campaign, "channel")] = None
+    sent: Annotated[str | None, wired(wire.Campaign, "sent")] = Field(
         None, description=f"When it was sent to the customer, {_DATE}")
     opened: bool | None = Field(None, description="true when the customer opened it; absent otherwise")
     clicked: bool | None = Field(None, description="true when the customer clicked it; absent otherwise")
 
 
 class CampaignInfo(CampaignMatch):
-    status: Annotated[str | None, wired(w.Campaign, "status")] = None
-    segment_id: Annotated[str | None, wired(w.Campaign, "segment_id")] = Field(
+    status: Annotated[str | None, wired(wire.Campaign, "status")] = None
+    segment_id: Annotated[str | None, wired(wire.Campaign, "segment_id")] = Field(
         None, description="The segment it targeted")
-    start_date: Annotated[str | None, wired(w.Campaign, "start")] = Field(None, description=_DATE)
-    end_date: Annotated[str | None, wired(w.Campaign, "end")] = Field(None, description=_DATE)
+    start_date: Annotated[str | None, wired(wire.Campaign, "start")] = Field(None, description=_DATE)
+    end_date: Annotated[str | None, wired(wire.Campaign, "end")] = Field(None, description=_DATE)
 
 
 class CampaignItem(CampaignInfo):
-    id: Annotated[str, wired(w.Campaign, "id", "name")]
+    id: Annotated[str, wired(wire.Campaign, "id", "name")]
 
 
 class Campaigns(Listing):
@@ -341,13 +341,13 @@ class CampaignMatches(Listing):
                                                             "also has status, dates and segment")
 
 
-class Product(Out):
-    name: Annotated[str | None, wired(w.Product, "name")] = None
+class Product(OutputModel):
+    name: Annotated[str | None, wired(wire.Product, "name")] = None
     price: Number | None = Field(None, description=_AMOUNT)
 
 
 class Recommendation(Product):
-    code: Annotated[str | None, wired(w.Product, "code", "key", "name")] = Field(
+    code: Annotated[str | None, wired(wire.Product, "code", "key", "name")] = Field(
         None, description="Product code, or the product's key when it has none")
     currency: _Ours = None
 
@@ -357,15 +357,15 @@ class Recommendations(Listing, Priced):
     rows_key: ClassVar[str] = "code"
 
     products: dict[str, Product] = Field(description="Product code -> product, best first")
-    source: Annotated[str | None, wired(w.RecommendedProductsData, "source")] = Field(
+    source: Annotated[str | None, wired(wire.RecommendedProductsData, "source")] = Field(
         None, description="What the recommendations derive from")
 
 
-class Event(Out):
-    date: Annotated[str, wired(w.ActivityDay, "date")] = Field(description=_DATE)
-    event: Annotated[str | None, wired(w.ActivityItem, "description", "type")] = Field(
+class Event(OutputModel):
+    date: Annotated[str, wired(wire.ActivityDay, "date")] = Field(description=_DATE)
+    event: Annotated[str | None, wired(wire.ActivityItem, "description", "type")] = Field(
         None, description="What happened, in the API's words (its type when undescribed)")
-    channel: Annotated[str | None, wired(w.ActivityItem, "channel")] = None
+    channel: Annotated[str | None, wired(wire.ActivityItem, "channel")] = None
     amount: Number | None = Field(None, description=_AMOUNT)
 
 
@@ -382,7 +382,7 @@ class Activities(Listing, Priced, Withholds):
         return [r.model_dump(include=set(cls.rows_model.model_fields), exclude_none=True) for r in rows]
 
 
-class Figures(Out):
+class Figures(OutputModel):
     orders: int | None = Field(None, description="Absent when the API did not state it: unknown, not 0")
     sales: Number | None = Field(None, description=f"Order value; absent when unknown, not 0. {_AMOUNT}")
 
@@ -395,24 +395,24 @@ class Trends(Result, Priced):
                                                            "month's is unknown")
 
 
-class OrderLine(Out):
-    name: Annotated[str | None, wired(w.Purchase, "name")] = None
-    category: Annotated[str | None, wired(w.Purchase, "category")] = None
+class OrderLine(OutputModel):
+    name: Annotated[str | None, wired(wire.Purchase, "name")] = None
+    category: Annotated[str | None, wired(wire.Purchase, "category")] = None
     quantity: int | None = Field(None, description="Absent when 1")
     amount: Number | None = Field(None, description=f"Value of the line. {_AMOUNT}")
 
 
-class Order(Out):
-    date: Annotated[str | None, wired(w.Purchase, "date")] = Field(None, description=_DATE)
+class Order(OutputModel):
+    date: Annotated[str | None, wired(wire.Purchase, "date")] = Field(None, description=_DATE)
     products: dict[str, OrderLine] = Field(description="Product code -> what was bought")
 
 
 class PurchaseItem(OrderLine):
     """One upstream purchase line, before lines are grouped into their orders."""
 
-    order_id: Annotated[str | None, wired(w.Purchase, "id", "order_ref")] = None
-    date: Annotated[str | None, wired(w.Purchase, "date")] = None
-    product_code: Annotated[str | None, wired(w.Purchase, "product_code")] = None
+    order_id: Annotated[str | None, wired(wire.Purchase, "id", "order_ref")] = None
+    date: Annotated[str | None, wired(wire.Purchase, "date")] = None
+    product_code: Annotated[str | None, wired(wire.Purchase, "product_code")] = None
     currency: _Ours = None
 
 
@@ -442,32 +442,32 @@ class Purchases(Listing, Priced):
         return _orders(rows)
 
 
-class AffinityTop(Out):
+class AffinityTop(OutputModel):
     """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
 
-    title: Annotated[str | None, wired(w.Chart, "title")] = None
-    measure: Annotated[str | None, wired(w.Chart, "ylabel")] = None
+    title: Annotated[str | None, wired(wire.Chart, "title")] = None
+    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = None
     top: dict[str, float]
     total: int
 
 
 class AffinityOut(Result):
-    measure: Annotated[str | None, wired(w.Chart, "ylabel")] = Field(
+    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = Field(
         None, description="What the scores measure, the same for every chart")
-    measures: Annotated[dict[str, str] | None, wired(w.Chart, "ylabel")] = Field(
+    measures: Annotated[dict[str, str] | None, wired(wire.Chart, "ylabel")] = Field(
         None, description="Chart -> what its scores measure, when they differ")
     charts: dict[str, dict[str, Number]] = Field(description="Chart (category, brand, channel...) -> label -> "
                                                              "score, highest first, capped by limit")
     not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 
 
-class AttributeItem(Out):
-    name: Annotated[str, wired(w.Attribute, "attr_name")]
-    value: Annotated[str | int | float | bool | None, wired(w.Attribute, "value")] = None
+class AttributeItem(OutputModel):
+    name: Annotated[str, wired(wire.Attribute, "attr_name")]
+    value: Annotated[str | int | float | bool | None, wired(wire.Attribute, "value")] = None
 
 
 class Attributes(Listing, Withholds):
-    attributes: Annotated[dict[str, str | int | float | bool | None], wired(w.Attribute, "value")] = Field(
+    attributes: Annotated[dict[str, str | int | float | bool | None], wired(wire.Attribute, "value")] = Field(
         description="Attribute name -> value")
 
     @classmethod
@@ -487,9 +487,9 @@ class CustomerMatch(Result):
 
 
 class ConsentOut(Result):
-    contactable_on: Annotated[list[str], wired(w.OptInData, "name", "channel")] = Field(
+    contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")] = Field(
         description="Channels the customer opted in to (email, sms, push, whatsapp...)")
-    not_contactable_on: Annotated[list[str], wired(w.OptInData, "name", "channel")] = Field(
+    not_contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")] = Field(
         description="Channels without the customer's consent")
-    categories: Annotated[dict[str, list[str]] | None, wired(w.Consent)] = Field(
+    categories: Annotated[dict[str, list[str]] | None, wired(wire.Consent)] = Field(
         None, description="Channel -> consent categories agreed to")

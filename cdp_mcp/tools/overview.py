@@ -16,12 +16,11 @@ from pydantic import Field
 from cdp_mcp import wire
 from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import CdpError
-from cdp_mcp.tools import outputs as o
-from cdp_mcp.tools import shaping
+from cdp_mcp.tools import outputs, shaping
 from cdp_mcp.tools.origins import OURS, shaped, wired
 from cdp_mcp.tools.params import SECTIONS
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
+from cdp_mcp.tools.upstream import PlannedFetch, fetch_beside_gcr_id, granted
 
 __all__ = [
     "OVERVIEW_RESOURCES",
@@ -47,55 +46,55 @@ _TOP_SEGMENTS, _TOP_AFFINITIES, _TOP_RECOMMENDATIONS = 10, 3, 3
 _NOT_GRANTED = "not granted to this tenant (CDP_RESOURCES)"
 
 
-class _Card(o.Out):
+class _CardSection(outputs.OutputModel):
     """A section of the card."""
 
 
-class Who(_Card):
-    name: Annotated[str | None, shaped(o.CustomerProfile, "name")] = None
-    tier: Annotated[str | None, shaped(o.CustomerProfile, "tier")] = None
-    city: Annotated[str | None, shaped(o.CustomerProfile, "city")] = None
+class Who(_CardSection):
+    name: Annotated[str | None, shaped(outputs.CustomerProfile, "name")] = None
+    tier: Annotated[str | None, shaped(outputs.CustomerProfile, "tier")] = None
+    city: Annotated[str | None, shaped(outputs.CustomerProfile, "city")] = None
     age_band: Annotated[str | None, OURS] = Field(None, description="Ten-year band, e.g. 30-39")
 
 
-class Value(_Card):
-    total_sales: o.Number | None = None
+class Value(_CardSection):
+    total_sales: outputs.Number | None = None
     orders: int | None = None
-    average_basket: o.Number | None = None
+    average_basket: outputs.Number | None = None
     days_since_last_purchase: int | None = None
-    trend: dict[str, o.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
+    trend: dict[str, outputs.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
     trend_direction: Annotated[str | None, OURS] = Field(
         None, description="up, down or flat: last month's sales against the first's")
 
 
-class SegmentsCard(_Card):
+class SegmentsCard(_CardSection):
     total: int
     top: Annotated[dict[str, str], wired(wire.Segment, "name", "id")] = Field(
         description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments has all")
 
 
-class Overview(o.Result, o.Priced, o.Withholds):
+class Overview(outputs.Result, outputs.Priced, outputs.Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
 
     who: Who | None = None
     value: Value | None = Field(None, description="Amounts in the card's currency")
     segments: SegmentsCard | None = None
     consent: dict[str, bool] | None = Field(None, description="Channel -> opted in")
-    affinities: dict[str, dict[str, o.Number]] | None = Field(None, description="Chart -> top labels with their "
+    affinities: dict[str, dict[str, outputs.Number]] | None = Field(None, description="Chart -> top labels with their "
                                                                                "scores, highest first")
-    recommendations: dict[str, o.Product] | None = Field(None, description="Product code -> product, top 3")
+    recommendations: dict[str, outputs.Product] | None = Field(None, description="Product code -> product, top 3")
     unavailable: Annotated[dict[str, str] | None, OURS] = Field(
         None, description="Section -> why it is missing from this card")
 
 
-def _direction(months: list[o.Figures]) -> str | None:
+def _direction(months: list[outputs.Figures]) -> str | None:
     if len(months) < 2 or months[0].sales is None or months[-1].sales is None:
         return None  # unknown is not zero: no direction from a month whose value the API did not state
     first, last = months[0].sales, months[-1].sales
     return "up" if last > first * 1.05 else "down" if last < first * 0.95 else "flat"
 
 
-def _build(section: str, got: dict[str, Any], card: o.CustomerProfile) -> Any:
+def _build(section: str, got: dict[str, Any], card: outputs.CustomerProfile) -> Any:
     """One section from the fetched domain models (all of its resources present) and the profile card."""
     if section == "who":
         return Who(name=card.name, tier=card.tier, city=card.city, age_band=shaping.age_band(card.age))
@@ -107,7 +106,7 @@ def _build(section: str, got: dict[str, Any], card: o.CustomerProfile) -> Any:
                      trend_direction=_direction(list(months.values())))
     if section == "segments":
         page = got[Scope.SEGMENTS]
-        rows = o.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
+        rows = outputs.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
         total = page.page.total if page.page.total is not None else len(rows)
         return SegmentsCard(total=total, top={s.id: s.name or s.id for s in rows[:_TOP_SEGMENTS]})
     if section == "consent":
@@ -115,7 +114,8 @@ def _build(section: str, got: dict[str, Any], card: o.CustomerProfile) -> Any:
         return {c: c in consent.contactable_on for c in [*consent.contactable_on, *consent.not_contactable_on]}
     if section == "affinities":
         return shaping.affinity(got[Scope.AFFINITY], None, _TOP_AFFINITIES).charts
-    products = o.keyed([shaping.recommendation(r) for r in got[Scope.RECOMMENDED_PRODUCTS].items], "code", o.Product)
+    products = outputs.keyed([shaping.recommendation(r) for r in got[Scope.RECOMMENDED_PRODUCTS].items], "code",
+                             outputs.Product)
     return dict(list(products.items())[:_TOP_RECOMMENDATIONS]) or None
 
 
@@ -123,7 +123,7 @@ def _currency(got: dict[str, Any]) -> str | None:
     """The currency the fetched responses stated for an amount on the card."""
     profile, trends = got.get(Scope.BASIC), got.get(Scope.PRODUCT_PURCHASE_TRENDS)
     recs = got.get(Scope.RECOMMENDED_PRODUCTS)
-    return o.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
+    return outputs.currency_of(*([profile.total_sales, profile.average_basket] if profile else []),
                          *(p.order_value for p in (trends.points if trends else [])),
                          *(r.price for r in (recs.items if recs else [])))
 
@@ -143,13 +143,14 @@ async def overview(call: ToolCall) -> Overview:
         ready = "unavailable" if isinstance(answer, CdpError) else "ready"
         await call.progress(done, len(plan), f"{resource} {ready}")
 
-    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, {r: Ask(r) for r in plan}, answered=answered)
+    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, {r: PlannedFetch(r) for r in plan},
+                                                answered=answered)
     got = {r: a for r, a in answers.items() if not isinstance(a, CdpError)}
     errors = [a for a in answers.values() if isinstance(a, CdpError)]
     failed.update({r: a.for_model() for r, a in answers.items() if isinstance(a, CdpError)})
     if errors and not got:
         raise errors[0]
-    profile = shaping.profile(got[Scope.BASIC]) if Scope.BASIC in got else o.CustomerProfile()
+    profile = shaping.profile(got[Scope.BASIC]) if Scope.BASIC in got else outputs.CustomerProfile()
     card: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
     for section in sections:

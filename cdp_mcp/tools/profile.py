@@ -1,4 +1,5 @@
-"""The 14 per-resource tools, built from `catalog.RESOURCES` and one table (data, not 14 functions).
+"""The per-resource tools, one per catalog resource, built from `catalog.RESOURCES` and one table (data, not a
+function each).
 
 `PROFILE_TOOLS` maps each resource to how it is offered, as one of four explicit kinds: a `ListTool` (items
 shaped one by one, capped by `limit`, with a cursor when the resource pages), a `SingleTool` (one result
@@ -17,11 +18,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from cdp_mcp.catalog import RESOURCES, Paging, Resource, Scope
-from cdp_mcp.client import models as m
+from cdp_mcp.client import models
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import InvalidInputError
-from cdp_mcp.tools import outputs as o
-from cdp_mcp.tools import shaping
+from cdp_mcp.tools import outputs, shaping
 from cdp_mcp.tools.cursors import Cursor, decode_cursor, encode_cursor, upstream_refusal
 from cdp_mcp.tools.params import CURSOR, IDENTITY_PARAMS, LIMIT, MAX_LIMIT, text_param
 from cdp_mcp.tools.spec import Handler, Param, ToolCall, ToolSpec
@@ -50,7 +50,7 @@ class Argument:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Named:
+class _ToolBasics:
     """What every kind of tool has: its name, title and description (as `tools/list` shows them), and the
     resources it reads when granted: the gcr lookup that names the customer (`upstream.fetch_beside_gcr_id`)."""
 
@@ -61,10 +61,10 @@ class _Named:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ListTool(_Named):
+class ListTool(_ToolBasics):
     """A list: each item shaped by `item`, capped by `limit`; `pages` offers a cursor for the items after it."""
 
-    output: type[o.Listing]
+    output: type[outputs.Listing]
     item: Callable[[Any], BaseModel]
     pages: bool
     argument: Argument | None = None
@@ -72,52 +72,52 @@ class ListTool(_Named):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SingleTool(_Named):
+class SingleTool(_ToolBasics):
     """One result shaped whole by `shape(data, gcr_id, limit)`; `limited` offers `limit` (say, labels per chart)."""
 
-    output: type[o.Result]
-    shape: Callable[[Any, int | None, int], o.Result]
+    output: type[outputs.Result]
+    shape: Callable[[Any, int | None, int], outputs.Result]
     limited: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResolveTool(_Named):
+class ResolveTool(_ToolBasics):
     """The gcr lookup: identifiers in, the customer's gcr_id (or found=false) out; a bare gcr_id is checked
     through basic when granted."""
 
-    output: ClassVar[type[o.Result]] = o.CustomerMatch
+    output: ClassVar[type[outputs.Result]] = outputs.CustomerMatch
     optional_resources: ClassVar[tuple[str, ...]] = (Scope.BASIC,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MembershipTool(_Named):
+class MembershipTool(_ToolBasics):
     """A yes/no: is the customer in the segment that `argument` names."""
 
     argument: Argument
-    output: ClassVar[type[o.Result]] = o.SegmentCheck
+    output: ClassVar[type[outputs.Result]] = outputs.SegmentCheck
 
     @staticmethod
-    def shape(data: m.Membership, gcr_id: int | None, _limit: int) -> o.Result:
-        return o.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
+    def shape(data: models.Membership, gcr_id: int | None, _limit: int) -> outputs.Result:
+        return outputs.SegmentCheck(gcr_id=gcr_id, in_segment=data.in_segment)
 
 
 ResourceTool = ListTool | SingleTool | ResolveTool | MembershipTool
 """How one resource is offered as a tool: one of the four kinds."""
 
 
-def _profile_card(data: m.Profile, gcr_id: int | None, _limit: int) -> o.Result:
+def _profile_card(data: models.Profile, gcr_id: int | None, _limit: int) -> outputs.Result:
     return shaping.profile(data, gcr_id)
 
 
-def _trends_card(data: m.PurchaseTrends, gcr_id: int | None, _limit: int) -> o.Result:
+def _trends_card(data: models.PurchaseTrends, gcr_id: int | None, _limit: int) -> outputs.Result:
     return shaping.trends(data, gcr_id)
 
 
-def _consent_card(data: m.Consents, gcr_id: int | None, _limit: int) -> o.Result:
+def _consent_card(data: models.Consents, gcr_id: int | None, _limit: int) -> outputs.Result:
     return shaping.consents(data, gcr_id)
 
 
-def _recommendation_source(data: m.Recommendations) -> dict[str, Any]:
+def _recommendation_source(data: models.Recommendations) -> dict[str, Any]:
     return {"source": shaping.clean(data.source)}
 
 
@@ -127,17 +127,17 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         description="The customer's profile card: name, tier, status colour, city, age, address, sales figures "
         "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
         "Start here for 'who is this customer?'.",
-        output=o.CustomerProfile, shape=_profile_card),
+        output=outputs.CustomerProfile, shape=_profile_card),
     Scope.SEGMENTS: ListTool(
         tool="list_customer_segments", title="Customer segments",
         description="Segments the customer belongs to, by id: name, category, date joined, what the segment "
         "means." + _PAGING_NOTE,
-        output=o.Segments, item=shaping.segment_item, pages=True),
+        output=outputs.Segments, item=shaping.segment_item, pages=True),
     Scope.SEARCH_SEGMENTS: ListTool(
         tool="search_customer_segments", title="Search customer segments",
         description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
         "date joined. Use to find a segment id by name." + _PAGING_NOTE,
-        output=o.SegmentMatches, item=shaping.segment_item, pages=True,
+        output=outputs.SegmentMatches, item=shaping.segment_item, pages=True,
         argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'.")),
     Scope.IS_CUSTOMER_IN_SEGMENT: MembershipTool(
         tool="check_customer_in_segment", title="Is the customer in a segment",
@@ -148,41 +148,41 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         tool="list_customer_campaigns", title="Customer campaigns",
         description="Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
         "opened/clicked." + _PAGING_NOTE,
-        output=o.Campaigns, item=shaping.campaign_item, pages=True),
+        output=outputs.Campaigns, item=shaping.campaign_item, pages=True),
     Scope.SEARCH_CAMPAIGNS: ListTool(
         tool="search_customer_campaigns", title="Search customer campaigns",
         description="The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, "
         "when sent, opened/clicked." + _PAGING_NOTE,
-        output=o.CampaignMatches, item=shaping.campaign_item, pages=True,
+        output=outputs.CampaignMatches, item=shaping.campaign_item, pages=True,
         argument=Argument("campaign_name", "Text to look for in campaign names, e.g. 'spring'.")),
     Scope.RECOMMENDED_PRODUCTS: ListTool(
         tool="get_product_recommendations", title="Product recommendations",
         description="Products recommended for the customer (code, name, price), best first, capped by limit; says "
         "total.",
-        output=o.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
+        output=outputs.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
     Scope.USER_ACTIVITY: ListTool(
         tool="get_customer_activity", title="Customer activity",
         description="Recent web, app and store events (date, what happened, channel, amount), newest first, capped "
         "by limit; says total.",
-        output=o.Activities, item=shaping.activity_item, pages=False),
+        output=outputs.Activities, item=shaping.activity_item, pages=False),
     Scope.PRODUCT_PURCHASE_TRENDS: SingleTool(
         tool="get_purchase_trends", title="Purchase trends",
         description="Orders and order value per month over the last 3 months, oldest first, with totals.",
-        output=o.Trends, shape=_trends_card),
+        output=outputs.Trends, shape=_trends_card),
     Scope.PRODUCT_PURCHASED: ListTool(
         tool="list_purchased_products", title="Purchased products",
         description="What the customer bought, newest first, by order: date, then per product code its name, "
         "category, quantity and amount." + _PAGING_NOTE,
-        output=o.Purchases, item=shaping.purchase_item, pages=True),
+        output=outputs.Purchases, item=shaping.purchase_item, pages=True),
     Scope.AFFINITY: SingleTool(
         tool="get_customer_affinity", title="Customer affinities",
         description="Affinity scores by category, brand and channel: the top labels of each chart with their "
         "scores, highest first (limit per chart), and how many more each chart has.",
-        output=o.AffinityOut, shape=shaping.affinity, limited=True),
+        output=outputs.AffinityOut, shape=shaping.affinity, limited=True),
     Scope.USER_ATTRIBUTES: ListTool(
         tool="get_customer_attributes", title="Custom attributes",
         description="The tenant's custom attributes of the customer, name -> value." + _PAGING_NOTE,
-        output=o.Attributes, item=shaping.attribute_item, pages=True),
+        output=outputs.Attributes, item=shaping.attribute_item, pages=True),
     Scope.GCR_ID: ResolveTool(
         tool="resolve_customer", title="Resolve a customer",
         description="The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; "
@@ -192,7 +192,7 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
         tool="get_marketing_consent", title="Marketing consent",
         description="Marketing consent: the channels the customer can be contacted on (opted in) and not (email, "
         "sms, push, whatsapp), with the consent categories agreed to per channel.",
-        output=o.ConsentOut, shape=_consent_card),
+        output=outputs.ConsentOut, shape=_consent_card),
 }
 
 
@@ -251,7 +251,7 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
     whose list it pages."""
     paged_upstream = entry.pages and res.paging in _PAGED_UPSTREAM
 
-    async def handle(call: ToolCall) -> o.Result:
+    async def handle(call: ToolCall) -> outputs.Result:
         query = call.arguments.get(entry.argument.name) if entry.argument else None
         limit: int = call.arguments["limit"]
         token = call.arguments.get("cursor")
@@ -279,12 +279,13 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
             more = entry.pages and offset + len(items) < reachable
             following = Cursor(entry.tool, offset + len(items), None, query, gcr_id) if more else None
         # A repeated item appears once; items with their own upstream id (two email opens on one day) stay distinct.
-        pairs = o.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
+        pairs = outputs.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
                                key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
         shaped = [item for _, item in pairs]
         remaining = total - offset - len(items) if total is not None else None
         extra = entry.extra(data) if entry.extra else {}
-        output: Callable[..., o.Result] = entry.output  # the entry's own Listing subclass: its fields vary per tool
+        # The entry's own Listing subclass: its fields vary per tool.
+        output: Callable[..., outputs.Result] = entry.output
         return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
                       next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
 
@@ -295,7 +296,7 @@ def _single_handler(res: Resource, entry: SingleTool | MembershipTool) -> Handle
     """One result shaped whole; a membership check sends its argument as the resource's query parameter."""
     argument = entry.argument.name if isinstance(entry, MembershipTool) else None
 
-    async def handle(call: ToolCall) -> o.Result:
+    async def handle(call: ToolCall) -> outputs.Result:
         query = call.arguments[argument] if argument else None
         data, gcr_id = await fetch_with_gcr_id(call.backend, res.name, call.identity, query=query)
         return entry.shape(data, gcr_id, call.arguments.get("limit", MAX_LIMIT))
@@ -304,17 +305,17 @@ def _single_handler(res: Resource, entry: SingleTool | MembershipTool) -> Handle
 
 
 def _resolve_handler(res: Resource, entry: ResolveTool) -> Handler:
-    async def handle(call: ToolCall) -> o.Result:
+    async def handle(call: ToolCall) -> outputs.Result:
         identity = call.identity
         if identity.gcr_id is not None and len(identity.present()) == 1:
             exists = await gcr_id_exists(call.backend, identity)
             if exists is False:
-                return o.CustomerMatch(found=False)
-            return o.CustomerMatch(gcr_id=identity.gcr_id, found=True, verified=False if exists is None else None)
+                return outputs.CustomerMatch(found=False)
+            return outputs.CustomerMatch(gcr_id=identity.gcr_id, found=True, verified=False if exists is None else None)
         match = await fetch(call.backend, res.name, identity)
         if match.found and match.gcr_id is not None:
             call.backend.remember_gcr_id(identity, match.gcr_id)
-        return o.CustomerMatch(gcr_id=match.gcr_id if match.found else None, found=match.found)
+        return outputs.CustomerMatch(gcr_id=match.gcr_id if match.found else None, found=match.found)
 
     return handle
 

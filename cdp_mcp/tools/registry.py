@@ -22,11 +22,11 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 from pydantic import BaseModel, ValidationError
 
+from cdp_mcp.access.caller import must_redact
+from cdp_mcp.access.guard import CallGuard
 from cdp_mcp.errors import CdpError, ConfigurationError
 from cdp_mcp.sanitizer import clean_text
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.access import must_redact
-from cdp_mcp.team.guard import CallGuard
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import tidy_schema
@@ -61,14 +61,14 @@ def select_specs(settings: Settings, specs: Sequence[ToolSpec] | None = None) ->
     """
     specs = list(specs if specs is not None else all_specs())
     names = [s.name for s in specs]
-    if settings.tools is not None:
-        unknown = [t for t in settings.tools if t not in names]
+    if settings.server.tools is not None:
+        unknown = [t for t in settings.server.tools if t not in names]
         if unknown:
             raise ConfigurationError(f"Unknown tool name(s) in CDP_TOOLS: {', '.join(unknown)}.",
                                      hint=f"Valid names: {', '.join(names)}.")
-        specs = [s for s in specs if s.name in settings.tools]
-    if settings.resources is not None:
-        granted = set(settings.resources)
+        specs = [s for s in specs if s.name in settings.server.tools]
+    if settings.api.resources is not None:
+        granted = set(settings.api.resources)
         left_out = [s.name for s in specs if not set(s.resources) <= granted]
         if left_out:
             logger.info("Not serving %s: CDP_RESOURCES does not grant what they need.", ", ".join(left_out))
@@ -94,7 +94,7 @@ async def guarded_call(guard: CallGuard, spec: ToolSpec, handler: Handler, argum
         opened.append(call.backend)
         if spec.customer:
             _ = call.identity  # validated before any upstream call
-        return await within_call_timeout(name or spec.name, settings.call_timeout, lambda: handler(call))
+        return await within_call_timeout(name or spec.name, settings.server.call_timeout, lambda: handler(call))
 
     model = await guard.run(spec, arguments, ctx, answer, name=name)
     return model, opened[0]

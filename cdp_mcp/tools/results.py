@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
+from cdp_mcp.access.narrowing import untrusted_mode
 from cdp_mcp.errors import CdpError
 from cdp_mcp.sanitizer import clean_text
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.narrowing import untrusted_mode
 from cdp_mcp.tools.outputs import Priced
 from cdp_mcp.tools.shaping import REDACTED, redact
 from cdp_mcp.tools.untrusted import UNTRUSTED_META, WITHHELD, Mode, Policy, Screened, at_pointer, screen
@@ -36,7 +36,7 @@ def compact_json(data: Any) -> str:
 
 def policy_for(settings: Settings) -> Policy:
     """How this call treats customer-written text: CDP_UNTRUSTED, narrowed by the request, and CDP_MAX_FIELD_CHARS."""
-    return Policy(Mode(untrusted_mode(settings.untrusted)), settings.max_field_chars)
+    return Policy(Mode(untrusted_mode(settings.server.untrusted)), settings.server.max_field_chars)
 
 
 def with_currency(model: BaseModel, data: dict[str, Any], known: str | None) -> str | None:

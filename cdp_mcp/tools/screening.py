@@ -18,16 +18,16 @@ import anyio
 from pydantic import Field
 
 from cdp_mcp.catalog import Scope
-from cdp_mcp.client import models as m
+from cdp_mcp.client import models
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.origins import OURS, shaped
-from cdp_mcp.tools.outputs import CustomerProfile, Out, Withholds
+from cdp_mcp.tools.outputs import CustomerProfile, OutputModel, Withholds
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import Ask, fetch_beside_gcr_id, granted
+from cdp_mcp.tools.upstream import PlannedFetch, fetch_beside_gcr_id, granted
 
 __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
 
@@ -35,7 +35,7 @@ CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
 
 
-class Given(Out):
+class Given(OutputModel):
     """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
 
     gcr_id: int | None = None
@@ -44,7 +44,7 @@ class Given(Out):
     customer_code: Annotated[str | None, OURS] = None
 
 
-class ScreenRow(Out):
+class ScreenRow(OutputModel):
 
     index: int = Field(description="Position of the customer in the request")
     customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
@@ -56,7 +56,7 @@ class ScreenRow(Out):
     error: Annotated[str | None, OURS] = Field(None, description="Why some facts of this row are missing")
 
 
-class ScreenSummary(Out):
+class ScreenSummary(OutputModel):
 
     customers: int
     in_segment: int
@@ -114,23 +114,23 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         return ScreenRow(index=index, customer=given, error=exc.for_model())
     segment_id = call.arguments.get("segment_id")
     channel: str = call.arguments["channel"]
-    asks: dict[str, Ask] = {}
+    asks: dict[str, PlannedFetch] = {}
     if segment_id is not None:
-        asks["in_segment"] = Ask(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
+        asks["in_segment"] = PlannedFetch(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
     elif search is not None:
         first = PageRequest(page=1, page_size=MAX_LIMIT)
-        asks["in_segment"] = Ask(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
-    asks |= {"contactable": Ask(Scope.OPT_IN), "profile": Ask(Scope.BASIC)}
+        asks["in_segment"] = PlannedFetch(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
+    asks |= {"contactable": PlannedFetch(Scope.OPT_IN), "profile": PlannedFetch(Scope.BASIC)}
     answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, asks, limiter=limiter)
     facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
     membership = answers.get("in_segment")
-    if isinstance(membership, m.Membership):
+    if isinstance(membership, models.Membership):
         facts["in_segment"] = membership.in_segment
-    elif isinstance(membership, m.SegmentPage) and search is not None:
+    elif isinstance(membership, models.SegmentPage) and search is not None:
         facts["in_segment"] = search.note([s.name or "" for s in membership.items])
-    if isinstance(consent := answers["contactable"], m.Consents):
+    if isinstance(consent := answers["contactable"], models.Consents):
         facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if isinstance(profile := answers["profile"], m.Profile):
+    if isinstance(profile := answers["profile"], models.Profile):
         facts |= {"name": full_name(profile), "days_since_last_purchase": profile.days_since_last_purchase}
     errors = [a for a in answers.values() if isinstance(a, CdpError)]
     echo = None if given == Given(gcr_id=facts["gcr_id"]) else given

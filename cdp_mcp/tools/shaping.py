@@ -14,9 +14,9 @@ import re
 from datetime import date
 from typing import Any, TypeVar
 
-from cdp_mcp.client import models as m
+from cdp_mcp.client import models
 from cdp_mcp.client.values import is_placeholder
-from cdp_mcp.tools import outputs as o
+from cdp_mcp.tools import outputs
 from cdp_mcp.tools.outputs import currency_of, unique
 
 __all__ = [
@@ -65,7 +65,7 @@ def distinct(value: str | None, *others: str | None) -> str | None:
     return None if text.casefold() in seen else text
 
 
-def money(value: m.Money | None) -> float | None:
+def money(value: models.Money | None) -> float | None:
     """An amount as the results publish it: a number rounded to cents (its currency is said once per result)."""
     return None if value is None else round(value.amount, 2)
 
@@ -87,17 +87,17 @@ def _snake(key: str) -> str:
     return _CAMEL.sub("_", key.strip()).lower().replace(" ", "_")
 
 
-def full_name(p: m.Profile) -> str | None:
+def full_name(p: models.Profile) -> str | None:
     """The name with its salutation (`Ms. Ada Lovelace`), unless the full name already starts with it."""
     full = clean(p.full_name)
     salutation = clean(p.salutation)
     return f"{salutation} {full}" if salutation and full and not full.startswith(salutation) else full
 
 
-def profile(p: m.Profile, gcr_id: int | None = None) -> o.CustomerProfile:
+def profile(p: models.Profile, gcr_id: int | None = None) -> outputs.CustomerProfile:
     extra = {_snake(k): (clean(v) if isinstance(v, str) else v) for k, v in p.extra.items()}
     more = {k: v for k, v in extra.items() if v is not None}
-    return o.CustomerProfile(
+    return outputs.CustomerProfile(
         gcr_id=gcr_id, currency=currency_of(p.total_sales, p.average_basket),
         customer_id=distinct(p.customer_id, str(gcr_id) if gcr_id is not None else None), name=full_name(p),
         gender=clean(p.gender), age=p.age, birth_date=iso(p.birth_date), tier=clean(p.membership_tier),
@@ -114,64 +114,64 @@ def _lower(value: str | None) -> str | None:
     return text.lower() if text else None
 
 
-def segment_item(s: m.Segment) -> o.SegmentItem:
+def segment_item(s: models.Segment) -> outputs.SegmentItem:
     name = clean(s.name)
-    return o.SegmentItem(id=s.id, name=name, category=distinct(s.category, name), joined=iso(s.joined_on),
+    return outputs.SegmentItem(id=s.id, name=name, category=distinct(s.category, name), joined=iso(s.joined_on),
                          description=distinct(s.description, name, s.id))
 
 
-def campaign_item(c: m.Campaign) -> o.CampaignItem:
+def campaign_item(c: models.Campaign) -> outputs.CampaignItem:
     """Channel in lower case, as consent and screen_customers spell it, so a model can compare them."""
-    return o.CampaignItem(id=c.id, name=clean(c.name), channel=_lower(c.channel), status=clean(c.status),
+    return outputs.CampaignItem(id=c.id, name=clean(c.name), channel=_lower(c.channel), status=clean(c.status),
                           segment_id=clean(c.segment_id), sent=iso(c.sent_on), start_date=iso(c.start_date),
                           end_date=iso(c.end_date), opened=c.opened or None, clicked=c.clicked or None)
 
 
-def recommendation(r: m.RecommendedProduct) -> o.Recommendation:
+def recommendation(r: models.RecommendedProduct) -> outputs.Recommendation:
     name = clean(r.name)
-    return o.Recommendation(code=clean(r.product_code) or clean(r.product_key) or name, name=name,
+    return outputs.Recommendation(code=clean(r.product_code) or clean(r.product_key) or name, name=name,
                             price=money(r.price), currency=currency_of(r.price))
 
 
-def activity_item(e: m.ActivityEvent) -> o.ActivityItem:
+def activity_item(e: models.ActivityEvent) -> outputs.ActivityItem:
     """The event in the API's words: its description, or its type when it has none."""
-    return o.ActivityItem(date=e.occurred_on.isoformat(), event=clean(e.description) or clean(e.type),
+    return outputs.ActivityItem(date=e.occurred_on.isoformat(), event=clean(e.description) or clean(e.type),
                           channel=_lower(e.channel), amount=money(e.amount), currency=currency_of(e.amount))
 
 
-def trends(t: m.PurchaseTrends, gcr_id: int | None) -> o.Trends:
+def trends(t: models.PurchaseTrends, gcr_id: int | None) -> outputs.Trends:
     """Months and their totals; a total over a month whose figure is unknown is unknown too (never a guess)."""
-    months = {p.month: o.Figures(orders=p.orders,
+    months = {p.month: outputs.Figures(orders=p.orders,
                                  sales=round(p.order_value.amount, 2) if p.order_value is not None else None)
               for p in t.points}
     orders = [p.orders for p in t.points]
     values = [p.order_value for p in t.points]
-    total = o.Figures(orders=sum(n for n in orders if n is not None) if None not in orders else None,
+    total = outputs.Figures(orders=sum(n for n in orders if n is not None) if None not in orders else None,
                       sales=round(sum(v.amount for v in values if v is not None), 2) if None not in values else None)
-    return o.Trends(gcr_id=gcr_id, currency=currency_of(*values), months=months, total=total if months else None)
+    return outputs.Trends(gcr_id=gcr_id, currency=currency_of(*values), months=months, total=total if months else None)
 
 
-def purchase_item(p: m.Purchase) -> o.PurchaseItem:
-    return o.PurchaseItem(order_id=clean(p.order_id), date=iso(p.order_date), product_code=clean(p.product_code),
+def purchase_item(p: models.Purchase) -> outputs.PurchaseItem:
+    return outputs.PurchaseItem(order_id=clean(p.order_id), date=iso(p.order_date), product_code=clean(p.product_code),
                           name=clean(p.product_name), category=clean(p.category),
                           quantity=p.quantity if p.quantity != 1 else None, amount=money(p.order_value),
                           currency=currency_of(p.order_value))
 
 
-def affinity_chart(c: m.AffinityChart, limit: int) -> o.AffinityTop:
+def affinity_chart(c: models.AffinityChart, limit: int) -> outputs.AffinityTop:
     points = sorted(unique(c.points, key=lambda p: p.label), key=lambda p: -p.value)
     title = clean(c.title)
-    return o.AffinityTop(title=title, measure=distinct(c.y_label, title),
+    return outputs.AffinityTop(title=title, measure=distinct(c.y_label, title),
                          top={p.label: round(p.value, 3) for p in points[:limit]}, total=len(points))
 
 
-def affinity(a: m.Affinity, gcr_id: int | None, limit: int) -> o.AffinityOut:
+def affinity(a: models.Affinity, gcr_id: int | None, limit: int) -> outputs.AffinityOut:
     """One `{label: score}` map per chart title (top `limit`), the measure said once when the charts share it."""
     charts = [affinity_chart(c, limit) for c in a.charts]
     titles = [c.title or f"chart {i + 1}" for i, c in enumerate(charts)]
     measures = {t: c.measure for t, c in zip(titles, charts, strict=True) if c.measure}
     shared = set(measures.values())
-    return o.AffinityOut(
+    return outputs.AffinityOut(
         gcr_id=gcr_id, measure=next(iter(shared)) if len(shared) == 1 else None,
         measures=measures if len(shared) > 1 else None,
         charts={t: c.top for t, c in zip(titles, charts, strict=True)},
@@ -179,16 +179,16 @@ def affinity(a: m.Affinity, gcr_id: int | None, limit: int) -> o.AffinityOut:
         or None)
 
 
-def attribute_item(a: m.Attribute) -> o.AttributeItem:
+def attribute_item(a: models.Attribute) -> outputs.AttributeItem:
     value = clean(a.value) if isinstance(a.value, str) else a.value
-    return o.AttributeItem(name=a.name, value=value)
+    return outputs.AttributeItem(name=a.name, value=value)
 
 
-def consents(c: m.Consents, gcr_id: int | None) -> o.ConsentOut:
+def consents(c: models.Consents, gcr_id: int | None) -> outputs.ConsentOut:
     channels = unique(c.channels, key=lambda ch: ch.channel.lower())
     categories = {ch.channel.lower(): cats for ch in channels
                   if (cats := unique([x for x in (clean(y) for y in ch.categories) if x], key=str.casefold))}
-    return o.ConsentOut(gcr_id=gcr_id, contactable_on=[ch.channel.lower() for ch in channels if ch.opted_in],
+    return outputs.ConsentOut(gcr_id=gcr_id, contactable_on=[ch.channel.lower() for ch in channels if ch.opted_in],
                         not_contactable_on=[ch.channel.lower() for ch in channels if not ch.opted_in],
                         categories=categories or None)
 

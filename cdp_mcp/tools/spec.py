@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
-from cdp_mcp.catalog import IDENTIFIERS
-from cdp_mcp.client.identity import CustomerIdentity
+from cdp_mcp.client.identity import CustomerIdentity, identity_arguments
 from cdp_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
     from cdp_mcp.backend import Backend
 
-__all__ = ["READ_ONLY", "Handler", "Param", "ToolCall", "ToolSpec", "identity_arguments"]
+__all__ = ["READ_ONLY", "Handler", "Param", "ToolCall", "ToolSpec"]
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
@@ -33,11 +32,6 @@ READ_ONLY = ToolAnnotations(
 """Every cdp-mcp tool reads a remote API and changes nothing."""
 
 _EMPTY = inspect.Parameter.empty
-
-
-def identity_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
-    """The identifier arguments of a call (catalog.IDENTIFIERS), by argument name."""
-    return {i.argument: arguments.get(i.argument) for i in IDENTIFIERS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,9 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from pydantic import BaseModel
 
-from cdp_mcp import UNTRUSTED_META
 from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, Withheld, clean_customer_text, clean_text, clean_url, may_change
 from cdp_mcp.tools.origins import Each, Fields, Further, Node, Text, plan
+from cdp_mcp.version import UNTRUSTED_META
 from cdp_mcp.wire import CUSTOMER
 
 __all__ = [

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from cdp_mcp.access.caller import may_read, require_resource
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import GcrMatch, PageRequest, Profile
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
-from cdp_mcp.team.access import may_read, require_resource
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GCR_RESOURCE",
-    "Ask",
+    "PlannedFetch",
     "fetch",
     "fetch_beside_gcr_id",
     "fetch_with_gcr_id",
@@ -52,7 +52,7 @@ _K = TypeVar("_K")
 
 def granted(settings: Settings, resource: str) -> bool:
     """Whether the tenant grants `resource` (CDP_RESOURCES unset: all of them)."""
-    return settings.resources is None or resource in settings.resources
+    return settings.api.resources is None or resource in settings.api.resources
 
 
 def readable(settings: Settings, resource: str) -> bool:
@@ -103,7 +103,7 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
 
 
 @dataclass(frozen=True, slots=True)
-class Ask:
+class PlannedFetch:
     """One fetch of a call: a resource, with its query text and page when it takes them."""
 
     resource: str
@@ -114,7 +114,7 @@ class Ask:
 async def fetch_beside_gcr_id(
     backend: Backend,
     identity: CustomerIdentity,
-    asks: Mapping[_K, Ask],
+    asks: Mapping[_K, PlannedFetch],
     *,
     limiter: anyio.CapacityLimiter | None = None,
     answered: Callable[[_K, Any], Awaitable[None]] | None = None,
@@ -138,7 +138,7 @@ async def fetch_beside_gcr_id(
     async def lookup() -> None:
         looked_up.append(await limited(lambda: gcr_id_for(backend, identity)))
 
-    async def one(key: _K, ask: Ask) -> None:
+    async def one(key: _K, ask: PlannedFetch) -> None:
         try:
             answers[key] = await limited(lambda: fetch(backend, ask.resource, identity, query=ask.query,
                                                        page=ask.page))
@@ -161,7 +161,7 @@ async def fetch_beside_gcr_id(
 async def fetch_with_gcr_id(backend: Backend, resource: str, identity: CustomerIdentity, *,
                             query: str | None = None, page: PageRequest | None = None) -> tuple[Any, int | None]:
     """One resource fetched beside the customer's gcr_id (`fetch_beside_gcr_id`); the fetch's error is raised."""
-    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, {resource: Ask(resource, query, page)})
+    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, {resource: PlannedFetch(resource, query, page)})
     if isinstance(answer := answers[resource], CdpError):
         raise answer
     return answer, gcr_id

@@ -19,7 +19,7 @@ from typing import Any
 
 from mcp.server.apps import Apps
 
-from cdp_mcp import UNTRUSTED_META, __version__
+from cdp_mcp.version import UNTRUSTED_META, __version__
 
 __all__ = ["CARD_URI", "SCREENING_URI", "VIEWS", "ViewFile", "apps_extension", "document", "standalone", "view_meta"]
 

@@ -42,11 +42,10 @@ from cdp_mcp.http_app import create_http_app  # noqa: E402
 from cdp_mcp.sandbox.server import bind_socket  # noqa: E402
 from cdp_mcp.sandbox.store import Store  # noqa: E402
 from cdp_mcp.server import build_server  # noqa: E402
-from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings  # noqa: E402
-from cdp_mcp.team.config import ALGORITHMS, OAuthConfig  # noqa: E402
-from cdp_mcp.team.http_auth import ResourceServer  # noqa: E402
-from cdp_mcp.team.keys import IssuerKeys  # noqa: E402
-from cdp_mcp.team.verifiers import JwtVerifier  # noqa: E402
+from cdp_mcp.settings import ALGORITHMS, SANDBOX_TENANT_HASH, OAuthConfig, Settings  # noqa: E402  # noqa: E402
+from cdp_mcp.sign_in.http_auth import ResourceServer  # noqa: E402
+from cdp_mcp.sign_in.keys import IssuerKeys  # noqa: E402
+from cdp_mcp.sign_in.verifiers import JwtVerifier  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 from tests.team.authserver import AuthServer, SigningKey  # noqa: E402
 from tests.team.replicas import replica_env, running_replicas  # noqa: E402
@@ -147,7 +146,7 @@ async def bench_sign_in_layer(repeat: int = 5000, rounds: int = 10) -> None:
     idp = AuthServer(audience="https://cdp.example.com/mcp").start()
     try:
         settings = Settings(mcp_oauth_issuer=idp.issuer, mcp_public_url="https://cdp.example.com")
-        config = OAuthConfig.from_settings(settings)
+        config = settings.sign_in.oauth()
         assert config is not None
         signin = ResourceServer(config)
 

@@ -56,13 +56,13 @@ async def sandbox_counts(server: Any) -> dict[str, int]:
 
 async def stored_state(rig: Rig, server: Any) -> StoredState:
     """What the rig's broker persisted, read as a sibling process would."""
-    return await FileTokenStore(rig.settings.state_dir).load(namespace_for(server.base_url, server.tenant_hash))
+    return await FileTokenStore(rig.settings.state.state_dir).load(namespace_for(server.base_url, server.tenant_hash))
 
 
 def another_broker(rig: Rig, server: Any, *, api: TokenApi | None = None, lock_timeout: float = 120.0,
                    store: TokenStore | None = None) -> TokenBroker:
     """A second broker in the rig's process and state dir, on another token API seam, lock timeout or store."""
-    store = store or FileTokenStore(rig.settings.state_dir, lock_timeout=lock_timeout)
+    store = store or FileTokenStore(rig.settings.state.state_dir, lock_timeout=lock_timeout)
     return TokenBroker(api or rig.api, rig.settings, store=store, clock=server.clock,
                        namespace=namespace_for(server.base_url, server.tenant_hash))
 
@@ -92,7 +92,7 @@ def open_rig(tmp_path: Path) -> OpenRig:
         async with make_http_client(settings, base_url=server.base_url) as http:
             http.event_hooks["response"].append(count)
             api = TokenApiClient(http, settings, clock=server.clock)
-            broker = TokenBroker(api, settings, store=FileTokenStore(settings.state_dir), clock=server.clock,
+            broker = TokenBroker(api, settings, store=FileTokenStore(settings.state.state_dir), clock=server.clock,
                                  namespace=namespace_for(server.base_url, server.tenant_hash))
             client = CdpClient(http, settings, broker)
             try:

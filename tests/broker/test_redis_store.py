@@ -25,11 +25,11 @@ import anyio.lowlevel
 import pytest
 from pydantic import SecretStr
 
-from cdp_mcp.broker import RedisTokenStore, TokenBroker, TokenStoreError, TokenStoreLockedError, namespace_for
-from cdp_mcp.broker.redis_store import INSTALL_COMMAND
+from cdp_mcp.broker import RedisTokenStore, TokenBroker, namespace_for
 from cdp_mcp.broker.state import StoredState
 from cdp_mcp.catalog import Scope
-from cdp_mcp.errors import ConfigurationError, TokenQuotaError
+from cdp_mcp.errors import ConfigurationError, TokenQuotaError, TokenStoreError, TokenStoreLockedError
+from cdp_mcp.redis_connection import INSTALL_COMMAND
 from tests.broker.conftest import OpenRig, another_broker, sandbox_counts
 from tests.helpers import free_port
 

@@ -45,7 +45,7 @@ async def test_secrets_never_leak_through_a_busy_day(
             texts += [str(exc), repr(exc), getattr(exc, "hint", "") or ""]
             exc = exc.__cause__ or exc.__context__
     assert len(tokens) == 4
-    store = FileTokenStore(rig.settings.state_dir)
+    store = FileTokenStore(rig.settings.state.state_dir)
     texts += [repr(store), *(p.name for p in store.directory.iterdir())]
     texts.append(repr(await store.load(namespace_for(server.base_url, HUNTER))))
     blob = "\n".join(texts)

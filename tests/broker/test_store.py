@@ -13,8 +13,9 @@ from typing import Any
 import anyio
 import pytest
 
-from cdp_mcp.broker import FileTokenStore, TokenStoreError, TokenStoreLockedError, namespace_for
+from cdp_mcp.broker import FileTokenStore, namespace_for
 from cdp_mcp.catalog import Scope
+from cdp_mcp.errors import TokenStoreError, TokenStoreLockedError
 from tests.broker.conftest import OpenRig, another_broker, fetch, sandbox_counts
 
 pytestmark = pytest.mark.anyio
@@ -139,7 +140,7 @@ async def test_a_held_lock_times_out_with_a_clear_error_and_no_creation(
     namespace = namespace_for(sandbox_server.base_url, sandbox_server.tenant_hash)
     async with open_rig(sandbox_server) as rig:
         impatient = another_broker(rig, sandbox_server, lock_timeout=0.05)
-        async with FileTokenStore(rig.settings.state_dir).locked(namespace):  # a sibling process, stuck
+        async with FileTokenStore(rig.settings.state.state_dir).locked(namespace):  # a sibling process, stuck
             with pytest.raises(TokenStoreLockedError) as locked:
                 await impatient.acquire(frozenset({Scope.BASIC}))
         assert "Do not delete" in locked.value.hint  # deleting a held lock file breaks the exclusion
@@ -184,6 +185,6 @@ async def test_shutdown_is_not_held_up_by_a_sibling_holding_the_lock(sandbox_ser
     namespace = namespace_for(sandbox_server.base_url, sandbox_server.tenant_hash)
     async with open_rig(sandbox_server) as rig:
         await fetch(rig, Scope.BASIC, sandbox_server)
-        async with FileTokenStore(rig.settings.state_dir).locked(namespace):  # a sibling mid-creation
+        async with FileTokenStore(rig.settings.state.state_dir).locked(namespace):  # a sibling mid-creation
             with anyio.fail_after(2):
                 await rig.broker.aclose(timeout=0.05)  # the store's own lock timeout is two minutes

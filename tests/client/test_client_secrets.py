@@ -46,7 +46,7 @@ async def test_secrets_never_leave(start_sandbox_server: Any, open_rig: OpenRig,
         for spec in RESOURCES:
             await rig.client.fetch(spec, who, query=QUERIES.get(spec.name))
         tokens |= set(rig.tokens.tokens.values())
-        server.clock.advance(seconds=rig.settings.validity_seconds + 1)  # every token dies: renew on 401
+        server.clock.advance(seconds=rig.settings.tokens.validity_seconds + 1)  # every token dies: renew on 401
         await rig.client.fetch("basic", who)
         tokens |= set(rig.tokens.tokens.values())
         shared = server.sample("household_1").email

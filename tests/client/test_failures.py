@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from cdp_mcp.client.failures import Call, Failure, Kind, classify
+from cdp_mcp.client.failures import Failure, FailureKind, RequestKind, classify
 from cdp_mcp.client.identity import CustomerIdentity, identity_help
 from cdp_mcp.client.models import PageRequest, Profile
 from cdp_mcp.client.token_api import TokenApiClient
@@ -51,46 +51,48 @@ def vip(rig: ClientRig) -> CustomerIdentity:
 @pytest.mark.parametrize("code", list(ErrorCode))
 def test_every_sandbox_error_code_maps_to_its_meaning(code: ErrorCode) -> None:
     expected = {
-        ErrorCode.BAD_REQUEST: Kind.INVALID, ErrorCode.TENANT_REQUIRED: Kind.AUTH, ErrorCode.TENANT_UNKNOWN: Kind.AUTH,
-        ErrorCode.OAUTH_SECRET_INVALID: Kind.AUTH, ErrorCode.TOKEN_REQUIRED: Kind.EXPIRED,
-        ErrorCode.TOKEN_INVALID: Kind.EXPIRED, ErrorCode.TOKEN_EXPIRED: Kind.EXPIRED,
-        ErrorCode.SCOPE_MISSING: Kind.SCOPE,
-        ErrorCode.UNKNOWN_RESOURCE: Kind.INVALID, ErrorCode.INVALID_VALIDITY: Kind.INVALID,
-        ErrorCode.TOKEN_LIMIT_REACHED: Kind.QUOTA, ErrorCode.IDENTIFIER_REQUIRED: Kind.INVALID,
-        ErrorCode.IDENTIFIER_INVALID: Kind.INVALID, ErrorCode.CUSTOMER_NOT_FOUND: Kind.NOT_FOUND,
-        ErrorCode.MULTIPLE_CUSTOMERS: Kind.AMBIGUOUS, ErrorCode.QUERY_REQUIRED: Kind.INVALID,
-        ErrorCode.INVALID_PAGING: Kind.INVALID, ErrorCode.INTERNAL_ERROR: Kind.UNAVAILABLE,
+        ErrorCode.BAD_REQUEST: FailureKind.INVALID, ErrorCode.TENANT_REQUIRED: FailureKind.AUTH,
+        ErrorCode.TENANT_UNKNOWN: FailureKind.AUTH,
+        ErrorCode.OAUTH_SECRET_INVALID: FailureKind.AUTH, ErrorCode.TOKEN_REQUIRED: FailureKind.EXPIRED,
+        ErrorCode.TOKEN_INVALID: FailureKind.EXPIRED, ErrorCode.TOKEN_EXPIRED: FailureKind.EXPIRED,
+        ErrorCode.SCOPE_MISSING: FailureKind.SCOPE,
+        ErrorCode.UNKNOWN_RESOURCE: FailureKind.INVALID, ErrorCode.INVALID_VALIDITY: FailureKind.INVALID,
+        ErrorCode.TOKEN_LIMIT_REACHED: FailureKind.QUOTA, ErrorCode.IDENTIFIER_REQUIRED: FailureKind.INVALID,
+        ErrorCode.IDENTIFIER_INVALID: FailureKind.INVALID, ErrorCode.CUSTOMER_NOT_FOUND: FailureKind.NOT_FOUND,
+        ErrorCode.MULTIPLE_CUSTOMERS: FailureKind.AMBIGUOUS, ErrorCode.QUERY_REQUIRED: FailureKind.INVALID,
+        ErrorCode.INVALID_PAGING: FailureKind.INVALID, ErrorCode.INTERNAL_ERROR: FailureKind.UNAVAILABLE,
     }
-    token_calls = {ErrorCode.TOKEN_LIMIT_REACHED: Call.TOKEN_CREATE, ErrorCode.UNKNOWN_RESOURCE: Call.TOKEN_CREATE,
-                   ErrorCode.INVALID_VALIDITY: Call.TOKEN_CREATE, ErrorCode.OAUTH_SECRET_INVALID: Call.TOKEN_CREATE}
+    token_calls = dict.fromkeys((ErrorCode.TOKEN_LIMIT_REACHED, ErrorCode.UNKNOWN_RESOURCE, ErrorCode.INVALID_VALIDITY,
+                                 ErrorCode.OAUTH_SECRET_INVALID), RequestKind.TOKEN_CREATE)
     body = error_body(SandboxError(code, "a sentence"))
     failure = Failure(status=ERROR_STATUS[code], code=body["errorCode"], message=body["message"], enveloped=True)
-    assert classify(failure, token_calls.get(code, Call.DATA)) is expected[code]
+    assert classify(failure, token_calls.get(code, RequestKind.DATA)) is expected[code]
 
 
 @pytest.mark.parametrize(("status", "body", "call", "kind"), [
     # a data call's 401 is the token, unless an explicit code speaks of the credentials (and not of the token)
-    (401, {"message": "Token expired for this tenant"}, Call.DATA, Kind.EXPIRED),
-    (401, {"message": "Invalid tenant"}, Call.DATA, Kind.EXPIRED),
-    (401, {"errorCode": "TENANT_TOKEN_EXPIRED"}, Call.DATA, Kind.EXPIRED),
-    (401, {"errorCode": "INVALID_TENANT"}, Call.DATA, Kind.AUTH),
-    (401, {}, Call.DATA, Kind.EXPIRED),
+    (401, {"message": "Token expired for this tenant"}, RequestKind.DATA, FailureKind.EXPIRED),
+    (401, {"message": "Invalid tenant"}, RequestKind.DATA, FailureKind.EXPIRED),
+    (401, {"errorCode": "TENANT_TOKEN_EXPIRED"}, RequestKind.DATA, FailureKind.EXPIRED),
+    (401, {"errorCode": "INVALID_TENANT"}, RequestKind.DATA, FailureKind.AUTH),
+    (401, {}, RequestKind.DATA, FailureKind.EXPIRED),
     # on token create a 401 is the credentials; on update, the token only when the answer says so
-    (401, {"errorCode": "TOKEN_EXPIRED"}, Call.TOKEN_CREATE, Kind.AUTH),
-    (401, {}, Call.TOKEN_CREATE, Kind.AUTH),
-    (401, {"message": "Token expired"}, Call.TOKEN_UPDATE, Kind.EXPIRED),
-    (401, {}, Call.TOKEN_UPDATE, Kind.AUTH),
+    (401, {"errorCode": "TOKEN_EXPIRED"}, RequestKind.TOKEN_CREATE, FailureKind.AUTH),
+    (401, {}, RequestKind.TOKEN_CREATE, FailureKind.AUTH),
+    (401, {"message": "Token expired"}, RequestKind.TOKEN_UPDATE, FailureKind.EXPIRED),
+    (401, {}, RequestKind.TOKEN_UPDATE, FailureKind.AUTH),
     # a refusal of a creation that speaks of a daily or creation limit is the quota, whatever its status
-    (429, {"message": "Daily token creation limit exceeded"}, Call.TOKEN_CREATE, Kind.QUOTA),
-    (429, {"message": "Too many tokens created today"}, Call.TOKEN_CREATE, Kind.QUOTA),
-    (400, {"error": "LIMIT_EXCEEDED", "message": "Limit of 100 tokens per day reached"}, Call.TOKEN_CREATE,
-     Kind.QUOTA),
-    (403, {"message": "Token generation limit reached"}, Call.TOKEN_CREATE, Kind.QUOTA),
-    (429, {"message": "Too many requests"}, Call.TOKEN_CREATE, Kind.RATE),
+    (429, {"message": "Daily token creation limit exceeded"}, RequestKind.TOKEN_CREATE, FailureKind.QUOTA),
+    (429, {"message": "Too many tokens created today"}, RequestKind.TOKEN_CREATE, FailureKind.QUOTA),
+    (400, {"error": "LIMIT_EXCEEDED", "message": "Limit of 100 tokens per day reached"}, RequestKind.TOKEN_CREATE,
+     FailureKind.QUOTA),
+    (403, {"message": "Token generation limit reached"}, RequestKind.TOKEN_CREATE, FailureKind.QUOTA),
+    (429, {"message": "Too many requests"}, RequestKind.TOKEN_CREATE, FailureKind.RATE),
     # on a data call a daily limit is a rate limit (of requests), never the token quota
-    (429, {"errorCode": "DAILY_LIMIT", "message": "Daily limit reached"}, Call.DATA, Kind.RATE),
+    (429, {"errorCode": "DAILY_LIMIT", "message": "Daily limit reached"}, RequestKind.DATA, FailureKind.RATE),
 ])
-def test_what_a_refusal_means_depends_on_the_call(status: int, body: dict[str, str], call: Call, kind: Kind) -> None:
+def test_what_a_refusal_means_depends_on_the_call(status: int, body: dict[str, str], call: RequestKind,
+                                                  kind: FailureKind) -> None:
     failure = Failure(status=status, code=body.get("errorCode") or body.get("error"), message=body.get("message"),
                       enveloped=True)
     assert classify(failure, call) is kind
@@ -119,7 +121,7 @@ async def test_expired_token_is_renewed_once_and_the_call_retried(rig: ClientRig
     identity = vip(rig)
     await rig.client.fetch("basic", identity)
     stale = rig.tokens.tokens[frozenset({"basic"})]
-    rig.server.clock.advance(seconds=rig.settings.validity_seconds + 60)
+    rig.server.clock.advance(seconds=rig.settings.tokens.validity_seconds + 60)
     sent = count_requests(rig)
     profile = await rig.client.fetch("basic", identity)
     assert isinstance(profile, Profile)

@@ -28,8 +28,8 @@ BASE = "https://cdp.example.test/rcdpapi"
 async def test_create_states_the_servers_expiry(rig: ClientRig) -> None:
     issued = await rig.api.create_token(frozenset({"segments", "basic"}))
     assert issued.resources == {"basic", "segments"}
-    assert issued.expires_at == rig.server.clock.now() + timedelta(seconds=rig.settings.validity_seconds)
-    assert issued.validity_seconds == rig.settings.validity_seconds
+    assert issued.expires_at == rig.server.clock.now() + timedelta(seconds=rig.settings.tokens.validity_seconds)
+    assert issued.validity_seconds == rig.settings.tokens.validity_seconds
 
 
 async def test_update_extends_and_rescopes_the_same_token(rig: ClientRig) -> None:
@@ -48,7 +48,7 @@ async def test_update_extends_and_rescopes_the_same_token(rig: ClientRig) -> Non
 
 async def test_updating_a_dead_token_is_token_expired(rig: ClientRig) -> None:
     created = await rig.api.create_token(frozenset({"basic"}))
-    rig.server.clock.advance(seconds=rig.settings.validity_seconds + 1)
+    rig.server.clock.advance(seconds=rig.settings.tokens.validity_seconds + 1)
     with pytest.raises(TokenExpiredError):
         await rig.api.update_token(created.token, frozenset({"basic"}))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -225,3 +227,17 @@ def test_a_short_secret_is_masked_too_and_start_up_warns_about_it(monkeypatch: p
     err = capsys.readouterr().err
     assert "zq7x" not in err and "refused Bearer [secret]; tenant [secret]" in err
     assert "CDP_MCP_AUTH_TOKEN is shorter than 8 characters" in err
+
+
+@pytest.mark.parametrize("command", [["call", "resolve_customer", "gcr_id=1"],
+                                     ["card", "gcr_id=1", "--out", "card.html"]])
+def test_the_commands_that_run_a_server_in_process_export_its_traces(
+    cdp_env: dict[str, str], tmp_path: Path, command: list[str],
+) -> None:
+    """build_server leaves the export of traces to the process: `call` and `card` (and `demo`, through the same
+    in-process connection) set it up as `serve` does, when OTEL_* asks; the spans go to stderr, never stdout."""
+    env = {**cdp_env, "PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "console"}
+    done = subprocess.run([sys.executable, "-m", "cdp_mcp", *command], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env=env, check=True)
+    assert '"name": "tools/call' in done.stderr and '"name": "cdp.upstream basic"' in done.stderr
+    assert '"name"' not in done.stdout

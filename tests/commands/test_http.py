@@ -59,7 +59,7 @@ async def test_loopback_serves_both_eras_and_a_health_check(sandbox_settings: Se
 
 
 async def test_bearer_token_is_required_when_set(sandbox_settings: Settings, showcase: SampleCustomer) -> None:
-    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
     async with serving(settings) as base:
         missing = await _post(base)
         assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
@@ -87,7 +87,7 @@ def test_off_loopback_refuses_to_start_without_a_strong_token(sandbox_settings: 
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigurationError, match="CDP_MCP_AUTH_TOKEN"):
         create_http_app(build_server(sandbox_settings), sandbox_settings, host="0.0.0.0")
-    weak = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr("short")})
+    weak = sandbox_settings.replace(mcp_auth_token=SecretStr("short"))
     with pytest.raises(ConfigurationError, match="too short"):
         create_http_app(build_server(weak), weak, host="0.0.0.0")
     assert main(["serve", "--transport", "http", "--host", "0.0.0.0"]) == 2
@@ -97,7 +97,7 @@ def test_off_loopback_refuses_to_start_without_a_strong_token(sandbox_settings: 
 async def test_off_loopback_needs_the_token_and_accepts_no_browser_origin_by_default(
     sandbox_settings: Settings,
 ) -> None:
-    settings = sandbox_settings.model_copy(update={"mcp_auth_token": SecretStr(TOKEN)})
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
     async with serving(settings, host="0.0.0.0") as base:
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         assert (await _post(base)).status_code == 401

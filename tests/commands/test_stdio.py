@@ -56,7 +56,8 @@ def _request(message_id: int | None, method: str, params: dict[str, Any]) -> byt
 
 
 async def test_stdout_carries_nothing_but_json_rpc(cdp_env: dict[str, str], showcase: SampleCustomer) -> None:
-    env = {**cdp_env, "CDP_LOG_LEVEL": "DEBUG", "PATH": "/usr/bin:/bin"}  # as chatty as it gets
+    """As chatty as it gets: DEBUG logs, and spans exported to the console (serve sets up the export, on stderr)."""
+    env = {**cdp_env, "CDP_LOG_LEVEL": "DEBUG", "PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "console"}
     stdout: list[bytes] = []
     stderr: list[bytes] = []
     answered = anyio.Event()
@@ -85,3 +86,4 @@ async def test_stdout_carries_nothing_but_json_rpc(cdp_env: dict[str, str], show
     assert by_id[3]["result"]["structuredContent"]["gcr_id"] == showcase.gcr_id
     log = b"\n".join(stderr).decode()
     assert "embedded sandbox" in log and "DEBUG" in log  # the logging went to stderr
+    assert '"name": "tools/call get_customer_profile"' in log and '"name": "cdp.upstream basic"' in log  # traces too

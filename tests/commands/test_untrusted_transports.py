@@ -73,7 +73,7 @@ async def test_a_request_narrows_to_omit_and_cannot_widen_back(sandbox_settings:
         assert data["name"] == NAME and meta[UNTRUSTED_META]
         data, meta = await _profile(url, {"X-CDP-Untrusted": "Omit"})
         assert "name" not in data and OMITTED in data["withheld"] and UNTRUSTED_META not in meta
-    operator_omits = sandbox_settings.model_copy(update={"untrusted": "omit"})
+    operator_omits = sandbox_settings.replace(untrusted="omit")
     async with serving(operator_omits) as url:
         data, _ = await _profile(url, {"X-CDP-Untrusted": "sanitize"})
         assert "name" not in data and OMITTED in data["withheld"]

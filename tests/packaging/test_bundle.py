@@ -29,7 +29,7 @@ from cdp_mcp.commands.bundle import package_files
 from cdp_mcp.commands.bundle_manifest import bundle_pyproject
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.server import build_server
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import Settings, declared
 from tests.helpers import settings_environment_names
 from tests.packaging.host import launch, unpack, uv_stand_in
 
@@ -88,6 +88,10 @@ async def test_the_manifest_follows_the_mcpb_schema_and_declares_what_is_served(
     config, env = manifest["user_config"], server["mcp_config"]["env"]
     assert set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(env))) == set(config)
     assert set(env) <= settings_environment_names()
+    for key, field in config.items():  # the install dialog says what the setting's declaration says
+        setting = declared(key)
+        assert env[setting.env] == f"${{user_config.{key}}}" and field["title"] == setting.title
+        assert field["description"].rstrip(".") == setting.description and field.get("default") == setting.default
     assert config["tenant_hash"]["sensitive"] and config["oauth_key_secret"]["sensitive"]
     assert not any(field.get("required") for field in config.values())  # nothing entered: the sandbox runs
 

@@ -8,11 +8,10 @@ import pytest
 from cdp_mcp import __version__
 from cdp_mcp.cli import main
 from cdp_mcp.commands.doctor import Report
+from cdp_mcp.commands.doctor_deployment import check_deployment
+from cdp_mcp.errors import SignInUnavailableError
 from cdp_mcp.settings import Settings
-from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.doctor_checks import check_deployment
-from cdp_mcp.team.http_auth import ResourceServer
-from cdp_mcp.team.keys import KeysUnavailableError
+from cdp_mcp.sign_in.http_auth import ResourceServer
 from tests.broker.test_redis_store import RedisServer, redis_server
 from tests.helpers import free_port
 from tests.team.authserver import CLIENT_ID, AuthServer
@@ -48,11 +47,11 @@ async def test_doctor_judges_the_issuer_as_the_server_does_following_no_redirect
         report = Report()
         await check_deployment(settings, report)
         out = capsys.readouterr().out
-        oauth = OAuthConfig.from_settings(settings)
+        oauth = settings.sign_in.oauth()
         assert oauth is not None
         server = ResourceServer(oauth)
         async with server.running():
-            with pytest.raises(KeysUnavailableError, match="HTTP 302"):
+            with pytest.raises(SignInUnavailableError, match="HTTP 302"):
                 await server.keys.discover()
     finally:
         moved.stop()

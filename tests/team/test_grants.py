@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from mcp import MCPError
 
+from cdp_mcp.access.audit import KEY_FILE, identifier_hashes
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.sandbox import SampleCustomer
-from cdp_mcp.team.audit import KEY_FILE, identifier_hashes
 from tests.team.authserver import AuthServer
 from tests.team.conftest import Served, oauth_app
 
@@ -76,7 +76,7 @@ async def test_a_call_outside_the_grants_is_a_tool_error_naming_the_scope(served
 
 
 async def test_contact_details_show_only_with_cdp_pii(served: Served, showcase: SampleCustomer) -> None:
-    assert not served.settings.redact_pii
+    assert not served.settings.server.redact_pii
     cards = {}
     for scopes in ("cdp:profile", "cdp:profile cdp:pii"):
         async with served.client(served.idp.token(scopes)) as client:
@@ -132,7 +132,7 @@ async def test_audit_lines_name_who_read_which_customer_without_the_identifiers_
     raw = served.audit.read_text()
     assert showcase.email not in raw and showcase.mobile not in raw and "nobody-here" not in raw  # type: ignore[operator]
     profile, consent, missing, screening = served.audit_lines()
-    key = (served.settings.state_dir / KEY_FILE).read_bytes().strip()
+    key = (served.settings.state.state_dir / KEY_FILE).read_bytes().strip()
     assert profile["identifiers"] == identifier_hashes(key, CustomerIdentity(email=showcase.email))
     assert profile["gcr_id"] == showcase.gcr_id and consent["gcr_id"] == showcase.gcr_id
     assert list(consent["identifiers"]) == ["mobile"]

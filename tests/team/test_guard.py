@@ -30,7 +30,7 @@ def _settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 def _lines(settings: Settings) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(str(settings.audit_log)).read_text().splitlines()]
+    return [json.loads(line) for line in Path(str(settings.audit.audit_log)).read_text().splitlines()]
 
 
 async def test_a_caller_over_the_limit_never_opens_the_backend_and_a_failed_opening_is_audited(

@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
 from cdp_mcp.cli import main
+from cdp_mcp.errors import SignInUnavailableError
 from cdp_mcp.grants import SCOPES_SUPPORTED
-from cdp_mcp.team.config import ALGORITHMS, Introspection, OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError
-from cdp_mcp.team.verifiers import IntrospectionVerifier, JwtVerifier
+from cdp_mcp.settings import ALGORITHMS, Introspection, OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys
+from cdp_mcp.sign_in.verifiers import IntrospectionVerifier, JwtVerifier
 from tests.team.authserver import AuthServer, SigningKey
 from tests.team.conftest import Served, oauth_app
 
@@ -190,7 +191,7 @@ async def test_cached_keys_serve_until_they_expire_then_tokens_are_refused_unche
         now[0] += 299  # the JWKS said max-age=300
         assert (await verifier.check(auth_server.token(sub="lee"))).subject == "lee"
         now[0] += 2
-        with pytest.raises(KeysUnavailableError):
+        with pytest.raises(SignInUnavailableError):
             await verifier.check(auth_server.token(sub="max"))
         assert await verifier.verify_token(auth_server.token(sub="max")) is None
         auth_server.jwks_down = False

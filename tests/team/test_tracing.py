@@ -4,6 +4,7 @@ only when OTEL_* asks, and the request id shared by an unexpected failure, the l
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -94,6 +95,20 @@ def test_nothing_is_exported_without_otel_variables_and_console_export_keeps_std
     quiet = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path,
                            env=env, check=True)
     assert quiet.stdout.strip() == "[]" and quiet.stderr == ""
+
+
+def test_build_server_leaves_trace_export_and_logging_to_the_process(tmp_path: Path) -> None:
+    """OTEL_* asks for export, yet building a server installs no tracer provider and sets no logger level: the
+    command that runs the process does (serve, call, card, demo: tests/commands), and an application embedding the
+    server keeps its own."""
+    script = ("import logging\nfrom opentelemetry import trace\nfrom cdp_mcp.server import build_server\n"
+              "from cdp_mcp.settings import Settings\nbuild_server(Settings())\n"
+              "print(type(trace.get_tracer_provider()).__name__, logging.getLogger('httpx2').level)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CDP_"))}
+    env |= {"OTEL_TRACES_EXPORTER": "console", "CDP_STATE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env=env, check=True)
+    assert done.stdout.split() == ["ProxyTracerProvider", str(logging.NOTSET)]
 
 
 class _Exploding:

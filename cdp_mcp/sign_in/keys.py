@@ -7,7 +7,7 @@ Discovery reads `{issuer}/.well-known/openid-configuration`, else the RFC 8414 d
 Keys are cached for the JWKS response's `max-age` (bounded; one hour by default). A token naming a key id
 the cache does not hold triggers one refetch (the issuer rotated its keys), at most once per cooldown so
 random key ids cannot make us hammer the issuer. When the issuer cannot be reached, cached keys keep serving
-until they expire; after that, or for a key id only a refetch could settle, `KeysUnavailableError` refuses
+until they expire; after that, or for a key id only a refetch could settle, `SignInUnavailableError` refuses
 the request: a token is never let through unchecked. After a failed fetch, further attempts wait a few
 seconds, so an outage does not add a network timeout to every request.
 """
@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 import anyio
 import httpx2
 
-from cdp_mcp.client.transport import USER_AGENT
+from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
+from cdp_mcp.version import USER_AGENT
 
-__all__ = ["IDP_TIMEOUT", "IssuerKeys", "KeysUnavailableError", "TokenRejectedError", "discovery_urls", "idp_client"]
+__all__ = ["IDP_TIMEOUT", "IssuerKeys", "discovery_urls", "idp_client"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +36,6 @@ IDP_TIMEOUT = 5.0
 """Seconds to connect to the identity provider and for each of its answers."""
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _JWKS_LIMIT = 512 * 1024  # bytes: a key set is a few KB; more is a misconfiguration or an attack
-
-
-class TokenRejectedError(Exception):
-    """The token is not acceptable; `reason` is a fixed, header-safe sentence (never the token's own text)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class KeysUnavailableError(Exception):
-    """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable)."""
 
 
 def idp_client() -> httpx2.AsyncClient:
@@ -120,14 +109,14 @@ class IssuerKeys:
             if found is not None:
                 return found
             if now - cache.unknown_kid < self._cooldown:  # random kids must not make us hammer the issuer
-                raise TokenRejectedError("The token is signed with a key the issuer does not publish")
+                raise AccessTokenRejectedError("The token is signed with a key the issuer does not publish")
             cache.unknown_kid = now
         fresh = await self._refresh(stale_before=now)
         found = self._lookup(kid)
         if found is None:
             if not fresh:  # only a fetch could tell a rotated key from a forged one
-                raise KeysUnavailableError("The issuer's signing keys cannot be fetched to check a new key id")
-            raise TokenRejectedError("The token is signed with a key the issuer does not publish")
+                raise SignInUnavailableError("The issuer's signing keys cannot be fetched to check a new key id")
+            raise AccessTokenRejectedError("The token is signed with a key the issuer does not publish")
         return found
 
     def holds(self, kid: str | None) -> bool:
@@ -141,7 +130,7 @@ class IssuerKeys:
         metadata = await self.discover()
         uri = metadata.get("jwks_uri")
         if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
-            raise KeysUnavailableError("The issuer's metadata names no jwks_uri; set CDP_MCP_OAUTH_JWKS_URL")
+            raise SignInUnavailableError("The issuer's metadata names no jwks_uri; set CDP_MCP_OAUTH_JWKS_URL")
         return uri
 
     async def discover(self) -> dict[str, Any]:
@@ -153,16 +142,16 @@ class IssuerKeys:
             if document is None:
                 continue
             if str(document.get("issuer", "")).rstrip("/") != self.issuer.rstrip("/"):
-                raise KeysUnavailableError(f"The metadata at {url} is for another issuer; check CDP_MCP_OAUTH_ISSUER")
+                raise SignInUnavailableError(f"The metadata at {url} is for another issuer; check CDP_MCP_OAUTH_ISSUER")
             self.metadata = document
             return document
-        raise KeysUnavailableError(f"No OpenID or OAuth metadata found for {self.issuer}; check CDP_MCP_OAUTH_ISSUER "
+        raise SignInUnavailableError(f"No OpenID or OAuth metadata found for {self.issuer}; check CDP_MCP_OAUTH_ISSUER "
                                    "or set CDP_MCP_OAUTH_JWKS_URL")
 
     async def refresh(self) -> int:
         """Fetch the key set now (doctor, start-up checks); the number of signing keys found."""
         if not await self._refresh(stale_before=self._clock()):
-            raise KeysUnavailableError("The issuer's signing keys cannot be fetched")
+            raise SignInUnavailableError("The issuer's signing keys cannot be fetched")
         return len(self._cache.keys)
 
     # -- internals ---------------------------------------------------------------------------------------
@@ -174,7 +163,7 @@ class IssuerKeys:
         if len(keys) == 1:  # a token without kid is fine only when the issuer has exactly one key
             return next(iter(keys.values()))
         if keys:
-            raise TokenRejectedError("The token names no key id (kid) and the issuer publishes several keys")
+            raise AccessTokenRejectedError("The token names no key id (kid) and the issuer publishes several keys")
         return None
 
     async def _refresh(self, *, stale_before: float) -> bool:
@@ -188,7 +177,7 @@ class IssuerKeys:
                     url = await self.jwks_url()
                     response = await self._get(url)
                     keys = _signing_keys(response.json())
-                except (KeysUnavailableError, httpx2.HTTPError, ValueError) as exc:
+                except (SignInUnavailableError, httpx2.HTTPError, ValueError) as exc:
                     cache.failed = self._clock()
                     logger.warning("Cannot fetch the OAuth issuer's signing keys (%s)", _describe(exc))
                 else:
@@ -198,7 +187,7 @@ class IssuerKeys:
                     return True
             if self._clock() < cache.expires:
                 return False  # cached keys keep serving until they expire
-            raise KeysUnavailableError("The issuer's signing keys cannot be fetched")
+            raise SignInUnavailableError("The issuer's signing keys cannot be fetched")
 
     def _lifetime(self, response: httpx2.Response) -> float:
         default, low, high = self._ttl
@@ -208,24 +197,24 @@ class IssuerKeys:
     async def _get(self, url: str) -> httpx2.Response:
         response = await self._http.get(url, headers={"Accept": "application/json"})
         if response.status_code != 200:
-            raise KeysUnavailableError(f"{url} answered HTTP {response.status_code}")
+            raise SignInUnavailableError(f"{url} answered HTTP {response.status_code}")
         if len(response.content) > _JWKS_LIMIT:
-            raise KeysUnavailableError(f"{url} answered a document too large to be a key set")
+            raise SignInUnavailableError(f"{url} answered a document too large to be a key set")
         return response
 
     async def _get_json(self, url: str, *, missing_ok: bool) -> dict[str, Any] | None:
         try:
             response = await self._http.get(url, headers={"Accept": "application/json"})
         except httpx2.HTTPError as exc:
-            raise KeysUnavailableError(f"Cannot reach {url} ({type(exc).__name__})") from exc
+            raise SignInUnavailableError(f"Cannot reach {url} ({type(exc).__name__})") from exc
         if missing_ok and response.status_code in (404, 405, 400):
             return None
         if response.status_code != 200:
-            raise KeysUnavailableError(f"{url} answered HTTP {response.status_code}")
+            raise SignInUnavailableError(f"{url} answered HTTP {response.status_code}")
         try:
             document = response.json()
         except ValueError as exc:
-            raise KeysUnavailableError(f"{url} did not answer JSON") from exc
+            raise SignInUnavailableError(f"{url} did not answer JSON") from exc
         return document if isinstance(document, dict) else None
 
 
@@ -241,4 +230,4 @@ def _signing_keys(document: Any) -> dict[str | None, dict[str, Any]]:
 
 
 def _describe(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, KeysUnavailableError) else type(exc).__name__
+    return str(exc) if isinstance(exc, SignInUnavailableError) else type(exc).__name__

@@ -20,22 +20,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from cdp_mcp.errors import CdpError
+from cdp_mcp.access.narrowing import TOOLS_HEADER, current_narrowing
+from cdp_mcp.errors import ScopeNotGrantedError, ToolHiddenError
 from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, granted_resources, normalise_scopes, scopes_for
-from cdp_mcp.team.narrowing import TOOLS_HEADER, current_narrowing
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
-    from cdp_mcp.tools.spec import ToolSpec
 
 __all__ = [
     "Caller",
-    "ScopeNotGrantedError",
-    "ToolHiddenError",
+    "GuardedCall",
     "current_caller",
     "hidden_tool_error",
     "may_read",
@@ -49,16 +47,18 @@ __all__ = [
 _reads: ContextVar[set[str] | None] = ContextVar("cdp_mcp_reads", default=None)
 
 
-class ScopeNotGrantedError(CdpError):
-    """The signed-in person's scopes do not reach a resource the call needs."""
+class GuardedCall(Protocol):
+    """What the policy needs to know of a tool (a `tools.spec.ToolSpec` is one): its name, the API resources its
+    caller's grants must reach, and whether it is about one customer (whose identifiers the audit line hashes)."""
 
-    code = "SCOPE_NOT_GRANTED"
+    @property
+    def name(self) -> str: ...
 
+    @property
+    def resources(self) -> tuple[str, ...]: ...
 
-class ToolHiddenError(CdpError):
-    """The request's X-CDP-Tools header leaves this tool out."""
-
-    code = "TOOL_HIDDEN"
+    @property
+    def customer(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +82,14 @@ def current_caller(settings: Settings, request: Any = None) -> Caller:
     if token is not None:
         return Caller(token.subject or token.client_id, token.client_id, transport,
                       normalise_scopes(token.scopes))
-    if settings.oauth_enabled:
+    if settings.sign_in.enabled:
         return Caller("anonymous", None, transport, frozenset())
-    static = request is not None and settings.mcp_auth_token is not None
+    static = request is not None and settings.http.mcp_auth_token is not None
     return Caller("static-token" if static else "local", None, transport, None)
 
 
 def _allowed(settings: Settings) -> frozenset[str] | None:
-    return current_caller(settings).resources() if settings.oauth_enabled else None
+    return current_caller(settings).resources() if settings.sign_in.enabled else None
 
 
 def missing_scopes_error(what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
@@ -129,15 +129,15 @@ def noting_reads() -> Iterator[set[str]]:
 
 def must_redact(settings: Settings) -> bool:
     """Mask contact details: CDP_REDACT_PII, or a signed-in person without `cdp:pii`."""
-    if settings.redact_pii:
+    if settings.server.redact_pii:
         return True
-    if not settings.oauth_enabled:
+    if not settings.sign_in.enabled:
         return False
     scopes = current_caller(settings).scopes
     return scopes is None or PII_SCOPE not in scopes
 
 
-def visible_tools(settings: Settings, specs: Sequence[ToolSpec]) -> set[str] | None:
+def visible_tools(settings: Settings, specs: Sequence[GuardedCall]) -> set[str] | None:
     """Names of the tools the caller's scopes reach (every required resource) and the request's X-CDP-Tools keeps;
     None: neither filters."""
     allowed = _allowed(settings)

@@ -23,10 +23,10 @@ import anyio
 from opentelemetry import trace
 from pydantic import BaseModel
 
-from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.errors import CdpError
-from cdp_mcp.team.access import (
+from cdp_mcp.access.audit import AuditTrail, audit_destination, identifier_hashes
+from cdp_mcp.access.caller import (
     Caller,
+    GuardedCall,
     current_caller,
     hidden_tool_error,
     missing_scopes_error,
@@ -34,19 +34,18 @@ from cdp_mcp.team.access import (
     noting_reads,
     visible_tools,
 )
-from cdp_mcp.team.audit import AuditTrail, audit_destination, identifier_hashes
-from cdp_mcp.team.narrowing import narrowed, narrowing_of, untrusted_mode
-from cdp_mcp.team.ratelimit import CallRateLimitedError, RateLimiter, rate_limiter_for
-from cdp_mcp.tools.spec import identity_arguments
+from cdp_mcp.access.narrowing import narrowed, narrowing_of, untrusted_mode
+from cdp_mcp.access.ratelimit import RateLimiter, rate_limiter_for
+from cdp_mcp.client.identity import CustomerIdentity, identity_arguments
+from cdp_mcp.errors import CallRateLimitedError, CdpError, UnexpectedFailureError
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
     from mcp.server.mcpserver import Context
 
     from cdp_mcp.settings import Settings
-    from cdp_mcp.tools.spec import ToolSpec
 
-__all__ = ["AccessMiddleware", "CallGuard", "UnexpectedFailureError", "new_request_id"]
+__all__ = ["AccessMiddleware", "CallGuard", "new_request_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +53,6 @@ logger = logging.getLogger(__name__)
 def new_request_id() -> str:
     """12 hex digits: unique enough to find one call in a day of logs, short enough to read out."""
     return secrets.token_hex(6)
-
-
-class UnexpectedFailureError(CdpError):
-    """A crash inside a tool, shown to the model with the request id the operator finds it under."""
-
-    code = "INTERNAL"
-
-    def __init__(self, tool: str, request_id: str) -> None:
-        super().__init__(f"{tool} failed unexpectedly (request id {request_id}).",
-                         hint="Retry once; if it fails again, report the request id: the operator finds the "
-                              "details in the server log and the audit trail under it.")
 
 
 def _identifier_kinds(arguments: dict[str, Any]) -> list[str]:
@@ -109,7 +97,7 @@ class CallGuard:
                 if self.limiter is not None:
                     await self.limiter.aclose()
 
-    async def run(self, spec: ToolSpec, arguments: dict[str, Any], ctx: Context[Any, Any] | None,
+    async def run(self, spec: GuardedCall, arguments: dict[str, Any], ctx: Context[Any, Any] | None,
                   answer: Callable[[], Awaitable[BaseModel]], *, name: str | None = None) -> BaseModel:
         """Run `answer()` as a call of `spec` with `arguments`; CdpErrors (refusals included) propagate.
 
@@ -142,7 +130,7 @@ class CallGuard:
                     await self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
                                                       request_id, started))
 
-    async def _admit(self, spec: ToolSpec, name: str, caller: Caller) -> None:
+    async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:
         if (hidden := hidden_tool_error(spec.name)) is not None:
             raise hidden
         if self.limiter is not None:
@@ -153,7 +141,7 @@ class CallGuard:
         if allowed is not None and not set(spec.resources) <= allowed:
             raise missing_scopes_error(name, set(spec.resources) - allowed)
 
-    def _line(self, spec: ToolSpec, name: str, arguments: dict[str, Any], caller: Caller, model: BaseModel | None,
+    def _line(self, spec: GuardedCall, name: str, arguments: dict[str, Any], caller: Caller, model: BaseModel | None,
               outcome: str, reads: list[str], request_id: str, started: float) -> dict[str, Any]:
         identifiers: dict[str, str] | list[str]
         if spec.customer:
@@ -168,7 +156,7 @@ class CallGuard:
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "principal": caller.principal, "client_id": caller.client_id, "tool": name, "resources": reads,
             **_customers(model, arguments), "identifiers": identifiers, "redacted": must_redact(self.settings),
-            "untrusted": untrusted_mode(self.settings.untrusted),
+            "untrusted": untrusted_mode(self.settings.server.untrusted),
             "outcome": outcome, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "request_id": request_id, "transport": caller.transport,
         }
@@ -178,7 +166,7 @@ class AccessMiddleware:
     """SDK server middleware: holds the request's narrowing (`X-CDP-*` headers) while it is served, and each
     person's `tools/list` shows only the tools their scopes reach and the request keeps."""
 
-    def __init__(self, guard: CallGuard, specs: Sequence[ToolSpec]) -> None:
+    def __init__(self, guard: CallGuard, specs: Sequence[GuardedCall]) -> None:
         self._guard = guard
         self._specs = list(specs)
 

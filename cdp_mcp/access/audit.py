@@ -8,7 +8,7 @@ value), `redacted` (whether contact details were masked), `outcome` (`ok` or the
 
 The hash is HMAC-SHA256 under CDP_AUDIT_KEY (else a random key kept in CDP_STATE_DIR/audit.key), cut to
 16 hex digits: an operator answering "who looked up this email?" computes it with `python -m
-cdp_mcp.team.audit email ada@example.com` and searches for it; nobody can reverse it without the key.
+cdp_mcp.access.audit email ada@example.com` and searches for it; nobody can reverse it without the key.
 Replicas on several machines need the same CDP_AUDIT_KEY for their hashes to match.
 
 CDP_AUDIT_LOG: a file path (created 0600, appended, one write per line, so every line is on disk as soon
@@ -48,9 +48,9 @@ _OFF = "off"
 
 def audit_destination(settings: Settings) -> Path | str | None:
     """Where lines go: a path, `-` (stderr), or None (off)."""
-    value = (settings.audit_log or "").strip()
+    value = (settings.audit.audit_log or "").strip()
     if not value:
-        return settings.state_dir / AUDIT_FILE if settings.oauth_enabled else None
+        return settings.state.state_dir / AUDIT_FILE if settings.sign_in.enabled else None
     if value.lower() == _OFF:
         return None
     return _STDERR if value == _STDERR else Path(value).expanduser()
@@ -58,9 +58,9 @@ def audit_destination(settings: Settings) -> Path | str | None:
 
 def _key(settings: Settings) -> bytes:
     """CDP_AUDIT_KEY, else the key kept in the state directory (created once, 0600)."""
-    if settings.audit_key is not None:
-        return settings.audit_key.get_secret_value().encode()
-    path = settings.state_dir / KEY_FILE
+    if settings.audit.audit_key is not None:
+        return settings.audit.audit_key.get_secret_value().encode()
+    path = settings.state.state_dir / KEY_FILE
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
@@ -147,16 +147,16 @@ def _open_private(path: Path) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    """`python -m cdp_mcp.team.audit KIND VALUE`: the hash a line would carry for that identifier."""
+    """`python -m cdp_mcp.access.audit KIND VALUE`: the hash a line would carry for that identifier."""
     from cdp_mcp.settings import Settings  # noqa: PLC0415 - reads the environment only when run
 
     if len(argv) != 2 or argv[0] not in ("email", "mobile", "customer_code"):
-        print("usage: python -m cdp_mcp.team.audit email|mobile|customer_code VALUE", file=sys.stderr)
+        print("usage: python -m cdp_mcp.access.audit email|mobile|customer_code VALUE", file=sys.stderr)
         return 2
     settings = Settings.load()
-    if settings.audit_key is None and not (settings.state_dir / KEY_FILE).exists():
+    if settings.audit.audit_key is None and not (settings.state.state_dir / KEY_FILE).exists():
         print(f"no audit key: set CDP_AUDIT_KEY or CDP_STATE_DIR as the server has them "
-              f"(looked for {settings.state_dir / KEY_FILE})", file=sys.stderr)
+              f"(looked for {settings.state.state_dir / KEY_FILE})", file=sys.stderr)
         return 2
     identity = CustomerIdentity.parse(**{argv[0]: argv[1]})
     print(identifier_hashes(_key(settings), identity)[argv[0]])

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from cdp_mcp.errors import RateLimitedError
+from cdp_mcp.redis_connection import redis_client
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
-__all__ = ["DEFAULT_RATE_LIMIT", "CallRateLimitedError", "LocalBuckets", "RateLimiter", "RedisBuckets",
+__all__ = ["DEFAULT_RATE_LIMIT", "LocalBuckets", "RateLimiter", "RedisBuckets",
            "effective_rate_limit", "rate_limiter_for"]
 
 logger = logging.getLogger(__name__)
@@ -51,24 +51,11 @@ return {allowed, tostring(wait)}
 """
 
 
-class CallRateLimitedError(RateLimitedError):
-    """This person made more tool calls than the per-minute limit allows; `retry_after` is in seconds."""
-
-    code = "CALL_RATE_LIMITED"
-
-    def __init__(self, per_minute: int, retry_after: float) -> None:
-        wait = max(1, round(retry_after + 0.49))
-        super().__init__(f"Too many tool calls: the limit is {per_minute} a minute per person.",
-                         hint=f"Retry in {wait} s; meanwhile, batch questions (get_customer_overview, "
-                              "screen_customers) rather than calling tool after tool.")
-        self.retry_after = wait
-
-
 def effective_rate_limit(settings: Settings) -> int:
     """CDP_MCP_RATE_LIMIT, else 120 a minute with OAuth sign-in and no limit otherwise (as before)."""
-    if settings.mcp_rate_limit is not None:
-        return settings.mcp_rate_limit
-    return DEFAULT_RATE_LIMIT if settings.oauth_enabled else 0
+    if settings.server.mcp_rate_limit is not None:
+        return settings.server.mcp_rate_limit
+    return DEFAULT_RATE_LIMIT if settings.sign_in.enabled else 0
 
 
 class RateLimiter(Protocol):
@@ -111,9 +98,6 @@ class RedisBuckets:
     """Buckets in Redis, shared by every replica using the same server and key prefix."""
 
     def __init__(self, per_minute: int, url: SecretStr, *, prefix: str, timeout: float = 2.0) -> None:
-        # The broker package (and its file locks) loads with the first call, not at start-up: only when Redis is set.
-        from cdp_mcp.broker.redis_store import redis_client  # noqa: PLC0415
-
         self.per_minute = per_minute
         self._prefix = prefix
         self._redis, self._errors = redis_client(url, timeout=timeout)
@@ -147,6 +131,6 @@ def rate_limiter_for(settings: Settings) -> RateLimiter | None:
     per_minute = effective_rate_limit(settings)
     if per_minute <= 0:
         return None
-    if settings.redis_url is not None:
-        return RedisBuckets(per_minute, settings.redis_url, prefix=settings.redis_key_prefix)
+    if settings.state.redis_url is not None:
+        return RedisBuckets(per_minute, settings.state.redis_url, prefix=settings.state.redis_key_prefix)
     return LocalBuckets(per_minute)

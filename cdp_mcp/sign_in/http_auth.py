@@ -35,10 +35,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
 from cdp_mcp.grants import BROAD_SCOPE, GRANTS, SCOPES_SUPPORTED, granted_resources
-from cdp_mcp.team.config import MCP_PATH, OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError, idp_client
-from cdp_mcp.team.verifiers import CheckingVerifier, IntrospectionVerifier, JwtVerifier
+from cdp_mcp.settings import MCP_PATH, OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys, idp_client
+from cdp_mcp.sign_in.verifiers import CheckingVerifier, IntrospectionVerifier, JwtVerifier
 
 __all__ = ["METADATA_PATH", "RETRY_AFTER", "ResourceServer", "SignInRequired", "VerifyingBearerBackend"]
 
@@ -84,11 +85,11 @@ class VerifyingBearerBackend(BearerAuthBackend):
             return None  # another scheme is no credential of ours: the bare challenge follows
         try:
             access = await self._checker.check(token.strip())
-        except TokenRejectedError as exc:
+        except AccessTokenRejectedError as exc:
             logger.info("Refused an access token: %s", exc.reason)
             conn.scope[_REFUSAL] = _Refusal(401, "invalid_token", exc.reason)
             return None
-        except KeysUnavailableError as exc:
+        except SignInUnavailableError as exc:
             logger.warning("Could not check an access token: %s", exc)
             conn.scope[_REFUSAL] = _UNAVAILABLE
             return None

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx2
 
-from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.access.audit import audit_destination
+from cdp_mcp.access.ratelimit import effective_rate_limit
+from cdp_mcp.errors import ConfigurationError, SignInUnavailableError
 from cdp_mcp.grants import SCOPES_SUPPORTED
-from cdp_mcp.team.audit import audit_destination
-from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, idp_client
-from cdp_mcp.team.ratelimit import effective_rate_limit
+from cdp_mcp.redis_connection import redis_client, redis_location
+from cdp_mcp.settings import OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys, idp_client
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -43,7 +44,7 @@ class Reporter(Protocol):
 
 async def check_deployment(settings: Settings, report: Reporter) -> None:
     """The sign-in and Redis sections of the report (nothing when neither is configured)."""
-    config = OAuthConfig.from_settings(settings)
+    config = settings.sign_in.oauth()
     if config is not None:
         report.section("Sign-in (OAuth)")
         await _check_oauth(config, report)
@@ -51,7 +52,7 @@ async def check_deployment(settings: Settings, report: Reporter) -> None:
         report.info(f"audit trail: {'off' if destination is None else 'stderr' if destination == '-' else destination}")
         limit = effective_rate_limit(settings)
         report.info(f"rate limit: {f'{limit} tool calls a minute per person' if limit else 'off'}")
-    if settings.redis_url is not None:
+    if settings.state.redis_url is not None:
         report.section("Redis")
         await _check_redis(settings, report)
 
@@ -65,7 +66,7 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
             try:
                 await keys.discover()
                 report.ok(f"issuer {config.issuer} answers with its metadata")
-            except KeysUnavailableError as exc:
+            except SignInUnavailableError as exc:
                 if config.jwks_url is None:
                     report.fail(f"issuer not usable: {exc}",
                                 "check CDP_MCP_OAUTH_ISSUER (exactly the `iss` your tokens carry) and that this "
@@ -76,7 +77,7 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
             return
         try:
             count = await keys.refresh()
-        except KeysUnavailableError as exc:
+        except SignInUnavailableError as exc:
             report.fail(f"signing keys not found: {exc}", "check the issuer's jwks_uri or CDP_MCP_OAUTH_JWKS_URL")
             return
         if count == 0:
@@ -106,12 +107,10 @@ async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, re
 
 
 async def _check_redis(settings: Settings, report: Reporter) -> None:
-    from cdp_mcp.broker.redis_store import redis_client, redis_location  # noqa: PLC0415 - only when Redis is set
-
-    assert settings.redis_url is not None
-    where = redis_location(settings.redis_url)
+    assert settings.state.redis_url is not None
+    where = redis_location(settings.state.redis_url)
     try:
-        client, _ = redis_client(settings.redis_url, timeout=_REDIS_TIMEOUT)
+        client, _ = redis_client(settings.state.redis_url, timeout=_REDIS_TIMEOUT)
     except ConfigurationError as exc:
         report.fail(exc.message, exc.hint or "")
         return
@@ -125,4 +124,4 @@ async def _check_redis(settings: Settings, report: Reporter) -> None:
     finally:
         await client.aclose()
     report.ok(f"Redis at {where} answers (PING in {(time.perf_counter() - started) * 1000:.0f} ms); "
-              f"keys under {settings.redis_key_prefix}:")
+              f"keys under {settings.state.redis_key_prefix}:")

@@ -7,8 +7,8 @@ CDP_MCP_OAUTH_AUDIENCE), `exp`, `nbf` and `iat` with a small leeway. `Introspect
 issuer about tokens it cannot read (opaque). Both remember accepted tokens briefly (a minute at most, never
 past their expiry), since a client sends the same token with every request.
 
-Both expose `check(token)`, which says why a token is refused (`TokenRejectedError`) or that it cannot be
-checked now (`KeysUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
+Both expose `check(token)`, which says why a token is refused (`AccessTokenRejectedError`) or that it cannot be
+checked now (`SignInUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
 never the token, its claims or anything else the caller sent. Scopes come from `scope` (space-separated),
 `scp` (string or list: Okta, Entra ID) and `roles` / `permissions` (Entra app roles, Auth0 RBAC), normalised
 by `grants.normalise_scopes`.
@@ -29,9 +29,10 @@ import httpx2
 import jwt
 from mcp.server.auth.provider import AccessToken
 
+from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
 from cdp_mcp.grants import normalise_scopes
-from cdp_mcp.team.config import OAuthConfig
-from cdp_mcp.team.keys import IssuerKeys, KeysUnavailableError, TokenRejectedError
+from cdp_mcp.settings import OAuthConfig
+from cdp_mcp.sign_in.keys import IssuerKeys
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
            "scopes_of", "token_digest"]
@@ -124,7 +125,7 @@ class _Verifier:
 
     async def check(self, token: str) -> AccessToken:
         if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise TokenRejectedError("The access token is malformed")
+            raise AccessTokenRejectedError("The access token is malformed")
         digest = token_digest(token)  # the cache never holds the token itself
         now = self._clock()
         cached = self._cache.get(digest)
@@ -140,7 +141,7 @@ class _Verifier:
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
             return await self.check(token)
-        except (TokenRejectedError, KeysUnavailableError):
+        except (AccessTokenRejectedError, SignInUnavailableError):
             return None
 
 
@@ -162,20 +163,20 @@ class JwtVerifier(_Verifier):
         header = _header(token)
         alg, kid = header.get("alg"), header.get("kid")
         if not isinstance(alg, str) or alg not in self._config.algorithms:
-            raise TokenRejectedError("The access token is signed with an algorithm this server does not accept")
+            raise AccessTokenRejectedError("The access token is signed with an algorithm this server does not accept")
         jwk = await self._keys.key_for(kid if isinstance(kid, str) else None)
         if jwk.get("alg", alg) != alg:
-            raise TokenRejectedError("The access token's algorithm does not match its signing key")
+            raise AccessTokenRejectedError("The access token's algorithm does not match its signing key")
         try:
             key = self._key(jwk, alg)
             claims = jwt.decode(token, key, algorithms=[alg], audience=self._config.audience,
                                 issuer=self._config.issuer, leeway=self._leeway,
                                 options={"require": _REQUIRED, "verify_iat": True})
         except jwt.PyJWKError:
-            raise TokenRejectedError("The access token's signing key cannot be used with its algorithm") from None
+            raise AccessTokenRejectedError("The access token's signing key cannot be used with its algorithm") from None
         except jwt.InvalidTokenError as exc:
             reason = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), "The access token is invalid")
-            raise TokenRejectedError(reason) from None
+            raise AccessTokenRejectedError(reason) from None
         access = _access_token(token, claims, self._config)
         return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid")}})
 
@@ -197,13 +198,13 @@ def _header(token: str) -> dict[str, Any]:
     """The JOSE header, read without the payload (PyJWT then checks the whole token, header included)."""
     segments = token.split(".")
     if len(segments) != 3 or not segments[0]:
-        raise TokenRejectedError("The access token is malformed (not a signed JWT)")
+        raise AccessTokenRejectedError("The access token is malformed (not a signed JWT)")
     try:
         header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
     except (ValueError, UnicodeDecodeError):
-        raise TokenRejectedError("The access token is malformed") from None
+        raise AccessTokenRejectedError("The access token is malformed") from None
     if not isinstance(header, dict):
-        raise TokenRejectedError("The access token is malformed")
+        raise AccessTokenRejectedError("The access token is malformed")
     return header
 
 
@@ -238,32 +239,32 @@ class IntrospectionVerifier(_Verifier):
                                              auth=auth, headers={"Accept": "application/json"})
         except httpx2.HTTPError as exc:
             logger.warning("Cannot reach the token introspection endpoint (%s)", type(exc).__name__)
-            raise KeysUnavailableError("The token introspection endpoint cannot be reached") from exc
+            raise SignInUnavailableError("The token introspection endpoint cannot be reached") from exc
         if response.status_code != 200:
             logger.warning("The token introspection endpoint answered HTTP %d%s", response.status_code,
                            " (check CDP_MCP_OAUTH_CLIENT_ID / CDP_MCP_OAUTH_CLIENT_SECRET)"
                            if response.status_code in (400, 401, 403) else "")
-            raise KeysUnavailableError("The token introspection endpoint refused to answer")
+            raise SignInUnavailableError("The token introspection endpoint refused to answer")
         try:
             claims = response.json()
         except ValueError as exc:
-            raise KeysUnavailableError("The token introspection endpoint did not answer JSON") from exc
+            raise SignInUnavailableError("The token introspection endpoint did not answer JSON") from exc
         if not isinstance(claims, dict):
-            raise KeysUnavailableError("The token introspection endpoint did not answer a JSON object")
+            raise SignInUnavailableError("The token introspection endpoint did not answer a JSON object")
         return claims
 
     def _accept(self, token: str, claims: dict[str, Any], now: float) -> AccessToken:
         if claims.get("active") is not True:
-            raise TokenRejectedError("The access token is not active (expired, revoked or unknown)")
+            raise AccessTokenRejectedError("The access token is not active (expired, revoked or unknown)")
         if "iss" in claims and str(claims["iss"]).rstrip("/") != self._config.issuer.rstrip("/"):
-            raise TokenRejectedError("The access token was issued by another issuer")
+            raise AccessTokenRejectedError("The access token was issued by another issuer")
         if self._config.audience not in _as_list(claims.get("aud")):
-            raise TokenRejectedError("The access token was not issued for this server (audience)")
+            raise AccessTokenRejectedError("The access token was not issued for this server (audience)")
         exp, nbf = claims.get("exp"), claims.get("nbf")
         if isinstance(exp, int | float) and exp < now - self._leeway:
-            raise TokenRejectedError("The access token expired")
+            raise AccessTokenRejectedError("The access token expired")
         if isinstance(nbf, int | float) and nbf > now + self._leeway:
-            raise TokenRejectedError("The access token is not valid yet")
+            raise AccessTokenRejectedError("The access token is not valid yet")
         return _access_token(token, {**claims, "iss": claims.get("iss", self._config.issuer)}, self._config)
 
 
