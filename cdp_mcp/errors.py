@@ -26,7 +26,7 @@ whichever layer raises it: the tree below is all of them.
     ├── UnexpectedFailureError      a crash inside a tool, as the model sees it: the request id to report
     ├── SignInError                 an access token sent to the HTTP server (never a tool's error: 401 or 503)
     │   ├── AccessTokenRejectedError    the token is not acceptable; `reason` is a fixed, header-safe sentence
-    │   └── SignInUnavailableError      it cannot be checked now (the issuer's keys or introspection unreachable)
+    │   └── SignInUnavailableError      it cannot be checked now (issuer unreachable, new key id); `retry_after`
     └── UpstreamError
         ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
         │   └── OutcomeUnknownError     a token creation failed after reaching the API: not repeated
@@ -260,9 +260,16 @@ class AccessTokenRejectedError(SignInError):
 
 
 class SignInUnavailableError(SignInError):
-    """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable)."""
+    """The token cannot be checked now (the issuer's keys or introspection endpoint are unreachable, or a new key
+    id cannot be asked about yet); `retry_after`: seconds until it may be, when known; `outage`: False when the
+    issuer is fine and only a recent fetch stands in the way (worth an INFO line, not a WARNING per request)."""
 
     code = "SIGN_IN_UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, outage: bool = True) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.outage = outage
 
 
 class UpstreamError(CdpError):

@@ -6,7 +6,11 @@ asks for) is derived from `GRANTS`; the README's scopes table is written by hand
 `GRANTS` (scope, purpose, resources, and the tools each scope reaches). `cdp:read` reaches every resource of the four
 narrow scopes; `cdp:pii` reaches no resource but lets results show contact details unredacted.
 
-Identity providers differ in what characters a scope may hold, so `cdp.read` is read as `cdp:read`.
+Identity providers differ in how scopes are named, so the names hosts see are `CDP_MCP_SCOPE_PREFIX` followed
+by the scope's own name (`advertised`: `cdp:read` by default, `cdp.read` where `:` is refused,
+`api://<app>/cdp.read` for Entra ID), while a token may carry any of `{prefix}read`, `cdp.read` and `cdp:read`
+(Entra puts `cdp.read` in `scp` for a scope requested as `api://<app>/cdp.read`): `normalise_scopes` reads them
+all as `cdp:read`, the name everything inside the server uses.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ __all__ = [
     "GRANTS",
     "PII_SCOPE",
     "SCOPES_SUPPORTED",
+    "SCOPE_PREFIX",
     "Grant",
+    "advertised",
     "granted_resources",
     "normalise_scopes",
     "scopes_for",
@@ -37,6 +43,9 @@ class Grant:
     resources: frozenset[str]
     purpose: str
 
+
+SCOPE_PREFIX = "cdp:"
+"""How the scopes are named inside the server, and by default to hosts (CDP_MCP_SCOPE_PREFIX)."""
 
 _NARROW: tuple[Grant, ...] = (
     Grant("cdp:profile", frozenset({Scope.BASIC, Scope.GCR_ID, Scope.USER_ATTRIBUTES}),
@@ -62,9 +71,20 @@ _BY_SCOPE = {g.scope: g for g in GRANTS}
 assert _BY_SCOPE[BROAD_SCOPE].resources == RESOURCE_NAMES, "every resource must be reachable by some scope"
 
 
-def normalise_scopes(scopes: Iterable[str]) -> frozenset[str]:
-    """The token's scopes in our spelling: `cdp.read` (IdPs that refuse `:` in scope names) is `cdp:read`."""
-    return frozenset(f"cdp:{s[4:]}" if s.startswith("cdp.") else s for s in scopes)
+def advertised(scope: str, prefix: str = SCOPE_PREFIX) -> str:
+    """The name hosts see and ask the issuer for: `cdp:read` under CDP_MCP_SCOPE_PREFIX (`cdp.read`, ...)."""
+    return prefix + scope.removeprefix(SCOPE_PREFIX)
+
+
+def normalise_scopes(scopes: Iterable[str], prefix: str = SCOPE_PREFIX) -> frozenset[str]:
+    """The token's scopes in our spelling: `{prefix}read`, `cdp.read` and `cdp:read` are `cdp:read` (others stay)."""
+    spellings = dict.fromkeys((SCOPE_PREFIX, "cdp.", prefix))
+    found = set()
+    for scope in scopes:
+        ours = next((name for p in spellings if scope.startswith(p)
+                     and (name := SCOPE_PREFIX + scope[len(p):]) in _BY_SCOPE), scope)
+        found.add(ours)
+    return frozenset(found)
 
 
 @lru_cache(maxsize=256)

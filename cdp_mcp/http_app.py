@@ -7,6 +7,14 @@ allowlist against DNS rebinding and cross-site browser requests (403), and a che
 narrows itself with (`X-CDP-Untrusted`, `X-CDP-Tools`: 400 when malformed). On loopback the SDK also checks
 the Host header. The token guards this server only; it is never forwarded to the upstream API.
 
+Slow and greedy clients are bounded (`http_limits`): request headers within 10 s, the body within 30 s and
+1 MiB, four idle `GET /mcp` streams per principal.
+
+Whatever the mode, credentials travel one way only: a request with two `Authorization` headers (which
+one counts would depend on who reads it) or with `access_token` in its URL (URLs end up in access logs,
+proxies and browser history; RFC 6750 §2.3, and the MCP authorization specification forbids it) is a
+400 `invalid_request`, and the access log never shows such a token (`uvicorn_config`).
+
 With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`sign_in.http_auth`): `/mcp` becomes an OAuth 2.1
 resource server with its protected resource metadata, and the static token is not accepted.
 """
@@ -15,9 +23,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
@@ -29,8 +39,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cdp_mcp.access.caller import current_caller
 from cdp_mcp.access.narrowing import HeaderCheck
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.http_limits import DEFAULT_LIMITS, HeaderDeadlineProtocol, HttpLimits, RequestLimits
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.settings import MCP_PATH, Settings
 from cdp_mcp.settings.urls import is_loopback
@@ -45,8 +57,10 @@ __all__ = [
     "LOOPBACK_ORIGINS",
     "MCP_PATH",
     "MIN_TOKEN_LENGTH",
+    "HttpLimits",
     "create_http_app",
     "serve_http",
+    "uvicorn_config",
 ]
 
 HEALTH_PATH = "/healthz"
@@ -54,6 +68,7 @@ MIN_TOKEN_LENGTH = 16
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 _REALM = 'Bearer realm="cdp-mcp"'
+_URL_TOKEN = re.compile(r"(?i)([?&]access_token=)[^&#\s]*")
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +85,20 @@ def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
     return False
 
 
+def _malformed_credentials(scope: Scope) -> str | None:
+    """Why the request's credentials are refused before anything reads them, or None."""
+    if sum(1 for name, _ in scope["headers"] if name.lower() == b"authorization") > 1:
+        return "Send one Authorization header: this request carries several."
+    query = scope.get("query_string", b"").decode("latin-1")
+    if any(name.lower() == "access_token" for name, _ in parse_qsl(query, keep_blank_values=True)):
+        return ("Send the access token in the Authorization header (Bearer), never in the URL: URLs end up in "
+                "logs. Treat this token as exposed.")
+    return None
+
+
 class _Guard:
-    """ASGI middleware: Origin allowlist, then bearer token, for every path but the health check."""
+    """ASGI middleware: one way of sending credentials (everywhere), then the Origin allowlist and the bearer
+    token (every path but the health check)."""
 
     def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str]) -> None:
         self.app = app
@@ -79,7 +106,16 @@ class _Guard:
         self.origins = tuple(origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == HEALTH_PATH:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = _malformed_credentials(scope)
+        if problem is not None:
+            response = JSONResponse({"error": "invalid_request", "error_description": problem}, status_code=400,
+                                    headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
+            await response(scope, receive, send)
+            return
+        if scope["path"] == HEALTH_PATH:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -131,7 +167,7 @@ def _auth_token(settings: Settings, host: str) -> str | None:
 
 def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "127.0.0.1",
                     allowed_origins: Sequence[str] | None = None,
-                    token_verifier: CheckingVerifier | None = None) -> Starlette:
+                    token_verifier: CheckingVerifier | None = None, limits: HttpLimits = DEFAULT_LIMITS) -> Starlette:
     """The ASGI app serving `server` at `/mcp` and a health check at `/healthz`.
 
     Args:
@@ -140,6 +176,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         host: the bind address; off loopback a bearer token is mandatory.
         allowed_origins: browser Origins to accept besides the loopback ones (when bound to loopback).
         token_verifier: with OAuth on, replaces the default verifier (JWKS, or introspection).
+        limits: the request body's deadline and size, the idle GET streams per principal (`http_limits`).
 
     Raises:
         ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN (or OAuth), or with a token that is too short.
@@ -162,10 +199,18 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         return JSONResponse({"status": "ok", "server": server.name, "version": __version__, "backend": backend,
                              "auth": auth})
 
-    routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]), *mcp_app.routes]
-    if signin is not None:
-        routes = [Route(r.path, signin.guard(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH else r
-                  for r in routes] + list(signin.routes())
+    def principal(scope: Scope) -> str:
+        return current_caller(settings, scope).principal
+
+    def guarded(endpoint: ASGIApp) -> ASGIApp:
+        """The MCP endpoint behind sign-in (when on), then the limits on bodies and idle streams."""
+        limited = RequestLimits(endpoint, limits, principal)
+        return signin.guard(limited) if signin is not None else limited
+
+    routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]),
+                               *(Route(r.path, guarded(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH
+                                 else r for r in mcp_app.routes),
+                               *(signin.routes() if signin is not None else ())]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -183,8 +228,27 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     return app
 
 
+class _UrlTokenFilter(logging.Filter):
+    """Masks the value of an `access_token` query parameter in uvicorn's access log lines (the request
+    itself is refused; the line still says it happened)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_URL_TOKEN.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def uvicorn_config(app: ASGIApp, *, host: str, port: int, log_level: str = "INFO",
+                   limits: HttpLimits = DEFAULT_LIMITS) -> uvicorn.Config:
+    """How `cdp-mcp serve --transport http` runs `app`: uvicorn's logging through our stderr handlers, no
+    Server header, an access log that never shows a token sent in a URL, and a deadline on request headers."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _UrlTokenFilter) for f in access.filters):
+        access.addFilter(_UrlTokenFilter())
+    return uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(), lifespan="on",
+                          server_header=False, http=HeaderDeadlineProtocol.with_timeout(limits.header_timeout))
+
+
 def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO") -> None:
-    """Run `app` with uvicorn until interrupted; uvicorn's own logging goes to our stderr handlers."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(),
-                            lifespan="on", server_header=False)
-    uvicorn.Server(config).run()
+    """Run `app` with uvicorn until interrupted."""
+    uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level)).run()

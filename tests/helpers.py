@@ -27,12 +27,15 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None = 60) -> AsyncIterator[None]:
+async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None = 60,
+                    config: uvicorn.Config | None = None) -> AsyncIterator[None]:
     """Serve `app` with uvicorn on a bound socket for the duration of the block (its lifespan included).
 
     `within`: seconds the whole block may take (a hung test fails instead of hanging); None for benchmarks.
+    `config`: uvicorn's configuration for `app` (default: uvicorn's defaults, no log configuration of its own);
+    `http_app.uvicorn_config` gives the one `cdp-mcp serve --transport http` runs with.
     """
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    server = uvicorn.Server(config or uvicorn.Config(app, log_config=None, lifespan="on"))
     with anyio.fail_after(within):
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])

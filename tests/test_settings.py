@@ -93,6 +93,37 @@ def test_plain_http_sign_in_is_accepted_on_loopback(monkeypatch: pytest.MonkeyPa
     assert oauth is not None and oauth.issuer == issuer and oauth.resource == "http://127.0.0.1:8000/mcp"
 
 
+@pytest.mark.parametrize(("name", "value"), [
+    ("CDP_MCP_SCOPE_PREFIX", "cdp."), ("CDP_MCP_OAUTH_PRINCIPAL_CLAIM", "email"), ("CDP_MCP_OAUTH_JWKS_MAX_AGE", "600"),
+])
+def test_a_sign_in_setting_with_a_default_is_refused_without_the_issuer_even_at_its_default(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str,
+) -> None:
+    """Given, not merely different from the default: someone who sets it expects sign-in, which is off."""
+    assert not Settings.load().sign_in.enabled  # the defaults alone start
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load()
+    assert f"{name} is set but CDP_MCP_OAUTH_ISSUER is not" in caught.value.message
+    monkeypatch.setenv("CDP_MCP_OAUTH_ISSUER", "https://login.example.com")
+    monkeypatch.setenv("CDP_MCP_PUBLIC_URL", "https://cdp.example.com")
+    oauth = Settings.load().sign_in.oauth()
+    assert oauth is not None and value in (oauth.scope_prefix, oauth.principal_claim, str(oauth.jwks_max_age))
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("CDP_MCP_OAUTH_JWKS_MAX_AGE", "59"), ("CDP_MCP_OAUTH_JWKS_MAX_AGE", "86401"),
+    ("CDP_MCP_OAUTH_PRINCIPAL_CLAIM", "preferred username"), ("CDP_MCP_SCOPE_PREFIX", "cdp,"),
+])
+def test_sign_in_settings_out_of_bounds_are_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv("CDP_MCP_OAUTH_ISSUER", "https://login.example.com")
+    monkeypatch.setenv("CDP_MCP_PUBLIC_URL", "https://cdp.example.com")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load()
+    assert caught.value.message.startswith(f"Invalid configuration: {name} ")
+
+
 def test_every_setting_is_declared_once_with_its_variable_default_and_description() -> None:
     keys = [setting.key for setting in SETTINGS]
     assert len(keys) == len(set(keys))  # a key names one setting, in one config object

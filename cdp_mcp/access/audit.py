@@ -1,9 +1,10 @@
 """The audit trail: one JSON line per tool call saying who read what about which customer, and how it ended.
 
-A line holds: `time` (UTC, ISO 8601), `principal` (`sub`, else the client id; `static-token` or `local`
-without sign-in), `client_id`, `tool`, `resources` (the API resources requested), `gcr_id` (or `gcr_ids`
-for a screening), `identifiers` (the kinds of identifier the caller sent, each with a keyed hash, never the
-value), `redacted` (whether contact details were masked), `outcome` (`ok` or the error code), `duration_ms`,
+A line holds: `time` (UTC, ISO 8601), `principal` (the person, by CDP_MCP_OAUTH_PRINCIPAL_CLAIM; a machine
+token's `client:<client id>`; `static-token` or `local` without sign-in), `client_id`, `tool`, `resources`
+(the API resources requested), `gcr_id` (or `gcr_ids` for a screening), `identifiers` (the kinds of
+identifier the caller sent, each with a keyed hash, never the value), `redacted` (whether contact details were
+masked), `outcome` (`ok` or the error code), `duration_ms`,
 `request_id` (also in the error a model sees for an unexpected failure) and `transport`.
 
 The hash is HMAC-SHA256 under CDP_AUDIT_KEY (else a random key kept in CDP_STATE_DIR/audit.key), cut to

@@ -26,16 +26,18 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 
 from cdp_mcp.access.narrowing import TOOLS_HEADER, current_narrowing
 from cdp_mcp.errors import ScopeNotGrantedError, ToolHiddenError
-from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, granted_resources, normalise_scopes, scopes_for
+from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, advertised, granted_resources, normalise_scopes, scopes_for
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
 __all__ = [
+    "MACHINE_PREFIX",
     "Caller",
     "GuardedCall",
     "current_caller",
     "hidden_tool_error",
+    "machine_principal",
     "may_read",
     "missing_scopes_error",
     "must_redact",
@@ -61,9 +63,18 @@ class GuardedCall(Protocol):
     def customer(self) -> bool: ...
 
 
+MACHINE_PREFIX = "client:"
+"""How a token with no person in it is named (`client:<client id>`); reserved, so no person is named so."""
+
+
+def machine_principal(client_id: str) -> str:
+    return f"{MACHINE_PREFIX}{client_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The principal of one call: `sub` (else client id), `static-token` or `local`; scopes when signed in."""
+    """The principal of one call: the signed-in person (CDP_MCP_OAUTH_PRINCIPAL_CLAIM, `sub` by default) or
+    `client:<client id>` for a machine token; `static-token` or `local` without sign-in; scopes when signed in."""
 
     principal: str
     client_id: str | None
@@ -80,8 +91,9 @@ def current_caller(settings: Settings, request: Any = None) -> Caller:
     transport = "stdio" if request is None else "http"
     token = get_access_token()
     if token is not None:
-        return Caller(token.subject or token.client_id, token.client_id, transport,
-                      normalise_scopes(token.scopes))
+        principal = (token.claims or {}).get("principal")  # set by the verifier (verifiers.principal_of)
+        return Caller(principal if isinstance(principal, str) else machine_principal(token.client_id),
+                      token.client_id, transport, normalise_scopes(token.scopes, settings.sign_in.mcp_scope_prefix))
     if settings.sign_in.enabled:
         return Caller("anonymous", None, transport, frozenset())
     static = request is not None and settings.http.mcp_auth_token is not None
@@ -92,13 +104,15 @@ def _allowed(settings: Settings) -> frozenset[str] | None:
     return current_caller(settings).resources() if settings.sign_in.enabled else None
 
 
-def missing_scopes_error(what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
-    """The error naming the scope(s) to ask for, e.g. `cdp:commerce (or cdp:read)`."""
+def missing_scopes_error(settings: Settings, what: str, missing: Iterable[str]) -> ScopeNotGrantedError:
+    """The error naming the scope(s) to ask for as hosts see them, e.g. `cdp:commerce (or cdp:read)`."""
     missing = sorted(missing)
-    scopes = " and ".join(scopes_for(missing))
+    prefix = settings.sign_in.mcp_scope_prefix
+    scopes = " and ".join(advertised(s, prefix) for s in scopes_for(missing))
     return ScopeNotGrantedError(
         f"Your sign-in does not grant {what} ({', '.join(missing)}).",
-        hint=f"Ask your administrator for the scope {scopes} (or {BROAD_SCOPE}), then sign in again.")
+        hint=f"Ask your administrator for the scope {scopes} (or {advertised(BROAD_SCOPE, prefix)}), then sign in "
+             "again.")
 
 
 def may_read(settings: Settings, resource: str) -> bool:
@@ -110,7 +124,7 @@ def may_read(settings: Settings, resource: str) -> bool:
 def require_resource(settings: Settings, resource: str) -> None:
     """Refuse a fetch the caller's scopes do not reach; note it for the audit line."""
     if not may_read(settings, resource):
-        raise missing_scopes_error("this data", [resource])
+        raise missing_scopes_error(settings, "this data", [resource])
     reads = _reads.get()
     if reads is not None:
         reads.add(resource)

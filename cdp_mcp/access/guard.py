@@ -139,7 +139,7 @@ class CallGuard:
                 raise CallRateLimitedError(self.limiter.per_minute, wait)
         allowed = caller.resources()
         if allowed is not None and not set(spec.resources) <= allowed:
-            raise missing_scopes_error(name, set(spec.resources) - allowed)
+            raise missing_scopes_error(self.settings, name, set(spec.resources) - allowed)
 
     def _line(self, spec: GuardedCall, name: str, arguments: dict[str, Any], caller: Caller, model: BaseModel | None,
               outcome: str, reads: list[str], request_id: str, started: float) -> dict[str, Any]:

@@ -44,6 +44,9 @@ HTTP_PORT = 8000
 
 _NOISY_LOGGERS = ("httpx2", "httpcore", "mcp.server.lowlevel.server", "mcp.server.streamable_http")
 """Per-request INFO lines that drown a host's log; shown again at DEBUG."""
+_BODY_LOGGERS = ("sse_starlette", "mcp.server.sse")
+"""Library loggers that echo message bodies at DEBUG (the SSE library logs every response chunk: customer
+profiles), kept at WARNING whatever CDP_LOG_LEVEL says: no customer data in logs at any level."""
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +110,8 @@ def configure_logging(level: str = "WARNING") -> None:
     root.setLevel(level)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    for name in _BODY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:

@@ -138,7 +138,10 @@ async def check_configuration(checkup: Checkup) -> bool:
         if secret is not None and _wrapped(secret.get_secret_value()):
             report.fail(f"{env} starts or ends with a space or a quote, which the API would receive as part of it",
                         f"set {env} to the value alone, without quotes or spaces around it.")
-    if settings.http.mcp_auth_token is None:
+    if settings.sign_in.enabled:
+        report.info("`serve --transport http` may serve on any address: people sign in with OAuth "
+                    "(CDP_MCP_OAUTH_ISSUER; checked below)")
+    elif settings.http.mcp_auth_token is None:
         report.info("CDP_MCP_AUTH_TOKEN is not set: `serve --transport http` serves on loopback only")
     elif len(settings.http.mcp_auth_token.get_secret_value().strip()) < MIN_TOKEN_LENGTH:
         report.fail(f"CDP_MCP_AUTH_TOKEN is shorter than the {MIN_TOKEN_LENGTH} characters cdp-mcp requires of it",

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Protocol
 import httpx2
 
 from cdp_mcp.access.audit import audit_destination
+from cdp_mcp.access.caller import MACHINE_PREFIX
 from cdp_mcp.access.ratelimit import effective_rate_limit
 from cdp_mcp.errors import ConfigurationError, SignInUnavailableError
-from cdp_mcp.grants import SCOPES_SUPPORTED
+from cdp_mcp.grants import SCOPES_SUPPORTED, advertised
 from cdp_mcp.redis_connection import redis_client, redis_location
 from cdp_mcp.settings import OAuthConfig
 from cdp_mcp.sign_in.keys import IssuerKeys, idp_client
+from cdp_mcp.sign_in.verifiers import credentials_refused
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -59,13 +61,16 @@ async def check_deployment(settings: Settings, report: Reporter) -> None:
 
 async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
     report.info(f"protected resource: {config.resource} (tokens must name audience {config.audience})")
-    report.info(f"scopes: {' '.join(SCOPES_SUPPORTED)}")
+    report.info(f"scopes: {' '.join(advertised(s, config.scope_prefix) for s in SCOPES_SUPPORTED)}")
+    report.info(f"people are named by their tokens' {config.principal_claim} claim in audit lines and rate limits "
+                f"(a token without a person: {MACHINE_PREFIX}<client id>)")
     async with idp_client() as http:
-        keys = IssuerKeys(config.issuer, http, jwks_url=config.jwks_url)
+        keys = IssuerKeys.for_config(config, http)
         if config.jwks_url is None or config.introspection is None:
             try:
-                await keys.discover()
+                metadata = await keys.discover()
                 report.ok(f"issuer {config.issuer} answers with its metadata")
+                _check_issuer_spelling(config.issuer, str(metadata.get("issuer")), report)
             except SignInUnavailableError as exc:
                 if config.jwks_url is None:
                     report.fail(f"issuer not usable: {exc}",
@@ -86,6 +91,22 @@ async def _check_oauth(config: OAuthConfig, report: Reporter) -> None:
             report.ok(f"{count} signing key(s) found at {await keys.jwks_url()}")
 
 
+def _check_issuer_spelling(configured: str, announced: str, report: Reporter) -> None:
+    """Tokens verify either way, but MCP hosts compare the issuer the protected resource metadata advertises (the
+    configured one) with the metadata's own exactly (RFC 8414 3.3), so a difference must be fixed here."""
+    if configured == announced:
+        return
+    if announced == configured + "/":
+        how = "lacks the trailing slash of"
+    elif configured == announced + "/":
+        how = "has a trailing slash not in"
+    else:
+        how = "is not spelt exactly as"
+    report.fail(f"CDP_MCP_OAUTH_ISSUER {configured} {how} the issuer's own identifier {announced}: tokens are "
+                "accepted, but MCP hosts compare the issuer this server advertises with the issuer's own exactly",
+                f"set CDP_MCP_OAUTH_ISSUER={announced} exactly")
+
+
 async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, report: Reporter) -> None:
     endpoint = config.introspection
     assert endpoint is not None
@@ -96,7 +117,7 @@ async def _check_introspection(config: OAuthConfig, http: httpx2.AsyncClient, re
         report.fail(f"cannot reach the introspection endpoint ({type(exc).__name__})",
                     "check CDP_MCP_OAUTH_INTROSPECTION_URL and that this machine reaches it")
         return
-    if response.status_code in (400, 401, 403):
+    if credentials_refused(response):
         report.fail(f"the introspection endpoint refused this server's credentials (HTTP {response.status_code})",
                     "check CDP_MCP_OAUTH_CLIENT_ID and CDP_MCP_OAUTH_CLIENT_SECRET")
     elif response.status_code != 200:

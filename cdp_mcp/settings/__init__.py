@@ -9,10 +9,11 @@ from __future__ import annotations
 from cdp_mcp.settings.fields import env_name
 from cdp_mcp.settings.groups import MCP_PATH, TokenPolicy, ValidityUnit, default_state_dir
 from cdp_mcp.settings.settings import SANDBOX_TENANT_HASH, SETTINGS, Declared, Settings, declared
-from cdp_mcp.settings.sign_in import ALGORITHMS, Introspection, OAuthConfig
+from cdp_mcp.settings.sign_in import ALGORITHMS, DEFAULT_JWKS_MAX_AGE, Introspection, OAuthConfig
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_JWKS_MAX_AGE",
     "MCP_PATH",
     "SANDBOX_TENANT_HASH",
     "SETTINGS",

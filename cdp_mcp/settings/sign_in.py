@@ -1,10 +1,10 @@
 """Per-person OAuth sign-in: its settings, checked at start-up (naming the variable), then one normalised record.
 
 A half-configured sign-in never starts: the issuer without the public URL, an introspection endpoint without
-its client credentials, an OAuth variable without the issuer (which would silently serve unauthenticated), a
-plain-http URL off loopback, or an algorithm that is not an asymmetric signature. (The issuer together with the
-static CDP_MCP_AUTH_TOKEN is refused by `Settings`, which sees both.) `SignInConfig.oauth()` is what the
-resource server, the verifiers and doctor read.
+its client credentials, a sign-in variable without the issuer (which would silently serve unauthenticated, or
+name a principal claim or scope prefix nothing reads), a plain-http URL off loopback, or an algorithm that is
+not an asymmetric signature. (The issuer together with the static CDP_MCP_AUTH_TOKEN is refused by `Settings`,
+which sees both.) `SignInConfig.oauth()` is what the resource server, the verifiers and doctor read.
 """
 
 from __future__ import annotations
@@ -14,17 +14,24 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from cdp_mcp.grants import SCOPE_PREFIX
 from cdp_mcp.settings.fields import CommaList, ConfigGroup, env_name
 from cdp_mcp.settings.groups import MCP_PATH
 from cdp_mcp.settings.urls import url_problem
 
-__all__ = ["ALGORITHMS", "Introspection", "OAuthConfig", "SignInConfig"]
+__all__ = ["ALGORITHMS", "DEFAULT_JWKS_MAX_AGE", "DEFAULT_PRINCIPAL_CLAIM", "Introspection", "OAuthConfig",
+           "SignInConfig"]
 
 ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                                "EdDSA")
 """Asymmetric signatures only: `none` proves nothing and HS* would let anyone holding the public key sign."""
 _NEEDS_ISSUER = ("mcp_oauth_audience", "mcp_oauth_jwks_url", "mcp_oauth_introspection_url", "mcp_oauth_client_id",
-                 "mcp_oauth_client_secret", "mcp_oauth_algorithms")
+                 "mcp_oauth_client_secret", "mcp_oauth_algorithms", "mcp_oauth_principal_claim",
+                 "mcp_oauth_jwks_max_age", "mcp_scope_prefix")
+DEFAULT_PRINCIPAL_CLAIM = "sub"
+"""The claim that names the person in audit lines and rate limits (CDP_MCP_OAUTH_PRINCIPAL_CLAIM)."""
+DEFAULT_JWKS_MAX_AGE = 600
+"""Seconds the issuer's signing keys are kept when it states no cache lifetime (CDP_MCP_OAUTH_JWKS_MAX_AGE)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,9 @@ class OAuthConfig:
     jwks_url: str | None
     introspection: Introspection | None
     algorithms: tuple[str, ...]
+    principal_claim: str = DEFAULT_PRINCIPAL_CLAIM
+    jwks_max_age: int = DEFAULT_JWKS_MAX_AGE
+    scope_prefix: str = SCOPE_PREFIX
 
 
 class SignInConfig(ConfigGroup):
@@ -61,6 +71,13 @@ class SignInConfig(ConfigGroup):
     mcp_oauth_client_secret: SecretStr | None = Field(None, description="Its client secret there")
     mcp_oauth_algorithms: CommaList = Field(
         None, description="Signature algorithms accepted (default RS*, PS*, ES*, EdDSA; never none or HS*)")
+    mcp_scope_prefix: str = Field(SCOPE_PREFIX, pattern=r'^[^\s"\\,]{1,200}$',
+                                  description="What the scope names hosts see start with: cdp: (cdp:read), cdp., "
+                                              "api://<app>/cdp.")
+    mcp_oauth_principal_claim: str = Field(DEFAULT_PRINCIPAL_CLAIM, pattern=r'^[^\s"\\]{1,200}$',
+                                           description="Claim naming the person in audit lines and rate limits")
+    mcp_oauth_jwks_max_age: int = Field(DEFAULT_JWKS_MAX_AGE, ge=60, le=86400,
+                                        description="Seconds signing keys are kept when the issuer states no lifetime")
 
     @field_validator("mcp_public_url", "mcp_oauth_issuer")
     @classmethod
@@ -90,7 +107,8 @@ class SignInConfig(ConfigGroup):
         problems = []
         if self.mcp_oauth_issuer is None:
             problems += [f"{env_name(key)} is set but {env_name('mcp_oauth_issuer')} is not: set the issuer to turn "
-                         f"sign-in on, or unset {env_name(key)}" for key in _NEEDS_ISSUER if getattr(self, key)]
+                         f"sign-in on, or unset {env_name(key)}" for key in _NEEDS_ISSUER
+                         if key in self.model_fields_set]
         else:
             if self.mcp_public_url is None:
                 problems.append(f"{env_name('mcp_public_url')} is required with {env_name('mcp_oauth_issuer')}: the "
@@ -124,7 +142,9 @@ class SignInConfig(ConfigGroup):
             introspection = Introspection(url, client_id, self.mcp_oauth_client_secret)
         return OAuthConfig(issuer=issuer, resource=resource, audience=self.mcp_oauth_audience or resource,
                            jwks_url=self.mcp_oauth_jwks_url, introspection=introspection,
-                           algorithms=tuple(self.mcp_oauth_algorithms or ALGORITHMS))
+                           algorithms=tuple(self.mcp_oauth_algorithms or ALGORITHMS),
+                           principal_claim=self.mcp_oauth_principal_claim, jwks_max_age=self.mcp_oauth_jwks_max_age,
+                           scope_prefix=self.mcp_scope_prefix)
 
 
 def _checked(value: str | None, *, query: bool) -> str | None:

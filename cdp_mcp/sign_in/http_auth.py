@@ -5,20 +5,23 @@ What the SDK provides and is used as is: the `TokenVerifier` protocol and `Acces
 caller's token with `get_access_token()`), `RequireAuthMiddleware`, and the RFC 9728 metadata routes.
 What is added, because the SDK's wiring (`MCPServer(auth=...)`) does not do it:
 
-- `scopes_supported` in the metadata lists every grant scope, while no single scope is required of all
-  callers (the SDK uses one list for both); the metadata is served at the root and path-suffixed URLs;
+- `scopes_supported` in the metadata lists every grant scope (named as CDP_MCP_SCOPE_PREFIX says), while no
+  single scope is required of all callers (the SDK uses one list for both); the metadata is served at the root
+  and path-suffixed URLs;
 - a 401 says why a token was refused (`error="invalid_token"` and a fixed `error_description`), a request
-  without a token gets the bare challenge RFC 6750 asks for, and a token reaching no resource gets 403
-  `insufficient_scope` with the `scope` to ask for; every challenge names `resource_metadata`;
+  without a token gets the challenge RFC 6750 3.1 asks for (no error information; the `scope` a host should ask
+  for), and a token reaching no resource gets 403 `insufficient_scope` with the `scope` to ask for; every
+  challenge names `resource_metadata`;
 - a token that cannot be checked now (the issuer's keys unreachable) gets 503 with Retry-After, never a pass.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
@@ -36,7 +39,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
-from cdp_mcp.grants import BROAD_SCOPE, GRANTS, SCOPES_SUPPORTED, granted_resources
+from cdp_mcp.grants import BROAD_SCOPE, GRANTS, SCOPES_SUPPORTED, advertised, granted_resources
 from cdp_mcp.settings import MCP_PATH, OAuthConfig
 from cdp_mcp.sign_in.keys import IssuerKeys, idp_client
 from cdp_mcp.sign_in.verifiers import CheckingVerifier, IntrospectionVerifier, JwtVerifier
@@ -47,7 +50,8 @@ logger = logging.getLogger(__name__)
 
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 RETRY_AFTER = 10
-"""Seconds a client is asked to wait when tokens cannot be checked (the issuer unreachable)."""
+"""Seconds a client is asked to wait when tokens cannot be checked (the issuer unreachable), at most: less when
+the wait is known (until the next fetch of the issuer's keys may be made)."""
 _REFUSAL = "cdp_mcp.auth_refusal"
 
 
@@ -57,16 +61,27 @@ class _Refusal:
     error: str | None
     description: str
     scope: str | None = None
+    retry_after: int = RETRY_AFTER  # seconds, for a 503
 
 
-_SIGN_IN = _Refusal(401, None, "Sign in: send an OAuth access token as Authorization: Bearer <token>")
+def _sign_in(prefix: str) -> _Refusal:
+    """No token: RFC 6750 3.1 wants no error information in the challenge, and its `scope` is what hosts ask the
+    issuer for (the MCP SDK's client takes it before `scopes_supported`): the least that makes the server useful.
+    Asking for everything would make issuers that refuse a scope someone lacks refuse the whole sign-in."""
+    return _Refusal(401, None, "Sign in: send an OAuth access token as Authorization: Bearer <token>",
+                    scope=advertised(BROAD_SCOPE, prefix))
+
+
+def _no_grant(prefix: str) -> _Refusal:
+    """A token reaching no resource (`cdp:pii` alone reaches nothing)."""
+    reaching = ", ".join(advertised(g.scope, prefix) for g in GRANTS if g.resources)
+    return _Refusal(403, "insufficient_scope", f"The token grants none of this server's scopes ({reaching})",
+                    scope=advertised(BROAD_SCOPE, prefix))
+
+
 _UNAVAILABLE = _Refusal(503, "temporarily_unavailable",
                         "Access tokens cannot be checked right now: the issuer's keys or introspection endpoint "
                         "are unreachable. Retry shortly.")
-_RESOURCE_SCOPES = [g.scope for g in GRANTS if g.resources]  # cdp:pii alone reaches nothing
-_NO_GRANT = _Refusal(403, "insufficient_scope",
-                     f"The token grants none of this server's scopes ({', '.join(_RESOURCE_SCOPES)})",
-                     scope=BROAD_SCOPE)
 
 
 class VerifyingBearerBackend(BearerAuthBackend):
@@ -90,8 +105,9 @@ class VerifyingBearerBackend(BearerAuthBackend):
             conn.scope[_REFUSAL] = _Refusal(401, "invalid_token", exc.reason)
             return None
         except SignInUnavailableError as exc:
-            logger.warning("Could not check an access token: %s", exc)
-            conn.scope[_REFUSAL] = _UNAVAILABLE
+            logger.log(logging.WARNING if exc.outage else logging.INFO, "Could not check an access token: %s", exc)
+            wait = RETRY_AFTER if exc.retry_after is None else min(RETRY_AFTER, max(1, math.ceil(exc.retry_after)))
+            conn.scope[_REFUSAL] = replace(_UNAVAILABLE, retry_after=wait)
             return None
         return AuthCredentials(access.scopes), AuthenticatedUser(access)
 
@@ -99,15 +115,16 @@ class VerifyingBearerBackend(BearerAuthBackend):
 class SignInRequired(RequireAuthMiddleware):
     """Lets through only callers whose token verified and reaches at least one resource."""
 
-    def __init__(self, app: ASGIApp, resource_metadata_url: AnyHttpUrl) -> None:
+    def __init__(self, app: ASGIApp, resource_metadata_url: AnyHttpUrl, *, scope_prefix: str) -> None:
         super().__init__(app, required_scopes=[], resource_metadata_url=resource_metadata_url)
+        self._sign_in, self._no_grant = _sign_in(scope_prefix), _no_grant(scope_prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
         if not isinstance(user, AuthenticatedUser):
-            refusal: _Refusal = scope.get(_REFUSAL) or _SIGN_IN
+            refusal: _Refusal = scope.get(_REFUSAL) or self._sign_in
         elif not granted_resources(frozenset(user.scopes)):
-            refusal = _NO_GRANT
+            refusal = self._no_grant
         else:
             await self.app(scope, receive, send)
             return
@@ -116,10 +133,11 @@ class SignInRequired(RequireAuthMiddleware):
     async def _refuse(self, refusal: _Refusal, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {}
         if refusal.status == 503:
-            headers["Retry-After"] = str(RETRY_AFTER)
+            headers["Retry-After"] = str(refusal.retry_after)
         else:
+            described = refusal.description if refusal.error else None  # the body still says it to a person
             parts = [f'{key}="{value}"' for key, value in (
-                ("error", refusal.error), ("error_description", refusal.description), ("scope", refusal.scope),
+                ("error", refusal.error), ("error_description", described), ("scope", refusal.scope),
                 ("resource_metadata", str(self.resource_metadata_url))) if value]
             headers["WWW-Authenticate"] = "Bearer " + ", ".join(parts)
         body = {"error": refusal.error or "unauthorized", "error_description": refusal.description}
@@ -137,7 +155,7 @@ class ResourceServer:
     def __init__(self, config: OAuthConfig, *, verifier: CheckingVerifier | None = None) -> None:
         self.config = config
         self._http = idp_client()
-        self.keys = IssuerKeys(config.issuer, self._http, jwks_url=config.jwks_url)
+        self.keys = IssuerKeys.for_config(config, self._http)
         self.verifier: CheckingVerifier = verifier or (
             IntrospectionVerifier(config, self._http) if config.introspection is not None
             else JwtVerifier(config, self.keys))
@@ -151,7 +169,8 @@ class ResourceServer:
         # Validated from strings, so the model keeps the issuer exactly as configured (no added trailing slash).
         metadata = ProtectedResourceMetadata.model_validate({
             "resource": self.config.resource, "authorization_servers": [self.config.issuer],
-            "scopes_supported": list(SCOPES_SUPPORTED), "resource_name": "cdp-mcp"})
+            "scopes_supported": [advertised(s, self.config.scope_prefix) for s in SCOPES_SUPPORTED],
+            "resource_name": "cdp-mcp"})
         endpoint = cors_middleware(ProtectedResourceMetadataHandler(metadata).handle, ["GET", "OPTIONS"])
         paths = dict.fromkeys([urlsplit(str(self.metadata_url)).path, METADATA_PATH + MCP_PATH, METADATA_PATH])
         return [Route(path, endpoint=endpoint, methods=["GET", "OPTIONS"]) for path in paths]
@@ -161,7 +180,7 @@ class ResourceServer:
                 Middleware(AuthContextMiddleware)]
 
     def guard(self, endpoint: ASGIApp) -> ASGIApp:
-        return SignInRequired(endpoint, self.metadata_url)
+        return SignInRequired(endpoint, self.metadata_url, scope_prefix=self.config.scope_prefix)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

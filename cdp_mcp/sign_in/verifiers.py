@@ -2,16 +2,20 @@
 
 `JwtVerifier` checks, in order: shape and size, the header's algorithm against the allowlist (never `none`,
 never HS*), the signing key (by `kid`, from the issuer's JWKS, see `keys.py`; a JWK that states its own
-`alg` must match), then PyJWT checks the signature, `iss`, `aud` (RFC 8707: this server's resource, or
-CDP_MCP_OAUTH_AUDIENCE), `exp`, `nbf` and `iat` with a small leeway. `IntrospectionVerifier` asks the
-issuer about tokens it cannot read (opaque). Both remember accepted tokens briefly (a minute at most, never
-past their expiry), since a client sends the same token with every request.
+`alg` must match), then PyJWT checks the signature, `iss` (with or without a trailing slash), `aud` (RFC
+8707: this server's resource, or CDP_MCP_OAUTH_AUDIENCE), `exp`, `nbf` and `iat` with a small leeway.
+`IntrospectionVerifier` asks the issuer about tokens it cannot read (opaque). Both remember accepted tokens
+briefly (a minute at most, never past their expiry), since a client sends the same token with every request.
+
+ID tokens are never access tokens: a JWT carrying `nonce` or `at_hash` is refused, and once the issuer has
+signed one access token typed `at+jwt` (RFC 9068), a JWT of another `typ` from it is refused too (learnt per
+process: issuers that type their access tokens type all of them; those that do not are unaffected).
 
 Both expose `check(token)`, which says why a token is refused (`AccessTokenRejectedError`) or that it cannot be
 checked now (`SignInUnavailableError`); `verify_token` is the SDK's yes/no form. Reasons are fixed sentences:
 never the token, its claims or anything else the caller sent. Scopes come from `scope` (space-separated),
 `scp` (string or list: Okta, Entra ID) and `roles` / `permissions` (Entra app roles, Auth0 RBAC), normalised
-by `grants.normalise_scopes`.
+by `grants.normalise_scopes` (CDP_MCP_SCOPE_PREFIX, `cdp.` and `cdp:` spellings alike).
 """
 
 from __future__ import annotations
@@ -23,19 +27,20 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httpx2
 import jwt
 from mcp.server.auth.provider import AccessToken
 
+from cdp_mcp.access.caller import MACHINE_PREFIX, machine_principal
 from cdp_mcp.errors import AccessTokenRejectedError, SignInUnavailableError
-from cdp_mcp.grants import normalise_scopes
+from cdp_mcp.grants import SCOPE_PREFIX, normalise_scopes
 from cdp_mcp.settings import OAuthConfig
-from cdp_mcp.sign_in.keys import IssuerKeys
+from cdp_mcp.sign_in.keys import IssuerKeys, issuer_forms, same_issuer
 
 __all__ = ["LEEWAY", "MAX_TOKEN_LENGTH", "CheckingVerifier", "IntrospectionVerifier", "JwtVerifier",
-           "scopes_of", "token_digest"]
+           "credentials_refused", "principal_of", "scopes_of", "token_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,9 @@ MAX_TOKEN_LENGTH = 16 * 1024
 _SCOPE_CLAIMS = ("scope", "scp", "roles", "permissions")
 _CLIENT_CLAIMS = ("client_id", "azp", "appid", "cid")
 _REQUIRED = ["exp", "iss", "aud"]
+_ID_TOKEN_CLAIMS = frozenset({"nonce", "at_hash"})
+"""Claims only an OpenID Connect ID token carries: such a token names who signed in to a client, and its `aud`
+is that client, which some set-ups make this server's audience too (Entra ID with one app registration)."""
 _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.ExpiredSignatureError, "The access token expired"),
     (jwt.ImmatureSignatureError, "The access token is not valid yet"),
@@ -65,8 +73,8 @@ class CheckingVerifier(Protocol):
     async def verify_token(self, token: str) -> AccessToken | None: ...
 
 
-def scopes_of(claims: dict[str, Any]) -> list[str]:
-    """Every scope-like value the claims carry, normalised and sorted."""
+def scopes_of(claims: dict[str, Any], prefix: str = SCOPE_PREFIX) -> list[str]:
+    """Every scope-like value the claims carry, normalised (`prefix`: CDP_MCP_SCOPE_PREFIX) and sorted."""
     values: list[str] = []
     for name in _SCOPE_CLAIMS:
         claim = claims.get(name)
@@ -74,7 +82,7 @@ def scopes_of(claims: dict[str, Any]) -> list[str]:
             values += claim.split()
         elif isinstance(claim, list):
             values += [v for v in claim if isinstance(v, str)]
-    return sorted(normalise_scopes(values))
+    return sorted(normalise_scopes(values, prefix))
 
 
 def _client_id(claims: dict[str, Any]) -> str:
@@ -91,13 +99,40 @@ def token_digest(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def _is_machine(claims: dict[str, Any], client_id: str) -> bool:
+    """A token a client obtained for itself (client credentials), with no person in it: no `sub`, or the `sub`
+    well-known issuers give such tokens (the client id: Okta, oidc-provider; `<client id>@clients`: Auth0; the
+    service principal's `oid`: Entra ID), or Entra's `idtyp` of `app`. (Keycloak's service accounts are users of
+    their own, named `service-account-<client>` in `preferred_username`.)"""
+    sub = claims.get("sub")
+    return (not isinstance(sub, str) or not sub or sub in (client_id, f"{client_id}@clients")
+            or claims.get("idtyp") == "app" or (isinstance(claims.get("oid"), str) and sub == claims.get("oid")))
+
+
+def principal_of(claims: dict[str, Any], claim: str, client_id: str) -> str:
+    """Who the token speaks for, in audit lines and rate limits: the person named by `claim`
+    (CDP_MCP_OAUTH_PRINCIPAL_CLAIM), or `client:<client id>` for a machine token; the prefix is reserved, so
+    the two cannot be confused."""
+    if _is_machine(claims, client_id):
+        return machine_principal(client_id)
+    value = claims.get(claim)
+    if not isinstance(value, str) or not value.strip():
+        raise AccessTokenRejectedError(f"The access token lacks the {claim} claim that names the person "
+                                       "(CDP_MCP_OAUTH_PRINCIPAL_CLAIM)")
+    if value.startswith(MACHINE_PREFIX):
+        raise AccessTokenRejectedError(f"The access token names its person with the reserved prefix {MACHINE_PREFIX}")
+    return value
+
+
 def _access_token(token: str, claims: dict[str, Any], config: OAuthConfig) -> AccessToken:
     exp = claims.get("exp")
     subject = claims.get("sub")
-    return AccessToken(token=token_digest(token), client_id=_client_id(claims), scopes=scopes_of(claims),
+    client_id = _client_id(claims)
+    return AccessToken(token=token_digest(token), client_id=client_id, scopes=scopes_of(claims, config.scope_prefix),
                        expires_at=int(exp) if isinstance(exp, int | float) else None, resource=config.resource,
                        subject=subject if isinstance(subject, str) else None,
-                       claims={"iss": claims.get("iss", config.issuer)})
+                       claims={"iss": claims.get("iss", config.issuer),
+                               "principal": principal_of(claims, config.principal_claim, client_id)})
 
 
 class _Verifier:
@@ -155,6 +190,7 @@ class JwtVerifier(_Verifier):
         self._keys = keys
         self._leeway = leeway
         self._parsed: dict[tuple[str, str], jwt.PyJWK] = {}
+        self._typed = False  # this issuer's access tokens carry typ at+jwt (learnt from the first one that does)
 
     def __repr__(self) -> str:
         return f"JwtVerifier(issuer={self._config.issuer!r}, audience={self._config.audience!r})"
@@ -170,18 +206,26 @@ class JwtVerifier(_Verifier):
         try:
             key = self._key(jwk, alg)
             claims = jwt.decode(token, key, algorithms=[alg], audience=self._config.audience,
-                                issuer=self._config.issuer, leeway=self._leeway,
+                                issuer=issuer_forms(self._config.issuer), leeway=self._leeway,
                                 options={"require": _REQUIRED, "verify_iat": True})
         except jwt.PyJWKError:
             raise AccessTokenRejectedError("The access token's signing key cannot be used with its algorithm") from None
         except jwt.InvalidTokenError as exc:
             reason = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), "The access token is invalid")
             raise AccessTokenRejectedError(reason) from None
+        if _ID_TOKEN_CLAIMS & claims.keys():
+            raise AccessTokenRejectedError("The token is an ID token, not an access token")
+        typed = _is_access_token_type(header.get("typ"))
+        if self._typed and not typed:
+            raise AccessTokenRejectedError("The token is not typed at+jwt, as this issuer's access tokens are "
+                                           "(RFC 9068)")
+        self._typed = self._typed or typed
         access = _access_token(token, claims, self._config)
-        return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid")}})
+        return access.model_copy(update={"claims": {**(access.claims or {}), "kid": jwk.get("kid"), "typed": typed}})
 
     def _still_good(self, access: AccessToken) -> bool:
-        return self._keys.holds((access.claims or {}).get("kid"))
+        claims = access.claims or {}
+        return self._keys.holds(claims.get("kid")) and (claims.get("typed") or not self._typed)
 
     def _key(self, jwk: dict[str, Any], alg: str) -> jwt.PyJWK:
         """The parsed key, kept while its JWK is the same (parsing costs more than verifying)."""
@@ -194,6 +238,11 @@ class JwtVerifier(_Verifier):
         return key
 
 
+def _is_access_token_type(typ: object) -> bool:
+    """RFC 9068 2.1: `at+jwt`, or its media type `application/at+jwt`, compared without regard to case."""
+    return isinstance(typ, str) and typ.lower().removeprefix("application/") == "at+jwt"
+
+
 def _header(token: str) -> dict[str, Any]:
     """The JOSE header, read without the payload (PyJWT then checks the whole token, header included)."""
     segments = token.split(".")
@@ -201,7 +250,7 @@ def _header(token: str) -> dict[str, Any]:
         raise AccessTokenRejectedError("The access token is malformed (not a signed JWT)")
     try:
         header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep for the parser
         raise AccessTokenRejectedError("The access token is malformed") from None
     if not isinstance(header, dict):
         raise AccessTokenRejectedError("The access token is malformed")
@@ -241,13 +290,10 @@ class IntrospectionVerifier(_Verifier):
             logger.warning("Cannot reach the token introspection endpoint (%s)", type(exc).__name__)
             raise SignInUnavailableError("The token introspection endpoint cannot be reached") from exc
         if response.status_code != 200:
-            logger.warning("The token introspection endpoint answered HTTP %d%s", response.status_code,
-                           " (check CDP_MCP_OAUTH_CLIENT_ID / CDP_MCP_OAUTH_CLIENT_SECRET)"
-                           if response.status_code in (400, 401, 403) else "")
-            raise SignInUnavailableError("The token introspection endpoint refused to answer")
+            _refusal(response)
         try:
             claims = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise SignInUnavailableError("The token introspection endpoint did not answer JSON") from exc
         if not isinstance(claims, dict):
             raise SignInUnavailableError("The token introspection endpoint did not answer a JSON object")
@@ -256,7 +302,7 @@ class IntrospectionVerifier(_Verifier):
     def _accept(self, token: str, claims: dict[str, Any], now: float) -> AccessToken:
         if claims.get("active") is not True:
             raise AccessTokenRejectedError("The access token is not active (expired, revoked or unknown)")
-        if "iss" in claims and str(claims["iss"]).rstrip("/") != self._config.issuer.rstrip("/"):
+        if "iss" in claims and not same_issuer(str(claims["iss"]), self._config.issuer):
             raise AccessTokenRejectedError("The access token was issued by another issuer")
         if self._config.audience not in _as_list(claims.get("aud")):
             raise AccessTokenRejectedError("The access token was not issued for this server (audience)")
@@ -266,6 +312,42 @@ class IntrospectionVerifier(_Verifier):
         if isinstance(nbf, int | float) and nbf > now + self._leeway:
             raise AccessTokenRejectedError("The access token is not valid yet")
         return _access_token(token, {**claims, "iss": claims.get("iss", self._config.issuer)}, self._config)
+
+
+_ENDPOINT_TROUBLE = frozenset({404, 405, 408, 429})
+"""4xx answers about the endpoint (absent, busy), not about the token."""
+
+
+def _error_code(response: httpx2.Response) -> str | None:
+    try:
+        error = response.json().get("error")
+    except (ValueError, RecursionError, AttributeError):
+        return None
+    return error if isinstance(error, str) and error.isidentifier() else None
+
+
+def credentials_refused(response: httpx2.Response) -> bool:
+    """Whether an introspection answer refuses this server's client credentials (RFC 6749 5.2: `invalid_client`,
+    or HTTP 401), as opposed to the token it was asked about (the server and doctor judge alike)."""
+    return response.status_code == 401 or _error_code(response) == "invalid_client"
+
+
+def _refusal(response: httpx2.Response) -> NoReturn:
+    """Judge an introspection answer other than 200: this server's credentials refused, the endpoint in trouble
+    (5xx, absent, busy), or the token refused (any other 4xx, e.g. `unsupported_token_type`), which is the
+    caller's 401 and never blames the credentials."""
+    status, error = response.status_code, _error_code(response)
+    if credentials_refused(response):
+        logger.warning("The token introspection endpoint refused this server's credentials (HTTP %d): check "
+                       "CDP_MCP_OAUTH_CLIENT_ID / CDP_MCP_OAUTH_CLIENT_SECRET", status)
+        raise SignInUnavailableError("The token introspection endpoint refused this server's credentials")
+    if 400 <= status < 500 and status not in _ENDPOINT_TROUBLE:
+        logger.info("The token introspection endpoint refused the token (HTTP %d%s)", status,
+                    f", {error}" if error else "")
+        raise AccessTokenRejectedError("The issuer does not accept this access token")
+    logger.warning("The token introspection endpoint answered HTTP %d%s", status,
+                   " (check CDP_MCP_OAUTH_INTROSPECTION_URL)" if status in (404, 405) else "")
+    raise SignInUnavailableError("The token introspection endpoint cannot answer right now")
 
 
 def _as_list(value: Any) -> Iterable[str]:

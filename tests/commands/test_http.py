@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.abc
 import httpx2
 import pytest
 from mcp import Client
@@ -14,12 +19,13 @@ from pydantic import SecretStr
 
 from cdp_mcp.cli import main
 from cdp_mcp.errors import ConfigurationError
-from cdp_mcp.http_app import create_http_app
+from cdp_mcp.http_app import HttpLimits, create_http_app, uvicorn_config
 from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
 from tests.helpers import served_on
+from tests.team.replicas import running_replicas
 
 pytestmark = pytest.mark.anyio
 
@@ -103,3 +109,126 @@ async def test_off_loopback_needs_the_token_and_accepts_no_browser_origin_by_def
         assert (await _post(base)).status_code == 401
         assert (await _post(base, bearer | {"Host": "cdp.internal.example:8000"})).status_code == 200
         assert (await _post(base, bearer | {"Origin": "http://localhost:5173"})).status_code == 403
+
+
+async def _raw_post(base: str, headers: list[tuple[str, str]], path: str = "/mcp") -> httpx2.Response:
+    async with httpx2.AsyncClient() as http:
+        return await http.post(f"{base}{path}", json=INITIALIZE, headers=[*HEADERS.items(), *headers])
+
+
+async def test_two_authorization_headers_are_a_bad_request_whichever_comes_first(sandbox_settings: Settings) -> None:
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
+    good, other = ("Authorization", f"Bearer {TOKEN}"), ("Authorization", "Bearer someone-elses-token-0123")
+    async with serving(settings) as base:
+        assert (await _raw_post(base, [good])).status_code == 200
+        for headers in ([good, other], [other, good], [good, good]):
+            response = await _raw_post(base, headers)
+            assert response.status_code == 400, headers
+            assert response.json()["error"] == "invalid_request"
+            assert "one Authorization header" in response.json()["error_description"]
+    async with serving(sandbox_settings) as base:  # on loopback without a token too: never a guess between two
+        assert (await _raw_post(base, [good, other])).status_code == 400
+
+
+async def test_an_access_token_in_the_url_is_refused_and_never_logged(
+    sandbox_settings: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN))
+    app = create_http_app(build_server(settings), settings)
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    async with served_on(app, sock, config=uvicorn_config(app, host="127.0.0.1", port=port)):
+        base = f"http://127.0.0.1:{port}"
+        for path in (f"/mcp?access_token={TOKEN}", f"/mcp?x=1&Access_Token={TOKEN}", f"/healthz?access_token={TOKEN}"):
+            response = await _raw_post(base, [("Authorization", f"Bearer {TOKEN}")], path=path)
+            assert response.status_code == 400, path
+            assert response.json()["error"] == "invalid_request" and TOKEN not in response.text
+            assert "Authorization header" in response.json()["error_description"]
+        assert (await _raw_post(base, [("Authorization", f"Bearer {TOKEN}")], path="/mcp?x=1")).status_code == 200
+    access = [r for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(access) == 4 and "access_token=[redacted]" in access[0].getMessage()  # the request is still logged
+    assert TOKEN not in caplog.text and all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+async def test_no_customer_data_reaches_the_log_even_at_debug(cdp_env: dict[str, str], tmp_path: Path,
+                                                                showcase: SampleCustomer) -> None:
+    """`cdp-mcp serve --transport http` with CDP_LOG_LEVEL=DEBUG: libraries that log bodies (the SSE library logs
+    every response chunk) must not put a customer's name, email or mobile in the server's log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDP_")} | cdp_env | {"CDP_LOG_LEVEL": "DEBUG"}
+    with running_replicas(1, env, tmp_path) as (server,):
+        for mode in ("auto", "legacy"):  # the legacy era answers over SSE
+            async with Client(server.mcp, mode=mode) as client:
+                profile = await client.call_tool("get_customer_profile", {"email": showcase.email})
+                await client.call_tool("screen_customers", {"customers": [{"mobile": showcase.mobile}]})
+                await client.read_resource(f"cdp://customers/{showcase.gcr_id}/overview")
+    assert not profile.is_error and showcase.full_name in str(profile.structured_content)
+    log = server.log.read_text()
+    assert "DEBUG" in log and "uvicorn" in log  # the log is at DEBUG indeed
+    for value in (showcase.email, showcase.mobile, *showcase.full_name.split()):
+        assert value and value not in log, value
+
+
+@asynccontextmanager
+async def serving_as_cdp_mcp_does(settings: Settings, limits: HttpLimits) -> AsyncIterator[tuple[str, int]]:
+    """The app served with the uvicorn configuration `cdp-mcp serve --transport http` uses; (host, port)."""
+    app = create_http_app(build_server(settings), settings, limits=limits)
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    async with served_on(app, sock, config=uvicorn_config(app, host="127.0.0.1", port=port, limits=limits)):
+        yield "127.0.0.1", port
+
+
+async def _answer_within(seconds: float, stream: anyio.abc.ByteStream) -> bytes:
+    """Everything the server sends until it closes the connection (failing the test after `seconds`)."""
+    received = b""
+    with anyio.fail_after(seconds):
+        while True:
+            try:
+                received += await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionResetError):
+                return received
+
+
+async def test_a_client_too_slow_with_its_headers_or_body_is_cut_off(sandbox_settings: Settings) -> None:
+    """Slowloris: headers sent a line a while, or a body a byte a while, hold a connection for ever unless the
+    whole of each must arrive within its deadline."""
+    limits = HttpLimits(header_timeout=1.0, body_timeout=1.0)
+    async with serving_as_cdp_mcp_does(sandbox_settings, limits) as (host, port):
+        async with await anyio.connect_tcp(host, port) as silent:  # connects, sends nothing
+            assert await _answer_within(3, silent) == b""
+        async with await anyio.connect_tcp(host, port) as trickle, anyio.create_task_group() as tasks:
+            async def headers_slowly() -> None:
+                await trickle.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                for n in range(20):
+                    await anyio.sleep(0.2)
+                    await trickle.send(f"X-Pad-{n}: x\r\n".encode())
+
+            tasks.start_soon(headers_slowly)
+            answer = await _answer_within(3, trickle)
+            tasks.cancel_scope.cancel()
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        body = json.dumps(INITIALIZE).encode()
+        head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: "
+                f"{HEADERS['Accept']}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        async with await anyio.connect_tcp(host, port) as dribble, anyio.create_task_group() as tasks:
+            async def body_slowly() -> None:
+                await dribble.send(head)
+                for byte in body:
+                    await anyio.sleep(0.2)
+                    await dribble.send(bytes([byte]))
+
+            tasks.start_soon(body_slowly)
+            answer = await _answer_within(3, dribble)
+            tasks.cancel_scope.cancel()
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"request body" in answer
+        async with httpx2.AsyncClient() as http:  # prompt clients are served as before
+            assert (await http.post(f"http://{host}:{port}/mcp", json=INITIALIZE, headers=HEADERS)).status_code == 200
+
+
+async def test_a_body_larger_than_any_request_is_refused_unread(sandbox_settings: Settings) -> None:
+    async with serving_as_cdp_mcp_does(sandbox_settings, HttpLimits(max_body=64 * 1024)) as (host, port), \
+            httpx2.AsyncClient() as http:
+        response = await http.post(f"http://{host}:{port}/mcp", content=b"[" + b" " * 100_000 + b"]",
+                                   headers=HEADERS | {"Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"] == "request_too_large"

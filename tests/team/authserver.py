@@ -60,17 +60,22 @@ class AuthServer:
     audience: str = ""
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.ec()])
     jwks_down: bool = False
+    jwks_text: str | None = None  # served instead of the key set (a malformed or hostile document)
     jwks_fetches: int = 0
     introspections: int = 0
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
-    max_age: int = 300
+    introspection_refusal: tuple[int, dict[str, Any]] | None = None  # (status, body) answered to any caller
+    max_age: int | None = 300  # the JWKS response's Cache-Control max-age; None: no Cache-Control at all
     discovery_moved: bool = False  # the discovery document answers a redirect (cdp-mcp follows none)
     user_agents: set[str] = field(default_factory=set)  # every User-Agent that asked anything
+    trailing_slash: bool = False  # the issuer identifier ends in "/" (Auth0's do)
+    announced_issuer: str | None = None  # the issuer its metadata names, when not its own (a mix-up)
 
     def __post_init__(self) -> None:
         self._sock = bind_socket("127.0.0.1", 0)
         self.port = self._sock.getsockname()[1]
-        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.issuer = self.base + ("/" if self.trailing_slash else "")
         self._server: uvicorn.Server | None = None
         self._thread = threading.Thread(target=self._run, name=f"authserver-{self.port}", daemon=True)
         self._ready = threading.Event()
@@ -107,23 +112,28 @@ class AuthServer:
         async def discovery(request: Request) -> Response:
             self.user_agents.add(request.headers.get("user-agent", ""))
             if self.discovery_moved and not request.url.path.startswith("/moved/"):
-                return RedirectResponse(f"{self.issuer}/moved/.well-known/openid-configuration", status_code=302)
-            return JSONResponse({"issuer": self.issuer, "jwks_uri": f"{self.issuer}/jwks",
-                                 "introspection_endpoint": f"{self.issuer}/introspect",
-                                 "authorization_endpoint": f"{self.issuer}/authorize",
-                                 "token_endpoint": f"{self.issuer}/token"})
+                return RedirectResponse(f"{self.base}/moved/.well-known/openid-configuration", status_code=302)
+            return JSONResponse({"issuer": self.announced_issuer or self.issuer, "jwks_uri": f"{self.base}/jwks",
+                                 "introspection_endpoint": f"{self.base}/introspect",
+                                 "authorization_endpoint": f"{self.base}/authorize",
+                                 "token_endpoint": f"{self.base}/token"})
 
         async def jwks(request: Request) -> JSONResponse:
             self.user_agents.add(request.headers.get("user-agent", ""))
             self.jwks_fetches += 1
             if self.jwks_down:
                 return JSONResponse({"error": "down"}, status_code=503)
+            if self.jwks_text is not None:
+                return Response(self.jwks_text, media_type="application/json")
             return JSONResponse({"keys": [k.jwk() for k in self.keys]},
-                                headers={"Cache-Control": f"public, max-age={self.max_age}"})
+                                headers={} if self.max_age is None else {"Cache-Control": f"max-age={self.max_age}"})
 
         async def introspect(request: Request) -> JSONResponse:
             self.user_agents.add(request.headers.get("user-agent", ""))
             self.introspections += 1
+            if self.introspection_refusal is not None:
+                status, body = self.introspection_refusal
+                return JSONResponse(body, status_code=status)
             expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if request.headers.get("authorization") != expected:
                 return JSONResponse({"error": "invalid_client"}, status_code=401)

@@ -105,8 +105,8 @@ async def oauth_app(idp: AuthServer, audit: Path, **options: Any) -> AsyncIterat
     """
     sock = bind_socket("127.0.0.1", 0)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = Settings.load(mcp_oauth_issuer=idp.issuer, mcp_public_url=base, audit_log=str(audit),
-                             **options.pop("settings", {}))
+    settings = Settings.load(**{"mcp_oauth_issuer": idp.issuer, "mcp_public_url": base, "audit_log": str(audit),
+                                **options.pop("settings", {})})
     idp.audience = idp.audience or f"{base}/mcp"
     async with served_on(create_http_app(build_server(settings), settings, **options), sock):
         yield Served(base, settings, audit, idp)

@@ -36,6 +36,10 @@ def test_doctor_reports_the_issuer_keys_audience_and_redis(
     assert f"Redis at redis://127.0.0.1:{redis_server.port}/0 answers" in out
     assert redis_server.password not in out
     assert auth_server.user_agents == {f"cdp-mcp/{__version__}"}  # as the server's own requests say
+    assert "loopback only" not in out  # with sign-in, any address may serve: people sign in
+    assert "people sign in with OAuth" in out
+    assert "scopes: cdp:profile cdp:consent cdp:commerce cdp:marketing cdp:read cdp:pii" in out
+    assert "people are named by their tokens' sub claim" in out
 
 
 async def test_doctor_judges_the_issuer_as_the_server_does_following_no_redirect(
@@ -76,3 +80,33 @@ async def test_doctor_says_what_to_fix_when_the_issuer_credentials_or_redis_fail
         await check_deployment(settings, report)
         out = capsys.readouterr().out
         assert report.failed and hint in out and "hunter2" not in out
+
+
+@pytest.mark.parametrize(("issued", "configured", "difference"), [
+    ("with", "without", "lacks the trailing slash"), ("without", "with", "has a trailing slash"),
+])
+async def test_doctor_says_how_the_configured_issuer_differs_from_the_issuers_own(
+    cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str], issued: str, configured: str, difference: str,
+) -> None:
+    idp = AuthServer(trailing_slash=issued == "with").start()
+    try:
+        settings = Settings.load(mcp_oauth_issuer=idp.base + ("/" if configured == "with" else ""),
+                                 mcp_public_url="https://cdp.example.com")
+        report = Report()
+        await check_deployment(settings, report)
+    finally:
+        idp.stop()
+    out = capsys.readouterr().out
+    assert report.failed and difference in out and f"fix: set CDP_MCP_OAUTH_ISSUER={idp.issuer} exactly" in out
+    assert "1 signing key(s) found" in out  # tokens are still checked: only hosts comparing exactly would fail
+
+
+async def test_doctor_names_both_issuers_when_the_metadata_is_for_another(
+    cdp_env: dict[str, str], auth_server: AuthServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    auth_server.announced_issuer = "https://login.other.example"
+    report = Report()
+    settings = Settings.load(mcp_oauth_issuer=auth_server.issuer, mcp_public_url="https://cdp.example.com")
+    await check_deployment(settings, report)
+    out = capsys.readouterr().out
+    assert report.failed and f"names issuer https://login.other.example, not {auth_server.issuer}" in out

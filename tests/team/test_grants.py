@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import MCPError
 
@@ -199,3 +200,71 @@ async def test_opaque_tokens_are_introspected(cdp_env: dict[str, str], auth_serv
             response = await served.post({"Authorization": f"Bearer {token}"})
             assert response.status_code == 401 and reason in response.headers["www-authenticate"]
     assert idp.introspections >= 4
+
+
+async def test_the_principal_claim_names_people_and_machines_are_named_by_their_client(
+    cdp_env: dict[str, str], auth_server: AuthServer, tmp_path: Path, showcase: SampleCustomer,
+) -> None:
+    """CDP_MCP_OAUTH_PRINCIPAL_CLAIM names the person in audit lines and rate limits; a machine token (no person
+    in it) is `client:<client_id>`, which no person can be named."""
+    settings = {"mcp_oauth_principal_claim": "email", "mcp_rate_limit": 2}
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings=settings) as served:
+        idp = served.idp
+        call = ("resolve_customer", {"gcr_id": showcase.gcr_id})
+        async with served.client(idp.token(sub="00u1a2b3", email="ada@corp.example")) as client:
+            assert not (await client.call_tool(*call)).is_error
+        async with served.client(idp.token(sub="00u9z8y7", email="ada@corp.example")) as client:  # same person
+            assert not (await client.call_tool(*call)).is_error
+            assert (await client.call_tool(*call)).is_error  # one bucket: her third call this minute
+        machines = [idp.token(sub=None, client_id="nightly-job"),  # no person in it
+                    idp.token(sub="nightly-job", client_id="nightly-job"),  # Okta's client credentials
+                    idp.token(sub="nightly-job@clients", client_id="nightly-job")]  # Auth0's
+        for token in machines:
+            async with served.client(token) as client:
+                await client.call_tool(*call)
+        for token, reason in ((idp.token(sub="00u4d5e6"), "lacks the email claim"),
+                              (idp.token(email="client:nightly-job"), "reserved")):
+            response = await served.post({"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401 and reason in response.headers["www-authenticate"]
+    principals = [line["principal"] for line in served.audit_lines()]
+    assert principals == ["ada@corp.example"] * 3 + ["client:nightly-job"] * 3
+
+
+async def test_by_default_sub_names_the_person_and_a_token_without_sub_is_its_client(
+    shared_app: Served, showcase: SampleCustomer,
+) -> None:
+    before = len(shared_app.audit_lines())
+    response = await shared_app.post({"Authorization": f"Bearer {shared_app.idp.token(sub='client:test-client')}"})
+    assert response.status_code == 401 and "reserved" in response.headers["www-authenticate"]
+    for token in (shared_app.idp.token(sub="kim"), shared_app.idp.token(sub=None)):
+        async with shared_app.client(token) as client:
+            await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id})
+    assert [line["principal"] for line in shared_app.audit_lines()[before:]] == ["kim", "client:test-client"]
+
+
+@pytest.mark.parametrize("prefix", ["cdp.", "api://0f1e2d3c-app/cdp."])
+async def test_the_scope_prefix_names_every_advertised_scope_and_tokens_may_carry_any_spelling(
+    cdp_env: dict[str, str], auth_server: AuthServer, tmp_path: Path, showcase: SampleCustomer, prefix: str,
+) -> None:
+    """CDP_MCP_SCOPE_PREFIX for identity providers whose scope names differ: Entra ID is asked for
+    `api://<app>/cdp.read` and puts `cdp.read` in `scp`; others refuse `:` in a scope name."""
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings={"mcp_scope_prefix": prefix}) as served:
+        idp = served.idp
+        async with httpx2.AsyncClient() as http:
+            metadata = (await http.get(f"{served.base}/.well-known/oauth-protected-resource/mcp")).json()
+        assert metadata["scopes_supported"] == [prefix + name for name in
+                                                ("profile", "consent", "commerce", "marketing", "read", "pii")]
+        anonymous = await served.post()
+        assert f'scope="{prefix}read"' in anonymous.headers["www-authenticate"]
+        nothing = await served.post({"Authorization": f"Bearer {idp.token('openid ' + prefix + 'pii')}"})
+        assert nothing.status_code == 403 and f'scope="{prefix}read"' in nothing.headers["www-authenticate"]
+        assert f"{prefix}profile" in nothing.json()["error_description"]
+        for spelling in (f"{prefix}read", "cdp.read", "cdp:read"):
+            async with served.client(idp.token(spelling)) as client:
+                assert len((await client.list_tools()).tools) == 16, spelling
+        async with served.client(idp.token(f"{prefix}marketing cdp.pii", sub="mia")) as client:
+            result = await client.call_tool("get_customer_profile", {"gcr_id": showcase.gcr_id})
+            segments = await client.call_tool("list_customer_segments", {"gcr_id": showcase.gcr_id})
+        assert result.is_error and f"{prefix}profile (or {prefix}read)" in _text(result)
+        assert "cdp:" not in _text(result)
+        assert not segments.is_error
