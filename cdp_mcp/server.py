@@ -38,13 +38,14 @@ _CUSTOMER_TEXT = "<a tool whose results carry customer-written text>"
 
 _INSTRUCTIONS: tuple[tuple[frozenset[str], str], ...] = (
     (frozenset(), "Real-time customer profiles from the company's Customer Data Platform. Read-only."),
-    (frozenset(), "Identify a customer with gcr_id, email, mobile or customer_code (at least one). Every result "
-                  "returns the customer's gcr_id: use it in follow-up calls, it is cheap and unambiguous. If a call "
-                  "says several customers match, add another identifier."),
+    (frozenset(), "Identify a customer with at least one of gcr_id (the Golden Customer Record id: cheapest, "
+                  "unambiguous), email, mobile (digits, optional leading +) or customer_code (the tenant's own code); "
+                  "several must name one customer. Every result returns the customer's gcr_id: use it in follow-up "
+                  "calls. If a call says several customers match, add another identifier."),
     (frozenset({"get_customer_overview"}), "Start with get_customer_overview for a summary card; use the specific "
                                            "tools for details."),
-    (frozenset({_PAGED}), "Lists return total and, when more exist, next_cursor: pass it back as cursor to the same "
-                          "tool, for the same customer, for the next page."),
+    (frozenset({_PAGED}), "Lists return total and, when more exist, remaining and next_cursor: pass it back as "
+                          "cursor to the same tool, for the same customer, for the next page."),
     (frozenset({"screen_customers"}), "For campaigns, screen_customers checks segment membership and channel "
                                       "consent for up to 100 customers at once."),
     (frozenset({"get_marketing_consent"}), "Before planning contact, check consent with get_marketing_consent."),

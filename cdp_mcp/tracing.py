@@ -6,10 +6,11 @@ each ended. Attributes name resources and outcomes only (`cdp.resource`, `cdp.ou
 error code): never a token, a secret, a customer identifier or a URL.
 
 Without a configured SDK the OpenTelemetry API hands out non-recording spans, which cost a few
-microseconds. `configure_tracing()` installs an SDK and exporter only when the standard `OTEL_*`
-variables ask for one (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`), from the optional
-`[otel]` extra; `OTEL_SDK_DISABLED=true` turns it off. It changes the whole process, so the commands that run
-a server call it (`serve`; `call`, `card` and `demo` through `commands.inprocess`), never `build_server`.
+microseconds; the span of each upstream request, the hottest path, is not even opened then.
+`configure_tracing()` installs an SDK and exporter only when the standard `OTEL_*` variables ask for one
+(`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_EXPORTER`), from the optional `[otel]` extra;
+`OTEL_SDK_DISABLED=true` turns it off. It changes the whole process, so the commands that run a server call it
+(`serve`; `call`, `card` and `demo` through `commands.inprocess`), never `build_server`.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def traced_upstream(post: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]
 
     @functools.wraps(post)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            return await post(*args, **kwargs)  # no tracer provider installed: a span would record nothing
         what = str(kwargs.get("what", "request"))
         with outcome_span(f"cdp.upstream {what}", {"cdp.resource": what}):
             return await post(*args, **kwargs)

@@ -6,9 +6,14 @@ A plain module, not a conftest: importing it never registers fixtures twice.
 
 from __future__ import annotations
 
+import json
+import os
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import uvicorn
@@ -16,7 +21,8 @@ from starlette.types import ASGIApp
 
 from cdp_mcp.settings import SETTINGS
 
-__all__ = ["free_port", "served_on", "settings_environment_names"]
+__all__ = ["LIST_BUDGET", "MODEL_BUDGET", "Surface", "descriptors", "free_port", "served_on",
+           "settings_environment_names", "worker_threads"]
 
 
 def free_port() -> int:
@@ -46,6 +52,59 @@ async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None =
             finally:
                 server.should_exit = True
     sock.close()
+
+
+def descriptors(prefix: str) -> tuple[int, int]:
+    """(open file descriptors of this process on paths starting with `prefix`, all of them); Linux (/proc) only."""
+    on_prefix = every = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while listing (the listing's own descriptor)
+            continue
+        every += 1
+        on_prefix += target.startswith(prefix)
+    return on_prefix, every
+
+
+def worker_threads() -> set[threading.Thread]:
+    """anyio's worker threads alive (the objects: a retired thread's ident may be reused by its successor)."""
+    return {t for t in threading.enumerate() if t.name.startswith("AnyIO worker thread")}
+
+
+MODEL_BUDGET = 12 * 1024
+"""Bytes of the descriptions and input schemas of every tool served (what hosts give the model): issue 17's limit."""
+LIST_BUDGET = 22 * 1024
+"""Bytes of the whole compact tools/list, which every conversation loads before its first question."""
+
+
+def _bytes(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Bytes of a `tools/list` answer, compact JSON as on the wire, by part (see tests/bench/bench_surface.py)."""
+
+    tools: int
+    whole: int  # the `tools` array: every definition, whole
+    descriptions: int  # the tool descriptions' text
+    inputs: int  # input schemas
+    outputs: int  # output schemas
+
+    @property
+    def for_the_model(self) -> int:
+        """What hosts give the model for each tool: its description and input schema."""
+        return self.descriptions + self.inputs
+
+    @classmethod
+    def of(cls, tools: Sequence[Any]) -> Surface:
+        """Measure listed tools (the SDK's `Tool` objects, as `Client.list_tools()` returns them)."""
+        listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+        return cls(tools=len(listed), whole=_bytes(listed),
+                   descriptions=sum(len(d.get("description", "").encode()) for d in listed),
+                   inputs=sum(_bytes(d["inputSchema"]) for d in listed),
+                   outputs=sum(_bytes(d["outputSchema"]) for d in listed if "outputSchema" in d))
 
 
 def settings_environment_names() -> frozenset[str]:

@@ -127,7 +127,7 @@ class CallGuard:
                 raise
             finally:
                 if self.audit.enabled:
-                    await self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
+                    self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
                                                       request_id, started))
 
     async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:

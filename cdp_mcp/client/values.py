@@ -47,9 +47,18 @@ _MONTH_YEAR = re.compile(r"^(\d{1,2})[\-/.](\d{4})$")
 _TEXT_DATES = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d-%b-%y")
 
 
+_LONGEST_PLACEHOLDER = max(map(len, _PLACEHOLDERS))
+
+
 def is_placeholder(value: Any) -> bool:
     """None, blank strings and the API's 'no value' words."""
-    return value is None or (isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS)
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    if len(value) > _LONGEST_PLACEHOLDER and not (value[0].isspace() or value[-1].isspace()):
+        return False  # longer than any placeholder, with nothing to strip: the common case, without a copy
+    return value.strip().lower() in _PLACEHOLDERS
 
 
 def is_scalar(value: Any) -> bool:

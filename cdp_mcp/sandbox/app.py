@@ -24,7 +24,7 @@ from cdp_mcp.sandbox.paging import parse_paging
 from cdp_mcp.sandbox.store import Store
 from cdp_mcp.sandbox.tokens import TokenService, parse_resources, parse_validity
 from cdp_mcp.sandbox.views import VIEWS, ViewRequest, default_page_size
-from cdp_mcp.wire import GcrIdData, WireModel, response_body
+from cdp_mcp.wire import GcrIdData, response_body
 
 __all__ = ["create_sandbox_app"]
 
@@ -37,9 +37,8 @@ def _ok(data: Any) -> JSONResponse:
     return JSONResponse({"status": "OK", "message": "", "data": data})
 
 
-async def _body(request: Request) -> dict[str, Any]:
+def _parsed(raw: bytes) -> dict[str, Any]:
     """A missing or empty body and `{}` are all "no options"; anything but a JSON object is refused."""
-    raw = await request.body()
     if not raw.strip():
         return {}
     try:
@@ -49,6 +48,10 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise SandboxError(ErrorCode.BAD_REQUEST, "The request body must be a JSON object.")
     return body
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    return _parsed(await request.body())
 
 
 def _same(given: str, expected: str) -> bool:
@@ -95,42 +98,41 @@ class _Handlers:
         return _ok(await self.tokens.update(token, resources, validity))
 
     async def profile(self, resource: Resource, request: Request) -> Response:
+        """A data call answered in one worker-thread hop: token check, request checks, identity, query, JSON."""
         self._tenant(request, oauth=False)
         token = request.headers.get(Header.ACCESS_TOKEN)
         if not token:
             raise SandboxError(ErrorCode.TOKEN_REQUIRED, f"Send the `{Header.ACCESS_TOKEN}` header.")
-        await self.tokens.check(token, resource.name)
-        body = await _body(request)
-        if resource.identity_in_body:
-            return await self._gcr(resource, request, body)
-        query = None
-        if resource.query_param:
-            query = (request.query_params.get(resource.query_param) or "").strip()
-            if not query:
-                raise SandboxError(ErrorCode.QUERY_REQUIRED, f"Send the `{resource.query_param}` query parameter.")
-        page = parse_paging(body, resource.paging, default_page_size(resource.name))
-        lookup = parse_identifiers(request.headers)
-        today = self.clock.now().date()
-        view = VIEWS[resource.name]
+        raw = await request.body()
 
-        def work() -> WireModel | list[Any]:
-            return view(ViewRequest(self.store, resolve(self.store, lookup), today, query, page))
+        def work() -> Response:
+            self.tokens.checked(token, resource.name)
+            body = _parsed(raw)
+            if resource.identity_in_body:
+                return JSONResponse(response_body(resource, [self._gcr(request, body)]))
+            query = None
+            if resource.query_param:
+                query = (request.query_params.get(resource.query_param) or "").strip()
+                if not query:
+                    raise SandboxError(ErrorCode.QUERY_REQUIRED, f"Send the `{resource.query_param}` query "
+                                       "parameter.")
+            page = parse_paging(body, resource.paging, default_page_size(resource.name))
+            lookup = parse_identifiers(request.headers)
+            view = VIEWS[resource.name]
+            data = view(ViewRequest(self.store, resolve(self.store, lookup), self.clock.now().date(), query, page))
+            return JSONResponse(response_body(resource, data))
 
-        return JSONResponse(response_body(resource, await anyio.to_thread.run_sync(work)))
+        return await anyio.to_thread.run_sync(work)
 
-    async def _gcr(self, resource: Resource, request: Request, body: dict[str, Any]) -> Response:
+    def _gcr(self, request: Request, body: dict[str, Any]) -> GcrIdData:
         """`gcr` reads the identifier headers and the documented body keys, and answers -1 instead of 404."""
         lookup = parse_gcr_identifiers(request.headers, body)
-
-        def work() -> GcrIdData:
-            try:
-                return GcrIdData(status="Available", gcrId=resolve(self.store, lookup))
-            except SandboxError as exc:
-                if exc.code is ErrorCode.CUSTOMER_NOT_FOUND:
-                    return GcrIdData(status="Not available", gcrId=-1)
-                raise
-
-        return JSONResponse(response_body(resource, [await anyio.to_thread.run_sync(work)]))
+        try:
+            return GcrIdData(status="Available", gcrId=resolve(self.store, lookup))
+        except SandboxError as exc:
+            if exc.code is ErrorCode.CUSTOMER_NOT_FOUND:
+                return GcrIdData(status="Not available", gcrId=-1)
+            raise
 
 
 def _resource_value(body: dict[str, Any]) -> Any:

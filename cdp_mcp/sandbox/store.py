@@ -1,8 +1,11 @@
 """SQLite store of one sandbox tenant: build or reuse the database file, then answer parameterised queries.
 
-Every method is blocking and meant for a worker thread (`anyio.to_thread.run_sync`). Each thread gets its own
-connection (WAL mode, so readers never block each other or the token writer); token writes are serialised
-by a lock and run in `BEGIN IMMEDIATE` transactions, so the daily-limit check and the insert are atomic.
+Every method is blocking and meant for a worker thread (`anyio.to_thread.run_sync`). The store owns a fixed pool
+of connections (`POOL_SIZE`, WAL mode, so readers never block each other or the token writer): a thread borrows
+one for each statement or transaction and gives it back, so the number of open connections and file descriptors
+is bounded however many worker threads come and go (anyio retires idle threads after 10 s and starts new ones),
+and `close()` closes them all. Token writes are serialised by a lock and run in `BEGIN IMMEDIATE` transactions,
+so the daily-limit check and the insert are atomic.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ from cdp_mcp.sandbox import seed_data as _seed_data_module
 from cdp_mcp.sandbox.schema import INDEXES, SCHEMA, SCHEMA_VERSION
 from cdp_mcp.sandbox.seed import seed_database
 
-__all__ = ["GENERATOR", "Store", "TokenRow", "template_path"]
+__all__ = ["GENERATOR", "POOL_SIZE", "Store", "TokenRow", "template_path"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_INTEGER = 2**63 - 1
 """SQLite's largest INTEGER; a gcrId beyond it names nobody (and would not bind as a parameter)."""
+
+POOL_SIZE = 4
+"""Connections one store keeps open at most: lookups take 0.01-0.06 ms, so a few serve any number of threads."""
 
 TokenRow = tuple[str, str, int, str]
 """(tenant, resources as comma-separated names, validity, expires_at ISO)."""
@@ -118,11 +124,14 @@ class Store:
     def __init__(self, path: Path, *, private_dir: Path | None = None) -> None:
         self.path = path
         self._private_dir = private_dir
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []
+        self._opened = 0
+        self._closed = False
         self._lock = threading.Lock()
+        self._free = threading.BoundedSemaphore(POOL_SIZE)
         self._write_lock = threading.Lock()
-        self._conn().execute("PRAGMA journal_mode=WAL")
+        with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
 
     @classmethod
     def open(cls, *, seed: int, customers: int, db_path: Path | None = None) -> Store:
@@ -150,31 +159,62 @@ class Store:
         shutil.copyfile(template, private)
         return cls(private, private_dir=private_dir)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-            conn.execute("PRAGMA busy_timeout=10000")
-            self._local.conn = conn
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a pooled connection (opened on first need, at most POOL_SIZE in all); waits while all are lent."""
+        with self._free:
             with self._lock:
-                self._connections.append(conn)
-        return conn
+                if self._closed:
+                    raise sqlite3.ProgrammingError(f"{self!r} is closed")
+                conn = self._idle.pop() if self._idle else None
+                if conn is None:
+                    self._opened += 1
+            if conn is None:
+                try:
+                    conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+                    conn.execute("PRAGMA busy_timeout=10000")
+                except BaseException:
+                    with self._lock:
+                        self._opened -= 1
+                    raise
+            try:
+                yield conn
+            finally:
+                self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if self._closed:  # closed while lent: the borrower closes it
+                conn.close()
+                self._opened -= 1
+            else:
+                self._idle.append(conn)
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (idle or lent): never more than POOL_SIZE."""
+        with self._lock:
+            return self._opened
 
     def close(self) -> None:
-        """Close every thread's connection; delete a private database."""
+        """Close every pooled connection (a lent one when it comes back); delete a private database."""
         with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._opened -= len(idle)
+        for conn in idle:
+            conn.close()
         if self._private_dir is not None:
             shutil.rmtree(self._private_dir, ignore_errors=True)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run one parameterised read and return all rows (ground truth for tests, too)."""
-        return self._conn().execute(sql, params).fetchall()
+        with self._connection() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        row = self._conn().execute(sql, params).fetchone()
+        with self._connection() as conn:
+            row = conn.execute(sql, params).fetchone()
         return row[0] if row else None
 
     def meta(self) -> dict[str, str]:
@@ -192,8 +232,7 @@ class Store:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One serialised `BEGIN IMMEDIATE` transaction: committed on exit, rolled back on any exception."""
-        with self._write_lock:
-            conn = self._conn()
+        with self._write_lock, self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

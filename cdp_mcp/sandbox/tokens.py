@@ -18,7 +18,7 @@ from cdp_mcp.catalog import RESOURCE_NAMES, RESOURCES
 from cdp_mcp.clock import Clock
 from cdp_mcp.sandbox.contract import DEFAULT_VALIDITY, MAX_VALIDITY, TOKEN_LENGTH, ErrorCode, SandboxError
 from cdp_mcp.sandbox.options import SandboxOptions
-from cdp_mcp.sandbox.store import Store
+from cdp_mcp.sandbox.store import Store, TokenRow
 
 __all__ = ["TokenService", "iso", "parse_resources", "parse_validity"]
 
@@ -107,9 +107,13 @@ class TokenService:
             expires_at=iso(expires), at=iso(now), day=now.astimezone(UTC).date().isoformat()))
         return self._response(token, validity, kept, expires)
 
-    async def check(self, token: str, resource: str | None = None) -> tuple[str, str, int, str]:
-        """The live token's row; refuses unknown (401), expired (401) and out-of-scope (403) tokens."""
-        row = await anyio.to_thread.run_sync(self._store.token, token)
+    async def check(self, token: str, resource: str | None = None) -> TokenRow:
+        """`checked` in a worker thread."""
+        return await anyio.to_thread.run_sync(self.checked, token, resource)
+
+    def checked(self, token: str, resource: str | None = None) -> TokenRow:
+        """The live token's row; refuses unknown (401), expired (401) and out-of-scope (403) tokens (blocking)."""
+        row = self._store.token(token)
         if row is None or row[0] != self._options.tenant_hash:
             raise SandboxError(ErrorCode.TOKEN_INVALID, "The access token is not known; create a token first.")
         if datetime.fromisoformat(row[3]) <= self._clock.now():

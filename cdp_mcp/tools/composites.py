@@ -25,7 +25,7 @@ _INCLUDE = Param(
 _CUSTOMERS = Param(
     "customers",
     Annotated[list[CustomerRef], Field(
-        description="Customers to screen (1-100), each with at least one of gcr_id, email, mobile, customer_code.",
+        description="Customers to screen, each by at least one identifier",
         min_length=1, max_length=MAX_LIMIT,
     )],
 )

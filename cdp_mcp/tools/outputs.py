@@ -68,8 +68,10 @@ __all__ = [
     "compact_property",
     "compact_schema",
     "currency_of",
+    "inline_refs",
     "keyed",
     "tidy_schema",
+    "type_lists",
     "unique",
 ]
 
@@ -121,6 +123,44 @@ def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local `$ref` replaced by the definition it names, and no `$defs`.
+
+    Many MCP hosts do not resolve `$ref` in tool schemas (Copilot CLI, Kiro, opencode, the MCP Inspector's form;
+    Claude Code's HTTP client failed a whole tools/list on one in an output schema), and cdp-mcp's models are not
+    recursive, so each published schema is self-contained. Keywords beside a `$ref` (a description) are kept.
+    """
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            beside = {k: v for k, v in node.items() if k != "$ref"}
+            return resolve({**defs[ref.removeprefix("#/$defs/")], **beside})
+        return {k: resolve(v) for k, v in node.items() if k != "$defs"}
+
+    return resolve(schema)
+
+
+def type_lists(schema: Any) -> Any:
+    """`anyOf` branches that are bare types as one type list: `{"type": ["string", "integer"]}`, the same meaning in
+    fewer bytes. For output schemas only: some model APIs refuse type lists in tool inputs."""
+    if isinstance(schema, list):
+        return [type_lists(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    node = {k: type_lists(v) for k, v in schema.items()}
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and branches and all(isinstance(b, dict) and set(b) == {"type"} for b in branches):
+        del node["anyOf"]
+        node["type"] = [b["type"] for b in branches]
+    return node
+
+
 OUTPUT_CONFIG = ConfigDict(frozen=True, extra="forbid", json_schema_extra=compact_schema)
 
 
@@ -139,10 +179,8 @@ class OutputModel(BaseModel):
     model_config = OUTPUT_CONFIG
 
 
-_GCR = Field(None, description="The customer's gcr_id: use it in follow-up calls")
+_GCR = Field(None)  # the server instructions say what it is for, once
 _Ours = Annotated[str | None, OURS]
-_DATE = "ISO 8601 date"
-_AMOUNT = "In the result's currency"
 
 
 class Result(OutputModel):
@@ -163,7 +201,7 @@ class Priced(OutputModel):
     """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
     session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
-    currency: _Ours = Field(None, description="ISO 4217 code of every amount in this result, e.g. USD")
+    currency: _Ours = Field(None, description="ISO 4217 code of every amount")
     amount_keys: ClassVar[frozenset[str]] = frozenset()
 
     def has_amounts(self) -> bool:
@@ -225,9 +263,9 @@ class Listing(Result):
         if values and isinstance(values[0], type) and issubclass(values[0], OutputModel):
             cls.rows_model = values[0]
 
-    total: int | None = Field(None, description="Items in all")
-    remaining: int | None = Field(None, description="Items after this page")
-    next_cursor: _Ours = Field(None, description="Pass as cursor for the next page; absent on the last")
+    total: int | None = None
+    remaining: int | None = None
+    next_cursor: _Ours = None
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -254,39 +292,33 @@ class CustomerProfile(Result, Priced, Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
 
     customer_id: Annotated[str | None, _basic("customer_id")] = Field(
-        None, description="The tenant's own customer id, when it differs from gcr_id")
-    name: Annotated[str | None, _basic("full_name", "salutation")] = Field(
-        None, description="Full name with salutation")
+        None, description="The tenant's id, when not the gcr_id")
+    name: Annotated[str | None, _basic("full_name", "salutation")] = None
     gender: Annotated[str | None, _basic("gender")] = None
     age: int | None = None
-    birth_date: Annotated[str | None, _basic("birth_date")] = Field(
-        None, description=f"{_DATE}; only the year when PII is redacted")
-    tier: Annotated[str | None, _basic("membership_tier")] = Field(None, description="Membership tier")
-    status_color: Annotated[str | None, _basic("status_color")] = Field(
-        None, description="The API's status colour (red, green or blue)")
+    birth_date: Annotated[str | None, _basic("birth_date")] = None
+    tier: Annotated[str | None, _basic("membership_tier")] = None
+    status_color: Annotated[str | None, _basic("status_color")] = None
     city: Annotated[str | None, _basic("city")] = None
     state: Annotated[str | None, _basic("state")] = None
     address: Annotated[str | None, _basic("address")] = None
     email: Annotated[str | None, _basic("email")] = None
     mobile: Annotated[str | None, _basic("mobile")] = None
     customer_code: Annotated[str | None, _basic("customer_code")] = None
-    total_sales: Number | None = Field(None, description=_AMOUNT)
-    orders: int | None = Field(None, description="Orders in all")
-    average_basket: Number | None = Field(None, description=f"Average order value. {_AMOUNT}")
-    visits: int | None = Field(None, description="Visits in all")
+    total_sales: Number | None = None
+    orders: int | None = None
+    average_basket: Number | None = None
+    visits: int | None = None
     web_sessions: int | None = None
     days_since_last_purchase: int | None = None
-    more: Annotated[dict[str, str | int | float | bool] | None, further(wire.BasicData)] = Field(
-        None, description="Further fields the tenant exposes")
+    more: Annotated[dict[str, str | int | float | bool] | None, further(wire.BasicData)] = None
 
 
 class SegmentInfo(OutputModel):
     name: Annotated[str | None, wired(wire.Segment, "name")] = None
     category: Annotated[str | None, wired(wire.Segment, "category")] = None
-    joined: Annotated[str | None, wired(wire.Segment, "joined")] = Field(
-        None, description=f"When the customer joined the segment, {_DATE}")
-    description: Annotated[str | None, wired(wire.Segment, "description")] = Field(
-        None, description="What the segment means")
+    joined: Annotated[str | None, wired(wire.Segment, "joined")] = None
+    description: Annotated[str | None, wired(wire.Segment, "description")] = None
 
 
 class SegmentItem(SegmentInfo):
@@ -295,16 +327,15 @@ class SegmentItem(SegmentInfo):
 
 class SegmentMatch(OutputModel):
     name: Annotated[str | None, wired(wire.Segment, "name")] = None
-    joined: Annotated[str | None, wired(wire.Segment, "joined")] = Field(None, description=_DATE)
+    joined: Annotated[str | None, wired(wire.Segment, "joined")] = None
 
 
 class Segments(Listing):
-    segments: dict[str, SegmentInfo] = Field(description="Segment id (usable as segment_id) -> segment")
+    segments: dict[str, SegmentInfo] = Field(description="By segment id (a segment_id)")
 
 
 class SegmentMatches(Listing):
-    segments: dict[str, SegmentMatch] = Field(description="Segment id (usable as segment_id) -> name and date "
-                                                          "joined; list_customer_segments has the details")
+    segments: dict[str, SegmentMatch] = Field(description="By segment id (a segment_id)")
 
 
 class SegmentCheck(Result):
@@ -314,18 +345,16 @@ class SegmentCheck(Result):
 class CampaignMatch(OutputModel):
     name: Annotated[str | None, wired(wire.Campaign, "name")] = None
     channel: Annotated[str | None, wired(wire.Campaign, "channel")] = None
-    sent: Annotated[str | None, wired(wire.Campaign, "sent")] = Field(
-        None, description=f"When it was sent to the customer, {_DATE}")
-    opened: bool | None = Field(None, description="true when the customer opened it; absent otherwise")
-    clicked: bool | None = Field(None, description="true when the customer clicked it; absent otherwise")
+    sent: Annotated[str | None, wired(wire.Campaign, "sent")] = None
+    opened: bool | None = None
+    clicked: bool | None = None
 
 
 class CampaignInfo(CampaignMatch):
     status: Annotated[str | None, wired(wire.Campaign, "status")] = None
-    segment_id: Annotated[str | None, wired(wire.Campaign, "segment_id")] = Field(
-        None, description="The segment it targeted")
-    start_date: Annotated[str | None, wired(wire.Campaign, "start")] = Field(None, description=_DATE)
-    end_date: Annotated[str | None, wired(wire.Campaign, "end")] = Field(None, description=_DATE)
+    segment_id: Annotated[str | None, wired(wire.Campaign, "segment_id")] = None
+    start_date: Annotated[str | None, wired(wire.Campaign, "start")] = None
+    end_date: Annotated[str | None, wired(wire.Campaign, "end")] = None
 
 
 class CampaignItem(CampaignInfo):
@@ -333,17 +362,16 @@ class CampaignItem(CampaignInfo):
 
 
 class Campaigns(Listing):
-    campaigns: dict[str, CampaignInfo] = Field(description="Campaign id -> campaign")
+    campaigns: dict[str, CampaignInfo] = Field(description="By campaign id")
 
 
 class CampaignMatches(Listing):
-    campaigns: dict[str, CampaignMatch] = Field(description="Campaign id -> campaign; list_customer_campaigns "
-                                                            "also has status, dates and segment")
+    campaigns: dict[str, CampaignMatch] = Field(description="By campaign id")
 
 
 class Product(OutputModel):
     name: Annotated[str | None, wired(wire.Product, "name")] = None
-    price: Number | None = Field(None, description=_AMOUNT)
+    price: Number | None = None
 
 
 class Recommendation(Product):
@@ -356,17 +384,15 @@ class Recommendations(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
     rows_key: ClassVar[str] = "code"
 
-    products: dict[str, Product] = Field(description="Product code -> product, best first")
-    source: Annotated[str | None, wired(wire.RecommendedProductsData, "source")] = Field(
-        None, description="What the recommendations derive from")
+    products: dict[str, Product] = Field(description="By product code")
+    source: Annotated[str | None, wired(wire.RecommendedProductsData, "source")] = None
 
 
 class Event(OutputModel):
-    date: Annotated[str, wired(wire.ActivityDay, "date")] = Field(description=_DATE)
-    event: Annotated[str | None, wired(wire.ActivityItem, "description", "type")] = Field(
-        None, description="What happened, in the API's words (its type when undescribed)")
+    date: Annotated[str, wired(wire.ActivityDay, "date")]
+    event: Annotated[str | None, wired(wire.ActivityItem, "description", "type")] = None
     channel: Annotated[str | None, wired(wire.ActivityItem, "channel")] = None
-    amount: Number | None = Field(None, description=_AMOUNT)
+    amount: Number | None = None
 
 
 class ActivityItem(Event):
@@ -375,7 +401,7 @@ class ActivityItem(Event):
 
 class Activities(Listing, Priced, Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-    events: list[Event] = Field(description="Newest first")
+    events: list[Event]
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -383,28 +409,27 @@ class Activities(Listing, Priced, Withholds):
 
 
 class Figures(OutputModel):
-    orders: int | None = Field(None, description="Absent when the API did not state it: unknown, not 0")
-    sales: Number | None = Field(None, description=f"Order value; absent when unknown, not 0. {_AMOUNT}")
+    orders: int | None = None
+    sales: Number | None = None
 
 
 class Trends(Result, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"sales"})
 
-    months: dict[str, Figures] = Field(description="Month (YYYY-MM) -> orders and sales, oldest first")
-    total: Figures | None = Field(None, description="Over the months shown; a figure is absent when a "
-                                                           "month's is unknown")
+    months: dict[str, Figures] = Field(description="By month (YYYY-MM), oldest first; a figure absent is unknown")
+    total: Figures | None = None
 
 
 class OrderLine(OutputModel):
     name: Annotated[str | None, wired(wire.Purchase, "name")] = None
     category: Annotated[str | None, wired(wire.Purchase, "category")] = None
     quantity: int | None = Field(None, description="Absent when 1")
-    amount: Number | None = Field(None, description=f"Value of the line. {_AMOUNT}")
+    amount: Number | None = None
 
 
 class Order(OutputModel):
-    date: Annotated[str | None, wired(wire.Purchase, "date")] = Field(None, description=_DATE)
-    products: dict[str, OrderLine] = Field(description="Product code -> what was bought")
+    date: Annotated[str | None, wired(wire.Purchase, "date")] = None
+    products: dict[str, OrderLine] = Field(description="By product code")
 
 
 class PurchaseItem(OrderLine):
@@ -434,8 +459,8 @@ def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
 class Purchases(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
 
-    orders: dict[str, Order] = Field(description="Order id -> order, newest first. total and remaining count order "
-                                                 "lines; an order can continue on the next page")
+    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count lines (an "
+                                                 "order may go on over the next page)")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -452,12 +477,10 @@ class AffinityTop(OutputModel):
 
 
 class AffinityOut(Result):
-    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = Field(
-        None, description="What the scores measure, the same for every chart")
+    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = None
     measures: Annotated[dict[str, str] | None, wired(wire.Chart, "ylabel")] = Field(
-        None, description="Chart -> what its scores measure, when they differ")
-    charts: dict[str, dict[str, Number]] = Field(description="Chart (category, brand, channel...) -> label -> "
-                                                             "score, highest first, capped by limit")
+        None, description="Chart -> measure, when they differ")
+    charts: dict[str, dict[str, Number]] = Field(description="Chart -> label -> score")
     not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 
 
@@ -468,7 +491,7 @@ class AttributeItem(OutputModel):
 
 class Attributes(Listing, Withholds):
     attributes: Annotated[dict[str, str | int | float | bool | None], wired(wire.Attribute, "value")] = Field(
-        description="Attribute name -> value")
+        description="By attribute name")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:
@@ -476,9 +499,8 @@ class Attributes(Listing, Withholds):
 
 
 class CustomerMatch(Result):
-    found: bool | None = Field(None, description="false when no customer matches (then no gcr_id); absent when "
-                                                 "one does")
-    verified: bool | None = Field(None, description="false: the gcr_id was given and could not be checked")
+    found: bool | None = Field(None, description="false: nobody matches")
+    verified: bool | None = Field(None, description="false: the given gcr_id could not be checked")
 
     @model_validator(mode="before")
     @classmethod
@@ -487,9 +509,6 @@ class CustomerMatch(Result):
 
 
 class ConsentOut(Result):
-    contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")] = Field(
-        description="Channels the customer opted in to (email, sms, push, whatsapp...)")
-    not_contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")] = Field(
-        description="Channels without the customer's consent")
-    categories: Annotated[dict[str, list[str]] | None, wired(wire.Consent)] = Field(
-        None, description="Channel -> consent categories agreed to")
+    contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")]
+    not_contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")]
+    categories: Annotated[dict[str, list[str]] | None, wired(wire.Consent)] = None

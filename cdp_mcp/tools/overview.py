@@ -54,7 +54,7 @@ class Who(_CardSection):
     name: Annotated[str | None, shaped(outputs.CustomerProfile, "name")] = None
     tier: Annotated[str | None, shaped(outputs.CustomerProfile, "tier")] = None
     city: Annotated[str | None, shaped(outputs.CustomerProfile, "city")] = None
-    age_band: Annotated[str | None, OURS] = Field(None, description="Ten-year band, e.g. 30-39")
+    age_band: Annotated[str | None, OURS] = None
 
 
 class Value(_CardSection):
@@ -62,29 +62,25 @@ class Value(_CardSection):
     orders: int | None = None
     average_basket: outputs.Number | None = None
     days_since_last_purchase: int | None = None
-    trend: dict[str, outputs.Figures] | None = Field(None, description="Month -> orders and sales, last 3 months")
-    trend_direction: Annotated[str | None, OURS] = Field(
-        None, description="up, down or flat: last month's sales against the first's")
+    trend: dict[str, outputs.Figures] | None = Field(None, description="By month, last 3; a figure absent is unknown")
+    trend_direction: Annotated[str | None, OURS] = Field(None, description="up, down or flat")
 
 
 class SegmentsCard(_CardSection):
     total: int
-    top: Annotated[dict[str, str], wired(wire.Segment, "name", "id")] = Field(
-        description=f"Segment id -> name, up to {_TOP_SEGMENTS}; list_customer_segments has all")
+    top: Annotated[dict[str, str], wired(wire.Segment, "name", "id")] = Field(description="Segment id -> name")
 
 
 class Overview(outputs.Result, outputs.Priced, outputs.Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
 
     who: Who | None = None
-    value: Value | None = Field(None, description="Amounts in the card's currency")
+    value: Value | None = None
     segments: SegmentsCard | None = None
-    consent: dict[str, bool] | None = Field(None, description="Channel -> opted in")
-    affinities: dict[str, dict[str, outputs.Number]] | None = Field(None, description="Chart -> top labels with their "
-                                                                               "scores, highest first")
-    recommendations: dict[str, outputs.Product] | None = Field(None, description="Product code -> product, top 3")
-    unavailable: Annotated[dict[str, str] | None, OURS] = Field(
-        None, description="Section -> why it is missing from this card")
+    consent: dict[str, bool] | None = None
+    affinities: dict[str, dict[str, outputs.Number]] | None = None
+    recommendations: dict[str, outputs.Product] | None = None
+    unavailable: Annotated[dict[str, str] | None, OURS] = Field(None, description="Section -> why it is missing")
 
 
 def _direction(months: list[outputs.Figures]) -> str | None:

@@ -13,11 +13,12 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, create_model
 
-from cdp_mcp.catalog import IDENTIFIERS
+from cdp_mcp.catalog import IDENTIFIERS, Identifier
 from cdp_mcp.tools.outputs import OUTPUT_CONFIG
 from cdp_mcp.tools.spec import Param
 
 __all__ = [
+    "AT_LEAST_ONE",
     "CHANNELS",
     "CURSOR",
     "IDENTITY_PARAMS",
@@ -45,24 +46,30 @@ TEXT: dict[str, Any] = {"coerce_numbers_to_str": True}
 """Field options of every text argument: digits sent as a JSON number are taken as their text."""
 
 
-def _identity_param(argument: str, description: str, example: str) -> Param:
-    text = f"{description[:1].upper()}{description[1:]}, e.g. {example}."
-    if argument == IDENTIFIERS[0].argument:
-        text += f" Give at least one of {', '.join(i.argument for i in IDENTIFIERS)}; several must name one customer."
-    if argument == "gcr_id":
-        return Param(argument, Annotated[int | None, Field(description=text, ge=1, le=2**53)], None)
-    return Param(argument, Annotated[str | None, Field(description=text, max_length=_MAX_LENGTH[argument],
-                                                       **TEXT)], None)
+AT_LEAST_ONE = "Best identifier; at least one identifier is required"
+"""The rule of every customer tool, stated in its first identifier's description (the instructions say it in full)."""
 
 
-IDENTITY_PARAMS: tuple[Param, ...] = tuple(_identity_param(i.argument, i.description, i.example) for i in IDENTIFIERS)
+def _identity_param(identifier: Identifier) -> Param:
+    """An identifier argument. The server instructions describe the four identifiers once; here only the first carries
+    a description (what it is, and the rule), as the other three names speak for themselves."""
+    if identifier is IDENTIFIERS[0]:
+        described: dict[str, Any] = {"description": AT_LEAST_ONE}
+    else:
+        described = {}
+    if identifier.argument == "gcr_id":
+        return Param(identifier.argument, Annotated[int | None, Field(**described, ge=1, le=2**53)], None)
+    return Param(identifier.argument, Annotated[str | None, Field(
+        **described, max_length=_MAX_LENGTH[identifier.argument], **TEXT)], None)
 
-LIMIT = Param("limit", Annotated[int, Field(description="How many items to return.", ge=1, le=MAX_LIMIT)], 10)
+
+IDENTITY_PARAMS: tuple[Param, ...] = tuple(_identity_param(i) for i in IDENTIFIERS)
+
+LIMIT = Param("limit", Annotated[int, Field(description="Max items", ge=1, le=MAX_LIMIT)], 10)
 
 CURSOR = Param(
     "cursor",
-    Annotated[str | None, Field(description="next_cursor of this tool's previous result; omit for the first page.",
-                                max_length=2048)],
+    Annotated[str | None, Field(description="A previous result's next_cursor", max_length=2048)],
     None,
 )
 

@@ -38,7 +38,6 @@ __all__ = [
     "profile_specs",
 ]
 
-_PAGING_NOTE = " Capped by limit; says total, and next_cursor when more exist."
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,45 +124,43 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.BASIC: SingleTool(
         tool="get_customer_profile", title="Customer profile",
         description="The customer's profile card: name, tier, status colour, city, age, address, sales figures "
-        "(total sales, orders, average basket, days since last purchase), and any further fields the tenant adds. "
-        "Start here for 'who is this customer?'.",
+        "(total, orders, average basket, days since last purchase), the tenant's further fields. Start here for 'who "
+        "is this customer?'.",
         output=outputs.CustomerProfile, shape=_profile_card),
     Scope.SEGMENTS: ListTool(
         tool="list_customer_segments", title="Customer segments",
         description="Segments the customer belongs to, by id: name, category, date joined, what the segment "
-        "means." + _PAGING_NOTE,
+        "means.",
         output=outputs.Segments, item=shaping.segment_item, pages=True),
     Scope.SEARCH_SEGMENTS: ListTool(
         tool="search_customer_segments", title="Search customer segments",
         description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
-        "date joined. Use to find a segment id by name." + _PAGING_NOTE,
+        "date joined. Use to find a segment id by name.",
         output=outputs.SegmentMatches, item=shaping.segment_item, pages=True,
         argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'.")),
     Scope.IS_CUSTOMER_IN_SEGMENT: MembershipTool(
         tool="check_customer_in_segment", title="Is the customer in a segment",
-        description="Whether the customer belongs to one segment, by segment id (from list_customer_segments or "
-        "search_customer_segments). An unknown segment id answers false.",
+        description="Whether the customer is in one segment, by segment id (from list_customer_segments or "
+        "search_customer_segments). An unknown id answers false.",
         argument=Argument("segment_id", "Segment id, e.g. from list_customer_segments.")),
     Scope.CAMPAIGNS: ListTool(
         tool="list_customer_campaigns", title="Customer campaigns",
         description="Campaigns that targeted the customer, by id: name, channel, status, segment, dates, sent, "
-        "opened/clicked." + _PAGING_NOTE,
+        "opened/clicked.",
         output=outputs.Campaigns, item=shaping.campaign_item, pages=True),
     Scope.SEARCH_CAMPAIGNS: ListTool(
         tool="search_customer_campaigns", title="Search customer campaigns",
         description="The customer's campaigns whose name contains a text (case-insensitive), by id: name, channel, "
-        "when sent, opened/clicked." + _PAGING_NOTE,
+        "when sent, opened/clicked.",
         output=outputs.CampaignMatches, item=shaping.campaign_item, pages=True,
         argument=Argument("campaign_name", "Text to look for in campaign names, e.g. 'spring'.")),
     Scope.RECOMMENDED_PRODUCTS: ListTool(
         tool="get_product_recommendations", title="Product recommendations",
-        description="Products recommended for the customer (code, name, price), best first, capped by limit; says "
-        "total.",
+        description="Products recommended for the customer (code, name, price), best first.",
         output=outputs.Recommendations, item=shaping.recommendation, pages=False, extra=_recommendation_source),
     Scope.USER_ACTIVITY: ListTool(
         tool="get_customer_activity", title="Customer activity",
-        description="Recent web, app and store events (date, what happened, channel, amount), newest first, capped "
-        "by limit; says total.",
+        description="Recent web, app and store events (date, what happened, channel, amount), newest first.",
         output=outputs.Activities, item=shaping.activity_item, pages=False),
     Scope.PRODUCT_PURCHASE_TRENDS: SingleTool(
         tool="get_purchase_trends", title="Purchase trends",
@@ -172,26 +169,25 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.PRODUCT_PURCHASED: ListTool(
         tool="list_purchased_products", title="Purchased products",
         description="What the customer bought, newest first, by order: date, then per product code its name, "
-        "category, quantity and amount." + _PAGING_NOTE,
+        "category, quantity and amount.",
         output=outputs.Purchases, item=shaping.purchase_item, pages=True),
     Scope.AFFINITY: SingleTool(
         tool="get_customer_affinity", title="Customer affinities",
-        description="Affinity scores by category, brand and channel: the top labels of each chart with their "
-        "scores, highest first (limit per chart), and how many more each chart has.",
+        description="Affinity scores by category, brand and channel: each chart's top labels, highest first (limit "
+        "per chart), and how many more it has.",
         output=outputs.AffinityOut, shape=shaping.affinity, limited=True),
     Scope.USER_ATTRIBUTES: ListTool(
         tool="get_customer_attributes", title="Custom attributes",
-        description="The tenant's custom attributes of the customer, name -> value." + _PAGING_NOTE,
+        description="The tenant's custom attributes of the customer, name -> value.",
         output=outputs.Attributes, item=shaping.attribute_item, pages=True),
     Scope.GCR_ID: ResolveTool(
         tool="resolve_customer", title="Resolve a customer",
         description="The customer's Golden Customer Record id (gcr_id) from email, mobile or customer code; "
-        "found=false when nobody matches (a gcr_id alone is checked). Use gcr_id in later calls: it is cheap and "
-        "unambiguous."),
+        "found=false when nobody matches (a gcr_id alone is checked). Use gcr_id in later calls."),
     Scope.OPT_IN: SingleTool(
         tool="get_marketing_consent", title="Marketing consent",
-        description="Marketing consent: the channels the customer can be contacted on (opted in) and not (email, "
-        "sms, push, whatsapp), with the consent categories agreed to per channel.",
+        description="Marketing consent: the channels (email, sms, push, whatsapp) the customer opted in to and not, "
+        "with the consent categories per channel.",
         output=outputs.ConsentOut, shape=_consent_card),
 }
 

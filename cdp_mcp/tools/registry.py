@@ -3,7 +3,8 @@
 Filters apply in this order: the allowlist (CDP_TOOLS / --tools; an unknown name stops start-up with
 the valid names), then the granted resources (CDP_RESOURCES; a tool whose required resources are not all
 granted is left out). The order is stable: catalog order, then the composites. Each tool's input schema is
-published tidied (`outputs.tidy_schema`): no generated titles or `null` branches, which only cost context.
+published tidied (`outputs.tidy_schema`): no generated titles or `null` branches, which only cost context; input
+and output schemas are published without `$ref` (`outputs.inline_refs`), which many hosts cannot resolve.
 Arguments that break the schema come back as one line naming each argument and the rule it broke, without
 pydantic's type codes, links or the rejected values.
 """
@@ -29,7 +30,7 @@ from cdp_mcp.sanitizer import clean_text
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.deadline import within_call_timeout
-from cdp_mcp.tools.outputs import tidy_schema
+from cdp_mcp.tools.outputs import inline_refs, tidy_schema, type_lists
 from cdp_mcp.tools.profile import profile_specs
 from cdp_mcp.tools.results import error_result, policy_for, tool_result
 from cdp_mcp.tools.spec import Handler, ToolCall, ToolSpec
@@ -180,5 +181,7 @@ def build_tools(settings: Settings, guard: CallGuard) -> tuple[list[Tool], list[
         tool = Tool.from_function(tool_function(spec, settings, guard), name=spec.name, title=spec.title,
                                   description=described(spec), annotations=spec.annotations,
                                   structured_output=True, meta=view_meta(spec.view) if spec.view else None)
-        tools.append(tool.model_copy(update={"parameters": tidy_schema(tool.parameters)}))
+        output = type_lists(inline_refs(tool.output_schema)) if tool.output_schema else None
+        tools.append(tool.model_copy(update={"parameters": tidy_schema(inline_refs(tool.parameters)),
+                                             "output_schema": output}))
     return tools, specs

@@ -46,14 +46,14 @@ class Given(OutputModel):
 
 class ScreenRow(OutputModel):
 
-    index: int = Field(description="Position of the customer in the request")
-    customer: Given | None = Field(None, description="The identifiers as given, unless that was just the gcr_id")
+    index: int
+    customer: Given | None = Field(None, description="Identifiers as given, unless only gcr_id")
     gcr_id: int | None = None
     name: Annotated[str | None, shaped(CustomerProfile, "name")] = None
     in_segment: bool | None = None
-    contactable: bool | None = Field(None, description="Opted in on the channel")
+    contactable: bool | None = None
     days_since_last_purchase: int | None = None
-    error: Annotated[str | None, OURS] = Field(None, description="Why some facts of this row are missing")
+    error: Annotated[str | None, OURS] = Field(None, description="Why facts are missing")
 
 
 class ScreenSummary(OutputModel):
@@ -71,7 +71,7 @@ class Screening(Withholds):
     segment_name: Annotated[str | None, OURS] = None
     channel: Annotated[str, OURS]
     summary: ScreenSummary
-    rows: list[ScreenRow] = Field(description="One per customer, in request order")
+    rows: list[ScreenRow]
 
 
 @dataclass

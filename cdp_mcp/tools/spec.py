@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 
 __all__ = ["READ_ONLY", "Handler", "Param", "ToolCall", "ToolSpec"]
 
-READ_ONLY = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-)
-"""Every cdp-mcp tool reads a remote API and changes nothing."""
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+"""Every cdp-mcp tool reads a remote API and changes nothing. The MCP specification reads `destructiveHint` and
+`idempotentHint` only when `readOnlyHint` is false, so a read-only tool states neither (as GitHub's server does):
+45 bytes a tool that every conversation would load for nothing."""
 
 _EMPTY = inspect.Parameter.empty
 

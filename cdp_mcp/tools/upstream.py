@@ -67,15 +67,22 @@ async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, 
     return await backend.client.fetch(resource, identity, query=query, page=page)
 
 
-async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None:
-    """The customer's gcr_id: given, or (when this call may read gcrId) cached or resolved once (None if unknown)."""
+def _needs_lookup(backend: Backend, identity: CustomerIdentity) -> bool:
+    """Whether naming the customer takes a gcr lookup: no gcr_id given or cached, and this call may read gcrId."""
+    return identity.gcr_id is None and readable(backend.settings, GCR_RESOURCE) and identity not in backend.gcr_ids
+
+
+def _known_gcr_id(backend: Backend, identity: CustomerIdentity) -> int | None:
+    """The gcr_id known without a request: given, or cached when this call may read gcrId."""
     if identity.gcr_id is not None:
         return identity.gcr_id
-    if not readable(backend.settings, GCR_RESOURCE):
-        return None
-    cached = backend.gcr_ids.get(identity)
-    if cached is not None:
-        return cached
+    return backend.gcr_ids.get(identity) if readable(backend.settings, GCR_RESOURCE) else None
+
+
+async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None:
+    """The customer's gcr_id: given, or (when this call may read gcrId) cached or resolved once (None if unknown)."""
+    if not _needs_lookup(backend, identity):
+        return _known_gcr_id(backend, identity)
     try:
         match: GcrMatch = await fetch(backend, GCR_RESOURCE, identity)
     except CdpError as exc:  # the main call reports the real problem; gcr_id is a courtesy
@@ -124,7 +131,8 @@ async def fetch_beside_gcr_id(
     Each answer is the fetched data or the `CdpError` its fetch raised; `answered(key, answer)` is awaited as each
     arrives; `limiter` bounds the requests in flight (the lookup included). The gcr_id is the one a fetched profile
     states (a tenant whose basic carries gcrId), else the lookup's. When every fetch failed the lookup is abandoned:
-    the call has nothing to name.
+    the call has nothing to name. When the gcr_id is known (given or cached) no lookup task is started, and a single
+    ask is awaited in the caller's task: most calls are one fetch by gcr_id, and tasks cost time on every call.
     """
     answers: dict[_K, Any] = {}
     looked_up: list[int | None] = []
@@ -147,13 +155,23 @@ async def fetch_beside_gcr_id(
         if answered is not None:
             await answered(key, answers[key])
 
-    async with anyio.create_task_group() as lookups:
-        lookups.start_soon(lookup)
+    async def every_ask() -> None:
+        if len(asks) == 1:
+            await one(*next(iter(asks.items())))
+            return
         async with anyio.create_task_group() as fetches:
             for key, ask in asks.items():
                 fetches.start_soon(one, key, ask)
-        if asks and all(isinstance(a, CdpError) for a in answers.values()):
-            lookups.cancel_scope.cancel()
+
+    if not _needs_lookup(backend, identity):
+        looked_up.append(_known_gcr_id(backend, identity))
+        await every_ask()
+    else:
+        async with anyio.create_task_group() as lookups:
+            lookups.start_soon(lookup)
+            await every_ask()
+            if asks and all(isinstance(a, CdpError) for a in answers.values()):
+                lookups.cancel_scope.cancel()
     stated = next((a.gcr_id for a in answers.values() if isinstance(a, Profile) and a.gcr_id is not None), None)
     return {key: answers[key] for key in asks}, stated if stated is not None else (looked_up[0] if looked_up else None)
 
