@@ -11,6 +11,7 @@ never imports it. Redis support is likewise imported only when `CDP_REDIS_URL` i
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -28,6 +29,7 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.clock import Clock, SystemClock
+from cdp_mcp.keyfile import CURSOR_KEY_FILE, setting_or_kept
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
 
 if TYPE_CHECKING:
@@ -104,6 +106,11 @@ class Backend:
     gcr_ids: OrderedDict[CustomerIdentity, int] = field(default_factory=OrderedDict, repr=False)
     currency: str | None = None
     """The tenant's currency once a response stated it (profile totals, trends): bare amounts are in it."""
+    clock: Clock = field(default_factory=SystemClock)
+    """The time the backend's API keeps (a test's sandbox clock): what "this month" is for its monthly figures."""
+    cursor_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    """Seals the lists' cursors (`tools.cursors`): CDP_MCP_CURSOR_KEY, else the key kept in CDP_STATE_DIR (see
+    `open_backend`); a backend built by hand gets one of its own."""
 
     def remember_gcr_id(self, identity: CustomerIdentity, gcr_id: int) -> None:
         """Cache identity -> gcr_id for the session (bounded, least recently stored evicted)."""
@@ -152,8 +159,15 @@ async def open_backend(
         broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
         client = CdpClient(http, settings, broker, clock=clock)
+        cursor_key = await anyio.to_thread.run_sync(setting_or_kept, settings.server.mcp_cursor_key,
+                                                    settings.state.state_dir / CURSOR_KEY_FILE)
+        if settings.state.redis_url is not None and settings.server.mcp_cursor_key is None:
+            logger.warning("CDP_REDIS_URL is set but CDP_MCP_CURSOR_KEY is not: each replica seals list cursors with "
+                           "a key of its own, so a next page asked of another replica is refused; give every "
+                           "replica the same CDP_MCP_CURSOR_KEY")
         backend = Backend(settings=settings, client=client, broker=broker, sandbox=sandbox, base_url=base_url,
-                          currency=settings.api.currency or (SANDBOX_CURRENCY if sandbox is not None else None))
+                          currency=settings.api.currency or (SANDBOX_CURRENCY if sandbox is not None else None),
+                          clock=clock, cursor_key=cursor_key)
         if not keep_alive:
             yield backend
             return

@@ -16,12 +16,15 @@ whichever layer raises it: the tree below is all of them.
     │       └── TokenStoreLockedError   another process or replica held its lock past the timeout
     ├── CustomerError
     │   ├── CustomerNotFoundError   no customer matches the identifiers
-    │   └── AmbiguousCustomerError  the identifiers match several customers
+    │   ├── AmbiguousCustomerError  the identifiers match several customers
+    │   └── ConflictingIdentifiersError  the identifiers name different customers (a gcr_id and another's email)
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
     ├── RateLimitedError            429 that outlived the retry budget
     │   └── CallRateLimitedError    this person's tool calls a minute are spent (CDP_MCP_RATE_LIMIT)
     ├── ScopeNotGrantedError        the signed-in person's scopes do not reach what the call needs
     ├── ToolHiddenError             the request's X-CDP-Tools header leaves the tool out
+    ├── RateLimitStoreUnavailableError  the shared rate limit (Redis) cannot be reached: calls are refused
+    ├── AuditUnavailableError       the call's audit line cannot be written: the call is refused
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
     ├── UnexpectedFailureError      a crash inside a tool, as the model sees it: the request id to report
     ├── SignInError                 an access token sent to the HTTP server (never a tool's error: 401 or 503)
@@ -31,6 +34,7 @@ whichever layer raises it: the tree below is all of them.
         ├── UpstreamUnavailableError    connection failures, 5xx, a response past its deadline
         │   └── OutcomeUnknownError     a token creation failed after reaching the API: not repeated
         └── UpstreamResponseError       a response whose shape is not usable (names the resource)
+            └── TokenUnreadableError    a token creation answered with success but no readable token
 
 Not in the tree: the embedded sandbox's `SandboxError` (sandbox/contract.py) is the emulated API's own refusal,
 which the sandbox app turns into the vendor's error envelope; cdp-mcp meets it only as an HTTP answer, which the
@@ -46,15 +50,18 @@ from cdp_mcp.catalog import IDENTIFIERS
 __all__ = [
     "AccessTokenRejectedError",
     "AmbiguousCustomerError",
+    "AuditUnavailableError",
     "AuthenticationError",
     "CallRateLimitedError",
     "CallTimeoutError",
     "CdpError",
     "ConfigurationError",
+    "ConflictingIdentifiersError",
     "CustomerError",
     "CustomerNotFoundError",
     "InvalidInputError",
     "OutcomeUnknownError",
+    "RateLimitStoreUnavailableError",
     "RateLimitedError",
     "ScopeMissingError",
     "ScopeNotGrantedError",
@@ -66,6 +73,7 @@ __all__ = [
     "TokenRejectedError",
     "TokenStoreError",
     "TokenStoreLockedError",
+    "TokenUnreadableError",
     "ToolHiddenError",
     "UnexpectedFailureError",
     "UpstreamError",
@@ -106,8 +114,17 @@ def path_failure(exc: OSError) -> ConfigurationError:
 
 
 class AuthenticationError(CdpError):
+    """The API refused the tenant's credentials. `setting`: the one its answer named (`CDP_TENANT_HASH` when it
+    spoke of the tenant, `CDP_OAUTH_KEY_SECRET` of the OAuth key secret), None when it did not say which."""
+
     code = "AUTHENTICATION"
     default_hint = "Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET (run `cdp-mcp doctor`)."
+
+    def __init__(self, message: str, *, setting: str | None = None, hint: str | None = None) -> None:
+        if hint is None and setting is not None:
+            hint = f"Check {setting} (run `cdp-mcp doctor`)."
+        super().__init__(message, hint=hint)
+        self.setting = setting
 
 
 class TokenError(CdpError):
@@ -190,6 +207,20 @@ class AmbiguousCustomerError(CustomerError):
         self.matches = matches
 
 
+class ConflictingIdentifiersError(CustomerError):
+    """The identifiers given name different customers (each may name one, together they name none): not an
+    ambiguity another identifier would narrow, but a mix-up of two people's details."""
+
+    code = "CONFLICTING_IDENTIFIERS"
+
+    def __init__(self, message: str, *, sent: tuple[str, ...] = (), hint: str | None = None) -> None:
+        if hint is None:
+            given = ", ".join(sent) if sent else "the identifiers"
+            hint = (f"Check that {given} belong to the same person, or call with one of them (gcr_id alone names "
+                    "exactly one customer).")
+        super().__init__(message, hint=hint)
+
+
 class InvalidInputError(CdpError):
     code = "INVALID_INPUT"
 
@@ -223,6 +254,28 @@ class ToolHiddenError(CdpError):
     """The request's X-CDP-Tools header leaves this tool out (`access.hidden_tool_error` names those it keeps)."""
 
     code = "TOOL_HIDDEN"
+class RateLimitStoreUnavailableError(CdpError):
+    """The per-person rate limit is kept in Redis and Redis cannot be reached: the call is refused (fails closed)."""
+
+    code = "RATE_LIMIT_UNAVAILABLE"
+    default_hint = ("Retry in a moment. If it persists, the operator should check the Redis server CDP_REDIS_URL "
+                    "names (`cdp-mcp doctor` pings it).")
+
+    def __init__(self, location: str, *, hint: str | None = None) -> None:
+        super().__init__(f"The rate limit store is unavailable (Redis at {location}), so the call was refused: "
+                         "the per-person limit cannot be enforced.", hint=hint)
+
+
+class AuditUnavailableError(CdpError):
+    """The audit trail cannot be written: the call is refused, so no customer data is read unaudited."""
+
+    code = "AUDIT_UNAVAILABLE"
+    default_hint = ("Retry later. The operator should check the audit trail (CDP_AUDIT_LOG: the path, disk space, "
+                    "permissions); /healthz reports it failing meanwhile.")
+
+    def __init__(self, message: str = "The call was refused: its audit line could not be written, and no customer "
+                                      "data is read unaudited.", *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
 
 
 class CallTimeoutError(CdpError):
@@ -293,3 +346,17 @@ class OutcomeUnknownError(UpstreamUnavailableError):
 class UpstreamResponseError(UpstreamError):
     code = "UPSTREAM_RESPONSE"
     default_hint = "The API answered in a shape cdp-mcp does not understand; please report it."
+
+
+class TokenUnreadableError(UpstreamResponseError):
+    """A token creation answered with success, but without a token cdp-mcp can read. It counts against the daily
+    allowance, and creation for that scope stops until `retry_at` instead of spending one on every call."""
+
+    code = "TOKEN_UNREADABLE"
+    default_hint = ("Report the shape of the answer, which the server logged at WARNING (keys only, never values), "
+                    "to the cdp-mcp maintainers: a cdp-mcp version that reads it lifts the stop. Tools that need "
+                    "other resources still work.")
+
+    def __init__(self, message: str, *, retry_at: datetime | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_at = retry_at

@@ -2,10 +2,11 @@
 
 The SDK serves both protocol eras at `/mcp` (stateless: no session to pin a client to a process). Around
 it this module adds what a network listener needs: `GET /healthz`, a refusal to listen off loopback
-without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), an Origin
-allowlist against DNS rebinding and cross-site browser requests (403), and a check of the headers a request
-narrows itself with (`X-CDP-Untrusted`, `X-CDP-Tools`: 400 when malformed). On loopback the SDK also checks
-the Host header. The token guards this server only; it is never forwarded to the upstream API.
+without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
+allowlist against DNS rebinding and cross-site browser requests (403); on loopback the Host header must be a
+loopback name too (421). One check decides Host and Origin: the SDK's own copy is turned off. The token
+guards this server only; it is never forwarded to the upstream API. Inside those, a request that narrows itself
+with `X-CDP-Untrusted` or `X-CDP-Tools` gets 400 when the value is malformed.
 
 Slow and greedy clients are bounded (`http_limits`): request headers within 10 s, the body within 30 s and
 1 MiB, four idle `GET /mcp` streams per principal.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,6 +46,7 @@ from cdp_mcp.access.narrowing import HeaderCheck
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.http_limits import DEFAULT_LIMITS, HeaderDeadlineProtocol, HttpLimits, RequestLimits
 from cdp_mcp.rpc_errors import PlainRpcErrors
+from cdp_mcp.server import health_problems
 from cdp_mcp.settings import MCP_PATH, Settings
 from cdp_mcp.settings.urls import is_loopback
 from cdp_mcp.sign_in.http_auth import ResourceServer
@@ -73,14 +76,14 @@ _URL_TOKEN = re.compile(r"(?i)([?&]access_token=)[^&#\s]*")
 logger = logging.getLogger(__name__)
 
 
-def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
-    """Exact match, or `scheme://host:*` matching that host with any port (or none)."""
+def _allowed(value: str, allowed: Sequence[str]) -> bool:
+    """Exact match, or `[scheme://]host:*` matching that host with any port (or none): an Origin or a Host."""
     for pattern in allowed:
-        if origin == pattern:
+        if value == pattern:
             return True
         if pattern.endswith(":*"):
             base = pattern[:-2]
-            if origin == base or (origin.startswith(base + ":") and origin[len(base) + 1:].isdigit()):
+            if value == base or (value.startswith(base + ":") and value[len(base) + 1:].isdigit()):
                 return True
     return False
 
@@ -97,13 +100,16 @@ def _malformed_credentials(scope: Scope) -> str | None:
 
 
 class _Guard:
-    """ASGI middleware: one way of sending credentials (everywhere), then the Origin allowlist and the bearer
-    token (every path but the health check)."""
+    """ASGI middleware: one way of sending credentials (everywhere), then, for every path but the health check,
+    the Host on loopback (DNS rebinding), the Origin allowlist and the bearer token. The one place Host and Origin
+    are checked (the SDK's own copy is off)."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str],
+                 hosts: Sequence[str] | None) -> None:
         self.app = app
         self.token = token.encode() if token else None
         self.origins = tuple(origins)
+        self.hosts = tuple(hosts) if hosts is not None else None  # None: any Host (off loopback)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,8 +125,15 @@ class _Guard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if self.hosts is not None and not _allowed(headers.get("host", ""), self.hosts):
+            logger.warning("refused a request for Host %r (loopback server)", headers.get("host"))
+            response = JSONResponse(
+                {"error": "misdirected_request", "error_description": "This server answers on loopback only, as "
+                 "127.0.0.1, localhost or [::1]."}, status_code=421)
+            await response(scope, receive, send)
+            return
         origin = headers.get("origin")
-        if origin is not None and not _origin_allowed(origin, self.origins):
+        if origin is not None and not _allowed(origin, self.origins):
             logger.warning("refused a request from Origin %r", origin)
             response = JSONResponse(
                 {"error": "forbidden", "error_description": "This Origin is not allowed; add it to "
@@ -186,9 +199,8 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     token = _auth_token(settings, host) if signin is None else None
     extra = list(allowed_origins if allowed_origins is not None else settings.http.mcp_allowed_origins or ())
     origins = [*LOOPBACK_ORIGINS, *extra] if is_loopback(host) else extra
-    security = (TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(LOOPBACK_HOSTS),
-                                          allowed_origins=origins)
-                if is_loopback(host) else TransportSecuritySettings(enable_dns_rebinding_protection=False))
+    # Host and Origin are checked once, by _Guard: the SDK's copy of those checks matches differently.
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     mcp_app = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
                                          transport_security=security, host=host)
     backend = "embedded-sandbox" if settings.api.uses_sandbox else "b2b-api"
@@ -196,8 +208,9 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     auth = "oauth" if signin else "bearer" if token else "none"
 
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "server": server.name, "version": __version__, "backend": backend,
-                             "auth": auth})
+        problems = await health_problems(server)
+        return JSONResponse({"status": "unhealthy" if problems else "ok", "server": server.name, "version": __version__,
+                             "backend": backend, "auth": auth, **problems}, status_code=503 if problems else 200)
 
     def principal(scope: Scope) -> str:
         return current_caller(settings, scope).principal
@@ -224,7 +237,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     app = Starlette(routes=routes, lifespan=lifespan, middleware=signin.middleware() if signin else None)
     app.add_middleware(HeaderCheck, tools=[s.name for s in all_specs()])  # X-CDP-Untrusted, X-CDP-Tools well formed
     app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
-    app.add_middleware(_Guard, token=token, origins=origins)
+    app.add_middleware(_Guard, token=token, origins=origins, hosts=LOOPBACK_HOSTS if is_loopback(host) else None)
     return app
 
 
@@ -249,6 +262,9 @@ def uvicorn_config(app: ASGIApp, *, host: str, port: int, log_level: str = "INFO
                           server_header=False, http=HeaderDeadlineProtocol.with_timeout(limits.header_timeout))
 
 
-def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO") -> None:
-    """Run `app` with uvicorn until interrupted."""
-    uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level)).run()
+def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO",
+               sock: socket.socket | None = None) -> None:
+    """Run `app` with uvicorn until interrupted, on `sock` when given (bound by the caller, so that a busy port is
+    the caller's one-line error rather than uvicorn's)."""
+    server = uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level))
+    server.run(sockets=[sock] if sock is not None else None)

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from cdp_mcp.access.guard import AccessMiddleware, CallGuard
+from cdp_mcp.access.guard import AccessMiddleware, CallGuard, RefusedCalls
+from cdp_mcp.access.narrowing import Narrowed
 from cdp_mcp.lifespan import BackendFactory, BackendSlot
-from cdp_mcp.resources_and_prompts import register_resources_and_prompts
+from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME, OVERVIEW_URI, register_resources_and_prompts
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
 from cdp_mcp.tools.spec import ToolSpec
@@ -30,7 +32,7 @@ from cdp_mcp.views import apps_extension
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["SERVER_NAME", "build_server", "instructions"]
+__all__ = ["SERVER_NAME", "build_server", "health_problems", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
 _PAGED = "<a tool that pages with cursor>"
@@ -101,11 +103,24 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
                 slot.close()
 
     tools, specs = build_tools(settings, guard)
+    refused = RefusedCalls(guard, [s.name for s in specs], guarded_uris=OVERVIEW_URI.partition("{")[0],
+                           resource_name=OVERVIEW_AUDIT_NAME)  # calls the SDK refuses are audited and counted too
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
     server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
                                                lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
-                                               middleware=[AccessMiddleware(guard, specs), ArgumentErrors(tools),
-                                                           ResourceLabels()],
+                                               middleware=[Narrowed(), refused, AccessMiddleware(guard, specs),
+                                                           ArgumentErrors(tools), ResourceLabels()],
                                                extensions=[apps_extension(views)] if views else None)
     register_resources_and_prompts(server, settings, specs, guard)
+    _GUARDS[server] = guard
     return server
+
+
+_GUARDS: WeakKeyDictionary[MCPServer[Any], CallGuard] = WeakKeyDictionary()
+
+
+async def health_problems(server: MCPServer[Any]) -> dict[str, str]:
+    """What keeps `server` (built by `build_server`) from serving calls, for /healthz: {} when nothing does (a
+    failing audit trail refuses every call, so a load balancer should send them elsewhere)."""
+    guard = _GUARDS.get(server)
+    return await guard.problems() if guard is not None else {}

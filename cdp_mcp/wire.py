@@ -216,8 +216,15 @@ class CampaignsData(WireModel):
     dataList: Annotated[list[Campaign], chosen(SYSTEM, ITEMS)]
 
 
-class SearchCampaignsData(CampaignsData):
-    pass
+class SearchCampaignsData(WireModel):
+    """The vendor documents this answer as "like searchSegments": its fields are documented as there (items open)."""
+
+    customerId: Annotated[int, doc(SYSTEM, "customer")]
+    currentPage: Annotated[int, doc(SYSTEM, "current_page")]
+    pageSize: Annotated[int, doc(SYSTEM, "page_size")]
+    totalCount: Annotated[int, doc(SYSTEM, "total")]
+    totalPages: Annotated[int, chosen(SYSTEM, "total_pages"), Field(description="as campaigns sends it")]
+    dataList: Annotated[list[Campaign], doc(SYSTEM, ITEMS)]
 
 
 class Product(WireModel):
@@ -326,8 +333,8 @@ class UserAttributesData(WireModel):
 class GcrIdData(WireModel):
     """One item of the gcr response's `data` list."""
 
-    status: Annotated[Literal["Available", "Not available"], chosen(SYSTEM, "status"),
-                      Field(description='the vendor shows only "Not available"; "Available" is our word for a match')]
+    status: Annotated[Literal["Available", "Not available"], doc(SYSTEM, "status"),
+                      Field(description='the vendor shows "Not available"; "Available" is our word for a match')]
     gcrId: Annotated[int, doc(SYSTEM, "gcr_id"), Field(description="-1 when not available")]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from cdp_mcp.clock import ManualClock
+from cdp_mcp.commands import common
 from cdp_mcp.sandbox import SandboxOptions
 from cdp_mcp.sandbox.server import SandboxThread
 
@@ -20,6 +21,14 @@ from cdp_mcp.sandbox.server import SandboxThread
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _secrets_masked_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process masks the secrets its settings hold in every log line for its whole life (`protect_secrets`); a
+    test masks only its own, so another test's one-letter secret never garbles its log lines."""
+    monkeypatch.setattr(common, "_SECRETS", set())
+    monkeypatch.setattr(common, "_MASKED", [])
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,15 @@
 `FaultInjector(app)` wraps an ASGI app: the sandbox's own (served in process through `httpx2.ASGITransport`, for
 the client's tests) or `forward_to(target)` (served on loopback by `fault_proxy`, so the MCP server reaches it as
 its `CDP_B2B_API_URL` over real HTTP). Faults are set per route and answered in order: a gateway's HTML 502, a
-503 before the sandbox answers, a 401 for every token, a quota refusal worded unlike the sandbox, or a body
-trickled a few bytes at a time. `seen` counts every request by the last segment of its path; `hung_up` counts
-trickled answers the client abandoned.
+503 before the sandbox answers, a 401 for every token, a quota refusal worded unlike the sandbox, a body trickled
+a few bytes at a time, or the app's own answer rewritten into another shape. `seen` counts every request by the
+last segment of its path; `hung_up` counts trickled answers the client abandoned.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +22,7 @@ import uvicorn
 
 from cdp_mcp.sandbox.server import bind_socket
 
-__all__ = ["Fault", "FaultInjector", "FaultProxy", "fault_proxy", "forward_to"]
+__all__ = ["Fault", "FaultInjector", "FaultProxy", "answer_with", "fault_proxy", "forward_to"]
 
 _HOP = {b"host", b"content-length", b"connection", b"transfer-encoding"}
 ASGIApp = Any
@@ -31,7 +31,9 @@ ASGIApp = Any
 @dataclass
 class Fault:
     """One way to answer a route: `status`/`body`/`headers` for the next `times` requests (None: every one); with
-    `trickle`, a 200 whose body comes `chunk` bytes every `every` seconds, never ending."""
+    `trickle`, a 200 whose body comes `chunk` bytes every `every` seconds, never ending; with `reshape`, the app's
+    own answer (its status) with the body rewritten by `reshape` and sent with `headers` (a tenant that answers
+    in another shape)."""
 
     status: int = 200
     body: bytes = b""
@@ -40,6 +42,7 @@ class Fault:
     trickle: bool = False
     chunk: int = 8
     every: float = 0.5
+    reshape: Callable[[bytes], bytes] | None = None
 
 
 class FaultInjector:
@@ -75,14 +78,27 @@ class FaultInjector:
         if fault is None:
             await self.app(scope, receive, send)
             return
+        if fault.reshape is not None:
+            await self._reshaped(fault, fault.reshape, scope, receive, send)
+            return
         while (await receive()).get("more_body"):  # the request is read whole before it is answered
             pass
-        await (self._trickle(fault, receive, send) if fault.trickle else self._answer(fault, send))
+        await (self._trickle(fault, receive, send) if fault.trickle else answer_with(fault, send))
 
-    async def _answer(self, fault: Fault, send: Any) -> None:
-        headers = [(k.encode(), v.encode()) for k, v in fault.headers.items()]
-        await send({"type": "http.response.start", "status": fault.status, "headers": headers})
-        await send({"type": "http.response.body", "body": fault.body})
+    async def _reshaped(self, fault: Fault, reshape: Callable[[bytes], bytes], scope: dict[str, Any], receive: Any,
+                        send: Any) -> None:
+        started: dict[str, Any] = {}
+        body = b""
+
+        async def keep(message: dict[str, Any]) -> None:
+            nonlocal body
+            if message["type"] == "http.response.start":
+                started.update(message)
+            else:
+                body += message.get("body", b"")
+
+        await self.app(scope, receive, keep)
+        await answer_with(Fault(status=started["status"], body=reshape(body), headers=fault.headers), send)
 
     async def _trickle(self, fault: Fault, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
@@ -97,6 +113,13 @@ class FaultInjector:
             while True:
                 await send({"type": "http.response.body", "body": b" " * fault.chunk, "more_body": True})
                 await anyio.sleep(fault.every)
+
+
+async def answer_with(fault: Fault, send: Any) -> None:
+    """Send `fault`'s status, headers and body as the whole answer."""
+    headers = [(k.encode(), v.encode()) for k, v in fault.headers.items()]
+    await send({"type": "http.response.start", "status": fault.status, "headers": headers})
+    await send({"type": "http.response.body", "body": fault.body})
 
 
 def forward_to(target: str, http: httpx2.AsyncClient) -> ASGIApp:

@@ -1,5 +1,5 @@
 """Helpers several test packages (and the benchmarks) share: a free loopback port, an ASGI app served by uvicorn,
-the environment variables `Settings` reads.
+a private redis-server that can be stopped and started again, the environment variables `Settings` reads.
 
 A plain module, not a conftest: importing it never registers fixtures twice.
 """
@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,7 +26,7 @@ from starlette.types import ASGIApp
 
 from cdp_mcp.settings import SETTINGS
 
-__all__ = ["LIST_BUDGET", "MODEL_BUDGET", "Surface", "descriptors", "free_port", "served_on",
+__all__ = ["LIST_BUDGET", "MODEL_BUDGET", "RedisProcess", "Surface", "descriptors", "free_port", "served_on",
            "settings_environment_names", "worker_threads"]
 
 
@@ -52,6 +57,56 @@ async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None =
             finally:
                 server.should_exit = True
     sock.close()
+
+
+class RedisProcess:
+    """A private redis-server on 127.0.0.1:<free port>, password-protected, nothing saved to disk; `stop()` and
+    `start()` take it down and bring it back on the same port (Redis outages). `binary()` is None when none is
+    installed: callers skip, saying so."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.password = secrets.token_hex(16)
+        self.directory = directory
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def binary() -> str | None:
+        return shutil.which("redis-server")
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        binary = self.binary()
+        if binary is None:
+            raise RuntimeError("redis-server is not on PATH (apt-get install redis-server)")
+        args = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+                "--dir", str(self.directory), "--requirepass", self.password,
+                "--logfile", str(self.directory / "redis.log")]
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while True:  # start-up, not a test: wait until it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start; see {self.directory / 'redis.log'}") from None
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def descriptors(prefix: str) -> tuple[int, int]:

@@ -159,6 +159,23 @@ def test_a_problem_across_concerns_names_both_variables(monkeypatch: pytest.Monk
     assert "0123456789" not in caught.value.message
 
 
+@pytest.mark.parametrize("host", ["127.attacker.example", "127.0.0.1.nip.io", "localhost.evil.example", "0.0.0.0"])
+def test_plain_http_sign_in_urls_only_on_a_loopback_address(monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    """http:// is allowed for the issuer and the public URL on this machine only: a host name that merely starts
+    like a loopback address is some other machine."""
+    monkeypatch.setenv("CDP_MCP_OAUTH_ISSUER", f"http://{host}/realms/corp")
+    monkeypatch.setenv("CDP_MCP_PUBLIC_URL", "https://cdp.example.com")
+    with pytest.raises(ConfigurationError, match="CDP_MCP_OAUTH_ISSUER must use https://"):
+        Settings.load()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "[::1]", "localhost"])
+def test_plain_http_sign_in_urls_are_accepted_on_loopback(monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    monkeypatch.setenv("CDP_MCP_OAUTH_ISSUER", f"http://{host}:8080/realms/corp")
+    monkeypatch.setenv("CDP_MCP_PUBLIC_URL", f"http://{host}:8000")
+    assert Settings.load().sign_in.enabled
+
+
 def test_the_untrusted_mode_reads_as_a_host_writes_it_and_refuses_anything_else(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDP_UNTRUSTED", " Omit ")

@@ -18,7 +18,7 @@ from cdp_mcp.catalog import RESOURCES, resource
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.sandbox.server import SandboxThread
-from tests.client.rig import open_client_rig
+from tests.client.rig import Recorder, open_client_rig
 
 pytestmark = pytest.mark.anyio
 
@@ -67,22 +67,6 @@ def test_the_sandbox_serves_exactly_the_documented_routes(sandbox_server: Sandbo
               if "POST" in getattr(route, "methods", set())}
     assert served == {TOKEN_CREATE, TOKEN_UPDATE, *PROFILE.values()}
     assert {r.name for r in RESOURCES} == set(PROFILE)
-
-
-class Recorder(httpx2.AsyncBaseTransport):
-    """A real loopback transport that keeps every request it sends."""
-
-    def __init__(self) -> None:
-        self.inner = httpx2.AsyncHTTPTransport()
-        self.requests: list[httpx2.Request] = []
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @pytest.fixture

@@ -6,20 +6,28 @@ refuses a tool their scopes do not fully reach (naming the scope to ask for), ru
 backend if needed), turns an unexpected exception into an error carrying a request id (logged with the
 traceback under that id), and writes the audit line whatever happened, cancellation included. The request id
 is also set on the SDK's span for the call. `AccessMiddleware` applies the same grants to `tools/list` (each
-person sees the tools their scopes reach).
+person sees the tools their scopes reach). `RefusedCalls` accounts for the calls the SDK refuses before any
+tool runs (arguments that break the schema, an unknown tool, an overview URI that is no gcr_id): each is counted
+against the caller's rate limit and audited (`INVALID_ARGUMENTS`, `UNKNOWN_TOOL`, `INVALID_RESOURCE`), so
+probing costs what calling does.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from mcp import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 from opentelemetry import trace
 from pydantic import BaseModel
 
@@ -34,10 +42,10 @@ from cdp_mcp.access.caller import (
     noting_reads,
     visible_tools,
 )
-from cdp_mcp.access.narrowing import narrowed, narrowing_of, untrusted_mode
+from cdp_mcp.access.narrowing import untrusted_mode
 from cdp_mcp.access.ratelimit import RateLimiter, rate_limiter_for
 from cdp_mcp.client.identity import CustomerIdentity, identity_arguments
-from cdp_mcp.errors import CallRateLimitedError, CdpError, UnexpectedFailureError
+from cdp_mcp.errors import AuditUnavailableError, CallRateLimitedError, CdpError, UnexpectedFailureError
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -45,7 +53,8 @@ if TYPE_CHECKING:
 
     from cdp_mcp.settings import Settings
 
-__all__ = ["AccessMiddleware", "CallGuard", "new_request_id"]
+__all__ = ["INVALID_ARGUMENTS", "INVALID_RESOURCE", "UNKNOWN_TOOL", "AccessMiddleware", "CallGuard", "RefusedCalls",
+           "new_request_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +80,23 @@ def _customers(model: BaseModel | None, arguments: dict[str, Any]) -> dict[str, 
     gcr_id = getattr(model, "gcr_id", None) if model is not None else None
     gcr_id = gcr_id if gcr_id is not None else arguments.get("gcr_id")
     return {"gcr_id": gcr_id} if gcr_id is not None else {}
+
+
+INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
+UNKNOWN_TOOL = "UNKNOWN_TOOL"
+INVALID_RESOURCE = "INVALID_RESOURCE"
+"""Audit outcomes of calls the SDK refused before any tool ran."""
+_NAMED = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
+
+
+@dataclass(slots=True)
+class _Accounting:
+    """One request under `RefusedCalls`: whether a tool ran it under the guard (which then audited it)."""
+
+    guarded: bool = False
+
+
+_ACCOUNTING: ContextVar[_Accounting | None] = ContextVar("cdp_mcp_accounting", default=None)
 
 
 class CallGuard:
@@ -104,6 +130,8 @@ class CallGuard:
         `name` is what the audit line and an unexpected failure call it (default: the tool's name).
         """
         name = name or spec.name
+        if (accounting := _ACCOUNTING.get()) is not None:
+            accounting.guarded = True
         started = time.perf_counter()
         request_id = new_request_id()
         trace.get_current_span().set_attribute("cdp.request_id", request_id)
@@ -128,15 +156,44 @@ class CallGuard:
             finally:
                 if self.audit.enabled:
                     self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
-                                                      request_id, started))
+                                                request_id, started))
 
-    async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:
-        if (hidden := hidden_tool_error(spec.name)) is not None:
-            raise hidden
+    async def refused(self, name: str, outcome: str, arguments: dict[str, Any], request: Any,
+                      started: float) -> CdpError | None:
+        """Account for a call the SDK refused before any tool ran: take it from the caller's bucket and audit it.
+
+        Returns the rate limit's refusal (over the limit, or its store unavailable) for the caller to see instead.
+        """
+        caller = current_caller(self.settings, request)
+        error: CdpError | None = None
+        try:
+            await self._take(caller)
+        except CdpError as exc:
+            error, outcome = exc, exc.code
+        if self.audit.enabled:
+            kinds = sorted({*_identifier_kinds(arguments),
+                            *(k for k, v in identity_arguments(arguments).items() if v is not None)})
+            try:
+                self.audit.write(self._entry(caller, name, [], {}, kinds, outcome, new_request_id(), started))
+            except AuditUnavailableError as exc:
+                error = exc
+        return error
+
+    async def problems(self) -> dict[str, str]:
+        """What keeps this server from serving calls, for /healthz: {} when nothing does."""
+        failure = await self.audit.recheck()
+        return {"audit": f"failing ({failure}): calls are refused"} if failure else {}
+
+    async def _take(self, caller: Caller) -> None:
         if self.limiter is not None:
             wait = await self.limiter.take(caller.principal)
             if wait is not None:
                 raise CallRateLimitedError(self.limiter.per_minute, wait)
+
+    async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:
+        if (hidden := hidden_tool_error(spec.name)) is not None:
+            raise hidden
+        await self._take(caller)
         allowed = caller.resources()
         if allowed is not None and not set(spec.resources) <= allowed:
             raise missing_scopes_error(self.settings, name, set(spec.resources) - allowed)
@@ -152,10 +209,16 @@ class CallGuard:
                 identifiers = sorted(k for k, v in identity_arguments(arguments).items() if v is not None)
         else:
             identifiers = _identifier_kinds(arguments)
+        return self._entry(caller, name, reads, _customers(model, arguments), identifiers, outcome, request_id,
+                           started)
+
+    def _entry(self, caller: Caller, name: str, reads: list[str], customers: dict[str, Any],
+               identifiers: dict[str, str] | list[str], outcome: str, request_id: str,
+               started: float) -> dict[str, Any]:
         return {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "principal": caller.principal, "client_id": caller.client_id, "tool": name, "resources": reads,
-            **_customers(model, arguments), "identifiers": identifiers, "redacted": must_redact(self.settings),
+            **customers, "identifiers": identifiers, "redacted": must_redact(self.settings),
             "untrusted": untrusted_mode(self.settings.server.untrusted),
             "outcome": outcome, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "request_id": request_id, "transport": caller.transport,
@@ -163,25 +226,66 @@ class CallGuard:
 
 
 class AccessMiddleware:
-    """SDK server middleware: holds the request's narrowing (`X-CDP-*` headers) while it is served, and each
-    person's `tools/list` shows only the tools their scopes reach and the request keeps."""
+    """SDK server middleware: each person's `tools/list` shows only the tools their scopes reach and the request
+    keeps (`Narrowed`, before it, holds what the request asked to be spared)."""
 
     def __init__(self, guard: CallGuard, specs: Sequence[GuardedCall]) -> None:
         self._guard = guard
         self._specs = list(specs)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        request = ctx.request
-        with narrowed(narrowing_of(getattr(request, "headers", None))):
-            return await self._serve(ctx, call_next)
-
-    async def _serve(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         if ctx.method == "tools/list":
             names = visible_tools(self._guard.settings, self._specs)
             if names is not None:
                 result = _only(result, names)
         return result
+
+
+class RefusedCalls:
+    """SDK server middleware: a `tools/call`, or a read of a resource under `guarded_uris` (the customer overview),
+    that no tool ran under the guard (the SDK refused it first) is a call all the same: counted against the
+    caller's rate limit and audited (the read under `resource_name`). Over the limit, the caller sees the rate
+    limit's refusal instead of the SDK's."""
+
+    def __init__(self, guard: CallGuard, tools: Sequence[str], *, guarded_uris: str, resource_name: str) -> None:
+        self._guard = guard
+        self._tools = frozenset(tools)
+        self._uris = guarded_uris
+        self._resource = resource_name
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params or {}
+        overview = ctx.method == "resources/read" and str(params.get("uri", "")).startswith(self._uris)
+        if not (ctx.method == "tools/call" or overview) or (self._guard.limiter is None
+                                                             and not self._guard.audit.enabled):
+            return await call_next(ctx)
+        started = time.perf_counter()
+        accounting = _Accounting()
+        reset = _ACCOUNTING.set(accounting)
+        try:
+            result = await call_next(ctx)
+        except MCPError:
+            if overview and not accounting.guarded:
+                error = await self._guard.refused(self._resource, INVALID_RESOURCE, {}, ctx.request, started)
+                if error is not None:
+                    raise MCPError(code=INVALID_PARAMS, message=error.for_model()) from None
+            raise
+        finally:
+            _ACCOUNTING.reset(reset)
+        if accounting.guarded or overview or not (isinstance(result, dict) and result.get("isError")):
+            return result
+        name = params.get("name")
+        arguments = params.get("arguments")
+        known = isinstance(name, str) and name in self._tools
+        error = await self._guard.refused(
+            name if isinstance(name, str) and _NAMED.fullmatch(name) else "(unreadable tool name)",
+            INVALID_ARGUMENTS if known else UNKNOWN_TOOL, arguments if isinstance(arguments, dict) else {},
+            ctx.request, started)
+        if error is None:
+            return result
+        refusal = CallToolResult(content=[TextContent(type="text", text=error.for_model())], is_error=True)
+        return refusal.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def _only(result: HandlerResult, names: set[str]) -> HandlerResult:

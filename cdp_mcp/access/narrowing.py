@@ -4,8 +4,9 @@ A client (an agent framework, a gateway) can ask for less than the deployment se
 header works: `X-CDP-Untrusted: omit` leaves customer-written text out of its results even where CDP_UNTRUSTED is
 `sanitize` (`sanitize` asks for nothing, so it cannot undo an operator's `omit`); `X-CDP-Tools` names the tools it
 wants, and only those of the tools the person could see anyway are listed and callable. `Narrowing` is read from
-the headers once per MCP request (`AccessMiddleware`) and held for the request (`narrowed`); over stdio there are
-no headers and nothing is narrowed. `check_headers` refuses a malformed value with 400 at the HTTP door, naming it.
+the headers once per MCP request and held while it is served (`Narrowed`, the first server middleware); over stdio
+there are no headers and nothing is narrowed. `HeaderCheck` refuses a malformed value with 400 at the HTTP door,
+naming it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["TOOLS_HEADER", "UNTRUSTED_HEADER", "HeaderCheck", "Narrowing", "current_narrowing", "narrowed",
-           "narrowing_of", "untrusted_mode"]
+__all__ = ["TOOLS_HEADER", "UNTRUSTED_HEADER", "HeaderCheck", "Narrowed", "Narrowing", "current_narrowing",
+           "narrowed", "narrowing_of", "untrusted_mode"]
 
 UNTRUSTED_HEADER = "X-CDP-Untrusted"
 TOOLS_HEADER = "X-CDP-Tools"
@@ -87,6 +90,15 @@ def narrowed(narrowing: Narrowing) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+class Narrowed:
+    """SDK server middleware, the first: holds the narrowing a request's headers ask for while it is served, so the
+    tool list, the guard, the results and the audit line all see it (nothing over stdio)."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        with narrowed(narrowing_of(getattr(ctx.request, "headers", None))):
+            return await call_next(ctx)
 
 
 class HeaderCheck:

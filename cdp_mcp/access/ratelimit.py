@@ -5,9 +5,10 @@ so a person may burst up to the limit and then goes on at the steady rate. With 
 bucket lives in Redis and one Lua script takes from it atomically on Redis's own clock, so replicas behind
 a load balancer enforce one limit, not one each. Keys are `{prefix}:rate:{digest of the principal}`.
 
-When Redis cannot be reached the call is let through and a warning logged (at most once a minute): the
-limit protects the upstream API and the tenant's quota, and the token store already refuses work when Redis
-is down, so failing closed here would only add a second, less clear error.
+When Redis cannot be reached the call is refused (`RateLimitStoreUnavailableError`, a tool error that says the
+rate limit store is unavailable) and a warning logged (at most once a minute): the limit is there to bound what
+one person can read, and a Redis outage must not lift it. Redis's client reconnects by itself, so calls are
+admitted again as soon as Redis is back.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from cdp_mcp.redis_connection import redis_client
+from cdp_mcp.errors import RateLimitStoreUnavailableError
+from cdp_mcp.redis_connection import redis_client, redis_location
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -63,7 +65,9 @@ class RateLimiter(Protocol):
 
     per_minute: int
 
-    async def take(self, principal: str) -> float | None: ...
+    async def take(self, principal: str) -> float | None:
+        """Raises `RateLimitStoreUnavailableError` when the buckets cannot be reached (the call is refused)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -99,6 +103,7 @@ class RedisBuckets:
 
     def __init__(self, per_minute: int, url: SecretStr, *, prefix: str, timeout: float = 2.0) -> None:
         self.per_minute = per_minute
+        self._location = redis_location(url)
         self._prefix = prefix
         self._redis, self._errors = redis_client(url, timeout=timeout)
         self._take = self._redis.register_script(_TAKE)
@@ -118,8 +123,9 @@ class RedisBuckets:
         except self._errors as exc:
             if time.monotonic() - self._warned > _WARN_EVERY:
                 self._warned = time.monotonic()
-                logger.warning("Rate limit not enforced: Redis is unreachable (%s)", type(exc).__name__)
-            return None
+                logger.warning("Refusing tool calls: the rate limit store (Redis at %s) is unreachable (%s)",
+                               self._location, type(exc).__name__)
+            raise RateLimitStoreUnavailableError(self._location) from None
         return None if int(allowed) == 1 else float(wait)
 
     async def aclose(self) -> None:

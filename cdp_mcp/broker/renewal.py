@@ -5,10 +5,12 @@ allowance). Near the allowance's end, re-scope an idle token of another scope wi
 creating; at the end, refuse with the moment creation becomes possible again. A creation that failed after
 reaching the API (`OutcomeUnknownError`) is counted in the ledger as spent and not repeated within the call:
 the next call reads the shared state again (another process may have stored a token for the scope) before
-creating. A token is due for extension at 80% of its lifetime, or earlier when it would expire before its
-next use if uses keep coming as far apart as the last two. Tokens used within `KEEP_ALIVE` are extended when
-due even while their own scope is quiet (riding on other calls), since a token that dies while idle costs a
-creation later.
+creating. One answered with success but without a token that can be read (`TokenUnreadableError`) is counted
+too, and stops creation for its scope for `UNREADABLE_STOP` (persisted, so restarts and siblings keep to it;
+another cdp-mcp version, which may read the answer, tries again). A token is due for extension at 80% of its
+lifetime, or earlier when it would expire before its next use if uses keep coming as far apart as the last two.
+Tokens used within `KEEP_ALIVE` are extended when due even while their own scope is quiet (riding on other
+calls), since a token that dies while idle costs a creation later.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from datetime import datetime, timedelta
 import anyio
 
 from cdp_mcp.broker.ledger import near_limit, warn_level
-from cdp_mcp.broker.state import SHARED_SCOPE_KEY, StoredState, TokenRecord, record_from_issued
+from cdp_mcp.broker.state import SHARED_SCOPE_KEY, CreationStop, StoredState, TokenRecord, record_from_issued
 from cdp_mcp.client.protocols import IssuedToken, TokenApi
 from cdp_mcp.clock import Clock
-from cdp_mcp.errors import CdpError, OutcomeUnknownError, TokenExpiredError, TokenQuotaError
+from cdp_mcp.errors import CdpError, OutcomeUnknownError, TokenExpiredError, TokenQuotaError, TokenUnreadableError
 from cdp_mcp.settings import Settings
+from cdp_mcp.version import __version__
 
-__all__ = ["API_BLOCK", "KEEP_ALIVE", "MIN_LEARNED_VALIDITY", "BrokerStats", "Renewer"]
+__all__ = ["API_BLOCK", "KEEP_ALIVE", "MIN_LEARNED_VALIDITY", "UNREADABLE_STOP", "BrokerStats", "Renewer"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,9 @@ API_BLOCK = timedelta(minutes=15)
 """How long to stop creating after the API refused a creation without saying until when."""
 KEEP_ALIVE = timedelta(hours=4)
 """Tokens used within this horizon are extended when due, riding on any call: an update is free."""
+UNREADABLE_STOP = timedelta(hours=24)
+"""How long creation for a scope stops after a successful creation whose token could not be read: the answer's
+shape will not change by asking again, and each try spends one of the day's creations."""
 MIN_LEARNED_VALIDITY = 60
 """Seconds: a token revoked moments after its creation must not make every later token look that short-lived."""
 
@@ -52,6 +58,14 @@ class BrokerStats:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+def _unreadable(resources: frozenset[str], until: datetime) -> TokenUnreadableError:
+    scope = ", ".join(sorted(resources))
+    return TokenUnreadableError(
+        f"The API answered a token creation for {scope} with success, but cdp-mcp could not read the token in its "
+        f"answer. Token creation for {scope} is stopped until {until:%Y-%m-%d %H:%M} UTC, so that the tenant's daily "
+        "allowance is not spent on answers that cannot be read.", retry_at=until)
 
 
 class Renewer:
@@ -155,6 +169,10 @@ class Renewer:
 
     async def _create(self, state: StoredState, key: str, resources: frozenset[str], *, renewal: bool) -> str:
         now = self._clock.now()
+        stop = state.stopped.get(key)
+        if stop is not None and stop.applies(now, __version__):
+            raise _unreadable(resources, stop.until)
+        state.stopped.pop(key, None)
         ledger = state.ledger
         used = ledger.used(now)
         blocked = ledger.blocked(now)
@@ -170,6 +188,13 @@ class Renewer:
         except TokenQuotaError as exc:
             ledger.block(exc.retry_at or now + API_BLOCK)
             raise self._refusal(resources, used, ledger.blocked_until, by_api=True) from exc
+        except TokenUnreadableError:
+            ledger.record(now)  # made and counted, most likely: only its token could not be read
+            self._stats.unconfirmed += 1
+            stop = state.stopped[key] = CreationStop(until=now + UNREADABLE_STOP, version=__version__)
+            logger.warning("Token creation for scope %s stopped until %s: its answer could not be read", key,
+                           stop.until.isoformat())
+            raise _unreadable(resources, stop.until) from None
         except OutcomeUnknownError:
             ledger.record(now)  # the server may have made (and counted) it: the allowance says so too
             self._stats.unconfirmed += 1

@@ -20,6 +20,7 @@ __all__ = [
     "REFRESH_FRACTION",
     "SHARED_SCOPE_KEY",
     "STATE_VERSION",
+    "CreationStop",
     "StoredState",
     "TokenRecord",
     "record_from_issued",
@@ -150,6 +151,25 @@ def _times(started: datetime, end: datetime) -> tuple[datetime, datetime]:
     return started + (expires_at - started) * REFRESH_FRACTION, expires_at
 
 
+@dataclass(frozen=True, slots=True)
+class CreationStop:
+    """Creation for a scope stopped after a successful creation whose token could not be read: until `until`, for
+    the cdp-mcp `version` that could not read it (another version may read the answer, so it tries again)."""
+
+    until: datetime
+    version: str
+
+    def applies(self, now: datetime, version: str) -> bool:
+        return now < self.until and version == self.version
+
+    def to_json(self) -> dict[str, Any]:
+        return {"until": self.until.isoformat(), "version": self.version}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CreationStop:
+        return cls(until=_aware(datetime.fromisoformat(raw["until"])), version=str(raw["version"]))
+
+
 @dataclass(slots=True)
 class StoredState:
     """Everything persisted for one tenant namespace.
@@ -157,11 +177,13 @@ class StoredState:
     `learned_validity` (seconds) is the shortest life a token was seen to have when the server never stated
     one: with the validity unit misconfigured (the docs contradict themselves), computed expiries would
     otherwise run long and every token would die unextended, at the price of a creation each time.
+    `stopped` holds the scopes whose creation answers could not be read (`CreationStop`).
     """
 
     tokens: dict[str, TokenRecord] = field(default_factory=dict)
     ledger: CreationLedger = field(default_factory=CreationLedger)
     learned_validity: int | None = None
+    stopped: dict[str, CreationStop] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +191,7 @@ class StoredState:
             "tokens": {key: record.to_json() for key, record in sorted(self.tokens.items())},
             "ledger": self.ledger.to_json(),
             "learned_validity": self.learned_validity,
+            "stopped": {key: stop.to_json() for key, stop in sorted(self.stopped.items())},
         }
 
     @classmethod
@@ -177,6 +200,7 @@ class StoredState:
         if raw.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported token state version {raw.get('version')!r}")
         tokens = {str(key): TokenRecord.from_json(value) for key, value in dict(raw.get("tokens") or {}).items()}
+        stopped = {str(key): CreationStop.from_json(value) for key, value in dict(raw.get("stopped") or {}).items()}
         learned = raw.get("learned_validity")
         return cls(tokens=tokens, ledger=CreationLedger.from_json(dict(raw.get("ledger") or {})),
-                   learned_validity=int(learned) if learned else None)
+                   learned_validity=int(learned) if learned else None, stopped=stopped)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -30,7 +30,7 @@ from cdp_mcp.errors import CdpError, OutcomeUnknownError, UpstreamResponseError,
 from cdp_mcp.settings import SANDBOX_TENANT_HASH, Settings
 from cdp_mcp.tracing import traced_upstream
 
-__all__ = ["ApiCaller"]
+__all__ = ["ApiCaller", "TextBody"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,14 @@ def _decode(response: httpx2.Response, what: str) -> Any:
         return payload
     except ValueError:  # json.JSONDecodeError among them
         return _NOT_JSON
+
+
+@dataclass(frozen=True, slots=True)
+class TextBody:
+    """A successful answer to a token call whose body is not JSON (a tenant may send the token as plain text)."""
+
+    text: str = field(repr=False)
+    media_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +106,7 @@ class ApiCaller:
         identity: CustomerIdentity | None = None,
         call: RequestKind = RequestKind.DATA,
     ) -> Any:
-        """POST and return the decoded JSON of a successful answer.
+        """POST and return the decoded JSON of a successful answer (a token call's non-JSON answer as `TextBody`).
 
         Args:
             path: relative to the client's base URL (from the catalog).
@@ -169,8 +177,9 @@ class ApiCaller:
         payload = _decode(response, what)
         if response.is_success and not is_error_envelope(payload):
             if payload is _NOT_JSON:
-                not_json = f"The API answered {what} with a body that is not JSON."
-                return _Outcome(error=_unknown_outcome(not_json) if once else UpstreamResponseError(not_json))
+                if call is not RequestKind.DATA:  # the token API reads what it can from it
+                    return _Outcome(payload=TextBody(response.text, response.headers.get("content-type", "")))
+                return _Outcome(error=UpstreamResponseError(f"The API answered {what} with a body that is not JSON."))
             return _Outcome(payload=payload)
         now = self._clock.now()
         failure = Failure.of(response, payload if payload is not _NOT_JSON else None, now)

@@ -19,6 +19,7 @@ from cdp_mcp.catalog import Header, Resource
 from cdp_mcp.catalog import resource as catalog_resource
 from cdp_mcp.client.calls import ApiCaller
 from cdp_mcp.client.envelopes import unwrap
+from cdp_mcp.client.failures import not_one_customer
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import DomainModel, PageRequest
 from cdp_mcp.client.paging import paging_body
@@ -125,8 +126,8 @@ def _params(spec: Resource, query: str | None) -> dict[str, str] | None:
 def _parse(spec: Resource, payload: Any, page: PageRequest | None, identity: CustomerIdentity) -> DomainModel:
     try:
         return PARSERS[spec.name](spec, unwrap(spec, payload), page)
-    except AmbiguousCustomerError as exc:
-        raise AmbiguousCustomerError(exc.message, matches=exc.matches, sent=identity.present()) from None
+    except AmbiguousCustomerError as exc:  # several golden records in the gcr list
+        raise not_one_customer(identity, matches=exc.matches) from None
     except (ValidationError, ValueError, TypeError) as exc:
         # Log the kind of failure only: validation messages quote input values (personal data).
         logger.debug("%s: unusable response (%s)", spec.name, type(exc).__name__)

@@ -6,7 +6,8 @@ table, the human message refines only statuses that leave room (400, 403, a 200 
 status alone decides when nothing else is known. What the call was matters (`RequestKind`): a 401 on a data call means
 the access token is dead unless an explicit code says the tenant's credentials are wrong, while on token create
 it means the credentials; a refusal that speaks of a daily or creation limit is the token quota on the token
-calls only. Messages are ours: the upstream body is never quoted, only a sanitised error code.
+calls only, whatever its status (401 and 403 included). Messages are ours: the upstream body is never quoted, only
+a sanitised error code.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
     CdpError,
+    ConflictingIdentifiersError,
     CustomerNotFoundError,
     InvalidInputError,
     RateLimitedError,
@@ -35,8 +37,9 @@ from cdp_mcp.errors import (
     UpstreamResponseError,
     UpstreamUnavailableError,
 )
+from cdp_mcp.settings import env_name
 
-__all__ = ["Failure", "FailureKind", "RequestKind", "classify", "error_for", "is_error_envelope"]
+__all__ = ["Failure", "FailureKind", "RequestKind", "classify", "error_for", "is_error_envelope", "not_one_customer"]
 
 _ERROR_STATUSES = frozenset({"error", "fail", "failed", "failure", "ko", "false"})
 _OK_STATUSES = frozenset({"ok", "success", "succeeded", "200", "0", "true", "none"})
@@ -56,6 +59,7 @@ class RequestKind(StrEnum):
 class FailureKind(StrEnum):
     """What went wrong, by meaning."""
 
+    CONFLICT = "conflict"
     AMBIGUOUS = "ambiguous"
     QUOTA = "quota"
     SCOPE = "scope"
@@ -72,6 +76,8 @@ class FailureKind(StrEnum):
 # spaces) in the code or message wins. Specific meanings come before the generic words they contain
 # ("TOKEN_LIMIT_REACHED" is a quota, not an expired token; "SCOPE_MISSING" is a scope, not bad input).
 _KEYWORDS: tuple[tuple[FailureKind, tuple[str, ...]], ...] = (
+    (FailureKind.CONFLICT, ("IDENTIFIERS CONFLICT", "CONFLICTING IDENTIFIERS", "IDENTIFIER CONFLICT",
+                            "DIFFERENT CUSTOMERS", "IDENTIFIERS MISMATCH", "IDENTIFIER MISMATCH")),
     (FailureKind.AMBIGUOUS, ("MULTIPLE", "MORE THAN ONE", "AMBIGUOUS", "SEVERAL", "DUPLICATE CUSTOMERS")),
     (FailureKind.QUOTA, ("TOKEN LIMIT", "TOKEN QUOTA", "QUOTA", "DAILY LIMIT", "CREATION LIMIT")),
     (FailureKind.SCOPE, ("SCOPE", "PERMISSION", "NOT PERMITTED", "NOT GRANTED", "NOT ALLOWED", "NOT AUTHORIZED FOR")),
@@ -91,7 +97,7 @@ _MESSAGE_MAY_CHOOSE: dict[int, frozenset[FailureKind]] = {
     401: frozenset({FailureKind.EXPIRED, FailureKind.AUTH}),
     403: frozenset({FailureKind.AUTH, FailureKind.SCOPE, FailureKind.QUOTA, FailureKind.EXPIRED}),
     404: frozenset({FailureKind.NOT_FOUND}),
-    409: frozenset({FailureKind.AMBIGUOUS}),
+    409: frozenset({FailureKind.AMBIGUOUS, FailureKind.CONFLICT}),
     429: frozenset({FailureKind.RATE, FailureKind.QUOTA}),
 }
 _TOKEN_WORDS = ("TOKEN", "EXPIRED", "SESSION")
@@ -199,10 +205,10 @@ def classify(failure: Failure, call: RequestKind = RequestKind.DATA) -> FailureK
     allowed. The token quota is a meaning of token calls only (a data call's daily limit is a rate limit)."""
     if failure.status >= 500:
         return FailureKind.UNAVAILABLE
+    if call is not RequestKind.DATA and _speaks_of_quota(failure):
+        return FailureKind.QUOTA  # whatever the status: a 401 "daily creation limit reached" is no credentials problem
     if failure.status == 401:
         return _unauthorized(failure, call)
-    if call is not RequestKind.DATA and _speaks_of_quota(failure):
-        return FailureKind.QUOTA
     kind = _kind_of(failure.code) if failure.code else None
     if kind is None:
         allowed = _MESSAGE_MAY_CHOOSE.get(failure.status)
@@ -210,6 +216,20 @@ def classify(failure: Failure, call: RequestKind = RequestKind.DATA) -> FailureK
         if kind is None or (allowed is not None and kind not in allowed):
             kind = _STATUS_DEFAULT.get(failure.status, FailureKind.UNKNOWN)
     return FailureKind.RATE if kind is FailureKind.QUOTA and call is RequestKind.DATA else kind
+
+
+_CREDENTIALS = {env_name("oauth_key_secret"): "the OAuth key secret", env_name("tenant_hash"): "the tenant hash"}
+_SECRET_WORDS = ("OAUTH", "SECRET", "KEY SECRET")
+
+
+def _refused_credential(failure: Failure) -> str | None:
+    """The setting a credentials refusal names: its code first, then its message; None when neither says."""
+    for text in (failure.code, failure.message):
+        if _says(text, _SECRET_WORDS):
+            return env_name("oauth_key_secret")
+        if _says(text, ("TENANT",)):
+            return env_name("tenant_hash")
+    return None
 
 
 def _safe_code(failure: Failure) -> str | None:
@@ -242,6 +262,18 @@ def _invalid_hint(failure: Failure) -> str:
     return next((hint for key, hint in _INVALID_HINTS if f" {key}" in words), "Check the call's arguments.")
 
 
+def not_one_customer(identity: CustomerIdentity | None, *, matches: int | None,
+                     said_conflict: bool = False) -> AmbiguousCustomerError | ConflictingIdentifiersError:
+    """The identifiers name no single customer: they conflict when the API says so or one of them is a gcr_id (it
+    names exactly one customer) among others; else they are ambiguous (one identifier alone always is)."""
+    sent = identity.present() if identity is not None else ()
+    given = ", ".join(sent) or "none"
+    if len(sent) > 1 and (said_conflict or "gcr_id" in sent):
+        return ConflictingIdentifiersError(f"The identifiers given ({given}) name different customers.", sent=sent)
+    return AmbiguousCustomerError(f"The identifiers given ({given}) match {matches or 'several'} customers.",
+                                  matches=matches, sent=sent)
+
+
 def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None, now: datetime,
               call: RequestKind = RequestKind.DATA) -> CdpError:
     """The typed error for an error response of the `what` call (a resource name or "token create")."""
@@ -249,8 +281,10 @@ def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None,
     given = ", ".join(identity.present()) if identity is not None else ""
     note = _code_note(failure)
     if kind is FailureKind.AUTH:
-        return AuthenticationError(f"The API refused the tenant credentials (tenant hash, OAuth key secret) on {what} "
-                                   f"(HTTP {failure.status}){note}.")
+        setting = _refused_credential(failure)
+        refused = _CREDENTIALS.get(setting or "", "the tenant credentials (tenant hash, OAuth key secret)")
+        return AuthenticationError(f"The API refused {refused} on {what} (HTTP {failure.status}){note}.",
+                                   setting=setting)
     if kind is FailureKind.EXPIRED:
         return TokenExpiredError(f"The access token was refused on {what} (expired or unknown){note}.",
                                  upstream_code=_safe_code(failure))
@@ -264,12 +298,8 @@ def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None,
             return UpstreamResponseError(f"The API answered {what} with HTTP 404 and no error envelope.",
                                          hint="Check that CDP_B2B_API_URL includes the context path (e.g. /rcdpapi).")
         return CustomerNotFoundError(f"No customer matches the identifiers given ({given or 'none'}).")
-    if kind is FailureKind.AMBIGUOUS:
-        matches = _matches(failure)
-        return AmbiguousCustomerError(
-            f"The identifiers given ({given or 'none'}) match {matches or 'several'} customers.",
-            matches=matches, sent=identity.present() if identity is not None else (),
-        )
+    if kind in (FailureKind.AMBIGUOUS, FailureKind.CONFLICT):
+        return not_one_customer(identity, matches=_matches(failure), said_conflict=kind is FailureKind.CONFLICT)
     if kind is FailureKind.INVALID:
         return InvalidInputError(f"The API refused the {what} request as invalid{note}.", hint=_invalid_hint(failure))
     if kind is FailureKind.RATE:

@@ -110,7 +110,8 @@ def _user_config() -> dict[str, dict[str, Any]]:
 
 
 def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.:])\s", text.strip(), maxsplit=1)[0].rstrip(":.") + "."
+    """The first whole sentence: up to a full stop followed by a capital (`e.g. 1` and colons are inside one)."""
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip(), maxsplit=1)[0]
 
 
 def _prompts() -> list[dict[str, Any]]:

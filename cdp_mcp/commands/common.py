@@ -73,12 +73,17 @@ _SHORT_SECRET = 8
 """A secret shorter than this is still masked, wherever it occurs, so log lines may lose ordinary letters."""
 
 
+_UNMASKED = "cdp_unmasked"
+"""A log record with this attribute set (`extra`) is written as it is: a message that names a setting, never its
+value, yet would be garbled by masking a secret of a letter or two (the warning about such a secret)."""
+
+
 class _ScrubbingFormatter(logging.Formatter):
     """The usual format, with every protected secret replaced, in the message and in the traceback alike."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return _MASKED[0].sub(_MASK, text) if _MASKED else text
+        return _MASKED[0].sub(_MASK, text) if _MASKED and not getattr(record, _UNMASKED, False) else text
 
 
 def protect_secrets(settings: Settings) -> None:
@@ -95,9 +100,9 @@ def protect_secrets(settings: Settings) -> None:
         _SECRETS.add(secret)
         # One pass, longest first: a secret inside another is masked with it, and no mask is masked again.
         _MASKED[:] = [re.compile("|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True)))]
-        if len(secret) < _SHORT_SECRET:
+        if len(secret) < _SHORT_SECRET:  # names the variable only: not masked, or its own words would be
             logger.warning("%s is shorter than %d characters: easy to guess, and every log line masks "
-                           "text that contains it", setting.env, _SHORT_SECRET)
+                           "text that contains it", setting.env, _SHORT_SECRET, extra={_UNMASKED: True})
 
 
 def configure_logging(level: str = "WARNING") -> None:
@@ -121,11 +126,11 @@ def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:
         quiet: for interactive commands, log at WARNING unless CDP_LOG_LEVEL was set explicitly.
     """
     settings = Settings.load(**{k: v for k, v in overrides.items() if v is not None})
-    protect_secrets(settings)
     level = settings.server.log_level
     if quiet and not settings.is_given("log_level"):
         level = "WARNING"
-    configure_logging(level)
+    configure_logging(level)  # first: the warnings about short secrets go to stderr like every other line
+    protect_secrets(settings)
     return settings
 
 

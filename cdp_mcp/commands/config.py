@@ -7,13 +7,16 @@ classic `spawn uvx ENOENT`). Secrets are never printed, only references in each 
 prompts for them and keeps them in its secret storage; Cursor and Windsurf read `${env:NAME}`; the Claude Code
 line expands `$NAME` from your shell); Claude Desktop has no such syntax, so its entry carries placeholders.
 The API URL, not a secret, is filled in when configured. The output gets pasted and shared; it holds nothing
-that this environment's secrets could leak into.
+that this environment's secrets could leak into. Run by `uvx`, this installation lives in uv's cache, which uv
+may clean: the entry would then point nowhere, so config warns and names `uv tool install`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shlex
 import shutil
 import sys
@@ -35,6 +38,7 @@ __all__ = [
     "Host",
     "add_arguments",
     "entry_for",
+    "in_uv_cache",
     "run",
     "server_command",
 ]
@@ -67,6 +71,20 @@ def server_command() -> tuple[str, list[str]]:
     if found:
         return str(Path(found).absolute()), ["serve"]
     return str(Path(sys.executable).absolute()), ["-m", "cdp_mcp", "serve"]
+
+
+_UV_CACHE_ENTRY = re.compile(r"(archive|builds)-v\d+")
+"""The folders of uv's cache that hold the environments uvx runs tools in (`~/.cache/uv/archive-v0/<hash>`)."""
+
+
+def in_uv_cache(command: str) -> bool:
+    """Whether `command` lies in uv's cache (run by `uvx`), which `uv cache clean` or an upgrade may remove."""
+    path = Path(command).absolute()
+    cache = os.environ.get("UV_CACHE_DIR")
+    if cache and path.is_relative_to(Path(cache).expanduser().absolute()):
+        return True
+    parts = path.parts
+    return any(_UV_CACHE_ENTRY.fullmatch(part) and "uv" in parts[:index] for index, part in enumerate(parts))
 
 
 @dataclass(frozen=True)
@@ -245,4 +263,8 @@ def run(args: argparse.Namespace) -> int:
     rendered = host.render(entry)
     print(rendered if isinstance(rendered, str) else json.dumps(rendered, indent=2))
     say(host.advice(entry))
+    if entry.command and in_uv_cache(entry.command):
+        say(f"warning: {entry.command} is in uv's cache (this cdp-mcp runs under uvx), which uv may clean at any "
+            "time, and the host would then fail to start the server. Install it for good with `uv tool install "
+            "cdp-mcp` (or `uv tool install PATH` for a wheel or checkout), then run this command again from there.")
     return 0

@@ -212,13 +212,17 @@ async def _reach(settings: Settings, report: Report, env: str, url: str) -> bool
 
 
 def _credentials_fix(error: AuthenticationError, settings: Settings) -> str:
-    if "OAUTH" in error.message.upper():
-        if settings.api.oauth_key_secret is None:
-            return ("the tenant enables OAuth for the B2B APIs: set CDP_OAUTH_KEY_SECRET to the key secret from "
-                    "your account team.")
-        return "CDP_OAUTH_KEY_SECRET is not the tenant's: copy it again from your account team."
-    return (f"the API does not accept this CDP_TENANT_HASH at {settings.api.b2b_api_url or 'the sandbox'}: copy it "
-            "again from your account team, and check that it belongs to this API host.")
+    """The fix for the credential the API's answer named (its error code, else its message), never a guess."""
+    host = settings.api.b2b_api_url or "the sandbox"
+    tenant = f"CDP_TENANT_HASH: copy it again from your account team, and check that it belongs to {host}"
+    secret = ("the tenant enables OAuth for the B2B APIs: set CDP_OAUTH_KEY_SECRET to the key secret from your "
+              "account team" if settings.api.oauth_key_secret is None
+              else "CDP_OAUTH_KEY_SECRET is not the tenant's: copy it again from your account team")
+    if error.setting == "CDP_TENANT_HASH":
+        return f"the API does not know this tenant: check {tenant}."
+    if error.setting == "CDP_OAUTH_KEY_SECRET":
+        return f"{secret}."
+    return f"the API did not say which credential it refused: check {tenant}; if it is right, {secret}."
 
 
 async def check_token(checkup: Checkup) -> bool:

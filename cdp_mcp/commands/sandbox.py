@@ -15,10 +15,11 @@ from pydantic import ValidationError
 
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, configure_logging
+from cdp_mcp.listening import bind_socket, cannot_listen
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.runtime import Sandbox, open_sandbox
-from cdp_mcp.sandbox.server import bind_socket, serve_sandbox
+from cdp_mcp.sandbox.server import serve_sandbox
 from cdp_mcp.settings import ValidityUnit
 
 __all__ = ["DESCRIPTION", "add_arguments", "describe", "options_from", "run"]
@@ -119,8 +120,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sock = bind_socket(args.host, args.port)
     except (OSError, OverflowError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"cdp-mcp sandbox: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        print(f"cdp-mcp sandbox: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
         return EXIT_FAILURE
     try:
         anyio.run(_serve, args, options, sock, backend="asyncio")

@@ -2,16 +2,23 @@
 
 Over stdio stdout carries protocol messages only: logging already goes to stderr (cli.main sets it up
 before anything else), and every start-up message here is written to stderr. Hosts keep server stderr in
-a log file, so start-up says in one line which backend answers; nothing is repeated per call.
+a log file, so start-up says in one line which backend answers; nothing is repeated per call. An audit trail
+that cannot be written stops start-up in one line; with an audit file, SIGHUP reopens it (after logrotate)
+instead of stopping the server.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+from pathlib import Path
 
 import anyio
 
-from cdp_mcp.commands.common import HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
+from cdp_mcp.access.audit import audit_destination, ensure_writable, request_reopen
+from cdp_mcp.commands.common import EXIT_FAILURE, HTTP_HOST, HTTP_PORT, load_settings, mcp_url, say
+from cdp_mcp.listening import bind_socket, cannot_listen
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import MCP_PATH, Settings
 from cdp_mcp.tracing import configure_tracing
@@ -46,15 +53,26 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(tools=args.tools, mcp_allowed_origins=args.allowed_origins)  # and logging
     configure_tracing()  # exports spans only when OTEL_* variables ask for it
     server = build_server(settings, open_after=_OPEN_AFTER)
+    ensure_writable(settings)  # an audit trail that cannot be written stops start-up, in one line
+    if hasattr(signal, "SIGHUP") and isinstance(audit_destination(settings), Path):
+        # logrotate's postrotate: reopen the audit file (the default action would stop the server)
+        signal.signal(signal.SIGHUP, lambda *_: request_reopen())
     if args.transport == "http":
         from cdp_mcp.http_app import create_http_app, serve_http  # noqa: PLC0415 - HTTP only
 
         app = create_http_app(server, settings, host=args.host)
+        try:
+            sock = bind_socket(args.host, args.port)
+        except (OSError, OverflowError) as exc:
+            say(cannot_listen(args.host, args.port, exc))
+            print("  hint: another process may be listening there: choose another port with --port.",
+                  file=sys.stderr, flush=True)
+            return EXIT_FAILURE
         auth = (f"OAuth sign-in ({settings.sign_in.mcp_oauth_issuer})" if settings.sign_in.enabled
                 else "bearer token" if settings.http.mcp_auth_token else "none (loopback only)")
         say(f"serving MCP over Streamable HTTP at {mcp_url(args.host, args.port)} (health: /healthz; "
             f"auth: {auth}); {backend_line(settings)}")
-        serve_http(app, host=args.host, port=args.port, log_level=settings.server.log_level)
+        serve_http(app, host=args.host, port=args.port, log_level=settings.server.log_level, sock=sock)
         return 0
     if settings.server.log_level != "ERROR":
         say(f"serving MCP over stdio; {backend_line(settings)}")

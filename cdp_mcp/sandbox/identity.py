@@ -2,8 +2,9 @@
 
 Rule (documented in CONTRACT.md): every identifier sent must match at least one customer (else 404), and the
 customers matched by all of them together must be exactly one. A household email alone matches two people
-(409), the same email plus one member's gcrId or mobile narrows it to one, and an email of one customer with
-the mobile of another matches nobody jointly (409: they name different customers).
+(409 MULTIPLE_CUSTOMERS), the same email plus one member's gcrId or mobile narrows it to one, and an email of one
+customer with the mobile of another matches nobody jointly (409 IDENTIFIERS_CONFLICT: they name different
+customers).
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ def resolve(store: Store, lookup: Lookup) -> int:
         joint = found if joint is None else joint & found
     if joint is not None and len(joint) == 1:
         return next(iter(joint))
-    matches = len(joint) if joint else len(union)
     sent = ", ".join(h for _, h, _ in lookup.items)
+    if not joint:  # each identifier names someone, but not the same one
+        raise SandboxError(ErrorCode.IDENTIFIERS_CONFLICT,
+                           f"The identifiers ({sent}) name different customers.", data={"matches": len(union)})
     raise SandboxError(ErrorCode.MULTIPLE_CUSTOMERS,
-                       f"The identifiers ({sent}) match {matches} customers, not one; add another identifier "
-                       "or use gcrId.", data={"matches": matches})
+                       f"The identifiers ({sent}) match {len(joint)} customers, not one; add another identifier "
+                       "or use gcrId.", data={"matches": len(joint)})

@@ -84,7 +84,7 @@ _PAGING_BODY: dict[Paging, dict[str, Any]] = {
 _COMMON_ERRORS = (ErrorCode.BAD_REQUEST, ErrorCode.TENANT_REQUIRED, ErrorCode.TENANT_UNKNOWN, ErrorCode.TOKEN_REQUIRED,
                   ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED, ErrorCode.SCOPE_MISSING,
                   ErrorCode.IDENTIFIER_REQUIRED, ErrorCode.IDENTIFIER_INVALID, ErrorCode.MULTIPLE_CUSTOMERS,
-                  ErrorCode.INTERNAL_ERROR)
+                  ErrorCode.IDENTIFIERS_CONFLICT, ErrorCode.INTERNAL_ERROR)
 
 
 def _profile_operation(r: Resource) -> dict[str, Any]:

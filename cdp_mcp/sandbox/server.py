@@ -14,23 +14,13 @@ import anyio
 import uvicorn
 
 from cdp_mcp.clock import Clock, ManualClock
+from cdp_mcp.listening import bind_socket
 from cdp_mcp.sandbox.options import SampleCustomer, SandboxOptions
 from cdp_mcp.sandbox.runtime import Sandbox, open_sandbox
 
 __all__ = ["SandboxThread", "bind_socket", "serve_sandbox"]
 
 logger = logging.getLogger(__name__)
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket; port 0 picks a free one (read it back with `getsockname`)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto set: asyncio then disables Nagle
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
 
 
 async def serve_sandbox(sandbox: Sandbox, sock: socket.socket, *, log_level: str = "info",

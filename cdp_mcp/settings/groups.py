@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cdp_mcp.catalog import RESOURCE_NAMES
+from cdp_mcp.catalog import RESOURCE_NAMES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH
 from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS
 from cdp_mcp.settings.fields import CommaList, ConfigGroup, env_name
 from cdp_mcp.settings.urls import url_problem
@@ -57,7 +57,8 @@ class ApiConfig(ConfigGroup):
         description="Base URL of the tenant's B2B API with its context path, e.g. https://api.example.com/rcdpapi, "
                     "from your account team; empty: the embedded sandbox (synthetic customers, no credentials)")
     token_api_url: str | None = Field(
-        None, description="Base URL of the token endpoints, when your customer success manager gave another one")
+        None, description="Base URL of the token endpoints, when your customer success manager gave another one (the "
+                          "full create endpoint is read as its base)")
     tenant_hash: SecretStr | None = Field(
         None, title="Tenant hash", description="The tenant hash, from your account team (required with an API URL)")
     oauth_key_secret: SecretStr | None = Field(
@@ -78,6 +79,15 @@ class ApiConfig(ConfigGroup):
         if problem:
             raise ValueError(problem)
         return value.strip().rstrip("/")
+
+    @field_validator("token_api_url")
+    @classmethod
+    def _token_base(cls, value: str | None) -> str | None:
+        # A customer success manager hands over the create endpoint itself: its base URL is what precedes the path.
+        for endpoint in (TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH):
+            if value is not None and value.lower().endswith(endpoint.lower()):
+                return value[: -len(endpoint)]
+        return value
 
     @field_validator("resources")
     @classmethod
@@ -169,6 +179,17 @@ class ServerConfig(ConfigGroup):
     mcp_rate_limit: int | None = Field(None, ge=0, description="Tool calls per minute per person (0: off)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Level of the log lines "
                                                                                        "on stderr")
+    mcp_cursor_key: SecretStr | None = Field(
+        None, description="Key that seals list cursors (default: one kept in the state directory); give replicas "
+                          "the same one")
+
+    @field_validator("mcp_cursor_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("is too short: use at least 16 random characters (python -c \"import secrets; "
+                             "print(secrets.token_urlsafe(32))\")")
+        return value
 
     @field_validator("untrusted", mode="before")
     @classmethod

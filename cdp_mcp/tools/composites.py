@@ -31,10 +31,10 @@ _CUSTOMERS = Param(
 )
 _SEGMENT_ID = Param("segment_id", Annotated[str | None, Field(
     description="Segment id to check membership of; give this or segment_name.", min_length=1, max_length=200,
-    **TEXT)], None)
+), TEXT], None)
 _SEGMENT_NAME = Param("segment_name", Annotated[str | None, Field(
     description="Exact segment name (case-insensitive); give this or segment_id.", min_length=1, max_length=200,
-    **TEXT)], None)
+), TEXT], None)
 _CHANNEL = Param("channel", Annotated[Channel, Field(description="Channel the campaign would use.")])
 
 
@@ -60,7 +60,7 @@ def composite_specs() -> list[ToolSpec]:
                 "Use to build a contactable audience."
             ),
             resources=(Scope.BASIC, Scope.OPT_IN, Scope.IS_CUSTOMER_IN_SEGMENT),
-            optional_resources=(Scope.SEARCH_SEGMENTS, Scope.GCR_ID),
+            optional_resources=(Scope.SEARCH_SEGMENTS, Scope.SEGMENTS, Scope.GCR_ID),
             params=(_CUSTOMERS, _SEGMENT_ID, _SEGMENT_NAME, _CHANNEL), output=Screening, handler=screen,
             customer=False, view=SCREENING_URI,
         ),

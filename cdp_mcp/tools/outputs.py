@@ -459,8 +459,7 @@ def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
 class Purchases(Listing, Priced):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
 
-    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count lines (an "
-                                                 "order may go on over the next page)")
+    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count orders")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:

@@ -9,6 +9,7 @@ say). Lists are cut to what a conversation needs, so a typical card stays well u
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
@@ -63,6 +64,8 @@ class Value(_CardSection):
     average_basket: outputs.Number | None = None
     days_since_last_purchase: int | None = None
     trend: dict[str, outputs.Figures] | None = Field(None, description="By month, last 3; a figure absent is unknown")
+    month_to_date: Annotated[str | None, OURS] = Field(
+        None, description="Month of trend in progress; trend_direction leaves it out")
     trend_direction: Annotated[str | None, OURS] = Field(None, description="up, down or flat")
 
 
@@ -84,22 +87,32 @@ class Overview(outputs.Result, outputs.Priced, outputs.Withholds):
 
 
 def _direction(months: list[outputs.Figures]) -> str | None:
+    """The last whole month's sales against the first's (the caller leaves out a month in progress)."""
     if len(months) < 2 or months[0].sales is None or months[-1].sales is None:
         return None  # unknown is not zero: no direction from a month whose value the API did not state
     first, last = months[0].sales, months[-1].sales
     return "up" if last > first * 1.05 else "down" if last < first * 0.95 else "flat"
 
 
-def _build(section: str, got: dict[str, Any], card: outputs.CustomerProfile) -> Any:
+def _value(got: dict[str, Any], card: outputs.CustomerProfile, now: datetime) -> Value:
+    """The value section: the month in progress (now's, by the backend's clock) is shown but never compared: a few
+    days of sales against whole months would read as a fall."""
+    trends = got.get(Scope.PRODUCT_PURCHASE_TRENDS)
+    months = shaping.trends(trends, None).months if trends is not None else {}
+    current = f"{now:%Y-%m}"
+    in_progress = current if current in months else None
+    whole = [figures for month, figures in months.items() if month != in_progress]
+    return Value(total_sales=card.total_sales, orders=card.orders, average_basket=card.average_basket,
+                 days_since_last_purchase=card.days_since_last_purchase, trend=months or None,
+                 month_to_date=in_progress, trend_direction=_direction(whole))
+
+
+def _build(section: str, got: dict[str, Any], card: outputs.CustomerProfile, now: datetime) -> Any:
     """One section from the fetched domain models (all of its resources present) and the profile card."""
     if section == "who":
         return Who(name=card.name, tier=card.tier, city=card.city, age_band=shaping.age_band(card.age))
     if section == "value":
-        trends = got.get(Scope.PRODUCT_PURCHASE_TRENDS)
-        months = shaping.trends(trends, None).months if trends is not None else {}
-        return Value(total_sales=card.total_sales, orders=card.orders, average_basket=card.average_basket,
-                     days_since_last_purchase=card.days_since_last_purchase, trend=months or None,
-                     trend_direction=_direction(list(months.values())))
+        return _value(got, card, now)
     if section == "segments":
         page = got[Scope.SEGMENTS]
         rows = outputs.unique([shaping.segment_item(s) for s in page.items], key=lambda s: s.id)
@@ -155,6 +168,6 @@ async def overview(call: ToolCall) -> Overview:
         if missing is not None:
             unavailable[section] = failed[missing]
             continue
-        card[section] = _build(section, got, profile)
+        card[section] = _build(section, got, profile, call.backend.clock.now())
         unavailable.update({f"{section}.trend": failed[r] for r in needs[1:] if r in failed})
     return Overview(gcr_id=gcr_id, currency=_currency(got), unavailable=unavailable or None, **card)

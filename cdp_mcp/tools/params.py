@@ -1,17 +1,21 @@
 """Shared, described tool arguments: the four customer identifiers, limit, cursor and the screening inputs.
 
-Every argument carries a description and bounds, so a model reads how to call a tool from its schema.
+Every argument carries bounds, and a description unless its name says enough (the four identifiers are
+described once, in the server instructions), so a model reads how to call a tool from its schema.
 Identifier strings are not length-checked to zero here on purpose: an empty or malformed identifier
 reaches `CustomerIdentity.parse`, whose error names all four arguments and gives an example. Text
-arguments accept a JSON number too (`mobile: 5550100001`, `segment_id: 101`): models and clients send
-digit strings as numbers, and refusing them would only cost a retry.
+arguments accept a whole JSON number too (`mobile: 5550100001`, `segment_id: 101`): models and clients send
+digit strings as numbers, and refusing them would only cost a retry. Types are otherwise strict where the
+SDK's (lax) validation would guess: `true` is never the integer 1 (customer 1), nor a number with a decimal
+point or exponent a text (`5550100001.0` would become the digits of another mobile); both are argument errors.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, BeforeValidator, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from cdp_mcp.catalog import IDENTIFIERS, Identifier
 from cdp_mcp.tools.outputs import OUTPUT_CONFIG
@@ -22,6 +26,7 @@ __all__ = [
     "CHANNELS",
     "CURSOR",
     "IDENTITY_PARAMS",
+    "INTEGER",
     "LIMIT",
     "MAX_LIMIT",
     "SECTIONS",
@@ -42,8 +47,26 @@ Section = Literal["who", "value", "segments", "consent", "affinities", "recommen
 SECTIONS: tuple[str, ...] = get_args(Section)
 
 
-TEXT: dict[str, Any] = {"coerce_numbers_to_str": True}
-"""Field options of every text argument: digits sent as a JSON number are taken as their text."""
+def _integer(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_not_bool", "Input should be an integer, not true or false")
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("str_not_bool", "Input should be text, not true or false")
+    if isinstance(value, float):
+        raise PydanticCustomError("str_not_float", "Input should be text; a number with a decimal point or an "
+                                                   "exponent is not taken as digits (send the digits as text)")
+    return str(value) if isinstance(value, int) else value
+
+
+INTEGER = BeforeValidator(_integer)
+"""Validator of every integer argument: `true`/`false` are refused, not read as 1/0."""
+TEXT = BeforeValidator(_text)
+"""Validator of every text argument: digits sent as a whole JSON number are taken as their text; booleans and
+numbers with a fraction or exponent are refused."""
 
 
 AT_LEAST_ONE = "Best identifier; at least one identifier is required"
@@ -58,14 +81,14 @@ def _identity_param(identifier: Identifier) -> Param:
     else:
         described = {}
     if identifier.argument == "gcr_id":
-        return Param(identifier.argument, Annotated[int | None, Field(**described, ge=1, le=2**53)], None)
+        return Param(identifier.argument, Annotated[int | None, Field(**described, ge=1, le=2**53), INTEGER], None)
     return Param(identifier.argument, Annotated[str | None, Field(
-        **described, max_length=_MAX_LENGTH[identifier.argument], **TEXT)], None)
+        **described, max_length=_MAX_LENGTH[identifier.argument]), TEXT], None)
 
 
 IDENTITY_PARAMS: tuple[Param, ...] = tuple(_identity_param(i) for i in IDENTIFIERS)
 
-LIMIT = Param("limit", Annotated[int, Field(description="Max items", ge=1, le=MAX_LIMIT)], 10)
+LIMIT = Param("limit", Annotated[int, Field(description="Max items", ge=1, le=MAX_LIMIT), INTEGER], 10)
 
 CURSOR = Param(
     "cursor",
@@ -76,8 +99,7 @@ CURSOR = Param(
 
 def text_param(name: str, description: str, *, max_length: int = 200) -> Param:
     """A required, non-empty text argument (a search text or an id)."""
-    return Param(name, Annotated[str, Field(description=description, min_length=1, max_length=max_length,
-                                            **TEXT)])
+    return Param(name, Annotated[str, Field(description=description, min_length=1, max_length=max_length), TEXT])
 
 
 _CUSTOMER_FIELDS: dict[str, Any] = {p.name: (p.annotation, p.default) for p in IDENTITY_PARAMS}

@@ -12,7 +12,7 @@ broker for a token scoped to exactly that resource), shape, and name the custome
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -68,6 +68,9 @@ class ListTool(_ToolBasics):
     pages: bool
     argument: Argument | None = None
     extra: Callable[[Any], dict[str, Any]] | None = None  # result fields besides the items, from the whole data
+    group: Callable[[Any], Any] | None = None
+    """The group an upstream item belongs to (a purchase line's order), when the result groups them: `limit`,
+    `total` and `remaining` then count groups, and a page never splits one (`_whole_groups`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,8 +172,8 @@ PROFILE_TOOLS: dict[str, ResourceTool] = {
     Scope.PRODUCT_PURCHASED: ListTool(
         tool="list_purchased_products", title="Purchased products",
         description="What the customer bought, newest first, by order: date, then per product code its name, "
-        "category, quantity and amount.",
-        output=outputs.Purchases, item=shaping.purchase_item, pages=True),
+        "category, quantity and amount; limit counts orders.",
+        output=outputs.Purchases, item=shaping.purchase_item, pages=True, group=lambda line: line.order_id),
     Scope.AFFINITY: SingleTool(
         tool="get_customer_affinity", title="Customer affinities",
         description="Affinity scores by category, brand and channel: each chart's top labels, highest first (limit "
@@ -240,6 +243,80 @@ async def _page_for(call: ToolCall, res: Resource, cursor: Cursor | None, query:
         raise upstream_refusal(exc) from exc
 
 
+_MAX_READS = 5
+"""Upstream pages one call of a grouped list reads at most (pages of MAX_LIMIT items; a group has a few)."""
+
+
+@dataclass(slots=True)
+class _Groups:
+    """Whole groups of consecutive items with one key (a purchase's order lines) as `_whole_groups` reads them: the
+    page's groups, where each begins, and how many begin after the page (so far)."""
+
+    tool: str
+    query: str | None
+    before: int  # groups shown on earlier pages
+    limit: int
+    key: Callable[[Any], Any]
+    gcr_id: int | None = None
+    groups: list[list[Any]] = field(default_factory=list)
+    starts: list[Cursor] = field(default_factory=list)
+    after: int = 0
+    _last: Any = field(default_factory=object)
+
+    def take(self, items: list[Any], request: PageRequest | None, skip: int) -> None:
+        """The items of one upstream page (`request`), from item `skip` on."""
+        for index, item in enumerate(items[skip:], start=skip):
+            key = self.key(item)
+            if key == self._last:
+                if not self.after:
+                    self.groups[-1].append(item)
+                continue
+            self._last = key
+            if len(self.groups) == self.limit:
+                self.after += 1
+            else:
+                self.groups.append([item])
+            if len(self.starts) <= self.limit:
+                self.starts.append(self._at(request, index))
+
+    def stop_before_the_last(self, following: PageRequest | None) -> None:
+        """Reads ran out before the list or the page ended: the last group may go on, so it waits for the next page
+        (unless it is alone: then the next page goes on from `following`)."""
+        if len(self.groups) > 1:
+            self.groups.pop()
+        else:
+            self.starts.append(self._at(following, 0))
+        self.after = 1
+
+    def _at(self, request: PageRequest | None, index: int) -> Cursor:
+        return Cursor(self.tool, self.before + len(self.starts), request, self.query, self.gcr_id, skip=index)
+
+    def following(self) -> Cursor | None:
+        return self.starts[len(self.groups)] if self.after else None
+
+
+async def _whole_groups(call: ToolCall, res: Resource, entry: ListTool, cursor: Cursor | None, query: str | None,
+                        limit: int, key: Callable[[Any], Any]) -> tuple[Any, _Groups, int | None]:
+    """Up to `limit` whole groups (`_Groups`) from where `cursor` starts: upstream pages of MAX_LIMIT items are read
+    until the group after the page begins (so the page's last group is whole) or the list ends. Returns the last
+    data read, the groups, and their total when the list was read to its end here (else None: unknown)."""
+    request = cursor.page if cursor and cursor.page else _first_page(res, MAX_LIMIT)
+    skip = cursor.skip if cursor else 0
+    read = _Groups(entry.tool, query, cursor.offset if cursor else 0, limit, key)
+    data, read.gcr_id = await _page_for(call, res, cursor, query, request)
+    for reads in range(_MAX_READS):
+        if reads:
+            data = await fetch(call.backend, res.name, call.identity, query=query, page=request)
+        read.take(data.items, request, skip)
+        if data.page.next is None:
+            return data, read, read.before + len(read.groups) + read.after
+        if read.after:
+            return data, read, None  # the page is whole; its total would need more reads
+        request, skip = data.page.next, 0
+    read.stop_before_the_last(data.page.next)
+    return data, read, None
+
+
 def _list_handler(res: Resource, entry: ListTool) -> Handler:
     """Items capped by `limit`. Resources that page upstream are followed page by page (the cursor carries the
     next page request); the others are cut here (the cursor carries the offset). A pointer-paged resource whose
@@ -251,9 +328,14 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         query = call.arguments.get(entry.argument.name) if entry.argument else None
         limit: int = call.arguments["limit"]
         token = call.arguments.get("cursor")
-        cursor = decode_cursor(token, tool=entry.tool, query=query) if token else None
+        cursor = decode_cursor(token, call.backend.cursor_key, tool=entry.tool, query=query) if token else None
         offset = cursor.offset if cursor else 0
-        if paged_upstream and (cursor is None or cursor.page is not None):
+        shown: int | None = None  # counted in groups, for a grouped list; else its items
+        if entry.group is not None:
+            data, read, total = await _whole_groups(call, res, entry, cursor, query, limit, entry.group)
+            gcr_id, following, shown = read.gcr_id, read.following(), len(read.groups)
+            items = [item for lines in read.groups for item in lines]
+        elif paged_upstream and (cursor is None or cursor.page is not None):
             page = cursor.page if cursor else _first_page(res, limit)
             data, gcr_id = await _page_for(call, res, cursor, query, page)
             items = data.items[:limit] if cursor is None else data.items
@@ -278,12 +360,13 @@ def _list_handler(res: Resource, entry: ListTool) -> Handler:
         pairs = outputs.unique([(getattr(i, "id", None), entry.item(i)) for i in items],
                                key=lambda pair: pair[0] if pair[0] is not None else pair[1].model_dump_json())
         shaped = [item for _, item in pairs]
-        remaining = total - offset - len(items) if total is not None else None
+        remaining = total - offset - (len(items) if shown is None else shown) if total is not None else None
         extra = entry.extra(data) if entry.extra else {}
         # The entry's own Listing subclass: its fields vary per tool.
         output: Callable[..., outputs.Result] = entry.output
         return output(gcr_id=gcr_id, total=total, remaining=remaining if remaining and remaining > 0 else None,
-                      next_cursor=encode_cursor(following) if following else None, items=shaped, **extra)
+                      next_cursor=encode_cursor(following, call.backend.cursor_key) if following else None,
+                      items=shaped, **extra)
 
     return handle
 

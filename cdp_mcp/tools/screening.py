@@ -4,6 +4,8 @@ Up to 100 customers, at most `CONCURRENCY` upstream calls in flight, progress re
 Per customer: membership (isCustomerInSegment by id; by name, the customer's segments searched and the
 name compared exactly, case-insensitively), consent on the channel (optIn), the profile (basic: days since last
 purchase) and the gcr_id (given, cached, or one gcr lookup beside the others: `upstream.fetch_beside_gcr_id`).
+The result names the segment both ways, for the table to show its name: by name, the id of the exact match; by
+id, its name from the segments of one screened member (when segments may be read).
 A failure is reported in that customer's row (the first of its failures); the other rows go on. A segment
 name that no screened customer's segments carry is an error that says so (it may not exist), never a
 screening where nobody is in it.
@@ -11,6 +13,7 @@ screening where nobody is in it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -27,12 +30,16 @@ from cdp_mcp.tools.outputs import CustomerProfile, OutputModel, Withholds
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.shaping import full_name
 from cdp_mcp.tools.spec import ToolCall
-from cdp_mcp.tools.upstream import PlannedFetch, fetch_beside_gcr_id, granted
+from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
 __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
+_NAMING_READS = 3
+"""Pages of one member's segments read at most to name a segment given by id."""
+
+logger = logging.getLogger(__name__)
 
 
 class Given(OutputModel):
@@ -76,21 +83,22 @@ class Screening(Withholds):
 
 @dataclass
 class NameSearch:
-    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name,
-    how many customers were searched, and the names that contain it (to suggest when none is exact)."""
+    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name (and
+    that segment, as the API spells it), how many customers were searched, and the names that contain it (to
+    suggest when none is exact)."""
 
     name: str
     searched: int = 0
-    exact: bool = False
+    exact: models.Segment | None = None
     similar: set[str] = field(default_factory=set)
 
-    def note(self, names: list[str]) -> bool:
-        """Record one customer's matching segment names; whether one is exactly the name (case-insensitively)."""
+    def note(self, segments: list[models.Segment]) -> bool:
+        """Record one customer's matching segments; whether one has exactly the name (case-insensitively)."""
         self.searched += 1
-        hit = any(n.strip().casefold() == self.name.casefold() for n in names)
-        self.exact |= hit
-        self.similar.update(n.strip() for n in names if n.strip())
-        return hit
+        hit = next((s for s in segments if (s.name or "").strip().casefold() == self.name.casefold()), None)
+        self.exact = self.exact or hit
+        self.similar.update(s.name.strip() for s in segments if s.name and s.name.strip())
+        return hit is not None
 
     def not_found(self) -> InvalidInputError | None:
         """The error to answer when the customers searched carry no segment of that name (None: one does)."""
@@ -127,7 +135,7 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     if isinstance(membership, models.Membership):
         facts["in_segment"] = membership.in_segment
     elif isinstance(membership, models.SegmentPage) and search is not None:
-        facts["in_segment"] = search.note([s.name or "" for s in membership.items])
+        facts["in_segment"] = search.note(membership.items)
     if isinstance(consent := answers["contactable"], models.Consents):
         facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
     if isinstance(profile := answers["profile"], models.Profile):
@@ -135,6 +143,26 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
     errors = [a for a in answers.values() if isinstance(a, CdpError)]
     echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
     return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
+
+
+async def _segment_name(call: ToolCall, segment_id: str, rows: list[ScreenRow]) -> str | None:
+    """The name of the segment given by id, for the table to say: found among the segments of one screened customer
+    who is in it, when this call may read segments; None when nobody screened is in it or it cannot be read."""
+    member = next((r.gcr_id for r in rows if r.in_segment and r.gcr_id is not None), None)
+    if member is None or not readable(call.settings, Scope.SEGMENTS):
+        return None
+    page: PageRequest | None = PageRequest(page_size=MAX_LIMIT)
+    for _ in range(_NAMING_READS):
+        try:
+            listed: models.SegmentPage = await fetch(call.backend, Scope.SEGMENTS, CustomerIdentity(gcr_id=member),
+                                                page=page)
+        except CdpError as exc:  # the screening stands without the name
+            logger.info("screen_customers: the segment's name could not be read (%s)", exc.code)
+            return None
+        found = next((s.name for s in listed.items if s.id == segment_id), None)
+        if found or (page := listed.page.next) is None:
+            return found
+    return None
 
 
 async def screen(call: ToolCall) -> Screening:
@@ -164,6 +192,10 @@ async def screen(call: ToolCall) -> Screening:
     if search is not None and (missing := search.not_found()) is not None:
         raise missing
     final = [r for r in rows if r is not None]
+    if segment_id is not None:
+        segment_name = await _segment_name(call, str(segment_id), final)
+    elif search is not None and search.exact is not None:  # the API's spelling of the name, and its id
+        segment_id, segment_name = search.exact.id, search.exact.name or segment_name
     summary = ScreenSummary(
         customers=len(final),
         in_segment=sum(1 for r in final if r.in_segment),

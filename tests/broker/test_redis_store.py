@@ -10,13 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +26,7 @@ from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import ConfigurationError, TokenQuotaError, TokenStoreError, TokenStoreLockedError
 from cdp_mcp.redis_connection import INSTALL_COMMAND
 from tests.broker.conftest import OpenRig, another_broker, sandbox_counts
-from tests.helpers import free_port
+from tests.helpers import RedisProcess, free_port
 
 pytestmark = pytest.mark.anyio
 redis_asyncio = pytest.importorskip("redis.asyncio", reason="redis-py is not installed: pip install -e '.[test]'")
@@ -41,45 +36,19 @@ ROOT = Path(__file__).resolve().parents[2]
 HUNTER = "hunter2hunter2hunter2hunter2hunt"  # a 32-character tenant hash that must never show
 
 
-@dataclass(frozen=True)
-class RedisServer:
-    port: int
-    password: str
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+RedisServer = RedisProcess
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A private redis-server on 127.0.0.1:<free port>, password-protected, nothing saved to disk."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if RedisProcess.binary() is None:
         pytest.skip("redis-server is not on PATH (apt-get install redis-server): the Redis token store is untested")
-    server = RedisServer(port=free_port(), password=secrets.token_hex(16))
-    directory = tmp_path_factory.mktemp("redis")
-    args = [binary, "--bind", "127.0.0.1", "--port", str(server.port), "--save", "", "--appendonly", "no",
-            "--dir", str(directory), "--requirepass", server.password, "--logfile", str(directory / "redis.log")]
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RedisProcess(tmp_path_factory.mktemp("redis")).start()
     try:
-        deadline = time.monotonic() + 15
-        while True:  # start-up, not a test: wait until it accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start; see {directory / 'redis.log'}") from None
-                time.sleep(0.02)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 MakeStore = Callable[..., RedisTokenStore]

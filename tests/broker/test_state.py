@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cdp_mcp.broker.state import MAX_MARGIN, StoredState, record_from_issued
+from cdp_mcp.broker.state import MAX_MARGIN, CreationStop, StoredState, record_from_issued
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.protocols import IssuedToken
 
@@ -50,6 +50,7 @@ def test_state_round_trips_and_never_shows_the_token_in_reprs() -> None:
     state.tokens[Scope.BASIC] = record
     state.ledger.record(T0)
     state.learned_validity = 900
+    state.stopped["optIn"] = CreationStop(until=T0 + timedelta(hours=24), version="0.1.0")
     again = StoredState.from_json(state.to_json())
     assert again.tokens[Scope.BASIC] == record
     assert again.ledger == state.ledger
@@ -79,3 +80,10 @@ def test_a_learned_shorter_life_caps_computed_times_but_not_stated_ones() -> Non
     assert stated.expires_at == T0 + timedelta(seconds=36000) - MAX_MARGIN  # the server's word stands
     computed.cap_lifetime(3600)  # never lengthens
     assert computed.expires_at == T0 + timedelta(seconds=600) - MAX_MARGIN / 2
+
+
+def test_a_creation_stop_ends_at_its_time_or_with_another_version() -> None:
+    stop = CreationStop(until=T0 + timedelta(hours=24), version="0.1.0")
+    assert stop.applies(T0, "0.1.0") and stop.applies(T0 + timedelta(hours=23), "0.1.0")
+    assert not stop.applies(T0 + timedelta(hours=24), "0.1.0")  # its time is up
+    assert not stop.applies(T0, "0.2.0")  # a version that may read the answer tries again

@@ -69,6 +69,11 @@ async def test_the_card_shows_the_customer(browser: Any, tool_results: dict[str,
     assert await bars.count() == len(months) == await points.count()
     assert await bars.evaluate_all("bs => bs.map(b => b.dataset.month)") == months
     description = await view.locator(".chart svg desc").text_content()
+    to_date = value["month_to_date"]  # the sandbox's clock stands in the trend's last month
+    assert to_date == months[-1] and description and "(to date)" in description.split(";")[-1]
+    assert "to-date" in (await bars.nth(len(months) - 1).get_attribute("class") or "")
+    header = await view.locator(f".data-table tr[data-month='{to_date}'] th").text_content()
+    assert header and header.endswith("(to date)")
     for month, figures in value["trend"].items():
         assert usd(figures["sales"]) in description  # the chart's text alternative has every figure
         cell = view.locator(f".data-table tr[data-month='{month}'] td").first
@@ -208,6 +213,8 @@ async def test_one_row_per_screened_customer_with_marks_recency_and_errors(
     hosted = await table(browser, call)
     view = hosted.frame
     assert await view.locator("tbody tr").count() == SCREENED
+    subtitle = await view.locator("header .sub").inner_text()  # the segment by its name, not its id
+    assert data["segment_name"] and subtitle == f"“{data['segment_name']}” on {data['channel']}", subtitle
     for key, count in data["summary"].items():
         assert await view.locator(f"[data-count='{key.replace('_', '-')}'] strong").inner_text() == str(count)
     for row in rows:

@@ -24,8 +24,8 @@ from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.settings import Settings
 
-__all__ = ["ClientRig", "FakeTimer", "Fetch", "FixedToken", "OpenRig", "ScopedTokens", "ok", "open_client_rig",
-           "settings_for"]
+__all__ = ["ClientRig", "FakeTimer", "Fetch", "FixedToken", "OpenRig", "Recorder", "ScopedTokens", "ok",
+           "open_client_rig", "settings_for"]
 
 
 class ScopedTokens:
@@ -61,6 +61,22 @@ class FixedToken:
 
     async def invalidate(self, resources: frozenset[str], token: str) -> None:
         self.invalidated += 1
+
+
+class Recorder(httpx2.AsyncBaseTransport):
+    """A real loopback transport that keeps every request it sends."""
+
+    def __init__(self) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.requests: list[httpx2.Request] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        await request.aread()
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 @dataclass
@@ -102,11 +118,10 @@ class ClientRig:
                   body: dict[str, Any] | None = None) -> Any:
         """The sandbox's own JSON for a call: the source of truth the parsed models are checked against."""
         token = await self.tokens.acquire(frozenset({spec.name}))
-        headers = {Header.ACCESS_TOKEN.value: token, Header.TENANT_HASH.value: self.server.tenant_hash}
-        if spec.identity_in_body:
-            body = {**(body or {}), **identity.wire()}
-        else:
-            headers |= identity.wire()
+        headers = {Header.ACCESS_TOKEN.value: token, Header.TENANT_HASH.value: self.server.tenant_hash,
+                   **identity.wire()}
+        if spec.identity_in_body:  # the gcr lookup: also its documented body keys, as the client sends them
+            body = {**(body or {}), **identity.wire(gcr_body=True)} or None
         params = {spec.query_param: query} if spec.query_param and query is not None else None
         response = await self.http.post(spec.route, headers=headers, params=params, json=body)
         assert response.status_code == 200, response.status_code

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cdp_mcp.catalog import RESOURCES, resource
+from cdp_mcp.catalog import IDENTIFIERS, RESOURCES, resource
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import (
     Activity,
@@ -29,7 +29,7 @@ from cdp_mcp.client.models import (
     Recommendations,
     SegmentPage,
 )
-from tests.client.rig import ClientRig
+from tests.client.rig import ClientRig, OpenRig, Recorder
 
 pytestmark = pytest.mark.anyio
 
@@ -273,3 +273,25 @@ async def test_pages_of_a_page_style_resource_do_not_overlap(rig: ClientRig) -> 
 async def test_a_segments_page_is_a_segment_page(rig: ClientRig) -> None:
     page = await rig.client.fetch(resource("segments"), identity_of(rig, "vip"), page=PageRequest(page_size=1))
     assert isinstance(page, SegmentPage) and page.page.next is not None and page.page.next.last_key
+
+
+_IDENTIFIER_HEADERS = {i.header for i in IDENTIFIERS}
+
+
+def _identifiers(request: Any) -> tuple[dict[str, str], bytes]:
+    return {k: v for k, v in request.headers.items() if k in _IDENTIFIER_HEADERS}, request.content
+
+
+async def test_the_rig_sends_identifiers_as_the_client_does(sandbox_server: Any, open_rig: OpenRig) -> None:
+    """`rig.raw`, the source of truth these tests compare with, asks exactly as the client asks: identifiers as
+    headers, and for the gcr lookup also as its documented body keys (never gcrId in a body)."""
+    vip = sandbox_server.sample("vip")
+    recorder = Recorder()
+    async with open_rig(sandbox_server, transport=recorder) as rig:
+        for who in (CustomerIdentity(gcr_id=vip.gcr_id), CustomerIdentity(email=vip.email),
+                    CustomerIdentity(gcr_id=vip.gcr_id, mobile=vip.mobile, customer_code=vip.customer_code)):
+            for spec in (resource("gcrId"), resource("basic")):
+                await rig.client.fetch(spec.name, who)
+                client = _identifiers(recorder.requests[-1])
+                await rig.raw(spec, who)
+                assert _identifiers(recorder.requests[-1]) == client, (spec.name, who.present())

@@ -50,10 +50,34 @@ def test_the_declarations_mark_exactly_the_documented_fields() -> None:
     assert _documented(wire.ProductPurchasedData) == {"customerId", "totalCount", "currentPage", "pageSize",
                                                       "totalPages"}
     assert _documented(wire.IsCustomerInSegmentData) == {"status"}
-    assert _documented(wire.GcrIdData) == {"gcrId"}  # the vendor shows `status` only as "Not available"
+    assert _documented(wire.CampaignsData) == {"customerId", "currentPage"}  # then "total...", an item list
+    assert _documented(wire.SearchCampaignsData) == _documented(wire.SearchSegmentsData)  # "like searchSegments"
+    assert _documented(wire.Campaign) == set()
+    assert _documented(wire.GcrIdData) == {"gcrId", "status"}  # status shown as "Not available", gcrId as -1
     assert _documented(wire.OptInData) == {"id", "displayName", "iconName", "dataItems"}
     assert _documented(wire.UserActivityData) == {"activity"} and _documented(wire.ActivityItem) == {"id"}
     assert _documented(wire.UserAttributesData) == set() and _documented(wire.Segment) == set()
+
+
+EXAMPLE_TYPES = {  # the reference's table of documented example values, as JSON types
+    (wire.BasicData, "customerId"): "string", (wire.BasicData, "age"): "integer", (wire.BasicData, "dob"): "string",
+    (wire.BasicData, "totalSales"): "string", (wire.BasicData, "totalOrders"): "integer",
+    (wire.BasicData, "totalVisits"): "integer", (wire.BasicData, "daySinceLastPur"): "integer",
+    (wire.BasicData, "totalWebSessions"): "integer", (wire.BasicData, "avgBasketVal"): "number",
+    (wire.Product, "productKey"): "integer", (wire.Product, "retailPrice"): "number",
+    (wire.ProductPurchaseTrendsData, "customerId"): "string", (wire.TrendPoint, "numberOfOrder"): "integer",
+    (wire.TrendPoint, "orderValue"): "number", (wire.GcrIdData, "gcrId"): "integer",
+    (wire.GcrIdData, "status"): "string", (wire.IsCustomerInSegmentData, "status"): "boolean",
+}
+
+
+@pytest.mark.parametrize(("model", "name"), sorted(EXAMPLE_TYPES, key=lambda key: (key[0].__name__, key[1])))
+def test_the_declarations_send_the_documented_example_types(model: type[wire.WireModel], name: str) -> None:
+    """`isCustomerInSegment`'s status is a boolean, `basic`'s age an integer...: what the sandbox sends (its
+    OpenAPI document and live answers are checked against these declarations) is typed as the vendor shows it."""
+    schema = model.model_json_schema()["properties"][name]
+    types = {branch.get("type") for branch in schema.get("anyOf", [schema])} - {"null"}  # null: a stated absence
+    assert types == {EXAMPLE_TYPES[model, name]}
 
 
 def test_the_declarations_take_the_documented_types() -> None:
@@ -132,6 +156,8 @@ async def test_the_documented_gcr_miss_and_opt_in_array(answer: Callable[[Any], 
         ("email", "01", True, ["Promotional"]), ("sms", "03", False, [])]
     member = await answer(ok({"status": True}))("isCustomerInSegment", query="101")
     assert member.in_segment is True
+    outside = await answer(ok({"status": False}))("isCustomerInSegment", query="101")
+    assert outside.in_segment is False  # the boolean inside data, never the envelope's "OK"
 
 
 async def test_user_attributes_follow_the_pointer_to_the_last_record(answer: Callable[[Any], Fetch]) -> None:

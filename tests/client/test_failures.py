@@ -18,6 +18,7 @@ from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
+    ConflictingIdentifiersError,
     CustomerNotFoundError,
     InvalidInputError,
     ScopeMissingError,
@@ -59,7 +60,8 @@ def test_every_sandbox_error_code_maps_to_its_meaning(code: ErrorCode) -> None:
         ErrorCode.UNKNOWN_RESOURCE: FailureKind.INVALID, ErrorCode.INVALID_VALIDITY: FailureKind.INVALID,
         ErrorCode.TOKEN_LIMIT_REACHED: FailureKind.QUOTA, ErrorCode.IDENTIFIER_REQUIRED: FailureKind.INVALID,
         ErrorCode.IDENTIFIER_INVALID: FailureKind.INVALID, ErrorCode.CUSTOMER_NOT_FOUND: FailureKind.NOT_FOUND,
-        ErrorCode.MULTIPLE_CUSTOMERS: FailureKind.AMBIGUOUS, ErrorCode.QUERY_REQUIRED: FailureKind.INVALID,
+        ErrorCode.MULTIPLE_CUSTOMERS: FailureKind.AMBIGUOUS, ErrorCode.IDENTIFIERS_CONFLICT: FailureKind.CONFLICT,
+        ErrorCode.QUERY_REQUIRED: FailureKind.INVALID,
         ErrorCode.INVALID_PAGING: FailureKind.INVALID, ErrorCode.INTERNAL_ERROR: FailureKind.UNAVAILABLE,
     }
     token_calls = dict.fromkeys((ErrorCode.TOKEN_LIMIT_REACHED, ErrorCode.UNKNOWN_RESOURCE, ErrorCode.INVALID_VALIDITY,
@@ -101,9 +103,10 @@ def test_what_a_refusal_means_depends_on_the_call(status: int, body: dict[str, s
 async def test_unknown_tenant_is_an_authentication_error(sandbox_server: Any, open_rig: OpenRig) -> None:
     sandbox_server.reset()
     async with open_rig(sandbox_server, tenant_hash="not-the-tenant-hash-0000000000000") as rig:
-        with pytest.raises(AuthenticationError, match="tenant credentials") as caught:
+        with pytest.raises(AuthenticationError, match="refused the tenant hash") as caught:
             await rig.client.fetch("basic", vip(rig))
-    assert "CDP_TENANT_HASH" in caught.value.hint
+    assert "CDP_TENANT_HASH" in caught.value.hint and "CDP_OAUTH_KEY_SECRET" not in caught.value.hint
+    assert caught.value.setting == "CDP_TENANT_HASH"
 
 
 async def test_oauth_secret_missing_or_wrong_then_right(start_sandbox_server: Any, open_rig: OpenRig) -> None:
@@ -111,8 +114,10 @@ async def test_oauth_secret_missing_or_wrong_then_right(start_sandbox_server: An
     server = start_sandbox_server(oauth_key_secret=secret, **SMALL)
     for given in (None, "fedcba9876543210"):
         async with open_rig(server, oauth_key_secret=given) as rig:
-            with pytest.raises(AuthenticationError, match="OAUTH_SECRET_INVALID"):
+            with pytest.raises(AuthenticationError, match=r"refused the OAuth key secret.*OAUTH_SECRET_INVALID") \
+                    as caught:
                 await rig.api.create_token(frozenset({"basic"}))
+            assert caught.value.setting == "CDP_OAUTH_KEY_SECRET" and "CDP_TENANT_HASH" not in caught.value.hint
     async with open_rig(server, oauth_key_secret=secret) as rig:
         assert isinstance(await rig.client.fetch("basic", vip(rig)), Profile)
 
@@ -162,6 +167,19 @@ async def test_shared_email_is_ambiguous_and_says_what_to_add(rig: ClientRig) ->
     assert error.matches == 2 and "(email)" in error.message
     assert "mobile" in error.hint and "customer_code" in error.hint and "email" not in error.hint
     assert sample.email not in error.for_model()
+
+
+@pytest.mark.parametrize(("first", "second"), [("gcr_id", "email"), ("email", "mobile"), ("customer_code", "gcr_id")])
+async def test_identifiers_of_two_people_conflict_rather_than_match_several(rig: ClientRig, first: str,
+                                                                           second: str) -> None:
+    vip, regular = rig.server.sample("vip"), rig.server.sample("regular")
+    who = CustomerIdentity(**{first: getattr(vip, first), second: getattr(regular, second)})
+    for name in ("basic", "gcrId"):
+        with pytest.raises(ConflictingIdentifiersError) as caught:
+            await rig.client.fetch(name, who)
+        text = caught.value.for_model()
+        assert "name different customers" in text and "same person" in text, text
+        assert "match" not in caught.value.message and vip.email not in text and regular.email not in text
 
 
 async def test_gcr_lookup_of_a_shared_email_is_ambiguous_too(rig: ClientRig) -> None:

@@ -11,6 +11,7 @@ import httpx2
 import pytest
 
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header
+from cdp_mcp.client.calls import TextBody
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import SegmentPage
@@ -107,7 +108,40 @@ def test_a_stated_expiry_is_passed_on(extra: dict[str, Any], expires_at: datetim
     assert (issued.expires_at, issued.validity_seconds) == (expires_at, validity)
 
 
-@pytest.mark.parametrize("payload", [{"status": "OK", "data": {}}, {"token": ""}, {"token": 42}, [], "T"])
+LONG = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize("payload", [
+    {"status": "OK", "data": LONG},
+    {"status": "OK", "data": {"jwt": LONG, "tokenType": "Bearer", "expiresAt": "2026-11-28T09:10:00.000000Z"}},
+    {"status": "OK", "data": {"b2b_token": LONG, "refresh_token": "r" * 40}},
+    {"status": "OK", "data": {"token": {"value": LONG, "expiresIn": 600}}},
+    {"result": {"accessKey": LONG, "requestId": "9c41e2f0-7ab3-4c2d-9e1f-0a1b2c3d4e5f"}},
+    LONG,
+    TextBody(LONG + "\r\n", "text/plain"),
+    TextBody(LONG, ""),
+])
+def test_the_token_is_read_where_a_tenant_may_put_it(payload: Any) -> None:
+    issued = parse_issued_token(payload, frozenset({"basic"}), default_unit="minutes", what="token create")
+    assert issued.token == LONG
+
+
+@pytest.mark.parametrize("payload", [
+    {"status": "OK", "data": {}}, {"token": ""}, {"token": 42}, [], "T",
+    {"status": "OK", "data": {"first": LONG, "second": LONG[::-1]}},  # two candidates: never a guess between them
+    {"status": "OK", "data": {"link": "https://cdp.example.test/token/" + LONG}},
+    {"status": "OK", "data": {"createdAt": "2026-11-28T09:10:00.000000+00:00", "requestId": LONG}},
+    TextBody("<html><body>" + LONG + "</body></html>", "text/html"),
+    TextBody("Token created", "text/plain"),
+])
 def test_a_response_without_a_token_is_an_upstream_error(payload: Any) -> None:
     with pytest.raises(UpstreamResponseError, match="token create"):
         parse_issued_token(payload, frozenset({"basic"}), default_unit="minutes", what="token create")
+
+
+@pytest.mark.parametrize("payload", [{"status": "OK", "message": "Token updated"}, TextBody("", ""),
+                                     TextBody("OK", "text/plain")])
+def test_an_update_answered_without_a_token_is_the_same_token_extended(payload: Any) -> None:
+    issued = parse_issued_token(payload, frozenset({"basic"}), default_unit="minutes", what="token update",
+                                current="the-token")
+    assert issued.token == "the-token" and issued.expires_at is None

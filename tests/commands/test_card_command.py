@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 
 from cdp_mcp.cli import main
 from cdp_mcp.sandbox import SampleCustomer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def embedded(html: str) -> dict[str, object]:
@@ -48,3 +51,13 @@ def test_card_reports_errors_like_call(cdp_env: dict[str, str], ambiguous: Sampl
     assert captured.out == "" and "gcr_id" in captured.err and not list(Path.cwd().glob("*.html"))
     assert main(["card", "gcrid=1"]) == 2
     assert "gcr_id" in capsys.readouterr().err
+
+
+def test_the_default_card_file_is_documented_and_kept_out_of_git() -> None:
+    """Run in a checkout, `cdp-mcp card gcr_id=1` writes customer-card-1.html there: the README says where it
+    lands, and git ignores it (a customer's data must not be committed by accident)."""
+    readme = (ROOT / "README.md").read_text()
+    assert "customer-card-<gcr_id>.html" in readme and "current directory" in readme
+    patterns = [line.strip() for line in (ROOT / ".gitignore").read_text().splitlines() if line.strip()]
+    assert any(fnmatch("customer-card-1.html", pattern) for pattern in patterns)
+    assert any(fnmatch("customer-card-unknown.html", pattern) for pattern in patterns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -159,6 +160,25 @@ def test_doctor_says_what_it_found_and_never_guesses_a_secret_length(
         assert "characters" not in out and oauth not in out + err
 
 
+@pytest.mark.parametrize("oauth", [False, True])
+def test_doctor_blames_the_tenant_hash_when_the_api_says_the_tenant_is_unknown(
+    cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path, oauth: bool,
+) -> None:
+    secret = "0123456789abcdef"
+    server = start_sandbox_server(customers=MIN_CUSTOMERS, **({"oauth_key_secret": secret} if oauth else {}))
+    monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
+    monkeypatch.setenv("CDP_TENANT_HASH", "wrong0tenant0hash000000000000001")
+    monkeypatch.setenv("CDP_STATE_DIR", str(tmp_path))
+    if oauth:
+        monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", secret)  # right: only the hash is wrong
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    failure = next(line for line in out.splitlines() if "[FAIL]" in line)
+    fix = out.split(failure, 1)[1].splitlines()[1]
+    assert "CDP_TENANT_HASH" in fix and "CDP_OAUTH_KEY_SECRET" not in fix, out
+
+
 @pytest.mark.parametrize(("hint", "shown"), [
     ("Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET (run `cdp-mcp doctor`).",
      "Check CDP_TENANT_HASH and CDP_OAUTH_KEY_SECRET."),
@@ -181,6 +201,22 @@ def test_configuration_errors_exit_2_with_a_hint_and_no_traceback(
     out, err = capsys.readouterr()
     assert out == ""
     assert "CDP_B2B_API_URL" in err and "hint:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+def test_a_busy_port_is_one_line_and_exit_code_1(command: str, cdp_env: dict[str, str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", "--transport", "http"] if command == "serve" \
+            else ["sandbox", "--customers", str(MIN_CUSTOMERS)]
+        assert main([*args, "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("  hint:")]
+    assert lines == [line for line in lines if f"cannot listen on 127.0.0.1:{port}" in line] and len(lines) == 1, err
+    assert "Traceback" not in err and "uvicorn" not in err
 
 
 def test_unknown_tool_in_the_allowlist_stops_serve(cdp_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -227,6 +263,18 @@ def test_a_short_secret_is_masked_too_and_start_up_warns_about_it(monkeypatch: p
     err = capsys.readouterr().err
     assert "zq7x" not in err and "refused Bearer [secret]; tenant [secret]" in err
     assert "CDP_MCP_AUTH_TOKEN is shorter than 8 characters" in err
+
+
+@pytest.mark.parametrize("short", ["e", "th", "ter"])
+def test_masking_a_short_secret_never_garbles_the_warning_about_it(short: str, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", short)  # letters of the warning's own words
+    monkeypatch.setenv("CDP_B2B_API_URL", "https://api.example.com/rcdpapi")
+    monkeypatch.setenv("CDP_TENANT_HASH", "another-secret-to-mask-0123456789")
+    load_settings()
+    err = capsys.readouterr().err
+    assert ("CDP_OAUTH_KEY_SECRET is shorter than 8 characters: easy to guess, and every log line masks text that "
+            "contains it") in err, err
 
 
 @pytest.mark.parametrize("command", [["call", "resolve_customer", "gcr_id=1"],

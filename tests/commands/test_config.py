@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from mcp.client.stdio import StdioServerParameters
 
 from cdp_mcp.cli import main
 from cdp_mcp.commands.config import HOSTS, PLACEHOLDERS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.anyio
 
@@ -248,3 +251,26 @@ async def test_a_printed_entry_starts_a_server_that_lists_the_tools(
     async with Client(params) as client:
         tools = [t.name for t in (await client.list_tools()).tools]
     assert len(tools) == 16 and "get_customer_overview" in tools
+
+
+def test_config_run_by_uvx_warns_that_the_path_is_in_uvs_cache(tmp_path: Path, cdp_env: dict[str, str]) -> None:
+    """uvx runs cdp-mcp from an environment in uv's cache, which uv may clean: an entry pointing there breaks
+    later, so config says so and names the lasting install."""
+    ephemeral = tmp_path / "home" / ".cache" / "uv" / "archive-v0" / "qHf9zr1" / "bin"  # where uvx installs
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(ephemeral.parent)], check=True, timeout=120)
+    where = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    packages = subprocess.run([str(ephemeral / "python"), "-c", where], capture_output=True, text=True, check=True,
+                              timeout=60).stdout.strip()
+    ours = [p for p in sys.path if p.endswith("site-packages")]
+    Path(packages, "cdp-mcp-under-test.pth").write_text("\n".join([*ours, str(ROOT)]) + "\n")
+    script = ephemeral / "cdp-mcp"
+    script.write_text(f"#!{ephemeral / 'python'}\nfrom cdp_mcp.cli import main\nraise SystemExit(main())\n")
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDP_", "UV_"))} | cdp_env
+    run = subprocess.run([str(script), "config", "claude-desktop", "--sandbox"], capture_output=True, text=True,
+                         env=env, timeout=120, check=True)
+    assert json.loads(run.stdout)["mcpServers"]["cdp-mcp"]["command"] == str(script)
+    assert "uv's cache" in run.stderr and "uv tool install" in run.stderr, run.stderr
+    installed = subprocess.run([sys.executable, "-m", "cdp_mcp", "config", "claude-desktop", "--sandbox"],
+                               capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert "uv tool install" not in installed.stderr

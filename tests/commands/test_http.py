@@ -111,6 +111,32 @@ async def test_off_loopback_needs_the_token_and_accepts_no_browser_origin_by_def
         assert (await _post(base, bearer | {"Origin": "http://localhost:5173"})).status_code == 403
 
 
+async def test_off_loopback_the_origin_allowlist_is_the_only_origin_check(sandbox_settings: Settings) -> None:
+    settings = sandbox_settings.replace(mcp_auth_token=SecretStr(TOKEN),
+                                        mcp_allowed_origins=["https://console.example.com"])
+    bearer = {"Authorization": f"Bearer {TOKEN}", "Host": "cdp.example.com"}
+    async with serving(settings, host="0.0.0.0") as base:
+        assert (await _post(base, bearer | {"Origin": "https://console.example.com"})).status_code == 200
+        for foreign in ("https://evil.example", "https://console.example.com.evil.example", "http://localhost:5173"):
+            refused = await _post(base, bearer | {"Origin": foreign})
+            assert refused.status_code == 403 and refused.json()["error"] == "forbidden", foreign
+
+
+async def test_on_loopback_one_check_decides_origin_and_host(sandbox_settings: Settings) -> None:
+    """The Origin and Host rules are one check, ours: a loopback origin without a port (a page on port 80) is
+    loopback like any other, where the SDK's own copy of the check used to refuse it."""
+    async with serving(sandbox_settings) as base:
+        for origin in ("http://localhost", "http://127.0.0.1", "http://[::1]", "http://localhost:8080"):
+            assert (await _post(base, {"Origin": origin})).status_code == 200, origin
+        for origin in ("http://localhost:80.evil.example", "http://localhost.evil.example", "null"):
+            refused = await _post(base, {"Origin": origin})
+            assert refused.status_code == 403 and refused.json()["error"] == "forbidden", origin
+        for host in ("rebound.example", "rebound.example:80", "127.0.0.1.nip.io:8000", "localhost:80.evil"):
+            assert (await _post(base, {"Host": host})).status_code == 421, host
+        for host in ("localhost", "127.0.0.1:8000", "[::1]:8000"):
+            assert (await _post(base, {"Host": host})).status_code == 200, host
+
+
 async def _raw_post(base: str, headers: list[tuple[str, str]], path: str = "/mcp") -> httpx2.Response:
     async with httpx2.AsyncClient() as http:
         return await http.post(f"{base}{path}", json=INITIALIZE, headers=[*HEADERS.items(), *headers])

@@ -60,9 +60,11 @@ def test_two_replicas_share_redis_and_the_sandbox_api(compose: dict[str, Any]) -
     assert (api.hostname, api.port, api.path) == ("sandbox", int(sandbox[sandbox.index("--port") + 1]),
                                                   DEFAULT_CONTEXT_PATH)
     assert _default(env["CDP_TENANT_HASH"]) == SANDBOX_TENANT_HASH
-    # No bearer token, issuer or audit key has a default: exported, or the replicas refuse to start.
+    # No bearer token, issuer, audit or cursor key has a default: exported, or the replicas refuse to start (the
+    # keys must be one for all replicas: hashes that match, a list's next page from either replica).
     assert all(_default(env[name]) == "" for name in ("CDP_MCP_AUTH_TOKEN", "CDP_MCP_OAUTH_ISSUER"))
     assert _DEFAULT.match(env["CDP_AUDIT_KEY"])["op"] == "?"  # type: ignore[index]
+    assert _DEFAULT.match(env["CDP_MCP_CURSOR_KEY"])["op"] == "?"  # type: ignore[index]
     ports = server["ports"]
     assert ports == [f"127.0.0.1:8000-{8000 + server['deploy']['replicas'] - 1}:{Containerfile.read().port}"]
 

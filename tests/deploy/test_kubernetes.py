@@ -89,6 +89,7 @@ def test_configuration_comes_from_the_configmap_and_the_secret(
     (secret,) = yaml_documents(SECRET_TEMPLATE)
     assert secret["metadata"]["name"] == sources["secretRef"]
     assert all(value == "" for value in secret["stringData"].values())  # no default a careless apply would keep
+    assert {"CDP_AUDIT_KEY", "CDP_MCP_CURSOR_KEY"} <= set(secret["stringData"])  # one of each for every replica
     # Redis: the URL the replicas get names the Redis Service, with the password the Secret holds.
     env = {e["name"]: e for e in container["env"]}
     url = urlsplit(env["CDP_REDIS_URL"]["value"])

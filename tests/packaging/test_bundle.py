@@ -30,6 +30,7 @@ from cdp_mcp.commands.bundle_manifest import bundle_pyproject
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings, declared
+from cdp_mcp.tools.registry import all_specs
 from tests.helpers import settings_environment_names
 from tests.packaging.host import launch, unpack, uv_stand_in
 
@@ -102,6 +103,19 @@ async def test_the_manifest_follows_the_mcpb_schema_and_declares_what_is_served(
     for prompt in manifest["prompts"]:
         assert prompt["arguments"] == [a.name for a in prompts[prompt["name"]].arguments or ()]
         assert set(re.findall(r"\$\{arguments\.(\w+)\}", prompt["text"])) == set(prompt["arguments"])
+
+
+def test_the_manifest_describes_each_tool_in_whole_sentences(capsys: pytest.CaptureFixture[str]) -> None:
+    """A host lists these before installing: the tool's own description, cut after a whole sentence, never inside
+    one (at a colon, say)."""
+    assert main(["bundle", "--print-manifest"]) == 0
+    described = {t["name"]: t["description"] for t in json.loads(capsys.readouterr().out)["tools"]}
+    for spec in all_specs():
+        shown = described[spec.name]
+        assert spec.description.startswith(shown) and shown.endswith("."), (spec.name, shown)
+        rest = spec.description[len(shown):]
+        assert rest == "" or (rest[0] == " " and rest.lstrip()[:1].isupper()), (spec.name, shown)
+        assert len(shown.split()) >= 6, (spec.name, shown)  # says what the tool does, not just its first words
 
 
 def test_manifests_folder_holds_what_the_bundle_command_writes(capsys: pytest.CaptureFixture[str]) -> None:

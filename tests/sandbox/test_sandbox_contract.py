@@ -137,6 +137,12 @@ async def _multiple_customers(w: Walk) -> tuple[str, httpx2.Response]:
     return resource("basic").route, await w.call("basic", token=await w.token(), ids=ids)
 
 
+async def _identifiers_conflict(w: Walk) -> tuple[str, httpx2.Response]:
+    vip, regular = w.server.sample("vip"), w.server.sample("regular")
+    ids = {"gcrId": str(vip.gcr_id), "email_address": str(regular.email)}
+    return resource("basic").route, await w.call("basic", token=await w.token(), ids=ids)
+
+
 async def _query_required(w: Walk) -> tuple[str, httpx2.Response]:
     return resource("searchSegments").route, await w.call("searchSegments", token=await w.token(), ids=VIP)
 
@@ -157,7 +163,8 @@ CASES: dict[ErrorCode, Case] = {
     ErrorCode.UNKNOWN_RESOURCE: _unknown_resource, ErrorCode.INVALID_VALIDITY: _invalid_validity,
     ErrorCode.TOKEN_LIMIT_REACHED: _token_limit_reached, ErrorCode.IDENTIFIER_REQUIRED: _identifier_required,
     ErrorCode.IDENTIFIER_INVALID: _identifier_invalid, ErrorCode.CUSTOMER_NOT_FOUND: _customer_not_found,
-    ErrorCode.MULTIPLE_CUSTOMERS: _multiple_customers, ErrorCode.QUERY_REQUIRED: _query_required,
+    ErrorCode.MULTIPLE_CUSTOMERS: _multiple_customers, ErrorCode.IDENTIFIERS_CONFLICT: _identifiers_conflict,
+    ErrorCode.QUERY_REQUIRED: _query_required,
     ErrorCode.INVALID_PAGING: _invalid_paging, ErrorCode.INTERNAL_ERROR: _internal_error,
 }
 

@@ -75,7 +75,7 @@ async def test_shared_mobile_is_ambiguous(api: Api, token: str) -> None:
 async def test_identifiers_of_two_different_customers_are_refused(api: Api, token: str) -> None:
     vip, regular = api.server.sample("vip"), api.server.sample("regular")
     headers = {**api.ids(vip, "email"), **api.ids(regular, "mobile")}
-    body = await _error(api, token, headers, 409, "MULTIPLE_CUSTOMERS")
+    body = await _error(api, token, headers, 409, "IDENTIFIERS_CONFLICT")
     assert body["data"]["matches"] == 2
 
 
@@ -130,4 +130,4 @@ async def test_gcr_reads_the_identifier_headers_and_the_documented_body_keys_tog
         response = await api.call("gcrId", token, headers, body=body)
         assert response.json()["data"] == [{"status": "Available", "gcrId": vip.gcr_id}], response.text
     mixed = await api.call("gcrId", token, api.ids(vip, "email"), body=api.ids(regular, "mobile"))
-    assert (mixed.status_code, mixed.json()["errorCode"]) == (409, "MULTIPLE_CUSTOMERS")
+    assert (mixed.status_code, mixed.json()["errorCode"]) == (409, "IDENTIFIERS_CONFLICT")

@@ -36,7 +36,7 @@ def replica_env(*, api_url: str, tenant_hash: str, redis_url: str, prefix: str, 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CDP_", "OTEL_"))}
     return env | {"CDP_B2B_API_URL": api_url, "CDP_TENANT_HASH": tenant_hash, "CDP_REDIS_URL": redis_url,
                   "CDP_REDIS_KEY_PREFIX": prefix, "CDP_MCP_OAUTH_ISSUER": issuer, "CDP_MCP_PUBLIC_URL": public_url,
-                  "CDP_LOG_LEVEL": "WARNING", **extra}
+                  "CDP_MCP_CURSOR_KEY": f"{prefix}-cursors-sealed-alike", "CDP_LOG_LEVEL": "WARNING", **extra}
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -148,15 +149,18 @@ async def test_audit_lines_name_who_read_which_customer_without_the_identifiers_
 
 async def test_the_rate_limit_refuses_with_when_to_retry(cdp_env: dict[str, str], auth_server: AuthServer,
                                                          tmp_path: Path, showcase: SampleCustomer) -> None:
-    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings={"mcp_rate_limit": 3}) as served:
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings={"mcp_rate_limit": 4}) as served:
         async with served.client(served.idp.token(sub="eve")) as client:
+            probe = await client.call_tool("resolve_customer", {"gcr_id": True})  # refused by the SDK: counted
             results = [await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id}) for _ in range(4)]
         async with served.client(served.idp.token(sub="finn")) as client:  # another person has their own bucket
             other = await client.call_tool("resolve_customer", {"gcr_id": showcase.gcr_id})
-    assert [r.is_error for r in results] == [False, False, False, True] and not other.is_error
-    wait = re.search(r"Retry in (\d+) s", _text(results[3]))  # 20 s less the time the three calls took
-    assert "3 a minute" in _text(results[3]) and wait is not None and 1 <= int(wait.group(1)) <= 20
-    assert [line["outcome"] for line in served.audit_lines()][3] == "CALL_RATE_LIMITED"
+    assert probe.is_error and [r.is_error for r in results] == [False, False, False, True] and not other.is_error
+    wait = re.search(r"Retry in (\d+) s", _text(results[3]))  # 15 s less the time the four calls took
+    assert "4 a minute" in _text(results[3]) and wait is not None and 1 <= int(wait.group(1)) <= 15
+    lines = served.audit_lines()
+    assert [line["outcome"] for line in lines][:5] == ["INVALID_ARGUMENTS", "ok", "ok", "ok", "CALL_RATE_LIMITED"]
+    assert lines[0]["principal"] == "eve" and lines[0]["transport"] == "http" and lines[0]["tool"] == "resolve_customer"
 
 
 async def test_the_overview_resource_is_rate_limited_granted_and_audited_like_a_tool_call(
@@ -194,12 +198,16 @@ async def test_opaque_tokens_are_introspected(cdp_env: dict[str, str], auth_serv
         async with served.client(idp.opaque_token("cdp:consent")) as client:
             assert [t.name for t in (await client.list_tools()).tools] == ["get_marketing_consent"]
             assert not (await client.call_tool("get_marketing_consent", {"gcr_id": showcase.gcr_id})).is_error
+        now = int(time.time())
         for token, reason in ((idp.opaque_token(active=False), "not active"),
                               (idp.opaque_token(aud="https://other.example/mcp"), "not issued for this server"),
+                              (idp.opaque_token(iss="https://evil.example"), "another issuer"),
+                              (idp.opaque_token(exp=now - 120), "expired"),  # active, says the endpoint, yet past
+                              (idp.opaque_token(nbf=now + 600), "not valid yet"),
                               ("never-issued", "not active")):
             response = await served.post({"Authorization": f"Bearer {token}"})
             assert response.status_code == 401 and reason in response.headers["www-authenticate"]
-    assert idp.introspections >= 4
+    assert idp.introspections >= 7
 
 
 async def test_the_principal_claim_names_people_and_machines_are_named_by_their_client(

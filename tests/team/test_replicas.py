@@ -13,9 +13,12 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from cdp_mcp.backend import open_backend
 from cdp_mcp.clock import SystemClock
 from cdp_mcp.sandbox import SandboxOptions
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.settings import Settings
 from tests.broker.test_redis_store import RedisServer, redis_server
 from tests.helpers import free_port
 from tests.team.authserver import AuthServer
@@ -58,11 +61,33 @@ async def test_two_replicas_share_tokens_the_rate_limit_and_each_audit(
                 name, arguments = calls[index % len(calls)]
                 result = await (one if index % 2 == 0 else two).call_tool(name, arguments)
                 outcomes.append(not result.is_error)
+        # A list's next page from the other replica: the cursor is sealed with the key the replicas share.
+        pager = auth_server.token("cdp:read", sub="pager@corp.example")
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {pager}"}, timeout=30) as http, \
+                Client(streamable_http_client(first.mcp, http_client=http)) as one, \
+                Client(streamable_http_client(second.mcp, http_client=http)) as two:
+            page = await one.call_tool("list_customer_segments", {**who, "limit": 1})
+            cursor = (page.structured_content or {})["next_cursor"]
+            following = await two.call_tool("list_customer_segments", {**who, "limit": 1, "cursor": cursor})
         counts = await api.sandbox.token_counts()
         lines = {r.port: [json.loads(x) for x in r.audit.read_text().splitlines()] for r in (first, second)}
     assert outcomes == [True] * RATE_LIMIT + [False]  # one limit across both, not one each
+    assert not following.is_error and following.structured_content != page.structured_content
     assert counts["created_today"] == 3  # basic, optIn, segments: once each, whichever replica asked first
-    assert len(lines[first.port]) == 5 and len(lines[second.port]) == 4
+    assert len(lines[first.port]) == 6 and len(lines[second.port]) == 5
     every = lines[first.port] + lines[second.port]
-    assert {line["principal"] for line in every} == {"ops@corp.example"}
-    assert sorted(line["outcome"] for line in every) == ["CALL_RATE_LIMITED"] + ["ok"] * RATE_LIMIT
+    assert {line["principal"] for line in every} == {"ops@corp.example", "pager@corp.example"}
+    assert sorted(line["outcome"] for line in every) == ["CALL_RATE_LIMITED"] + ["ok"] * (RATE_LIMIT + 2)
+
+
+async def test_replicas_without_one_cursor_key_are_warned_at_start(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    redis = f"redis://127.0.0.1:{free_port()}/0"  # never reached: opening the backend connects to nothing
+    for cursor_key, warned in ((None, True), ("replicas-share-this-cursor-key", False)):
+        caplog.clear()
+        settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS, redis_url=redis,
+                            mcp_cursor_key=cursor_key)
+        async with open_backend(settings, keep_alive=False):
+            pass
+        assert any("CDP_MCP_CURSOR_KEY" in r.getMessage() and r.levelname == "WARNING"
+                   for r in caplog.records) == warned

@@ -22,6 +22,7 @@ import anyio
 import httpx2
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
@@ -103,6 +104,10 @@ def _hs256_with_public_key(idp: AuthServer) -> str:
     return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
+def _rsa() -> Any:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def _nested(depth: int) -> str:
     """JSON `depth` objects deep: Python's parser gives up on it with RecursionError, not ValueError."""
     return '{"a":' * depth + "1" + "}" * depth
@@ -131,6 +136,11 @@ BAD_TOKENS: dict[str, tuple[Callable[[AuthServer], str], str]] = {
                  "algorithm this server does not accept"),
     "HS256 keyed with the public key": (_hs256_with_public_key, "algorithm this server does not accept"),
     "unknown kid": (lambda idp: idp.token(key=SigningKey.ec()), "key the issuer does not publish"),
+    "ES384 claimed on an ES256 key": (lambda idp: idp.token(key=SigningKey(idp.keys[0].kid, "ES384",
+                                                                           ec.generate_private_key(ec.SECP384R1()))),
+                                      "algorithm does not match its signing key"),
+    "RS256 claimed on an EC key": (lambda idp: idp.token(key=SigningKey(idp.keys[0].kid, "RS256", _rsa())),
+                                   "algorithm does not match its signing key"),
     "an ID token (nonce)": (lambda idp: idp.token(nonce="n-0S6_WzA2Mj"), "an ID token, not an access token"),
     "an ID token (at_hash)": (lambda idp: idp.token(at_hash="77QmUPtjPfzWtF2AnpK9RQ"),
                               "an ID token, not an access token"),

@@ -3,6 +3,7 @@ only when OTEL_* asks, and the request id shared by an unexpected failure, the l
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util._once import Once
 
 from cdp_mcp.backend import Backend
 from cdp_mcp.sandbox import SampleCustomer
@@ -29,23 +31,36 @@ from cdp_mcp.tracing import configure_tracing
 
 pytestmark = pytest.mark.anyio
 
-_EXPORTER = InMemorySpanExporter()
+
+def _restore_global_tracing() -> None:
+    """Back to no tracer provider, as the process started: the OpenTelemetry API sets one once per process, so its
+    own test utilities reset these globals the same way (`opentelemetry.test.globals_test`). The module-level
+    tracers made before (cdp-mcp's, the MCP SDK's) kept the provider's tracer: they forget it too, or every later
+    span would still be recorded by this module's provider."""
+    trace._TRACER_PROVIDER_SET_ONCE = Once()  # no public API undoes set_tracer_provider
+    trace._TRACER_PROVIDER = None
+    for tracer in (o for o in gc.get_objects() if isinstance(o, trace.ProxyTracer)):
+        tracer._real_tracer = None
 
 
 @pytest.fixture(scope="module")
 def spans() -> Iterator[InMemorySpanExporter]:
-    """The process's tracer provider, recording into memory (a process gets one provider: set it once)."""
+    """A tracer provider recording into memory for this module's tests, installed for them only: the process's
+    global tracing is restored after (later tests, in whatever order they run, find none installed)."""
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         pytest.skip("another tracer provider is installed in this process")
+    exporter = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    yield _EXPORTER
-    # Later tests in this process (whichever run after this module on its xdist worker) record nothing, silently:
-    # a shut-down provider would log a warning for every span the SDK and cdp-mcp still open, which tests that
-    # read the warnings they cause would see.
-    _EXPORTER.shutdown()
-    _EXPORTER.clear()
+    try:
+        yield exporter
+    finally:
+        # The exporter stops, not the provider: a tracer taken from the provider while it was installed records
+        # nothing from now on, silently, where a shut-down provider would log a warning for every span (tests that
+        # read the warnings they cause would see them). The global provider goes back to none.
+        exporter.shutdown()
+        _restore_global_tracing()
 
 
 async def test_a_tool_call_traces_its_upstream_request_and_token_creation(

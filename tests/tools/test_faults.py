@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from tool_results import Connect, data_of, text_of
 
 from cdp_mcp.broker.store import FileTokenStore, namespace_for
-from cdp_mcp.catalog import TOKEN_CREATE_PATH, resource
+from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, resource
 from cdp_mcp.sandbox.server import SandboxThread
 from tests.faults import Fault, FaultProxy, fault_proxy
 
@@ -126,6 +127,122 @@ async def test_a_quota_429_worded_unlike_the_sandbox_is_the_quota_not_a_rate_lim
         assert result.is_error and "allowance of token creations is spent" in text_of(result)
         assert "possible again at" in text_of(result)
     assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)  # not retried, then not asked again
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_401_or_403_on_create_that_speaks_of_the_daily_limit_is_the_quota_not_the_credentials(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path, status: int) -> None:
+    refusal = {"status": "ERROR", "errorCode": "UNAUTHORIZED", "message": "Daily token creation limit reached"}
+    proxy.fail(TOKEN_CREATE_PATH, error(status, refusal))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path, max_retries=3) as client:
+        first = await client.call_tool("get_customer_profile", VIP)
+        second = await client.call_tool("get_customer_profile", VIP)
+    for result in (first, second):
+        text = text_of(result)
+        assert result.is_error and "allowance of token creations is spent" in text, text
+        assert "possible again at" in text and "CDP_TENANT_HASH" not in text and "credentials" not in text
+    assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 0)  # not retried, then not asked again
+
+
+def token_answer(shape: Callable[[str], Any], content_type: str = "application/json") -> Fault:
+    """The sandbox's own token answer (so the token works) with the token moved to where `shape(token)` puts it."""
+
+    def reshape(body: bytes) -> bytes:
+        out = shape(json.loads(body)["data"]["token"])
+        return out.encode() if isinstance(out, str) else json.dumps(out).encode()
+
+    return Fault(reshape=reshape, headers={"content-type": content_type})
+
+
+TOKEN_SHAPES: dict[str, tuple[Callable[[str], Any], str]] = {
+    "data is the token": (lambda t: {"status": "OK", "message": "", "data": t}, "application/json"),
+    "another key": (lambda t: {"status": "OK", "data": {"authorizationToken": t, "expiresIn": 3600}},
+                    "application/json"),
+    "jwt": (lambda t: {"status": "OK", "message": "Token generated", "data": {"jwt": t, "tokenType": "Bearer"}},
+            "application/json"),
+    "token object": (lambda t: {"status": "OK", "data": {"token": {"value": t, "validity": 600}}}, "application/json"),
+    "a key of its own": (lambda t: {"status": "success", "result": {"accessKey": t, "createdAt": "2026-11-28"}},
+                         "application/json"),
+    "JSON string": (json.dumps, "application/json"),
+    "plain text": (lambda t: t + "\n", "text/plain; charset=utf-8"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(TOKEN_SHAPES))
+async def test_a_token_answer_in_another_shape_is_read_once_and_used(
+        connect: Connect, proxy: FaultProxy, tmp_path: Path, shape: str) -> None:
+    proxy.fail(TOKEN_CREATE_PATH, token_answer(*TOKEN_SHAPES[shape]))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        for _ in range(3):
+            assert data_of(await client.call_tool("get_customer_profile", VIP))["gcr_id"] == 1
+    assert (proxy.seen["create"], proxy.seen["basic"]) == (1, 3)
+
+
+async def test_an_update_answered_ok_without_a_token_extends_the_same_token(
+        connect: Connect, start_sandbox_server: Any, tmp_path: Path) -> None:
+    server = start_sandbox_server()
+    life = 600 * 60  # CDP_TOKEN_VALIDITY, in minutes
+    async with fault_proxy(server.base_url, server.options.context_path) as running:
+        running.fail(TOKEN_UPDATE_PATH, Fault(reshape=lambda _: b'{"status": "OK", "message": "Token extended"}'))
+        async with connect(b2b_api_url=running.url, state_dir=tmp_path, server=server) as client:
+            assert not (await client.call_tool("get_customer_profile", VIP)).is_error
+            server.clock.advance(seconds=0.85 * life)  # past the extension point: the call extends the token
+            assert not (await client.call_tool("get_customer_profile", VIP)).is_error
+            server.clock.advance(seconds=0.5 * life)  # past the first expiry, within the extended life
+            assert not (await client.call_tool("get_customer_profile", VIP)).is_error
+    assert running.seen["create"] == 1 and running.seen["update"] >= 1 and running.seen["basic"] == 3
+
+
+UNREADABLE = {
+    "no token": Fault(body=b'{"status": "OK", "message": "Token created", "data": {"created": true}}'),
+    "two candidates": Fault(body=json.dumps({"status": "OK", "data": {"primary": "a" * 40, "secondary": "b" * 40}})
+                            .encode()),
+    "a web page": Fault(body=b"<!doctype html><html><body>Welcome</body></html>",
+                        headers={"content-type": "text/html"}),
+}
+
+
+@pytest.mark.parametrize("answer", sorted(UNREADABLE))
+async def test_an_unreadable_successful_creation_stops_creation_for_that_scope(
+        connect: Connect, proxy: FaultProxy, sandbox_server: SandboxThread, tmp_path: Path, answer: str) -> None:
+    proxy.fail(TOKEN_CREATE_PATH, UNREADABLE[answer])
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        results = [await client.call_tool("get_customer_profile", VIP) for _ in range(3)]
+        consent = await client.call_tool("get_marketing_consent", VIP)  # another scope: one creation of its own
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as restarted:
+        after_restart = await restarted.call_tool("get_customer_profile", VIP)
+    for result in [*results, after_restart]:
+        text = text_of(result)
+        assert result.is_error and "could not read" in text and "stopped until" in text, text
+        assert "basic" in text and "daily allowance" in text
+    assert consent.is_error and "optIn" in text_of(consent)
+    assert (proxy.seen["create"], proxy.seen["basic"]) == (2, 0)  # one per scope, never again
+    assert await creations_counted(proxy, tmp_path, sandbox_server) == 2  # each may have been made: counted
+
+    proxy.fail(TOKEN_CREATE_PATH)  # the tenant's answers as documented again, and a cdp-mcp that reads them:
+    store, namespace = FileTokenStore(tmp_path), namespace_for(proxy.url, sandbox_server.tenant_hash)
+    async with store.locked(namespace):
+        state = await store.load(namespace)
+        state.stopped = {key: replace(stop, version="0.0.1") for key, stop in state.stopped.items()}
+        await store.save(namespace, state)
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as upgraded:
+        assert data_of(await upgraded.call_tool("get_customer_profile", VIP))["gcr_id"] == 1
+    assert proxy.seen["create"] == 3
+
+
+async def test_a_gcr_id_with_another_persons_email_is_a_conflict_whatever_the_tenant_calls_it(
+        connect: Connect, proxy: FaultProxy, sandbox_server: SandboxThread, tmp_path: Path) -> None:
+    """A gcr_id names exactly one customer: "several customers" for it and an email means they name different
+    people, even from a tenant that answers every such refusal as MULTIPLE_CUSTOMERS."""
+    generic = {"status": "ERROR", "errorCode": "MULTIPLE_CUSTOMERS", "message": "Multiple customers found",
+               "data": {"matches": 2}}
+    proxy.fail(BASIC, error(409, generic))
+    async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+        mixed = await client.call_tool("get_customer_profile",
+                                       {"gcr_id": 1, "email": sandbox_server.sample("regular").email})
+        shared = await client.call_tool("get_customer_profile", {"email": sandbox_server.sample("household_1").email})
+    assert mixed.is_error and "(gcr_id, email) name different customers" in text_of(mixed), text_of(mixed)
+    assert shared.is_error and "match 2 customers" in text_of(shared)  # one identifier: ambiguous, as before
 
 
 async def test_missing_required_fields_spoil_only_what_needs_them(connect: Connect, proxy: FaultProxy,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import types
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
@@ -177,6 +178,7 @@ def test_the_overview_card_labels_what_the_profile_card_does() -> None:
     got = {r.name: PARSERS[r.name](r, _data(r), None) for r in RESOURCES if r.name in
            {name for names in SECTION_RESOURCES.values() for name in names}}
     card = profile_card(got[Scope.BASIC])
-    overview = Overview(gcr_id=1, **{section: _build(section, got, card) for section in SECTION_RESOURCES})
+    now = datetime.now(UTC)
+    overview = Overview(gcr_id=1, **{section: _build(section, got, card, now) for section in SECTION_RESOURCES})
     untrusted, customer = _labelled_as_its_content(overview)
     assert untrusted == customer == ["/who/city", "/who/name"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from tool_results import Connect, data_of, text_of
 from tool_transport import RecordingTransport
 
 from cdp_mcp.catalog import RESOURCE_NAMES, resource
+from cdp_mcp.clock import ManualClock
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.tools.params import SECTIONS
 
@@ -100,3 +102,27 @@ async def test_a_failing_profile_still_leaves_a_card_that_names_the_customer(
         card = data_of(await client.call_tool("get_customer_overview", {"email": vip.email}))
     assert {"who", "value"} <= set(card["unavailable"]) and "consent" in card
     assert card["gcr_id"] == vip.gcr_id
+
+
+def _direction(first: float, last: float) -> str:
+    return "up" if last > first * 1.05 else "down" if last < first * 0.95 else "flat"
+
+
+async def test_a_month_in_progress_is_never_called_down_against_whole_months(
+        connect: Connect, start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path) -> None:
+    """Three days into November, November's sales are three days' worth: the trend compares whole months only, and
+    the card says which month is to date."""
+    server = start_sandbox_server(customers=50, clock=ManualClock(datetime(2026, 11, 3, 9, 0, tzinfo=UTC)))
+    async with connect(server=server, state_dir=tmp_path) as client:
+        cards = [data_of(await client.call_tool("get_customer_overview", {"gcr_id": gcr_id, "include": ["value"]}))
+                 for gcr_id in range(1, 31)]
+    partial_would_say_down = 0
+    for card in cards:
+        value = card["value"]
+        months = list(value["trend"])
+        assert months[-1] == "2026-11" and value["month_to_date"] == "2026-11", value
+        first, whole, partial = (value["trend"][m]["sales"] for m in months)
+        if first:
+            assert value["trend_direction"] == _direction(first, whole), value  # October against September
+            partial_would_say_down += _direction(first, partial) == "down" != value["trend_direction"]
+    assert partial_would_say_down > 0  # customers a month-to-date comparison would have called "down"

@@ -10,10 +10,11 @@ import pytest
 from mcp import Client
 from tool_results import data_of, text_of
 
+from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.settings import Settings
-from tests.faults import fault_proxy
+from tests.faults import Fault, answer_with, fault_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -23,28 +24,37 @@ def rows(server: SandboxThread, sql: str, *params: Any) -> list[tuple[Any, ...]]
 
 
 def order_lines(data: dict[str, Any]) -> list[str]:
-    """A purchases page as (date, product code) lines: orders are keyed by id, their products by code."""
-    return [f"{order['date']} {code}" for order in data["orders"].values() for code in order["products"]]
+    """A purchases page as "date order product-code" lines: orders are keyed by id, their products by code."""
+    return [f"{order['date']} {order_id} {code}" for order_id, order in data["orders"].items()
+            for code in order["products"]]
 
 
 async def page_through(client: Client, tool: str, args: dict[str, Any], field: str) -> list[Any]:
     """Every entry of a listing, following next_cursor; checks totals and `remaining` on the way.
 
-    `field` names the result's map (its keys are collected) or, for purchases, "orders" (their lines).
+    `field` names the result's map (its keys are collected) or, for purchases, "orders" (their lines) or
+    "order_ids" (each page's orders, whole); purchases count orders.
     """
     seen: list[Any] = []
+    counted = 0
     cursor: str | None = None
     total: int | None = None
     for _ in range(100):
         data = data_of(await client.call_tool(tool, args | ({"cursor": cursor} if cursor else {})))
         total = data["total"] if total is None else total
         assert data["total"] == total
-        seen.extend(order_lines(data) if field == "orders" else data[field])
-        assert data.get("remaining", 0) == total - len(seen)
+        if field == "orders":
+            seen.extend(order_lines(data))
+        elif field == "order_ids":
+            seen.append(data["orders"])
+        else:
+            seen.extend(data[field])
+        counted += len(data["orders"] if field in ("orders", "order_ids") else data[field])
+        assert data.get("remaining", 0) == total - counted
         cursor = data.get("next_cursor")
         if cursor is None:
             break
-    assert len(seen) == total
+    assert counted == total
     return seen
 
 
@@ -119,9 +129,27 @@ async def test_purchases_page_through_every_line(client: Client, sandbox_server:
                                  "WHERE o.gcr_id = ?", regular.gcr_id)[0][0]
     args = {"gcr_id": regular.gcr_id, "limit": 7}
     items = await page_through(client, "list_purchased_products", args, "orders")
-    assert len(items) == lines
+    assert len(set(items)) == len(items) == lines
     dates = [line.split()[0] for line in items]
     assert dates == sorted(dates, reverse=True)  # newest first across pages
+
+
+async def test_purchases_count_and_page_whole_orders(client: Client, sandbox_server: SandboxThread) -> None:
+    """Results are grouped by order: `limit`, `total` and `remaining` count orders, and no order is split."""
+    orders = {f"ORD-{order}": round(amount, 2) for order, amount in rows(
+        sandbox_server, "SELECT o.order_id, SUM(l.amount) FROM orders o JOIN order_lines l ON l.order_id = o.order_id "
+                        "WHERE o.gcr_id = ? GROUP BY o.order_id", sandbox_server.sample("vip").gcr_id)}
+    lines = rows(sandbox_server, "SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.order_id = l.order_id "
+                                 "WHERE o.gcr_id = ?", sandbox_server.sample("vip").gcr_id)[0][0]
+    assert lines > len(orders) > 3  # some orders have several lines
+    for limit in (1, 2, 3):
+        pages = await page_through(client, "list_purchased_products",
+                                   {"gcr_id": sandbox_server.sample("vip").gcr_id, "limit": limit}, "order_ids")
+        seen = [order for page in pages for order in page]
+        assert all(len(page) <= limit for page in pages) and len(seen) == len(set(seen)) == len(orders), limit
+        amounts = {order: round(sum(line.get("amount", 0) for line in value["products"].values()), 2)
+                   for page in pages for order, value in page.items()}
+        assert amounts == orders  # every order whole, on one page
 
 
 async def test_attributes_page_by_offset(client: Client, sandbox_server: SandboxThread) -> None:
@@ -253,14 +281,77 @@ async def test_resolve_with_only_a_gcr_id_never_says_an_existing_customer_is_mis
     assert given == {"gcr_id": vip.gcr_id, "verified": False}
 
 
+@pytest.mark.parametrize("given_as", ["base URL", "create endpoint", "update endpoint", "create endpoint/"])
 async def test_token_calls_go_to_the_token_api_url_when_it_differs(
-    connect: Any, sandbox_server: SandboxThread, tmp_path: Any,
+    connect: Any, sandbox_server: SandboxThread, tmp_path: Any, given_as: str,
 ) -> None:
+    """The customer success manager may hand over the full create endpoint: it is recognised as the base URL."""
     sandbox_server.reset()
+    endpoint = {"base URL": "", "create endpoint": TOKEN_CREATE_PATH, "update endpoint": TOKEN_UPDATE_PATH,
+                "create endpoint/": TOKEN_CREATE_PATH + "/"}[given_as]
     async with (fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as token_host,
-                connect(token_api_url=token_host.url, state_dir=tmp_path) as client):
+                connect(token_api_url=token_host.url + endpoint, state_dir=tmp_path) as client):
         data = data_of(await client.call_tool("get_customer_profile", {"gcr_id": 1}))
     assert data["gcr_id"] == 1
     assert token_host.seen == {"create": 1}  # the data call went to CDP_B2B_API_URL, the token call here
     with pytest.raises(ConfigurationError, match="CDP_TOKEN_API_URL needs CDP_B2B_API_URL"):
         Settings.load(_env_file=None, b2b_api_url=None, token_api_url=token_host.url)
+
+
+def long_purchase_history(lines: int) -> list[dict[str, Any]]:
+    """A heavy buyer's purchase lines, newest first: orders of one to three lines, never split here."""
+    out: list[dict[str, Any]] = []
+    order = 0
+    while len(out) < lines:
+        order += 1
+        for line in range(order % 3 + 1):
+            day = 28 - order % 28
+            out.append({"orderId": f"ORD-{10_000 - order}", "productCode": f"SKU-{order}-{line}", "productName": "Tea",
+                        "category": "Grocery", "quantity": 1, "orderValue": 2.5, "orderDate": f"{day:02d}-10-2026"})
+    return out[:lines]
+
+
+def lastkey_paged(app: Any, history: list[dict[str, Any]]) -> Any:
+    """A tenant that answers productPurchased itself, from `history`, in lastKey pages of the size asked."""
+
+    async def tenant(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/productPurchased"):
+            await app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        asked = json.loads(body or b"{}")
+        size, start = asked.get("pageSize", 100), (asked.get("lastKey") or {}).get("RK_DATE_KEY", 0)
+        end = min(start + size, len(history))
+        data = {"customerId": 1, "totalCount": len(history), "currentPage": start // size + 1, "pageSize": size,
+                "totalPages": -(-len(history) // size), "dataList": history[start:end],
+                "lastKey": {"HK_CUSTOMER_CODE": "1_1", "RK_DATE_KEY": end} if end < len(history) else None}
+        await answer_with(Fault(body=json.dumps({"status": "OK", "message": "", "data": data}).encode()), send)
+
+    return tenant
+
+
+async def test_a_long_purchase_history_is_read_across_upstream_pages_without_splitting_an_order(
+        connect: Any, sandbox_server: SandboxThread, tmp_path: Any) -> None:
+    history = long_purchase_history(250)  # three upstream pages of 100 lines
+    orders = {line["orderId"] for line in history[:-1]}  # the last order is cut by the history's end: still one
+    async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy:
+        proxy.app = lastkey_paged(proxy.app, history)
+        async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+            pages, cursor = [], None
+            while True:
+                data = data_of(await client.call_tool("list_purchased_products", {
+                    "gcr_id": 1, "limit": 45, **({"cursor": cursor} if cursor else {})}))
+                pages.append(data)
+                cursor = data.get("next_cursor")
+                if cursor is None:
+                    break
+    shown = [order for page in pages for order in page["orders"]]
+    assert len(shown) == len(set(shown)) == len(orders | {history[-1]["orderId"]})
+    assert [len(page["orders"]) for page in pages][:-1] == [45] * (len(pages) - 1)
+    lines = sum(len(order["products"]) for page in pages for order in page["orders"].values())
+    assert lines == len(history)  # every line once: no order split, none lost
+    assert "total" not in pages[0] and pages[-1]["total"] == len(shown) and "remaining" not in pages[-1]
+    assert proxy.seen["productPurchased"] <= 2 * len(pages) + 2  # a page of 45 orders reads one or two pages

@@ -53,6 +53,27 @@ async def test_rows_match_the_store_and_errors_stay_in_their_row(connect: Connec
         assert summary["customers"] == len(customers) and summary["errors"] == 2
         assert summary["eligible"] == sum(1 for r in rows if r.get("in_segment") and r.get("contactable"))
     assert by_id["summary"]["in_segment"] >= 1
+    # Each screening names the segment both ways: by its name (what the table shows) and by its id.
+    assert (by_id["segment_id"], by_id["segment_name"]) == (segment_id, segment_name)
+    assert (by_name["segment_id"], by_name["segment_name"]) == (segment_id, segment_name)  # its own spelling
+
+
+async def test_a_segment_given_by_id_stays_unnamed_when_nobody_screened_is_in_it_or_segments_are_not_granted(
+        connect: Connect, sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    elsewhere = sandbox_server.sandbox.store.scalar(
+        "SELECT segment_id FROM segments WHERE segment_id NOT IN (SELECT segment_id FROM segment_members "
+        "WHERE gcr_id = ?)", (vip.gcr_id,))
+    mine = sandbox_server.sandbox.store.scalar("SELECT segment_id FROM segment_members WHERE gcr_id = ?",
+                                               (vip.gcr_id,))
+    async with connect() as client:
+        outside = data_of(await client.call_tool("screen_customers", {
+            "customers": [{"gcr_id": vip.gcr_id}], "segment_id": elsewhere, "channel": "email"}))
+    async with connect(resources=["basic", "optIn", "isCustomerInSegment", "gcrId"]) as client:
+        ungranted = data_of(await client.call_tool("screen_customers", {
+            "customers": [{"gcr_id": vip.gcr_id}], "segment_id": mine, "channel": "email"}))
+    assert "segment_name" not in outside and outside["segment_id"] == elsewhere
+    assert "segment_name" not in ungranted and ungranted["rows"][0]["in_segment"] is True
 
 
 async def test_hundred_customers_in_one_call(connect: Connect, sandbox_server: SandboxThread) -> None:

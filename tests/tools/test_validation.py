@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
 from tool_results import Connect, data_of, text_of
 from tool_transport import RecordingTransport
 
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.tools.registry import all_specs
+from tests.faults import ASGIApp, Fault, answer_with, fault_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -71,6 +79,62 @@ async def test_cursor_misuse_is_refused_with_a_hint(connect: Connect, sandbox_se
         assert swapped.is_error and "search text" in text_of(swapped)
 
 
+def _opened(cursor: str) -> bytes:
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+
+
+async def test_a_cursor_is_sealed_and_shows_no_customer_or_paging_key(connect: Connect,
+                                                                      sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    async with connect() as client:
+        first = data_of(await client.call_tool("list_purchased_products", {"gcr_id": vip.gcr_id, "limit": 1}))
+    raw = _opened(first["next_cursor"])
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    for clear in (b"HK_CUSTOMER_CODE", b"RK_DATE_KEY", b"last", b"list_purchased_products",
+                  f"{vip.gcr_id}_".encode(), b'"g"', b'"o"'):
+        assert clear not in raw, clear
+
+
+async def test_a_tampered_cursor_is_refused_before_any_list_is_asked_for(connect: Connect,
+                                                                         sandbox_server: SandboxThread) -> None:
+    vip = sandbox_server.sample("vip")
+    transport = RecordingTransport()
+    async with connect(transport=transport) as client:
+        cursor = data_of(await client.call_tool("list_customer_segments", {"gcr_id": vip.gcr_id,
+                                                                            "limit": 1}))["next_cursor"]
+        raw = bytearray(_opened(cursor))
+        for position in (0, len(raw) // 2, len(raw) - 1):
+            changed = bytearray(raw)
+            changed[position] ^= 0x01
+            forged = base64.urlsafe_b64encode(bytes(changed)).rstrip(b"=").decode()
+            transport.paths.clear()
+            result = await client.call_tool("list_customer_segments", {"gcr_id": vip.gcr_id, "cursor": forged})
+            text = text_of(result)
+            assert result.is_error and "cursor is not valid" in text and "omit cursor" in text, text
+            assert not [p for p in transport.paths if p.endswith("/segments")]
+
+
+async def test_replicas_with_one_cursor_key_take_each_others_cursors(connect: Connect, sandbox_server: SandboxThread,
+                                                                     tmp_path: Path) -> None:
+    """CDP_MCP_CURSOR_KEY for replicas; without it a key kept in the state directory, so a restart keeps cursors."""
+    vip = sandbox_server.sample("vip")
+    first_page = {"gcr_id": vip.gcr_id, "limit": 1}
+    key = "replicas-share-this-cursor-key-0123"
+    async with connect(mcp_cursor_key=key, state_dir=tmp_path / "a") as one:
+        cursor = data_of(await one.call_tool("list_customer_segments", first_page))["next_cursor"]
+    async with connect(mcp_cursor_key=key, state_dir=tmp_path / "b") as other:
+        assert not (await other.call_tool("list_customer_segments", {**first_page, "cursor": cursor})).is_error
+    async with connect(mcp_cursor_key=key[::-1], state_dir=tmp_path / "b") as foreign:
+        refused = await foreign.call_tool("list_customer_segments", {**first_page, "cursor": cursor})
+        assert refused.is_error and "CDP_MCP_CURSOR_KEY" in text_of(refused)
+    async with connect(state_dir=tmp_path / "c") as before:
+        kept = data_of(await before.call_tool("list_customer_segments", first_page))["next_cursor"]
+    assert (tmp_path / "c" / "cursor.key").stat().st_mode & 0o077 == 0
+    async with connect(state_dir=tmp_path / "c") as restarted:
+        assert not (await restarted.call_tool("list_customer_segments", {**first_page, "cursor": kept})).is_error
+
+
 async def test_a_cursor_passed_back_for_another_customer_names_the_cursor_argument(
     connect: Connect, sandbox_server: SandboxThread,
 ) -> None:
@@ -108,6 +172,48 @@ async def test_a_cursor_the_api_refuses_for_a_customer_that_could_not_be_checked
     assert refused.is_error and "refused the segments request" in message and "omit cursor" in message
 
 
+WRONG_TYPES = {  # never customer 1, nor a mobile with a trailing 0
+    "gcr_id true": ({"gcr_id": True}, "gcr_id", "true or false"),
+    "gcr_id false": ({"gcr_id": False}, "gcr_id", "true or false"),
+    "mobile as a float": ({"mobile": 5550100001.0}, "mobile", "decimal point"),
+    "customer_code as a float": ({"customer_code": 100001.0}, "customer_code", "decimal point"),
+    "customer_code in exponent form": ({"customer_code": 1e5}, "customer_code", "decimal point"),
+    "mobile true": ({"mobile": True}, "mobile", "true or false"),
+    "email true": ({"email": True}, "email", "true or false"),
+}
+REQUIRED = {"search_customer_segments": {"segment_name": "a"}, "check_customer_in_segment": {"segment_id": "101"},
+            "search_customer_campaigns": {"campaign_name": "a"}}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_TYPES))
+async def test_booleans_and_fractional_numbers_are_argument_errors_in_every_tool(connect: Connect, case: str) -> None:
+    args, argument, says = WRONG_TYPES[case]
+    transport = RecordingTransport()
+    async with connect(transport=transport) as client:
+        for spec in all_specs():
+            if not spec.customer:
+                continue
+            result = await client.call_tool(spec.name, {**args, **REQUIRED.get(spec.name, {})})
+            text = text_of(result)
+            assert result.is_error and text.startswith(f"Invalid arguments for {spec.name}: {argument}: "), text
+            assert says in text and "input_value" not in text
+        row = await client.call_tool("screen_customers", {"customers": [{"gcr_id": 2}, args], "segment_id": "101",
+                                                          "channel": "sms"})
+        assert row.is_error and f"customers.1.{argument}: " in text_of(row) and says in text_of(row), text_of(row)
+    assert transport.paths == []
+
+
+@pytest.mark.parametrize(("argument", "value"), [("limit", True), ("segment_id", 101.0), ("segment_id", True),
+                                                 ("segment_name", False)])
+async def test_other_arguments_take_no_booleans_or_fractions_either(connect: Connect, argument: str,
+                                                                    value: object) -> None:
+    tool = "list_customer_segments" if argument == "limit" else "screen_customers"
+    args = {"gcr_id": 1} if argument == "limit" else {"customers": [{"gcr_id": 1}], "channel": "sms"}
+    async with connect() as client:
+        result = await client.call_tool(tool, {**args, argument: value})
+    assert result.is_error and f"Invalid arguments for {tool}: {argument}: " in text_of(result), text_of(result)
+
+
 async def test_screen_needs_exactly_one_segment_argument(connect: Connect) -> None:
     async with connect() as client:
         for extra in ({}, {"segment_id": "101", "segment_name": "High Value"}):
@@ -134,3 +240,49 @@ async def test_digits_sent_as_json_numbers_are_taken_as_text(connect: Connect, s
         screen = data_of(await client.call_tool("screen_customers", {
             "customers": [{"customer_code": int(vip.customer_code)}], "segment_id": int(member), "channel": "email"}))
         assert screen["rows"][0]["gcr_id"] == vip.gcr_id and screen["rows"][0]["in_segment"] is True
+
+
+_CONTACTS = {i.header: i.argument for i in IDENTIFIERS if i.argument in ("email", "mobile")}
+_AS_NORMALISED = {"email": re.compile(r"[^A-Z\s]+@[^A-Z\s]+"), "mobile": re.compile(r"\+?[0-9]+")}
+
+
+def matching_as_sent(app: ASGIApp) -> ASGIApp:
+    """A tenant that compares emails and mobiles exactly as sent, in headers and in the gcr body (no lower-casing, no
+    cleaning of a mobile's spaces and dashes): the sandbox normalises, so it could not tell whether the client does.
+    Anything not yet normalised matches nobody."""
+    nobody = Fault(status=404, body=json.dumps({"status": "ERROR", "errorCode": "CUSTOMER_NOT_FOUND",
+                                                "message": "No customer matches", "data": None}).encode())
+
+    async def peer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        sent = [(_CONTACTS[k.decode()], v.decode()) for k, v in scope["headers"] if k.decode() in _CONTACTS]
+        fields = json.loads(body) if body.startswith(b"{") else {}
+        sent += [(_CONTACTS[k], str(v)) for k, v in fields.items() if k in _CONTACTS]
+        if not all(_AS_NORMALISED[kind].fullmatch(value) for kind, value in sent):
+            await answer_with(nobody, send)
+            return
+        replayed = [{"type": "http.request", "body": body, "more_body": False}]
+        await app(scope, lambda: _next(replayed, receive), send)
+
+    return peer
+
+
+async def _next(queue: list[dict[str, Any]], receive: Any) -> dict[str, Any]:
+    return queue.pop(0) if queue else await receive()
+
+
+async def test_emails_and_mobiles_are_sent_normalised_to_a_tenant_that_matches_them_as_sent(
+        connect: Connect, sandbox_server: SandboxThread, tmp_path: Path) -> None:
+    vip = sandbox_server.sample("vip")
+    assert vip.email and vip.mobile and len(vip.mobile) == 10
+    shouted, spaced = f"  {vip.email.upper()} ", f"({vip.mobile[:3]}) {vip.mobile[3:6]}-{vip.mobile[6:]}"
+    async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy:
+        proxy.app = matching_as_sent(proxy.app)
+        async with connect(b2b_api_url=proxy.url, state_dir=tmp_path) as client:
+            for args in ({"email": shouted}, {"mobile": spaced}, {"email": shouted, "mobile": spaced}):
+                assert data_of(await client.call_tool("get_customer_profile", args))["gcr_id"] == vip.gcr_id, args
+                assert data_of(await client.call_tool("resolve_customer", args)) == {"gcr_id": vip.gcr_id}, args
+    assert proxy.seen["gcr"] >= 3 and proxy.seen["basic"] == 3
