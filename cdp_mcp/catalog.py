@@ -6,8 +6,12 @@ a resource is described exactly once. A test scans the source tree for stray pat
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 __all__ = [
     "DEFAULT_CONTEXT_PATH",
@@ -18,6 +22,7 @@ __all__ = [
     "RESOURCE_NAMES",
     "TOKEN_CREATE_PATH",
     "TOKEN_UPDATE_PATH",
+    "Area",
     "Envelope",
     "Header",
     "Identifier",
@@ -26,6 +31,7 @@ __all__ = [
     "Resource",
     "Scope",
     "TokenKey",
+    "declared_in",
     "resource",
 ]
 
@@ -123,12 +129,22 @@ class Scope(StrEnum):
     OPT_IN = "optIn"
 
 
+class Area(StrEnum):
+    """The area of customer data a resource belongs to; a signed-in person's grants go by area (`grants.py`)."""
+
+    PROFILE = "profile"  # who the customer is
+    CONSENT = "consent"  # whether they may be contacted
+    COMMERCE = "commerce"  # what they buy and like
+    MARKETING = "marketing"  # the segments and campaigns that reach them
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """One profile resource of the B2B API. `name` is also the token scope that grants it."""
 
     name: Scope
     purpose: str
+    area: Area
     path: str = ""  # defaults to the resource name; only gcrId differs (served at `gcr`)
     query_param: str | None = None
     paging: Paging = Paging.NONE
@@ -146,31 +162,32 @@ class Resource:
 
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource(Scope.BASIC, "the customer's profile card: name, tier, location, sales figures"),
-    Resource(Scope.SEGMENTS, "segments the customer belongs to", paging=Paging.LAST_KEY),
+    Resource(Scope.BASIC, "the customer's profile card: name, tier, location, sales figures", Area.PROFILE),
+    Resource(Scope.SEGMENTS, "segments the customer belongs to", Area.MARKETING, paging=Paging.LAST_KEY),
     Resource(
-        Scope.SEARCH_SEGMENTS, "the customer's segments whose name matches a text",
+        Scope.SEARCH_SEGMENTS, "the customer's segments whose name matches a text", Area.MARKETING,
         query_param="segmentName", paging=Paging.PAGE,
     ),
     Resource(
-        Scope.IS_CUSTOMER_IN_SEGMENT, "whether the customer is in one segment",
+        Scope.IS_CUSTOMER_IN_SEGMENT, "whether the customer is in one segment", Area.MARKETING,
         query_param="segmentId",
     ),
-    Resource(Scope.CAMPAIGNS, "campaigns the customer was targeted by", paging=Paging.PAGE),
+    Resource(Scope.CAMPAIGNS, "campaigns the customer was targeted by", Area.MARKETING, paging=Paging.PAGE),
     Resource(
-        Scope.SEARCH_CAMPAIGNS, "the customer's campaigns whose name matches a text",
+        Scope.SEARCH_CAMPAIGNS, "the customer's campaigns whose name matches a text", Area.MARKETING,
         query_param="campaignName", paging=Paging.PAGE,
     ),
-    Resource(Scope.RECOMMENDED_PRODUCTS, "products recommended for the customer"),
-    Resource(Scope.USER_ACTIVITY, "recent web, app and store activity by day"),
-    Resource(Scope.PRODUCT_PURCHASE_TRENDS, "orders and order value per month, last 3 months"),
-    Resource(Scope.PRODUCT_PURCHASED, "products the customer bought", paging=Paging.LAST_KEY),
-    Resource(Scope.AFFINITY, "affinity scores by category, brand and channel", paging=Paging.PAGE_SIZE),
-    Resource(Scope.USER_ATTRIBUTES, "the tenant's custom attributes of the customer",
+    Resource(Scope.RECOMMENDED_PRODUCTS, "products recommended for the customer", Area.COMMERCE),
+    Resource(Scope.USER_ACTIVITY, "recent web, app and store activity by day", Area.COMMERCE),
+    Resource(Scope.PRODUCT_PURCHASE_TRENDS, "orders and order value per month, last 3 months", Area.COMMERCE),
+    Resource(Scope.PRODUCT_PURCHASED, "products the customer bought", Area.COMMERCE, paging=Paging.LAST_KEY),
+    Resource(Scope.AFFINITY, "affinity scores by category, brand and channel", Area.COMMERCE,
+             paging=Paging.PAGE_SIZE),
+    Resource(Scope.USER_ATTRIBUTES, "the tenant's custom attributes of the customer", Area.PROFILE,
              paging=Paging.POINTER),
-    Resource(Scope.GCR_ID, "resolve identifiers to the Golden Customer Record id", path="gcr",
+    Resource(Scope.GCR_ID, "resolve identifiers to the Golden Customer Record id", Area.PROFILE, path="gcr",
              envelope=Envelope.GCR_LIST, identity_in_body=True),
-    Resource(Scope.OPT_IN, "marketing consent per channel", envelope=Envelope.BARE_ARRAY),
+    Resource(Scope.OPT_IN, "marketing consent per channel", Area.CONSENT, envelope=Envelope.BARE_ARRAY),
 )
 
 
@@ -184,3 +201,34 @@ def resource(name: str) -> Resource:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown resource {name!r}; known: {', '.join(r.name for r in RESOURCES)}") from None
+
+
+Declaration = TypeVar("Declaration")
+
+
+def declared_in(package: str, kind: type[Declaration], scopes_of: Callable[[Declaration], Iterable[str]], *,
+                needed: Callable[[Resource], bool] = lambda r: True) -> dict[str, Declaration]:
+    """Each resource's declaration of `kind` in a layer, found in the modules of `package`, in catalog order.
+
+    A layer keeps one module per resource (or family of resources) in its `resources` package; this imports
+    them all and collects the module-level values of `kind`, each for the resource names `scopes_of` gives, so
+    a new resource is added by adding its module, and nothing else in the layer lists it.
+
+    Raises:
+        ImportError: a resource `needed` in this layer has no declaration, or two, or one names no resource.
+    """
+    home = importlib.import_module(package)
+    found: dict[str, list[Declaration]] = {}
+    for module in pkgutil.iter_modules(home.__path__):
+        values = vars(importlib.import_module(f"{package}.{module.name}")).values()
+        for value in {id(v): v for v in values if isinstance(v, kind)}.values():
+            for name in scopes_of(value):
+                found.setdefault(name, [])
+                if not any(v is value for v in found[name]):
+                    found[name].append(value)
+    problems = [f"{name} is declared {len(values)} times" for name, values in found.items() if len(values) > 1]
+    problems += [f"{name} is not a catalog resource" for name in found if name not in _BY_NAME]
+    problems += [f"{r.name} has none" for r in RESOURCES if needed(r) and r.name not in found]
+    if problems:
+        raise ImportError(f"{package}: one {kind.__name__} per resource: {'; '.join(problems)}.")
+    return {r.name: found[r.name][0] for r in RESOURCES if r.name in found}

@@ -1,10 +1,10 @@
 """Grants by scope: which API resources each OAuth scope of a signed-in person reaches, declared once.
 
-Beside the catalog because it is the same kind of fact: a table over `catalog.Scope`. Everything else
-(the scopes a tool needs, the `scopes_supported` of the protected resource metadata, the scope an error
-asks for) is derived from `GRANTS`; the README's scopes table is written by hand and a test holds it to
-`GRANTS` (scope, purpose, resources, and the tools each scope reaches). `cdp:read` reaches every resource of the four
-narrow scopes; `cdp:pii` reaches no resource but lets results show contact details unredacted.
+Each narrow scope grants one area of customer data (`catalog.Area`: each resource names its area in the catalog,
+so a new resource is granted without a line here). Everything else (the scopes a tool needs, the
+`scopes_supported` of the protected resource metadata, the scope an error asks for, the README's scopes table)
+is derived from `GRANTS`. `cdp:read` reaches every resource of the four narrow scopes; `cdp:pii` reaches no
+resource but lets results show contact details unredacted.
 
 Identity providers differ in how scopes are named, so the names hosts see are `CDP_MCP_SCOPE_PREFIX` followed
 by the scope's own name (`advertised`: `cdp:read` by default, `cdp.read` where `:` is refused,
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cdp_mcp.catalog import RESOURCE_NAMES, Scope
+from cdp_mcp.catalog import RESOURCE_NAMES, RESOURCES, Area
 
 __all__ = [
     "BROAD_SCOPE",
@@ -47,16 +47,17 @@ class Grant:
 SCOPE_PREFIX = "cdp:"
 """How the scopes are named inside the server, and by default to hosts (CDP_MCP_SCOPE_PREFIX)."""
 
+
+def _area(area: Area, purpose: str) -> Grant:
+    """The narrow scope `cdp:<area>`: every catalog resource of that area."""
+    return Grant(f"{SCOPE_PREFIX}{area}", frozenset(r.name for r in RESOURCES if r.area is area), purpose)
+
+
 _NARROW: tuple[Grant, ...] = (
-    Grant("cdp:profile", frozenset({Scope.BASIC, Scope.GCR_ID, Scope.USER_ATTRIBUTES}),
-          "who the customer is: profile card, gcr_id lookup, custom attributes"),
-    Grant("cdp:consent", frozenset({Scope.OPT_IN}), "marketing consent per channel"),
-    Grant("cdp:commerce", frozenset({Scope.PRODUCT_PURCHASED, Scope.PRODUCT_PURCHASE_TRENDS,
-                                     Scope.RECOMMENDED_PRODUCTS, Scope.AFFINITY, Scope.USER_ACTIVITY}),
-          "purchases, trends, recommendations, affinities, activity"),
-    Grant("cdp:marketing", frozenset({Scope.SEGMENTS, Scope.SEARCH_SEGMENTS, Scope.IS_CUSTOMER_IN_SEGMENT,
-                                      Scope.CAMPAIGNS, Scope.SEARCH_CAMPAIGNS}),
-          "segments and campaigns"),
+    _area(Area.PROFILE, "who the customer is: profile card, gcr_id lookup, custom attributes"),
+    _area(Area.CONSENT, "marketing consent per channel"),
+    _area(Area.COMMERCE, "purchases, trends, recommendations, affinities, activity"),
+    _area(Area.MARKETING, "segments and campaigns"),
 )
 BROAD_SCOPE = "cdp:read"
 PII_SCOPE = "cdp:pii"
@@ -69,6 +70,7 @@ GRANTS: tuple[Grant, ...] = (
 SCOPES_SUPPORTED: tuple[str, ...] = tuple(g.scope for g in GRANTS)
 _BY_SCOPE = {g.scope: g for g in GRANTS}
 assert _BY_SCOPE[BROAD_SCOPE].resources == RESOURCE_NAMES, "every resource must be reachable by some scope"
+assert [g.scope for g in _NARROW] == [f"{SCOPE_PREFIX}{area}" for area in Area], "every area has its scope"
 
 
 def advertised(scope: str, prefix: str = SCOPE_PREFIX) -> str:

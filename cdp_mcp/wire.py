@@ -126,7 +126,7 @@ Money = Annotated[str, Field(pattern=r"^\$ \d+(\.\d{1,2})?$", description='forma
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class LastKey(WireModel):

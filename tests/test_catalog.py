@@ -1,4 +1,5 @@
-"""The catalog is the single source of truth: 14 resources, and no other module spells a path or scope."""
+"""The catalog is the single source of truth: the vendor's 14 documented resources, and no other module spells a path
+or scope."""
 
 from __future__ import annotations
 

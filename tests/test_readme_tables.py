@@ -1,7 +1,7 @@
-"""The README's hand-written tables say what the code does: the configuration table lists every setting (with its
-default where the table gives one literal), the tools table every tool with its API resources and extra
-arguments, the command-line table every command with options it really takes, and the development layout every
-module and package of `cdp_mcp/` and nothing that is not there."""
+"""The README's tables say what the code does: the configuration table lists every setting (with its default
+where the table gives one literal), the tools table (generated: tests/generated_docs.py) every tool with its API
+resources and extra arguments, the command-line table every command with options it really takes, and the
+development layout every module and package of `cdp_mcp/` and nothing that is not there."""
 
 from __future__ import annotations
 

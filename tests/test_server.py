@@ -76,7 +76,7 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
         if mode == "legacy":  # the whole surface: the overview, paging and screening sentences are all there
             assert client.instructions is not None and "get_customer_overview" in client.instructions
             assert "next_cursor" in client.instructions and "screen_customers" in client.instructions
-        assert len((await client.list_tools()).tools) == 16
+        assert len((await client.list_tools()).tools) == len(all_specs())
         result = await client.call_tool("get_customer_profile", {"email": vip.email})
         assert not result.is_error and result.structured_content["gcr_id"] == vip.gcr_id
         catalog = json.loads((await client.read_resource("cdp://catalog")).contents[0].text)
@@ -144,7 +144,7 @@ async def test_surface_control_reaches_the_catalog_resource(loopback_settings: C
 async def test_default_backend_runs_the_embedded_sandbox_opened_by_the_first_call(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS)
     async with Client(build_server(settings)) as client:
-        assert len((await client.list_tools()).tools) == 16
+        assert len((await client.list_tools()).tools) == len(all_specs())
         assert not list(tmp_path.glob("sandbox-*.sqlite3"))  # listing the tools waits for no sandbox
         result = await client.call_tool("get_customer_overview", {"gcr_id": 1})  # its sections open it at once
     assert not result.is_error and result.structured_content["gcr_id"] == 1
@@ -166,7 +166,7 @@ async def test_a_backend_that_cannot_open_fails_the_call_with_the_reason_and_the
             yield backend
 
     async with Client(build_server(settings, backend=flaky)) as client:
-        assert len((await client.list_tools()).tools) == 16 and not attempts  # listing opens nothing
+        assert len((await client.list_tools()).tools) == len(all_specs()) and not attempts  # listing opens nothing
         failed = await client.call_tool("get_customer_profile", {"gcr_id": 1})
         assert failed.is_error and "Permission denied" in failed.content[0].text
         assert "CDP_STATE_DIR" in failed.content[0].text

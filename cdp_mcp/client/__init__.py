@@ -1,7 +1,8 @@
-"""The B2B API client: transport, token endpoints, the data client, and the parsing of its answers.
+"""The B2B API client: transport, token endpoints, the data client, and the reading of its answers.
 
-The names below load on first use (PEP 562): the tools import only `identity` and `models` at start-up,
-and the rest of the client loads with the backend, when the first call needs it.
+Each resource's domain model and reader live in `client/resources/`. The names below load on first use (PEP
+562): the tools import the identity, the models and the readers at start-up, and the rest of the client
+(transport, retries, token API) loads with the backend, when the first call needs it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The async data client: one generic request path for every profile resource, built from the catalog.
 
-`CdpClient.fetch` asks the token source for a token scoped to the resource, posts to the catalog route with
+`CdpClient.fetch` takes a resource's `Reader` (`client/resources/`) and returns its domain model, typed; it
+also takes a resource name, for callers that choose one at run time, and then returns a `DomainModel`. It asks
+the token source for a token scoped to the resource, posts to the catalog route with
 the credential and identifier headers (for gcr also the documented identifier keys in the body, never gcrId),
 the query parameter and the paging body, and parses the envelope into the resource's domain model. A 401
 means the token is dead whatever the clock says: the client tells the token source, acquires again and
@@ -10,7 +12,7 @@ retries exactly once; a second 401 with the renewed token is a `TokenRejectedErr
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TypeVar, overload
 
 import httpx2
 from pydantic import ValidationError
@@ -23,8 +25,9 @@ from cdp_mcp.client.failures import not_one_customer
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import DomainModel, PageRequest
 from cdp_mcp.client.paging import paging_body
-from cdp_mcp.client.parsers import PARSERS
 from cdp_mcp.client.protocols import TokenSource
+from cdp_mcp.client.reading import Reader
+from cdp_mcp.client.resources import READERS
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.clock import Clock
 from cdp_mcp.errors import (
@@ -40,6 +43,8 @@ __all__ = ["CdpClient"]
 
 logger = logging.getLogger(__name__)
 
+Model = TypeVar("Model")
+
 
 class CdpClient:
     """Reads customer data from the Customer Profile B2B API (or the sandbox) into domain models."""
@@ -52,18 +57,26 @@ class CdpClient:
     def __repr__(self) -> str:
         return f"CdpClient({self._caller!r})"
 
+    @overload
+    async def fetch(self, resource: Reader[Model], identity: CustomerIdentity, *, query: str | None = None,
+                    page: PageRequest | None = None) -> Model: ...
+
+    @overload
+    async def fetch(self, resource: str | Resource, identity: CustomerIdentity, *, query: str | None = None,
+                    page: PageRequest | None = None) -> DomainModel: ...
+
     async def fetch(
         self,
-        resource: str | Resource,
+        resource: Reader[Model] | str | Resource,
         identity: CustomerIdentity,
         *,
         query: str | None = None,
         page: PageRequest | None = None,
-    ) -> DomainModel:
+    ) -> Model | DomainModel:
         """Fetch one resource about one customer.
 
         Args:
-            resource: a catalog resource or its name (the token scope).
+            resource: the resource's reader (the result is its model), or a catalog resource or its name.
             identity: the customer's identifiers (validated; at least one).
             query: the value of the resource's query parameter (segment name, campaign name, segment id).
             page: which page, in the resource's paging style; the result's `page.next` is the next one.
@@ -71,20 +84,26 @@ class CdpClient:
         Raises:
             CdpError: a typed error (see `cdp_mcp.errors`); never an upstream body or a traceback.
         """
-        spec = _resolve(resource)
+        if isinstance(resource, Reader):
+            return await self._read(resource, identity, query, page)
+        return await self._read(_reader(resource), identity, query, page)
+
+    async def _read(self, reader: Reader[Model], identity: CustomerIdentity, query: str | None,
+                    page: PageRequest | None) -> Model:
+        spec = reader.resource
         params = _params(spec, query)
         body = paging_body(spec, page)
         if spec.identity_in_body:
             body = {**(body or {}), **identity.wire(gcr_body=True)} or None
         payload = await self._post_with_token(spec, identity, identity.wire(), params, body)
-        return _parse(spec, payload, page, identity)
+        return _parse(reader, payload, page, identity)
 
     async def _post_with_token(self, spec: Resource, identity: CustomerIdentity, identifiers: dict[str, str],
-                               params: dict[str, str] | None, body: dict[str, Any] | None) -> Any:
+                               params: dict[str, str] | None, body: dict[str, object] | None) -> object:
         """Send with a token for exactly this resource; on a 401, renew once and send once more."""
         scope = frozenset({spec.name})
 
-        async def send(token: str) -> Any:
+        async def send(token: str) -> object:
             headers = {Header.ACCESS_TOKEN.value: token, **identifiers}
             return await self._caller.post(spec.route, what=spec.name, headers=headers, params=params, body=body,
                                            identity=identity)
@@ -103,11 +122,10 @@ class CdpClient:
                                      ) from None
 
 
-def _resolve(resource: str | Resource) -> Resource:
-    if isinstance(resource, Resource):
-        return resource
+def _reader(resource: str | Resource) -> Reader[DomainModel]:
+    name = resource.name if isinstance(resource, Resource) else resource
     try:
-        return catalog_resource(resource)
+        return READERS[catalog_resource(name).name]
     except KeyError as exc:
         raise InvalidInputError(str(exc.args[0]), hint="Use one of the catalog's resource names.") from None
 
@@ -123,9 +141,10 @@ def _params(spec: Resource, query: str | None) -> dict[str, str] | None:
     return {spec.query_param: query.strip()}
 
 
-def _parse(spec: Resource, payload: Any, page: PageRequest | None, identity: CustomerIdentity) -> DomainModel:
+def _parse(reader: Reader[Model], payload: object, page: PageRequest | None, identity: CustomerIdentity) -> Model:
+    spec = reader.resource
     try:
-        return PARSERS[spec.name](spec, unwrap(spec, payload), page)
+        return reader.read(spec, unwrap(spec, payload), page)
     except AmbiguousCustomerError as exc:  # several golden records in the gcr list
         raise not_one_customer(identity, matches=exc.matches) from None
     except (ValidationError, ValueError, TypeError) as exc:

@@ -9,7 +9,6 @@ that names the resource.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from cdp_mcp.catalog import Envelope, Resource
 from cdp_mcp.client.values import is_placeholder
@@ -21,7 +20,7 @@ _NOTHING = re.compile(r"^no (data|records?|results?|entries|items)( (found|avail
 """Sentences APIs put in `data` for an empty answer with status OK."""
 
 
-def unwrap(resource: Resource, payload: Any) -> Any:
+def unwrap(resource: Resource, payload: object) -> object:
     """The `data` of a successful response: a dict for standard envelopes, a list for gcr and optIn.
 
     A standard `data` that is null, a placeholder or a "no records found" sentence is "nothing" (`{}`, which
@@ -59,7 +58,7 @@ _EXPECTED = {
 }
 
 
-def _kind(payload: Any) -> str:
+def _kind(payload: object) -> str:
     if isinstance(payload, dict):
         return "an object without usable data"
     if isinstance(payload, list):

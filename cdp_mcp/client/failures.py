@@ -131,7 +131,7 @@ def _kind_of(text: str | None) -> FailureKind | None:
     return next((kind for kind, keywords in _KEYWORDS if _says(text, keywords)), None)
 
 
-def is_error_envelope(payload: Any) -> bool:
+def is_error_envelope(payload: object) -> bool:
     """A 200 whose envelope says it failed (a limit or error hidden in a success status)."""
     if not isinstance(payload, dict):
         return False

@@ -45,7 +45,7 @@ def paging_body(resource: Resource, page: PageRequest | None) -> dict[str, Any] 
     return {_WIRE[name]: value for name, value in given.items()} or None
 
 
-def next_page(resource: Resource, data: Any, request: PageRequest | None, count: int) -> PageRequest | None:
+def next_page(resource: Resource, data: object, request: PageRequest | None, count: int) -> PageRequest | None:
     """The request for the page after this one, or None on the last page (or for unpaged styles)."""
     facts = facts_of(resource, data)
     asked = request or PageRequest()
@@ -71,11 +71,11 @@ def next_page(resource: Resource, data: Any, request: PageRequest | None, count:
     return PageRequest(page=current + 1, page_size=asked.page_size) if more else None
 
 
-def page_info(resource: Resource, data: Any, request: PageRequest | None, count: int) -> PageInfo:
+def page_info(resource: Resource, data: object, request: PageRequest | None, count: int) -> PageInfo:
     """Total (when stated) and the next page request."""
     return PageInfo(total=facts_of(resource, data).integer("total"), next=next_page(resource, data, request, count))
 
 
-def facts_of(resource: Resource, data: Any) -> Item:
+def facts_of(resource: Resource, data: object) -> Item:
     """The `data` object of a response (totals, ids, paging facts), read against the resource's declaration."""
     return Item(data if isinstance(data, dict) else {}, declared=wire_model(resource))

@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import lru_cache
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -29,7 +28,7 @@ __all__ = ["SYNONYMS", "Item", "find_items", "norm"]
 
 # Meaning -> normalised spellings other than the declared one of the object read, most specific first. Item kinds
 # prepend their prefixes to each spelling. A meaning only ever read from one declared object keeps only the other
-# spellings (`age` has none).
+# spellings (`age` has none); a meaning without an entry (a new resource's, say) is read by its declared spelling.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     # identity and labels
     "id": ("id", "code", "key", "uid", "identifier", "number", "no"),
@@ -123,7 +122,7 @@ def norm(key: object) -> str:
 
 @lru_cache(maxsize=1024)
 def _candidates(meaning: str, prefixes: tuple[str, ...], bare: bool) -> tuple[str, ...]:
-    spellings = SYNONYMS[meaning]
+    spellings = SYNONYMS.get(meaning, ())  # a meaning without an entry is read by its declared spelling only
     return tuple(p + s for p in prefixes for s in spellings) + (spellings if bare else ())
 
 
@@ -139,9 +138,9 @@ class Item:
     `declared` is the object's declaration (`cdp_mcp.wire`): its spelling of a meaning is tried first.
     """
 
-    def __init__(self, raw: Mapping[str, Any], prefixes: tuple[str, ...] = (), *,
+    def __init__(self, raw: Mapping[str, object], prefixes: tuple[str, ...] = (), *,
                  declared: type[BaseModel] | None = None) -> None:
-        self._values: dict[str, Any] = {}
+        self._values: dict[str, object] = {}
         self._names: dict[str, str] = {}
         for key, value in raw.items():
             normal = norm(key)
@@ -151,7 +150,7 @@ class Item:
         self._declared = _declared(declared)
         self.used: set[str] = set()
 
-    def get(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> Any:
+    def get(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> object:
         """The declared field of `meaning`; when it is missing, the first non-placeholder value among its other
         spellings (prefixed ones first)."""
         documented = self._declared.get(meaning)
@@ -164,44 +163,45 @@ class Item:
                 return self._values[key]
         return None
 
-    def text(self, meaning: str, **how: Any) -> str | None:
-        return as_text(self.get(meaning, **how))
+    def text(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> str | None:
+        return as_text(self.get(meaning, prefixes=prefixes, bare=bare))
 
-    def integer(self, meaning: str, **how: Any) -> int | None:
-        return as_int(self.get(meaning, **how))
+    def integer(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> int | None:
+        return as_int(self.get(meaning, prefixes=prefixes, bare=bare))
 
-    def number(self, meaning: str, **how: Any) -> float | None:
-        return as_float(self.get(meaning, **how))
+    def number(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> float | None:
+        return as_float(self.get(meaning, prefixes=prefixes, bare=bare))
 
-    def day(self, meaning: str, **how: Any) -> date | None:
-        return as_date(self.get(meaning, **how))
+    def day(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> date | None:
+        return as_date(self.get(meaning, prefixes=prefixes, bare=bare))
 
-    def flag(self, meaning: str, **how: Any) -> bool | None:
-        return as_bool(self.get(meaning, **how))
+    def flag(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> bool | None:
+        return as_bool(self.get(meaning, prefixes=prefixes, bare=bare))
 
-    def money(self, meaning: str, currency: str | None = None, **how: Any) -> Money | None:
-        return as_money(self.get(meaning, **how), currency)
+    def money(self, meaning: str, currency: str | None = None, *, prefixes: tuple[str, ...] | None = None,
+              bare: bool = True) -> Money | None:
+        return as_money(self.get(meaning, prefixes=prefixes, bare=bare), currency)
 
-    def sublist(self, *keys: str, any_list: bool = True) -> list[Any] | None:
+    def sublist(self, *keys: str, any_list: bool = True) -> list[object] | None:
         """The declared item list, else the first list under one of `keys` or the usual list keys (normalised), else
         the only list value."""
         documented = self._declared.get(ITEMS)
         for key in (*((documented,) if documented else ()), *keys, *_LIST_KEYS):
-            if isinstance(self._values.get(key), list):
+            if isinstance(found := self._values.get(key), list):
                 self.used.add(key)
-                return self._values[key]
-        lists = [k for k, v in self._values.items() if isinstance(v, list)] if any_list else []
+                return found
+        lists = [(k, v) for k, v in self._values.items() if isinstance(v, list)] if any_list else []
         if len(lists) == 1:
-            self.used.add(lists[0])
-            return self._values[lists[0]]
+            self.used.add(lists[0][0])
+            return lists[0][1]
         return None
 
-    def unused(self) -> Iterable[tuple[str, Any]]:
+    def unused(self) -> Iterable[tuple[str, object]]:
         """(upstream name, value) of the keys no meaning claimed."""
         return ((self._names[k], v) for k, v in self._values.items() if k not in self.used)
 
 
-def find_items(data: Any, *keys: str, declared: type[BaseModel] | None = None) -> list[dict[str, Any]] | None:
+def find_items(data: object, *keys: str, declared: type[BaseModel] | None = None) -> list[dict[str, object]] | None:
     """The list of item objects in `data`: under the declared list, one of `keys` or the usual list keys, or `data`
     itself (`declared` is the declaration of `data`).
 
@@ -222,7 +222,7 @@ def find_items(data: Any, *keys: str, declared: type[BaseModel] | None = None) -
         items = found
     else:
         return None
-    result: list[dict[str, Any]] = []
+    result: list[dict[str, object]] = []
     for element in items:
         if isinstance(element, dict):
             result.append(element)

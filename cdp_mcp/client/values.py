@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TypeGuard
 
 from cdp_mcp.client.models import Money
 
@@ -50,7 +50,7 @@ _TEXT_DATES = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d
 _LONGEST_PLACEHOLDER = max(map(len, _PLACEHOLDERS))
 
 
-def is_placeholder(value: Any) -> bool:
+def is_placeholder(value: object) -> bool:
     """None, blank strings and the API's 'no value' words."""
     if value is None:
         return True
@@ -61,11 +61,11 @@ def is_placeholder(value: Any) -> bool:
     return value.strip().lower() in _PLACEHOLDERS
 
 
-def is_scalar(value: Any) -> bool:
+def is_scalar(value: object) -> TypeGuard[str | int | float | bool]:
     return isinstance(value, str | int | float | bool)
 
 
-def as_text(value: Any) -> str | None:
+def as_text(value: object) -> str | None:
     """A non-placeholder scalar as a stripped string (ints stay digits: `1092` -> `"1092"`)."""
     if is_placeholder(value) or not is_scalar(value):
         return None
@@ -89,7 +89,7 @@ def _number_text(text: str) -> str | None:
     return text
 
 
-def as_float(value: Any) -> float | None:
+def as_float(value: object) -> float | None:
     if isinstance(value, bool) or is_placeholder(value):
         return None
     if isinstance(value, int | float):
@@ -100,7 +100,7 @@ def as_float(value: Any) -> float | None:
     return None
 
 
-def as_int(value: Any) -> int | None:
+def as_int(value: object) -> int | None:
     """Integers, integral floats and digit strings (`"12"`, `"1,200"`); anything else None."""
     number = as_float(value)
     if number is None or not number.is_integer():
@@ -118,7 +118,7 @@ def currency_code(symbol: str | None) -> str | None:
     return key if _ISO_CODE.match(key) else symbol.strip()
 
 
-def as_money(value: Any, currency: str | None = None) -> Money | None:
+def as_money(value: object, currency: str | None = None) -> Money | None:
     """`"$ 55.9"`, `"₹1,234.50"`, `"55.9 EUR"`, `23.31` (with `currency` as default) -> Money."""
     if isinstance(value, bool) or is_placeholder(value):
         return None
@@ -148,7 +148,7 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def as_instant(value: Any) -> datetime | None:
+def as_instant(value: object) -> datetime | None:
     """An aware UTC datetime from ISO 8601 (naive means UTC) or epoch seconds/milliseconds."""
     if isinstance(value, bool) or is_placeholder(value):
         return None
@@ -172,7 +172,7 @@ def as_instant(value: Any) -> datetime | None:
     return None
 
 
-def as_date(value: Any) -> date | None:
+def as_date(value: object) -> date | None:
     """DD/MM/YYYY (the API's order; MM/DD when the day cannot be a month), DD-MM-YYYY, ISO, epoch."""
     if isinstance(value, datetime):
         return value.date()
@@ -198,7 +198,7 @@ def as_date(value: Any) -> date | None:
     return instant.date() if instant else None
 
 
-def as_month(value: Any) -> str | None:
+def as_month(value: object) -> str | None:
     """`"Jan,22"`, `"January 2022"`, `"2022-01"`, `"01/2022"`, a date -> `"2022-01"`."""
     if isinstance(value, date):
         return f"{value:%Y-%m}"
@@ -221,7 +221,7 @@ def as_month(value: Any) -> str | None:
     return f"{year:04d}-{month:02d}"
 
 
-def as_bool(value: Any) -> bool | None:
+def as_bool(value: object) -> bool | None:
     """Booleans, 0/1 and yes/no style words; anything else None."""
     if isinstance(value, bool):
         return value

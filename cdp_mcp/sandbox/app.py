@@ -21,16 +21,24 @@ from cdp_mcp.sandbox.identity import parse_gcr_identifiers, parse_identifiers, r
 from cdp_mcp.sandbox.openapi import OPENAPI_PATH, build_openapi
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.paging import parse_paging
+from cdp_mcp.sandbox.resources import VIEWS, default_page_size
 from cdp_mcp.sandbox.store import Store
 from cdp_mcp.sandbox.tokens import TokenService, parse_resources, parse_validity
-from cdp_mcp.sandbox.views import VIEWS, ViewRequest, default_page_size
+from cdp_mcp.sandbox.views import ViewRequest
 from cdp_mcp.wire import GcrIdData, response_body
 
-__all__ = ["create_sandbox_app"]
+__all__ = ["GCR_CONTRACT", "create_sandbox_app"]
 
 logger = logging.getLogger(__name__)
 
 _Handler = Callable[[Request], Awaitable[Response]]
+
+GCR_CONTRACT = ("Answered by the app itself, not by a view: identifiers from the headers and the documented body keys "
+                "(see Requests); a match is `{\"status\":\"OK\",\"data\":[{\"status\":\"Available\",\"gcrId\":N}]}`: "
+                "`status` and `gcrId` as documented (`\"Not available\"` with `-1` for no match); *`Available`* is our "
+                "word for a match (the vendor shows only `\"Not available\"`), so the client reads a match from "
+                "`gcrId` and never relies on the word")
+"""What CONTRACT.md says of the gcr lookup, which the app answers itself (`_Handlers._gcr`)."""
 
 
 def _ok(data: Any) -> JSONResponse:

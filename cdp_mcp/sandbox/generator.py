@@ -1,14 +1,17 @@
 """One synthetic customer from (seed, gcrId) alone: identity, orders, consent, activity, affinity, segments.
 
 Every id is derived from the gcrId (order `gcrId*100+k`, event `gcrId*1000+k`), so a customer's rows do not
-depend on the tenant size or on any other customer, and two generators with one seed agree row for row.
+depend on the tenant size or on any other customer, and two generators with one seed agree row for row. A
+resource whose data no shared table holds brings its own (`OwnData`, declared beside its view in
+`sandbox/resources/`): its tables, and rows generated from the finished `Customer` with a random stream of its
+own, so adding one leaves every other row as it was.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -26,7 +29,7 @@ from cdp_mcp.sandbox.seed_data import (
     STREETS,
 )
 
-__all__ = ["Generator", "Rows", "normalise_mobile"]
+__all__ = ["Customer", "Generator", "OwnData", "Rows", "normalise_mobile"]
 
 _T = TypeVar("_T")
 Rows = dict[str, list[tuple[Any, ...]]]
@@ -101,11 +104,38 @@ class _Facts:
     app_days: list[int] = field(default_factory=list)
 
 
-class Generator:
-    """Appends every row of one customer to `rows`; products come from the seeder."""
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A generated customer, as a resource's own data may derive from it (`OwnData.rows`)."""
 
-    def __init__(self, seed: int, products: list[tuple[Any, ...]]) -> None:
+    gcr_id: int
+    tier: str
+    city: str
+    favourite_categories: tuple[str, ...]
+    order_days: tuple[int, ...]  # days before "today" of each order, oldest first
+    spend_2y: float
+    spend_365: float
+    opted_in: frozenset[str]  # the channels (Email, SMS...) the customer consents to
+
+
+@dataclass(frozen=True, slots=True)
+class OwnData:
+    """The data of a resource that no shared table holds: its tables (SQL), and each customer's rows for them.
+
+    `rows(customer, rng)` returns rows by table name; `rng` is the customer's random stream for this resource
+    alone (seeded from the tenant seed, the gcrId and the resource name).
+    """
+
+    tables: str
+    rows: Callable[[Customer, random.Random], Mapping[str, Sequence[tuple[Any, ...]]]]
+
+
+class Generator:
+    """Appends every row of one customer to `rows`; products come from the seeder, own data from `own`."""
+
+    def __init__(self, seed: int, products: list[tuple[Any, ...]], own: Mapping[str, OwnData] | None = None) -> None:
         self.seed = seed
+        self.own = dict(own or {})
         self.by_category: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for p in products:
             self.by_category[p[4]].append(p)
@@ -136,6 +166,12 @@ class Generator:
         rows["identifiers"].append(("code", code, gcr))
         self._attributes(gcr, dice, city, facts, rows, spec)
         self._segments_and_campaigns(gcr, dice, tier, top_category, facts, rows)
+        if self.own:
+            customer = Customer(gcr, tier, city, tuple(facts.favourites), tuple(facts.days), facts.spend_2y,
+                                facts.spend_365, frozenset(n for n, (opted, _) in facts.consents.items() if opted))
+            for name, data in self.own.items():
+                for table, added in data.rows(customer, random.Random(f"{self.seed}-{gcr}-{name}")).items():
+                    rows[table].extend(added)
 
     @staticmethod
     def _person(gcr: int, dice: _Dice, spec: SampleSpec | None) -> tuple[str, str, str, str, str, str | None, str, str]:

@@ -8,18 +8,15 @@ import random
 import sqlite3
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
-from cdp_mcp.sandbox.generator import Generator, Rows
+from cdp_mcp.sandbox.generator import Generator, OwnData, Rows
 from cdp_mcp.sandbox.seed_data import BRANDS, CAMPAIGNS, CATEGORIES, PRICE_RANGE, PRODUCT_NOUNS, SEGMENTS
 
 __all__ = ["seed_database"]
 
 _BATCH = 5000
-_INSERTS = {
-    "customers": 16, "identifiers": 3, "segment_members": 3, "campaign_participation": 5, "orders": 5,
-    "order_lines": 5, "activity_events": 7, "affinity_scores": 4, "custom_attributes": 4, "channel_consents": 4,
-}
 
 
 def _products(seed: int) -> list[tuple[Any, ...]]:
@@ -39,9 +36,9 @@ def _products(seed: int) -> list[tuple[Any, ...]]:
 
 
 def _flush(conn: sqlite3.Connection, rows: Rows) -> None:
-    for table, n in _INSERTS.items():
-        if rows[table]:
-            conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * n)})", rows[table])  # noqa: S608
+    for table, added in rows.items():  # table names come from the generator and the declared own data
+        if added:
+            conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(added[0]))})", added)  # noqa: S608
 
 
 _Batch = Rows | BaseException | None
@@ -62,8 +59,10 @@ def _generate(gen: Generator, customers: int, out: queue.Queue[_Batch], stop: th
         out.put(exc)
 
 
-def seed_database(conn: sqlite3.Connection, *, seed: int, customers: int) -> None:
-    """Fill an empty schema with the tenant for (seed, customers), in the caller's transaction.
+def seed_database(conn: sqlite3.Connection, *, seed: int, customers: int, own: Mapping[str, OwnData] | None = None
+                  ) -> None:
+    """Fill an empty schema with the tenant for (seed, customers), in the caller's transaction; `own` is the data
+    of the resources that bring their own tables (already created).
 
     Rows are generated on a helper thread while this one inserts the previous batch: sqlite3 releases the GIL
     while it writes, so generation and insertion overlap. Order and content do not depend on the overlap.
@@ -75,7 +74,7 @@ def seed_database(conn: sqlite3.Connection, *, seed: int, customers: int) -> Non
     conn.executemany("INSERT INTO campaigns VALUES (?,?,?,?,?,?,?)", [tuple(c) for c in CAMPAIGNS])
     batches: queue.Queue[_Batch] = queue.Queue(maxsize=2)
     stop = threading.Event()
-    producer = threading.Thread(target=_generate, args=(Generator(seed, products), customers, batches, stop),
+    producer = threading.Thread(target=_generate, args=(Generator(seed, products, own), customers, batches, stop),
                                 name="sandbox-seed", daemon=True)
     producer.start()
     try:

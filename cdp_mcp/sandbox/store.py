@@ -25,9 +25,11 @@ from typing import Any
 
 from cdp_mcp.sandbox import generator as _generator_module
 from cdp_mcp.sandbox import options as _options_module
+from cdp_mcp.sandbox import resources as _resources_package
 from cdp_mcp.sandbox import schema as _schema_module
 from cdp_mcp.sandbox import seed as _seed_module
 from cdp_mcp.sandbox import seed_data as _seed_data_module
+from cdp_mcp.sandbox.resources import OWN_DATA
 from cdp_mcp.sandbox.schema import INDEXES, SCHEMA, SCHEMA_VERSION
 from cdp_mcp.sandbox.seed import seed_database
 
@@ -46,10 +48,16 @@ TokenRow = tuple[str, str, int, str]
 
 
 def _fingerprint() -> str:
-    """Changes whenever the schema or the generator's code changes, so stale databases are rebuilt, not reused."""
+    """Changes whenever the schema or the generator's code changes, so stale databases are rebuilt, not reused.
+
+    A resource's own data is declared beside its view, so every module of `sandbox/resources/` counts only when
+    some resource brings its own data (the shared tenant does not change with a view)."""
     digest = hashlib.sha256(str(SCHEMA_VERSION).encode())
     for module in (_schema_module, _seed_module, _generator_module, _seed_data_module, _options_module):
         digest.update(Path(str(module.__file__)).read_bytes())
+    if OWN_DATA:
+        for source in sorted(Path(str(_resources_package.__file__)).parent.glob("*.py")):
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -83,9 +91,9 @@ def _build(path: Path, seed: int, customers: int) -> None:
         with contextlib.closing(sqlite3.connect(scratch, isolation_level=None)) as conn:
             conn.execute("PRAGMA journal_mode=OFF")
             conn.execute("PRAGMA synchronous=OFF")
-            conn.executescript(SCHEMA)
+            conn.executescript(SCHEMA + "".join(data.tables for data in OWN_DATA.values()))
             conn.execute("BEGIN")
-            seed_database(conn, seed=seed, customers=customers)
+            seed_database(conn, seed=seed, customers=customers, own=OWN_DATA)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("generator", GENERATOR), ("seed", str(seed)), ("customers", str(customers))])
             conn.execute("COMMIT")

@@ -24,6 +24,8 @@ __all__ = [
     "ApiConfig",
     "AuditConfig",
     "HttpConfig",
+    "LogFormat",
+    "MetricsConfig",
     "RequestConfig",
     "SandboxConfig",
     "ServerConfig",
@@ -38,6 +40,7 @@ __all__ = [
 ValidityUnit = Literal["minutes", "seconds"]
 TokenPolicy = Literal["least-privilege", "shared"]
 UntrustedMode = Literal["sanitize", "omit"]
+LogFormat = Literal["text", "json"]
 MCP_PATH = "/mcp"
 """Where the Streamable HTTP endpoint is served; with sign-in the protected resource is `{CDP_MCP_PUBLIC_URL}/mcp`."""
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -179,6 +182,8 @@ class ServerConfig(ConfigGroup):
     mcp_rate_limit: int | None = Field(None, ge=0, description="Tool calls per minute per person (0: off)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Level of the log lines "
                                                                                        "on stderr")
+    log_format: LogFormat = Field("text", description="Log lines on stderr: text for people, json (one object a "
+                                                      "line) for a log store")
     mcp_cursor_key: SecretStr | None = Field(
         None, description="Key that seals list cursors (default: one kept in the state directory); give replicas "
                           "the same one")
@@ -203,6 +208,18 @@ class HttpConfig(ConfigGroup):
     mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport")
     mcp_allowed_origins: CommaList = Field(None, description="Browser Origins the HTTP transport accepts besides "
                                                              "loopback ones")
+    mcp_drain_seconds: float = Field(20.0, ge=0, le=3600, description="On SIGTERM, seconds calls in flight may "
+                                                                      "finish while new ones get 503")
+
+
+class MetricsConfig(ConfigGroup):
+    """Prometheus metrics of the HTTP server (never over stdio): on a port of their own, or behind their own token."""
+
+    mcp_metrics_port: int | None = Field(None, ge=1, le=65535, description="Serve /metrics on this port (all "
+                                                                           "interfaces the server binds)")
+    mcp_metrics_token: SecretStr | None = Field(None, description="Bearer token a scrape of /metrics must send; "
+                                                                  "without a metrics port, /metrics is on the MCP "
+                                                                  "port")
 
 
 class AuditConfig(ConfigGroup):

@@ -51,6 +51,7 @@ def composite_specs() -> list[ToolSpec]:
             ),
             resources=OVERVIEW_RESOURCES[:1], optional_resources=(*OVERVIEW_RESOURCES[1:], Scope.GCR_ID),
             params=(*IDENTITY_PARAMS, _INCLUDE), output=Overview, handler=overview, view=CARD_URI,
+            summary="one card: who, value (with trend), segments, consent, top affinities, top 3 recommendations",
         ),
         ToolSpec(
             name="screen_customers", title="Screen customers for a campaign",
@@ -61,7 +62,10 @@ def composite_specs() -> list[ToolSpec]:
             ),
             resources=(Scope.BASIC, Scope.OPT_IN, Scope.IS_CUSTOMER_IN_SEGMENT),
             optional_resources=(Scope.SEARCH_SEGMENTS, Scope.SEGMENTS, Scope.GCR_ID),
+            optional_note="searchSegments by name, segments to name a segment given by id",
             params=(_CUSTOMERS, _SEGMENT_ID, _SEGMENT_NAME, _CHANNEL), output=Screening, handler=screen,
             customer=False, view=SCREENING_URI,
+            summary="per customer: in segment (by `segment_id` or `segment_name`), contactable on the channel, "
+                    "last-purchase recency",
         ),
     ]

@@ -87,7 +87,7 @@ def encode_cursor(cursor: Cursor, key: bytes) -> str:
     return base64.urlsafe_b64encode(_VERSION + nonce + sealed).rstrip(b"=").decode()
 
 
-def _count(value: Any) -> bool:
+def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 

@@ -13,7 +13,7 @@ The per-resource tools hand their list rows to a result as `items=[...]` (`profi
 the rows under each result's own field name.
 
 Every field that can hold text names where it comes from (`wired(...)`, `OURS`: `tools/origins.py`), so who wrote
-each string of a result is derived from `wire.py`, never restated here.
+each string of a result is derived from `wire.py`, never restated in the result models.
 """
 
 from __future__ import annotations
@@ -24,46 +24,15 @@ from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
-from cdp_mcp import wire
-from cdp_mcp.tools.origins import OURS, further, wired
+from cdp_mcp.tools.origins import OURS
 
 __all__ = [
     "OUTPUT_CONFIG",
-    "Activities",
-    "ActivityItem",
-    "AffinityOut",
-    "AffinityTop",
-    "AttributeItem",
-    "Attributes",
-    "CampaignInfo",
-    "CampaignItem",
-    "CampaignMatch",
-    "CampaignMatches",
-    "Campaigns",
-    "ConsentOut",
-    "CustomerMatch",
-    "CustomerProfile",
-    "Event",
-    "Figures",
     "Listing",
     "Number",
-    "Order",
-    "OrderLine",
     "OutputModel",
     "Priced",
-    "Product",
-    "PurchaseItem",
-    "Purchases",
-    "Recommendation",
-    "Recommendations",
     "Result",
-    "SegmentCheck",
-    "SegmentInfo",
-    "SegmentItem",
-    "SegmentMatch",
-    "SegmentMatches",
-    "Segments",
-    "Trends",
     "Withholds",
     "compact_property",
     "compact_schema",
@@ -208,7 +177,7 @@ class Priced(OutputModel):
         return _has_number(self.model_dump(exclude_none=True), self.amount_keys)
 
 
-def _has_number(data: Any, keys: frozenset[str]) -> bool:
+def _has_number(data: object, keys: frozenset[str]) -> bool:
     if isinstance(data, dict):
         return any((k in keys and isinstance(v, int | float) and not isinstance(v, bool)) or _has_number(v, keys)
                    for k, v in data.items())
@@ -230,7 +199,7 @@ def unique(items: Iterable[_T], key: Callable[[_T], Hashable]) -> list[_T]:
     return out
 
 
-def currency_of(*values: Any) -> str | None:
+def currency_of(*values: object) -> str | None:
     """The first currency stated by one of `values` (amounts as the client reads them, or rows that carry one)."""
     return next((c for v in values if (c := getattr(v, "currency", None))), None)
 
@@ -245,7 +214,7 @@ def keyed(rows: Iterable[Any], key: str, into: type[OutputModel]) -> dict[str, A
 class Listing(Result):
     """A capped list: how many exist, how many more after this page, and the cursor to get them.
 
-    The generic listing (`profile.py`) hands a page's rows over as `items=[...]`; a subclass publishes them under
+    The generic list tool (`kinds.ListTool`) hands a page's rows over as `items=[...]`; a subclass publishes them under
     `rows_field` (the first field it declares), by default keyed by each row's `rows_key` with the fields of
     `rows_model` (the model of that field's values; `publish` says how), and states the currency the rows' amounts
     came with.
@@ -282,232 +251,3 @@ class Listing(Result):
         if (currency := currency_of(*rows)) and not data.get("currency"):
             data["currency"] = currency
         return data
-
-
-def _basic(*meanings: str) -> Any:
-    return wired(wire.BasicData, *meanings)
-
-
-class CustomerProfile(Result, Priced, Withholds):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
-
-    customer_id: Annotated[str | None, _basic("customer_id")] = Field(
-        None, description="The tenant's id, when not the gcr_id")
-    name: Annotated[str | None, _basic("full_name", "salutation")] = None
-    gender: Annotated[str | None, _basic("gender")] = None
-    age: int | None = None
-    birth_date: Annotated[str | None, _basic("birth_date")] = None
-    tier: Annotated[str | None, _basic("membership_tier")] = None
-    status_color: Annotated[str | None, _basic("status_color")] = None
-    city: Annotated[str | None, _basic("city")] = None
-    state: Annotated[str | None, _basic("state")] = None
-    address: Annotated[str | None, _basic("address")] = None
-    email: Annotated[str | None, _basic("email")] = None
-    mobile: Annotated[str | None, _basic("mobile")] = None
-    customer_code: Annotated[str | None, _basic("customer_code")] = None
-    total_sales: Number | None = None
-    orders: int | None = None
-    average_basket: Number | None = None
-    visits: int | None = None
-    web_sessions: int | None = None
-    days_since_last_purchase: int | None = None
-    more: Annotated[dict[str, str | int | float | bool] | None, further(wire.BasicData)] = None
-
-
-class SegmentInfo(OutputModel):
-    name: Annotated[str | None, wired(wire.Segment, "name")] = None
-    category: Annotated[str | None, wired(wire.Segment, "category")] = None
-    joined: Annotated[str | None, wired(wire.Segment, "joined")] = None
-    description: Annotated[str | None, wired(wire.Segment, "description")] = None
-
-
-class SegmentItem(SegmentInfo):
-    id: Annotated[str, wired(wire.Segment, "id", "name")]
-
-
-class SegmentMatch(OutputModel):
-    name: Annotated[str | None, wired(wire.Segment, "name")] = None
-    joined: Annotated[str | None, wired(wire.Segment, "joined")] = None
-
-
-class Segments(Listing):
-    segments: dict[str, SegmentInfo] = Field(description="By segment id (a segment_id)")
-
-
-class SegmentMatches(Listing):
-    segments: dict[str, SegmentMatch] = Field(description="By segment id (a segment_id)")
-
-
-class SegmentCheck(Result):
-    in_segment: bool
-
-
-class CampaignMatch(OutputModel):
-    name: Annotated[str | None, wired(wire.Campaign, "name")] = None
-    channel: Annotated[str | None, wired(wire.Campaign, "channel")] = None
-    sent: Annotated[str | None, wired(wire.Campaign, "sent")] = None
-    opened: bool | None = None
-    clicked: bool | None = None
-
-
-class CampaignInfo(CampaignMatch):
-    status: Annotated[str | None, wired(wire.Campaign, "status")] = None
-    segment_id: Annotated[str | None, wired(wire.Campaign, "segment_id")] = None
-    start_date: Annotated[str | None, wired(wire.Campaign, "start")] = None
-    end_date: Annotated[str | None, wired(wire.Campaign, "end")] = None
-
-
-class CampaignItem(CampaignInfo):
-    id: Annotated[str, wired(wire.Campaign, "id", "name")]
-
-
-class Campaigns(Listing):
-    campaigns: dict[str, CampaignInfo] = Field(description="By campaign id")
-
-
-class CampaignMatches(Listing):
-    campaigns: dict[str, CampaignMatch] = Field(description="By campaign id")
-
-
-class Product(OutputModel):
-    name: Annotated[str | None, wired(wire.Product, "name")] = None
-    price: Number | None = None
-
-
-class Recommendation(Product):
-    code: Annotated[str | None, wired(wire.Product, "code", "key", "name")] = Field(
-        None, description="Product code, or the product's key when it has none")
-    currency: _Ours = None
-
-
-class Recommendations(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"price"})
-    rows_key: ClassVar[str] = "code"
-
-    products: dict[str, Product] = Field(description="By product code")
-    source: Annotated[str | None, wired(wire.RecommendedProductsData, "source")] = None
-
-
-class Event(OutputModel):
-    date: Annotated[str, wired(wire.ActivityDay, "date")]
-    event: Annotated[str | None, wired(wire.ActivityItem, "description", "type")] = None
-    channel: Annotated[str | None, wired(wire.ActivityItem, "channel")] = None
-    amount: Number | None = None
-
-
-class ActivityItem(Event):
-    currency: _Ours = None
-
-
-class Activities(Listing, Priced, Withholds):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-    events: list[Event]
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return [r.model_dump(include=set(cls.rows_model.model_fields), exclude_none=True) for r in rows]
-
-
-class Figures(OutputModel):
-    orders: int | None = None
-    sales: Number | None = None
-
-
-class Trends(Result, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"sales"})
-
-    months: dict[str, Figures] = Field(description="By month (YYYY-MM), oldest first; a figure absent is unknown")
-    total: Figures | None = None
-
-
-class OrderLine(OutputModel):
-    name: Annotated[str | None, wired(wire.Purchase, "name")] = None
-    category: Annotated[str | None, wired(wire.Purchase, "category")] = None
-    quantity: int | None = Field(None, description="Absent when 1")
-    amount: Number | None = None
-
-
-class Order(OutputModel):
-    date: Annotated[str | None, wired(wire.Purchase, "date")] = None
-    products: dict[str, OrderLine] = Field(description="By product code")
-
-
-class PurchaseItem(OrderLine):
-    """One upstream purchase line, before lines are grouped into their orders."""
-
-    order_id: Annotated[str | None, wired(wire.Purchase, "id", "order_ref")] = None
-    date: Annotated[str | None, wired(wire.Purchase, "date")] = None
-    product_code: Annotated[str | None, wired(wire.Purchase, "product_code")] = None
-    currency: _Ours = None
-
-
-def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:
-    """Lines grouped by order (in page order); a product twice in one order is one line with the sums."""
-    orders: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        order = orders.setdefault(row.order_id or f"on {row.date or 'an unknown date'}",
-                                  {"date": row.date, "products": {}})
-        code = row.product_code or row.name or f"line {len(order['products']) + 1}"
-        line = row.model_dump(include=set(OrderLine.model_fields), exclude_none=True)
-        if (seen := order["products"].get(code)) is not None:
-            line["quantity"] = seen.get("quantity", 1) + line.get("quantity", 1)
-            line["amount"] = round(seen.get("amount", 0) + line.get("amount", 0), 2)
-        order["products"][code] = line
-    return orders
-
-
-class Purchases(Listing, Priced):
-    amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
-
-    orders: dict[str, Order] = Field(description="By order id, newest first; total and remaining count orders")
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return _orders(rows)
-
-
-class AffinityTop(OutputModel):
-    """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
-
-    title: Annotated[str | None, wired(wire.Chart, "title")] = None
-    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = None
-    top: dict[str, float]
-    total: int
-
-
-class AffinityOut(Result):
-    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = None
-    measures: Annotated[dict[str, str] | None, wired(wire.Chart, "ylabel")] = Field(
-        None, description="Chart -> measure, when they differ")
-    charts: dict[str, dict[str, Number]] = Field(description="Chart -> label -> score")
-    not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
-
-
-class AttributeItem(OutputModel):
-    name: Annotated[str, wired(wire.Attribute, "attr_name")]
-    value: Annotated[str | int | float | bool | None, wired(wire.Attribute, "value")] = None
-
-
-class Attributes(Listing, Withholds):
-    attributes: Annotated[dict[str, str | int | float | bool | None], wired(wire.Attribute, "value")] = Field(
-        description="By attribute name")
-
-    @classmethod
-    def publish(cls, rows: list[Any]) -> Any:
-        return {r.name: r.value for r in unique(rows, key=lambda r: r.name)}
-
-
-class CustomerMatch(Result):
-    found: bool | None = Field(None, description="false: nobody matches")
-    verified: bool | None = Field(None, description="false: the given gcr_id could not be checked")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _found_is_the_default(cls, data: Any) -> Any:
-        return {**data, "found": None} if isinstance(data, dict) and data.get("found") is True else data
-
-
-class ConsentOut(Result):
-    contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")]
-    not_contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")]
-    categories: Annotated[dict[str, list[str]] | None, wired(wire.Consent)] = None

@@ -31,7 +31,7 @@ from cdp_mcp.settings import Settings
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.deadline import within_call_timeout
 from cdp_mcp.tools.outputs import inline_refs, tidy_schema, type_lists
-from cdp_mcp.tools.profile import profile_specs
+from cdp_mcp.tools.resources import profile_specs
 from cdp_mcp.tools.results import error_result, policy_for, tool_result
 from cdp_mcp.tools.spec import Handler, ToolCall, ToolSpec
 from cdp_mcp.tools.untrusted import has_customer_text

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["compact_json", "error_result", "policy_for", "structured", "tool_result", "with_currency"]
 
 
-def compact_json(data: Any) -> str:
+def compact_json(data: object) -> str:
     """JSON without indentation or spaces: what a host pays for when it forwards the text block."""
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 

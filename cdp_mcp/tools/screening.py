@@ -14,21 +14,25 @@ screening where nobody is in it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 from pydantic import Field
 
+from cdp_mcp import metrics
 from cdp_mcp.catalog import Scope
-from cdp_mcp.client import models
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
+from cdp_mcp.client.resources.consent import OPT_IN
+from cdp_mcp.client.resources.profile import BASIC
+from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS, Segment
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.tools.origins import OURS, shaped
-from cdp_mcp.tools.outputs import CustomerProfile, OutputModel, Withholds
+from cdp_mcp.tools.outputs import OutputModel, Withholds
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
-from cdp_mcp.tools.shaping import full_name
+from cdp_mcp.tools.resources.profile import CustomerProfile, full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
@@ -36,6 +40,8 @@ __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
+VIA = "screen_customers"
+"""How the metrics name rows this tool screened (a screening job's are `job`)."""
 _NAMING_READS = 3
 """Pages of one member's segments read at most to name a segment given by id."""
 
@@ -89,10 +95,10 @@ class NameSearch:
 
     name: str
     searched: int = 0
-    exact: models.Segment | None = None
+    exact: Segment | None = None
     similar: set[str] = field(default_factory=set)
 
-    def note(self, segments: list[models.Segment]) -> bool:
+    def note(self, segments: Sequence[Segment]) -> bool:
         """Record one customer's matching segments; whether one has exactly the name (case-insensitively)."""
         self.searched += 1
         hit = next((s for s in segments if (s.name or "").strip().casefold() == self.name.casefold()), None)
@@ -122,40 +128,49 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         return ScreenRow(index=index, customer=given, error=exc.for_model())
     segment_id = call.arguments.get("segment_id")
     channel: str = call.arguments["channel"]
-    asks: dict[str, PlannedFetch] = {}
-    if segment_id is not None:
-        asks["in_segment"] = PlannedFetch(Scope.IS_CUSTOMER_IN_SEGMENT, query=segment_id)
-    elif search is not None:
-        first = PageRequest(page=1, page_size=MAX_LIMIT)
-        asks["in_segment"] = PlannedFetch(Scope.SEARCH_SEGMENTS, query=search.name, page=first)
-    asks |= {"contactable": PlannedFetch(Scope.OPT_IN), "profile": PlannedFetch(Scope.BASIC)}
-    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, asks, limiter=limiter)
-    facts: dict[str, Any] = {"gcr_id": gcr_id if gcr_id is not None else identity.gcr_id}
-    membership = answers.get("in_segment")
-    if isinstance(membership, models.Membership):
-        facts["in_segment"] = membership.in_segment
-    elif isinstance(membership, models.SegmentPage) and search is not None:
-        facts["in_segment"] = search.note(membership.items)
-    if isinstance(consent := answers["contactable"], models.Consents):
-        facts["contactable"] = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
-    if isinstance(profile := answers["profile"], models.Profile):
-        facts |= {"name": full_name(profile), "days_since_last_purchase": profile.days_since_last_purchase}
-    errors = [a for a in answers.values() if isinstance(a, CdpError)]
-    echo = None if given == Given(gcr_id=facts["gcr_id"]) else given
-    return ScreenRow(index=index, customer=echo, error=errors[0].for_model() if errors else None, **facts)
+    by_id = PlannedFetch(IS_CUSTOMER_IN_SEGMENT, query=segment_id) if segment_id is not None else None
+    by_name = PlannedFetch(SEARCH_SEGMENTS, query=search.name, page=PageRequest(page=1, page_size=MAX_LIMIT)) \
+        if by_id is None and search is not None else None
+    contactable, profile = PlannedFetch(OPT_IN), PlannedFetch(BASIC)
+    membership = [ask for ask in (by_id, by_name) if ask is not None]
+    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, [*membership, contactable, profile],
+                                                limiter=limiter)
+    gcr = gcr_id if gcr_id is not None else identity.gcr_id
+    in_segment: bool | None = None
+    if by_id is not None and (member := answers.get(by_id)) is not None:
+        in_segment = member.in_segment
+    elif by_name is not None and search is not None and (found := answers.get(by_name)) is not None:
+        in_segment = search.note(found.items)
+    consent = answers.get(contactable)
+    card = answers.get(profile)
+    errors = list(answers.errors().values())
+    echo = None if given == Given(gcr_id=gcr) else given
+    return ScreenRow(
+        index=index, customer=echo, gcr_id=gcr, name=full_name(card) if card else None, in_segment=in_segment,
+        contactable=any(c.channel.lower() == channel and c.opted_in for c in consent.channels) if consent else None,
+        days_since_last_purchase=card.days_since_last_purchase if card else None,
+        error=errors[0].for_model() if errors else None)
+
+
+def _outcome(row: ScreenRow) -> str:
+    """A row as the metrics count it, the first check it failed: the names a screening job's rows use."""
+    if row.error is not None:
+        return "error"
+    if not row.in_segment:
+        return "not_in_segment"
+    return "eligible" if row.contactable else "not_contactable"
 
 
 async def _segment_name(call: ToolCall, segment_id: str, rows: list[ScreenRow]) -> str | None:
     """The name of the segment given by id, for the table to say: found among the segments of one screened customer
     who is in it, when this call may read segments; None when nobody screened is in it or it cannot be read."""
     member = next((r.gcr_id for r in rows if r.in_segment and r.gcr_id is not None), None)
-    if member is None or not readable(call.settings, Scope.SEGMENTS):
+    if member is None or not readable(call.settings, SEGMENTS.scope):
         return None
     page: PageRequest | None = PageRequest(page_size=MAX_LIMIT)
     for _ in range(_NAMING_READS):
         try:
-            listed: models.SegmentPage = await fetch(call.backend, Scope.SEGMENTS, CustomerIdentity(gcr_id=member),
-                                                page=page)
+            listed = await fetch(call.backend, SEGMENTS, CustomerIdentity(gcr_id=member), page=page)
         except CdpError as exc:  # the screening stands without the name
             logger.info("screen_customers: the segment's name could not be read (%s)", exc.code)
             return None
@@ -192,6 +207,8 @@ async def screen(call: ToolCall) -> Screening:
     if search is not None and (missing := search.not_found()) is not None:
         raise missing
     final = [r for r in rows if r is not None]
+    for row in final:
+        metrics.screening_rows(VIA, _outcome(row))
     if segment_id is not None:
         segment_name = await _segment_name(call, str(segment_id), final)
     elif search is not None and search.exact is not None:  # the API's spelling of the name, and its id

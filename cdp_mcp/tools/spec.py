@@ -39,8 +39,8 @@ class Param:
     """One tool argument: its name, an `Annotated[type, Field(description=..., bounds)]`, and a default."""
 
     name: str
-    annotation: Any
-    default: Any = _EMPTY
+    annotation: object
+    default: object = _EMPTY
 
     def parameter(self) -> inspect.Parameter:
         return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, annotation=self.annotation,
@@ -76,7 +76,10 @@ Handler = Callable[[ToolCall], Awaitable[BaseModel]]
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """One tool. `resources` must all be granted for it to be registered; `optional_resources` enrich it."""
+    """One tool. `resources` must all be granted for it to be registered; `optional_resources` enrich it.
+
+    `summary` says in a few words what the tool answers, and `optional_note` how it uses its optional resources
+    (other than the gcr lookup every customer tool makes): the README's tools table is generated from them."""
 
     name: str
     title: str
@@ -85,7 +88,9 @@ class ToolSpec:
     params: tuple[Param, ...]
     output: type[BaseModel]
     handler: Handler = field(repr=False)
+    summary: str
     optional_resources: tuple[str, ...] = ()
+    optional_note: str = ""
     customer: bool = True  # takes the four identifier arguments, validated before any upstream call
     view: str | None = None  # ui:// URI of the MCP Apps view that shows the result (cdp_mcp.views)
     annotations: ToolAnnotations = field(default_factory=lambda: READ_ONLY)

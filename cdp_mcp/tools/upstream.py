@@ -16,16 +16,19 @@ documents no gcrId key, so it cannot be trusted to find one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import anyio
 
 from cdp_mcp.access.caller import may_read, require_resource
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.models import GcrMatch, PageRequest, Profile
+from cdp_mcp.client.models import PageRequest
+from cdp_mcp.client.reading import Reader
+from cdp_mcp.client.resources.gcr import GCR_ID
+from cdp_mcp.client.resources.profile import BASIC, Profile
 from cdp_mcp.errors import CdpError, CustomerNotFoundError, ScopeMissingError
 
 if TYPE_CHECKING:
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
 
 __all__ = [
-    "GCR_RESOURCE",
+    "Answers",
     "PlannedFetch",
     "fetch",
     "fetch_beside_gcr_id",
@@ -46,8 +49,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-GCR_RESOURCE = Scope.GCR_ID
-_K = TypeVar("_K")
+Model = TypeVar("Model")
+Model_co = TypeVar("Model_co", covariant=True)
 
 
 def granted(settings: Settings, resource: str) -> bool:
@@ -60,23 +63,23 @@ def readable(settings: Settings, resource: str) -> bool:
     return granted(settings, resource) and may_read(settings, resource)
 
 
-async def fetch(backend: Backend, resource: str, identity: CustomerIdentity, *, query: str | None = None,
-                page: PageRequest | None = None) -> Any:
+async def fetch(backend: Backend, reader: Reader[Model], identity: CustomerIdentity, *, query: str | None = None,
+                page: PageRequest | None = None) -> Model:
     """One resource for one customer, through the client (which gets a token scoped to exactly it)."""
-    require_resource(backend.settings, resource)  # the signed-in person's grants; noted for the audit line
-    return await backend.client.fetch(resource, identity, query=query, page=page)
+    require_resource(backend.settings, reader.scope)  # the signed-in person's grants; noted for the audit line
+    return await backend.client.fetch(reader, identity, query=query, page=page)
 
 
 def _needs_lookup(backend: Backend, identity: CustomerIdentity) -> bool:
     """Whether naming the customer takes a gcr lookup: no gcr_id given or cached, and this call may read gcrId."""
-    return identity.gcr_id is None and readable(backend.settings, GCR_RESOURCE) and identity not in backend.gcr_ids
+    return identity.gcr_id is None and readable(backend.settings, GCR_ID.scope) and identity not in backend.gcr_ids
 
 
 def _known_gcr_id(backend: Backend, identity: CustomerIdentity) -> int | None:
     """The gcr_id known without a request: given, or cached when this call may read gcrId."""
     if identity.gcr_id is not None:
         return identity.gcr_id
-    return backend.gcr_ids.get(identity) if readable(backend.settings, GCR_RESOURCE) else None
+    return backend.gcr_ids.get(identity) if readable(backend.settings, GCR_ID.scope) else None
 
 
 async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None:
@@ -84,7 +87,7 @@ async def gcr_id_for(backend: Backend, identity: CustomerIdentity) -> int | None
     if not _needs_lookup(backend, identity):
         return _known_gcr_id(backend, identity)
     try:
-        match: GcrMatch = await fetch(backend, GCR_RESOURCE, identity)
+        match = await fetch(backend, GCR_ID, identity)
     except CdpError as exc:  # the main call reports the real problem; gcr_id is a courtesy
         logger.debug("gcr_id lookup failed: %s", type(exc).__name__)
         return None
@@ -101,7 +104,7 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
     if not readable(backend.settings, Scope.BASIC):
         return None
     try:
-        await fetch(backend, Scope.BASIC, identity)
+        await fetch(backend, BASIC, identity)
     except CustomerNotFoundError:
         return False
     except ScopeMissingError:  # the tenant does not grant basic after all (CDP_RESOURCES unset)
@@ -109,35 +112,63 @@ async def gcr_id_exists(backend: Backend, identity: CustomerIdentity) -> bool | 
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedFetch:
-    """One fetch of a call: a resource, with its query text and page when it takes them."""
+@dataclass(frozen=True, slots=True, eq=False)
+class PlannedFetch(Generic[Model_co]):
+    """One fetch of a call: a resource's reader, with its query text and page when it takes them. Each ask is its
+    own key in the `Answers` (compared by identity: two asks of one resource are two fetches)."""
 
-    resource: str
+    reader: Reader[Model_co]
     query: str | None = None
     page: PageRequest | None = None
+
+    @property
+    def resource(self) -> str:
+        return self.reader.scope
+
+
+class Answers:
+    """What each ask of `fetch_beside_gcr_id` got: the resource's model, or the `CdpError` its fetch raised."""
+
+    def __init__(self, got: dict[PlannedFetch[object], object]) -> None:
+        self._got = got
+
+    def __getitem__(self, ask: PlannedFetch[Model]) -> Model | CdpError:
+        return cast("Model | CdpError", self._got[ask])  # stored by `fetch_beside_gcr_id` from `fetch(ask.reader)`
+
+    def get(self, ask: PlannedFetch[Model]) -> Model | None:
+        """The model `ask` fetched; None when its fetch failed or it was not asked."""
+        answer = cast("Model | CdpError | None", self._got.get(ask))
+        return None if isinstance(answer, CdpError) else answer
+
+    def errors(self) -> dict[PlannedFetch[object], CdpError]:
+        """The asks whose fetch failed, with the error each raised, in the order asked."""
+        return {ask: answer for ask, answer in self._got.items() if isinstance(answer, CdpError)}
+
+    def __len__(self) -> int:
+        return len(self._got)
 
 
 async def fetch_beside_gcr_id(
     backend: Backend,
     identity: CustomerIdentity,
-    asks: Mapping[_K, PlannedFetch],
+    asks: Iterable[PlannedFetch[object]],
     *,
     limiter: anyio.CapacityLimiter | None = None,
-    answered: Callable[[_K, Any], Awaitable[None]] | None = None,
-) -> tuple[dict[_K, Any], int | None]:
+    answered: Callable[[PlannedFetch[object], object], Awaitable[None]] | None = None,
+) -> tuple[Answers, int | None]:
     """Every ask fetched concurrently and, beside them, the customer's gcr_id (`gcr_id_for`).
 
-    Each answer is the fetched data or the `CdpError` its fetch raised; `answered(key, answer)` is awaited as each
+    Each answer is the fetched model or the `CdpError` its fetch raised; `answered(ask, answer)` is awaited as each
     arrives; `limiter` bounds the requests in flight (the lookup included). The gcr_id is the one a fetched profile
     states (a tenant whose basic carries gcrId), else the lookup's. When every fetch failed the lookup is abandoned:
     the call has nothing to name. When the gcr_id is known (given or cached) no lookup task is started, and a single
     ask is awaited in the caller's task: most calls are one fetch by gcr_id, and tasks cost time on every call.
     """
-    answers: dict[_K, Any] = {}
+    asked = list(asks)
+    got: dict[PlannedFetch[object], object] = {}
     looked_up: list[int | None] = []
 
-    async def limited(work: Callable[[], Awaitable[Any]]) -> Any:
+    async def limited(work: Callable[[], Awaitable[Model]]) -> Model:
         if limiter is None:
             return await work()
         async with limiter:
@@ -146,22 +177,21 @@ async def fetch_beside_gcr_id(
     async def lookup() -> None:
         looked_up.append(await limited(lambda: gcr_id_for(backend, identity)))
 
-    async def one(key: _K, ask: PlannedFetch) -> None:
+    async def one(ask: PlannedFetch[object]) -> None:
         try:
-            answers[key] = await limited(lambda: fetch(backend, ask.resource, identity, query=ask.query,
-                                                       page=ask.page))
+            got[ask] = await limited(lambda: fetch(backend, ask.reader, identity, query=ask.query, page=ask.page))
         except CdpError as exc:
-            answers[key] = exc
+            got[ask] = exc
         if answered is not None:
-            await answered(key, answers[key])
+            await answered(ask, got[ask])
 
     async def every_ask() -> None:
-        if len(asks) == 1:
-            await one(*next(iter(asks.items())))
+        if len(asked) == 1:
+            await one(asked[0])
             return
         async with anyio.create_task_group() as fetches:
-            for key, ask in asks.items():
-                fetches.start_soon(one, key, ask)
+            for ask in asked:
+                fetches.start_soon(one, ask)
 
     if not _needs_lookup(backend, identity):
         looked_up.append(_known_gcr_id(backend, identity))
@@ -170,16 +200,18 @@ async def fetch_beside_gcr_id(
         async with anyio.create_task_group() as lookups:
             lookups.start_soon(lookup)
             await every_ask()
-            if asks and all(isinstance(a, CdpError) for a in answers.values()):
+            if asked and all(isinstance(a, CdpError) for a in got.values()):
                 lookups.cancel_scope.cancel()
-    stated = next((a.gcr_id for a in answers.values() if isinstance(a, Profile) and a.gcr_id is not None), None)
-    return {key: answers[key] for key in asks}, stated if stated is not None else (looked_up[0] if looked_up else None)
+    stated = next((a.gcr_id for a in got.values() if isinstance(a, Profile) and a.gcr_id is not None), None)
+    answers = Answers({ask: got[ask] for ask in asked})
+    return answers, stated if stated is not None else (looked_up[0] if looked_up else None)
 
 
-async def fetch_with_gcr_id(backend: Backend, resource: str, identity: CustomerIdentity, *,
-                            query: str | None = None, page: PageRequest | None = None) -> tuple[Any, int | None]:
+async def fetch_with_gcr_id(backend: Backend, reader: Reader[Model], identity: CustomerIdentity, *,
+                            query: str | None = None, page: PageRequest | None = None) -> tuple[Model, int | None]:
     """One resource fetched beside the customer's gcr_id (`fetch_beside_gcr_id`); the fetch's error is raised."""
-    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, {resource: PlannedFetch(resource, query, page)})
-    if isinstance(answer := answers[resource], CdpError):
+    ask = PlannedFetch(reader, query, page)
+    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, [ask])
+    if isinstance(answer := answers[ask], CdpError):
         raise answer
     return answer, gcr_id

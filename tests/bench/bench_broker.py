@@ -1,6 +1,6 @@
 """A simulated agent day against the in-process sandbox: token creations, updates and failed calls per strategy.
 
-5,000 data calls over all 14 resources, in bursts of 1-6 concurrent calls spread over 8 simulated hours
+5,000 data calls over every resource, in bursts of 1-6 concurrent calls spread over 8 simulated hours
 (a ManualClock shared by the sandbox and the broker: nothing sleeps), with 10 process restarts (a new HTTP
 client and broker on the same state directory). The tenant allows 100 creations a day. Counts of creations
 and updates are read on the wire (successful create/update responses), failed calls are calls that raised.

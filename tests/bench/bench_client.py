@@ -1,8 +1,8 @@
 """Client figures (not a test): loopback latency and throughput of `CdpClient.fetch`, and parse cost alone.
 
 Run: `python tests/bench/bench_client.py`. Serves the default sandbox (1,000 customers) on 127.0.0.1, warms
-one token per resource, then makes 20 rounds of all 14 resources for the VIP sample, first one call at a
-time, then all at once; finally parses the same 14 responses 200 times without I/O.
+one token per resource, then makes 20 rounds of every resource for the VIP sample, first one call at a
+time, then all at once; finally parses the same responses 200 times without I/O.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cdp_mcp.catalog import RESOURCES, Header
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.envelopes import unwrap
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.parsers import PARSERS
+from cdp_mcp.client.resources import READERS
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.clock import ManualClock
@@ -79,7 +79,7 @@ async def _run(server: SandboxThread) -> None:
     started = time.perf_counter()
     for _ in range(PARSE_ROUNDS):
         for spec, payload in raw.items():
-            PARSERS[spec.name](spec, unwrap(spec, payload), None)
+            READERS[spec.name].read(spec, unwrap(spec, payload), None)
     parsing = time.perf_counter() - started
     print(f"parse only: {PARSE_ROUNDS * len(raw)} responses, {parsing / (PARSE_ROUNDS * len(raw)) * 1e6:.0f} us each")
 

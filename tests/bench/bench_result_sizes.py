@@ -10,7 +10,7 @@ both pay both). `userActivity` has no paging, so its raw response is cut to the 
 as a pass-through with the same cap would be. It prints the medians per tool and the three targets, which apply to
 the text block:
 
-- median over the 14 resource tools at most 0.45 of raw;
+- median over the resource tools at most 0.45 of raw;
 - no tool above 0.85 of raw (median over the customers);
 - the overview card at most 0.25 of the raw responses it reads, and under 6 KB.
 
@@ -41,7 +41,7 @@ from cdp_mcp.sandbox import SandboxOptions, open_sandbox, sample_customers
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.params import MAX_LIMIT
-from cdp_mcp.tools.profile import profile_specs
+from cdp_mcp.tools.resources import profile_specs
 from cdp_mcp.wire import ITEMS, meanings
 
 __all__ = ["RawRecorder", "main"]
@@ -143,7 +143,7 @@ async def main(redact: bool, detail: bool = False) -> None:
                 print(f"{'tool':30} {'text':>6} {'whole':>6} {'raw':>6} {'text/r':>6} {'max':>5} {'whole/r':>6}")
                 medians: dict[str, float] = {}
                 whole_medians: dict[str, float] = {}
-                for spec in profile_specs():  # the 14 resource tools; the composites are measured below
+                for spec in profile_specs():  # the resource tools; the composites are measured below
                     ours, whole, raw = [], [], []
                     for s in samples:
                         result = await call(spec.name, _arguments(spec.name, s.gcr_id, s.customer_code, segment_id))
@@ -178,7 +178,8 @@ async def main(redact: bool, detail: bool = False) -> None:
                 def verdict(ok: bool) -> str:
                     return "ok" if ok else "OVER TARGET"
 
-                print(f"median over the 14 resource tools: {resource_median:.2f} of raw (target <= {MEDIAN_TARGET}) "
+                print(f"median over the {len(profile_specs())} resource tools: {resource_median:.2f} of raw "
+                      f"(target <= {MEDIAN_TARGET}) "
                       f"{verdict(resource_median <= MEDIAN_TARGET)}")
                 print(f"highest tool: {worst} {medians[worst]:.2f} of raw (target <= {TOOL_TARGET}) "
                       f"{verdict(medians[worst] <= TOOL_TARGET)}")
@@ -186,8 +187,9 @@ async def main(redact: bool, detail: bool = False) -> None:
                       f"{min(cards)}-{max(cards)} B (target < {OVERVIEW_BYTES}) "
                       f"{verdict(card_median <= OVERVIEW_TARGET and max(cards) < OVERVIEW_BYTES)}")
                 whole_median = statistics.median(whole_medians.values())
-                print(f"whole CallToolResult: median over the 14 resource tools {whole_median:.2f} of raw, above raw "
-                      f"for {len(above)} of 14 ({', '.join(above) or 'none'}); the overview "
+                tools = len(whole_medians)
+                print(f"whole CallToolResult: median over the {tools} resource tools {whole_median:.2f} of raw, "
+                      f"above raw for {len(above)} of {tools} ({', '.join(above) or 'none'}); the overview "
                       f"{statistics.median(w / r for w, r in zip(card_whole, card_raw, strict=True)):.2f}")
 
 

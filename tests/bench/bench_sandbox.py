@@ -24,7 +24,8 @@ from cdp_mcp.sandbox import SandboxOptions, open_sandbox
 from cdp_mcp.sandbox.identity import Lookup
 from cdp_mcp.sandbox.identity import resolve as resolve_lookup
 from cdp_mcp.sandbox.paging import PageParams
-from cdp_mcp.sandbox.views import VIEWS, ViewRequest
+from cdp_mcp.sandbox.resources import VIEWS
+from cdp_mcp.sandbox.views import ViewRequest
 
 LOOKUPS = 300
 RESOURCES = ("basic", "productPurchased", "segments", "userActivity", "recommendedProducts")

@@ -110,7 +110,8 @@ async def main() -> None:
         async with open_sandbox(SandboxOptions(db_path=Path(state) / "sandbox.sqlite3")) as sandbox:
             timing = TimingTransport(httpx2.ASGITransport(app=sandbox.app))
             settings = Settings(_env_file=None, b2b_api_url=_BASE_URL,  # type: ignore[call-arg]
-                                tenant_hash=sandbox.tenant_hash, state_dir=Path(state), currency="USD")
+                                tenant_hash=sandbox.tenant_hash, state_dir=Path(state), currency="USD",
+                                log_level="WARNING")  # no line per upstream request
             server = build_server(settings, backend=lambda: open_backend(settings, transport=timing))
             segment_id = "101"
             print(f"{len(ordinary)} ordinary sample customers, {CALLS} calls each; medians over the customers")

@@ -29,6 +29,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 import cdp_mcp
+from cdp_mcp.tools.registry import all_specs
 
 TARGET = 1.15
 """Issue 17: spawn to the first tools/list at most 1.15 times the trivial server's, in every round."""
@@ -128,12 +129,13 @@ print((time.perf_counter() - started) * 1000)
 
 def _own_cost(rounds: int) -> None:
     """cdp-mcp's own start-up work, apart from the SDK import both servers share: its imports, settings and the
-    16 tools' schemas, in a fresh interpreter each round; the minimum is the steadiest figure on a shared machine."""
+    tools' schemas, in a fresh interpreter each round; the minimum is the steadiest figure on a shared machine."""
     with tempfile.TemporaryDirectory(prefix="cdp-mcp-bench-") as tmp:
         env = {**os.environ, "CDP_STATE_DIR": tmp, "CDP_LOG_LEVEL": "ERROR", "PYTHONDONTWRITEBYTECODE": "1"}
         costs = sorted(float(subprocess.run([sys.executable, "-c", OWN_COST], env=env, check=True, text=True,
                                             capture_output=True).stdout) for _ in range(rounds))
-    print(f"  cdp-mcp's own work after the SDK import (imports, settings, 16 tools built): min {costs[0]:.0f} ms, "
+    built = len(all_specs())
+    print(f"  cdp-mcp's own work after the SDK import (imports, settings, {built} tools built): min {costs[0]:.0f} ms, "
           f"median {statistics.median(costs):.0f} ms over {rounds} fresh interpreters")
 
 

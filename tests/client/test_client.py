@@ -13,22 +13,18 @@ import pytest
 
 from cdp_mcp.catalog import IDENTIFIERS, RESOURCES, resource
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.models import (
-    Activity,
-    Affinity,
-    AttributePage,
-    CampaignPage,
-    Consents,
-    GcrMatch,
-    Membership,
-    Money,
-    PageRequest,
-    Profile,
-    PurchasePage,
-    PurchaseTrends,
-    Recommendations,
-    SegmentPage,
-)
+from cdp_mcp.client.models import Money, PageRequest
+from cdp_mcp.client.resources.activity import Activity
+from cdp_mcp.client.resources.affinity import Affinity
+from cdp_mcp.client.resources.attributes import AttributePage
+from cdp_mcp.client.resources.campaigns import CampaignPage
+from cdp_mcp.client.resources.consent import Consents
+from cdp_mcp.client.resources.gcr import GcrMatch
+from cdp_mcp.client.resources.profile import Profile
+from cdp_mcp.client.resources.purchases import PurchasePage
+from cdp_mcp.client.resources.recommendations import Recommendations
+from cdp_mcp.client.resources.segments import Membership, SegmentPage
+from cdp_mcp.client.resources.trends import PurchaseTrends
 from tests.client.rig import ClientRig, OpenRig, Recorder
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,8 @@ import pytest
 
 from cdp_mcp.client.failures import Failure, FailureKind, RequestKind, classify
 from cdp_mcp.client.identity import CustomerIdentity, identity_help
-from cdp_mcp.client.models import PageRequest, Profile
+from cdp_mcp.client.models import PageRequest
+from cdp_mcp.client.resources.profile import Profile
 from cdp_mcp.client.token_api import TokenApiClient
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import (

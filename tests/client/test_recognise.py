@@ -10,7 +10,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -18,8 +18,8 @@ from cdp_mcp import wire
 from cdp_mcp.catalog import RESOURCES, Envelope, resource
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import Money, PageRequest
-from cdp_mcp.client.parsers import PARSERS
 from cdp_mcp.client.recognise import SYNONYMS, Item, norm
+from cdp_mcp.client.resources import READERS
 from cdp_mcp.errors import (
     AmbiguousCustomerError,
     AuthenticationError,
@@ -255,8 +255,8 @@ async def test_other_error_codes_map_by_meaning(answer: Callable[[Any], Fetch], 
             assert sentence.decode() not in caught.value.for_model()  # upstream bodies are never quoted
 
 
-def test_every_catalog_resource_has_a_parser() -> None:
-    assert set(PARSERS) == {r.name for r in RESOURCES}
+def test_every_catalog_resource_has_a_reader() -> None:
+    assert set(READERS) == {r.name for r in RESOURCES}
 
 
 async def test_a_synonym_that_repeats_a_declared_spelling_is_a_fallback_for_some_object(
@@ -280,7 +280,7 @@ async def test_a_synonym_that_repeats_a_declared_spelling_is_a_fallback_for_some
         raw = await rig.raw(r, vip, query=query)
         for data in (raw if r.envelope is Envelope.BARE_ARRAY else raw["data"], {}):
             with contextlib.suppress(UpstreamResponseError):  # an empty answer some refuse, after asking
-                PARSERS[r.name](r, data, None)
+                READERS[r.name].read(r, data, None)
     models = [m for m in vars(wire).values() if isinstance(m, type) and issubclass(m, wire.WireModel)]
     declared = {(meaning, norm(name)) for model in models for meaning, name in wire.meanings(model).items()}
 
@@ -291,3 +291,15 @@ async def test_a_synonym_that_repeats_a_declared_spelling_is_a_fallback_for_some
     repeated = [(m, s) for m, spellings in SYNONYMS.items() for s in spellings if (m, s) in declared]
     assert repeated  # a bare `id` is an activity's declared id and a segment's fallback
     assert [(m, s) for m, s in repeated if not reaches_past_a_declaration(m, s)] == []
+
+
+def test_a_meaning_without_other_spellings_is_read_by_its_declared_one() -> None:
+    """A new resource's meanings need no SYNONYMS entry: the declared spelling is read, and a missing field is
+    absent (not an error)."""
+
+    class Points(wire.WireModel):
+        pointsBalance: Annotated[int, wire.doc(wire.SYSTEM, "points_balance")]  # noqa: N815 - the vendor's spelling
+
+    assert "points_balance" not in SYNONYMS
+    assert Item({"pointsBalance": 120}, declared=Points).integer("points_balance") == 120
+    assert Item({"points": 120}, declared=Points).integer("points_balance") is None

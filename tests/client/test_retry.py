@@ -15,7 +15,7 @@ import pytest
 
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, resource
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.models import Profile
+from cdp_mcp.client.resources.profile import Profile
 from cdp_mcp.client.retry import RetryPolicy
 from cdp_mcp.errors import OutcomeUnknownError, RateLimitedError, TokenQuotaError, UpstreamUnavailableError
 from tests.client.rig import ClientRig, OpenRig

@@ -14,7 +14,7 @@ from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header
 from cdp_mcp.client.calls import TextBody
 from cdp_mcp.client.client import CdpClient
 from cdp_mcp.client.identity import CustomerIdentity
-from cdp_mcp.client.models import SegmentPage
+from cdp_mcp.client.resources.segments import SegmentPage
 from cdp_mcp.client.token_api import TokenApiClient, parse_issued_token
 from cdp_mcp.client.transport import make_http_client
 from cdp_mcp.errors import ScopeMissingError, TokenExpiredError, UpstreamResponseError

@@ -24,6 +24,7 @@ from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from cdp_mcp.tools.registry import all_specs
 from tests.helpers import served_on
 from tests.team.replicas import running_replicas
 
@@ -59,7 +60,7 @@ async def test_loopback_serves_both_eras_and_a_health_check(sandbox_settings: Se
         assert health.json()["status"] == "ok" and health.json()["backend"] == "embedded-sandbox"
         for mode in ("auto", "legacy"):
             async with Client(f"{base}/mcp", mode=mode) as client:
-                assert len((await client.list_tools()).tools) == 16
+                assert len((await client.list_tools()).tools) == len(all_specs())
                 result = await client.call_tool("get_customer_profile", {"email": showcase.email})
             assert not result.is_error and result.structured_content["gcr_id"] == showcase.gcr_id  # type: ignore[index]
 

@@ -16,6 +16,7 @@ from mcp.client.stdio import StdioServerParameters
 from cdp_mcp.sandbox import SampleCustomer
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from cdp_mcp.tools.registry import all_specs
 
 pytestmark = pytest.mark.anyio
 
@@ -82,7 +83,7 @@ async def test_stdout_carries_nothing_but_json_rpc(cdp_env: dict[str, str], show
     messages = [json.loads(line) for line in stdout if line.strip()]  # every line parses...
     assert all(m.get("jsonrpc") == "2.0" for m in messages)  # ...as JSON-RPC
     by_id = {m["id"]: m for m in messages if "id" in m}
-    assert len(by_id[2]["result"]["tools"]) == 16
+    assert len(by_id[2]["result"]["tools"]) == len(all_specs())
     assert by_id[3]["result"]["structuredContent"]["gcr_id"] == showcase.gcr_id
     log = b"\n".join(stderr).decode()
     assert "embedded sandbox" in log and "DEBUG" in log  # the logging went to stderr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -13,6 +15,9 @@ import pytest
 from cdp_mcp.clock import ManualClock
 from cdp_mcp.sandbox import SandboxOptions, contract, open_sandbox
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS, ErrorCode
+from cdp_mcp.sandbox.generator import Customer, OwnData
+from cdp_mcp.sandbox.schema import SCHEMA
+from cdp_mcp.sandbox.seed import seed_database
 from cdp_mcp.sandbox.seed_data import CAMPAIGNS, CHANNELS
 from cdp_mcp.sandbox.store import Store, template_path
 
@@ -153,3 +158,42 @@ async def test_building_a_template_prunes_those_of_older_generators(tmp_path: Pa
     store.close()
     assert not stale.exists()
     assert [p.name for p in cache.glob("*.sqlite")] == [template_path(7, MIN_CUSTOMERS).name]
+
+
+def _seeded(seed: int, customers: int, own: dict[str, OwnData]) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.executescript(SCHEMA + "".join(data.tables for data in own.values()))
+    seed_database(conn, seed=seed, customers=customers, own=own)
+    return conn
+
+
+def _loyalty(customer: Customer, rng: random.Random) -> dict[str, list[tuple[object, ...]]]:
+    """A toy resource's own data: a points balance from two years of spend, and a few point events."""
+    events = [(customer.gcr_id, k, rng.randint(1, 400)) for k in range(rng.randint(0, 3))]
+    return {"toy_points": [(customer.gcr_id, int(customer.spend_2y), len(customer.order_days), customer.tier)],
+            "toy_point_events": events}
+
+
+_TOY = {"toyPoints": OwnData(
+    "CREATE TABLE toy_points (gcr_id INTEGER PRIMARY KEY, points INTEGER, orders INTEGER, tier TEXT);"
+    "CREATE TABLE toy_point_events (gcr_id INTEGER, k INTEGER, points INTEGER);", _loyalty)}
+
+
+def test_a_resource_brings_its_own_data_without_changing_anyone_elses() -> None:
+    """A resource whose data no shared table holds declares its tables and a row generator (OwnData): every
+    customer gets rows derived from the generated customer, deterministically, and the shared tables are row for
+    row those of a tenant without it."""
+    plain, toy, again = _seeded(7, 40, {}), _seeded(7, 40, _TOY), _seeded(7, 40, _TOY)
+    for table in _TABLES:
+        query = f"SELECT * FROM {table} ORDER BY 1, 2"  # noqa: S608 - fixed table names
+        assert plain.execute(query).fetchall() == toy.execute(query).fetchall(), table
+    points = toy.execute("SELECT gcr_id, points, orders, tier FROM toy_points ORDER BY gcr_id").fetchall()
+    assert [row[0] for row in points] == list(range(1, 41))
+    facts = toy.execute("SELECT c.gcr_id, CAST(COALESCE(SUM(o.total), 0) AS INTEGER), COUNT(o.order_id), c.tier "
+                        "FROM customers c LEFT JOIN orders o ON o.gcr_id = c.gcr_id AND o.days_ago < 730 "
+                        "GROUP BY c.gcr_id ORDER BY c.gcr_id").fetchall()
+    assert [(g, orders, tier) for g, _, orders, tier in points] == [(g, n, tier) for g, _, n, tier in facts]
+    assert all(abs(p[1] - f[1]) <= 1 for p, f in zip(points, facts, strict=True))  # rounding of the spend
+    events = "SELECT * FROM toy_point_events ORDER BY 1, 2"
+    assert toy.execute(events).fetchall() == again.execute(events).fetchall()
+    assert toy.execute("SELECT COUNT(*) FROM toy_point_events").fetchone()[0] > 0

@@ -1,5 +1,5 @@
-"""The README's scopes table (written by hand) says what `grants.GRANTS` does: each scope, what it is for, the
-API resources it reaches and the tools a person holding only that scope sees."""
+"""The README's scopes table (generated from `grants.GRANTS` by tests/generated_docs.py) says what it does: each
+scope, what it is for, the API resources it reaches and the tools a person holding only that scope sees."""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ from cdp_mcp.http_app import HttpLimits
 from cdp_mcp.settings import ALGORITHMS, Introspection, OAuthConfig, Settings
 from cdp_mcp.sign_in.keys import IssuerKeys
 from cdp_mcp.sign_in.verifiers import IntrospectionVerifier, JwtVerifier
+from cdp_mcp.tools.registry import all_specs
 from tests.team.authserver import AuthServer, SigningKey
 from tests.team.conftest import Served, oauth_app
 
@@ -177,7 +178,7 @@ async def test_an_issuer_is_the_same_with_or_without_its_trailing_slash(
         issuer = idp.base + ("/" if configured == "with" else "")
         async with oauth_app(idp, tmp_path / "audit.jsonl", settings={"mcp_oauth_issuer": issuer}) as served:
             async with served.client(idp.token()) as client:
-                assert len((await client.list_tools()).tools) == 16
+                assert len((await client.list_tools()).tools) == len(all_specs())
             for other in (f"{idp.base}/other", f"{idp.base}//", idp.base.replace("http:", "https:")):
                 response = await served.post({"Authorization": f"Bearer {idp.token(iss=other)}"})
                 assert response.status_code == 401 and "another issuer" in _challenge(response)
@@ -211,11 +212,11 @@ async def test_a_rotated_key_is_fetched_once_and_the_dropped_key_stops_working(s
     idp = served.idp
     old = idp.token()
     async with served.client(old) as client:
-        assert len((await client.list_tools()).tools) == 16
+        assert len((await client.list_tools()).tools) == len(all_specs())
     fetches = idp.jwks_fetches
     idp.rotate()
     async with served.client(idp.token()) as client:  # new kid: one refetch, then accepted
-        assert len((await client.list_tools()).tools) == 16
+        assert len((await client.list_tools()).tools) == len(all_specs())
     assert idp.jwks_fetches == fetches + 1
     response = await served.post({"Authorization": f"Bearer {old}"})  # cached keys were replaced by the refetch
     assert response.status_code == 401 and "does not publish" in _challenge(response)
@@ -227,7 +228,7 @@ async def test_keys_down_cached_keys_keep_serving_and_new_kids_are_refused_unche
         await client.list_tools()
     idp.jwks_down = True
     async with served.client(idp.token(sub="bob")) as client:  # known kid: the cache answers
-        assert len((await client.list_tools()).tools) == 16
+        assert len((await client.list_tools()).tools) == len(all_specs())
     idp.rotate()
     response = await served.post({"Authorization": f"Bearer {idp.token()}"})  # only a fetch could tell
     assert response.status_code == 503 and 1 <= int(response.headers["retry-after"]) <= 5  # until the next try

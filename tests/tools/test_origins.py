@@ -18,18 +18,19 @@ from pydantic import BaseModel
 
 from cdp_mcp import wire
 from cdp_mcp.catalog import RESOURCES, Envelope, Resource, Scope
-from cdp_mcp.client.parsers import PARSERS
 from cdp_mcp.client.recognise import SYNONYMS
 from cdp_mcp.sandbox import SandboxOptions
 from cdp_mcp.sandbox.openapi import build_openapi
-from cdp_mcp.tools import outputs as o
+from cdp_mcp.tools import outputs
+from cdp_mcp.tools.kinds import ListTool, SingleTool
 from cdp_mcp.tools.origins import plan, source_of
-from cdp_mcp.tools.overview import SECTION_RESOURCES, Overview, _build
-from cdp_mcp.tools.profile import PROFILE_TOOLS, ListTool, SingleTool
+from cdp_mcp.tools.overview import _READERS, SECTION_RESOURCES, Overview, _build, _Fetched
 from cdp_mcp.tools.registry import CUSTOMER_TEXT_NOTE, all_specs, described
+from cdp_mcp.tools.resources import PROFILE_TOOLS
+from cdp_mcp.tools.resources.profile import profile as profile_card
 from cdp_mcp.tools.results import structured
-from cdp_mcp.tools.shaping import profile as profile_card
 from cdp_mcp.tools.untrusted import WITHHELD, Policy, at_pointer, has_customer_text
+from cdp_mcp.tools.upstream import Answers, PlannedFetch
 
 WIRE_MODELS = [m for m in vars(wire).values() if isinstance(m, type) and issubclass(m, wire.WireModel)
                and m is not wire.WireModel]
@@ -90,8 +91,8 @@ def test_every_text_field_of_every_result_names_its_source(spec: Any) -> None:
             if _holds_text(info.annotation) and not nested:
                 assert source_of(model, name) is not None, f"{model.__name__}.{name}"
     customer_text = has_customer_text(spec.output)
-    assert issubclass(spec.output, o.Withholds) == customer_text, spec.name  # it can say what it left out
-    assert list(o.Withholds.model_fields) == [WITHHELD]
+    assert issubclass(spec.output, outputs.Withholds) == customer_text, spec.name  # it can say what it left out
+    assert list(outputs.Withholds.model_fields) == [WITHHELD]
     assert described(spec).endswith(CUSTOMER_TEXT_NOTE) == customer_text, spec.name
 
 
@@ -160,7 +161,7 @@ def _labelled_as_its_content(model: BaseModel) -> tuple[list[str], list[str]]:
 @pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.name)
 def test_customer_text_is_labelled_wherever_the_shaping_puts_it(resource: Resource) -> None:
     entry = PROFILE_TOOLS[resource.name]
-    data = PARSERS[resource.name](resource, _data(resource), None)
+    data = entry.reader.read(resource, _data(resource), None)
     if isinstance(entry, ListTool):
         rows = [entry.item(item) for item in data.items]  # type: ignore[attr-defined]
         model: BaseModel = entry.output(gcr_id=1, total=len(rows), items=rows,
@@ -175,9 +176,13 @@ def test_customer_text_is_labelled_wherever_the_shaping_puts_it(resource: Resour
 
 
 def test_the_overview_card_labels_what_the_profile_card_does() -> None:
-    got = {r.name: PARSERS[r.name](r, _data(r), None) for r in RESOURCES if r.name in
-           {name for names in SECTION_RESOURCES.values() for name in names}}
-    card = profile_card(got[Scope.BASIC])
+    asks = {reader.scope: PlannedFetch(reader) for reader in _READERS}
+    answers = Answers({ask: ask.reader.read(ask.reader.resource, _data(ask.reader.resource), None)
+                       for ask in asks.values()})
+    got = _Fetched(asks, answers)
+    basic = got.get(PROFILE_TOOLS[Scope.BASIC].reader)
+    assert basic is not None
+    card = profile_card(basic)
     now = datetime.now(UTC)
     overview = Overview(gcr_id=1, **{section: _build(section, got, card, now) for section in SECTION_RESOURCES})
     untrusted, customer = _labelled_as_its_content(overview)

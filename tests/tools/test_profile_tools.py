@@ -1,4 +1,4 @@
-"""The 14 per-resource tools against the loopback sandbox; expectations come from the sandbox's store."""
+"""The per-resource tools against the loopback sandbox; expectations come from the sandbox's store."""
 
 from __future__ import annotations
 

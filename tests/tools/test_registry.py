@@ -14,8 +14,8 @@ from cdp_mcp.catalog import IDENTIFIERS, RESOURCE_NAMES, RESOURCES
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
-from cdp_mcp.tools.profile import PROFILE_TOOLS
 from cdp_mcp.tools.registry import all_specs, select_specs
+from cdp_mcp.tools.resources import PROFILE_TOOLS
 from tests.helpers import LIST_BUDGET, MODEL_BUDGET, Surface
 
 pytestmark = pytest.mark.anyio
@@ -24,12 +24,8 @@ SNAPS = Path(__file__).parent / "__toolsnaps__"
 SELF_DESCRIBED = {i.argument for i in IDENTIFIERS[1:]}
 """Identifier arguments without a description of their own: the first identifier's says the rule, the server
 instructions describe all four, and email, mobile, customer_code name themselves."""
-ISSUE_TOOLS = [
-    "get_customer_profile", "list_customer_segments", "search_customer_segments", "check_customer_in_segment",
-    "list_customer_campaigns", "search_customer_campaigns", "get_product_recommendations", "get_customer_activity",
-    "get_purchase_trends", "list_purchased_products", "get_customer_affinity", "get_customer_attributes",
-    "resolve_customer", "get_marketing_consent", "get_customer_overview", "screen_customers",
-]
+TOOLS = [*(entry.tool for entry in PROFILE_TOOLS.values()), "get_customer_overview", "screen_customers"]
+"""Every tool: one per catalog resource, in catalog order, then the two composites."""
 
 
 def names(settings: Settings) -> list[str]:
@@ -37,7 +33,7 @@ def names(settings: Settings) -> list[str]:
 
 
 def test_all_tools_in_catalog_order_then_composites(tmp_path: Path) -> None:
-    assert names(Settings(state_dir=tmp_path)) == ISSUE_TOOLS
+    assert names(Settings(state_dir=tmp_path)) == TOOLS
     assert list(PROFILE_TOOLS) == [r.name for r in RESOURCES]
 
 
@@ -83,7 +79,7 @@ def _described(schema: dict[str, Any], where: str) -> None:
 async def test_listed_tools_have_described_bounded_inputs_and_output_schemas(connect: Connect) -> None:
     async with connect() as client:
         tools = (await client.list_tools()).tools
-    assert [t.name for t in tools] == ISSUE_TOOLS
+    assert [t.name for t in tools] == TOOLS
     for tool in tools:
         _described(tool.input_schema, tool.name)
         assert tool.output_schema and tool.output_schema["type"] == "object"

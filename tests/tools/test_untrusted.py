@@ -23,13 +23,14 @@ from cdp_mcp.backend import open_backend
 from cdp_mcp.catalog import RESOURCES, Paging, resource
 from cdp_mcp.sandbox.options import HOSTILE_NOTE, tag_smuggled
 from cdp_mcp.sandbox.paging import PageParams
+from cdp_mcp.sandbox.resources import VIEWS
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.sandbox.views import VIEWS, ViewRequest
+from cdp_mcp.sandbox.views import ViewRequest
 from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS, Withheld, clean_customer_text, clean_text, clean_url
 from cdp_mcp.settings import Settings
-from cdp_mcp.tools import outputs as o
 from cdp_mcp.tools.params import CustomerRef
 from cdp_mcp.tools.registry import all_specs
+from cdp_mcp.tools.resources.attributes import AttributeItem, Attributes
 from cdp_mcp.tools.results import compact_json, structured, with_currency
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.untrusted import OMITTED, UNTRUSTED_META, Policy, screen
@@ -295,17 +296,17 @@ def test_the_label_carries_the_projects_registry_namespace() -> None:
 def test_screening_copies_only_what_changes_and_keeps_keys_apart() -> None:
     """Keys told apart only by an invisible character both stay (the pointer names the key as published); an
     unchanged result is the very object given; a value with nothing left goes, saying so."""
-    model = o.Attributes(gcr_id=1, items=[o.AttributeItem(name="size", value="M"),
-                                          o.AttributeItem(name="si\u200bze", value="<b>L</b>"),
-                                          o.AttributeItem(name="note", value=tag_smuggled("hidden"))])
+    model = Attributes(gcr_id=1, items=[AttributeItem(name="size", value="M"),
+                                          AttributeItem(name="si\u200bze", value="<b>L</b>"),
+                                          AttributeItem(name="note", value=tag_smuggled("hidden"))])
     data = model.model_dump(mode="json", exclude_none=True)
-    result = screen(data, o.Attributes, Policy(), compact_json(data))
+    result = screen(data, Attributes, Policy(), compact_json(data))
     assert result.data["attributes"] == {"size": "M", "size\u2032": "L"} and result.text is None
     assert result.untrusted == ["/attributes/size", "/attributes/size\u2032"]
     assert result.withheld == {"nothing but hidden characters or markup": ["/attributes/note"]}
     assert data["attributes"]["si\u200bze"] == "<b>L</b>"  # the given JSON is not changed
-    ordinary = o.Attributes(gcr_id=1, items=[o.AttributeItem(name="size", value="M")])
+    ordinary = Attributes(gcr_id=1, items=[AttributeItem(name="size", value="M")])
     plain = ordinary.model_dump(mode="json", exclude_none=True)
-    unchanged = screen(plain, o.Attributes, Policy(), compact_json(plain))
+    unchanged = screen(plain, Attributes, Policy(), compact_json(plain))
     assert unchanged.data is plain and unchanged.text == compact_json(plain)
     assert unchanged.untrusted == ["/attributes/size"]
