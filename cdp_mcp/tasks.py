@@ -50,7 +50,7 @@ from cdp_mcp.jobs.engine import audit_line
 from cdp_mcp.jobs.model import Job, JobState
 from cdp_mcp.tools.audience import TaskSlot, task_slot
 from cdp_mcp.tools.audience_results import screening_result
-from cdp_mcp.tools.results import tool_result
+from cdp_mcp.tools.results import policy_for, tool_result
 
 if TYPE_CHECKING:
     from cdp_mcp.access.audit import AuditTrail
@@ -203,7 +203,8 @@ class TasksExtension(Extension):
                                                                           exclude_none=True)}
         elif job.state is JobState.COMPLETED:
             page = await screenings.page(job, cursor=None, only=None)
-            result = tool_result(screening_result(job, page=page), redact_pii=must_redact(self._settings))
+            result = tool_result(screening_result(job, page=page), redact_pii=must_redact(self._settings),
+                                 policy=policy_for(self._settings))
             dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
             view["result"] = serialize_server_result("tools/call", ctx.protocol_version, dumped)
             if self._audit.enabled:

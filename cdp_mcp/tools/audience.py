@@ -20,7 +20,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import AcceptedElicitation, Elicit, ElicitationResult, Resolve
 from mcp.types import ToolAnnotations
 from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from cdp_mcp import metrics
 from cdp_mcp.access.caller import current_caller, must_redact
@@ -30,8 +30,16 @@ from cdp_mcp.jobs.estimate import Estimate, spoken
 from cdp_mcp.jobs.model import Checks, Job, Member, Outcomes, ScreenedRow
 from cdp_mcp.jobs.rows import NameSearch, screen_member
 from cdp_mcp.jobs.service import Intake, Only, Screenings
-from cdp_mcp.tools.audience_results import AudienceScreening, ScreeningState, csv_text, screening_result
+from cdp_mcp.tools.audience_results import (
+    AudienceScreening,
+    ScreeningState,
+    csv_text,
+    screening_result,
+    shown_rejections,
+    shown_rows,
+)
 from cdp_mcp.tools.params import CHANNEL, CURSOR, INTEGER, SEGMENT_ID, SEGMENT_NAME, TEXT
+from cdp_mcp.tools.results import policy_for
 from cdp_mcp.tools.screening import check, check_segment, screened_each
 from cdp_mcp.tools.spec import Param, ToolCall, ToolSpec
 from cdp_mcp.tools.upstream import readable
@@ -147,8 +155,8 @@ def _screened(rows: list[ScreenedRow], intake: Intake, checks: Checks, search: N
     return AudienceScreening(status="completed", segment_id=segment_id, segment_name=segment_name,
                              channel=checks.channel, customers=len(rows),
                              summary=Outcomes.none().add(rows), rejected=audience.rejected or None,
-                             rejections=audience.rejections or None, duplicates=audience.duplicates or None,
-                             rows=rows, total=len(rows))
+                             rejections=shown_rejections(audience.rejections), duplicates=audience.duplicates or None,
+                             rows=shown_rows(rows), total=len(rows))
 
 
 async def _screen_now(call: ToolCall, screenings: Screenings, intake: Intake, checks: Checks) -> AudienceScreening:
@@ -249,7 +257,8 @@ async def screening_csv(call: ToolCall) -> CsvText:
     if screenings is None or call.ctx is None:
         raise RuntimeError("the screening CSV is read inside a server lifespan")
     job = await screenings.find(caller_of_call(call.ctx, call.settings), _screening_id(call))
-    return CsvText(text=await csv_text(screenings.rows(job), redact_pii=must_redact(call.settings)))
+    return CsvText(text=await csv_text(screenings.rows(job), redact_pii=must_redact(call.settings),
+                                       policy=policy_for(call.settings)))
 
 
 async def cancel_screening(call: ToolCall) -> ScreeningState:
@@ -269,6 +278,8 @@ _ONLY = Param("only", Annotated[Only | None, Field(description="Rows to list (er
 _RESUME = Param("resume", Annotated[bool, Field(description="true: go on with a stopped screening.")], False)
 
 
+_Row = Annotated[dict[str, Any], WithJsonSchema({"type": "object"})]
+"""An inline audience row: checked row by row (a bad one is rejected with its position, never the whole call)."""
 _STOPS_A_JOB = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                                open_world_hint=False)
 """cancel_screening changes the server's own state (a job stops; its rows are kept) and nothing upstream. Starting
@@ -277,9 +288,9 @@ or reading a screening changes nothing a person owns: those tools are read-only 
 
 def audience_specs(audience_max: int) -> list[ToolSpec]:
     """The three screening tools; `customers` holds at most `audience_max` rows (CDP_AUDIENCE_MAX)."""
-    customers = Param("customers", Annotated[list[dict[str, Any]] | None, Field(
-        description="Inline rows: objects with gcr_id, email, mobile or customer_code.", min_length=1,
-        max_length=audience_max)], None)
+    customers = Param("customers", Annotated[list[_Row] | None, Field(
+        description="Rows with gcr_id, email, mobile or customer_code.", min_length=1, max_length=audience_max)],
+        None)
     source = (customers,
               Param("audience_file", Annotated[str | None, Field(
                   description="A CSV or JSON-lines file in the audience folder.", max_length=255), TEXT], None),
@@ -293,9 +304,9 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
         ToolSpec(
             name="screen_audience", title="Screen an audience",
             description=(
-                "Screen a campaign audience: in the segment, opted in on the channel, (recent_days) bought lately. "
-                "Give customers, an audience_file or an audience_id: the API cannot list a segment's members, so "
-                "the audience is the CDP's export. Over 100 rows it runs in the background: poll get_screening."
+                "Screen a campaign audience (the CDP's export: the API cannot list a segment's members) for "
+                "segment membership, consent on the channel and, with recent_days, a recent purchase. Over 100 "
+                "rows it runs in the background: poll get_screening."
             ),
             resources=AUDIENCE_RESOURCES, optional_resources=_OPTIONAL,
             params=(*source, SEGMENT_ID, SEGMENT_NAME, CHANNEL, recent, confirm), resolved=(_PLAN, _ANSWER),
@@ -307,8 +318,8 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
         ),
         ToolSpec(
             name="get_screening", title="Screening progress and results",
-            description=("Progress of a screen_audience run; once done, counts per outcome, pages of rows and links "
-                         "to the whole result (JSON, CSV)."),
+            description=("A screen_audience run: its progress, then counts per outcome, pages of rows and links "
+                         "to the whole result."),
             resources=AUDIENCE_RESOURCES, params=(_SCREENING_ID, CURSOR, _ONLY, _RESUME), output=AudienceScreening,
             handler=get_screening, customer=False, view=SCREENING_URI,
             summary="progress; once done, counts per outcome, pages of rows, links to the JSON and CSV",

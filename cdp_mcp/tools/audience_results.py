@@ -3,7 +3,9 @@
 A small audience comes back whole (summary and rows). A large one is a handle: its `screening_id`, status and
 estimate, then progress while it runs, and once done the summary per outcome, one page of rows (`only` one group
 of outcomes), `next_cursor`, and resource links to the whole result as JSON pages (`cdp://screenings/{id}`) and
-as CSV (`.../results.csv`), for the marketer's next tool.
+as CSV (`.../results.csv`), for the marketer's next tool. The rows the job stores (`jobs.model`) are shown here
+with the origin of each text (`tools/origins.py`): a row's `name` is customer-written, like the profile's, and is
+sanitized or left out as CDP_UNTRUSTED says, in the JSON and in the CSV alike.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import AsyncIterator
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any, Literal
 
 from mcp.types import ResourceLink
 from pydantic import ConfigDict
@@ -21,11 +23,16 @@ from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.jobs.estimate import Estimate
 from cdp_mcp.jobs.model import Job, JobState, Outcomes, Rejection, ScreenedRow
 from cdp_mcp.jobs.service import Page
-from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel, collapsed_schema
+from cdp_mcp.sanitizer import Withheld, clean_customer_text
+from cdp_mcp.tools.origins import OURS, shaped
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel, Withholds, collapsed_schema
+from cdp_mcp.tools.resources.profile import CustomerProfile
+from cdp_mcp.tools.screening import Given
 from cdp_mcp.tools.shaping import redact
+from cdp_mcp.tools.untrusted import Mode, Policy
 
-__all__ = ["CSV_URI", "SCREENING_URI", "AudienceScreening", "ScreeningState", "Status", "csv_text",
-           "screening_result"]
+__all__ = ["CSV_URI", "SCREENING_URI", "AudienceScreening", "ScreeningState", "ShownRejection", "ShownRow", "Status",
+           "csv_text", "screening_result", "shown_rejections", "shown_rows"]
 
 SCREENING_URI = "cdp://screenings/{screening_id}"
 CSV_URI = "cdp://screenings/{screening_id}/results.csv"
@@ -38,32 +45,59 @@ Status = Literal["completed", "queued", "running", "paused", "stopped", "cancell
 class ScreeningState(OutputModel):
     """Where a screening stands (cancel_screening's answer)."""
 
-    screening_id: str | None = None
+    screening_id: Annotated[str | None, OURS] = None
     status: Status
-    message: str | None = None
+    message: Annotated[str | None, OURS] = None
     customers: int
     done: int | None = None
 
 
-class AudienceScreening(ScreeningState):
+class ShownRejection(Rejection):
+    """An audience row left out, and why (in cdp-mcp's words)."""
+
+    model_config = OUTPUT_CONFIG
+
+    reason: Annotated[str, OURS]
+
+
+class ShownRow(ScreenedRow):
+    """A screened row as a result shows it: the identifiers the audience used are the caller's own, the name is the
+    customer's (as the profile card's)."""
+
+    model_config = OUTPUT_CONFIG
+
+    customer: Given | None = None
+    name: Annotated[str | None, shaped(CustomerProfile, "name")] = None
+    error: Annotated[str | None, OURS] = None
+
+
+def shown_rows(rows: Sequence[ScreenedRow]) -> list[ShownRow]:
+    return [ShownRow.model_validate(row.model_dump()) for row in rows]
+
+
+def shown_rejections(rejections: Sequence[Rejection]) -> list[ShownRejection] | None:
+    return [ShownRejection.model_validate(r.model_dump()) for r in rejections] or None
+
+
+class AudienceScreening(ScreeningState, Withholds):
     """A screening: whole when small, else a handle, its progress, then its summary and pages of rows. Published
     compact (nested objects described by their keys): the tool descriptions say what the fields mean, and every
     tools/list pays for the schema."""
 
     model_config = ConfigDict(**{**OUTPUT_CONFIG, "json_schema_extra": collapsed_schema})
 
-    segment_id: str | None = None
-    segment_name: str | None = None
-    channel: str
+    segment_id: Annotated[str | None, OURS] = None
+    segment_name: Annotated[str | None, OURS] = None
+    channel: Annotated[str, OURS]
     poll_after: int | None = None
     estimate: Estimate | None = None
     summary: Outcomes | None = None
     rejected: int | None = None
-    rejections: list[Rejection] | None = None
+    rejections: list[ShownRejection] | None = None
     duplicates: int | None = None
-    rows: list[ScreenedRow] | None = None
+    rows: list[ShownRow] | None = None
     total: int | None = None
-    next_cursor: str | None = None
+    next_cursor: Annotated[str | None, OURS] = None
 
     def resource_links(self) -> list[ResourceLink]:
         """Links to the whole result, once there are rows to read."""
@@ -115,8 +149,8 @@ def screening_result(job: Job, *, page: Page | None = None, estimate: Estimate |
         done=job.done_rows if job.state is not JobState.COMPLETED else None,
         poll_after=_poll_after(job) if running else None, estimate=estimate,
         summary=job.counts if job.done_rows and not running else None,
-        rejected=job.rejected or None, rejections=job.rejections or None, duplicates=job.duplicates or None,
-        rows=page.rows if page is not None else None, total=page.total if page is not None else None,
+        rejected=job.rejected or None, rejections=shown_rejections(job.rejections), duplicates=job.duplicates or None,
+        rows=shown_rows(page.rows) if page is not None else None, total=page.total if page is not None else None,
         next_cursor=page.next_cursor if page is not None else None)
 
 
@@ -127,14 +161,24 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-async def csv_text(rows: AsyncIterator[ScreenedRow], *, redact_pii: bool) -> str:
-    """Result rows as CSV, one line per audience row, its identifiers first (masked as CDP_REDACT_PII says)."""
+def _name_cell(value: Any, policy: Policy) -> str | None:
+    """A customer's name as the CSV carries it: sanitized like a result's, empty when CDP_UNTRUSTED=omit."""
+    if not isinstance(value, str) or policy.mode is Mode.OMIT:
+        return None
+    cleaned = clean_customer_text(value, policy.cap)
+    return None if isinstance(cleaned, Withheld) else cleaned
+
+
+async def csv_text(rows: AsyncIterator[ScreenedRow], *, redact_pii: bool, policy: Policy) -> str:
+    """Result rows as CSV, one line per audience row, its identifiers first (masked as CDP_REDACT_PII says, the
+    customer-written name cleaned or left out as CDP_UNTRUSTED says, no cell a spreadsheet would run)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_CSV_COLUMNS)
     async for row in rows:
         given = row.customer.model_dump(exclude_none=True) if row.customer is not None else {}
         data = {"line": row.line, **given, **row.model_dump(exclude_none=True, exclude={"line", "customer"})}
+        data["name"] = _name_cell(data.get("name"), policy)
         data = redact(data) if redact_pii else data
         writer.writerow([data.get(c) if c == "mobile" else _cell(data.get(c)) for c in _CSV_COLUMNS])
     return out.getvalue()

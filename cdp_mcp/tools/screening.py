@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import anyio
 from pydantic import Field
@@ -31,9 +31,10 @@ from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEG
 from cdp_mcp.errors import CdpError, InvalidInputError
 from cdp_mcp.jobs import model as jobs_model
 from cdp_mcp.jobs.rows import Facts, NameSearch
-from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel
+from cdp_mcp.tools.origins import OURS, shaped
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel, Withholds
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
-from cdp_mcp.tools.resources.profile import full_name
+from cdp_mcp.tools.resources.profile import CustomerProfile, full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
@@ -58,9 +59,15 @@ logger = logging.getLogger(__name__)
 
 
 class Given(jobs_model.Given):
-    """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
+    """The identifiers of one requested customer, echoed without the input schema's long descriptions (the
+    caller's own text: `OURS`)."""
 
     model_config = OUTPUT_CONFIG
+
+    gcr_id: int | None = None
+    email: Annotated[str | None, OURS] = None
+    mobile: Annotated[str | None, OURS] = None
+    customer_code: Annotated[str | None, OURS] = None
 
 
 class ScreenRow(OutputModel):
@@ -68,11 +75,11 @@ class ScreenRow(OutputModel):
     index: int
     customer: Given | None = Field(None, description="Identifiers as given, unless only gcr_id")
     gcr_id: int | None = None
-    name: str | None = None
+    name: Annotated[str | None, shaped(CustomerProfile, "name")] = None
     in_segment: bool | None = None
     contactable: bool | None = None
     days_since_last_purchase: int | None = None
-    error: str | None = Field(None, description="Why facts are missing")
+    error: Annotated[str | None, OURS] = Field(None, description="Why facts are missing")
 
 
 class ScreenSummary(OutputModel):
@@ -84,11 +91,11 @@ class ScreenSummary(OutputModel):
     errors: int
 
 
-class Screening(OutputModel):
+class Screening(Withholds):
 
-    segment_id: str | None = None
-    segment_name: str | None = None
-    channel: str
+    segment_id: Annotated[str | None, OURS] = None
+    segment_name: Annotated[str | None, OURS] = None
+    channel: Annotated[str, OURS]
     summary: ScreenSummary
     rows: list[ScreenRow]
 

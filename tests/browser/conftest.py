@@ -114,6 +114,19 @@ async def tool_results(private_sandbox: SandboxThread, tmp_path_factory: pytest.
         "segment_id": segment_id, "channel": "sms"})}, redact_pii=True)
     results |= await _results(server, state, {"audience_small": ("screen_audience", {
         "customers": customers, "segment_id": segment_id, "channel": "email", "recent_days": 90})})
+    hostile = [s for s in server.samples if s.hostile]
+    results |= await _results(server, state, {
+        **{f"hostile_card_{s.label}": ("get_customer_overview", {"gcr_id": s.gcr_id}) for s in hostile},
+        "hostile_screening": ("screen_customers", {"customers": [{"gcr_id": s.gcr_id} for s in hostile],
+                                                   "segment_id": segment_id, "channel": "email"}),
+        "hostile_audience": ("screen_audience", {"customers": [{"gcr_id": s.gcr_id} for s in hostile],
+                                                 "segment_id": segment_id, "channel": "email"})})
+    results |= await _results(server, state, {
+        "card_omitted": ("get_customer_overview", {"gcr_id": hostile[0].gcr_id}),
+        "screening_omitted": ("screen_customers", {"customers": [{"gcr_id": s.gcr_id} for s in hostile[:3]],
+                                                   "segment_id": segment_id, "channel": "email"}),
+        "audience_omitted": ("screen_audience", {"customers": [{"gcr_id": s.gcr_id} for s in hostile[:3]],
+                                                 "segment_id": segment_id, "channel": "email"})}, untrusted="omit")
     return results
 
 

@@ -25,6 +25,7 @@ from cdp_mcp.jobs.model import CHUNK_ROWS, Checks, Job, JobState, new_id
 from cdp_mcp.jobs.service import Intake, Screenings, owner_of
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.tools.audience_results import csv_text
+from cdp_mcp.tools.untrusted import Policy
 from tests.faults import Fault, fault_proxy
 from tests.jobs.conftest import LOCAL, Running, settled
 
@@ -64,7 +65,8 @@ async def test_every_row_is_screened_as_the_sandbox_data_says(screenings_for: Ru
         rows = await all_rows(screenings, job.id)
         eligible = await all_rows(screenings, job.id, "eligible")
         errors = await all_rows(screenings, job.id, "errors")
-        table = list(csv.DictReader(io.StringIO(await csv_text(screenings.rows(done), redact_pii=False))))
+        text = await csv_text(screenings.rows(done), redact_pii=False, policy=Policy())
+        table = list(csv.DictReader(io.StringIO(text)))
     after = await sandbox_server.sandbox.token_counts()
     assert done.state is JobState.COMPLETED and done.total == 231 and done.duplicates == 1
     assert done.chunks == 3 and done.done_chunks == 3

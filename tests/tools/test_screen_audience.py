@@ -19,6 +19,8 @@ from mcp.types import ElicitRequestParams, ElicitResult
 from tool_results import Connect, data_of
 
 from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.tools.untrusted import OMITTED, UNTRUSTED_META
+from tests.tools.test_untrusted import HOSTILE, INVISIBLE, MARKUP, inert
 
 pytestmark = pytest.mark.anyio
 
@@ -193,3 +195,39 @@ async def test_contact_details_are_redacted_as_the_deployment_says(connect: Conn
         table = (await client.read_resource(f"cdp://screenings/{handle['screening_id']}/results.csv")).contents[0]
     assert done["rows"][0]["customer"] == {"email": "[redacted]"}
     assert vip.email not in str(table.text) and "[redacted]" in str(table.text)  # type: ignore[union-attr]
+
+
+async def test_customer_written_names_are_sanitized_labelled_or_left_out_in_rows_pages_and_csv(
+        connect: Connect, sandbox_server: SandboxThread) -> None:
+    """The hostile samples' names come back inert and labelled, within the call and from a job's pages, its JSON
+    resource and its CSV; under CDP_UNTRUSTED=omit they are left out everywhere, saying so."""
+    hostile = [sandbox_server.sample(label).gcr_id for label in HOSTILE]
+    large = [{"gcr_id": n} for n in [*hostile, *range(18, 118)]]  # over 100 distinct rows: a job
+    checks = {"segment_id": "101", "channel": "email"}
+    async with connect() as client:
+        small = await client.call_tool("screen_audience", {"customers": large[:len(hostile)], **checks})
+        started = data_of(await client.call_tool("screen_audience", {"customers": large, **checks}))
+        await finished(client, started["screening_id"])
+        page = await client.call_tool("get_screening", {"screening_id": started["screening_id"]})
+        resource = (await client.read_resource(f"cdp://screenings/{started['screening_id']}")).contents[0]
+        table = (await client.read_resource(f"cdp://screenings/{started['screening_id']}/results.csv")).contents[0]
+    names = [seen["name"] for seen in HOSTILE.values()]
+    for result in (small, page):
+        rows = inert(result)["rows"]
+        assert [r["name"] for r in rows[:len(hostile)]] == names
+        assert [f"/rows/{i}/name" for i in range(len(hostile))] == (result.meta or {})[UNTRUSTED_META][:len(hostile)]
+    assert json.loads(resource.text) == data_of(page)  # type: ignore[union-attr]
+    assert (resource.meta or {})[UNTRUSTED_META] == (page.meta or {})[UNTRUSTED_META]
+    written = list(csv.DictReader(io.StringIO(table.text)))  # type: ignore[union-attr]
+    assert [r["name"] for r in written[:len(hostile)]] == names
+    assert not any(INVISIBLE.search(r["name"]) or MARKUP.search(r["name"]) for r in written)
+
+    async with connect(untrusted="omit") as client:
+        small = await client.call_tool("screen_audience", {"customers": large[:2], **checks})
+        started = data_of(await client.call_tool("screen_audience", {"customers": large, **checks}))
+        await finished(client, started["screening_id"])
+        table = (await client.read_resource(f"cdp://screenings/{started['screening_id']}/results.csv")).contents[0]
+    assert data_of(small)["withheld"] == {OMITTED: ["/rows/0/name", "/rows/1/name"]}
+    assert UNTRUSTED_META not in (small.meta or {})  # nothing customer-written is left to label
+    assert "Mx." not in json.dumps(data_of(small))
+    assert {r["name"] for r in csv.DictReader(io.StringIO(table.text))} == {""}  # type: ignore[union-attr]
