@@ -11,7 +11,9 @@
    Streamable HTTP) while the clean run works.
 
 Ratios compare runs made side by side in one invocation; absolute times depend on the machine's load, and on a
-shared machine so do the ratios of single rounds (each round's is printed beside the medians').
+shared machine so do the ratios of single rounds (each round's is printed beside the medians'). The CPU time of
+this process is printed beside them: when it is about the wall time the client side is the bottleneck, and the
+ratio is what cdp-mcp does per request (broker, parsing, deadlines, pacing) beyond a bare POST and `json()`.
 
     python tests/bench/bench_audience.py [--quick]     (--quick: 1,000 rows only, one round; for a smoke run)
 """
@@ -134,17 +136,23 @@ async def bare_run(api: dict[str, Any], rows: int) -> float:
 async def wall_times(api: dict[str, Any], db: Path, folder: Path, sizes: list[tuple[int, int]]) -> None:
     print("1-2. wall time, job engine vs bare httpx2 (same requests, concurrency 8); token creations")
     for rows, rounds in sizes:
-        engine, bare, made = [], [], []
+        engine, bare, made, cpu_engine, cpu_bare = [], [], [], [], []
         for index in range(rounds):
-            before = creations(db)
+            before, cpu = creations(db), time.process_time()
             engine.append(await engine_run(api, rows, folder / f"state-{rows}-{index}"))
             made.append(creations(db) - before)
+            cpu_engine.append(time.process_time() - cpu)
+            cpu = time.process_time()
             bare.append(await bare_run(api, rows))
+            cpu_bare.append(time.process_time() - cpu)
         job, direct = statistics.median(engine), statistics.median(bare)
         each = ", ".join(f"{e / b:.2f}x" for e, b in zip(engine, bare, strict=True))
         print(f"   {rows:>6,} customers: engine {job:6.2f} s, bare {direct:6.2f} s -> {job / direct:.2f}x "
               f"(target <= 1.25x; medians of {rounds} round(s), each round {each}; {3 * rows / job:,.0f} "
               "requests/s)")
+        own, plain = statistics.median(cpu_engine), statistics.median(cpu_bare)
+        print(f"          CPU of this process (the client side; the API is another process): engine {own:.2f} s, "
+              f"bare {plain:.2f} s -> {own / plain:.2f}x, {1000 * (own - plain) / (3 * rows):.3f} ms more a request")
         print(f"          token creations per screening from a fresh state: {made} (scopes: {len(CHECKS)})")
 
 
