@@ -22,6 +22,7 @@ import anyio
 import httpx2
 from pydantic import SecretStr
 
+from cdp_mcp import metrics
 from cdp_mcp.broker.broker import TokenBroker
 from cdp_mcp.catalog import DEFAULT_CONTEXT_PATH
 from cdp_mcp.client.client import CdpClient
@@ -158,6 +159,7 @@ async def open_backend(
         api = TokenApiClient(token_http, settings, clock=clock)
         broker = TokenBroker.for_settings(api, settings, base_url=base_url, clock=clock)
         stack.push_async_callback(broker.aclose)
+        stack.enter_context(metrics.allowance_source(broker.allowance))  # scrapes read the shared daily allowance
         client = CdpClient(http, settings, broker, clock=clock)
         cursor_key = await anyio.to_thread.run_sync(setting_or_kept, settings.server.mcp_cursor_key,
                                                     settings.state.state_dir / CURSOR_KEY_FILE)

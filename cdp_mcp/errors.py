@@ -26,6 +26,7 @@ whichever layer raises it: the tree below is all of them.
     ├── AuditUnavailableError       the call's audit line cannot be written: the call is refused
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
     ├── UnexpectedFailureError      a crash inside a tool, as the model sees it: the request id to report
+    ├── ShuttingDownError           the server stopped this call: SIGTERM's drain time (CDP_MCP_DRAIN_SECONDS) ran out
     ├── SignInError                 an access token sent to the HTTP server (never a tool's error: 401 or 503)
     │   ├── AccessTokenRejectedError    the token is not acceptable; `reason` is a fixed, header-safe sentence
     │   └── SignInUnavailableError      it cannot be checked now (issuer unreachable, new key id); `retry_after`
@@ -64,6 +65,7 @@ __all__ = [
     "RateLimitedError",
     "ScopeMissingError",
     "ScopeNotGrantedError",
+    "ShuttingDownError",
     "SignInError",
     "SignInUnavailableError",
     "TokenError",
@@ -287,6 +289,18 @@ class UnexpectedFailureError(CdpError):
         super().__init__(f"{tool} failed unexpectedly (request id {request_id}).",
                          hint="Retry once; if it fails again, report the request id: the operator finds the "
                               "details in the server log and the audit trail under it.")
+
+
+class ShuttingDownError(CdpError):
+    """The server is stopping (SIGTERM) and the time calls in flight had to finish ran out: this one was stopped,
+    its upstream requests cancelled. Nothing is wrong with the call: another replica answers it."""
+
+    code = "SHUTTING_DOWN"
+    default_hint = "Retry the call: the server was restarting, and another replica (or this one, restarted) answers."
+
+    def __init__(self, drain_seconds: float) -> None:
+        super().__init__(f"The server is shutting down: this call was still running {drain_seconds:g} s after it was "
+                         "told to stop, so it was stopped.")
 
 
 class SignInError(CdpError):

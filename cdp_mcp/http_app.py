@@ -1,8 +1,8 @@
 """The Streamable HTTP transport: the SDK's `/mcp` endpoint behind an Origin check and a bearer token.
 
 The SDK serves both protocol eras at `/mcp` (stateless: no session to pin a client to a process). Around
-it this module adds what a network listener needs: `GET /healthz`, a refusal to listen off loopback
-without `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
+it this module adds what a network listener needs: a refusal to listen off loopback without
+`CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
 allowlist against DNS rebinding and cross-site browser requests (403); on loopback the Host header must be a
 loopback name too (421). One check decides Host and Origin: the SDK's own copy is turned off. The token
 guards this server only; it is never forwarded to the upstream API.
@@ -17,6 +17,11 @@ proxies and browser history; RFC 6750 §2.3, and the MCP authorization specifica
 
 With CDP_MCP_OAUTH_ISSUER set, people sign in instead (`sign_in.http_auth`): `/mcp` becomes an OAuth 2.1
 resource server with its protected resource metadata, and the static token is not accepted.
+
+Beside `/mcp`, for the platform that runs it: `GET /healthz` and `GET /readyz` (`probes`), `GET /metrics` behind
+CDP_MCP_METRICS_TOKEN unless the metrics have a port of their own (`scrape`, `create_metrics_app`), all three
+answered before any Origin, token or sign-in check (the metrics check their own token); and the drain on SIGTERM
+(`draining`: `app.state.drain`, which `commands.http_server` starts on the signal).
 """
 
 from __future__ import annotations
@@ -24,10 +29,9 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import uvicorn
@@ -40,35 +44,44 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cdp_mcp import metrics
 from cdp_mcp.access.caller import current_caller
+from cdp_mcp.draining import STOP_GRACE, Drain, Draining
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.http_limits import DEFAULT_LIMITS, HeaderDeadlineProtocol, HttpLimits, RequestLimits
+from cdp_mcp.probes import HEALTH_PATH, READY_PATH, Check, Readiness, RedisPing
 from cdp_mcp.rpc_errors import PlainRpcErrors
-from cdp_mcp.server import health_problems
-from cdp_mcp.settings import MCP_PATH, Settings
+from cdp_mcp.scrape import METRICS_PATH, bearer_matches, metrics_app, metrics_route
+from cdp_mcp.server import guard_of, health_problems
+from cdp_mcp.settings import MCP_PATH, Settings, env_name
 from cdp_mcp.settings.urls import is_loopback
 from cdp_mcp.sign_in.http_auth import ResourceServer
 from cdp_mcp.sign_in.verifiers import CheckingVerifier
 from cdp_mcp.version import __version__
+
+if TYPE_CHECKING:
+    from cdp_mcp.access.guard import CallGuard
 
 __all__ = [
     "HEALTH_PATH",
     "LOOPBACK_HOSTS",
     "LOOPBACK_ORIGINS",
     "MCP_PATH",
+    "METRICS_PATH",
     "MIN_TOKEN_LENGTH",
+    "READY_PATH",
     "HttpLimits",
     "create_http_app",
-    "serve_http",
+    "create_metrics_app",
     "uvicorn_config",
 ]
 
-HEALTH_PATH = "/healthz"
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
 _REALM = 'Bearer realm="cdp-mcp"'
 _URL_TOKEN = re.compile(r"(?i)([?&]access_token=)[^&#\s]*")
+_QUIET_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
 
 logger = logging.getLogger(__name__)
 
@@ -97,16 +110,18 @@ def _malformed_credentials(scope: Scope) -> str | None:
 
 
 class _Guard:
-    """ASGI middleware: one way of sending credentials (everywhere), then, for every path but the health check,
-    the Host on loopback (DNS rebinding), the Origin allowlist and the bearer token. The one place Host and Origin
-    are checked (the SDK's own copy is off)."""
+    """ASGI middleware: one way of sending credentials (everywhere); then the probes and metrics (`operations`),
+    answered by their own app; then, for everything else, the Host on loopback (DNS rebinding), the Origin allowlist
+    and the bearer token. The one place Host and Origin are checked (the SDK's own copy is off)."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str],
-                 hosts: Sequence[str] | None) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, origins: Sequence[str], hosts: Sequence[str] | None,
+                 operations: Starlette) -> None:
         self.app = app
         self.token = token.encode() if token else None
         self.origins = tuple(origins)
         self.hosts = tuple(hosts) if hosts is not None else None  # None: any Host (off loopback)
+        self.operations = operations
+        self.operation_paths = frozenset(r.path for r in operations.routes if isinstance(r, Route))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,8 +133,8 @@ class _Guard:
                                     headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
             await response(scope, receive, send)
             return
-        if scope["path"] == HEALTH_PATH:
-            await self.app(scope, receive, send)
+        if scope["path"] in self.operation_paths:  # no sign-in middleware: a scraper's token is never verified
+            await self.operations(scope, receive, send)  # as an access token (nor sent to an introspection endpoint)
             return
         headers = Headers(scope=scope)
         if self.hosts is not None and not _allowed(headers.get("host", ""), self.hosts):
@@ -138,7 +153,7 @@ class _Guard:
                 status_code=403)
             await response(scope, receive, send)
             return
-        if self.token is not None and not self._authorized(headers.get("authorization")):
+        if self.token is not None and not bearer_matches(headers.get("authorization"), self.token):
             given = headers.get("authorization") is not None
             challenge = _REALM + (', error="invalid_token"' if given else "")
             response = JSONResponse(
@@ -148,12 +163,6 @@ class _Guard:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-    def _authorized(self, header: str | None) -> bool:
-        scheme, _, credentials = (header or "").partition(" ")
-        # compare_digest takes time independent of the content (for unequal lengths too).
-        return (self.token is not None and scheme.lower() == "bearer"
-                and hmac.compare_digest(credentials.strip().encode(), self.token))
 
 
 def _auth_token(settings: Settings, host: str) -> str | None:
@@ -175,10 +184,57 @@ def _auth_token(settings: Settings, host: str) -> str | None:
     return token
 
 
+def _metrics_token(settings: Settings) -> str | None:
+    """CDP_MCP_METRICS_TOKEN, checked: long enough, and not the MCP token (a scraper must not read profiles)."""
+    token = settings.metrics.mcp_metrics_token.get_secret_value().strip() if settings.metrics.mcp_metrics_token \
+        else ""
+    if not token:
+        return None
+    name = env_name("mcp_metrics_token")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigurationError(f"{name} is too short (at least {MIN_TOKEN_LENGTH} characters).",
+                                 hint="Use a long random value, e.g. python -c \"import secrets; "
+                                      "print(secrets.token_urlsafe(32))\".")
+    mcp_token = settings.http.mcp_auth_token
+    if mcp_token is not None and hmac.compare_digest(token.encode(), mcp_token.get_secret_value().strip().encode()):
+        raise ConfigurationError(f"{name} must differ from CDP_MCP_AUTH_TOKEN: whoever scrapes the metrics would "
+                                 "read customer profiles too.", hint=f"Give {name} a value of its own.")
+    return token
+
+
+def create_metrics_app(settings: Settings) -> Starlette | None:
+    """The app of CDP_MCP_METRICS_PORT (/metrics, with CDP_MCP_METRICS_TOKEN when set), or None without a port.
+
+    Raises:
+        ConfigurationError: the metrics token is too short, or is the MCP token.
+    """
+    if settings.metrics.mcp_metrics_port is None:
+        return None
+    app = metrics_app(_metrics_token(settings))
+    metrics.enable()  # served: start counting
+    return app
+
+
+def _readiness(guard: CallGuard | None, signin: ResourceServer | None, drain: Drain,
+               redis: RedisPing | None) -> Readiness:
+    """The checks /readyz runs: those that apply to this configuration."""
+    async def not_draining() -> str | None:
+        return "draining: the server is shutting down" if drain.draining else None
+
+    checks: dict[str, Check] = {"draining": not_draining}
+    if redis is not None:
+        checks["redis"] = redis
+    if signin is not None:
+        checks["issuer"] = signin.problem
+    if guard is not None and guard.audit.enabled:
+        checks["audit"] = guard.audit.problem
+    return Readiness(checks)
+
+
 def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "127.0.0.1",
                     allowed_origins: Sequence[str] | None = None,
                     token_verifier: CheckingVerifier | None = None, limits: HttpLimits = DEFAULT_LIMITS) -> Starlette:
-    """The ASGI app serving `server` at `/mcp` and a health check at `/healthz`.
+    """The ASGI app serving `server` at `/mcp`, with `/healthz`, `/readyz` and (see the module docstring) `/metrics`.
 
     Args:
         server: the MCP server; its lifespan (the backend) is entered once for the app's lifetime.
@@ -189,7 +245,8 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         limits: the request body's deadline and size, the idle GET streams per principal (`http_limits`).
 
     Raises:
-        ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN (or OAuth), or with a token that is too short.
+        ConfigurationError: off loopback without CDP_MCP_AUTH_TOKEN (or OAuth), or with a token that is too short;
+            a metrics token too short, or the MCP token.
     """
     oauth = settings.sign_in.oauth()
     signin = ResourceServer(oauth, verifier=token_verifier) if oauth is not None else None
@@ -204,10 +261,30 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
 
     auth = "oauth" if signin else "bearer" if token else "none"
 
+    guard = guard_of(server)
+    if guard is not None:
+        guard.allow_stopping()  # the drain stops calls still running when its time is up
+    drain = Drain(settings.http.mcp_drain_seconds, guard.stop_calls if guard is not None else None)
+    redis = RedisPing(settings.state.redis_url) if settings.state.redis_url is not None else None
+    readiness = _readiness(guard, signin, drain, redis)
+
     async def healthz(_: Request) -> JSONResponse:
         problems = await health_problems(server)
         return JSONResponse({"status": "unhealthy" if problems else "ok", "server": server.name, "version": __version__,
                              "backend": backend, "auth": auth, **problems}, status_code=503 if problems else 200)
+
+    async def readyz(_: Request) -> JSONResponse:
+        problems = await readiness.problems()
+        checks = {name: problems.get(name, "ok") for name in readiness.checks}
+        return JSONResponse({"status": "not ready" if problems else "ready", "checks": checks},
+                            status_code=503 if problems else 200)
+
+    operations: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]),
+                                   Route(READY_PATH, readyz, methods=["GET"])]
+    metrics_token = _metrics_token(settings)
+    if metrics_token is not None and settings.metrics.mcp_metrics_port is None:
+        operations.append(metrics_route(metrics_token))
+        metrics.enable()  # served: start counting
 
     def principal(scope: Scope) -> str:
         return current_caller(settings, scope).principal
@@ -217,23 +294,29 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
         limited = RequestLimits(endpoint, limits, principal)
         return signin.guard(limited) if signin is not None else limited
 
-    routes: list[BaseRoute] = [Route(HEALTH_PATH, healthz, methods=["GET"]),
-                               *(Route(r.path, guarded(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH
+    routes: list[BaseRoute] = [*(Route(r.path, guarded(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH
                                  else r for r in mcp_app.routes),
                                *(signin.routes() if signin is not None else ())]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with mcp_app.router.lifespan_context(app):
-            if signin is None:
-                yield
-                return
-            async with signin.running():
-                yield
+        try:
+            async with mcp_app.router.lifespan_context(app):
+                if signin is None:
+                    yield
+                    return
+                async with signin.running():
+                    yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=signin.middleware() if signin else None)
     app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
-    app.add_middleware(_Guard, token=token, origins=origins, hosts=LOOPBACK_HOSTS if is_loopback(host) else None)
+    app.add_middleware(_Guard, token=token, origins=origins, hosts=LOOPBACK_HOSTS if is_loopback(host) else None,
+                       operations=Starlette(routes=operations))
+    app.add_middleware(Draining, drain=drain, path=MCP_PATH)  # outermost: refused while draining, before any check
+    app.state.drain = drain
     return app
 
 
@@ -247,20 +330,27 @@ class _UrlTokenFilter(logging.Filter):
         return True
 
 
+class _QuietProbes(logging.Filter):
+    """Drops the access-log lines of probes and scrapes that succeeded (a kubelet asks every few seconds, a
+    scraper every fifteen); a failure is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:  # uvicorn.access: client, method, path, version, status
+            path, status = str(args[2]).partition("?")[0], args[4]
+            return not (path in _QUIET_PATHS and isinstance(status, int) and status < 400)
+        return True
+
+
 def uvicorn_config(app: ASGIApp, *, host: str, port: int, log_level: str = "INFO",
                    limits: HttpLimits = DEFAULT_LIMITS) -> uvicorn.Config:
     """How `cdp-mcp serve --transport http` runs `app`: uvicorn's logging through our stderr handlers, no
-    Server header, an access log that never shows a token sent in a URL, and a deadline on request headers."""
+    Server header, an access log that never shows a token sent in a URL nor the probes that passed, a deadline on
+    request headers, and `STOP_GRACE` for connections left after a drain."""
     access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, _UrlTokenFilter) for f in access.filters):
-        access.addFilter(_UrlTokenFilter())
+    for kind in (_UrlTokenFilter, _QuietProbes):
+        if not any(isinstance(f, kind) for f in access.filters):
+            access.addFilter(kind())
     return uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(), lifespan="on",
-                          server_header=False, http=HeaderDeadlineProtocol.with_timeout(limits.header_timeout))
-
-
-def serve_http(app: Starlette, *, host: str, port: int, log_level: str = "INFO",
-               sock: socket.socket | None = None) -> None:
-    """Run `app` with uvicorn until interrupted, on `sock` when given (bound by the caller, so that a busy port is
-    the caller's one-line error rather than uvicorn's)."""
-    server = uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level))
-    server.run(sockets=[sock] if sock is not None else None)
+                          server_header=False, http=HeaderDeadlineProtocol.with_timeout(limits.header_timeout),
+                          timeout_graceful_shutdown=int(STOP_GRACE))

@@ -30,7 +30,7 @@ from cdp_mcp.views import apps_extension
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["SERVER_NAME", "build_server", "health_problems", "instructions"]
+__all__ = ["SERVER_NAME", "build_server", "guard_of", "health_problems", "instructions"]
 
 SERVER_NAME = "cdp-mcp"
 _PAGED = "<a tool that pages with cursor>"
@@ -112,8 +112,14 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
 _GUARDS: WeakKeyDictionary[MCPServer[Any], CallGuard] = WeakKeyDictionary()
 
 
+def guard_of(server: MCPServer[Any]) -> CallGuard | None:
+    """The call guard of a server `build_server` made (None for another): the HTTP transport reads its audit trail
+    for /readyz and stops its running calls at the end of a drain."""
+    return _GUARDS.get(server)
+
+
 async def health_problems(server: MCPServer[Any]) -> dict[str, str]:
     """What keeps `server` (built by `build_server`) from serving calls, for /healthz: {} when nothing does (a
     failing audit trail refuses every call, so a load balancer should send them elsewhere)."""
-    guard = _GUARDS.get(server)
+    guard = guard_of(server)
     return await guard.problems() if guard is not None else {}

@@ -30,7 +30,7 @@ from opentelemetry.trace import Span, StatusCode
 from cdp_mcp.errors import CdpError
 from cdp_mcp.version import __version__
 
-__all__ = ["INSTALL_COMMAND", "configure_tracing", "outcome_span", "traced_upstream"]
+__all__ = ["INSTALL_COMMAND", "configure_tracing", "outcome_of", "outcome_span", "traced_upstream"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,21 +42,27 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def outcome_of(exc: BaseException | None) -> str:
+    """How an operation ended, as spans and metrics say it: `ok`, the CdpError's code, `cancelled` or the
+    exception's type."""
+    if exc is None:
+        return "ok"
+    if isinstance(exc, CdpError):
+        return exc.code
+    return "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else type(exc).__name__
+
+
 @contextmanager
 def outcome_span(name: str, attributes: Mapping[str, Any]) -> Iterator[Span]:
-    """A child span whose `cdp.outcome` is `ok`, the CdpError's code, `cancelled` or the exception's type."""
+    """A child span whose `cdp.outcome` is `outcome_of` how the block ended."""
     with _tracer.start_as_current_span(name, attributes=dict(attributes), record_exception=False,
                                        set_status_on_exception=False) as span:
         try:
             yield span
-        except CdpError as exc:
-            span.set_attribute("cdp.outcome", exc.code)
-            span.set_status(StatusCode.ERROR)
-            raise
         except BaseException as exc:  # cancellation included: the span still ends, saying how
-            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-            span.set_attribute("cdp.outcome", "cancelled" if cancelled else type(exc).__name__)
-            if not cancelled:
+            outcome = outcome_of(exc)
+            span.set_attribute("cdp.outcome", outcome)
+            if outcome != "cancelled":
                 span.set_status(StatusCode.ERROR)
             raise
         span.set_attribute("cdp.outcome", "ok")

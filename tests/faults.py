@@ -4,8 +4,8 @@
 the client's tests) or `forward_to(target)` (served on loopback by `fault_proxy`, so the MCP server reaches it as
 its `CDP_B2B_API_URL` over real HTTP). Faults are set per route and answered in order: a gateway's HTML 502, a
 503 before the sandbox answers, a 401 for every token, a quota refusal worded unlike the sandbox, a body trickled
-a few bytes at a time, or the app's own answer rewritten into another shape. `seen` counts every request by the
-last segment of its path; `hung_up` counts trickled answers the client abandoned.
+a few bytes at a time, the app's own answer rewritten into another shape, or held back a while (`delay`). `seen`
+counts every request by the last segment of its path; `hung_up` counts trickled answers the client abandoned.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Fault:
     """One way to answer a route: `status`/`body`/`headers` for the next `times` requests (None: every one); with
     `trickle`, a 200 whose body comes `chunk` bytes every `every` seconds, never ending; with `reshape`, the app's
     own answer (its status) with the body rewritten by `reshape` and sent with `headers` (a tenant that answers
-    in another shape)."""
+    in another shape); with `delay`, the app's own answer after that many seconds (a slow API)."""
 
     status: int = 200
     body: bytes = b""
@@ -43,6 +43,7 @@ class Fault:
     chunk: int = 8
     every: float = 0.5
     reshape: Callable[[bytes], bytes] | None = None
+    delay: float | None = None
 
 
 class FaultInjector:
@@ -75,6 +76,9 @@ class FaultInjector:
         path: str = scope["path"]
         self.seen[path.rsplit("/", 1)[-1]] += 1
         fault = self._fault_for(path)
+        if fault is not None and fault.delay is not None:
+            await anyio.sleep(fault.delay)
+            fault = None
         if fault is None:
             await self.app(scope, receive, send)
             return

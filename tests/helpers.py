@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import uvicorn
 from starlette.types import ASGIApp
 
 from cdp_mcp.settings import SETTINGS
 
 __all__ = ["LIST_BUDGET", "MODEL_BUDGET", "RedisProcess", "Surface", "descriptors", "free_port", "served_on",
-           "settings_environment_names", "worker_threads"]
+           "settings_environment_names", "wait_until_answering", "worker_threads"]
 
 
 def free_port() -> int:
@@ -57,6 +58,23 @@ async def served_on(app: ASGIApp, sock: socket.socket, *, within: float | None =
             finally:
                 server.should_exit = True
     sock.close()
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path, *, within: float = 60) -> None:
+    """Start-up, not a test: wait until GET `url` answers 200, or fail with the end of `log` when the process exits
+    or `within` seconds pass."""
+    deadline = time.monotonic() + within
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited ({process.returncode}): {log.read_text()[-3000:]}")
+        try:
+            if httpx2.get(url, timeout=1).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {within:g} s: {log.read_text()[-3000:]}")
+        time.sleep(0.05)
 
 
 class RedisProcess:

@@ -24,8 +24,10 @@ microsecond); moved away or replaced (logrotate), it is reopened at the path, an
 `cdp-mcp serve` does on SIGHUP) reopens it before the next line whatever it finds. A file truncated in place
 (copytruncate) needs nothing: lines are appended at its new end. A path that cannot be opened stops start-up
 (`ConfigurationError` naming CDP_AUDIT_LOG); a line that cannot be written refuses its call
-(`AuditUnavailableError`: no customer data is returned unaudited) and marks the trail failing (`failure`, which
-/healthz reports) until a line is written again or `recheck()` finds the path writable.
+(`AuditUnavailableError`: no customer data is returned unaudited), is counted in the metrics
+(`cdp_mcp_audit_write_failures_total`) and marks the trail failing (`failure`, which /healthz reports) until a
+line is written again or `recheck()` finds the path writable. `problem()` is /readyz's check: it also finds a path
+that could not be appended to before any call fails on it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from cdp_mcp import metrics
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import AuditUnavailableError, ConfigurationError
 from cdp_mcp.keyfile import setting_or_kept
@@ -174,6 +177,7 @@ class AuditTrail:
         try:
             self._emit(line)
         except OSError as exc:
+            metrics.audit_write_failed()
             if self.failure is None:
                 logger.error("Audit trail %s cannot be written (%s): refusing calls until it can", self.destination,
                              _reason(exc))
@@ -182,6 +186,21 @@ class AuditTrail:
         if self.failure is not None:
             logger.warning("Audit trail %s is written again", self.destination)
             self.failure = None
+
+    async def problem(self) -> str | None:
+        """For /readyz: why a line could not be written now (an errno name), or None (off, on stderr, writable).
+        After a failed write, `recheck` reopens the file; either way the path is then probed as a write meets it:
+        opened for appending, with room on its file system."""
+        path = self.destination
+        if not isinstance(path, Path):
+            return None
+        if self.failure is not None and await self.recheck() is not None:
+            return self.failure
+        try:
+            await anyio.to_thread.run_sync(_probe, path)
+        except OSError as exc:
+            return _reason(exc)
+        return None
 
     async def recheck(self) -> str | None:
         """After a failure, reopen the file: the reason it still fails, or None (the trail is writable again)."""
@@ -237,6 +256,17 @@ class AuditTrail:
         if self._fd is not None:
             fd, self._fd = self._fd, None
             await anyio.to_thread.run_sync(os.close, fd)
+
+
+def _probe(path: Path) -> None:
+    """Open (create) the file at `path` for appending as the trail does, and see room on its file system; raises
+    OSError (ENOSPC when full) if a line could not be written."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        if os.fstatvfs(fd).f_bavail == 0:
+            raise OSError(errno.ENOSPC, "no space left on the audit trail's file system")
+    finally:
+        os.close(fd)
 
 
 def _open_private(path: Path) -> int:

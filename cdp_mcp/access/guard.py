@@ -5,11 +5,14 @@ overview resource goes through (`tools/registry.guarded_call`): it takes one cal
 refuses a tool their scopes do not fully reach (naming the scope to ask for), runs the call (which opens the
 backend if needed), turns an unexpected exception into an error carrying a request id (logged with the
 traceback under that id), and writes the audit line whatever happened, cancellation included. The request id
-is also set on the SDK's span for the call. `AccessMiddleware` applies the same grants to `tools/list` (each
-person sees the tools their scopes reach). `RefusedCalls` accounts for the calls the SDK refuses before any
-tool runs (arguments that break the schema, an unknown tool, an overview URI that is no gcr_id): each is counted
-against the caller's rate limit and audited (`INVALID_ARGUMENTS`, `UNKNOWN_TOOL`, `INVALID_RESOURCE`), so
-probing costs what calling does.
+is also set on the SDK's span for the call, and bound with the principal for the log lines the call causes
+(`call_context`). Each call is counted in the metrics (tool, outcome, duration; refusals by the rate limit).
+`stop_calls()` is the end of a drain: calls still running are stopped, each answering `ShuttingDownError` and
+writing its audit line. `AccessMiddleware` applies the same grants to `tools/list` (each person sees the tools
+their scopes reach). `RefusedCalls` accounts for the calls the SDK refuses before any tool runs (arguments that
+break the schema, an unknown tool, an overview URI that is no gcr_id): each is counted against the caller's rate
+limit, audited (`INVALID_ARGUMENTS`, `UNKNOWN_TOOL`, `INVALID_RESOURCE`) and counted in the metrics (an unknown
+tool's name never becomes a label), so probing costs what calling does.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 from opentelemetry import trace
 from pydantic import BaseModel
 
+from cdp_mcp import call_context, metrics
 from cdp_mcp.access.audit import AuditTrail, audit_destination, identifier_hashes
 from cdp_mcp.access.caller import (
     Caller,
@@ -43,7 +47,13 @@ from cdp_mcp.access.caller import (
 )
 from cdp_mcp.access.ratelimit import RateLimiter, rate_limiter_for
 from cdp_mcp.client.identity import CustomerIdentity, identity_arguments
-from cdp_mcp.errors import AuditUnavailableError, CallRateLimitedError, CdpError, UnexpectedFailureError
+from cdp_mcp.errors import (
+    AuditUnavailableError,
+    CallRateLimitedError,
+    CdpError,
+    ShuttingDownError,
+    UnexpectedFailureError,
+)
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -84,6 +94,8 @@ INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
 UNKNOWN_TOOL = "UNKNOWN_TOOL"
 INVALID_RESOURCE = "INVALID_RESOURCE"
 """Audit outcomes of calls the SDK refused before any tool ran."""
+_UNKNOWN_TOOL_LABEL = "(unknown tool)"
+"""How the metrics name a call of a tool that is not served: the caller chose the name, so it is no label."""
 _NAMED = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
 
 
@@ -105,6 +117,22 @@ class CallGuard:
         self.settings = settings
         self.limiter = limiter if limiter is not None else rate_limiter_for(settings)
         self.audit = audit if audit is not None else AuditTrail(audit_destination(settings), settings)
+        self._running: set[anyio.CancelScope] | None = None  # each call's scope, once allow_stopping() was called
+        self._stopped_after: float | None = None  # seconds of drain, once stop_calls() was called
+
+    def allow_stopping(self) -> None:
+        """Let `stop_calls` stop running calls (the HTTP transport's drain): each call then runs in a cancel scope of
+        its own, a few microseconds paid only where a drain can happen."""
+        if self._running is None:
+            self._running = set()
+
+    def stop_calls(self, drain_seconds: float) -> int:
+        """Stop every call still running (the drain's time ran out) and refuse any that starts from now on; each
+        answers `ShuttingDownError` and writes its audit line. Returns how many were stopped."""
+        self._stopped_after = drain_seconds
+        for scope in self._running or ():
+            scope.cancel()
+        return len(self._running or ())
 
     def __repr__(self) -> str:
         return f"CallGuard(limiter={self.limiter!r}, audit={self.audit!r})"
@@ -136,10 +164,9 @@ class CallGuard:
         request = ctx.request_context.request if ctx is not None else None
         caller = current_caller(self.settings, request)
         outcome, model = "ok", None
-        with noting_reads() as reads:
+        with noting_reads() as reads, call_context.bound(request_id, caller.principal):
             try:
-                await self._admit(spec, name, caller)
-                model = await answer()
+                model = await self._answer(spec, name, caller, answer)
                 return model
             except CdpError as exc:
                 outcome = exc.code
@@ -152,9 +179,34 @@ class CallGuard:
                 outcome = "cancelled"
                 raise
             finally:
-                if self.audit.enabled:
-                    self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
-                                                request_id, started))
+                try:
+                    if self.audit.enabled:
+                        self.audit.write(self._line(spec, name, arguments, caller, model, outcome, sorted(reads),
+                                                    request_id, started))
+                except AuditUnavailableError:
+                    outcome = AuditUnavailableError.code  # refused after all: no answer goes out unaudited
+                    raise
+                finally:
+                    metrics.tool_call(name, outcome, time.perf_counter() - started)
+
+    async def _answer(self, spec: GuardedCall, name: str, caller: Caller,
+                      answer: Callable[[], Awaitable[BaseModel]]) -> BaseModel:
+        """Admit the call and answer it, unless `stop_calls` stops it first (then `ShuttingDownError`)."""
+        if self._stopped_after is not None:
+            raise ShuttingDownError(self._stopped_after)
+        running = self._running
+        if running is None:  # nothing may stop calls (stdio, in process)
+            await self._admit(spec, name, caller)
+            return await answer()
+        scope = anyio.CancelScope()
+        running.add(scope)
+        try:
+            with scope:
+                await self._admit(spec, name, caller)
+                return await answer()
+        finally:
+            running.discard(scope)
+        raise ShuttingDownError(self._stopped_after or 0)  # only stop_calls cancels this scope
 
     async def refused(self, name: str, outcome: str, arguments: dict[str, Any], request: Any,
                       started: float) -> CdpError | None:
@@ -163,11 +215,13 @@ class CallGuard:
         Returns the rate limit's refusal (over the limit, or its store unavailable) for the caller to see instead.
         """
         caller = current_caller(self.settings, request)
+        label = _UNKNOWN_TOOL_LABEL if outcome == UNKNOWN_TOOL else name  # never a name the caller made up
         error: CdpError | None = None
         try:
             await self._take(caller)
         except CdpError as exc:
             error, outcome = exc, exc.code
+        metrics.tool_call(label, outcome, time.perf_counter() - started)
         if self.audit.enabled:
             kinds = sorted({*_identifier_kinds(arguments),
                             *(k for k, v in identity_arguments(arguments).items() if v is not None)})
@@ -186,6 +240,7 @@ class CallGuard:
         if self.limiter is not None:
             wait = await self.limiter.take(caller.principal)
             if wait is not None:
+                metrics.rate_limit_refused()
                 raise CallRateLimitedError(self.limiter.per_minute, wait)
 
     async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:

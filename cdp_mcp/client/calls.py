@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import httpx2
 
+from cdp_mcp import metrics
 from cdp_mcp.catalog import Header
 from cdp_mcp.client.failures import Failure, FailureKind, RequestKind, classify, error_for, is_error_envelope
 from cdp_mcp.client.identity import CustomerIdentity
@@ -146,9 +147,7 @@ class ApiCaller:
         request_headers = {**self._credentials(call), **(headers or {})}
         once = call is RequestKind.TOKEN_CREATE  # never repeated once it may have reached the server
         try:
-            with anyio.fail_after(self._deadline):
-                response = await self._http.post(path, headers=request_headers, params=params,
-                                                 json=dict(body) if body is not None else None)
+            response = await self._send(path, what, request_headers, params, body)
         except TimeoutError:
             late = f"The Customer Profile API did not complete its answer to {what} within {self._deadline:g} s"
             if once:
@@ -183,6 +182,21 @@ class ApiCaller:
             return _Outcome(error=error)
         wait = failure.retry_after if failure.retry_after is not None else self._retry.backoff(retries)
         return _Outcome(error=error, delay=wait)
+
+
+    async def _send(self, path: str, what: str, headers: Mapping[str, str], params: Mapping[str, str] | None,
+                    body: Mapping[str, Any] | None) -> httpx2.Response:
+        """One request, body included, within the deadline; counted in the metrics by its HTTP status, or as
+        unanswered (`error`) when it failed or timed out first."""
+        status = None
+        try:
+            with anyio.fail_after(self._deadline):
+                response = await self._http.post(path, headers=headers, params=params,
+                                                 json=dict(body) if body is not None else None)
+            status = response.status_code
+            return response
+        finally:
+            metrics.upstream_request(what, status)
 
 
 def _unknown_outcome(what_happened: str) -> OutcomeUnknownError:

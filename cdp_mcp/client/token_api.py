@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx2
 
+from cdp_mcp import metrics
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, TokenKey
 from cdp_mcp.client.calls import ApiCaller, TextBody
 from cdp_mcp.client.failures import RequestKind
@@ -30,7 +31,7 @@ from cdp_mcp.client.values import as_float, as_instant, as_text
 from cdp_mcp.clock import Clock
 from cdp_mcp.errors import TokenUnreadableError, UpstreamResponseError
 from cdp_mcp.settings import Settings
-from cdp_mcp.tracing import outcome_span
+from cdp_mcp.tracing import outcome_of, outcome_span
 
 __all__ = ["TokenApiClient", "answer_shape", "parse_issued_token"]
 
@@ -197,16 +198,25 @@ class TokenApiClient:
             body[TokenKey.TOKEN.value] = token
         with outcome_span(f"cdp.token {operation}", {"cdp.token.operation": operation,
                                                      "cdp.token.resources": sorted(str(r) for r in resources)}):
-            payload = await self._caller.post(path, what=what, body=body, call=call)
             try:
-                issued = parse_issued_token(payload, resources, default_unit=self._settings.tokens.token_validity_unit,
-                                            what=what, current=token)
-            except UpstreamResponseError:  # a creation (an update without a token extends the same one)
-                # A success without a token we can read: a token was probably created (and counted) all the same.
-                logger.warning("The API answered a token creation with success, but no token could be read in its "
-                               "answer, shaped %s", answer_shape(payload))
-                raise TokenUnreadableError(f"The API answered the token creation for {', '.join(sorted(resources))} "
-                                           "with success, but cdp-mcp could not read a token in its answer.") from None
+                issued = await self._issued(path, call, body, resources, what, token)
+            except BaseException as exc:
+                metrics.token_operation(operation, outcome_of(exc))
+                raise
+        metrics.token_operation(operation, "ok")
         logger.debug("%s: %d resource(s), expiry %s", what, len(resources),
                      issued.expires_at.isoformat() if issued.expires_at else "not stated")
         return issued
+
+    async def _issued(self, path: str, call: RequestKind, body: dict[str, Any], resources: frozenset[str],
+                      what: str, token: str | None) -> IssuedToken:
+        payload = await self._caller.post(path, what=what, body=body, call=call)
+        try:
+            return parse_issued_token(payload, resources, default_unit=self._settings.tokens.token_validity_unit,
+                                      what=what, current=token)
+        except UpstreamResponseError:  # a creation (an update without a token extends the same one)
+            # A success without a token we can read: a token was probably created (and counted) all the same.
+            logger.warning("The API answered a token creation with success, but no token could be read in its "
+                           "answer, shaped %s", answer_shape(payload))
+            raise TokenUnreadableError(f"The API answered the token creation for {', '.join(sorted(resources))} "
+                                       "with success, but cdp-mcp could not read a token in its answer.") from None

@@ -5,19 +5,28 @@ becomes its message and hint on stderr and an exit code, never a traceback: 2 fo
 1 for anything else anticipated. A crash keeps its traceback on stderr (exit 1), so it can be reported,
 but every configured secret in a log line or traceback is replaced by `[secret]` first: a host keeps
 server stderr in a log file, and an unexpected exception may quote what it was handed.
+
+Log lines are text for people, or with CDP_LOG_FORMAT=json one JSON object a line for a log store: `time` (UTC,
+ISO 8601), `level`, `logger`, `message`, and during a tool call its `request_id` and `principal`
+(`call_context`), plus `exception` (the traceback) when there is one. Start-up lines and errors (`say`,
+`report_error`) take the same form, so every line on stderr parses. Customer data is never logged, at any
+level: the libraries that echo message bodies at DEBUG stay at WARNING.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
 
+from cdp_mcp import call_context
 from cdp_mcp.errors import CdpError, ConfigurationError, path_failure
-from cdp_mcp.settings import MCP_PATH, SETTINGS, Settings
+from cdp_mcp.settings import MCP_PATH, SETTINGS, LogFormat, Settings
 
 __all__ = [
     "EXIT_CONFIG",
@@ -30,6 +39,7 @@ __all__ = [
     "load_settings",
     "mcp_url",
     "protect_secrets",
+    "report",
     "report_error",
     "say",
 ]
@@ -78,12 +88,51 @@ _UNMASKED = "cdp_unmasked"
 value, yet would be garbled by masking a secret of a letter or two (the warning about such a secret)."""
 
 
+def _scrub(text: str) -> str:
+    return _MASKED[0].sub(_MASK, text) if _MASKED else text
+
+
 class _ScrubbingFormatter(logging.Formatter):
     """The usual format, with every protected secret replaced, in the message and in the traceback alike."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        return _MASKED[0].sub(_MASK, text) if _MASKED and not getattr(record, _UNMASKED, False) else text
+        return text if getattr(record, _UNMASKED, False) else _scrub(text)
+
+
+def _json_line(level: str, name: str, message: str, *, created: float | None = None,
+               more: dict[str, str] | None = None, masked: bool = True) -> str:
+    """One log line as a JSON object: secrets masked in every text before encoding (escaping could hide them)."""
+    scrub = _scrub if masked else str
+    moment = datetime.fromtimestamp(created, UTC) if created is not None else datetime.now(UTC)
+    entry = {"time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "level": level,
+             "logger": name, "message": scrub(message)}
+    call = call_context.current()
+    if call is not None:
+        entry["request_id"] = call.request_id
+        if call.principal is not None:
+            entry["principal"] = scrub(call.principal)
+    entry |= {key: scrub(value) for key, value in (more or {}).items()}
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+
+
+class _JsonFormatter(logging.Formatter):
+    """CDP_LOG_FORMAT=json: one object a line (see the module docstring)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        more = {}
+        if record.exc_info:
+            more["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            more["stack"] = self.formatStack(record.stack_info)
+        return _json_line(record.levelname, record.name, record.getMessage(), created=record.created, more=more,
+                          masked=not getattr(record, _UNMASKED, False))
+
+
+class _Output:
+    """How this process writes its lines to stderr (configure_logging decides)."""
+
+    json = False
 
 
 def protect_secrets(settings: Settings) -> None:
@@ -105,13 +154,16 @@ def protect_secrets(settings: Settings) -> None:
                            "text that contains it", setting.env, _SHORT_SECRET, extra={_UNMASKED: True})
 
 
-def configure_logging(level: str = "WARNING") -> None:
-    """Send log records to stderr (stdout belongs to the protocol) at `level`; idempotent."""
+def configure_logging(level: str = "WARNING", log_format: LogFormat = "text") -> None:
+    """Send log records to stderr (stdout belongs to the protocol) at `level`, as text or JSON; idempotent."""
     root = logging.getLogger()
-    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+    handler = next((h for h in root.handlers if isinstance(h, _StderrHandler)), None)
+    if handler is None:
         handler = _StderrHandler()
-        handler.setFormatter(_ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
+    _Output.json = log_format == "json"
+    handler.setFormatter(_JsonFormatter() if _Output.json
+                         else _ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.setLevel(level)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
@@ -129,8 +181,8 @@ def load_settings(*, quiet: bool = False, **overrides: Any) -> Settings:
     level = settings.server.log_level
     if quiet and not settings.is_given("log_level"):
         level = "WARNING"
-    configure_logging(level)  # first: the warnings about short secrets go to stderr like every other line
-    protect_secrets(settings)
+    configure_logging(level, settings.server.log_format)  # first: the warnings about short secrets go to stderr
+    protect_secrets(settings)  # like every other line, in the same format
     return settings
 
 
@@ -140,15 +192,25 @@ def mcp_url(host: str = HTTP_HOST, port: int = HTTP_PORT) -> str:
 
 
 def say(message: str) -> None:
-    """A start-up or progress line for a person, on stderr."""
-    print(f"cdp-mcp: {message}", file=sys.stderr, flush=True)
+    """A start-up or progress line for a person, on stderr (whatever the log level; a JSON object in JSON mode)."""
+    line = _json_line("INFO", "cdp_mcp", message) if _Output.json else f"cdp-mcp: {message}"
+    print(line, file=sys.stderr, flush=True)
+
+
+def report(message: str, *, hint: str | None = None, code: str | None = None) -> None:
+    """A failure a person can act on, and what to do, on stderr: no traceback (a JSON object in JSON mode)."""
+    if _Output.json:
+        more = ({"code": code} if code else {}) | ({"hint": hint} if hint else {})
+        print(_json_line("ERROR", "cdp_mcp", message, more=more), file=sys.stderr, flush=True)
+        return
+    say(message)
+    if hint:
+        print(f"  hint: {hint}", file=sys.stderr, flush=True)
 
 
 def report_error(error: CdpError) -> None:
     """The message and its hint on stderr, no traceback."""
-    say(error.message)
-    if error.hint:
-        print(f"  hint: {error.hint}", file=sys.stderr, flush=True)
+    report(error.message, hint=error.hint, code=error.code)
 
 
 def find_cdp_error(exc: BaseException | None) -> CdpError | None:

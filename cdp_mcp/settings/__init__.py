@@ -7,7 +7,14 @@ the config objects, `urls.py` the one URL check, and `settings.py` the `Settings
 from __future__ import annotations
 
 from cdp_mcp.settings.fields import env_name
-from cdp_mcp.settings.groups import DEFAULT_RATE_LIMIT, MCP_PATH, TokenPolicy, ValidityUnit, default_state_dir
+from cdp_mcp.settings.groups import (
+    DEFAULT_RATE_LIMIT,
+    MCP_PATH,
+    LogFormat,
+    TokenPolicy,
+    ValidityUnit,
+    default_state_dir,
+)
 from cdp_mcp.settings.settings import SANDBOX_TENANT_HASH, SETTINGS, Declared, Settings, declared
 from cdp_mcp.settings.sign_in import ALGORITHMS, DEFAULT_JWKS_MAX_AGE, Introspection, OAuthConfig
 
@@ -20,6 +27,7 @@ __all__ = [
     "SETTINGS",
     "Declared",
     "Introspection",
+    "LogFormat",
     "OAuthConfig",
     "Settings",
     "TokenPolicy",

@@ -24,6 +24,8 @@ __all__ = [
     "ApiConfig",
     "AuditConfig",
     "HttpConfig",
+    "LogFormat",
+    "MetricsConfig",
     "RequestConfig",
     "SandboxConfig",
     "ServerConfig",
@@ -36,6 +38,7 @@ __all__ = [
 
 ValidityUnit = Literal["minutes", "seconds"]
 TokenPolicy = Literal["least-privilege", "shared"]
+LogFormat = Literal["text", "json"]
 MCP_PATH = "/mcp"
 """Where the Streamable HTTP endpoint is served; with sign-in the protected resource is `{CDP_MCP_PUBLIC_URL}/mcp`."""
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -176,6 +179,8 @@ class ServerConfig(ConfigGroup):
                                                                f"{DEFAULT_RATE_LIMIT} with sign-in, else off)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Level of the log lines "
                                                                                        "on stderr")
+    log_format: LogFormat = Field("text", description="Log lines on stderr: text for people, json (one object a "
+                                                      "line) for a log store")
     mcp_cursor_key: SecretStr | None = Field(
         None, description="Key that seals list cursors (default: one kept in the state directory); give replicas "
                           "the same one")
@@ -196,6 +201,18 @@ class HttpConfig(ConfigGroup):
                                                                "off loopback)")
     mcp_allowed_origins: CommaList = Field(None, description="Browser Origins the HTTP transport accepts besides "
                                                              "loopback ones")
+    mcp_drain_seconds: float = Field(20.0, ge=0, le=3600, description="On SIGTERM, seconds calls in flight may "
+                                                                      "finish while new ones get 503")
+
+
+class MetricsConfig(ConfigGroup):
+    """Prometheus metrics of the HTTP server (never over stdio): on a port of their own, or behind their own token."""
+
+    mcp_metrics_port: int | None = Field(None, ge=1, le=65535, description="Serve /metrics on this port (all "
+                                                                           "interfaces the server binds)")
+    mcp_metrics_token: SecretStr | None = Field(None, description="Bearer token a scrape of /metrics must send; "
+                                                                  "without a metrics port, /metrics is on the MCP "
+                                                                  "port")
 
 
 class AuditConfig(ConfigGroup):

@@ -1,10 +1,10 @@
 """`Settings`: every setting, read from `CDP_*` environment variables and an optional `.env`, by concern.
 
 Settings is made of small frozen config objects (groups.py, sign_in.py), one per concern: `api` (the tenant's
-API), `requests` (timeouts, retries), `tokens`, `state` (state directory, Redis), `server`, `http`, `sign_in`,
-`audit` and `sandbox`. It is built from setting keys, as the environment names them: `Settings(state_dir=...)`
-and `Settings.load(tools=[...])` take keys, and the environment (then `.env`) fills the rest. Secrets stay
-`SecretStr`.
+API), `requests` (timeouts, retries), `tokens`, `state` (state directory, Redis), `server`, `http`, `metrics`,
+`sign_in`, `audit` and `sandbox`. It is built from setting keys, as the environment names them:
+`Settings(state_dir=...)` and `Settings.load(tools=[...])` take keys, and the environment (then `.env`) fills the
+rest. Secrets stay `SecretStr`.
 
 `SETTINGS` lists every setting as declared (key, variable, default, description), for everything that describes
 them all: doctor, the bundle manifest, `config`, the README's configuration table test, and `Settings.load()`,
@@ -28,6 +28,7 @@ from cdp_mcp.settings.groups import (
     ApiConfig,
     AuditConfig,
     HttpConfig,
+    MetricsConfig,
     RequestConfig,
     SandboxConfig,
     ServerConfig,
@@ -53,6 +54,7 @@ class Settings(BaseModel):
     state: StateConfig = Field(default_factory=StateConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     sign_in: SignInConfig = Field(default_factory=SignInConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)

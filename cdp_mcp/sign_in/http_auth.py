@@ -164,6 +164,12 @@ class ResourceServer:
     def __repr__(self) -> str:
         return f"ResourceServer(resource={self.config.resource!r}, verifier={self.verifier!r})"
 
+    async def problem(self) -> str | None:
+        """For /readyz: None when tokens can be checked (signing keys loaded, or introspection answering)."""
+        if isinstance(self.verifier, IntrospectionVerifier | JwtVerifier):
+            return await self.verifier.problem()
+        return None  # a verifier of the caller's own says nothing about readiness
+
     def routes(self) -> list[Route]:
         """RFC 9728 metadata at the path-suffixed URL the challenge names, at `/mcp`'s suffix and at the root."""
         # Validated from strings, so the model keeps the issuer exactly as configured (no added trailing slash).

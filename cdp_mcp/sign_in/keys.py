@@ -85,6 +85,7 @@ class _Cache:
     failed: float = float("-inf")  # monotonic time of the last failed fetch
     attempts: deque[float] = field(default_factory=deque)  # monotonic times of recent fetch attempts
     missing: dict[str | None, float] = field(default_factory=dict)  # kid -> when a fresh fetch lacked it
+    failure: str | None = None  # why the last fetch failed (no URL, no token: a fixed sentence or a type name)
 
 
 class IssuerKeys:
@@ -182,6 +183,17 @@ class IssuerKeys:
         raise SignInUnavailableError(f"No OpenID or OAuth metadata found for {self.issuer}; check CDP_MCP_OAUTH_ISSUER "
                                      "or set CDP_MCP_OAUTH_JWKS_URL")
 
+    async def problem(self) -> str | None:
+        """For /readyz: None while signing keys are loaded (fetched now if none are); else why none can be used.
+        A failed fetch is retried at most every few seconds, however often this is asked."""
+        if self._clock() < self._cache.expires and self._cache.keys:
+            return None
+        try:
+            await self._refresh(stale_before=self._clock())
+        except SignInUnavailableError as exc:
+            return f"{exc.message} ({self._cache.failure})" if self._cache.failure else exc.message
+        return None if self._cache.keys else "the issuer publishes no signing keys"
+
     async def refresh(self) -> int:
         """Fetch the key set now (doctor, start-up checks); the number of signing keys found."""
         if not await self._refresh(stale_before=self._clock()):
@@ -240,11 +252,12 @@ class IssuerKeys:
                     response = await self._get(url)
                     keys = _signing_keys(response.json())
                 except (SignInUnavailableError, httpx2.HTTPError, ValueError, RecursionError) as exc:
-                    cache.failed = self._clock()
-                    logger.warning("Cannot fetch the OAuth issuer's signing keys (%s)", _describe(exc))
+                    cache.failed, cache.failure = self._clock(), _describe(exc)
+                    logger.warning("Cannot fetch the OAuth issuer's signing keys (%s)", cache.failure)
                 else:
                     now = self._clock()
                     cache.keys, cache.fetched, cache.expires = keys, now, now + self._lifetime(response)
+                    cache.failure = None
                     logger.info("OAuth issuer signing keys: %d", len(keys))
                     return True
             if self._clock() < cache.expires:

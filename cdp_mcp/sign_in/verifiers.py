@@ -53,6 +53,10 @@ _REQUIRED = ["exp", "iss", "aud"]
 _ID_TOKEN_CLAIMS = frozenset({"nonce", "at_hash"})
 """Claims only an OpenID Connect ID token carries: such a token names who signed in to a client, and its `aud`
 is that client, which some set-ups make this server's audience too (Entra ID with one app registration)."""
+_PROBE_TOKEN = "cdp-mcp-readiness-probe"
+"""Not a credential: a token no issuer knows, introspected to see the endpoint answer (it says inactive)."""
+_PROBE_EVERY = 5.0
+"""Seconds between two readiness probes of the introspection endpoint (kubelets may ask more often)."""
 _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.ExpiredSignatureError, "The access token expired"),
     (jwt.ImmatureSignatureError, "The access token is not valid yet"),
@@ -195,6 +199,10 @@ class JwtVerifier(_Verifier):
     def __repr__(self) -> str:
         return f"JwtVerifier(issuer={self._config.issuer!r}, audience={self._config.audience!r})"
 
+    async def problem(self) -> str | None:
+        """For /readyz: None while the issuer's signing keys are loaded (see `IssuerKeys.problem`)."""
+        return await self._keys.problem()
+
     async def _verify(self, token: str) -> AccessToken:
         header = _header(token)
         alg, kid = header.get("alg"), header.get("kid")
@@ -273,9 +281,24 @@ class IntrospectionVerifier(_Verifier):
         self._endpoint = config.introspection
         self._http = http
         self._leeway = leeway
+        self._probed: tuple[float, str | None] = (float("-inf"), None)  # when problem() asked, and what it found
 
     def __repr__(self) -> str:
         return f"IntrospectionVerifier({self._endpoint.url!r})"
+
+    async def problem(self) -> str | None:
+        """For /readyz: None when the endpoint answers an introspection (of a token nobody holds) with this
+        server's credentials; else why it does not. Asked at most every `_PROBE_EVERY` seconds."""
+        now = self._clock()
+        if now - self._probed[0] < _PROBE_EVERY:
+            return self._probed[1]
+        try:
+            await self._introspect(_PROBE_TOKEN)
+        except SignInUnavailableError as exc:
+            self._probed = (now, exc.message)
+        else:
+            self._probed = (now, None)
+        return self._probed[1]
 
     async def _verify(self, token: str) -> AccessToken:
         return self._accept(token, await self._introspect(token), self._clock())

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import anyio
 from pydantic import Field
 
+from cdp_mcp import metrics
 from cdp_mcp.catalog import Scope
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
@@ -37,6 +38,8 @@ __all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
+VIA = "screen_customers"
+"""How the metrics name rows this tool screened (a screening job's are `job`)."""
 _NAMING_READS = 3
 """Pages of one member's segments read at most to name a segment given by id."""
 
@@ -147,6 +150,15 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         error=errors[0].for_model() if errors else None)
 
 
+def _outcome(row: ScreenRow) -> str:
+    """A row as the metrics count it, the first check it failed: the names a screening job's rows use."""
+    if row.error is not None:
+        return "error"
+    if not row.in_segment:
+        return "not_in_segment"
+    return "eligible" if row.contactable else "not_contactable"
+
+
 async def _segment_name(call: ToolCall, segment_id: str, rows: list[ScreenRow]) -> str | None:
     """The name of the segment given by id, for the table to say: found among the segments of one screened customer
     who is in it, when this call may read segments; None when nobody screened is in it or it cannot be read."""
@@ -193,6 +205,8 @@ async def screen(call: ToolCall) -> Screening:
     if search is not None and (missing := search.not_found()) is not None:
         raise missing
     final = [r for r in rows if r is not None]
+    for row in final:
+        metrics.screening_rows(VIA, _outcome(row))
     if segment_id is not None:
         segment_name = await _segment_name(call, str(segment_id), final)
     elif search is not None and search.exact is not None:  # the API's spelling of the name, and its id

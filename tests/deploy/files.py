@@ -1,7 +1,7 @@
 """The deployment files as the tests read them: the Containerfile's instructions, the YAML of deploy/.
 
 A plain module (not a conftest): the Kubernetes, compose and Containerfile tests hold each other's facts to the
-Containerfile's (user, port, state directory, health check), so those are read in one place.
+Containerfile's (user, ports, state directory, health check), so those are read in one place.
 """
 
 from __future__ import annotations
@@ -63,8 +63,18 @@ class Containerfile:
         return int(user), int(group or user)
 
     @property
+    def exposed(self) -> list[int]:
+        return [int(port.split("/")[0]) for port in self.last("EXPOSE").split()]
+
+    @property
     def port(self) -> int:
-        return int(self.last("EXPOSE").split("/")[0])
+        """The MCP port: the first exposed."""
+        return self.exposed[0]
+
+    @property
+    def metrics_port(self) -> int:
+        """The port the image serves its metrics on (CDP_MCP_METRICS_PORT)."""
+        return int(self.env["CDP_MCP_METRICS_PORT"])
 
     @property
     def state_dir(self) -> str:

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from cdp_mcp.catalog import DEFAULT_CONTEXT_PATH
+from cdp_mcp.draining import STOP_GRACE
 from cdp_mcp.sandbox.openapi import OPENAPI_PATH
-from cdp_mcp.settings import SANDBOX_TENANT_HASH
+from cdp_mcp.settings import SANDBOX_TENANT_HASH, declared
 from tests.deploy.files import CONTAINERFILE, DEPLOY, Containerfile, yaml_documents
 
 _DEFAULT = re.compile(r"^\$\{(?P<name>\w+):(?P<op>[-?])(?P<value>.*)\}$")
@@ -65,8 +66,12 @@ def test_two_replicas_share_redis_and_the_sandbox_api(compose: dict[str, Any]) -
     assert all(_default(env[name]) == "" for name in ("CDP_MCP_AUTH_TOKEN", "CDP_MCP_OAUTH_ISSUER"))
     assert _DEFAULT.match(env["CDP_AUDIT_KEY"])["op"] == "?"  # type: ignore[index]
     assert _DEFAULT.match(env["CDP_MCP_CURSOR_KEY"])["op"] == "?"  # type: ignore[index]
-    ports = server["ports"]
-    assert ports == [f"127.0.0.1:8000-{8000 + server['deploy']['replicas'] - 1}:{Containerfile.read().port}"]
+    image, last = Containerfile.read(), server["deploy"]["replicas"] - 1
+    assert server["ports"] == [f"127.0.0.1:8000-{8000 + last}:{image.port}",
+                               f"127.0.0.1:9464-{9464 + last}:{image.metrics_port}"]  # each replica's metrics too
+    assert _default(env["CDP_LOG_FORMAT"]) == "json" and _default(env["CDP_MCP_METRICS_TOKEN"]) == ""
+    grace = int(server["stop_grace_period"].removesuffix("s"))
+    assert grace >= declared("mcp_drain_seconds").default + STOP_GRACE  # SIGTERM's drain fits before SIGKILL
 
 
 def test_state_on_volumes_and_a_read_only_root(compose: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ def test_the_image_serves_http_on_all_interfaces_as_a_numeric_non_root_user() ->
     assert uid != 0 and gid != 0  # numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd
     assert image.command == ["cdp-mcp", "serve", "--transport", "http", "--host", "0.0.0.0", "--port", str(image.port)]
     assert image.volumes == [image.state_dir]
+    assert image.exposed == [image.port, image.metrics_port]  # metrics on a port of their own, exposed too
     options, command = image.healthcheck
     assert command[0] == "python3" and f"127.0.0.1:{image.port}{HEALTH_PATH}" in command[-1]
     assert {"interval", "timeout", "start-period", "retries"} <= set(options)

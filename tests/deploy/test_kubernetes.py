@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 import kubernetes_validate
 import pytest
 
-from cdp_mcp.http_app import HEALTH_PATH
+from cdp_mcp.draining import STOP_GRACE
+from cdp_mcp.http_app import HEALTH_PATH, METRICS_PATH, READY_PATH
+from cdp_mcp.settings import declared
 from tests.deploy.files import KUBERNETES, ROOT, Containerfile, yaml_documents
 
 KUBERNETES_VERSIONS = ("1.30", "1.37")
@@ -72,12 +74,33 @@ def test_two_hardened_replicas_of_the_image(resources: dict[tuple[str, str], dic
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert set(mounts) == {image.state_dir, "/tmp"} and all("emptyDir" in volumes[n] for n in mounts.values())
-    (port,) = container["ports"]
-    assert port == {"name": "http", "containerPort": image.port}
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    assert container["ports"] == [{"name": "http", "containerPort": image.port},
+                                  {"name": "metrics", "containerPort": image.metrics_port}]
+    # Alive: /healthz (an outage of Redis or the issuer is no reason to restart). Ready: /readyz.
+    for probe in ("startupProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": HEALTH_PATH, "port": "http"}, probe
+    assert container["readinessProbe"]["httpGet"] == {"path": READY_PATH, "port": "http"}
+    assert container["readinessProbe"]["timeoutSeconds"] >= 3  # each readiness check has 2 s
     assert {"cpu", "memory"} <= set(container["resources"]["requests"])
     assert "memory" in container["resources"]["limits"]
+
+
+def test_prometheus_finds_the_metrics_port_and_sigterm_has_time_to_drain(
+        resources: dict[tuple[str, str], dict[str, Any]]) -> None:
+    image = Containerfile.read()
+    template = resources["Deployment", "cdp-mcp"]["spec"]["template"]
+    assert template["metadata"]["annotations"] == {"prometheus.io/scrape": "true",
+                                                   "prometheus.io/port": str(image.metrics_port),
+                                                   "prometheus.io/path": METRICS_PATH}
+    service = {p["name"]: p for p in resources["Service", "cdp-mcp"]["spec"]["ports"]}
+    assert service["metrics"] == {"name": "metrics", "port": image.metrics_port, "targetPort": "metrics"}
+    # SIGKILL comes after the grace period: preStop, then the drain of calls in flight, then their stop.
+    pod = template["spec"]
+    (container,) = pod["containers"]
+    pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    drain = declared("mcp_drain_seconds").default
+    assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + drain + STOP_GRACE
 
 
 def test_configuration_comes_from_the_configmap_and_the_secret(
@@ -86,6 +109,7 @@ def test_configuration_comes_from_the_configmap_and_the_secret(
     (container,) = pod["containers"]
     sources = {kind: ref["name"] for source in container["envFrom"] for kind, ref in source.items()}
     assert ("ConfigMap", sources["configMapRef"]) in resources
+    assert resources["ConfigMap", sources["configMapRef"]]["data"]["CDP_LOG_FORMAT"] == "json"  # for a log store
     (secret,) = yaml_documents(SECRET_TEMPLATE)
     assert secret["metadata"]["name"] == sources["secretRef"]
     assert all(value == "" for value in secret["stringData"].values())  # no default a careless apply would keep

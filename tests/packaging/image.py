@@ -3,18 +3,19 @@
 `podman run` cannot start containers on CI's machines (it fails to set rlimits), so the image's own entry point
 and command, read from `podman image inspect`, run in a buildah working container with chroot isolation on the
 host's network: the same root filesystem, user, environment and working directory as in a container runtime.
-Only the port changes (a free one instead of 8000, in the command and the health check alike), since the host's
-network is shared. Checked, each on the image as built:
+Only the ports change (free ones instead of 8000 and 9464: in the command, the health check and
+CDP_MCP_METRICS_PORT), since the host's network is shared. Checked, each on the image as built:
 
 - its configuration: a numeric non-root user, `serve --transport http` on all interfaces, the state directory
-  (`CDP_STATE_DIR`) a volume, a health check;
+  (`CDP_STATE_DIR`) a volume, a health check, the metrics port (`CDP_MCP_METRICS_PORT`) exposed;
 - `cdp-mcp demo` runs, and the redis and otel extras a deployment relies on are installed;
 - without `CDP_MCP_AUTH_TOKEN` the server refuses to listen on all interfaces (the image's safe default);
-- with one, `/healthz` answers, `/mcp` refuses a request without the token, and through the official SDK client
-  `tools/list` gives the same tools as this checkout's server and a tool call reads a sandbox customer (so the
-  state volume is writable by the image's user);
-- the serving process is not root, the image's HEALTHCHECK command passes, SIGTERM stops the server, and it wrote
-  nothing outside the state directory and /tmp (what a read-only root filesystem, as in deploy/kubernetes, allows).
+- with one, `/healthz` and `/readyz` answer, `/mcp` refuses a request without the token, and through the official
+  SDK client `tools/list` gives the same tools as this checkout's server and a tool call reads a sandbox customer
+  (so the state volume is writable by the image's user), which the metrics port then counts;
+- the serving process is not root, the image's HEALTHCHECK command passes, SIGTERM drains and stops the server
+  (exit 0), and it wrote nothing outside the state directory and /tmp (what a read-only root filesystem, as in
+  deploy/kubernetes, allows).
 
     python -m tests.packaging.image localhost/cdp-mcp:ci
 """
@@ -41,7 +42,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from cdp_mcp.commands.demo import demo_settings
-from cdp_mcp.http_app import HEALTH_PATH, MCP_PATH
+from cdp_mcp.http_app import HEALTH_PATH, MCP_PATH, METRICS_PATH, READY_PATH
 from cdp_mcp.sandbox import sample_customers
 from cdp_mcp.server import build_server
 from tests.helpers import free_port
@@ -50,6 +51,8 @@ __all__ = ["check_image", "main"]
 
 IMAGE_PORT = 8000
 """The port the image's command and health check name (EXPOSE)."""
+METRICS_PORT = 9464
+"""The port the image serves its metrics on (CDP_MCP_METRICS_PORT, EXPOSE)."""
 _EXTRAS = ("redis.asyncio", "opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
 """What CDP_REDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT need in the image (the redis and otel extras)."""
 _RUNTIME_MANAGED = ("/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/run")
@@ -155,6 +158,8 @@ def check_configuration(info: dict[str, Any]) -> EntryPoint:
     _check(env.get("CDP_STATE_DIR") in (config.get("Volumes") or {}),
            f"CDP_STATE_DIR ({env.get('CDP_STATE_DIR')}) is a volume")
     _check(f"{IMAGE_PORT}/tcp" in (config.get("ExposedPorts") or {}), f"port {IMAGE_PORT} is exposed")
+    _check(env.get("CDP_MCP_METRICS_PORT") == str(METRICS_PORT) and f"{METRICS_PORT}/tcp" in config["ExposedPorts"],
+           f"metrics on port {METRICS_PORT}, exposed")
     health = info.get("Healthcheck") or config.get("Healthcheck") or {}
     test = list(health.get("Test") or [])
     _check(test[:1] == ["CMD"] and f":{IMAGE_PORT}{HEALTH_PATH}" in " ".join(test),
@@ -190,12 +195,14 @@ async def _expected_tools() -> list[str]:
             return sorted(tool.name for tool in (await client.list_tools()).tools)
 
 
-async def check_http(base: str, token: str) -> None:
-    """/healthz, the bearer token, tools/list and one call, from this host."""
+async def check_http(base: str, token: str, metrics: str) -> None:
+    """/healthz, /readyz, the bearer token, tools/list and one call, from this host; the call in the metrics."""
     async with httpx2.AsyncClient() as http:
         health = await http.get(f"{base}{HEALTH_PATH}")
         _check(health.status_code == 200 and health.json()["status"] == "ok" and health.json()["auth"] == "bearer",
                f"{HEALTH_PATH} answers {health.json()}")
+        ready = await http.get(f"{base}{READY_PATH}")
+        _check(ready.status_code == 200, f"{READY_PATH} answers {ready.json()}")
         refused = await http.post(f"{base}{MCP_PATH}", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                                   headers={"Accept": "application/json, text/event-stream"})
         _check(refused.status_code == 401, f"{MCP_PATH} without the bearer token: 401")
@@ -209,6 +216,10 @@ async def check_http(base: str, token: str) -> None:
     found = (result.structured_content or {}).get("gcr_id")
     _check(not result.is_error and found == sample.gcr_id,
            f"get_customer_profile reads sample customer {sample.gcr_id} (state volume writable by the image's user)")
+    async with httpx2.AsyncClient() as http:
+        scraped = (await http.get(metrics)).text
+    counted = 'cdp_mcp_tool_calls_total{outcome="ok",tool="get_customer_profile"} 1.0'
+    _check(counted in scraped, f"{metrics} counts the call", scraped[-2000:])
 
 
 def written_outside(root: Path, since: float, allowed: Sequence[str]) -> list[str]:
@@ -226,9 +237,10 @@ def written_outside(root: Path, since: float, allowed: Sequence[str]) -> list[st
 
 def check_serve(image: str, entry: EntryPoint) -> None:
     token = secrets.token_urlsafe(32)
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    with working_container(image, {"CDP_MCP_AUTH_TOKEN": token}) as ctr, tempfile.TemporaryFile() as log:
+    env = {"CDP_MCP_AUTH_TOKEN": token, "CDP_MCP_METRICS_PORT": str(metrics_port)}
+    with working_container(image, env) as ctr, tempfile.TemporaryFile() as log:
         root = Path(subprocess.run(["buildah", "mount", ctr], capture_output=True, text=True, check=True,
                                    timeout=60).stdout.strip())
         since = time.time()
@@ -241,7 +253,7 @@ def check_serve(image: str, entry: EntryPoint) -> None:
                     log.seek(0)
                     raise ImageCheckFailed(f"the server did not listen on {port}: {log.read()[-3000:].decode()}")
                 time.sleep(0.2)
-            anyio.run(check_http, base, token)
+            anyio.run(check_http, base, token, f"http://127.0.0.1:{metrics_port}{METRICS_PATH}")
             uids = [int(uid) for uid in status(pid, "Uid")]
             _check(all(uid != 0 for uid in uids), f"the serving process (pid {pid}) runs as uid {uids[0]}")
             rss_kb, high_kb = int(status(pid, "VmRSS")[0]), int(status(pid, "VmHWM")[0])
@@ -253,12 +265,13 @@ def check_serve(image: str, entry: EntryPoint) -> None:
             _check(probed.returncode == 0, "the image's HEALTHCHECK command passes against the running server",
                    probed.stderr[-1000:])
             os.kill(pid, signal.SIGTERM)
-            server.wait(timeout=60)
+            code = server.wait(timeout=60)
             log.seek(0)
-            # uvicorn shuts down (the lifespan closes the backend), then re-raises SIGTERM to end the process as the
-            # signal asked: a runtime sees exit 143, buildah reports 1. The shutdown is what must have happened.
+            # Nothing in flight: the drain ends at once, uvicorn shuts down (the lifespan closes the backend and the
+            # audit file) and the process exits 0.
             output = log.read().decode(errors="replace")
-            _check("Application shutdown complete" in output, "SIGTERM stops the server after a clean shutdown",
+            drained = "Drained: no request in flight" in output and "Application shutdown complete" in output
+            _check(code == 0 and drained, "SIGTERM drains and stops the server after a clean shutdown (exit 0)",
                    output[-2000:])
             outside = written_outside(root, since, [entry.state_dir, "/tmp"])
             _check(not outside, f"the server wrote only in {entry.state_dir} and /tmp (a read-only root holds)",

@@ -6,15 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
-
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_answering
 
 __all__ = ["Replica", "replica_env", "running_replicas"]
 
@@ -56,7 +53,7 @@ def running_replicas(count: int, env: dict[str, str], directory: Path) -> Iterat
                     env=own, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT))
             replicas.append(replica)
         for replica, process in zip(replicas, processes, strict=True):
-            _wait_healthy(replica, process)
+            wait_until_answering(f"http://127.0.0.1:{replica.port}/healthz", process, replica.log)
         yield replicas
     finally:
         for process in processes:
@@ -67,18 +64,3 @@ def running_replicas(count: int, env: dict[str, str], directory: Path) -> Iterat
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
-
-
-def _wait_healthy(replica: Replica, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:  # start-up, not a test: a bounded wait for /healthz
-        if process.poll() is not None:
-            raise RuntimeError(f"replica on port {replica.port} exited: {replica.log.read_text()[-2000:]}")
-        try:
-            if httpx2.get(f"http://127.0.0.1:{replica.port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx2.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"replica on port {replica.port} did not become healthy: {replica.log.read_text()}")
-        time.sleep(0.05)
