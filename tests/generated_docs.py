@@ -38,7 +38,7 @@ from cdp_mcp.tools.resources import PROFILE_TOOLS, profile_specs
 from cdp_mcp.tools.spec import ToolSpec
 
 __all__ = [
-    "COMMAND_LINE_PAGE", "CONFIGURATION_PAGE", "CONTRACT", "COUNTS", "DEVELOPMENT_PAGE", "DOCS", "GENERATED",
+    "COMMAND_LINE_PAGE", "CONFIGURATION_PAGE", "CONTRACT", "COUNTS", "DEVELOPMENT_PAGE", "DOCS", "FILES", "GENERATED",
     "README", "ROOT", "SANDBOX_PAGE", "TEAM_PAGE", "TOOLS_GUIDE", "TOOLS_PAGE", "VIEWS_PAGE", "Count", "regions",
     "rewrite", "stale",
 ]
@@ -456,9 +456,9 @@ def _markers(name: str) -> tuple[str, str]:
 
 
 def regions(text: str, name: str) -> Iterator[tuple[int, int]]:
-    """Where each region `name` holds its generated text (start and end offsets)."""
+    """Where each region `name` holds its generated lines (start and end offsets; empty in a new region)."""
     begin, end = _markers(name)
-    for match in re.finditer(re.escape(begin) + r"\n(.*?)\n" + re.escape(end), text, re.S):
+    for match in re.finditer(re.escape(begin) + r"\n((?:.*?\n)?)" + re.escape(end), text, re.S):
         yield match.start(1), match.end(1)
 
 
@@ -469,7 +469,7 @@ def rewrite(path: Path) -> str:
         found = list(regions(text, name))
         assert len(found) == 1, f"{path.name} must hold one region {_markers(name)}"
         start, end = found[0]
-        text = text[:start] + write() + text[end:]
+        text = text[:start] + write() + "\n" + text[end:]
     for count in COUNTS.get(path, ()):
         text, changed = count.pattern().subn(lambda m, c=count: f"{m.group(1)}{c.value()}{m.group(2)}", text)
         assert changed == 1, f"{path.relative_to(ROOT)} must say {count.phrase!r} once"
