@@ -178,10 +178,13 @@ def _result_keys(tool: Any) -> str:
 
 def _tool_entry(tool: Any, spec: ToolSpec) -> str:
     needs = scopes_for(spec.resources)
+    optional = [s for s in scopes_for(r for r in spec.optional_resources if r != Scope.GCR_ID) if s not in needs]
+    lookup = spec.customer and Scope.GCR_ID not in spec.resources  # the gcr lookup that names the customer
     lines = [f"### `{spec.name}`", "", f"**{spec.title}.** {spec.description}", ""]
-    facts = [f"- **Reads**: {_tool_resources(spec)}"
-             + (" (and the gcr lookup, when called without `gcr_id`)" if spec.customer else ""),
-             f"- **Scopes** (with sign-in): {', '.join(f'`{s}`' for s in needs)}, or `{BROAD_SCOPE}`"]
+    facts = [f"- **Reads**: {_tool_resources(spec)}" + (" (and the gcr lookup, when called without `gcr_id`)"
+                                                          if lookup else ""),
+             f"- **Scopes** (with sign-in): {', '.join(f'`{s}`' for s in needs)}, or `{BROAD_SCOPE}`"
+             + (f"; the parts that need {', '.join(f'`{s}`' for s in optional)} only with those" if optional else "")]
     if spec.customer:
         facts.append("- **Customer**: at least one of " + ", ".join(f"`{i.argument}`" for i in IDENTIFIERS))
     if spec.view:
