@@ -106,13 +106,6 @@ def tools_table() -> str:
     return "\n".join(rows)
 
 
-def _plain_tools_table() -> str:
-    """The README's tools table until the README points to the reference (no links into the reference)."""
-    rows = ["| tool | API resource(s) | extra arguments | answers |", "|---|---|---|---|"]
-    rows += [_row(f"`{s.name}`", _tool_resources(s), _tool_arguments(s), s.summary) for s in all_specs()]
-    return "\n".join(rows)
-
-
 def tool_list() -> str:
     """The README's short list: each tool and what it answers, pointing at its entry in the tools reference."""
     rows = ["| tool | answers |", "|---|---|"]
@@ -279,6 +272,11 @@ def _default(setting: Declared) -> str:
     return f"`{literal(setting.field.default)}`"
 
 
+def _number(value: float) -> str:
+    """A bound as people read it: 1,000,000, but 65535 (a port) and 3600 as they are written elsewhere."""
+    return f"{value:,}" if value >= 100_000 else str(value)
+
+
 def _kind(setting: Declared) -> str:
     """What the value is, and the bounds the declaration puts on it."""
     annotation = setting.field.annotation
@@ -290,10 +288,10 @@ def _kind(setting: Declared) -> str:
     if any(typing.get_origin(a) is list for a in kinds):
         return "comma-separated list"
     metadata = setting.field.metadata
-    low = next((f"≥ {m.ge:,}" for m in metadata if isinstance(m, Ge)),
-               next((f"> {m.gt:,}" for m in metadata if isinstance(m, Gt)), ""))
-    high = next((f"≤ {m.le:,}" for m in metadata if isinstance(m, Le)),
-                next((f"< {m.lt:,}" for m in metadata if isinstance(m, Lt)), ""))
+    low = next((f"≥ {_number(m.ge)}" for m in metadata if isinstance(m, Ge)),
+               next((f"> {_number(m.gt)}" for m in metadata if isinstance(m, Gt)), ""))
+    high = next((f"≤ {_number(m.le)}" for m in metadata if isinstance(m, Le)),
+                next((f"< {_number(m.lt)}" for m in metadata if isinstance(m, Lt)), ""))
     if low.startswith("≥") and high.startswith("≤"):
         low, high = f"{low[2:]}{_TO}{high[2:]}", ""
     names = {bool: "`true` or `false`", int: "whole number", float: "number", Path: "path", str: "text"}
@@ -433,14 +431,13 @@ class Count:
 _TOOL_COUNT = Count("**{n} read-only tools**", lambda: len(all_specs()))
 _RESOURCE_TOOL_COUNT = Count("one per API resource ({n})", lambda: len(profile_specs()))
 COUNTS: dict[Path, tuple[Count, ...]] = {
-    README: (_TOOL_COUNT, _RESOURCE_TOOL_COUNT,
-             Count("for client developers: all {n}\nprofile resources", lambda: len(RESOURCES))),
+    README: (_TOOL_COUNT, _RESOURCE_TOOL_COUNT),
     DOCS / "index.md": (_TOOL_COUNT, _RESOURCE_TOOL_COUNT),
     SANDBOX_PAGE: (Count("for client developers: all {n} profile resources", lambda: len(RESOURCES)),),
 }
 
 GENERATED: dict[Path, dict[str, Callable[[], str]]] = {
-    README: {"tools": _plain_tools_table, "scopes": scopes_table, "left out": left_out_table},
+    README: {"tool list": tool_list},
     TOOLS_PAGE: {"tools": tools_table, "identifiers": identifiers_table, "tool details": tool_details,
                  "instructions": server_instructions},
     TOOLS_GUIDE: {"left out": left_out_table},

@@ -102,3 +102,17 @@ def test_the_published_addresses_point_at_the_site_and_the_repository() -> None:
     assert config["repo_url"] == urls["Repository"] == urls["Homepage"]
     assert _PROJECT["license"] == "MIT" and (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
     assert f"Copyright (c) 2026 {_PROJECT['authors'][0]['name']}" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_the_readme_figures_are_the_performance_page_s_with_their_commands() -> None:
+    """The README's headline figures are quoted from docs/performance.md, each beside the command that measures it,
+    so a new measurement changes both or the test says which one lags."""
+    readme = README.read_text(encoding="utf-8").split("\n## Performance\n", 1)[1].split("\n## ", 1)[0]
+    page = (DOCS / "performance.md").read_text(encoding="utf-8")
+    rows = [line.strip("|").split("|") for line in readme.splitlines() if line.startswith("| ")][1:]
+    assert len(rows) >= 3
+    for what, figure, command in rows:
+        (run,) = re.findall(r"`([^`]+)`", command)
+        assert run in page, f"{run} is not on the performance page"
+        for number in re.findall(r"\d[\d,]*(?:\.\d+)?", what + figure):
+            assert re.search(rf"(?<![\d.,]){re.escape(number)}(?![\d,]|\.\d)", page), f"{number} ({figure.strip()})"
