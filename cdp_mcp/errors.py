@@ -22,6 +22,7 @@ whichever layer raises it: the tree below is all of them.
     ├── RateLimitedError            429 that outlived the retry budget
     │   └── CallRateLimitedError    this person's tool calls a minute are spent (CDP_MCP_RATE_LIMIT)
     ├── ScopeNotGrantedError        the signed-in person's scopes do not reach what the call needs
+    ├── ToolHiddenError             the request's X-CDP-Tools header leaves the tool out
     ├── RateLimitStoreUnavailableError  the shared rate limit (Redis) cannot be reached: calls are refused
     ├── AuditUnavailableError       the call's audit line cannot be written: the call is refused
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
@@ -75,6 +76,7 @@ __all__ = [
     "TokenStoreError",
     "TokenStoreLockedError",
     "TokenUnreadableError",
+    "ToolHiddenError",
     "UnexpectedFailureError",
     "UpstreamError",
     "UpstreamResponseError",
@@ -250,6 +252,10 @@ class ScopeNotGrantedError(CdpError):
     code = "SCOPE_NOT_GRANTED"
 
 
+class ToolHiddenError(CdpError):
+    """The request's X-CDP-Tools header leaves this tool out (`access.hidden_tool_error` names those it keeps)."""
+
+    code = "TOOL_HIDDEN"
 class RateLimitStoreUnavailableError(CdpError):
     """The per-person rate limit is kept in Redis and Redis cannot be reached: the call is refused (fails closed)."""
 

@@ -5,7 +5,8 @@ it this module adds what a network listener needs: a refusal to listen off loopb
 `CDP_MCP_AUTH_TOKEN`, a constant-time bearer check (401 with `WWW-Authenticate`), and an Origin
 allowlist against DNS rebinding and cross-site browser requests (403); on loopback the Host header must be a
 loopback name too (421). One check decides Host and Origin: the SDK's own copy is turned off. The token
-guards this server only; it is never forwarded to the upstream API.
+guards this server only; it is never forwarded to the upstream API. Inside those, a request that narrows itself
+with `X-CDP-Untrusted` or `X-CDP-Tools` gets 400 when the value is malformed.
 
 Slow and greedy clients are bounded (`http_limits`): request headers within 10 s, the body within 30 s and
 1 MiB, four idle `GET /mcp` streams per principal.
@@ -46,6 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cdp_mcp import metrics
 from cdp_mcp.access.caller import current_caller
+from cdp_mcp.access.narrowing import HeaderCheck
 from cdp_mcp.draining import STOP_GRACE, Drain, Draining
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.http_limits import DEFAULT_LIMITS, HeaderDeadlineProtocol, HttpLimits, RequestLimits
@@ -57,6 +59,7 @@ from cdp_mcp.settings import MCP_PATH, Settings, env_name
 from cdp_mcp.settings.urls import is_loopback
 from cdp_mcp.sign_in.http_auth import ResourceServer
 from cdp_mcp.sign_in.verifiers import CheckingVerifier
+from cdp_mcp.tools.registry import all_specs
 from cdp_mcp.version import __version__
 
 if TYPE_CHECKING:
@@ -312,6 +315,7 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
                 await redis.aclose()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=signin.middleware() if signin else None)
+    app.add_middleware(HeaderCheck, tools=[s.name for s in all_specs()])  # X-CDP-Untrusted, X-CDP-Tools well formed
     app.add_middleware(PlainRpcErrors)  # malformed JSON-RPC: a plain error, no internals, no echo of the body
     app.add_middleware(_Guard, token=token, origins=origins, hosts=LOOPBACK_HOSTS if is_loopback(host) else None,
                        operations=Starlette(routes=operations))

@@ -21,11 +21,13 @@ from pydantic import Field
 from cdp_mcp.access.caller import must_redact, visible_tools
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
+from cdp_mcp.sanitizer import clean_text
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.registry import guarded_call
-from cdp_mcp.tools.results import compact_json, structured
+from cdp_mcp.tools.results import compact_json, policy_for, structured
 from cdp_mcp.tools.spec import ToolSpec
+from cdp_mcp.tools.untrusted import note_untrusted
 
 if TYPE_CHECKING:
     from cdp_mcp.access.guard import CallGuard
@@ -126,12 +128,12 @@ def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, s
 
     A read of the overview runs under `guard` as a call of get_customer_overview would: it is the heaviest read.
     """
-    everything = compact_json(catalog_document(specs))
+    everything = clean_text(compact_json(catalog_document(specs)))
 
     def catalog() -> str:
-        visible = visible_tools(settings, specs)  # a signed-in person sees the tools their scopes reach
-        return everything if visible is None else compact_json(catalog_document([s for s in specs
-                                                                                 if s.name in visible]))
+        visible = visible_tools(settings, specs)  # the tools a signed-in person's scopes reach and the request keeps
+        return everything if visible is None else clean_text(compact_json(catalog_document([s for s in specs
+                                                                                            if s.name in visible])))
 
     server.resource(CATALOG_URI, name="catalog", title="Tool catalog", mime_type=_JSON,
                     description="Each tool served and the API resources (token scopes) it needs.")(catalog)
@@ -144,8 +146,10 @@ def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, s
                 card, backend = await guarded_call(guard, spec, spec.handler, {"gcr_id": int(gcr_id)}, ctx,
                                                    name=OVERVIEW_AUDIT_NAME)
             except CdpError as exc:
-                raise ResourceError(exc.for_model()) from None
-            return compact_json(structured(card, redact_pii=must_redact(settings), backend=backend))
+                raise ResourceError(clean_text(exc.for_model())) from None
+            result = structured(card, redact_pii=must_redact(settings), policy=policy_for(settings), backend=backend)
+            note_untrusted(result.untrusted)  # ResourceLabels puts them in the content's _meta
+            return result.text if result.text is not None else compact_json(result.data)
 
         server.resource(OVERVIEW_URI, name="customer_overview", title="Customer overview", mime_type=_JSON,
                         description="The get_customer_overview card for a gcr_id.")(customer_overview)

@@ -6,8 +6,10 @@ reads each field by its declared name first and falls back to recognising other 
 is missing (`client/recognise.py`), so the tolerance stays where the vendor leaves the shape open.
 
 Every field carries a `Wired` marker: whether the vendor documents it (`doc`) or the sandbox chose it where the
-documentation is open (`chosen`, listed in `sandbox/CONTRACT.md`), and what it means to the client (a key of
-`recognise.SYNONYMS`). The envelopes (`catalog.Envelope`) are built and described here too.
+documentation is open (`chosen`, listed in `sandbox/CONTRACT.md`), who writes its values (`Origin`: the one
+declaration the sanitizer, the untrusted labels, the docs and the tests read, see `tools/origins.py`), and what it
+means to the client (a key of `recognise.SYNONYMS`). The envelopes (`catalog.Envelope`) are built and described
+here too.
 """
 # ruff: noqa: N815 - the vendor's field names
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -25,7 +28,11 @@ from pydantic_core import CoreSchema
 from cdp_mcp.catalog import Envelope, Resource, Scope
 
 __all__ = [
+    "CUSTOMER",
     "ITEMS",
+    "RECOGNISED_ORIGINS",
+    "SYSTEM",
+    "TENANT",
     "ActivityDay",
     "ActivityItem",
     "AffinityData",
@@ -42,6 +49,7 @@ __all__ = [
     "LastKey",
     "Money",
     "OptInData",
+    "Origin",
     "Product",
     "ProductPurchaseTrendsData",
     "ProductPurchasedData",
@@ -59,6 +67,8 @@ __all__ = [
     "chosen",
     "doc",
     "fields",
+    "further_origin",
+    "marker_of",
     "meanings",
     "response_body",
     "response_schema",
@@ -69,27 +79,46 @@ ITEMS = "items"
 """The meaning of a field that holds the resource's list of items (`dataList`, `activity`, ...)."""
 
 
+class Origin(StrEnum):
+    """Who writes a field's values, which decides how much of them a model may trust (most trusted last)."""
+
+    CUSTOMER = "customer"
+    """Written by or for a customer: names, addresses, attribute values, activity text, free text. Data that may
+    carry instructions: sanitized as customer text, labelled untrusted, left out under CDP_UNTRUSTED=omit."""
+    TENANT = "tenant"
+    """Set by the tenant's staff: segment, campaign, product, channel and attribute names."""
+    SYSTEM = "system"
+    """Ids, numbers, dates, flags and the API's own codes."""
+
+
+CUSTOMER, TENANT, SYSTEM = Origin.CUSTOMER, Origin.TENANT, Origin.SYSTEM
+
+
 @dataclass(frozen=True, slots=True)
 class Wired:
-    """What a declared field is: documented by the vendor or chosen by the sandbox, and its meaning to the client."""
+    """What a declared field is: documented by the vendor or chosen by the sandbox, who writes it, whether it holds a
+    URL, and its meaning to the client."""
 
     meaning: str | None
     documented: bool
+    origin: Origin
+    url: bool = False
 
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         json_schema = handler(schema)
         json_schema["x-documented"] = self.documented  # the OpenAPI document says which fields are the sandbox's
+        json_schema["x-origin"] = self.origin.value  # and who writes each one
         return json_schema
 
 
-def doc(meaning: str | None = None) -> Wired:
-    """A field the vendor documents (name and type)."""
-    return Wired(meaning, True)
+def doc(origin: Origin, meaning: str | None = None, *, url: bool = False) -> Wired:
+    """A field the vendor documents (name and type), written by `origin`."""
+    return Wired(meaning, True, origin, url)
 
 
-def chosen(meaning: str | None = None) -> Wired:
-    """A field the vendor leaves open: the sandbox's choice, stated in CONTRACT.md."""
-    return Wired(meaning, False)
+def chosen(origin: Origin, meaning: str | None = None, *, url: bool = False) -> Wired:
+    """A field the vendor leaves open: the sandbox's choice, stated in CONTRACT.md, written by `origin`."""
+    return Wired(meaning, False, origin, url)
 
 
 Day = Annotated[str, Field(pattern=r"^\d{2}-\d{2}-\d{4}$", description="DD-MM-YYYY")]
@@ -103,221 +132,233 @@ class WireModel(BaseModel):
 class LastKey(WireModel):
     """The pointer to the last record, shaped like the vendor's example; sent back as `lastKey` for the next page."""
 
-    HK_CUSTOMER_CODE: Annotated[str, doc()]
-    RK_DATE_KEY: Annotated[int, doc(), Field(ge=0)]
+    HK_CUSTOMER_CODE: Annotated[str, doc(SYSTEM)]
+    RK_DATE_KEY: Annotated[int, doc(SYSTEM), Field(ge=0)]
 
 
 class BasicData(WireModel):
     """The profile card: the documented fields, then one of the further fields the vendor mentions without naming
     them ("one begins with `op`"): the client keeps such fields as the tenant's own (`Profile.extra`)."""
 
-    customerId: Annotated[str, doc("customer_id")]
-    profileImageUrl: Annotated[str, doc("image_url")]
-    salutation: Annotated[str, doc("salutation")]
-    fullName: Annotated[str, doc("full_name")]
-    gender: Annotated[str, doc("gender")]
-    age: Annotated[int, doc("age")]
-    dob: Annotated[str, doc("birth_date"), Field(pattern=r"^\d{2}/\d{2}/\d{4}$", description="DD/MM/YYYY")]
-    statusColor: Annotated[Literal["red", "green", "blue"], doc("status_color")]
-    membershipType: Annotated[str, doc("membership_tier")]
-    city: Annotated[str, doc("city")]
-    state: Annotated[str, doc("state")]
-    residenceAddress: Annotated[str, doc("address")]
-    totalSales: Annotated[Money, doc("total_sales")]
-    totalOrders: Annotated[int, doc("total_orders")]
-    avgBasketVal: Annotated[float | None, doc("average_basket"), Field(description="null: never ordered")]
-    totalVisits: Annotated[int, doc("total_visits")]
-    daySinceLastPur: Annotated[int | None, doc("days_since_last_purchase"), Field(description="null: never ordered")]
-    totalWebSessions: Annotated[int, doc("total_web_sessions")]
-    optInStatus: Annotated[Literal["Opted in", "Opted out"], chosen(),
+    customerId: Annotated[str, doc(SYSTEM, "customer_id")]
+    profileImageUrl: Annotated[str, doc(CUSTOMER, "image_url", url=True)]
+    salutation: Annotated[str, doc(CUSTOMER, "salutation")]
+    fullName: Annotated[str, doc(CUSTOMER, "full_name")]
+    gender: Annotated[str, doc(CUSTOMER, "gender")]
+    age: Annotated[int, doc(SYSTEM, "age")]
+    dob: Annotated[str, doc(SYSTEM, "birth_date"),
+                   Field(pattern=r"^\d{2}/\d{2}/\d{4}$", description="DD/MM/YYYY")]
+    statusColor: Annotated[Literal["red", "green", "blue"], doc(SYSTEM, "status_color")]
+    membershipType: Annotated[str, doc(TENANT, "membership_tier")]
+    city: Annotated[str, doc(CUSTOMER, "city")]
+    state: Annotated[str, doc(CUSTOMER, "state")]
+    residenceAddress: Annotated[str, doc(CUSTOMER, "address")]
+    totalSales: Annotated[Money, doc(SYSTEM, "total_sales")]
+    totalOrders: Annotated[int, doc(SYSTEM, "total_orders")]
+    avgBasketVal: Annotated[float | None, doc(SYSTEM, "average_basket"), Field(description="null: never ordered")]
+    totalVisits: Annotated[int, doc(SYSTEM, "total_visits")]
+    daySinceLastPur: Annotated[int | None, doc(SYSTEM, "days_since_last_purchase"),
+                               Field(description="null: never ordered")]
+    totalWebSessions: Annotated[int, doc(SYSTEM, "total_web_sessions")]
+    optInStatus: Annotated[Literal["Opted in", "Opted out"], chosen(SYSTEM),
                            Field(description="Opted in: consents to at least one channel")]
 
 
 class Segment(WireModel):
-    segmentId: Annotated[str, chosen("id")]
-    segmentName: Annotated[str, chosen("name")]
-    segmentDescription: Annotated[str, chosen("description")]
-    segmentType: Annotated[str, chosen("category")]
-    addedDate: Annotated[Day, chosen("joined")]
+    segmentId: Annotated[str, chosen(SYSTEM, "id")]
+    segmentName: Annotated[str, chosen(TENANT, "name")]
+    segmentDescription: Annotated[str, chosen(TENANT, "description")]
+    segmentType: Annotated[str, chosen(TENANT, "category")]
+    addedDate: Annotated[Day, chosen(SYSTEM, "joined")]
 
 
 class SegmentsData(WireModel):
-    customerId: Annotated[int, chosen("customer")]
-    pageSize: Annotated[int, chosen("page_size")]
-    totalCount: Annotated[int, chosen("total")]
-    dataList: Annotated[list[Segment], chosen(ITEMS)]
-    lastKey: Annotated[LastKey | None, chosen("last_key"),
+    customerId: Annotated[int, chosen(SYSTEM, "customer")]
+    pageSize: Annotated[int, chosen(SYSTEM, "page_size")]
+    totalCount: Annotated[int, chosen(SYSTEM, "total")]
+    dataList: Annotated[list[Segment], chosen(SYSTEM, ITEMS)]
+    lastKey: Annotated[LastKey | None, chosen(SYSTEM, "last_key"),
                        Field(description="send it back as `lastKey` for the next page; null on the last")]
 
 
 class SearchSegmentsData(WireModel):
-    customerId: Annotated[int, doc("customer")]
-    currentPage: Annotated[int, doc("current_page")]
-    pageSize: Annotated[int, doc("page_size")]
-    totalCount: Annotated[int, doc("total")]
-    dataList: Annotated[list[Segment], doc(ITEMS)]
+    customerId: Annotated[int, doc(SYSTEM, "customer")]
+    currentPage: Annotated[int, doc(SYSTEM, "current_page")]
+    pageSize: Annotated[int, doc(SYSTEM, "page_size")]
+    totalCount: Annotated[int, doc(SYSTEM, "total")]
+    dataList: Annotated[list[Segment], doc(SYSTEM, ITEMS)]
 
 
 class IsCustomerInSegmentData(WireModel):
-    status: Annotated[bool, doc("in_segment")]
+    status: Annotated[bool, doc(SYSTEM, "in_segment")]
 
 
 class Campaign(WireModel):
-    campaignId: Annotated[str, chosen("id")]
-    campaignName: Annotated[str, chosen("name")]
-    channel: Annotated[str, chosen("channel")]
-    campaignStatus: Annotated[str, chosen("status")]
-    segmentId: Annotated[str, chosen("segment_id")]
-    startDate: Annotated[Day, chosen("start")]
-    endDate: Annotated[Day, chosen("end")]
-    sentDate: Annotated[Day, chosen("sent")]
-    opened: Annotated[bool, chosen("opened")]
-    clicked: Annotated[bool, chosen("clicked")]
+    campaignId: Annotated[str, chosen(SYSTEM, "id")]
+    campaignName: Annotated[str, chosen(TENANT, "name")]
+    channel: Annotated[str, chosen(TENANT, "channel")]
+    campaignStatus: Annotated[str, chosen(SYSTEM, "status")]
+    segmentId: Annotated[str, chosen(SYSTEM, "segment_id")]
+    startDate: Annotated[Day, chosen(SYSTEM, "start")]
+    endDate: Annotated[Day, chosen(SYSTEM, "end")]
+    sentDate: Annotated[Day, chosen(SYSTEM, "sent")]
+    opened: Annotated[bool, chosen(SYSTEM, "opened")]
+    clicked: Annotated[bool, chosen(SYSTEM, "clicked")]
 
 
 class CampaignsData(WireModel):
-    customerId: Annotated[int, doc("customer")]
-    currentPage: Annotated[int, doc("current_page")]
-    pageSize: Annotated[int, chosen("page_size")]
-    totalCount: Annotated[int, chosen("total"), Field(description='the vendor shows a key beginning with "total"')]
-    totalPages: Annotated[int, chosen("total_pages")]
-    dataList: Annotated[list[Campaign], chosen(ITEMS)]
+    customerId: Annotated[int, doc(SYSTEM, "customer")]
+    currentPage: Annotated[int, doc(SYSTEM, "current_page")]
+    pageSize: Annotated[int, chosen(SYSTEM, "page_size")]
+    totalCount: Annotated[int, chosen(SYSTEM, "total"),
+                          Field(description='the vendor shows a key beginning with "total"')]
+    totalPages: Annotated[int, chosen(SYSTEM, "total_pages")]
+    dataList: Annotated[list[Campaign], chosen(SYSTEM, ITEMS)]
 
 
 class SearchCampaignsData(WireModel):
     """The vendor documents this answer as "like searchSegments": its fields are documented as there (items open)."""
 
-    customerId: Annotated[int, doc("customer")]
-    currentPage: Annotated[int, doc("current_page")]
-    pageSize: Annotated[int, doc("page_size")]
-    totalCount: Annotated[int, doc("total")]
-    totalPages: Annotated[int, chosen("total_pages"), Field(description="as campaigns sends it")]
-    dataList: Annotated[list[Campaign], doc(ITEMS)]
+    customerId: Annotated[int, doc(SYSTEM, "customer")]
+    currentPage: Annotated[int, doc(SYSTEM, "current_page")]
+    pageSize: Annotated[int, doc(SYSTEM, "page_size")]
+    totalCount: Annotated[int, doc(SYSTEM, "total")]
+    totalPages: Annotated[int, chosen(SYSTEM, "total_pages"), Field(description="as campaigns sends it")]
+    dataList: Annotated[list[Campaign], doc(SYSTEM, ITEMS)]
 
 
 class Product(WireModel):
-    productKey: Annotated[int, doc("key")]
-    productCode: Annotated[str, doc("code")]
-    productName: Annotated[str, doc("name")]
-    productDescription: Annotated[str, doc("description")]
-    productImgUrl: Annotated[str, doc("image")]
-    retailPrice: Annotated[float, doc("price")]
+    productKey: Annotated[int, doc(SYSTEM, "key")]
+    productCode: Annotated[str, doc(SYSTEM, "code")]
+    productName: Annotated[str, doc(TENANT, "name")]
+    productDescription: Annotated[str, doc(TENANT, "description")]
+    productImgUrl: Annotated[str, doc(TENANT, "image", url=True)]
+    retailPrice: Annotated[float, doc(SYSTEM, "price")]
 
 
 class RecommendedProductsData(WireModel):
-    customerId: Annotated[int, doc("customer")]
-    totalCount: Annotated[int, doc("total")]
-    dataList: Annotated[list[Product], doc(ITEMS)]
-    dataSource: Annotated[str, chosen("source"), Field(description='the key "beginning with data" the vendor names')]
+    customerId: Annotated[int, doc(SYSTEM, "customer")]
+    totalCount: Annotated[int, doc(SYSTEM, "total")]
+    dataList: Annotated[list[Product], doc(SYSTEM, ITEMS)]
+    dataSource: Annotated[str, chosen(SYSTEM, "source"),
+                          Field(description='the key "beginning with data" the vendor names')]
 
 
 class ActivityItem(WireModel):
-    id: Annotated[str, doc("id")]
-    activityType: Annotated[str, chosen("type")]
-    channel: Annotated[str, chosen("channel")]
-    description: Annotated[str, chosen("description")]
-    amount: Annotated[float | None, chosen("amount")]
+    id: Annotated[str, doc(SYSTEM, "id")]
+    activityType: Annotated[str, chosen(SYSTEM, "type")]
+    channel: Annotated[str, chosen(TENANT, "channel")]
+    description: Annotated[str, chosen(CUSTOMER, "description")]
+    amount: Annotated[float | None, chosen(SYSTEM, "amount")]
 
 
 class ActivityDay(WireModel):
-    date: Annotated[Day, doc("date")]
-    activityList: Annotated[list[ActivityItem], doc(ITEMS)]
+    date: Annotated[Day, doc(SYSTEM, "date")]
+    activityList: Annotated[list[ActivityItem], doc(SYSTEM, ITEMS)]
 
 
 class UserActivityData(WireModel):
-    activity: Annotated[list[ActivityDay], doc(ITEMS), Field(description="days newest first")]
+    activity: Annotated[list[ActivityDay], doc(SYSTEM, ITEMS), Field(description="days newest first")]
 
 
 class TrendPoint(WireModel):
-    time: Annotated[str, doc("month"), Field(pattern=r"^[A-Z][a-z]{2},\d{2}$", description="Mon,YY")]
-    numberOfOrder: Annotated[int, doc("orders")]
-    orderValue: Annotated[float, doc("order_value")]
+    time: Annotated[str, doc(SYSTEM, "month"), Field(pattern=r"^[A-Z][a-z]{2},\d{2}$", description="Mon,YY")]
+    numberOfOrder: Annotated[int, doc(SYSTEM, "orders")]
+    orderValue: Annotated[float, doc(SYSTEM, "order_value")]
 
 
 class ProductPurchaseTrendsData(WireModel):
-    customerId: Annotated[str, doc("customer")]
-    currency: Annotated[str, doc("currency")]
-    title: Annotated[str, doc("title")]
-    dataList: Annotated[list[TrendPoint], doc(ITEMS), Field(description="oldest month first")]
+    customerId: Annotated[str, doc(SYSTEM, "customer")]
+    currency: Annotated[str, doc(SYSTEM, "currency")]
+    title: Annotated[str, doc(TENANT, "title")]
+    dataList: Annotated[list[TrendPoint], doc(SYSTEM, ITEMS), Field(description="oldest month first")]
 
 
 class Purchase(WireModel):
-    orderId: Annotated[str, chosen("id")]
-    productCode: Annotated[str, chosen("product_code")]
-    productName: Annotated[str, chosen("name")]
-    category: Annotated[str, chosen("category")]
-    quantity: Annotated[int, chosen("quantity")]
-    orderValue: Annotated[float, chosen("amount")]
-    orderDate: Annotated[Day, chosen("date")]
+    orderId: Annotated[str, chosen(SYSTEM, "id")]
+    productCode: Annotated[str, chosen(SYSTEM, "product_code")]
+    productName: Annotated[str, chosen(TENANT, "name")]
+    category: Annotated[str, chosen(TENANT, "category")]
+    quantity: Annotated[int, chosen(SYSTEM, "quantity")]
+    orderValue: Annotated[float, chosen(SYSTEM, "amount")]
+    orderDate: Annotated[Day, chosen(SYSTEM, "date")]
 
 
 class ProductPurchasedData(WireModel):
-    customerId: Annotated[int, doc("customer")]
-    totalCount: Annotated[int, doc("total")]
-    currentPage: Annotated[int, doc("current_page")]
-    pageSize: Annotated[int, doc("page_size")]
-    totalPages: Annotated[int, doc("total_pages")]
-    dataList: Annotated[list[Purchase], chosen(ITEMS)]
-    lastKey: Annotated[LastKey | None, chosen("last_key")]
+    customerId: Annotated[int, doc(SYSTEM, "customer")]
+    totalCount: Annotated[int, doc(SYSTEM, "total")]
+    currentPage: Annotated[int, doc(SYSTEM, "current_page")]
+    pageSize: Annotated[int, doc(SYSTEM, "page_size")]
+    totalPages: Annotated[int, doc(SYSTEM, "total_pages")]
+    dataList: Annotated[list[Purchase], chosen(SYSTEM, ITEMS)]
+    lastKey: Annotated[LastKey | None, chosen(SYSTEM, "last_key")]
 
 
 class ChartPoint(WireModel):
-    label: Annotated[str, doc("label")]
-    value: Annotated[float, doc("score")]
+    label: Annotated[str, doc(TENANT, "label")]
+    value: Annotated[float, doc(SYSTEM, "score")]
 
 
 class Chart(WireModel):
-    chartTitle: Annotated[str, doc("title")]
-    xAxisLabel: Annotated[str, doc("xlabel")]
-    yAxisLabel: Annotated[str, doc("ylabel")]
-    chartData: Annotated[list[ChartPoint], doc("points")]
+    chartTitle: Annotated[str, doc(TENANT, "title")]
+    xAxisLabel: Annotated[str, doc(TENANT, "xlabel")]
+    yAxisLabel: Annotated[str, doc(TENANT, "ylabel")]
+    chartData: Annotated[list[ChartPoint], doc(SYSTEM, "points")]
 
 
 class AffinityData(WireModel):
-    customerId: Annotated[int, doc("customer")]
-    totalCount: Annotated[int, doc("total")]
-    currentPage: Annotated[int, doc("current_page")]
-    pageSize: Annotated[int, doc("page_size")]
-    totalPages: Annotated[int, doc("total_pages")]
-    dataList: Annotated[list[Chart], doc(ITEMS)]
+    customerId: Annotated[int, doc(SYSTEM, "customer")]
+    totalCount: Annotated[int, doc(SYSTEM, "total")]
+    currentPage: Annotated[int, doc(SYSTEM, "current_page")]
+    pageSize: Annotated[int, doc(SYSTEM, "page_size")]
+    totalPages: Annotated[int, doc(SYSTEM, "total_pages")]
+    dataList: Annotated[list[Chart], doc(SYSTEM, ITEMS)]
 
 
 class Attribute(WireModel):
-    attributeName: Annotated[str, chosen("attr_name")]
-    attributeValue: Annotated[str | int | float | bool, chosen("value")]
-    dataType: Annotated[Literal["string", "integer", "float", "boolean"], chosen("data_type")]
+    attributeName: Annotated[str, chosen(TENANT, "attr_name")]
+    attributeValue: Annotated[str | int | float | bool, chosen(CUSTOMER, "value")]
+    dataType: Annotated[Literal["string", "integer", "float", "boolean"], chosen(SYSTEM, "data_type")]
 
 
 class UserAttributesData(WireModel):
-    customerId: Annotated[int, chosen("customer")]
-    totalCount: Annotated[int, chosen("total")]
-    pageSize: Annotated[int, chosen("page_size")]
-    dataList: Annotated[list[Attribute], chosen(ITEMS)]
-    lastKey: Annotated[LastKey | None, chosen("last_key"),
+    customerId: Annotated[int, chosen(SYSTEM, "customer")]
+    totalCount: Annotated[int, chosen(SYSTEM, "total")]
+    pageSize: Annotated[int, chosen(SYSTEM, "page_size")]
+    dataList: Annotated[list[Attribute], chosen(SYSTEM, ITEMS)]
+    lastKey: Annotated[LastKey | None, chosen(SYSTEM, "last_key"),
                        Field(description="the pointer to the last record: send it back for the next page")]
 
 
 class GcrIdData(WireModel):
     """One item of the gcr response's `data` list."""
 
-    status: Annotated[Literal["Available", "Not available"], doc("status"),
+    status: Annotated[Literal["Available", "Not available"], doc(SYSTEM, "status"),
                       Field(description='the vendor shows "Not available"; "Available" is our word for a match')]
-    gcrId: Annotated[int, doc("gcr_id"), Field(description="-1 when not available")]
+    gcrId: Annotated[int, doc(SYSTEM, "gcr_id"), Field(description="-1 when not available")]
 
 
 class Consent(WireModel):
-    consent_category_lvl_1: Annotated[str, doc()]
-    consent_category_lvl_2: Annotated[str, doc()]
+    consent_category_lvl_1: Annotated[str, doc(TENANT)]
+    consent_category_lvl_2: Annotated[str, doc(TENANT)]
 
 
 class OptInData(WireModel):
     """One item of the bare optIn array; empty `dataItems` means not opted in."""
 
-    id: Annotated[str, doc("id")]
-    displayName: Annotated[str, doc("name")]
-    iconName: Annotated[str, doc()]
-    dataItems: Annotated[list[Consent], doc(ITEMS)]
+    id: Annotated[str, doc(SYSTEM, "id")]
+    displayName: Annotated[str, doc(TENANT, "name")]
+    iconName: Annotated[str, doc(TENANT)]
+    dataItems: Annotated[list[Consent], doc(SYSTEM, ITEMS)]
 
+
+RECOGNISED_ORIGINS: dict[type[WireModel], dict[str, Origin]] = {
+    BasicData: {"gcr_id": SYSTEM, "email": CUSTOMER, "mobile": CUSTOMER, "customer_code": SYSTEM},
+    Purchase: {"order_ref": SYSTEM},
+    OptInData: {"channel": TENANT},
+}
+"""Meanings the client recognises in some tenants' answers though no declaration names them (`recognise.SYNONYMS`),
+with who writes their values. Any other field a tenant adds (the profile's `more`) counts as `CUSTOMER`."""
 
 _MODELS: dict[Scope, type[WireModel]] = {
     Scope.BASIC: BasicData, Scope.SEGMENTS: SegmentsData, Scope.SEARCH_SEGMENTS: SearchSegmentsData,
@@ -348,6 +389,28 @@ def fields(model: type[BaseModel]) -> dict[str, Wired]:
 def meanings(model: type[BaseModel]) -> dict[str, str]:
     """The client's meaning -> the declared (vendor) spelling, for the fields the client reads."""
     return {wired.meaning: name for name, wired in fields(model).items() if wired.meaning is not None}
+
+
+def marker_of(model: type[WireModel], name: str) -> Wired:
+    """The marker of the field of `model` that `name` names: a meaning, a declared (vendor) name, or a meaning the
+    client recognises without a declaration (`RECOGNISED_ORIGINS`, as an undocumented marker).
+
+    Raises:
+        KeyError: `model` has no such field and the client recognises no such meaning in it.
+    """
+    declared = fields(model)
+    if name in meanings(model):
+        return declared[meanings(model)[name]]
+    if name in declared:
+        return declared[name]
+    return Wired(name, False, RECOGNISED_ORIGINS[model][name])
+
+
+def further_origin(model: type[WireModel], name: str) -> Origin:
+    """Who writes a field a tenant sends in `model` beyond the meanings the client reads (by its upstream `name`):
+    the declared origin when the declaration has it, else `CUSTOMER`, the one nothing is trusted with."""
+    declared = fields(model).get(name)
+    return declared.origin if declared is not None else CUSTOMER
 
 
 def response_body(resource: Resource, data: WireModel | Sequence[WireModel]) -> Any:

@@ -30,6 +30,7 @@ from cdp_mcp.grants import BROAD_SCOPE, GRANTS, Grant, scopes_for
 from cdp_mcp.sandbox.app import GCR_CONTRACT
 from cdp_mcp.sandbox.resources import SERVED
 from cdp_mcp.sandbox.runtime import sample_customers
+from cdp_mcp.sanitizer import RULES
 from cdp_mcp.server import instructions
 from cdp_mcp.settings import SETTINGS, Declared, Settings
 from cdp_mcp.tools.kinds import LEFT_OUT_OF_EVERY_RESULT, LeftOut
@@ -39,8 +40,8 @@ from cdp_mcp.tools.spec import ToolSpec
 
 __all__ = [
     "COMMAND_LINE_PAGE", "CONFIGURATION_PAGE", "CONTRACT", "COUNTS", "DEVELOPMENT_PAGE", "DOCS", "FILES", "GENERATED",
-    "README", "ROOT", "SANDBOX_PAGE", "TEAM_PAGE", "TOOLS_GUIDE", "TOOLS_PAGE", "VIEWS_PAGE", "Count", "regions",
-    "rewrite", "stale",
+    "README", "ROOT", "SANDBOX_PAGE", "SECURITY_PAGE", "TEAM_PAGE", "TOOLS_GUIDE", "TOOLS_PAGE", "VIEWS_PAGE",
+    "Count", "regions", "rewrite", "stale",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,8 @@ TEAM_PAGE = DOCS / "team" / "index.md"
 """Deploying for a team: sign-in, grants by scope (the scopes table), refusals."""
 SANDBOX_PAGE = DOCS / "sandbox.md"
 """The sandbox served over HTTP, its sample customers."""
+SECURITY_PAGE = DOCS / "security.md"
+"""The security model: secrets, personal data, the network surface, customer-written content (the sanitizer)."""
 DEVELOPMENT_PAGE = DOCS / "development.md"
 """The package's layout and how it is tested."""
 _IDENTIFIER_ARGUMENTS = {i.argument for i in IDENTIFIERS}
@@ -366,6 +369,13 @@ def commands_reference() -> str:
     return "\n\n".join(_command_entry(command) for command in COMMANDS)
 
 
+def sanitizer_rules() -> str:
+    """The sanitizer's table: each rule, the strings it applies to, what it removes and why."""
+    rows = ["| rule | applies to | removes | why |", "|---|---|---|---|"]
+    rows += [f"| {r.name} | {r.scope.value} | {r.removes} | {r.why} |" for r in RULES]
+    return "\n".join(rows)
+
+
 def samples_table() -> str:
     """The sandbox's well-known customers, the same in every sandbox whatever its size."""
     rows = ["| label | gcr_id | email | mobile | customer_code | what it is for |", "|---|---|---|---|---|---|"]
@@ -445,6 +455,7 @@ GENERATED: dict[Path, dict[str, Callable[[], str]]] = {
     CONFIGURATION_PAGE: {"settings": settings_reference},
     COMMAND_LINE_PAGE: {"commands": commands_reference},
     SANDBOX_PAGE: {"samples": samples_table},
+    SECURITY_PAGE: {"sanitizer rules": sanitizer_rules},
     CONTRACT: {"resource data": resource_data_table},
 }
 """Each file with generated regions, and what writes each region."""

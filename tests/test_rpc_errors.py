@@ -9,6 +9,7 @@ import pytest
 
 from cdp_mcp.http_app import create_http_app
 from cdp_mcp.rpc_errors import INVALID_REQUEST, PARSE_ERROR
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
@@ -30,7 +31,7 @@ MALFORMED = [
 
 
 async def test_malformed_posts_get_a_plain_error(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, state_dir=tmp_path, sandbox_customers=10)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS)  # type: ignore[call-arg]
     app = create_http_app(build_server(settings), settings)
     sock = bind_socket("127.0.0.1", 0)
     responses: list[tuple[httpx2.Response, int]] = []

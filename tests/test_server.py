@@ -16,9 +16,10 @@ from cdp_mcp.backend import Backend, EmbeddedSandbox, open_backend
 from cdp_mcp.clock import SystemClock
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.server import _INSTRUCTIONS, _PAGED, build_server, instructions
+from cdp_mcp.server import _CUSTOMER_TEXT, _INSTRUCTIONS, _PAGED, build_server, instructions
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.registry import all_specs
+from cdp_mcp.tools.untrusted import has_customer_text
 
 pytestmark = pytest.mark.anyio
 
@@ -37,18 +38,24 @@ def loopback_settings(sandbox_server: SandboxThread,
 
 SPECS = {s.name: s for s in all_specs()}
 CURSOR_TOOL = next(s for s in all_specs() if any(p.name == "cursor" for p in s.params))
+CUSTOMER_TEXT_TOOL = next(s for s in all_specs() if has_customer_text(s.output))
 
 
 @pytest.mark.parametrize(("needs", "sentence"), _INSTRUCTIONS, ids=lambda v: "+".join(sorted(v)) if
                          isinstance(v, frozenset) else "")
 def test_each_instruction_sentence_names_real_tools_and_shows_when_they_are_served(needs: frozenset[str],
                                                                                    sentence: str) -> None:
-    tools = needs - {_PAGED}
+    tools = needs - {_PAGED, _CUSTOMER_TEXT}
     assert tools <= set(SPECS), f"renamed tools would silently drop this sentence: {tools - set(SPECS)}"
     named = {word for word in re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", sentence) if word in SPECS}
     assert named == tools  # the sentence is shown exactly when the tools it names are served
-    surface = [SPECS[name] for name in tools] + ([CURSOR_TOOL] if _PAGED in needs else [])
+    surface = [SPECS[name] for name in tools] + ([CURSOR_TOOL] if _PAGED in needs else []) \
+        + ([CUSTOMER_TEXT_TOOL] if _CUSTOMER_TEXT in needs else [])
     assert sentence in instructions(surface).split("\n")
+    if needs & {_PAGED, _CUSTOMER_TEXT}:  # shown only when a tool it speaks of is served
+        quiet = [s for s in all_specs() if not any(p.name == "cursor" for p in s.params)
+                 and not has_customer_text(s.output)]
+        assert sentence not in instructions(quiet).split("\n")
 
 
 def test_the_full_surface_gets_every_sentence_but_the_consent_one_screening_supersedes() -> None:

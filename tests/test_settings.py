@@ -174,3 +174,15 @@ def test_plain_http_sign_in_urls_are_accepted_on_loopback(monkeypatch: pytest.Mo
     monkeypatch.setenv("CDP_MCP_OAUTH_ISSUER", f"http://{host}:8080/realms/corp")
     monkeypatch.setenv("CDP_MCP_PUBLIC_URL", f"http://{host}:8000")
     assert Settings.load().sign_in.enabled
+
+
+def test_the_untrusted_mode_reads_as_a_host_writes_it_and_refuses_anything_else(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDP_UNTRUSTED", " Omit ")
+    assert Settings.load().server.untrusted == "omit"
+    for name, value in (("CDP_UNTRUSTED", "everything"), ("CDP_MAX_FIELD_CHARS", "5")):
+        monkeypatch.setenv("CDP_UNTRUSTED", "sanitize")
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigurationError) as caught:
+            Settings.load()
+        assert name in caught.value.message

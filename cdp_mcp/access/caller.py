@@ -6,6 +6,9 @@ shown (`cdp:pii`). Without sign-in (stdio, the static token, loopback without a 
 the tenant's grants (CDP_RESOURCES) and CDP_REDACT_PII decide, as before. Sign-in on but no token in the
 context (which the transport never allows) reaches nothing: the check fails closed.
 
+A request may narrow what it sees further (`narrowing.py`: `X-CDP-Tools`), never widen it: `visible_tools` and
+`hidden_tool_error` apply both.
+
 `require_resource` is the door every upstream fetch passes (`tools/upstream.fetch`): a composite that
 asks for a section the person may not read gets this error for that section and degrades, as it does
 for resources the tenant does not grant. The resources asked for are noted for the audit line.
@@ -21,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 
-from cdp_mcp.errors import ScopeNotGrantedError
+from cdp_mcp.access.narrowing import TOOLS_HEADER, current_narrowing
+from cdp_mcp.errors import ScopeNotGrantedError, ToolHiddenError
 from cdp_mcp.grants import BROAD_SCOPE, PII_SCOPE, advertised, granted_resources, normalise_scopes, scopes_for
 
 if TYPE_CHECKING:
@@ -32,6 +36,7 @@ __all__ = [
     "Caller",
     "GuardedCall",
     "current_caller",
+    "hidden_tool_error",
     "machine_principal",
     "may_read",
     "missing_scopes_error",
@@ -147,8 +152,20 @@ def must_redact(settings: Settings) -> bool:
 
 
 def visible_tools(settings: Settings, specs: Sequence[GuardedCall]) -> set[str] | None:
-    """Names of the tools the caller's scopes reach (every required resource); None: no per-person filter."""
+    """Names of the tools the caller's scopes reach (every required resource) and the request's X-CDP-Tools keeps;
+    None: neither filters."""
     allowed = _allowed(settings)
-    if allowed is None:
+    narrowing = current_narrowing()
+    if allowed is None and narrowing.tools is None:
         return None
-    return {s.name for s in specs if set(s.resources) <= allowed}
+    return {s.name for s in specs if (allowed is None or set(s.resources) <= allowed) and narrowing.shows(s.name)}
+
+
+def hidden_tool_error(name: str) -> ToolHiddenError | None:
+    """The refusal of a call to a tool the request's X-CDP-Tools header leaves out (None: it keeps it)."""
+    narrowing = current_narrowing()
+    if narrowing.shows(name):
+        return None
+    shown = ", ".join(sorted(narrowing.tools or ())) or "none"
+    return ToolHiddenError(f"{name} is not among the tools this request's {TOOLS_HEADER} header keeps.",
+                           hint=f"Call one it keeps: {shown}.")

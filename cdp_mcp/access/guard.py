@@ -40,11 +40,13 @@ from cdp_mcp.access.caller import (
     Caller,
     GuardedCall,
     current_caller,
+    hidden_tool_error,
     missing_scopes_error,
     must_redact,
     noting_reads,
     visible_tools,
 )
+from cdp_mcp.access.narrowing import untrusted_mode
 from cdp_mcp.access.ratelimit import RateLimiter, rate_limiter_for
 from cdp_mcp.client.identity import CustomerIdentity, identity_arguments
 from cdp_mcp.errors import (
@@ -244,6 +246,8 @@ class CallGuard:
                 raise CallRateLimitedError(self.limiter.per_minute, wait)
 
     async def _admit(self, spec: GuardedCall, name: str, caller: Caller) -> None:
+        if (hidden := hidden_tool_error(spec.name)) is not None:
+            raise hidden
         await self._take(caller)
         allowed = caller.resources()
         if allowed is not None and not set(spec.resources) <= allowed:
@@ -270,13 +274,15 @@ class CallGuard:
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "principal": caller.principal, "client_id": caller.client_id, "tool": name, "resources": reads,
             **customers, "identifiers": identifiers, "redacted": must_redact(self.settings),
+            "untrusted": untrusted_mode(self.settings.server.untrusted),
             "outcome": outcome, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "request_id": request_id, "transport": caller.transport,
         }
 
 
 class AccessMiddleware:
-    """SDK server middleware: each person's `tools/list` shows only the tools their scopes reach."""
+    """SDK server middleware: each person's `tools/list` shows only the tools their scopes reach and the request
+    keeps (`Narrowed`, before it, holds what the request asked to be spared)."""
 
     def __init__(self, guard: CallGuard, specs: Sequence[GuardedCall]) -> None:
         self._guard = guard

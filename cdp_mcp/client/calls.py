@@ -41,10 +41,19 @@ _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 _WILL_NOT_CHANGE = (httpx2.UnsupportedProtocol, httpx2.LocalProtocolError)
 
 
-def _decode(response: httpx2.Response) -> Any:
+def _decode(response: httpx2.Response, what: str) -> Any:
+    """The JSON of a body; bytes that are not UTF-8 inside it become U+FFFD, so one bad byte in a customer's
+    name costs that character, not the whole answer (said in the log)."""
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+    except UnicodeDecodeError:
+        try:
+            payload = json.loads(response.content.decode("utf-8", errors="replace"))
+        except ValueError:
+            return _NOT_JSON
+        logger.warning("The API answered %s with bytes that are not UTF-8; each became U+FFFD.", what)
+        return payload
+    except ValueError:  # json.JSONDecodeError among them
         return _NOT_JSON
 
 
@@ -164,7 +173,7 @@ class ApiCaller:
         except httpx2.RequestError as exc:  # the body could not be decoded (DecodingError) and the like
             unreadable = f"The API answered {what} with a body that could not be read ({type(exc).__name__})."
             return _Outcome(error=_unknown_outcome(unreadable) if once else UpstreamResponseError(unreadable))
-        payload = _decode(response)
+        payload = _decode(response, what)
         if response.is_success and not is_error_envelope(payload):
             if payload is _NOT_JSON:
                 if call is not RequestKind.DATA:  # the token API reads what it can from it

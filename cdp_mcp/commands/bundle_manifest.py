@@ -39,7 +39,7 @@ MANIFEST_SCHEMA = ("https://raw.githubusercontent.com/modelcontextprotocol/mcpb/
 ICON = "cdp_mcp/assets/icon.png"
 """The bundle's icon, a file of the package (so the wheel carries it too)."""
 
-_ASKED = ("b2b_api_url", "tenant_hash", "oauth_key_secret", "redact_pii", "token_daily_limit")
+_ASKED = ("b2b_api_url", "tenant_hash", "oauth_key_secret", "redact_pii", "untrusted", "token_daily_limit")
 """The settings the host asks for when installing, in this order; each reaches the server as its variable."""
 _UI_BOUNDS: dict[str, dict[str, int]] = {"token_daily_limit": {"max": 100_000}}
 """Bounds of the install dialog's fields beyond the settings' own (a daily limit past this is a typo)."""

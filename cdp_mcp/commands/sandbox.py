@@ -65,6 +65,14 @@ def describe(sandbox: Sandbox, base_url: str) -> dict[str, Any]:
     }
 
 
+def _shown(name: str, width: int = 40) -> str:
+    """A sample's name as a terminal line shows it: invisible characters escaped, cut at `width` (the hostile
+    samples hide text and reverse the line otherwise)."""
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+                   for c in name)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def _print_text(info: dict[str, Any]) -> None:
     lines = [f"Customer Profile API sandbox: {info['base_url']}",
              f"  tenant_hash:      {info['tenant_hash']}",
@@ -73,7 +81,7 @@ def _print_text(info: dict[str, Any]) -> None:
              "  sample customers:"]
     for s in info["samples"]:
         ids = ", ".join(f"{k}={s[k]}" for k in ("gcr_id", "email", "mobile", "customer_code") if s[k] is not None)
-        lines.append(f"    {s['label']:<16} {s['full_name']:<22} {ids}")
+        lines.append(f"    {s['label']:<16} {_shown(s['full_name']):<22} {ids}")
     print("\n".join(lines), flush=True)
 
 

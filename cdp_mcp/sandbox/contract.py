@@ -35,8 +35,8 @@ ATTRIBUTES_DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 2**31 - 1
 """Highest `page` (and `lastKey` offset) accepted: beyond it an offset would not fit SQLite's 64-bit integers."""
-MIN_CUSTOMERS = 10
-"""The well-known samples occupy gcrId 1..10, so a tenant has at least that many customers."""
+MIN_CUSTOMERS = 17
+"""The well-known samples occupy gcrId 1..17 (the hostile ones 11..17), so a tenant has at least that many."""
 
 
 class ErrorCode(StrEnum):

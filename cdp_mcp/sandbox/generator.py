@@ -147,10 +147,11 @@ class Generator:
         city, state = dice.pick(CITIES)
         dob = date(1946 + dice.below(60), dice.between(1, 12), dice.between(1, 28)).isoformat()
         address = f"{dice.between(1, 9999)} {dice.pick(STREETS)}, {city}, {state}"
+        address = spec.address if spec and spec.address else address
         facts = _Facts(favourites=dice.sample(CATEGORIES, 2))
         self._orders(gcr, dice, spec, level, facts, rows)
         self._consents(gcr, dice, spec, email is not None, facts, rows)
-        self._activity(gcr, dice, level, facts, rows)
+        self._activity(gcr, dice, level, facts, rows, spec)
         top_category = self._affinity(gcr, dice, facts, rows)
         opted = [c.name for c in CHANNELS if facts.consents[c.name][0]]
         preferred = dice.pick(opted) if opted else ""
@@ -163,7 +164,7 @@ class Generator:
             rows["identifiers"].append(("email", email.lower(), gcr))
         rows["identifiers"].append(("mobile", normalise_mobile(mobile), gcr))
         rows["identifiers"].append(("code", code, gcr))
-        self._attributes(gcr, dice, city, facts, rows)
+        self._attributes(gcr, dice, city, facts, rows, spec)
         self._segments_and_campaigns(gcr, dice, tier, top_category, facts, rows)
         if self.own:
             customer = Customer(gcr, tier, city, tuple(facts.favourites), tuple(facts.days), facts.spend_2y,
@@ -249,8 +250,9 @@ class Generator:
             facts.consents[ch.name] = (opted, categories)
             rows["channel_consents"].append((gcr, ch.channel_id, int(opted), ",".join(categories)))
 
-    def _activity(self, gcr: int, dice: _Dice, level: str, facts: _Facts, rows: Rows) -> None:
-        """Web and app activity of the last 90 days, plus the recent orders as transactions."""
+    def _activity(self, gcr: int, dice: _Dice, level: str, facts: _Facts, rows: Rows, spec: SampleSpec | None) -> None:
+        """Web and app activity of the last 90 days, plus the recent orders as transactions (and a sample's own
+        event, yesterday)."""
         event_id = gcr * 1000
         for _ in range(dice.between(*_EVENTS[level])):
             kind, channel, text = dice.pick(_EVENT_KINDS)
@@ -270,6 +272,8 @@ class Generator:
             event_id += 1
             rows["activity_events"].append((event_id, gcr, d, "transaction", channel,
                                             f"Order ORD-{order_id}: {n_lines} item(s)", total))
+        if spec and spec.activity:
+            rows["activity_events"].append((event_id + 1, gcr, 1, "support_chat", "Web", spec.activity, None))
 
     @staticmethod
     def _affinity(gcr: int, dice: _Dice, facts: _Facts, rows: Rows) -> str:
@@ -286,7 +290,7 @@ class Generator:
         return min(facts.category_spend, key=lambda k: (-facts.category_spend[k], k))
 
     @staticmethod
-    def _attributes(gcr: int, dice: _Dice, city: str, facts: _Facts, rows: Rows) -> None:
+    def _attributes(gcr: int, dice: _Dice, city: str, facts: _Facts, rows: Rows, spec: SampleSpec | None) -> None:
         attributes = [
             ("loyaltyPoints", str(int(facts.spend_2y)), "integer"), ("preferredStore", f"{city} Central", "string"),
             ("hasKids", "true" if dice.r() < 0.4 else "false", "boolean"),
@@ -296,6 +300,7 @@ class Generator:
         ]
         if facts.app_days:
             attributes.append(("lastAppVersion", f"4.{dice.between(0, 9)}.{dice.between(0, 20)}", "string"))
+        attributes += [(name, value, "string") for name, value in (spec.attributes if spec else ())]
         rows["custom_attributes"].extend((gcr, name, value, kind) for name, value, kind in attributes)
 
     @staticmethod

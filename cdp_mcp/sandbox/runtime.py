@@ -23,7 +23,8 @@ __all__ = ["Sandbox", "open_sandbox", "sample_customers"]
 
 
 def sample_customers() -> list[SampleCustomer]:
-    """The well-known customers (gcrId 1..10) plus the `ambiguous` entry whose email matches two of them."""
+    """The well-known customers (gcrId 1..17, the hostile ones last) plus the `ambiguous` entry whose email matches
+    two of them."""
     samples = [s.sample for s in SAMPLE_SPECS]
     household = [s for s in samples if s.label.startswith("household")]
     ambiguous = SampleCustomer("ambiguous", None, household[0].email, None, None, "the Garcia household",

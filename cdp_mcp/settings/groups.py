@@ -15,6 +15,7 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cdp_mcp.catalog import RESOURCE_NAMES, TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH
+from cdp_mcp.sanitizer import DEFAULT_MAX_FIELD_CHARS
 from cdp_mcp.settings.fields import CommaList, ConfigGroup, env_name
 from cdp_mcp.settings.urls import url_problem
 
@@ -32,12 +33,14 @@ __all__ = [
     "StateConfig",
     "TokenConfig",
     "TokenPolicy",
+    "UntrustedMode",
     "ValidityUnit",
     "default_state_dir",
 ]
 
 ValidityUnit = Literal["minutes", "seconds"]
 TokenPolicy = Literal["least-privilege", "shared"]
+UntrustedMode = Literal["sanitize", "omit"]
 LogFormat = Literal["text", "json"]
 MCP_PATH = "/mcp"
 """Where the Streamable HTTP endpoint is served; with sign-in the protected resource is `{CDP_MCP_PUBLIC_URL}/mcp`."""
@@ -175,6 +178,12 @@ class ServerConfig(ConfigGroup):
                                                         "cancelled")
     redact_pii: bool = Field(False, title="Redact personal data",
                              description="Mask email, mobile, address and exact birth date in every result")
+    untrusted: UntrustedMode = Field(
+        "sanitize", title="Customer-written text",
+        description="Text customers wrote (names, addresses, attribute values, activity) in results: sanitize "
+                    "(cleaned of hidden text and markup, and labelled as data) or omit (left out)")
+    max_field_chars: int = Field(DEFAULT_MAX_FIELD_CHARS, ge=20, le=1_000_000,
+                                 description="Characters of one customer-written value a result carries")
     mcp_rate_limit: int | None = Field(None, ge=0, description="Tool calls per minute per person (0: off; default: "
                                                                f"{DEFAULT_RATE_LIMIT} with sign-in, else off)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Level of the log lines "
@@ -192,6 +201,11 @@ class ServerConfig(ConfigGroup):
             raise ValueError("is too short: use at least 16 random characters (python -c \"import secrets; "
                              "print(secrets.token_urlsafe(32))\")")
         return value
+
+    @field_validator("untrusted", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value  # `Omit` from a host's text field
 
 
 class HttpConfig(ConfigGroup):
@@ -227,5 +241,6 @@ class AuditConfig(ConfigGroup):
 class SandboxConfig(ConfigGroup):
     """The embedded sandbox that answers without an API URL."""
 
-    sandbox_customers: int = Field(1000, ge=10, le=1_000_000, description="Size of the embedded sandbox tenant")
+    sandbox_customers: int = Field(1000, ge=17, le=1_000_000, description="Size of the embedded sandbox tenant (its "
+                                                                          "well-known samples are gcr_id 1..17)")
     sandbox_seed: int = Field(7, description="Seed of the embedded sandbox's synthetic customers")

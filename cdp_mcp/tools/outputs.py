@@ -11,6 +11,9 @@ opaque `next_cursor`.
 The per-resource tools hand their list rows to a result as `items=[...]` (`profile.py` is generic): the
 `*Item` row models carry a row's key and the currency the API stated for its amount, and `Listing` publishes
 the rows under each result's own field name.
+
+Every field that can hold text names where it comes from (`wired(...)`, `OURS`: `tools/origins.py`), so who wrote
+each string of a result is derived from `wire.py`, never restated in the result models.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
+from cdp_mcp.tools.origins import OURS
+
 __all__ = [
     "OUTPUT_CONFIG",
     "Listing",
@@ -28,6 +33,7 @@ __all__ = [
     "OutputModel",
     "Priced",
     "Result",
+    "Withholds",
     "compact_property",
     "compact_schema",
     "currency_of",
@@ -143,6 +149,7 @@ class OutputModel(BaseModel):
 
 
 _GCR = Field(None)  # the server instructions say what it is for, once
+_Ours = Annotated[str | None, OURS]
 
 
 class Result(OutputModel):
@@ -151,11 +158,19 @@ class Result(OutputModel):
     gcr_id: int | None = _GCR
 
 
+class Withholds(OutputModel):
+    """A result that can carry customer-written text: `withheld` says why values were left out of it, and which, by
+    JSON pointer (`tools/untrusted.py`; the server instructions say so once, instead of each output schema; a test
+    keeps every such result a `Withholds`)."""
+
+    withheld: Annotated[dict[str, list[str]] | None, OURS] = None
+
+
 class Priced(OutputModel):
     """A result with amounts: `currency` names them all once. `results.structured` fills it from what the
     session learnt when this response stated none, and only when an amount is present (`amount_keys`)."""
 
-    currency: str | None = Field(None, description="ISO 4217 code of every amount")
+    currency: _Ours = Field(None, description="ISO 4217 code of every amount")
     amount_keys: ClassVar[frozenset[str]] = frozenset()
 
     def has_amounts(self) -> bool:
@@ -219,7 +234,7 @@ class Listing(Result):
 
     total: int | None = None
     remaining: int | None = None
-    next_cursor: str | None = None
+    next_cursor: _Ours = None
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:

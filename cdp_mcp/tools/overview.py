@@ -10,10 +10,11 @@ say). Lists are cut to what a conversation needs, so a typical card stays well u
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, TypeVar, cast
+from typing import Annotated, ClassVar, TypeVar, cast
 
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.reading import Reader
 from cdp_mcp.client.resources.affinity import AFFINITY
 from cdp_mcp.client.resources.consent import OPT_IN
@@ -23,6 +24,7 @@ from cdp_mcp.client.resources.segments import SEGMENTS
 from cdp_mcp.client.resources.trends import PRODUCT_PURCHASE_TRENDS
 from cdp_mcp.errors import CdpError
 from cdp_mcp.tools import outputs, shaping
+from cdp_mcp.tools.origins import OURS, shaped, wired
 from cdp_mcp.tools.params import SECTIONS
 from cdp_mcp.tools.resources.affinity import affinity
 from cdp_mcp.tools.resources.consent import consents
@@ -67,10 +69,10 @@ class _CardSection(outputs.OutputModel):
 
 
 class Who(_CardSection):
-    name: str | None = None
-    tier: str | None = None
-    city: str | None = None
-    age_band: str | None = None
+    name: Annotated[str | None, shaped(CustomerProfile, "name")] = None
+    tier: Annotated[str | None, shaped(CustomerProfile, "tier")] = None
+    city: Annotated[str | None, shaped(CustomerProfile, "city")] = None
+    age_band: Annotated[str | None, OURS] = None
 
 
 class Value(_CardSection):
@@ -79,16 +81,17 @@ class Value(_CardSection):
     average_basket: outputs.Number | None = None
     days_since_last_purchase: int | None = None
     trend: dict[str, Figures] | None = Field(None, description="By month, last 3; a figure absent is unknown")
-    month_to_date: str | None = Field(None, description="Month of trend in progress; trend_direction leaves it out")
-    trend_direction: str | None = Field(None, description="up, down or flat")
+    month_to_date: Annotated[str | None, OURS] = Field(
+        None, description="Month of trend in progress; trend_direction leaves it out")
+    trend_direction: Annotated[str | None, OURS] = Field(None, description="up, down or flat")
 
 
 class SegmentsCard(_CardSection):
     total: int
-    top: dict[str, str] = Field(description="Segment id -> name")
+    top: Annotated[dict[str, str], wired(wire.Segment, "name", "id")] = Field(description="Segment id -> name")
 
 
-class Overview(outputs.Result, outputs.Priced):
+class Overview(outputs.Result, outputs.Priced, outputs.Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket", "sales", "price"})
 
     who: Who | None = None
@@ -97,7 +100,7 @@ class Overview(outputs.Result, outputs.Priced):
     consent: dict[str, bool] | None = None
     affinities: dict[str, dict[str, outputs.Number]] | None = None
     recommendations: dict[str, Product] | None = None
-    unavailable: dict[str, str] | None = Field(None, description="Section -> why it is missing")
+    unavailable: Annotated[dict[str, str] | None, OURS] = Field(None, description="Section -> why it is missing")
 
 
 def _direction(months: list[Figures]) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import anyio
 from pydantic import Field
@@ -28,9 +29,10 @@ from cdp_mcp.client.resources.consent import OPT_IN
 from cdp_mcp.client.resources.profile import BASIC
 from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS, Segment
 from cdp_mcp.errors import CdpError, InvalidInputError
-from cdp_mcp.tools.outputs import OutputModel
+from cdp_mcp.tools.origins import OURS, shaped
+from cdp_mcp.tools.outputs import OutputModel, Withholds
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
-from cdp_mcp.tools.resources.profile import full_name
+from cdp_mcp.tools.resources.profile import CustomerProfile, full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
@@ -50,9 +52,9 @@ class Given(OutputModel):
     """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
 
     gcr_id: int | None = None
-    email: str | None = None
-    mobile: str | None = None
-    customer_code: str | None = None
+    email: Annotated[str | None, OURS] = None
+    mobile: Annotated[str | None, OURS] = None
+    customer_code: Annotated[str | None, OURS] = None
 
 
 class ScreenRow(OutputModel):
@@ -60,11 +62,11 @@ class ScreenRow(OutputModel):
     index: int
     customer: Given | None = Field(None, description="Identifiers as given, unless only gcr_id")
     gcr_id: int | None = None
-    name: str | None = None
+    name: Annotated[str | None, shaped(CustomerProfile, "name")] = None
     in_segment: bool | None = None
     contactable: bool | None = None
     days_since_last_purchase: int | None = None
-    error: str | None = Field(None, description="Why facts are missing")
+    error: Annotated[str | None, OURS] = Field(None, description="Why facts are missing")
 
 
 class ScreenSummary(OutputModel):
@@ -76,11 +78,11 @@ class ScreenSummary(OutputModel):
     errors: int
 
 
-class Screening(OutputModel):
+class Screening(Withholds):
 
-    segment_id: str | None = None
-    segment_name: str | None = None
-    channel: str
+    segment_id: Annotated[str | None, OURS] = None
+    segment_name: Annotated[str | None, OURS] = None
+    channel: Annotated[str, OURS]
     summary: ScreenSummary
     rows: list[ScreenRow]
 

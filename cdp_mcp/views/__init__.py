@@ -19,7 +19,7 @@ from typing import Any
 
 from mcp.server.apps import Apps
 
-from cdp_mcp.version import __version__
+from cdp_mcp.version import UNTRUSTED_META, __version__
 
 __all__ = ["CARD_URI", "SCREENING_URI", "VIEWS", "ViewFile", "apps_extension", "document", "standalone", "view_meta"]
 
@@ -57,7 +57,7 @@ def _assembled(uri: str) -> str:
     """A view's HTML with the shared style and bridge inlined, and the place for embedded data marked."""
     html = _text(VIEWS[uri].file)
     return (html.replace("/*{{BASE_CSS}}*/", _text("base.css")).replace("/*{{BRIDGE_JS}}*/", _text("bridge.js"))
-            .replace("{{VERSION}}", __version__))
+            .replace("{{VERSION}}", __version__).replace("{{UNTRUSTED_META}}", UNTRUSTED_META))
 
 
 def document(uri: str) -> str:

@@ -6,6 +6,7 @@
  * result and a cancellation are shown here, as a status line, the same way in every view. */
 "use strict";
 const REDACTED = "[redacted]";
+const UNTRUSTED_META = "{{UNTRUSTED_META}}";
 
 const View = (() => {
   const root = document.documentElement;
@@ -183,6 +184,22 @@ function daysAgo(days) {
   if (typeof days !== "number") return "no purchase yet";
   if (days === 0) return "today";
   return days === 1 ? "yesterday" : `${new Intl.NumberFormat(locale()).format(days)} days ago`;
+}
+
+/* The JSON pointers a result labels as customer-written (its _meta), as a set. */
+function customerWritten(result) {
+  const pointers = ((result && result._meta) || {})[UNTRUSTED_META];
+  return new Set(Array.isArray(pointers) ? pointers : []);
+}
+
+/* Attributes for an element showing the value at `pointer`: customer-written text says so when hovered. */
+function origin(marks, pointer) {
+  return marks.has(pointer) ? { "data-origin": "customer", title: "Written by the customer" } : {};
+}
+
+/* Whether the server left the value at a JSON pointer out of `data` (its `withheld`: why -> pointers). */
+function withheld(data, pointer) {
+  return Object.values((data && data.withheld) || {}).some((pointers) => (pointers || []).includes(pointer));
 }
 
 /* Identifiers as words: [["email", "a@b.c"], ["gcr_id", 1]] -> "email a@b.c, gcr_id 1" (a masked one "redacted"). */

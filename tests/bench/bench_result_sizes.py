@@ -2,12 +2,13 @@
 
 A pass-through server (what OpenAPI-to-MCP generators make) would hand the model the API's JSON as is. This
 benchmark serves the embedded sandbox (default seed and size) to the cdp-mcp server through a transport that
-records every profile response body, calls each tool with a model's defaults (limit 10) for the 10 sample
-customers, and compares with the bytes of the raw responses that very call read (the same customer, the same page
-size): the compact JSON text block, and the whole CallToolResult as it travels (the text block plus
-`structuredContent`, the same object again: hosts that forward both pay both). `userActivity` has no paging, so
-its raw response is cut to the events the tool shows (`limit`), as a pass-through with the same cap would be. It
-prints the medians per tool and the three targets, which apply to the text block:
+records every profile response body, calls each tool with a model's defaults (limit 10) for the 10 ordinary
+sample customers (the hostile ones say nothing about ordinary data), and compares with the bytes of the raw
+responses that very call read (the same customer, the same page size): the compact JSON text block, and the whole
+CallToolResult as it travels (the text block plus `structuredContent`, the same object again: hosts that forward
+both pay both). `userActivity` has no paging, so its raw response is cut to the events the tool shows (`limit`),
+as a pass-through with the same cap would be. It prints the medians per tool and the three targets, which apply to
+the text block:
 
 - median over the resource tools at most 0.45 of raw;
 - no tool above 0.85 of raw (median over the customers);
@@ -122,7 +123,9 @@ def _row(name: str, ours: list[int], whole: list[int], raw: list[int]) -> str:
 
 
 async def main(redact: bool, detail: bool = False) -> None:
-    samples = [s for s in sample_customers() if s.gcr_id is not None]
+    samples = [s for s in sample_customers() if s.gcr_id is not None and not s.hostile]
+    hostile = {s.gcr_id for s in sample_customers() if s.hostile}
+    ordinary = [n for n in range(1, 100) if n not in hostile][:SCREENED]  # ordinary customers, from gcr_id 1
     with tempfile.TemporaryDirectory() as state:
         async with open_sandbox(SandboxOptions(db_path=Path(state) / "sandbox.sqlite3")) as sandbox:
             recorder = RawRecorder(httpx2.ASGITransport(app=sandbox.app))
@@ -161,7 +164,7 @@ async def main(redact: bool, detail: bool = False) -> None:
                     card_raw.append(sum(size for _, size in recorder.take()))
                 print(_row("get_customer_overview", cards, card_whole, card_raw))
                 screened = await call("screen_customers", {
-                    "customers": [{"gcr_id": n} for n in range(1, SCREENED + 1)], "segment_id": segment_id,
+                    "customers": [{"gcr_id": n} for n in ordinary], "segment_id": segment_id,
                     "channel": "email"})
                 screen_raw = sum(size for _, size in recorder.take())
                 print(_row(f"screen_customers ({SCREENED})", [_text_bytes(screened)], [_whole_bytes(screened)],

@@ -112,4 +112,13 @@ async def tool_results(private_sandbox: SandboxThread, tmp_path_factory: pytest.
     results |= await _results(server, state, {"screening_redacted": ("screen_customers", {
         "customers": [{"email": samples["vip"].email}, {"gcr_id": samples["lapsed"].gcr_id}],
         "segment_id": segment_id, "channel": "sms"})}, redact_pii=True)
+    hostile = [s for s in server.samples if s.hostile]
+    results |= await _results(server, state, {
+        **{f"hostile_card_{s.label}": ("get_customer_overview", {"gcr_id": s.gcr_id}) for s in hostile},
+        "hostile_screening": ("screen_customers", {"customers": [{"gcr_id": s.gcr_id} for s in hostile],
+                                                   "segment_id": segment_id, "channel": "email"})})
+    results |= await _results(server, state, {
+        "card_omitted": ("get_customer_overview", {"gcr_id": hostile[0].gcr_id}),
+        "screening_omitted": ("screen_customers", {"customers": [{"gcr_id": s.gcr_id} for s in hostile[:3]],
+                                                   "segment_id": segment_id, "channel": "email"})}, untrusted="omit")
     return results

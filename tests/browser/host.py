@@ -76,11 +76,18 @@ def rgb(color: str) -> tuple[int, ...]:
 
 
 def watch(page: Any) -> tuple[list[str], list[str]]:
-    """The console errors (CSP violations included) and the network requests of a page, as they happen."""
+    """The console errors (CSP violations included), any dialog a script opened, and the network requests of a page,
+    as they happen."""
     errors: list[str] = []
     requests: list[str] = []
+
+    async def dialog(opened: Any) -> None:
+        errors.append(f"a script opened a dialog: {opened.message!r}")
+        await opened.dismiss()
+
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", dialog)
     page.on("request", lambda r: requests.append(r.url))
     return errors, requests
 

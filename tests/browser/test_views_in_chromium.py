@@ -3,6 +3,7 @@ and the screening table (screen_customers). One module, so the session starts ch
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from cases import CARD_LABELS, SCREENED
 from host import HOST_VARIABLES, HostedView, open_view, rgb, watch
 
+from cdp_mcp.sandbox.options import SAMPLE_SPECS
 from cdp_mcp.views import CARD_URI, SCREENING_URI, document, standalone
 
 pytestmark = pytest.mark.anyio
@@ -289,5 +291,111 @@ async def test_the_table_fits_a_narrow_pane(browser: Any, tool_results: dict[str
         assert await view.locator(f"tr[data-index='{row['index']}'] .row-error").inner_text() == row["error"]
     assert await scroller.get_attribute("tabindex") == "0" and await scroller.get_attribute("role") == "region"
     await hosted.screenshot(screenshots / "table-dark-narrow.png")
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+HOSTILE_SPECS = [spec for spec in SAMPLE_SPECS if spec.sample.hostile]
+MARKUP_FIRST = sorted(HOSTILE_SPECS, key=lambda spec: spec.sample.label != "hostile_html")
+RAW = [text for spec in MARKUP_FIRST for text in (spec.sample.full_name, spec.address or "", spec.activity or "",
+                                                   *(value for _, value in spec.attributes)) if text]
+"""Every attempt as the sandbox stores it, before any sanitizing: what a view must show as text if it ever got it."""
+NARROW = 380
+ACTIVE = "[onerror], [onload], [onmouseover], img, iframe, object, embed, a[href], svg image, svg a"
+
+
+def raw(i: int) -> str:
+    return RAW[i % len(RAW)]
+
+
+def tainted_card(call: dict[str, Any]) -> dict[str, Any]:
+    """The card with an attempt, unsanitized, in every text it shows: name, tier, city, segments, affinity charts and
+    labels, recommendation codes and names, an unavailable reason."""
+    card = copy.deepcopy(call)
+    data = card["result"]["structuredContent"]
+    data["who"] |= {"name": raw(0), "tier": raw(1), "city": raw(2)}
+    data["segments"]["top"] = {raw(3 + i): raw(4 + i) for i in range(0, 8, 2)}
+    data["affinities"] = {raw(11): {raw(12): 90, raw(13): 40}, raw(14): {raw(15): 70}}
+    data["recommendations"] = {raw(16 + i): {"name": raw(17 + i), "price": 9.5} for i in range(0, 6, 2)}
+    data["unavailable"] = {"consent": raw(22)}
+    del data["consent"]
+    return card
+
+
+def tainted_table(call: dict[str, Any]) -> dict[str, Any]:
+    """The screening with an attempt, unsanitized, in every row's name, in the identifiers echoed and in an error."""
+    table = copy.deepcopy(call)
+    data = table["result"]["structuredContent"]
+    for i, row in enumerate(data["rows"]):
+        row |= {"name": raw(i), "customer": {"email": raw(i + 7)}}
+    data["rows"][0]["error"] = raw(3)
+    data["segment_name"] = raw(5)
+    return table
+
+
+async def inert_at_380(hosted: HostedView, screenshot: Path) -> None:
+    """Nothing ran, nothing was requested, nothing active was made, and nothing sticks out of a 380 px pane."""
+    view = hosted.frame
+    assert await view.locator(ACTIVE).count() == 0
+    assert await view.locator("html").evaluate("e => e.scrollWidth - e.clientWidth") <= 0
+    await hosted.screenshot(screenshot)
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+@pytest.mark.parametrize("label", [spec.sample.label for spec in HOSTILE_SPECS])
+async def test_the_card_shows_a_hostile_customer_as_inert_text(browser: Any, tool_results: dict[str, Any],
+                                                               screenshots: Path, label: str) -> None:
+    call = tool_results[f"hostile_card_{label}"]
+    name = call["result"]["structuredContent"]["who"]["name"]
+    hosted = await card(browser, call, width=NARROW)
+    assert await hosted.frame.locator("h1#name").inner_text() == name
+    written = await hosted.frame.locator("[data-origin=customer]").all_text_contents()  # as the result's _meta says
+    assert written == [name, call["result"]["structuredContent"]["who"]["city"]]
+    await inert_at_380(hosted, screenshots / f"card-{label}-380.png")
+
+
+async def test_the_card_shows_unsanitized_attempts_as_literal_text(browser: Any, tool_results: dict[str, Any],
+                                                                   screenshots: Path) -> None:
+    """Were the sanitizer bypassed, the view still puts every value in the page as text: defence in depth."""
+    call = tainted_card(tool_results["hostile_card_hostile_html"])
+    hosted = await card(browser, call, width=NARROW)
+    view = hosted.frame
+    assert await view.locator("h1#name").text_content() == raw(0)
+    assert [await c.text_content() for c in await view.locator("[data-segment]").all()] == \
+        [raw(4 + i) for i in range(0, 8, 2)]
+    assert raw(22) in (await view.locator("[data-unavailable=consent]").text_content() or "")
+    for i in range(0, 6, 2):
+        assert raw(17 + i) in (await view.locator(f"[data-product='{raw(16 + i)}']").text_content() or "")
+    await inert_at_380(hosted, screenshots / "card-unsanitized-380.png")
+
+
+async def test_the_table_shows_hostile_and_unsanitized_names_as_inert_text(browser: Any, tool_results: dict[str, Any],
+                                                                           screenshots: Path) -> None:
+    call = tool_results["hostile_screening"]
+    rows = call["result"]["structuredContent"]["rows"]
+    hosted = await table(browser, call, width=NARROW)
+    for row in rows:
+        cell = hosted.frame.locator(f"tbody tr[data-index='{row['index']}'] td.who")
+        assert (await cell.text_content() or "").startswith(row["name"])
+        assert await cell.locator("[data-origin=customer]").text_content() == row["name"]
+    await inert_at_380(hosted, screenshots / "table-hostile-380.png")
+    tainted = tainted_table(call)
+    hosted = await table(browser, tainted, width=NARROW)
+    for row in tainted["result"]["structuredContent"]["rows"]:
+        cell = hosted.frame.locator(f"tbody tr[data-index='{row['index']}'] td.who")
+        assert (await cell.text_content() or "").startswith(row["name"])
+    await inert_at_380(hosted, screenshots / "table-unsanitized-380.png")
+
+
+async def test_withheld_names_say_so(browser: Any, tool_results: dict[str, Any]) -> None:
+    """Under CDP_UNTRUSTED=omit the card and the table say the name was withheld, not that there is none."""
+    hosted = await card(browser, tool_results["card_omitted"], width=NARROW)
+    assert await hosted.frame.locator("h1#name").inner_text() == "Name withheld"
+    hosted.assert_clean()
+    await hosted.page.close()
+    hosted = await table(browser, tool_results["screening_omitted"], width=NARROW)
+    marks = await hosted.frame.locator("td.who .withheld").all_inner_texts()
+    assert marks == ["name withheld"] * 3
     hosted.assert_clean()
     await hosted.page.close()

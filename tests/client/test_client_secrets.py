@@ -16,6 +16,7 @@ import pytest
 from cdp_mcp.catalog import RESOURCES, resource
 from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.errors import AmbiguousCustomerError, AuthenticationError, CdpError, UpstreamUnavailableError
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from tests.client.rig import OpenRig
 from tests.faults import Fault, FaultInjector
 
@@ -31,7 +32,7 @@ async def test_secrets_never_leave(start_sandbox_server: Any, open_rig: OpenRig,
     caplog.set_level(logging.DEBUG)
     for name in ("httpx2", "httpcore2", "cdp_mcp"):
         caplog.set_level(logging.DEBUG, logger=name)
-    server = start_sandbox_server(tenant_hash=TENANT, oauth_key_secret=OAUTH, customers=10)
+    server = start_sandbox_server(tenant_hash=TENANT, oauth_key_secret=OAUTH, customers=MIN_CUSTOMERS)
     errors: list[CdpError] = []
     tokens: set[str] = set()
     urls: list[str] = []

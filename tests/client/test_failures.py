@@ -27,12 +27,12 @@ from cdp_mcp.errors import (
     TokenRejectedError,
     UpstreamResponseError,
 )
-from cdp_mcp.sandbox.contract import ERROR_STATUS, ErrorCode, SandboxError, error_body
+from cdp_mcp.sandbox.contract import ERROR_STATUS, MIN_CUSTOMERS, ErrorCode, SandboxError, error_body
 from tests.client.rig import ClientRig, FixedToken, OpenRig, settings_for
 
 pytestmark = pytest.mark.anyio
 
-SMALL = {"customers": 10}  # private sandboxes seed only the well-known customers
+SMALL = {"customers": MIN_CUSTOMERS}  # private sandboxes seed only the well-known customers
 
 
 def count_requests(rig: ClientRig) -> Counter[str]:

@@ -298,7 +298,7 @@ def test_a_meaning_without_other_spellings_is_read_by_its_declared_one() -> None
     absent (not an error)."""
 
     class Points(wire.WireModel):
-        pointsBalance: Annotated[int, wire.doc("points_balance")]  # noqa: N815 - the vendor's spelling
+        pointsBalance: Annotated[int, wire.doc(wire.SYSTEM, "points_balance")]  # noqa: N815 - the vendor's spelling
 
     assert "points_balance" not in SYNONYMS
     assert Item({"pointsBalance": 120}, declared=Points).integer("points_balance") == 120

@@ -19,6 +19,7 @@ from cdp_mcp.commands.common import load_settings
 from cdp_mcp.commands.demo import json_lines
 from cdp_mcp.commands.doctor import Report
 from cdp_mcp.sandbox import SampleCustomer
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.tools.registry import all_specs
 from tests.helpers import free_port
@@ -118,7 +119,7 @@ def test_doctor_fails_with_a_fix_when_the_api_is_unreachable(cdp_env: dict[str, 
 def test_doctor_checks_a_separate_token_url_too(cdp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str],
                                                start_sandbox_server: Callable[..., SandboxThread]) -> None:
-    server = start_sandbox_server(customers=10)
+    server = start_sandbox_server(customers=MIN_CUSTOMERS)
     port = free_port()
     monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
     monkeypatch.setenv("CDP_TOKEN_API_URL", f"http://127.0.0.1:{port}/rcdpapi")
@@ -136,7 +137,7 @@ def test_doctor_says_what_it_found_and_never_guesses_a_secret_length(
     start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path,
 ) -> None:
     oauth = "0123456789abcdef" * 2  # 32 characters: a working secret the vendor documents no length for
-    server = start_sandbox_server(oauth_key_secret=oauth, customers=10)
+    server = start_sandbox_server(oauth_key_secret=oauth, customers=MIN_CUSTOMERS)
     monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
     monkeypatch.setenv("CDP_TENANT_HASH", server.tenant_hash)
     monkeypatch.setenv("CDP_OAUTH_KEY_SECRET", oauth)
@@ -166,7 +167,7 @@ def test_doctor_blames_the_tenant_hash_when_the_api_says_the_tenant_is_unknown(
     start_sandbox_server: Callable[..., SandboxThread], tmp_path: Path, oauth: bool,
 ) -> None:
     secret = "0123456789abcdef"
-    server = start_sandbox_server(customers=10, **({"oauth_key_secret": secret} if oauth else {}))
+    server = start_sandbox_server(customers=MIN_CUSTOMERS, **({"oauth_key_secret": secret} if oauth else {}))
     monkeypatch.setenv("CDP_B2B_API_URL", server.base_url)
     monkeypatch.setenv("CDP_TENANT_HASH", "wrong0tenant0hash000000000000001")
     monkeypatch.setenv("CDP_STATE_DIR", str(tmp_path))
@@ -210,7 +211,8 @@ def test_a_busy_port_is_one_line_and_exit_code_1(command: str, cdp_env: dict[str
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        args = ["serve", "--transport", "http"] if command == "serve" else ["sandbox", "--customers", "10"]
+        args = ["serve", "--transport", "http"] if command == "serve" \
+            else ["sandbox", "--customers", str(MIN_CUSTOMERS)]
         assert main([*args, "--port", str(port)]) == 1
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if not line.startswith("  hint:")]

@@ -40,7 +40,9 @@ def _identifiers() -> set[str]:
     for sample in sample_customers():
         found |= {v for v in (sample.email, sample.mobile, sample.customer_code) if v}
         if sample.gcr_id is not None:  # the household's description is not a name
-            found |= {sample.full_name, *(part for part in sample.full_name.split() if len(part) >= 3)}
+            found.add(sample.full_name)
+        if sample.gcr_id is not None and not sample.hostile:  # a hostile sample's name is a sentence of common words
+            found |= {part for part in sample.full_name.split() if len(part) >= 3}
     return found
 
 

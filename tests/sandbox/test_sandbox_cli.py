@@ -16,6 +16,7 @@ from cdp_mcp.catalog import TOKEN_CREATE_PATH, Header, resource
 from cdp_mcp.cli import build_parser
 from cdp_mcp.commands.sandbox import options_from
 from cdp_mcp.sandbox import SandboxOptions
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 
 pytestmark = pytest.mark.anyio
 
@@ -80,8 +81,8 @@ def test_cli_refuses_to_replace_a_foreign_db_file(tmp_path: Path) -> None:
     (["--port", "70000"], "cannot listen on 127.0.0.1:70000"),
 ])
 def test_cli_refuses_unusable_options_without_echoing_them(arguments: list[str], message: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "cdp_mcp", "sandbox", "--json", "--customers", "10", *arguments],
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run([sys.executable, "-m", "cdp_mcp", "sandbox", "--json", "--customers", str(MIN_CUSTOMERS),
+                             *arguments], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode != 0 and result.stdout == ""
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "my secret" not in result.stderr  # a secret given on the command line is not echoed back

@@ -172,7 +172,7 @@ CASES: dict[ErrorCode, Case] = {
 @pytest.fixture(scope="module")
 def walk_server() -> Iterator[SandboxThread]:
     """One small tenant with OAuth on and a low daily limit, for every case (reset before each)."""
-    options = SandboxOptions(customers=10, oauth_key_secret=SECRET, token_daily_limit=LIMIT)
+    options = SandboxOptions(customers=contract.MIN_CUSTOMERS, oauth_key_secret=SECRET, token_daily_limit=LIMIT)
     server = SandboxThread(options, clock=ManualClock()).start()
     try:
         yield server

@@ -12,6 +12,7 @@ import uvicorn
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header, resource
 from cdp_mcp.clock import ManualClock
 from cdp_mcp.sandbox import SandboxOptions, open_sandbox
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import bind_socket, serve_sandbox
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +23,7 @@ SECRET = "0123456789abcdef"
 async def test_debug_logs_and_access_log_carry_no_credentials(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     sock = bind_socket("127.0.0.1", 0)
-    options = SandboxOptions(customers=10, oauth_key_secret=SECRET)
+    options = SandboxOptions(customers=MIN_CUSTOMERS, oauth_key_secret=SECRET)
     leaked: list[str] = []
     async with open_sandbox(options, clock=ManualClock()) as sandbox, anyio.create_task_group() as tg:
         started = anyio.Event()

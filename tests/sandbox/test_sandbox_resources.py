@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from cdp_mcp.catalog import RESOURCES, Envelope, Paging
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.seed_data import CHANNELS
 from cdp_mcp.wire import wire_model
 
@@ -297,7 +298,7 @@ async def test_every_sample_answers_every_resource_in_the_published_shape(api: A
 
 
 async def test_context_path_is_configurable(start_sandbox_server, api_factory) -> None:
-    server = start_sandbox_server(context_path="custom/", customers=10)
+    server = start_sandbox_server(context_path="custom/", customers=MIN_CUSTOMERS)
     assert server.base_url.endswith(f":{server.port}/custom")
     api = api_factory(server)
     token = await api.token(["basic"])

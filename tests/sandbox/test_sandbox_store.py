@@ -14,7 +14,7 @@ import pytest
 
 from cdp_mcp.clock import ManualClock
 from cdp_mcp.sandbox import SandboxOptions, contract, open_sandbox
-from cdp_mcp.sandbox.contract import ErrorCode
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS, ErrorCode
 from cdp_mcp.sandbox.generator import Customer, OwnData
 from cdp_mcp.sandbox.schema import SCHEMA
 from cdp_mcp.sandbox.seed import seed_database
@@ -154,10 +154,10 @@ async def test_building_a_template_prunes_those_of_older_generators(tmp_path: Pa
     cache.mkdir(parents=True)
     stale = cache / "0000oldcode0-s7-n1000.sqlite"
     stale.write_bytes(b"a template of an older generator")
-    store = await anyio.to_thread.run_sync(lambda: Store.open(seed=7, customers=10))
+    store = await anyio.to_thread.run_sync(lambda: Store.open(seed=7, customers=MIN_CUSTOMERS))
     store.close()
     assert not stale.exists()
-    assert [p.name for p in cache.glob("*.sqlite")] == [template_path(7, 10).name]
+    assert [p.name for p in cache.glob("*.sqlite")] == [template_path(7, MIN_CUSTOMERS).name]
 
 
 def _seeded(seed: int, customers: int, own: dict[str, OwnData]) -> sqlite3.Connection:

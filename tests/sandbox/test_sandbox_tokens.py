@@ -10,6 +10,7 @@ import pytest
 
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, TOKEN_UPDATE_PATH, Header, resource
 from cdp_mcp.clock import ManualClock
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 
 if TYPE_CHECKING:
     from tests.sandbox.conftest import Api
@@ -64,7 +65,7 @@ async def test_token_expires_on_the_clock_without_sleeping(api: Api) -> None:
 
 
 async def test_validity_unit_seconds(start_sandbox_server, api_factory) -> None:
-    server = start_sandbox_server(validity_unit="seconds", customers=10)
+    server = start_sandbox_server(validity_unit="seconds", customers=MIN_CUSTOMERS)
     api = api_factory(server)
     response = await api.create(["basic"], validity=30)
     assert response.json()["data"]["validityUnit"] == "seconds"
@@ -107,7 +108,7 @@ async def test_update_refuses_dead_and_unknown_tokens(api: Api) -> None:
 
 
 async def test_daily_creation_limit_refuses_create_but_not_update(start_sandbox_server, api_factory) -> None:
-    server = start_sandbox_server(token_daily_limit=2, customers=10)
+    server = start_sandbox_server(token_daily_limit=2, customers=MIN_CUSTOMERS)
     api = api_factory(server)
     first = await api.token(["basic"])
     await api.token(["basic"])
@@ -152,7 +153,7 @@ async def test_access_token_required_and_known(api: Api) -> None:
 
 async def test_oauth_secret_guards_token_calls(start_sandbox_server, api_factory) -> None:
     secret = "0123456789abcdef"
-    server = start_sandbox_server(oauth_key_secret=secret, customers=10)
+    server = start_sandbox_server(oauth_key_secret=secret, customers=MIN_CUSTOMERS)
     api = api_factory(server)
     _assert_error(await api.create(["basic"]), 403, "OAUTH_SECRET_INVALID")
     wrong = await api.create(["basic"], headers={**api.tenant, Header.OAUTH_KEY_SECRET: "f" * 16})
@@ -203,7 +204,7 @@ async def test_live_tokens_counts_only_unexpired_ones(api: Api) -> None:
 
 async def test_concurrent_creations_cannot_overrun_the_daily_limit(start_sandbox_server, api_factory) -> None:
     limit = 7
-    server = start_sandbox_server(token_daily_limit=limit, customers=10)
+    server = start_sandbox_server(token_daily_limit=limit, customers=MIN_CUSTOMERS)
     api = api_factory(server)
     statuses: list[int] = []
     tokens: list[str] = []

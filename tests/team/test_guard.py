@@ -18,6 +18,7 @@ from mcp import Client, MCPError
 
 from cdp_mcp.backend import Backend
 from cdp_mcp.errors import ConfigurationError
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
 from tests.helpers import RedisProcess
@@ -135,7 +136,7 @@ async def test_the_rate_limit_fails_closed_while_redis_is_down_and_recovers_when
     redis = RedisProcess(tmp_path).start()
     try:
         settings = Settings(state_dir=tmp_path, audit_log=str(tmp_path / "audit.jsonl"), mcp_rate_limit=100,
-                            redis_url=redis.url, sandbox_customers=10)
+                            redis_url=redis.url, sandbox_customers=MIN_CUSTOMERS)
         async with Client(build_server(settings)) as client:
             assert not (await client.call_tool("get_customer_profile", {"gcr_id": 1})).is_error
             redis.stop()

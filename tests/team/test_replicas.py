@@ -16,6 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from cdp_mcp.backend import open_backend
 from cdp_mcp.clock import SystemClock
 from cdp_mcp.sandbox import SandboxOptions
+from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.settings import Settings
 from tests.broker.test_redis_store import RedisServer, redis_server
@@ -84,7 +85,8 @@ async def test_replicas_without_one_cursor_key_are_warned_at_start(tmp_path: Pat
     redis = f"redis://127.0.0.1:{free_port()}/0"  # never reached: opening the backend connects to nothing
     for cursor_key, warned in ((None, True), ("replicas-share-this-cursor-key", False)):
         caplog.clear()
-        settings = Settings(state_dir=tmp_path, sandbox_customers=10, redis_url=redis, mcp_cursor_key=cursor_key)
+        settings = Settings(state_dir=tmp_path, sandbox_customers=MIN_CUSTOMERS, redis_url=redis,
+                            mcp_cursor_key=cursor_key)
         async with open_backend(settings, keep_alive=False):
             pass
         assert any("CDP_MCP_CURSOR_KEY" in r.getMessage() and r.levelname == "WARNING"

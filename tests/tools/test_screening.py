@@ -21,7 +21,7 @@ def truth(server: SandboxThread, gcr_id: int, segment_id: str) -> tuple[bool, bo
 
 async def test_rows_match_the_store_and_errors_stay_in_their_row(connect: Connect,
                                                                  sandbox_server: SandboxThread) -> None:
-    samples = [s for s in sandbox_server.samples if s.gcr_id is not None]
+    samples = [s for s in sandbox_server.samples if s.gcr_id is not None and not s.hostile]
     segment_id, segment_name = sandbox_server.sandbox.store.query(
         "SELECT s.segment_id, s.name FROM segments s JOIN segment_members m ON m.segment_id = s.segment_id "
         "WHERE m.gcr_id = ?", (samples[0].gcr_id,))[0]

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
+from cdp_mcp import wire
 from cdp_mcp.client.resources.activity import USER_ACTIVITY, ActivityEvent
 from cdp_mcp.tools.kinds import LeftOut, ListTool
-from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, currency_of
+from cdp_mcp.tools.origins import OURS, wired
+from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, Withholds, currency_of
 from cdp_mcp.tools.shaping import clean, lower, money
 
 __all__ = ["GET_CUSTOMER_ACTIVITY", "Activities", "ActivityItem", "Event", "activity_item"]
 
 
 class Event(OutputModel):
-    date: str
-    event: str | None = None
-    channel: str | None = None
+    date: Annotated[str, wired(wire.ActivityDay, "date")]
+    event: Annotated[str | None, wired(wire.ActivityItem, "description", "type")] = None
+    channel: Annotated[str | None, wired(wire.ActivityItem, "channel")] = None
     amount: Number | None = None
 
 
 class ActivityItem(Event):
-    currency: str | None = None
+    currency: Annotated[str | None, OURS] = None
 
 
-class Activities(Listing, Priced):
+class Activities(Listing, Priced, Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"amount"})
     events: list[Event]
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.resources.affinity import AFFINITY, Affinity, AffinityChart
 from cdp_mcp.tools.kinds import LeftOut, SingleTool
+from cdp_mcp.tools.origins import wired
 from cdp_mcp.tools.outputs import Number, OutputModel, Result, unique
 from cdp_mcp.tools.shaping import clean, distinct
 
@@ -15,15 +19,16 @@ __all__ = ["GET_CUSTOMER_AFFINITY", "AffinityOut", "AffinityTop", "affinity", "a
 class AffinityTop(OutputModel):
     """One affinity chart, shaped: its top labels with their scores and how many labels it has."""
 
-    title: str | None = None
-    measure: str | None = None
+    title: Annotated[str | None, wired(wire.Chart, "title")] = None
+    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = None
     top: dict[str, float]
     total: int
 
 
 class AffinityOut(Result):
-    measure: str | None = None
-    measures: dict[str, str] | None = Field(None, description="Chart -> measure, when they differ")
+    measure: Annotated[str | None, wired(wire.Chart, "ylabel")] = None
+    measures: Annotated[dict[str, str] | None, wired(wire.Chart, "ylabel")] = Field(
+        None, description="Chart -> measure, when they differ")
     charts: dict[str, dict[str, Number]] = Field(description="Chart -> label -> score")
     not_shown: dict[str, int] | None = Field(None, description="Chart -> labels beyond the limit")
 

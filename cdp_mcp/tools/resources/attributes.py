@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.resources.attributes import USER_ATTRIBUTES, Attribute
 from cdp_mcp.tools.kinds import LeftOut, ListTool
-from cdp_mcp.tools.outputs import Listing, OutputModel, unique
+from cdp_mcp.tools.origins import wired
+from cdp_mcp.tools.outputs import Listing, OutputModel, Withholds, unique
 from cdp_mcp.tools.shaping import clean
 
 __all__ = ["GET_CUSTOMER_ATTRIBUTES", "AttributeItem", "Attributes", "attribute_item"]
 
 
 class AttributeItem(OutputModel):
-    name: str
-    value: str | int | float | bool | None = None
+    name: Annotated[str, wired(wire.Attribute, "attr_name")]
+    value: Annotated[str | int | float | bool | None, wired(wire.Attribute, "value")] = None
 
 
-class Attributes(Listing):
-    attributes: dict[str, str | int | float | bool | None] = Field(description="By attribute name")
+class Attributes(Listing, Withholds):
+    attributes: Annotated[dict[str, str | int | float | bool | None], wired(wire.Attribute, "value")] = Field(
+        description="By attribute name")
 
     @classmethod
     def publish(cls, rows: list[Any]) -> Any:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.resources.campaigns import CAMPAIGNS, SEARCH_CAMPAIGNS, Campaign
 from cdp_mcp.tools.kinds import Argument, LeftOut, ListTool
+from cdp_mcp.tools.origins import wired
 from cdp_mcp.tools.outputs import Listing, OutputModel
 from cdp_mcp.tools.shaping import clean, iso, lower
 
@@ -22,22 +26,22 @@ __all__ = [
 
 
 class CampaignMatch(OutputModel):
-    name: str | None = None
-    channel: str | None = None
-    sent: str | None = None
+    name: Annotated[str | None, wired(wire.Campaign, "name")] = None
+    channel: Annotated[str | None, wired(wire.Campaign, "channel")] = None
+    sent: Annotated[str | None, wired(wire.Campaign, "sent")] = None
     opened: bool | None = None
     clicked: bool | None = None
 
 
 class CampaignInfo(CampaignMatch):
-    status: str | None = None
-    segment_id: str | None = None
-    start_date: str | None = None
-    end_date: str | None = None
+    status: Annotated[str | None, wired(wire.Campaign, "status")] = None
+    segment_id: Annotated[str | None, wired(wire.Campaign, "segment_id")] = None
+    start_date: Annotated[str | None, wired(wire.Campaign, "start")] = None
+    end_date: Annotated[str | None, wired(wire.Campaign, "end")] = None
 
 
 class CampaignItem(CampaignInfo):
-    id: str
+    id: Annotated[str, wired(wire.Campaign, "id", "name")]
 
 
 class Campaigns(Listing):

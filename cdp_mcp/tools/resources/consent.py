@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from cdp_mcp import wire
 from cdp_mcp.client.resources.consent import OPT_IN, Consents
 from cdp_mcp.tools.kinds import LeftOut, SingleTool
+from cdp_mcp.tools.origins import wired
 from cdp_mcp.tools.outputs import Result, unique
 from cdp_mcp.tools.shaping import clean
 
@@ -11,9 +15,9 @@ __all__ = ["GET_MARKETING_CONSENT", "ConsentOut", "consents"]
 
 
 class ConsentOut(Result):
-    contactable_on: list[str]
-    not_contactable_on: list[str]
-    categories: dict[str, list[str]] | None = None
+    contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")]
+    not_contactable_on: Annotated[list[str], wired(wire.OptInData, "name", "channel")]
+    categories: Annotated[dict[str, list[str]] | None, wired(wire.Consent)] = None
 
 
 def consents(c: Consents, gcr_id: int | None) -> ConsentOut:

@@ -3,41 +3,48 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.resources.profile import BASIC, Profile
 from cdp_mcp.tools.kinds import LeftOut, SingleTool
-from cdp_mcp.tools.outputs import Number, Priced, Result, currency_of
+from cdp_mcp.tools.origins import further, wired
+from cdp_mcp.tools.outputs import Number, Priced, Result, Withholds, currency_of
 from cdp_mcp.tools.shaping import clean, distinct, iso, money
 
 __all__ = ["GET_CUSTOMER_PROFILE", "CustomerProfile", "full_name", "profile"]
 
 
-class CustomerProfile(Result, Priced):
+def _basic(*meanings: str) -> Any:
+    return wired(wire.BasicData, *meanings)
+
+
+class CustomerProfile(Result, Priced, Withholds):
     amount_keys: ClassVar[frozenset[str]] = frozenset({"total_sales", "average_basket"})
 
-    customer_id: str | None = Field(None, description="The tenant's id, when not the gcr_id")
-    name: str | None = None
-    gender: str | None = None
+    customer_id: Annotated[str | None, _basic("customer_id")] = Field(
+        None, description="The tenant's id, when not the gcr_id")
+    name: Annotated[str | None, _basic("full_name", "salutation")] = None
+    gender: Annotated[str | None, _basic("gender")] = None
     age: int | None = None
-    birth_date: str | None = None
-    tier: str | None = None
-    status_color: str | None = None
-    city: str | None = None
-    state: str | None = None
-    address: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    customer_code: str | None = None
+    birth_date: Annotated[str | None, _basic("birth_date")] = None
+    tier: Annotated[str | None, _basic("membership_tier")] = None
+    status_color: Annotated[str | None, _basic("status_color")] = None
+    city: Annotated[str | None, _basic("city")] = None
+    state: Annotated[str | None, _basic("state")] = None
+    address: Annotated[str | None, _basic("address")] = None
+    email: Annotated[str | None, _basic("email")] = None
+    mobile: Annotated[str | None, _basic("mobile")] = None
+    customer_code: Annotated[str | None, _basic("customer_code")] = None
     total_sales: Number | None = None
     orders: int | None = None
     average_basket: Number | None = None
     visits: int | None = None
     web_sessions: int | None = None
     days_since_last_purchase: int | None = None
-    more: dict[str, str | int | float | bool] | None = None
+    more: Annotated[dict[str, str | int | float | bool] | None, further(wire.BasicData)] = None
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

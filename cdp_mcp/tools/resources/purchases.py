@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.resources.purchases import PRODUCT_PURCHASED, Purchase
 from cdp_mcp.tools.kinds import LeftOut, ListTool
+from cdp_mcp.tools.origins import OURS, wired
 from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, currency_of
 from cdp_mcp.tools.shaping import clean, iso, money
 
@@ -15,24 +17,24 @@ __all__ = ["LIST_PURCHASED_PRODUCTS", "Order", "OrderLine", "PurchaseItem", "Pur
 
 
 class OrderLine(OutputModel):
-    name: str | None = None
-    category: str | None = None
+    name: Annotated[str | None, wired(wire.Purchase, "name")] = None
+    category: Annotated[str | None, wired(wire.Purchase, "category")] = None
     quantity: int | None = Field(None, description="Absent when 1")
     amount: Number | None = None
 
 
 class Order(OutputModel):
-    date: str | None = None
+    date: Annotated[str | None, wired(wire.Purchase, "date")] = None
     products: dict[str, OrderLine] = Field(description="By product code")
 
 
 class PurchaseItem(OrderLine):
     """One upstream purchase line, before lines are grouped into their orders."""
 
-    order_id: str | None = None
-    date: str | None = None
-    product_code: str | None = None
-    currency: str | None = None
+    order_id: Annotated[str | None, wired(wire.Purchase, "id", "order_ref")] = None
+    date: Annotated[str | None, wired(wire.Purchase, "date")] = None
+    product_code: Annotated[str | None, wired(wire.Purchase, "product_code")] = None
+    currency: Annotated[str | None, OURS] = None
 
 
 def _orders(rows: list[PurchaseItem]) -> dict[str, Any]:

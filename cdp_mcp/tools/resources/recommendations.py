@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.models import Listed
 from cdp_mcp.client.resources import recommendations as domain
 from cdp_mcp.client.resources.recommendations import RECOMMENDED_PRODUCTS, RecommendedProduct
 from cdp_mcp.tools.kinds import LeftOut, ListTool
+from cdp_mcp.tools.origins import OURS, wired
 from cdp_mcp.tools.outputs import Listing, Number, OutputModel, Priced, currency_of
 from cdp_mcp.tools.shaping import clean, money
 
@@ -17,13 +19,14 @@ __all__ = ["GET_PRODUCT_RECOMMENDATIONS", "Product", "Recommendation", "Recommen
 
 
 class Product(OutputModel):
-    name: str | None = None
+    name: Annotated[str | None, wired(wire.Product, "name")] = None
     price: Number | None = None
 
 
 class Recommendation(Product):
-    code: str | None = Field(None, description="Product code, or the product's key when it has none")
-    currency: str | None = None
+    code: Annotated[str | None, wired(wire.Product, "code", "key", "name")] = Field(
+        None, description="Product code, or the product's key when it has none")
+    currency: Annotated[str | None, OURS] = None
 
 
 class Recommendations(Listing, Priced):
@@ -31,7 +34,7 @@ class Recommendations(Listing, Priced):
     rows_key: ClassVar[str] = "code"
 
     products: dict[str, Product] = Field(description="By product code")
-    source: str | None = None
+    source: Annotated[str | None, wired(wire.RecommendedProductsData, "source")] = None
 
 
 def recommendation(r: RecommendedProduct) -> Recommendation:

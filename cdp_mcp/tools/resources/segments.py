@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
+from cdp_mcp import wire
 from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS, Membership, Segment
 from cdp_mcp.tools.kinds import Argument, LeftOut, ListTool, SingleTool
+from cdp_mcp.tools.origins import wired
 from cdp_mcp.tools.outputs import Listing, OutputModel, Result
 from cdp_mcp.tools.shaping import clean, distinct, iso
 
@@ -24,19 +28,19 @@ __all__ = [
 
 
 class SegmentInfo(OutputModel):
-    name: str | None = None
-    category: str | None = None
-    joined: str | None = None
-    description: str | None = None
+    name: Annotated[str | None, wired(wire.Segment, "name")] = None
+    category: Annotated[str | None, wired(wire.Segment, "category")] = None
+    joined: Annotated[str | None, wired(wire.Segment, "joined")] = None
+    description: Annotated[str | None, wired(wire.Segment, "description")] = None
 
 
 class SegmentItem(SegmentInfo):
-    id: str
+    id: Annotated[str, wired(wire.Segment, "id", "name")]
 
 
 class SegmentMatch(OutputModel):
-    name: str | None = None
-    joined: str | None = None
+    name: Annotated[str | None, wired(wire.Segment, "name")] = None
+    joined: Annotated[str | None, wired(wire.Segment, "joined")] = None
 
 
 class Segments(Listing):
