@@ -2,7 +2,7 @@
 
 Each narrow scope grants one area of customer data (`catalog.Area`: each resource names its area in the catalog,
 so a new resource is granted without a line here). Everything else (the scopes a tool needs, the
-`scopes_supported` of the protected resource metadata, the scope an error asks for, the README's scopes table)
+`scopes_supported` of the protected resource metadata, the scope an error asks for, the docs' scopes table)
 is derived from `GRANTS`. `cdp:read` reaches every resource of the four narrow scopes; `cdp:pii` reaches no
 resource but lets results show contact details unredacted.
 
@@ -37,7 +37,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One OAuth scope: the resources it reaches and what it is for (the README's scopes table says it)."""
+    """One OAuth scope: the resources it reaches and what it is for (the docs' scopes table says it)."""
 
     scope: str
     resources: frozenset[str]

@@ -1,16 +1,16 @@
-"""This installation's version, the User-Agent every HTTP client of cdp-mcp sends (API and sign-in alike), and the
-project's namespace on the MCP side: the prefix of its `_meta` keys."""
+"""cdp-mcp's version, the User-Agent every HTTP client of cdp-mcp sends (API and sign-in alike), and the project's
+namespace on the MCP side: the prefix of its `_meta` keys.
+
+`__version__` is the one place the version is written: the build reads it from here (pyproject.toml's dynamic
+version, `[tool.hatch.version]`), so the package's metadata, `cdp-mcp --version`, the server's `serverInfo`, the
+bundle and the User-Agent all say the same, in a checkout as in an installation.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 __all__ = ["UNTRUSTED_META", "USER_AGENT", "VENDOR_PREFIX", "__version__"]
 
-try:
-    __version__ = version("cdp-mcp")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without installation
-    __version__ = "0.0.0"
+__version__ = "0.1.0"
 
 USER_AGENT = f"cdp-mcp/{__version__}"
 

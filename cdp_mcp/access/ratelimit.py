@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from cdp_mcp.errors import RateLimitStoreUnavailableError
 from cdp_mcp.redis_connection import redis_client, redis_location
+from cdp_mcp.settings import DEFAULT_RATE_LIMIT
 
 if TYPE_CHECKING:
     from cdp_mcp.settings import Settings
@@ -32,8 +33,6 @@ __all__ = ["DEFAULT_RATE_LIMIT", "LocalBuckets", "RateLimiter", "RedisBuckets",
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RATE_LIMIT = 120
-"""Tool calls per minute per person when people sign in with OAuth and CDP_MCP_RATE_LIMIT is unset."""
 _WARN_EVERY = 60.0
 
 # KEYS[1] the bucket; ARGV: refill per second, capacity, key lifetime in ms. Returns {allowed, wait seconds}.

@@ -1,16 +1,15 @@
 """The MCP Bundle's `manifest.json` and `pyproject.toml`, written from what this installation serves.
 
 Nothing here is a second copy to keep in step: the version, licence, author, Python requirement, dependencies
-and addresses come from the package metadata (pyproject.toml; read directly in a checkout that is not
-installed), the install dialog's fields from the settings' declarations (title, default, bounds, description,
-variable), the tools and prompts from the server's own specs, so the manifest lists exactly what the server
-offers. Manifest version 0.4 (the latest
+and addresses come from the package metadata (pyproject.toml, and `cdp_mcp/version.py` for the version; read
+directly in a checkout that is not installed), the install dialog's fields from the settings' declarations
+(title, default, bounds, description, variable), the tools and prompts from the server's own specs, so the
+manifest lists exactly what the server offers. Manifest version 0.4 (the latest
 of the modelcontextprotocol/mcpb schemas), server type `uv`: the host installs Python and the dependencies the
 bundled `pyproject.toml` declares, so one bundle serves every platform (pydantic-core and other compiled
 dependencies included). Without an API URL the bundle runs the embedded sandbox; the tenant hash and OAuth key
 secret are `sensitive` (the host keeps them in the OS keychain and masks them).
 """
-
 from __future__ import annotations
 
 import inspect
@@ -28,6 +27,7 @@ from annotated_types import Ge, Gt
 from cdp_mcp.resources_and_prompts import PROMPTS
 from cdp_mcp.settings import Declared, declared, env_name
 from cdp_mcp.tools.registry import all_specs
+from cdp_mcp.version import __version__
 
 __all__ = ["DISTRIBUTION", "ICON", "MANIFEST_SCHEMA", "MANIFEST_VERSION", "Project", "bundle_pyproject", "manifest",
            "project", "project_from_pyproject"]
@@ -67,9 +67,9 @@ class Project:
 
 
 def project_from_pyproject(path: Path) -> Project:
-    """The project as a checkout's pyproject.toml declares it."""
+    """The project as a checkout's pyproject.toml declares it (its version is dynamic: `cdp_mcp/version.py`'s)."""
     declared = tomllib.loads(path.read_text(encoding="utf-8"))["project"]
-    return Project(version=declared["version"], license=declared["license"],
+    return Project(version=declared.get("version", __version__), license=declared["license"],
                    author=", ".join(a["name"] for a in declared["authors"]),
                    requires_python=declared["requires-python"], dependencies=tuple(declared["dependencies"]),
                    urls=dict(declared["urls"]))

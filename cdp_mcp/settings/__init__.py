@@ -9,6 +9,7 @@ from __future__ import annotations
 from cdp_mcp.settings.fields import env_name
 from cdp_mcp.settings.groups import (
     AUDIENCES_PATH,
+    DEFAULT_RATE_LIMIT,
     MCP_PATH,
     LogFormat,
     TokenPolicy,
@@ -23,6 +24,7 @@ __all__ = [
     "ALGORITHMS",
     "AUDIENCES_PATH",
     "DEFAULT_JWKS_MAX_AGE",
+    "DEFAULT_RATE_LIMIT",
     "MCP_PATH",
     "SANDBOX_TENANT_HASH",
     "SETTINGS",

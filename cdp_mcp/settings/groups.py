@@ -21,6 +21,7 @@ from cdp_mcp.settings.urls import url_problem
 
 __all__ = [
     "AUDIENCES_PATH",
+    "DEFAULT_RATE_LIMIT",
     "MCP_PATH",
     "ApiConfig",
     "AuditConfig",
@@ -49,6 +50,8 @@ MCP_PATH = "/mcp"
 AUDIENCES_PATH = "/audiences"
 """Where the HTTP transport takes an audience upload (POST), for screen_audience's `audience_id`."""
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
+DEFAULT_RATE_LIMIT = 120
+"""Tool calls per minute per person when people sign in with OAuth and CDP_MCP_RATE_LIMIT is unset."""
 
 
 def default_state_dir() -> Path:
@@ -58,7 +61,8 @@ def default_state_dir() -> Path:
 
 
 def default_audience_dir() -> Path:
-    """Where a person puts the audience exports screen_audience reads (audience_file): ~/cdp-audiences."""
+    """The folder cdp-audiences in the person's home: where they put the audience exports screen_audience reads
+    (its audience_file)."""
     return Path.home() / "cdp-audiences"
 
 
@@ -71,17 +75,18 @@ class ApiConfig(ConfigGroup):
                     "from your account team; empty: the embedded sandbox (synthetic customers, no credentials)")
     token_api_url: str | None = Field(
         None, description="Base URL of the token endpoints, when your customer success manager gave another one (the "
-                          "full create endpoint is read as its base)")
+                          "full create endpoint is read as its base); default: the B2B API URL")
     tenant_hash: SecretStr | None = Field(
         None, title="Tenant hash", description="The tenant hash, from your account team (required with an API URL)")
     oauth_key_secret: SecretStr | None = Field(
         None, title="OAuth key secret", description="OAuth key secret, only when the tenant enables OAuth for the "
                                                     "B2B APIs")
-    resources: CommaList = Field(None, description="Resources the tenant grants; tools that need others are not "
-                                                   "offered")
+    resources: CommaList = Field(None, description="Resources the tenant grants (default: all); tools that need others "
+                                                   "are not offered")
     currency: str | None = Field(
         None, pattern=r"^[A-Z]{3}$",
-        description="The tenant's ISO 4217 currency, for amounts the API gives as bare numbers (else learnt)")
+        description="The tenant's ISO 4217 currency, for amounts the API gives as bare numbers (default: learnt "
+                    "from responses)")
 
     @field_validator("b2b_api_url", "token_api_url")
     @classmethod
@@ -162,7 +167,8 @@ class StateConfig(ConfigGroup):
     state_dir: Path = Field(default_factory=default_state_dir,
                             description="Token cache, creation ledger, sandbox database, audit trail and its key")
     redis_url: SecretStr | None = Field(
-        None, description="redis:// or rediss:// URL: replicas on several machines share token state there")
+        None, description="redis:// or rediss:// URL: replicas on several machines share token state there (needs "
+                          "the redis extra)")
     redis_key_prefix: str = Field("cdp-mcp", pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
                                   description="Prefix of the Redis keys of the token state")
 
@@ -178,7 +184,7 @@ class StateConfig(ConfigGroup):
 class ServerConfig(ConfigGroup):
     """What the server serves, and the bounds of each call."""
 
-    tools: CommaList = Field(None, description="Allowlist of tool names")
+    tools: CommaList = Field(None, description="Allowlist of tool names (default: all; --tools overrides)")
     call_timeout: float = Field(30.0, gt=0, description="Seconds a tool call may take; then its requests are "
                                                         "cancelled")
     redact_pii: bool = Field(False, title="Redact personal data",
@@ -189,7 +195,8 @@ class ServerConfig(ConfigGroup):
                     "(cleaned of hidden text and markup, and labelled as data) or omit (left out)")
     max_field_chars: int = Field(DEFAULT_MAX_FIELD_CHARS, ge=20, le=1_000_000,
                                  description="Characters of one customer-written value a result carries")
-    mcp_rate_limit: int | None = Field(None, ge=0, description="Tool calls per minute per person (0: off)")
+    mcp_rate_limit: int | None = Field(None, ge=0, description="Tool calls per minute per person (0: off; default: "
+                                                               f"{DEFAULT_RATE_LIMIT} with sign-in, else off)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Level of the log lines "
                                                                                        "on stderr")
     log_format: LogFormat = Field("text", description="Log lines on stderr: text for people, json (one object a "
@@ -215,7 +222,8 @@ class ServerConfig(ConfigGroup):
 class HttpConfig(ConfigGroup):
     """The Streamable HTTP transport with one shared bearer token (sign-in replaces the token: sign_in.py)."""
 
-    mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport")
+    mcp_auth_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport (needed "
+                                                               "off loopback)")
     mcp_allowed_origins: CommaList = Field(None, description="Browser Origins the HTTP transport accepts besides "
                                                              "loopback ones")
     mcp_drain_seconds: float = Field(20.0, ge=0, le=3600, description="On SIGTERM, seconds calls in flight may "
@@ -235,8 +243,10 @@ class MetricsConfig(ConfigGroup):
 class AuditConfig(ConfigGroup):
     """The audit trail of tool calls (on by default with sign-in)."""
 
-    audit_log: str | None = Field(None, description="Audit trail: a file path, - for stderr, off")
-    audit_key: SecretStr | None = Field(None, description="Key of the identifier hashes in audit lines")
+    audit_log: str | None = Field(None, description="Audit trail: a file path, - for stderr, off (default: audit.jsonl "
+                                                    "in the state directory with sign-in, else off)")
+    audit_key: SecretStr | None = Field(None, description="Key of the identifier hashes in audit lines (default: one "
+                                                          "kept in the state directory); give replicas the same one")
 
 
 class SandboxConfig(ConfigGroup):

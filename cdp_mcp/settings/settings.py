@@ -7,7 +7,7 @@ environment names them: `Settings(state_dir=...)` and `Settings.load(tools=[...]
 (then `.env`) fills the rest. Secrets stay `SecretStr`.
 
 `SETTINGS` lists every setting as declared (key, variable, default, description), for everything that describes
-them all: doctor, the bundle manifest, `config`, the README's configuration table test, and `Settings.load()`,
+them all: doctor, the bundle manifest, `config`, the docs' configuration reference, and `Settings.load()`,
 which turns validation failures into one `ConfigurationError` naming each bad variable and how to fix it.
 """
 

@@ -313,8 +313,7 @@ def audience_specs(audience_max: int) -> list[ToolSpec]:
             output=AudienceScreening, handler=screen_audience, customer=False, view=SCREENING_URI,
             optional_note="searchSegments by name",
             summary="an audience of any size (up to `CDP_AUDIENCE_MAX`; `customers`, `audience_file` or "
-                    "`audience_id`): up to 100 rows at once, else a screening run in the background (see "
-                    "[Screening an audience](#screening-an-audience))",
+                    "`audience_id`): up to 100 rows at once, else a screening run in the background",
         ),
         ToolSpec(
             name="get_screening", title="Screening progress and results",

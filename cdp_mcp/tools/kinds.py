@@ -47,7 +47,7 @@ class Argument:
 
 @dataclass(frozen=True, slots=True)
 class LeftOut:
-    """Fields of the resource's answer that the tool's result leaves out on purpose, and why (the README's "Left
+    """Fields of the resource's answer that the tool's result leaves out on purpose, and why (docs/tools.md, "Left
     out on purpose" table, which a test holds to what the API really sends)."""
 
     fields: tuple[str, ...]
@@ -58,13 +58,13 @@ LEFT_OUT_OF_EVERY_RESULT = LeftOut(
     ("status", "message", "customerId", "currentPage", "pageSize", "totalPages", "lastKey"),
     "the envelope and the API's paging: results name the `gcr_id` and page with `total`, `remaining`, "
     "`next_cursor` (`basic` keeps a differing `customerId` as `customer_id`)")
-"""What no result carries, whatever the resource (the first row of the README's "Left out on purpose")."""
+"""What no result carries, whatever the resource (the first row of docs/tools.md's "Left out on purpose")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResourceTool:
     """How one resource is offered as a tool: the resource's reader; the tool's name, title and description (as
-    `tools/list` shows them); what it answers (`summary`, the README's tools table); the fields it leaves out;
+    `tools/list` shows them); what it answers (`summary`, the docs' tools tables); the fields it leaves out;
     and the resources it reads when granted: the gcr lookup that names the customer
     (`upstream.fetch_beside_gcr_id`)."""
 
@@ -76,7 +76,7 @@ class ResourceTool:
     left_out: LeftOut | None = None
     output: type[outputs.Result]
     optional_resources: ClassVar[tuple[str, ...]] = (Scope.GCR_ID,)
-    optional_note: ClassVar[str] = ""  # how the tool uses optional resources besides the gcr lookup (README)
+    optional_note: ClassVar[str] = ""  # how the tool uses optional resources besides the gcr lookup (docs)
 
     def params(self) -> tuple[Param, ...]:
         """The tool's arguments, after the four identifiers every customer tool takes."""

@@ -1,6 +1,6 @@
 """The compact result models every tool returns: their JSON schema is each tool's output schema.
 
-Shaped for a model, not mirrored from upstream, and lean (the README's "Result conventions"): a key per value
+Shaped for a model, not mirrored from upstream, and lean (docs/tools.md, "Result conventions"): a key per value
 in plain words; amounts are plain numbers in the result's `currency`, stated once; dates ISO 8601; things
 with their own id are keyed by it (segments, campaigns, orders, products) and named values by their name
 (attributes, affinity labels, trend months), so no key is repeated where the schema already says what it

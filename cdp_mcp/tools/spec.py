@@ -82,7 +82,7 @@ class ToolSpec:
     """One tool. `resources` must all be granted for it to be registered; `optional_resources` enrich it.
 
     `summary` says in a few words what the tool answers, and `optional_note` how it uses its optional resources
-    (other than the gcr lookup every customer tool makes): the README's tools table is generated from them."""
+    (other than the gcr lookup every customer tool makes): the docs' tools tables are generated from them."""
 
     name: str
     title: str

@@ -11,6 +11,7 @@ import pytest
 
 from cdp_mcp.cli import main
 from cdp_mcp.sandbox import SampleCustomer
+from tests.generated_docs import VIEWS_PAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,10 +55,10 @@ def test_card_reports_errors_like_call(cdp_env: dict[str, str], ambiguous: Sampl
 
 
 def test_the_default_card_file_is_documented_and_kept_out_of_git() -> None:
-    """Run in a checkout, `cdp-mcp card gcr_id=1` writes customer-card-1.html there: the README says where it
+    """Run in a checkout, `cdp-mcp card gcr_id=1` writes customer-card-1.html there: the views page says where it
     lands, and git ignores it (a customer's data must not be committed by accident)."""
-    readme = (ROOT / "README.md").read_text()
-    assert "customer-card-<gcr_id>.html" in readme and "current directory" in readme
+    page = VIEWS_PAGE.read_text(encoding="utf-8")
+    assert "customer-card-<gcr_id>.html" in page and "current directory" in page
     patterns = [line.strip() for line in (ROOT / ".gitignore").read_text().splitlines() if line.strip()]
     assert any(fnmatch("customer-card-1.html", pattern) for pattern in patterns)
     assert any(fnmatch("customer-card-unknown.html", pattern) for pattern in patterns)

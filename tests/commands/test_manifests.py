@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 from cdp_mcp.cli import main
 from cdp_mcp.commands import bundle_manifest
 from cdp_mcp.commands.bundle_manifest import project, project_from_pyproject
+from cdp_mcp.version import __version__
 from tests.helpers import settings_environment_names
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +31,7 @@ def _load(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def version() -> str:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    return __version__  # the one version (pyproject.toml's is dynamic, read from cdp_mcp/version.py)
 
 
 def test_registry_server_json_matches_the_package(version: str) -> None:

@@ -4,7 +4,6 @@ field fails), and the pieces fit each other and the image (labels, names, ports,
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +14,8 @@ import pytest
 from cdp_mcp.draining import STOP_GRACE
 from cdp_mcp.http_app import HEALTH_PATH, METRICS_PATH, READY_PATH
 from cdp_mcp.settings import declared
-from tests.deploy.files import KUBERNETES, ROOT, Containerfile, yaml_documents
+from cdp_mcp.version import __version__
+from tests.deploy.files import KUBERNETES, Containerfile, yaml_documents
 
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 """The oldest Kubernetes minor the manifests are for, and the newest kubernetes-validate 1.37 has schemas of."""
@@ -51,8 +51,7 @@ def test_kustomization_applies_every_manifest_but_the_secret_template() -> None:
     (kustomization,) = yaml_documents(KUBERNETES / "kustomization.yaml")
     assert sorted(kustomization["resources"]) == sorted(p.name for p in MANIFESTS if p != SECRET_TEMPLATE)
     (image,) = kustomization["images"]
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-    assert image["name"] == "cdp-mcp" and image["newTag"] == version
+    assert image["name"] == "cdp-mcp" and image["newTag"] == __version__
 
 
 def test_two_hardened_replicas_of_the_image(resources: dict[tuple[str, str], dict[str, Any]]) -> None:

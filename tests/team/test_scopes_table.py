@@ -1,24 +1,24 @@
-"""The README's scopes table (generated from `grants.GRANTS` by tests/generated_docs.py) says what it does: each
-scope, what it is for, the API resources it reaches and the tools a person holding only that scope sees."""
+"""The scopes table of the team page (docs/team/index.md, generated from `grants.GRANTS` by tests/generated_docs.py)
+says what it does: each scope, what it is for, the API resources it reaches and the tools a person holding only that
+scope sees."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from cdp_mcp.grants import BROAD_SCOPE, GRANTS, Grant
 from cdp_mcp.tools.registry import all_specs
+from tests.generated_docs import TEAM_PAGE
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 _TOOL_NAME = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 
 
 def _scopes_table() -> dict[str, list[str]]:
-    """The table's rows after its `**Scopes**` heading: scope -> the other cells."""
-    text = README.read_text()
-    lines = text[text.index("**Scopes**"):].splitlines()
+    """The table's rows under its `## Scopes` heading: scope -> the other cells."""
+    text = TEAM_PAGE.read_text(encoding="utf-8")
+    lines = text[text.index("\n## Scopes\n"):].splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| scope |"))
     rows: dict[str, list[str]] = {}
     for line in lines[start + 2:]:

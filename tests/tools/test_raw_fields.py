@@ -1,12 +1,12 @@
-"""Lean, not lossy: every value a raw API response carries is in the tool's result, or the README lists its field
-as left out on purpose (and every field the README lists is one the API really sends)."""
+"""Lean, not lossy: every value a raw API response carries is in the tool's result, or the tools guide
+(docs/tools.md, "Left out on purpose") lists its field as left out on purpose (and every field it lists is one the
+API really sends)."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,19 +19,19 @@ from cdp_mcp.sandbox.server import SandboxThread
 from cdp_mcp.tools.audience import SCREENING_TOOLS
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.registry import all_specs
+from tests.generated_docs import TOOLS_GUIDE
 
 pytestmark = pytest.mark.anyio
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 SAMPLES = ("vip", "opted_out", "no_email", "new")
 EVERY = "every resource"
 DEFAULTS = {"quantity": 1}
-"""Values the results leave out because they are the documented default (README: Result conventions)."""
+"""Values the results leave out because they are the documented default (docs/tools.md: Result conventions)."""
 
 
 def documented_omissions() -> dict[str, set[str]]:
-    """The README table under "Left out on purpose": resource (or EVERY) -> the field names it lists."""
-    section = README.read_text().split("### Left out on purpose", 1)[1].split("\n#", 1)[0]
+    """The table under "Left out on purpose": resource (or EVERY) -> the field names it lists."""
+    section = TOOLS_GUIDE.read_text(encoding="utf-8").split("\n## Left out on purpose\n", 1)[1].split("\n#", 1)[0]
     listed: dict[str, set[str]] = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -149,4 +149,4 @@ async def test_every_raw_field_is_in_the_result_or_documented_as_left_out(
     every = set().union(*seen.values())
     phantom = [f"{r}: {f}" for r, fields in omitted.items() for f in fields
                if f not in (every if r == EVERY else seen.get(r, set()))]
-    assert not phantom, f"the README lists fields the API does not send: {phantom}"
+    assert not phantom, f"the docs list fields the API does not send: {phantom}"
