@@ -5,8 +5,8 @@ the module of the command being run is imported, so `cdp-mcp --help` stays insta
 hosts start, pays for nothing it does not use. Adding a command is one line in `COMMANDS` and one module.
 
 Over stdio nothing but protocol may reach stdout, so every message goes to stderr except the output a
-subcommand exists to print (sandbox --json, config, call, card, demo, doctor, bundle). Logging is pointed at
-stderr before anything else runs.
+subcommand exists to print (sandbox --json, config, call, card, demo, doctor, bundle, audience upload). Logging
+is pointed at stderr before anything else runs.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ COMMANDS: dict[str, str] = {
     "card": "write one customer's card as a standalone HTML file and print its path",
     "config": "print the entry that adds cdp-mcp to a host (Claude Desktop, Claude Code, VS Code, Cursor, ...)",
     "bundle": "build an MCP Bundle (.mcpb) to install in Claude Desktop",
-    "sandbox": "serve the embedded Customer Profile API emulator over HTTP",
+    "sandbox": "serve the embedded Customer Profile API emulator over HTTP, or export an audience from it",
+    "audience": "upload an audience export to a cdp-mcp HTTP server, for screen_audience",
 }
 """Every subcommand and its one-line help, in the order `--help` lists them."""
 

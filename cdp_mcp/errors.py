@@ -19,7 +19,7 @@ whichever layer raises it: the tree below is all of them.
     │   ├── AmbiguousCustomerError  the identifiers match several customers
     │   └── ConflictingIdentifiersError  the identifiers name different customers (a gcr_id and another's email)
     ├── InvalidInputError           bad identifier, query or paging, refused before or by the API
-    ├── RateLimitedError            429 that outlived the retry budget
+    ├── RateLimitedError            429 that outlived the retry budget (retry_after: the wait the API asked for)
     │   └── CallRateLimitedError    this person's tool calls a minute are spent (CDP_MCP_RATE_LIMIT)
     ├── ScopeNotGrantedError        the signed-in person's scopes do not reach what the call needs
     ├── ToolHiddenError             the request's X-CDP-Tools header leaves the tool out
@@ -27,6 +27,11 @@ whichever layer raises it: the tree below is all of them.
     ├── AuditUnavailableError       the call's audit line cannot be written: the call is refused
     ├── CallTimeoutError            a tool call outlived CDP_CALL_TIMEOUT; its upstream requests were cancelled
     ├── UnexpectedFailureError      a crash inside a tool, as the model sees it: the request id to report
+    ├── ScreeningError
+    │   ├── ScreeningNotFoundError  no screening or audience of the caller's has that id (or it expired)
+    │   ├── ScreeningLimitError     the caller already runs CDP_SCREEN_MAX_JOBS screenings
+    │   ├── ConfirmationRequiredError   a large screening needs the person's go-ahead (confirm: true)
+    │   └── ScreeningStateError     the screening state (CDP_STATE_DIR or Redis) cannot be read or written
     ├── ShuttingDownError           the server stopped this call: SIGTERM's drain time (CDP_MCP_DRAIN_SECONDS) ran out
     ├── SignInError                 an access token sent to the HTTP server (never a tool's error: 401 or 503)
     │   ├── AccessTokenRejectedError    the token is not acceptable; `reason` is a fixed, header-safe sentence
@@ -57,6 +62,7 @@ __all__ = [
     "CallTimeoutError",
     "CdpError",
     "ConfigurationError",
+    "ConfirmationRequiredError",
     "ConflictingIdentifiersError",
     "CustomerError",
     "CustomerNotFoundError",
@@ -66,6 +72,10 @@ __all__ = [
     "RateLimitedError",
     "ScopeMissingError",
     "ScopeNotGrantedError",
+    "ScreeningError",
+    "ScreeningLimitError",
+    "ScreeningNotFoundError",
+    "ScreeningStateError",
     "ShuttingDownError",
     "SignInError",
     "SignInUnavailableError",
@@ -228,8 +238,14 @@ class InvalidInputError(CdpError):
 
 
 class RateLimitedError(CdpError):
+    """`retry_after`: the seconds the API asked to wait (Retry-After), when it said."""
+
     code = "RATE_LIMITED"
     default_hint = "The API is throttling requests; wait a moment and retry."
+
+    def __init__(self, message: str, *, retry_after: float | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
 
 
 class CallRateLimitedError(RateLimitedError):
@@ -239,10 +255,9 @@ class CallRateLimitedError(RateLimitedError):
 
     def __init__(self, per_minute: int, retry_after: float) -> None:
         wait = max(1, round(retry_after + 0.49))
-        super().__init__(f"Too many tool calls: the limit is {per_minute} a minute per person.",
+        super().__init__(f"Too many tool calls: the limit is {per_minute} a minute per person.", retry_after=wait,
                          hint=f"Retry in {wait} s; meanwhile, batch questions (get_customer_overview, "
                               "screen_customers) rather than calling tool after tool.")
-        self.retry_after = wait
 
 
 class ScopeNotGrantedError(CdpError):
@@ -295,6 +310,30 @@ class UnexpectedFailureError(CdpError):
         super().__init__(f"{tool} failed unexpectedly (request id {request_id}).",
                          hint="Retry once; if it fails again, report the request id: the operator finds the "
                               "details in the server log and the audit trail under it.")
+
+
+class ScreeningError(CdpError):
+    code = "SCREENING"
+
+
+class ScreeningNotFoundError(ScreeningError):
+    code = "SCREENING_NOT_FOUND"
+    default_hint = ("Use the screening_id (or audience_id) exactly as it was given; results are deleted after "
+                    "CDP_SCREEN_TTL. Start a new screening with screen_audience if it expired.")
+
+
+class ScreeningLimitError(ScreeningError):
+    code = "SCREENINGS_RUNNING"
+
+
+class ConfirmationRequiredError(ScreeningError):
+    code = "CONFIRMATION_REQUIRED"
+
+
+class ScreeningStateError(ScreeningError):
+    code = "SCREENING_STATE"
+    default_hint = ("Check CDP_STATE_DIR (or CDP_REDIS_URL when set) and that it is writable and reachable; "
+                    "run `cdp-mcp doctor`.")
 
 
 class ShuttingDownError(CdpError):

@@ -32,6 +32,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -55,11 +56,12 @@ from cdp_mcp.probes import HEALTH_PATH, READY_PATH, Check, Readiness, RedisPing
 from cdp_mcp.rpc_errors import PlainRpcErrors
 from cdp_mcp.scrape import METRICS_PATH, bearer_matches, metrics_app, metrics_route
 from cdp_mcp.server import guard_of, health_problems
-from cdp_mcp.settings import MCP_PATH, Settings, env_name
+from cdp_mcp.settings import AUDIENCES_PATH, MCP_PATH, Settings, env_name
 from cdp_mcp.settings.urls import is_loopback
 from cdp_mcp.sign_in.http_auth import ResourceServer
 from cdp_mcp.sign_in.verifiers import CheckingVerifier
 from cdp_mcp.tools.registry import all_specs
+from cdp_mcp.uploads import MAX_UPLOAD_BYTES, UPLOAD_SECONDS
 from cdp_mcp.version import __version__
 
 if TYPE_CHECKING:
@@ -292,13 +294,16 @@ def create_http_app(server: MCPServer[Any], settings: Settings, *, host: str = "
     def principal(scope: Scope) -> str:
         return current_caller(settings, scope).principal
 
-    def guarded(endpoint: ASGIApp) -> ASGIApp:
-        """The MCP endpoint behind sign-in (when on), then the limits on bodies and idle streams."""
-        limited = RequestLimits(endpoint, limits, principal)
+    def guarded(endpoint: ASGIApp, endpoint_limits: HttpLimits) -> ASGIApp:
+        """An endpoint behind sign-in (when on), then the limits on bodies and idle streams."""
+        limited = RequestLimits(endpoint, endpoint_limits, principal)
         return signin.guard(limited) if signin is not None else limited
 
-    routes: list[BaseRoute] = [*(Route(r.path, guarded(r.endpoint)) if isinstance(r, Route) and r.path == MCP_PATH
-                                 else r for r in mcp_app.routes),
+    # The same sign-in for MCP and for uploading an audience; an upload's body may be larger and slower.
+    upload_limits = replace(limits, max_body=MAX_UPLOAD_BYTES, body_timeout=max(limits.body_timeout, UPLOAD_SECONDS))
+    guards = {MCP_PATH: limits, AUDIENCES_PATH: upload_limits}
+    routes: list[BaseRoute] = [*(Route(r.path, guarded(r.app, guards[r.path]), methods=r.methods)
+                                 if isinstance(r, Route) and r.path in guards else r for r in mcp_app.routes),
                                *(signin.routes() if signin is not None else ())]
 
     @asynccontextmanager

@@ -1,4 +1,5 @@
-"""The server's lifespan holds a `BackendSlot`: the backend (client, broker, sandbox), opened when first needed.
+"""The server's lifespan holds a `Runtime`: the `BackendSlot` (client, broker, sandbox, opened when first needed)
+and the screenings (audience jobs, run in the lifespan's background).
 
 A host starts the server to list its tools; the API client, the token broker (its state files or Redis) and
 the sandbox are not needed for that, so neither they nor their modules are loaded before the first call (or
@@ -20,8 +21,9 @@ from cdp_mcp.errors import CdpError, UpstreamUnavailableError, path_failure
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
+    from cdp_mcp.jobs.service import Screenings
 
-__all__ = ["BackendFactory", "BackendSlot"]
+__all__ = ["BackendFactory", "BackendSlot", "Runtime"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,3 +102,11 @@ class BackendSlot:
         """Let `keep` close the backend (and fail any call still waiting for it)."""
         self._stop.set()
         self._wake.set()
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What every request of one server lifespan shares (the SDK's lifespan context)."""
+
+    backend: BackendSlot
+    screenings: Screenings

@@ -12,7 +12,8 @@ was called:
   at each scrape.
 - `cdp_mcp_rate_limit_refusals_total`, `cdp_mcp_audit_write_failures_total`.
 - `cdp_mcp_screening_jobs_total{event}`, `cdp_mcp_screening_jobs_running`, and
-  `cdp_mcp_screening_rows_total{via, outcome}` (rows by screen_customers and by screening jobs).
+  `cdp_mcp_screening_rows_total{via, outcome}` (rows by screen_customers, by screen_audience within the call,
+  and by screening jobs).
 
 Every label takes values from a small, fixed set (tool names from the tool table, error codes from errors.py,
 resource names from the catalog, HTTP statuses): never an identifier, a principal, a token or a URL, which would
@@ -27,10 +28,11 @@ loop's thread, so the tallies need no lock (prometheus-client's own metric objec
 times the cost), and prometheus-client renders them at scrape time (text or OpenMetrics), beside its process
 collectors. tests/bench/bench_metrics.py measures what recording adds to a call, and a scrape.
 
-For the job engine (issue 18): call `screening_job_started()` when a job starts running on this replica,
+The job engine (jobs/engine.py) calls `screening_job_started()` when a job starts running on this replica,
 `screening_job_ended(event)` when it stops here (`completed`, `stopped`, `cancelled`, `failed`, or `handed over`
-when another replica took its lease), and `screening_rows("job", outcome, count)` after each chunk with the rows
-of each outcome (`ROW_OUTCOMES`: `eligible`, `not_in_segment`, `not_contactable`, `lapsed`, `not_found`, `error`).
+when another replica took its lease or this one stops), and `screening_rows("job", outcome, count)` after each
+chunk with the rows of each outcome (`ROW_OUTCOMES`: `eligible`, `not_in_segment`, `not_contactable`, `lapsed`,
+`not_found`, `error`).
 A value outside these sets raises `ValueError` (a typo would otherwise start a series nobody queries).
 """
 
@@ -76,7 +78,8 @@ JOB_ENDINGS = ("completed", "stopped", "cancelled", "failed", "handed over")
 """How a screening job stops running on a replica (`screening_job_ended`)."""
 ROW_OUTCOMES = ("eligible", "not_in_segment", "not_contactable", "lapsed", "not_found", "error")
 """A screened row's outcome: the first check it failed, or eligible (`screening_rows`)."""
-SCREENED_BY = ("screen_customers", "job")
+SCREENED_BY = ("screen_customers", "screen_audience", "job")
+"""What screened rows (`screening_rows`): the tools within the call (screen_audience up to 100 rows), or a job."""
 _ALLOWANCE_TIMEOUT = 2.0
 """Seconds a scrape waits for the token state (a file, or Redis) before leaving the allowance out."""
 

@@ -1,4 +1,5 @@
-"""MCP resources and prompts: `cdp://catalog`, `cdp://customers/{gcr_id}/overview`, customer_brief, campaign_plan.
+"""MCP resources and prompts: `cdp://catalog`, `cdp://customers/{gcr_id}/overview`, `cdp://screenings/{id}` (and
+its `results.csv`), customer_brief, campaign_plan.
 
 The catalog resource tells a host which tools are served and which API resources (token scopes) each
 needs. The overview template serves the same card as get_customer_overview, for hosts that attach
@@ -16,17 +17,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from cdp_mcp.access.caller import must_redact, visible_tools
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
+from cdp_mcp.jobs.service import GROUPS
 from cdp_mcp.sanitizer import clean_text
 from cdp_mcp.settings import Settings
+from cdp_mcp.tools.audience import CsvText, screening_csv
+from cdp_mcp.tools.audience_results import CSV_URI, SCREENING_URI
 from cdp_mcp.tools.params import CHANNELS
 from cdp_mcp.tools.registry import guarded_call
 from cdp_mcp.tools.results import compact_json, policy_for, structured
-from cdp_mcp.tools.spec import ToolSpec
+from cdp_mcp.tools.spec import Handler, ToolSpec
 from cdp_mcp.tools.untrusted import note_untrusted
 
 if TYPE_CHECKING:
@@ -39,6 +43,8 @@ CATALOG_URI = "cdp://catalog"
 OVERVIEW_URI = "cdp://customers/{gcr_id}/overview"
 OVERVIEW_AUDIT_NAME = "resource:customer_overview"
 """What the audit line's `tool` says for a read of the overview resource."""
+SCREENING_AUDIT_NAME = "resource:screening"
+CSV_AUDIT_NAME = "resource:screening_results"
 _JSON = "application/json"
 
 
@@ -88,9 +94,30 @@ def customer_brief_prompt(served: set[str]) -> Callable[..., str] | None:
     return customer_brief
 
 
+def _audience_steps(served: set[str], channel: str, audience_file: str, customers: str) -> list[str]:
+    """The screening steps with screen_audience: an audience of any size, from the CDP's export."""
+    given = [f"audience_file={audience_file.strip()!r}"] if audience_file.strip() else []
+    given += [f"customers (one object per customer: {customers.strip()})"] if customers.strip() else []
+    source = " or ".join(given) or ("the audience the person brings: the file their CDP's segment builder "
+                                    "exported, saved in the audience folder (audience_file=), or customers inline")
+    follow = (" Over 100 customers it answers with a screening_id: call get_screening with it until the status is "
+              "completed, then page through the rows with only='eligible'.") if "get_screening" in served else ""
+    return [
+        "The Customer Profile API cannot list the members of a segment: the audience comes from the CDP's segment "
+        "builder (an export) or from the person.",
+        f"Call screen_audience with {source}, the segment (segment_id= if it looks like an id, else segment_name=), "
+        f"channel={channel!r} and recent_days= if recency matters. A large audience first asks the person to confirm "
+        f"the estimate.{follow}",
+        "Contact only eligible customers (in the segment and opted in on the channel); report those not found or "
+        "not screened separately.",
+    ]
+
+
 def campaign_plan_prompt(served: set[str]) -> Callable[..., str] | None:
-    """The `campaign_plan` playbook for the served tools, or None when screen_customers is not served."""
-    if "screen_customers" not in served:
+    """The `campaign_plan` playbook for the served tools: screen_audience when served (any audience size, from the
+    CDP's export), else screen_customers (100 customers a call); None when neither is served."""
+    audience = "screen_audience" in served
+    if not audience and "screen_customers" not in served:
         return None
     tailor = next((t for t in ("get_customer_overview", "get_product_recommendations") if t in served), None)
 
@@ -99,12 +126,18 @@ def campaign_plan_prompt(served: set[str]) -> Callable[..., str] | None:
         channel: Annotated[str, Field(description=f"Channel to use: {', '.join(CHANNELS)}")] = "email",
         customers: Annotated[str, Field(description="Customers to consider: gcr_ids, emails or customer codes, "
                                                     "comma-separated")] = "",
+        audience_file: Annotated[str, Field(description="Or the audience the CDP exported: a CSV or JSON-lines "
+                                                        "file in the audience folder")] = "",
     ) -> str:
-        who = f" among these customers: {customers}" if customers.strip() else ""
-        steps = [f"Call screen_customers with the customers, the segment (segment_id= if it looks like an id, else "
-                 f"segment_name=) and channel={channel!r}. It returns one row per customer.",
-                 "Keep only rows with in_segment and contactable true: customers without consent on the channel "
-                 "must not be contacted. Report rows with an error separately."]
+        who = f" among these customers: {customers}" if customers.strip() and not audience else ""
+        if audience:
+            steps = _audience_steps(served, channel, audience_file, customers)
+        else:
+            steps = [f"Call screen_customers (up to 100 customers a call) with the customers, the segment "
+                     f"(segment_id= if it looks like an id, else segment_name=) and channel={channel!r}. It returns "
+                     "one row per customer.",
+                     "Keep only rows with in_segment and contactable true: customers without consent on the channel "
+                     "must not be contacted. Report rows with an error separately."]
         if tailor is not None:
             steps.append(f"For two or three eligible customers, call {tailor} to tailor the message (affinities, "
                          "recommendations).")
@@ -117,9 +150,42 @@ def campaign_plan_prompt(served: set[str]) -> Callable[..., str] | None:
 
 PROMPTS: dict[str, tuple[str, str, Callable[[set[str]], Callable[..., str] | None]]] = {
     "customer_brief": ("Customer brief", "Prepare for a conversation with one customer.", customer_brief_prompt),
-    "campaign_plan": ("Campaign plan", "Plan a campaign for a segment, with consent checks.", campaign_plan_prompt),
+    "campaign_plan": ("Campaign plan", "Plan a campaign for a segment's audience, with consent checks.",
+                      campaign_plan_prompt),
 }
 """Each prompt: title, description, and the factory that writes its playbook for the served tools."""
+
+
+def _register_screening_resources(server: MCPServer[Any], settings: Settings, spec: ToolSpec,
+                                  guard: CallGuard) -> None:
+    """A screening's whole result: JSON pages (as get_screening gives them) and CSV, under get_screening's guard."""
+
+    async def read(handler: Handler, arguments: dict[str, Any], ctx: Context[Any, Any], name: str) -> BaseModel:
+        try:
+            model, _ = await guarded_call(guard, spec, handler, arguments, ctx, name=name)
+        except CdpError as exc:
+            raise ResourceError(clean_text(exc.for_model())) from None
+        return model
+
+    async def screening(screening_id: str, ctx: Context[Any, Any], cursor: str | None = None,
+                        only: str | None = None) -> str:
+        if only is not None and only not in GROUPS:
+            raise ResourceError(f"only must be one of {', '.join(GROUPS)}.")
+        page = await read(spec.handler, {"screening_id": screening_id, "cursor": cursor, "only": only}, ctx,
+                          SCREENING_AUDIT_NAME)
+        result = structured(page, redact_pii=must_redact(settings), policy=policy_for(settings))
+        note_untrusted(result.untrusted)  # ResourceLabels puts them in the content's _meta
+        return result.text if result.text is not None else compact_json(result.data)
+
+    async def results_csv(screening_id: str, ctx: Context[Any, Any]) -> str:
+        table = await read(screening_csv, {"screening_id": screening_id}, ctx, CSV_AUDIT_NAME)
+        return table.text if isinstance(table, CsvText) else ""
+
+    server.resource(SCREENING_URI + "{?cursor,only}", name="screening", title="Screening result",
+                    mime_type=_JSON, description="A screen_audience result: summary and rows, in pages "
+                                                 "(?cursor=next_cursor, ?only=eligible).")(screening)
+    server.resource(CSV_URI, name="screening_results", title="Screening result as CSV", mime_type="text/csv",
+                    description="Every row of a screen_audience result, as CSV.")(results_csv)
 
 
 def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, specs: list[ToolSpec],
@@ -153,6 +219,9 @@ def register_resources_and_prompts(server: MCPServer[Any], settings: Settings, s
 
         server.resource(OVERVIEW_URI, name="customer_overview", title="Customer overview", mime_type=_JSON,
                         description="The get_customer_overview card for a gcr_id.")(customer_overview)
+    screening = next((s for s in specs if s.name == "get_screening"), None)
+    if screening is not None:
+        _register_screening_resources(server, settings, screening, guard)
     served = {s.name for s in specs}
     for name, (title, description, factory) in PROMPTS.items():
         prompt = factory(served)

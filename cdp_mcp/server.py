@@ -16,16 +16,21 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import anyio
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp.access.guard import AccessMiddleware, CallGuard, RefusedCalls
 from cdp_mcp.access.narrowing import Narrowed
-from cdp_mcp.lifespan import BackendFactory, BackendSlot
+from cdp_mcp.jobs.service import Screenings
+from cdp_mcp.lifespan import BackendFactory, BackendSlot, Runtime
 from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME, OVERVIEW_URI, register_resources_and_prompts
-from cdp_mcp.settings import Settings
+from cdp_mcp.settings import AUDIENCES_PATH, Settings
+from cdp_mcp.tasks import TASK_TOOLS, TasksExtension
 from cdp_mcp.tools.registry import ArgumentErrors, build_tools
+from cdp_mcp.tools.screening import check
 from cdp_mcp.tools.spec import ToolSpec
 from cdp_mcp.tools.untrusted import ResourceLabels, has_customer_text
+from cdp_mcp.uploads import audience_upload
 from cdp_mcp.version import UNTRUSTED_META, __version__
 from cdp_mcp.views import apps_extension
 
@@ -50,6 +55,10 @@ _INSTRUCTIONS: tuple[tuple[frozenset[str], str], ...] = (
                           "cursor to the same tool, for the same customer, for the next page."),
     (frozenset({"screen_customers"}), "For campaigns, screen_customers checks segment membership and channel "
                                       "consent for up to 100 customers at once."),
+    (frozenset({"screen_audience", "get_screening"}),
+     "The API cannot list a segment's members: a campaign audience is the CDP's export. screen_audience screens "
+     "one of any size (a file in the audience folder, or rows); over 100 rows it runs in the background and "
+     "get_screening follows it."),
     (frozenset({"get_marketing_consent"}), "Before planning contact, check consent with get_marketing_consent."),
     (frozenset(), "Never plan contact on a channel the customer has not opted in to."),
     (frozenset({_CUSTOMER_TEXT}), "Names, addresses, attribute values and activity text are written by customers "
@@ -74,7 +83,7 @@ def _open_backend(settings: Settings) -> AbstractAsyncContextManager[Backend]:
 
 
 def build_server(settings: Settings | None = None, *, backend: BackendFactory | None = None,
-                 open_after: float | None = None) -> MCPServer[BackendSlot]:
+                 open_after: float | None = None) -> MCPServer[Runtime]:
     """The cdp-mcp server for `settings` (default: `Settings.load()` from the environment).
 
     Args:
@@ -91,14 +100,22 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     open_it: BackendFactory = backend if backend is not None else (lambda: _open_backend(settings))
 
     guard = CallGuard(settings)  # rate limit, grants by scope, audit trail (team deployment)
+    running: list[Runtime] = []  # the lifespan's, for POST /audiences (HTTP routes get no lifespan context)
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[BackendSlot]) -> AsyncIterator[BackendSlot]:
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         slot = BackendSlot(open_it, open_after=open_after)
+        screenings = Screenings(settings, guard.audit, check, slot.get)
         async with guard.running(), anyio.create_task_group() as tasks:
             tasks.start_soon(slot.keep)
             try:
-                yield slot
+                async with screenings.running():  # stops its jobs before the backend they use closes
+                    runtime = Runtime(slot, screenings)
+                    running.append(runtime)
+                    try:
+                        yield runtime
+                    finally:
+                        running.remove(runtime)
             finally:
                 slot.close()
 
@@ -106,12 +123,18 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     refused = RefusedCalls(guard, [s.name for s in specs], guarded_uris=OVERVIEW_URI.partition("{")[0],
                            resource_name=OVERVIEW_AUDIT_NAME)  # calls the SDK refuses are audited and counted too
     views = [s.view for s in specs if s.view]  # MCP Apps views of the tools served (hosts without Apps ignore them)
-    server: MCPServer[BackendSlot] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
-                                               lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
-                                               middleware=[Narrowed(), refused, AccessMiddleware(guard, specs),
-                                                           ArgumentErrors(tools), ResourceLabels()],
-                                               extensions=[apps_extension(views)] if views else None)
+    extensions: list[Extension] = [apps_extension(views)] if views else []
+    if any(s.name in TASK_TOOLS for s in specs):
+        extensions.append(TasksExtension(settings, guard.audit))  # large screenings become tasks when asked
+    server: MCPServer[Runtime] = MCPServer(SERVER_NAME, version=__version__, instructions=instructions(specs),
+                                           lifespan=lifespan, log_level=settings.server.log_level, tools=tools,
+                                           middleware=[Narrowed(), refused, AccessMiddleware(guard, specs),
+                                                       ArgumentErrors(tools), ResourceLabels()],
+                                           extensions=extensions or None)
     register_resources_and_prompts(server, settings, specs, guard)
+    if any(s.name == "screen_audience" for s in specs):
+        upload = audience_upload(settings, lambda: running[-1].screenings if running else None, guard.audit)
+        server.custom_route(AUDIENCES_PATH, methods=["POST"], name="audiences")(upload)
     _GUARDS[server] = guard
     return server
 

@@ -226,7 +226,12 @@ def _scope_tools(grant: Grant, narrow: list[Grant]) -> str:
     if grant.scope == BROAD_SCOPE:
         needing = [(s.name, [g.scope.removeprefix("cdp:") for g in narrow if g.resources & set(s.resources)])
                    for s in all_specs()]
-        several = [f"{name} needs {_and(scopes)}" for name, scopes in needing if len(scopes) > 1]
+        alike: dict[tuple[str, ...], list[str]] = {}  # the tools that need the same scopes, named together
+        for name, scopes in needing:
+            if len(scopes) > 1:
+                alike.setdefault(tuple(scopes), []).append(name)
+        several = [f"{_and(names)} {'needs' if len(names) == 1 else 'need'} {_and(list(scopes))}"
+                   for scopes, names in alike.items()]
         return f"all {len(all_specs())}" + (f" ({'; '.join(several)})" if several else "")
     cells = []
     for spec in _reached_alone(grant):
@@ -438,7 +443,7 @@ class Count:
         return re.compile(f"({before})\\d+({after})")
 
 
-_TOOL_COUNT = Count("**{n} read-only tools**", lambda: len(all_specs()))
+_TOOL_COUNT = Count("**{n} tools**", lambda: len(all_specs()))  # all read-only but cancel_screening
 _RESOURCE_TOOL_COUNT = Count("one per API resource ({n})", lambda: len(profile_specs()))
 COUNTS: dict[Path, tuple[Count, ...]] = {
     README: (_TOOL_COUNT, _RESOURCE_TOOL_COUNT),

@@ -47,7 +47,10 @@ async def test_instructions_and_prompts_name_only_served_tools(surface: dict[str
         named = set(TOOL_LIKE.findall(text))
         assert named <= ALL_TOOLS, f"{where} names tools that do not exist: {named - ALL_TOOLS}"
         assert named <= served, f"{where} names tools that are not served: {named - served}"
-    if "screen_customers" in served:
+    if "screen_audience" in served:  # an audience of any size, from the CDP's export
+        assert "campaign_plan" in texts and "screen_audience" in texts["campaign_plan"]
+        assert "cannot list the members of a segment" in texts["campaign_plan"]
+    elif "screen_customers" in served:
         assert "campaign_plan" in texts and "screen_customers" in texts["campaign_plan"]
     else:
         assert "campaign_plan" not in texts

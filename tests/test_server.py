@@ -84,7 +84,9 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
                  "optional_resources": ["gcrId"]}  # the gcr lookup that names the customer, when granted
         assert catalog["tools"][0] == first
         templates = (await client.list_resource_templates()).resource_templates
-        assert [t.uri_template for t in templates] == ["cdp://customers/{gcr_id}/overview"]
+        assert [t.uri_template for t in templates] == ["cdp://customers/{gcr_id}/overview",
+                                                       "cdp://screenings/{screening_id}{?cursor,only}",
+                                                       "cdp://screenings/{screening_id}/results.csv"]
         card = json.loads((await client.read_resource(f"cdp://customers/{vip.gcr_id}/overview")).contents[0].text)
         assert card["gcr_id"] == vip.gcr_id and "who" in card
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
@@ -92,7 +94,7 @@ async def test_both_protocol_eras_serve_tools_resources_and_prompts(
         brief = await client.get_prompt("customer_brief", {"customer": vip.email})
         assert "get_customer_overview" in brief.messages[0].content.text
         plan = await client.get_prompt("campaign_plan", {"segment": "High Value", "channel": "sms"})
-        assert "screen_customers" in plan.messages[0].content.text
+        assert "screen_audience" in plan.messages[0].content.text  # any audience size, from the CDP's export
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -35,6 +35,7 @@ __all__ = [
     "MACHINE_PREFIX",
     "Caller",
     "GuardedCall",
+    "acting_for",
     "current_caller",
     "hidden_tool_error",
     "machine_principal",
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 _reads: ContextVar[set[str] | None] = ContextVar("cdp_mcp_reads", default=None)
+_acting: ContextVar[Caller | None] = ContextVar("cdp_mcp_acting", default=None)
 
 
 class GuardedCall(Protocol):
@@ -87,7 +89,11 @@ class Caller:
 
 
 def current_caller(settings: Settings, request: Any = None) -> Caller:
-    """The caller of the request being served (`request`: the HTTP request, None over stdio)."""
+    """The caller of the request being served (`request`: the HTTP request, None over stdio), or the person a
+    background job acts for (`acting_for`)."""
+    acting = _acting.get()
+    if acting is not None:
+        return acting
     transport = "stdio" if request is None else "http"
     token = get_access_token()
     if token is not None:
@@ -98,6 +104,16 @@ def current_caller(settings: Settings, request: Any = None) -> Caller:
         return Caller("anonymous", None, transport, frozenset())
     static = request is not None and settings.http.mcp_auth_token is not None
     return Caller("static-token" if static else "local", None, transport, None)
+
+
+@contextmanager
+def acting_for(caller: Caller) -> Iterator[None]:
+    """Background work (a screening job) done for `caller`: their grants and redaction apply, as in their call."""
+    token = _acting.set(caller)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
 
 
 def _allowed(settings: Settings) -> frozenset[str] | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -204,6 +204,14 @@ class TokenBroker:
             await anyio.sleep(KEEP_ALIVE_MIN_GAP)  # never spin, whatever the clock says
 
     # -- reporting and shutdown ----------------------------------------------------------------------------
+
+    async def creations_needed(self, scopes: Iterable[frozenset[str]]) -> int:
+        """How many token creations serving `scopes` would cost now: those with no live token to reuse or extend
+        (for cost estimates; a lock-free read of the shared state)."""
+        state = await self._store.load(self._namespace)
+        now = self._clock.now()
+        keys = {self._key(self._validate(scope)) for scope in scopes}
+        return sum(1 for key in keys if (record := state.tokens.get(key)) is None or not record.live(now))
 
     async def allowance(self) -> Allowance:
         """The creation allowance left in the rolling 24-hour window (for `cdp-mcp doctor` and messages)."""

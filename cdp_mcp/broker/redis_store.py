@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from cdp_mcp.broker.state import StoredState
 from cdp_mcp.broker.store import decode_state, encode_state
 from cdp_mcp.errors import TokenStoreError, TokenStoreLockedError
-from cdp_mcp.redis_connection import URL_HINT, redis_client, redis_location
+from cdp_mcp.redis_connection import EXTEND_LEASE, RELEASE_LEASE, URL_HINT, redis_client, redis_location
 
 if TYPE_CHECKING:
     pass
@@ -45,15 +45,8 @@ DEFAULT_LEASE = 10.0
 _RENEWALS_PER_LEASE = 3  # extend three times per lease: two extensions may fail before the lease is lost
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.005, 0.1  # seconds between attempts on a contended lease (real time)
 
-# KEYS[1] the lease, ARGV[1] its holder's value: act only while the lease is still that holder's.
-_EXTEND = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
+# KEYS[1] the lease, ARGV[1] its holder's value: act only while the lease is still that holder's (EXTEND_LEASE
+# and RELEASE_LEASE, shared with the job store, are in redis_connection).
 _FENCED_SET = """
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[2], ARGV[2]) return 1 end
 return 0
@@ -82,8 +75,8 @@ class RedisTokenStore:
         self._local: dict[str, anyio.Lock] = {}
         self._held: dict[str, str] = {}  # namespace -> the value of the lease this store holds on it
         self._redis, self._errors = redis_client(url, timeout=timeout)
-        self._extend = self._redis.register_script(_EXTEND)
-        self._release = self._redis.register_script(_RELEASE)
+        self._extend = self._redis.register_script(EXTEND_LEASE)
+        self._release = self._redis.register_script(RELEASE_LEASE)
         self._fenced_set = self._redis.register_script(_FENCED_SET)
 
     def __repr__(self) -> str:

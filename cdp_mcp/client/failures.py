@@ -305,7 +305,8 @@ def error_for(failure: Failure, *, what: str, identity: CustomerIdentity | None,
     if kind is FailureKind.RATE:
         hint = (f"The API asks to wait {failure.retry_after:.0f} s; retry after that."
                 if failure.retry_after is not None else None)
-        return RateLimitedError(f"The API is rate limiting {what} requests{note}.", hint=hint)
+        return RateLimitedError(f"The API is rate limiting {what} requests{note}.", retry_after=failure.retry_after,
+                                hint=hint)
     if kind is FailureKind.UNAVAILABLE:
         return UpstreamUnavailableError(f"The Customer Profile API failed on {what} (HTTP {failure.status}).")
     return UpstreamResponseError(f"The API answered {what} with an unexpected HTTP {failure.status}{note}.")

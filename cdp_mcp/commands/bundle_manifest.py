@@ -39,11 +39,12 @@ MANIFEST_SCHEMA = ("https://raw.githubusercontent.com/modelcontextprotocol/mcpb/
 ICON = "cdp_mcp/assets/icon.png"
 """The bundle's icon, a file of the package (so the wheel carries it too)."""
 
-_ASKED = ("b2b_api_url", "tenant_hash", "oauth_key_secret", "redact_pii", "untrusted", "token_daily_limit")
+_ASKED = ("b2b_api_url", "tenant_hash", "oauth_key_secret", "redact_pii", "untrusted", "audience_dir",
+          "token_daily_limit")
 """The settings the host asks for when installing, in this order; each reaches the server as its variable."""
 _UI_BOUNDS: dict[str, dict[str, int]] = {"token_daily_limit": {"max": 100_000}}
 """Bounds of the install dialog's fields beyond the settings' own (a daily limit past this is a typo)."""
-_KINDS: dict[object, str] = {bool: "boolean", int: "number", float: "number"}
+_KINDS: dict[object, str] = {bool: "boolean", int: "number", float: "number", Path: "directory"}
 _LONG_DESCRIPTION = (
     "Answers customer questions from your real-time customer data platform: who a customer is, what they "
     "bought, which segments they are in, whether they can be contacted on a channel, what to recommend, plus "
@@ -94,7 +95,7 @@ def _user_config_entry(setting: Declared) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": _KINDS.get(setting.field.annotation, "string"), "title": setting.title}
     if setting.secret:
         entry["sensitive"] = True  # the host keeps it in the OS keychain and masks it
-    if setting.default is not None:
+    if setting.default is not None and not isinstance(setting.default, Path):  # a folder's is the person's own
         entry["default"] = setting.default
     for bound in setting.field.metadata:
         if isinstance(bound, Ge):

@@ -1,4 +1,5 @@
-"""`cdp-mcp sandbox`: serve the emulated API over HTTP and print how to reach it (one JSON line with --json)."""
+"""`cdp-mcp sandbox`: serve the emulated API over HTTP and print how to reach it (one JSON line with --json);
+`cdp-mcp sandbox export-audience`: write an audience export from it, as a CDP's segment builder would."""
 
 from __future__ import annotations
 
@@ -14,18 +15,23 @@ import uvicorn
 from pydantic import ValidationError
 
 from cdp_mcp.catalog import RESOURCES
-from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, configure_logging
+from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, configure_logging, load_settings, say
 from cdp_mcp.listening import bind_socket, cannot_listen
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
+from cdp_mcp.sandbox.export import write_audience
 from cdp_mcp.sandbox.options import SandboxOptions
 from cdp_mcp.sandbox.runtime import Sandbox, open_sandbox
 from cdp_mcp.sandbox.server import serve_sandbox
+from cdp_mcp.sandbox.store import Store
 from cdp_mcp.settings import ValidityUnit
 
-__all__ = ["DESCRIPTION", "add_arguments", "describe", "options_from", "run"]
+__all__ = ["DESCRIPTION", "EXPORT_DESCRIPTION", "add_arguments", "describe", "export", "options_from", "run"]
 
 DESCRIPTION = (f"Serve the Customer Profile B2B API emulator (all {len(RESOURCES)} resources and the token endpoints) "
-               "over HTTP on a synthetic tenant, for client developers and tests.")
+               "over HTTP on a synthetic tenant, for client developers and tests; or export an audience from it.")
+EXPORT_DESCRIPTION = ("Write what the CDP's segment builder would export for a segment (or for every customer) of the "
+                      "embedded sandbox: mixed identifier columns, a few bad rows and duplicates. Put it in "
+                      "CDP_AUDIENCE_DIR and screen it with screen_audience(audience_file=...).")
 
 
 
@@ -49,6 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validity-unit", choices=get_args(ValidityUnit), default=_default("validity_unit"),
                         help=f"unit of a token's `validity` (default {_default('validity_unit')})")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the first stdout line")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    export = actions.add_parser("export-audience", help="write an audience export from the embedded sandbox",
+                                description=EXPORT_DESCRIPTION)
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--segment", help="the segment's exact name (or id), e.g. \"Lapsed 90 Days\"")
+    which.add_argument("--all", action="store_true", help="every customer of the sandbox")
+    export.add_argument("--limit", type=int, default=None, help="at most this many rows")
+    export.add_argument("--out", type=Path, required=True, help="the CSV file to write (e.g. ~/cdp-audiences/x.csv)")
 
 
 def describe(sandbox: Sandbox, base_url: str) -> dict[str, Any]:
@@ -107,8 +121,34 @@ def options_from(args: argparse.Namespace) -> SandboxOptions:
                           validity_unit=args.validity_unit)
 
 
+def export(args: argparse.Namespace) -> int:
+    """The embedded sandbox of these settings (CDP_SANDBOX_CUSTOMERS, CDP_SANDBOX_SEED, in CDP_STATE_DIR, as
+    `cdp-mcp serve` opens it; built on first use), exported; the file's path on stdout."""
+    from cdp_mcp.backend import SANDBOX_DB_NAME  # noqa: PLC0415 - the client and broker only for this action
+
+    settings = load_settings(quiet=True)
+    sandbox = settings.sandbox
+    db_path = settings.state.state_dir / SANDBOX_DB_NAME.format(customers=sandbox.sandbox_customers,
+                                                                seed=sandbox.sandbox_seed)
+    if not db_path.exists():
+        say(f"building the embedded sandbox ({sandbox.sandbox_customers:,} customers) in {db_path}: once")
+    store = Store.open(seed=sandbox.sandbox_seed, customers=sandbox.sandbox_customers, db_path=db_path)
+    try:
+        written = write_audience(store, args.out.expanduser(), segment=args.segment, limit=args.limit,
+                                 seed=sandbox.sandbox_seed)
+    finally:
+        store.close()
+    what = f"segment {written.segment!r}" if written.segment else "every customer"
+    say(f"wrote {written.rows:,} rows of {what} ({written.customers:,} customers, {written.bad} bad rows, "
+        f"{written.duplicates} duplicates) from the sandbox of {sandbox.sandbox_customers:,} customers")
+    print(written.path.resolve(), flush=True)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Seed (or reuse --db), bind, print, serve until interrupted."""
+    """Seed (or reuse --db), bind, print, serve until interrupted; or export an audience."""
+    if args.action == "export-audience":
+        return export(args)
     configure_logging("INFO")  # the seeding and serving lines, on stderr like every command's logs
     try:
         options = options_from(args)

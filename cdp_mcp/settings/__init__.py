@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from cdp_mcp.settings.fields import env_name
 from cdp_mcp.settings.groups import (
+    AUDIENCES_PATH,
     DEFAULT_RATE_LIMIT,
     MCP_PATH,
     LogFormat,
     TokenPolicy,
     ValidityUnit,
+    default_audience_dir,
     default_state_dir,
 )
 from cdp_mcp.settings.settings import SANDBOX_TENANT_HASH, SETTINGS, Declared, Settings, declared
@@ -20,6 +22,7 @@ from cdp_mcp.settings.sign_in import ALGORITHMS, DEFAULT_JWKS_MAX_AGE, Introspec
 
 __all__ = [
     "ALGORITHMS",
+    "AUDIENCES_PATH",
     "DEFAULT_JWKS_MAX_AGE",
     "DEFAULT_RATE_LIMIT",
     "MCP_PATH",
@@ -33,6 +36,7 @@ __all__ = [
     "TokenPolicy",
     "ValidityUnit",
     "declared",
+    "default_audience_dir",
     "default_state_dir",
     "env_name",
 ]

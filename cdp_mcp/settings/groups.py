@@ -20,6 +20,7 @@ from cdp_mcp.settings.fields import CommaList, ConfigGroup, env_name
 from cdp_mcp.settings.urls import url_problem
 
 __all__ = [
+    "AUDIENCES_PATH",
     "DEFAULT_RATE_LIMIT",
     "MCP_PATH",
     "ApiConfig",
@@ -29,12 +30,14 @@ __all__ = [
     "MetricsConfig",
     "RequestConfig",
     "SandboxConfig",
+    "ScreeningConfig",
     "ServerConfig",
     "StateConfig",
     "TokenConfig",
     "TokenPolicy",
     "UntrustedMode",
     "ValidityUnit",
+    "default_audience_dir",
     "default_state_dir",
 ]
 
@@ -44,6 +47,8 @@ UntrustedMode = Literal["sanitize", "omit"]
 LogFormat = Literal["text", "json"]
 MCP_PATH = "/mcp"
 """Where the Streamable HTTP endpoint is served; with sign-in the protected resource is `{CDP_MCP_PUBLIC_URL}/mcp`."""
+AUDIENCES_PATH = "/audiences"
+"""Where the HTTP transport takes an audience upload (POST), for screen_audience's `audience_id`."""
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 DEFAULT_RATE_LIMIT = 120
 """Tool calls per minute per person when people sign in with OAuth and CDP_MCP_RATE_LIMIT is unset."""
@@ -53,6 +58,12 @@ def default_state_dir() -> Path:
     """The platform's user state directory for cdp-mcp: token cache, creation ledger, the embedded sandbox's
     database, and with sign-in the audit trail (audit.jsonl) and its key (audit.key)."""
     return Path(platformdirs.user_state_dir("cdp-mcp", appauthor=False))
+
+
+def default_audience_dir() -> Path:
+    """The folder cdp-audiences in the person's home: where they put the audience exports screen_audience reads
+    (its audience_file)."""
+    return Path.home() / "cdp-audiences"
 
 
 class ApiConfig(ConfigGroup):
@@ -244,3 +255,18 @@ class SandboxConfig(ConfigGroup):
     sandbox_customers: int = Field(1000, ge=17, le=1_000_000, description="Size of the embedded sandbox tenant (its "
                                                                           "well-known samples are gcr_id 1..17)")
     sandbox_seed: int = Field(7, description="Seed of the embedded sandbox's synthetic customers")
+
+
+class ScreeningConfig(ConfigGroup):
+    """Audience screening (screen_audience and its jobs): how big, how fast, how long kept, when to confirm."""
+
+    audience_max: int = Field(50_000, ge=1, le=1_000_000, description="Customers one audience may hold")
+    audience_dir: Path = Field(default_factory=default_audience_dir, title="Audience folder",
+                               description="Folder of your audience exports (CSV or JSON lines): screen_audience reads "
+                                           "audience_file there and nowhere else (default: cdp-audiences in your "
+                                           "home folder)")
+    screen_concurrency: int = Field(8, ge=1, le=64, description="Upstream requests in flight for screenings")
+    screen_ttl: int = Field(86_400, ge=1, le=2_592_000,
+                            description="Seconds finished screenings and uploaded audiences are kept")
+    screen_confirm_above: int = Field(1000, ge=0, description="Audience size above which a person confirms first")
+    screen_max_jobs: int = Field(2, ge=1, le=100, description="Screenings one person may run at once")

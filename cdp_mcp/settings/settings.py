@@ -2,9 +2,9 @@
 
 Settings is made of small frozen config objects (groups.py, sign_in.py), one per concern: `api` (the tenant's
 API), `requests` (timeouts, retries), `tokens`, `state` (state directory, Redis), `server`, `http`, `metrics`,
-`sign_in`, `audit` and `sandbox`. It is built from setting keys, as the environment names them:
-`Settings(state_dir=...)` and `Settings.load(tools=[...])` take keys, and the environment (then `.env`) fills the
-rest. Secrets stay `SecretStr`.
+`sign_in`, `audit`, `sandbox` and `screening` (audiences and their jobs). It is built from setting keys, as the
+environment names them: `Settings(state_dir=...)` and `Settings.load(tools=[...])` take keys, and the environment
+(then `.env`) fills the rest. Secrets stay `SecretStr`.
 
 `SETTINGS` lists every setting as declared (key, variable, default, description), for everything that describes
 them all: doctor, the bundle manifest, `config`, the docs' configuration reference, and `Settings.load()`,
@@ -31,6 +31,7 @@ from cdp_mcp.settings.groups import (
     MetricsConfig,
     RequestConfig,
     SandboxConfig,
+    ScreeningConfig,
     ServerConfig,
     StateConfig,
     TokenConfig,
@@ -58,6 +59,7 @@ class Settings(BaseModel):
     sign_in: SignInConfig = Field(default_factory=SignInConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    screening: ScreeningConfig = Field(default_factory=ScreeningConfig)
 
     @model_validator(mode="before")
     @classmethod

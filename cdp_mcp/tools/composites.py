@@ -8,7 +8,16 @@ from pydantic import Field
 
 from cdp_mcp.catalog import Scope
 from cdp_mcp.tools.overview import OVERVIEW_RESOURCES, Overview, overview
-from cdp_mcp.tools.params import IDENTITY_PARAMS, MAX_LIMIT, SECTIONS, TEXT, Channel, CustomerRef, Section
+from cdp_mcp.tools.params import (
+    CHANNEL,
+    IDENTITY_PARAMS,
+    MAX_LIMIT,
+    SECTIONS,
+    SEGMENT_ID,
+    SEGMENT_NAME,
+    CustomerRef,
+    Section,
+)
 from cdp_mcp.tools.screening import Screening, screen
 from cdp_mcp.tools.spec import Param, ToolSpec
 from cdp_mcp.views import CARD_URI, SCREENING_URI
@@ -29,13 +38,6 @@ _CUSTOMERS = Param(
         min_length=1, max_length=MAX_LIMIT,
     )],
 )
-_SEGMENT_ID = Param("segment_id", Annotated[str | None, Field(
-    description="Segment id to check membership of; give this or segment_name.", min_length=1, max_length=200,
-), TEXT], None)
-_SEGMENT_NAME = Param("segment_name", Annotated[str | None, Field(
-    description="Exact segment name (case-insensitive); give this or segment_id.", min_length=1, max_length=200,
-), TEXT], None)
-_CHANNEL = Param("channel", Annotated[Channel, Field(description="Channel the campaign would use.")])
 
 
 def composite_specs() -> list[ToolSpec]:
@@ -63,7 +65,7 @@ def composite_specs() -> list[ToolSpec]:
             resources=(Scope.BASIC, Scope.OPT_IN, Scope.IS_CUSTOMER_IN_SEGMENT),
             optional_resources=(Scope.SEARCH_SEGMENTS, Scope.SEGMENTS, Scope.GCR_ID),
             optional_note="searchSegments by name, segments to name a segment given by id",
-            params=(_CUSTOMERS, _SEGMENT_ID, _SEGMENT_NAME, _CHANNEL), output=Screening, handler=screen,
+            params=(_CUSTOMERS, SEGMENT_ID, SEGMENT_NAME, CHANNEL), output=Screening, handler=screen,
             customer=False, view=SCREENING_URI,
             summary="per customer: in segment (by `segment_id` or `segment_name`), contactable on the channel, "
                     "last-purchase recency",

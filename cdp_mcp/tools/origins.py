@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -167,6 +167,8 @@ def _node(annotation: Any, model: type[BaseModel], name: str) -> Node | None:
         return _each(_node(get_args(annotation)[1], model, name))
     if origin in (list, tuple, set, frozenset):
         return _each(_node(get_args(annotation)[0], model, name))
+    if origin is Literal:  # one of a closed set of words the model declares: cdp-mcp's own
+        return Text(SYSTEM) if any(isinstance(word, str) for word in get_args(annotation)) else None
     if annotation is str:
         return text_origin(model, name)
     if isinstance(annotation, type) and issubclass(annotation, _NO_TEXT):

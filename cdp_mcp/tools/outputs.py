@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Hashable, Iterable
-from typing import Annotated, Any, ClassVar, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
@@ -34,6 +34,7 @@ __all__ = [
     "Priced",
     "Result",
     "Withholds",
+    "collapsed_schema",
     "compact_property",
     "compact_schema",
     "currency_of",
@@ -71,6 +72,45 @@ def compact_schema(schema: dict[str, Any], _: type[BaseModel] | None = None) -> 
         del schema["additionalProperties"]
     for prop in schema.get("properties", {}).values():
         compact_property(prop)
+
+
+def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The result model inside `X | None` or `list[X] | None`, and whether it is a list of them."""
+    for arm in (annotation, *get_args(annotation)):
+        if inspect.isclass(arm) and issubclass(arm, BaseModel):
+            return arm, False
+        if get_origin(arm) is list:
+            inner = get_args(arm)[0]
+            if inspect.isclass(inner) and issubclass(inner, BaseModel):
+                return inner, True
+    return None, False
+
+
+def _keys(model: type[BaseModel]) -> str:
+    """A nested model's keys as words, a literal's values in parentheses: `line, outcome (eligible, lapsed)`."""
+    words = []
+    for name, field in model.model_fields.items():
+        values = get_args(field.annotation) if get_origin(field.annotation) is Literal else ()
+        words.append(f"{name} ({', '.join(values)})" if values else name)
+    return ", ".join(words)
+
+
+def collapsed_schema(schema: dict[str, Any], model: type[BaseModel] | None = None) -> None:
+    """`compact_schema`, and each nested result model published as an object described by its keys.
+
+    For results whose nested rows would otherwise cost more schema than the model reads in a call: the shape is
+    still stated (types at the top, the keys of each nested object in words), the `$defs` are gone.
+    """
+    compact_schema(schema)
+    if model is None:
+        return
+    for name, prop in schema.get("properties", {}).items():
+        nested, many = _nested_model(model.model_fields[name].annotation)
+        if nested is None:
+            continue
+        keys = f"Objects with {_keys(nested)}" if many else f"With {_keys(nested)}"
+        shape: dict[str, Any] = {"type": "array", "items": {"type": "object"}} if many else {"type": "object"}
+        schema["properties"][name] = {**shape, "description": prop.get("description") or keys}
 
 
 def tidy_schema(schema: dict[str, Any]) -> dict[str, Any]:

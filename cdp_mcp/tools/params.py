@@ -23,6 +23,7 @@ from cdp_mcp.tools.spec import Param
 
 __all__ = [
     "AT_LEAST_ONE",
+    "CHANNEL",
     "CHANNELS",
     "CURSOR",
     "IDENTITY_PARAMS",
@@ -30,6 +31,8 @@ __all__ = [
     "LIMIT",
     "MAX_LIMIT",
     "SECTIONS",
+    "SEGMENT_ID",
+    "SEGMENT_NAME",
     "TEXT",
     "Channel",
     "CustomerRef",
@@ -95,6 +98,16 @@ CURSOR = Param(
     Annotated[str | None, Field(description="A previous result's next_cursor", max_length=2048)],
     None,
 )
+
+
+SEGMENT_ID = Param("segment_id", Annotated[str | None, Field(
+    description="Segment id to check membership of; give this or segment_name.", min_length=1, max_length=200,
+), TEXT], None)
+SEGMENT_NAME = Param("segment_name", Annotated[str | None, Field(
+    description="Exact segment name (case-insensitive); give this or segment_id.", min_length=1, max_length=200,
+), TEXT], None)
+CHANNEL = Param("channel", Annotated[Channel, Field(description="Channel the campaign would use.")])
+"""The screening checks: which segment (by id or exact name) and which channel's consent."""
 
 
 def text_param(name: str, description: str, *, max_length: int = 200) -> Param:

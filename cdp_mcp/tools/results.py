@@ -10,9 +10,9 @@ traceback); anything else is left to the SDK, whose generic crash message hides 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel
 
 from cdp_mcp.access.narrowing import untrusted_mode
@@ -26,7 +26,14 @@ from cdp_mcp.tools.untrusted import UNTRUSTED_META, WITHHELD, Mode, Policy, Scre
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["compact_json", "error_result", "policy_for", "structured", "tool_result", "with_currency"]
+__all__ = ["Linked", "compact_json", "error_result", "policy_for", "structured", "tool_result", "with_currency"]
+
+
+@runtime_checkable
+class Linked(Protocol):
+    """A result that links to resources (a screening's whole result as JSON and CSV)."""
+
+    def resource_links(self) -> list[ResourceLink]: ...
 
 
 def compact_json(data: object) -> str:
@@ -75,10 +82,13 @@ def structured(model: BaseModel, *, redact_pii: bool, policy: Policy, backend: B
 
 
 def tool_result(model: BaseModel, *, redact_pii: bool, policy: Policy,
-                backend: Backend | None = None) -> CallToolResult:
+                 backend: Backend | None = None) -> CallToolResult:
+    """The structured content (sanitized, labelled), its compact text, and any resource links the result offers
+    (`resource_links()`)."""
     result = structured(model, redact_pii=redact_pii, policy=policy, backend=backend)
     text = result.text if result.text is not None else compact_json(result.data)
-    return CallToolResult(content=[TextContent(type="text", text=text)],
+    links: list[ResourceLink] = model.resource_links() if isinstance(model, Linked) else []
+    return CallToolResult(content=[TextContent(type="text", text=text), *links],
                           structured_content=result.data,
                           meta={UNTRUSTED_META: result.untrusted} if result.untrusted else None)
 

@@ -14,9 +14,9 @@ screening where nobody is in it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import anyio
 from pydantic import Field
@@ -27,16 +27,26 @@ from cdp_mcp.client.identity import CustomerIdentity
 from cdp_mcp.client.models import PageRequest
 from cdp_mcp.client.resources.consent import OPT_IN
 from cdp_mcp.client.resources.profile import BASIC
-from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS, Segment
+from cdp_mcp.client.resources.segments import IS_CUSTOMER_IN_SEGMENT, SEARCH_SEGMENTS, SEGMENTS
 from cdp_mcp.errors import CdpError, InvalidInputError
+from cdp_mcp.jobs import model as jobs_model
+from cdp_mcp.jobs.rows import Facts, NameSearch
 from cdp_mcp.tools.origins import OURS, shaped
-from cdp_mcp.tools.outputs import OutputModel, Withholds
+from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel, Withholds
 from cdp_mcp.tools.params import MAX_LIMIT, CustomerRef
 from cdp_mcp.tools.resources.profile import CustomerProfile, full_name
 from cdp_mcp.tools.spec import ToolCall
 from cdp_mcp.tools.upstream import PlannedFetch, fetch, fetch_beside_gcr_id, granted, readable
 
-__all__ = ["CONCURRENCY", "Given", "NameSearch", "ScreenRow", "ScreenSummary", "Screening", "screen"]
+if TYPE_CHECKING:
+    from cdp_mcp.backend import Backend
+    from cdp_mcp.settings import Settings
+
+__all__ = ["CONCURRENCY", "Given", "ScreenRow", "ScreenSummary", "Screening", "check",
+           "check_segment", "screen", "screened_each"]
+
+_Item = TypeVar("_Item")
+_Row = TypeVar("_Row")
 
 CONCURRENCY = 8
 """Upstream calls in flight at once for one screening: polite to the API, fast enough for 100 customers."""
@@ -48,8 +58,11 @@ _NAMING_READS = 3
 logger = logging.getLogger(__name__)
 
 
-class Given(OutputModel):
-    """The identifiers of one requested customer, echoed without the input schema's long descriptions."""
+class Given(jobs_model.Given):
+    """The identifiers of one requested customer, echoed without the input schema's long descriptions (the
+    caller's own text: `OURS`)."""
+
+    model_config = OUTPUT_CONFIG
 
     gcr_id: int | None = None
     email: Annotated[str | None, OURS] = None
@@ -87,36 +100,28 @@ class Screening(Withholds):
     rows: list[ScreenRow]
 
 
-@dataclass
-class NameSearch:
-    """What searching the customers' segments for `segment_name` found: whether any carries exactly that name (and
-    that segment, as the API spells it), how many customers were searched, and the names that contain it (to
-    suggest when none is exact)."""
-
-    name: str
-    searched: int = 0
-    exact: Segment | None = None
-    similar: set[str] = field(default_factory=set)
-
-    def note(self, segments: Sequence[Segment]) -> bool:
-        """Record one customer's matching segments; whether one has exactly the name (case-insensitively)."""
-        self.searched += 1
-        hit = next((s for s in segments if (s.name or "").strip().casefold() == self.name.casefold()), None)
-        self.exact = self.exact or hit
-        self.similar.update(s.name.strip() for s in segments if s.name and s.name.strip())
-        return hit is not None
-
-    def not_found(self) -> InvalidInputError | None:
-        """The error to answer when the customers searched carry no segment of that name (None: one does)."""
-        if self.exact or not self.searched:
-            return None
-        similar = sorted(self.similar, key=str.casefold)[:5]
-        close = f" Segments whose name contains it: {', '.join(similar)}." if similar else ""
-        return InvalidInputError(
-            f"No segment named {self.name!r} was found among the segments of the {self.searched} customer(s) "
-            f"screened: either no segment has that name or none of them is in it.{close}",
-            hint="Check the exact name with search_customer_segments on a customer you expect in it, or pass "
-                 "segment_id.")
+async def check(backend: Backend, identity: CustomerIdentity, *, segment_id: str | None, search: NameSearch | None,
+                channel: str, limiter: AbstractAsyncContextManager[object] | None) -> Facts:
+    """One customer's membership (by id, or by name through `search`), consent on `channel` and recency, fetched
+    beside their gcr_id, with at most `limiter`'s requests in flight. Failures are kept in `Facts.errors`."""
+    by_id = PlannedFetch(IS_CUSTOMER_IN_SEGMENT, query=segment_id) if segment_id is not None else None
+    by_name = PlannedFetch(SEARCH_SEGMENTS, query=search.name, page=PageRequest(page=1, page_size=MAX_LIMIT)) \
+        if by_id is None and search is not None else None
+    contactable, profile = PlannedFetch(OPT_IN), PlannedFetch(BASIC)
+    membership = [ask for ask in (by_id, by_name) if ask is not None]
+    answers, gcr_id = await fetch_beside_gcr_id(backend, identity, [*membership, contactable, profile],
+                                                limiter=limiter)
+    facts = Facts(gcr_id=gcr_id if gcr_id is not None else identity.gcr_id)
+    if by_id is not None and (member := answers.get(by_id)) is not None:
+        facts.in_segment = member.in_segment
+    elif by_name is not None and search is not None and (found := answers.get(by_name)) is not None:
+        facts.in_segment = search.note(found.items)
+    if (consent := answers.get(contactable)) is not None:
+        facts.contactable = any(c.channel.lower() == channel and c.opted_in for c in consent.channels)
+    if (card := answers.get(profile)) is not None:
+        facts.name, facts.days_since_last_purchase = full_name(card), card.days_since_last_purchase
+    facts.errors = list(answers.errors().values())
+    return facts
 
 
 async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.CapacityLimiter,
@@ -126,30 +131,47 @@ async def _row(call: ToolCall, index: int, ref: CustomerRef, limiter: anyio.Capa
         identity = CustomerIdentity.parse(**ref.model_dump())
     except InvalidInputError as exc:
         return ScreenRow(index=index, customer=given, error=exc.for_model())
-    segment_id = call.arguments.get("segment_id")
-    channel: str = call.arguments["channel"]
-    by_id = PlannedFetch(IS_CUSTOMER_IN_SEGMENT, query=segment_id) if segment_id is not None else None
-    by_name = PlannedFetch(SEARCH_SEGMENTS, query=search.name, page=PageRequest(page=1, page_size=MAX_LIMIT)) \
-        if by_id is None and search is not None else None
-    contactable, profile = PlannedFetch(OPT_IN), PlannedFetch(BASIC)
-    membership = [ask for ask in (by_id, by_name) if ask is not None]
-    answers, gcr_id = await fetch_beside_gcr_id(call.backend, identity, [*membership, contactable, profile],
-                                                limiter=limiter)
-    gcr = gcr_id if gcr_id is not None else identity.gcr_id
-    in_segment: bool | None = None
-    if by_id is not None and (member := answers.get(by_id)) is not None:
-        in_segment = member.in_segment
-    elif by_name is not None and search is not None and (found := answers.get(by_name)) is not None:
-        in_segment = search.note(found.items)
-    consent = answers.get(contactable)
-    card = answers.get(profile)
-    errors = list(answers.errors().values())
-    echo = None if given == Given(gcr_id=gcr) else given
-    return ScreenRow(
-        index=index, customer=echo, gcr_id=gcr, name=full_name(card) if card else None, in_segment=in_segment,
-        contactable=any(c.channel.lower() == channel and c.opted_in for c in consent.channels) if consent else None,
-        days_since_last_purchase=card.days_since_last_purchase if card else None,
-        error=errors[0].for_model() if errors else None)
+    facts = await check(call.backend, identity, segment_id=call.arguments.get("segment_id"), search=search,
+                        channel=call.arguments["channel"], limiter=limiter)
+    echo = None if given == Given(gcr_id=facts.gcr_id) else given
+    return ScreenRow(index=index, customer=echo, gcr_id=facts.gcr_id, name=facts.name, in_segment=facts.in_segment,
+                     contactable=facts.contactable, days_since_last_purchase=facts.days_since_last_purchase,
+                     error=facts.errors[0].for_model() if facts.errors else None)
+
+
+def check_segment(settings: Settings, segment_id: str | None, segment_name: str | None) -> None:
+    """Refuse anything but exactly one of segment_id and segment_name (a name needs searchSegments granted).
+
+    Raises:
+        InvalidInputError: naming the argument to give instead.
+    """
+    if (segment_id is None) == (segment_name is None):
+        raise InvalidInputError("Give exactly one of segment_id or segment_name.",
+                                hint='For example segment_id="SEG-001", or segment_name="VIP customers".')
+    if segment_name is not None and not granted(settings, Scope.SEARCH_SEGMENTS):
+        raise InvalidInputError(f"segment_name needs the {Scope.SEARCH_SEGMENTS} resource, which this tenant does not "
+                                "grant (CDP_RESOURCES).", hint="Pass segment_id instead.")
+
+
+async def screened_each(call: ToolCall, items: Sequence[_Item], screen_one: Callable[[int, _Item], Awaitable[_Row]],
+                        search: NameSearch | None) -> list[_Row]:
+    """Every item screened concurrently (the limiter inside `screen_one` bounds the requests), progress reported
+    as each finishes; the results in item order. A segment name no screened customer carries is an error."""
+    rows: list[_Row | None] = [None] * len(items)
+    done = 0
+
+    async def one(index: int, item: _Item) -> None:
+        nonlocal done
+        rows[index] = await screen_one(index, item)
+        done += 1
+        await call.progress(done, len(items), f"{done} of {len(items)} customers screened")
+
+    async with anyio.create_task_group() as tg:
+        for index, item in enumerate(items):
+            tg.start_soon(one, index, item)
+    if search is not None and (missing := search.not_found()) is not None:
+        raise missing
+    return [r for r in rows if r is not None]
 
 
 def _outcome(row: ScreenRow) -> str:
@@ -183,30 +205,15 @@ async def _segment_name(call: ToolCall, segment_id: str, rows: list[ScreenRow]) 
 async def screen(call: ToolCall) -> Screening:
     """Screen every customer of the request against the segment and the channel."""
     segment_id, segment_name = call.arguments.get("segment_id"), call.arguments.get("segment_name")
-    if (segment_id is None) == (segment_name is None):
-        raise InvalidInputError("Give exactly one of segment_id or segment_name.",
-                                hint='For example segment_id="SEG-001", or segment_name="VIP customers".')
-    if segment_name is not None and not granted(call.settings, Scope.SEARCH_SEGMENTS):
-        raise InvalidInputError(f"segment_name needs the {Scope.SEARCH_SEGMENTS} resource, which this tenant does not "
-                                "grant (CDP_RESOURCES).", hint="Pass segment_id instead.")
+    check_segment(call.settings, segment_id, segment_name)
     customers: list[CustomerRef] = call.arguments["customers"]
     search = NameSearch(str(segment_name)) if segment_name is not None else None
     limiter = anyio.CapacityLimiter(CONCURRENCY)
-    rows: list[ScreenRow | None] = [None] * len(customers)
-    done = 0
 
-    async def one(index: int, ref: CustomerRef) -> None:
-        nonlocal done
-        rows[index] = await _row(call, index, ref, limiter, search)
-        done += 1
-        await call.progress(done, len(customers), f"{done} of {len(customers)} customers screened")
+    async def one(index: int, ref: CustomerRef) -> ScreenRow:
+        return await _row(call, index, ref, limiter, search)
 
-    async with anyio.create_task_group() as tg:
-        for index, ref in enumerate(customers):
-            tg.start_soon(one, index, ref)
-    if search is not None and (missing := search.not_found()) is not None:
-        raise missing
-    final = [r for r in rows if r is not None]
+    final = await screened_each(call, customers, one, search)
     for row in final:
         metrics.screening_rows(VIA, _outcome(row))
     if segment_id is not None:

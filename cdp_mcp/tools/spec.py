@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
 
     from cdp_mcp.backend import Backend
+    from cdp_mcp.jobs.service import Screenings
 
 __all__ = ["READ_ONLY", "Handler", "Param", "ToolCall", "ToolSpec"]
 
@@ -56,6 +57,8 @@ class ToolCall:
     settings: Settings
     arguments: dict[str, Any]
     ctx: Context[Any, Any] | None = None
+    screenings: Screenings | None = None
+    resolved: dict[str, Any] = field(default_factory=dict)  # values the SDK's resolvers filled (ToolSpec.resolved)
     _identity: CustomerIdentity | None = field(default=None, repr=False)
 
     @property
@@ -93,9 +96,10 @@ class ToolSpec:
     optional_note: str = ""
     customer: bool = True  # takes the four identifier arguments, validated before any upstream call
     view: str | None = None  # ui:// URI of the MCP Apps view that shows the result (cdp_mcp.views)
+    resolved: tuple[Param, ...] = ()  # filled by the SDK's resolvers (Resolve) before the call: not in the schema
     annotations: ToolAnnotations = field(default_factory=lambda: READ_ONLY)
 
     @cached_property
     def signature(self) -> inspect.Signature:
-        """The keyword-only signature the SDK reads to build the input schema."""
-        return inspect.Signature([p.parameter() for p in self.params])
+        """The keyword-only signature the SDK reads: the input schema's arguments, then the resolved values."""
+        return inspect.Signature([p.parameter() for p in (*self.params, *self.resolved)])

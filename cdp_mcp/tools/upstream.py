@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
@@ -153,7 +154,7 @@ async def fetch_beside_gcr_id(
     identity: CustomerIdentity,
     asks: Iterable[PlannedFetch[object]],
     *,
-    limiter: anyio.CapacityLimiter | None = None,
+    limiter: AbstractAsyncContextManager[object] | None = None,
     answered: Callable[[PlannedFetch[object], object], Awaitable[None]] | None = None,
 ) -> tuple[Answers, int | None]:
     """Every ask fetched concurrently and, beside them, the customer's gcr_id (`gcr_id_for`).

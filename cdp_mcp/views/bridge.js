@@ -3,7 +3,8 @@
  * tool-cancelled and host-context-changed notifications; ping and ui/resource-teardown answered;
  * ui/notifications/size-changed sent when the content's size changes. With data embedded in the document
  * (`cdp-mcp card`), it renders that data at once and follows the system's light or dark theme. An error
- * result and a cancellation are shown here, as a status line, the same way in every view. */
+ * result and a cancellation are shown here, as a status line, the same way in every view. A view may call the
+ * server's tools through the host (`View.call`) when the host says it can (`hostCapabilities.serverTools`). */
 "use strict";
 const REDACTED = "[redacted]";
 const UNTRUSTED_META = "{{UNTRUSTED_META}}";
@@ -17,6 +18,7 @@ const View = (() => {
   };
   let nextId = 1;
   let context = {};
+  let capabilities = {};
   let lastSize = "";
 
   function post(message) { window.parent.postMessage({ jsonrpc: "2.0", ...message }, "*"); }
@@ -107,6 +109,7 @@ const View = (() => {
       appCapabilities: { availableDisplayModes: ["inline"] },
       protocolVersion: "2026-01-26",
     });
+    capabilities = result.hostCapabilities || {};
     applyContext(result.hostContext || {});
     notify("ui/notifications/initialized", {});
     let frame = 0;  // sizes are reported from here on: the host learns of the view's size after the handshake
@@ -119,7 +122,10 @@ const View = (() => {
       .catch((error) => note(`The host did not start the view: ${error.message}`, "problem"));
   }
 
-  return { start, context: () => context };
+  /* A tool of the server, called through the host: its CallToolResult (an error result comes back as such). */
+  function call(name, args) { return request("tools/call", { name, arguments: args || {} }); }
+
+  return { start, call, context: () => context, canCall: () => Boolean(capabilities.serverTools) };
 })();
 
 /* Rendering helpers shared by the views: each renders into its <main id="app">. */

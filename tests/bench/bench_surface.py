@@ -2,7 +2,8 @@
 
 Every conversation loads the tool list before its first question, so its size is a fixed cost: hosts give the
 model each tool's description and input schema (the "for the model" budget: 12 KB), and the whole answer, output
-schemas and annotations included, travels and is cached by every client (22 KB). Prints each part, each tool,
+schemas and annotations included, travels and is cached by every client (22 KB for the sixteen tools issue 17
+measured; the three audience-screening tools of issue 18 within their own 5.5 KB). Prints each part, each tool,
 the server instructions (which the model reads too) and the verdicts; `tests/tools/test_registry.py` holds the
 same limits.
 
@@ -11,7 +12,7 @@ Tokens are approximated as bytes / 4, the usual rule for English text and the on
 run time (not possible here). JSON schemas are punctuation-dense and tokenize at nearer 3 bytes a token, so read
 the token figures as a lower bound.
 
-    python tests/bench/bench_surface.py [--tools a,b,c]
+    python tests/bench/bench_surface.py [--tools=a,b,c]
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from cdp_mcp.server import build_server  # noqa: E402
 from cdp_mcp.settings import Settings  # noqa: E402
-from tests.helpers import LIST_BUDGET, MODEL_BUDGET, Surface  # noqa: E402
+from cdp_mcp.tools.audience import SCREENING_TOOLS  # noqa: E402
+from tests.helpers import LIST_BUDGET, MODEL_BUDGET, SCREENING_LIST_BUDGET, Surface  # noqa: E402
 
 __all__ = ["main"]
 
@@ -62,8 +64,12 @@ async def main(tools: list[str] | None) -> None:
         one = Surface.of([tool])
         print(f"{tool.name:30} {one.descriptions:>11,} {one.inputs:>6,} {one.outputs:>6,} {one.whole:>6,}")
     print()
+    others = Surface.of([t for t in listed if t.name not in SCREENING_TOOLS])
+    screening = Surface.of([t for t in listed if t.name in SCREENING_TOOLS])
     for label, size, budget in (("for the model", surface.for_the_model, MODEL_BUDGET),
-                                ("whole tools/list", surface.whole, LIST_BUDGET)):
+                                (f"whole tools/list but the screening tools ({others.tools})", others.whole,
+                                 LIST_BUDGET),
+                                (f"the screening tools ({screening.tools})", screening.whole, SCREENING_LIST_BUDGET)):
         verdict = "ok" if size <= budget else "OVER BUDGET"
         print(f"{label}: {_kb(size)} of {_kb(budget)} ({budget - size:,} bytes of headroom) {verdict}")
     refs = sum("$ref" in json.dumps([t.input_schema, t.output_schema]) for t in listed)

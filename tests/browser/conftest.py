@@ -112,13 +112,31 @@ async def tool_results(private_sandbox: SandboxThread, tmp_path_factory: pytest.
     results |= await _results(server, state, {"screening_redacted": ("screen_customers", {
         "customers": [{"email": samples["vip"].email}, {"gcr_id": samples["lapsed"].gcr_id}],
         "segment_id": segment_id, "channel": "sms"})}, redact_pii=True)
+    results |= await _results(server, state, {"audience_small": ("screen_audience", {
+        "customers": customers, "segment_id": segment_id, "channel": "email", "recent_days": 90})})
     hostile = [s for s in server.samples if s.hostile]
     results |= await _results(server, state, {
         **{f"hostile_card_{s.label}": ("get_customer_overview", {"gcr_id": s.gcr_id}) for s in hostile},
         "hostile_screening": ("screen_customers", {"customers": [{"gcr_id": s.gcr_id} for s in hostile],
-                                                   "segment_id": segment_id, "channel": "email"})})
+                                                   "segment_id": segment_id, "channel": "email"}),
+        "hostile_audience": ("screen_audience", {"customers": [{"gcr_id": s.gcr_id} for s in hostile],
+                                                 "segment_id": segment_id, "channel": "email"})})
     results |= await _results(server, state, {
         "card_omitted": ("get_customer_overview", {"gcr_id": hostile[0].gcr_id}),
         "screening_omitted": ("screen_customers", {"customers": [{"gcr_id": s.gcr_id} for s in hostile[:3]],
-                                                   "segment_id": segment_id, "channel": "email"})}, untrusted="omit")
+                                                   "segment_id": segment_id, "channel": "email"}),
+        "audience_omitted": ("screen_audience", {"customers": [{"gcr_id": s.gcr_id} for s in hostile[:3]],
+                                                 "segment_id": segment_id, "channel": "email"})}, untrusted="omit")
     return results
+
+
+@pytest.fixture(scope="module")
+async def live(private_sandbox: SandboxThread, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
+    """An SDK client connected to a server on the private sandbox, kept open: a host's link to the MCP server,
+    for views that call tools (the screening table follows a running screening)."""
+    state = tmp_path_factory.mktemp("live-state")
+    settings = Settings(_env_file=None, b2b_api_url=private_sandbox.base_url,  # type: ignore[call-arg]
+                        tenant_hash=private_sandbox.tenant_hash, state_dir=state, max_retries=0)
+    mcp = build_server(settings, backend=lambda: open_backend(settings, clock=private_sandbox.clock))
+    async with Client(mcp) as client:
+        yield client

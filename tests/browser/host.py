@@ -3,7 +3,9 @@
 The page puts the view's HTML in a sandboxed iframe (`sandbox="allow-scripts"`: an opaque origin, no access to
 the host) under the Content-Security-Policy the specification prescribes when a resource declares no domains,
 answers `ui/initialize` with a host context (theme, style variables, locale, container size), and after the
-view's `ui/notifications/initialized` sends the tool input and the tool result. It sizes the iframe from the
+view's `ui/notifications/initialized` sends the tool input and the tool result. Given a `call_tool` function, it
+says it can proxy the server's tools (`hostCapabilities.serverTools`) and answers the view's `tools/call` with it,
+as a host does with the MCP server. It sizes the iframe from the
 view's `ui/notifications/size-changed`, can change the theme with `ui/notifications/host-context-changed`, and
 keeps every message the view sent. The Python side records console errors and every network request.
 """
@@ -11,6 +13,7 @@ keeps every message the view sent. The Python side records console errors and ev
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,11 +53,16 @@ window.addEventListener("message", (event) => {
     const hostContext = { theme, styles: { variables: SETUP.variables }, displayMode: "inline",
       availableDisplayModes: ["inline"], containerDimensions: { maxHeight: 6000 }, locale: "en-US", timeZone: "UTC",
       platform: "web" };
-    send({ id: message.id, result: { protocolVersion: "2026-01-26", hostCapabilities: {}, hostContext,
+    const hostCapabilities = SETUP.serverTools ? { serverTools: {} } : {};
+    send({ id: message.id, result: { protocolVersion: "2026-01-26", hostCapabilities, hostContext,
       hostInfo: { name: "cdp-mcp test host", version: "1" } } });
   } else if (message.method === "ui/notifications/initialized") {
     send({ method: "ui/notifications/tool-input", params: { arguments: SETUP.arguments } });
     send({ method: "ui/notifications/tool-result", params: SETUP.result });
+  } else if (message.method === "tools/call") {
+    if (!SETUP.serverTools) { send({ id: message.id, error: { code: -32601, message: "Method not found" } }); return; }
+    window.callTool(message.params).then((result) => send({ id: message.id, result }),
+      (error) => send({ id: message.id, error: { code: -32000, message: String(error) } }));
   } else if (message.method === "ui/notifications/size-changed") {
     frame.style.height = `${message.params.height}px`;
   }
@@ -128,11 +136,16 @@ class HostedView:
 
 
 async def open_view(browser: Any, html: str, call: dict[str, Any], *, theme: str = "light", width: int = 900,
-                    variables: dict[str, str] | None = None) -> HostedView:
-    """A new page hosting `html` (a view document) that will be given `call` (arguments and result)."""
+                    variables: dict[str, str] | None = None,
+                    call_tool: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None) -> HostedView:
+    """A new page hosting `html` (a view document) that will be given `call` (arguments and result); with
+    `call_tool(params)`, the view's tools/call requests are answered by it (the MCP server behind the host)."""
     page = await browser.new_page(viewport={"width": width, "height": 2400})  # tall enough for a whole view
     errors, requests = watch(page)
+    if call_tool is not None:
+        await page.expose_function("callTool", call_tool)
     view = html.replace("<head>", f'<head><meta http-equiv="Content-Security-Policy" content="{CSP}">', 1)
-    setup = {"view": view, "theme": theme, "variables": variables or {}, **call}
+    setup = {"view": view, "theme": theme, "variables": variables or {}, "serverTools": call_tool is not None,
+             **call}
     await page.set_content(_PAGE.replace("__SETUP__", json.dumps(setup).replace("</", "<\\/")))
     return HostedView(page, errors, requests)

@@ -17,6 +17,7 @@ from cdp_mcp.views import CARD_URI, SCREENING_URI, document, standalone
 pytestmark = pytest.mark.anyio
 
 CHANNELS = {"email": "Email", "sms": "SMS", "push": "Push", "whatsapp": "WhatsApp"}
+DASH = "\N{EN DASH}"  # between the first and last row of a page
 HOST_LIGHT, HOST_DARK = (0xFB, 0xFA, 0xF7), (0x1F, 0x1E, 0x1C)  # HOST_VARIABLES' background, each half
 
 
@@ -295,6 +296,62 @@ async def test_the_table_fits_a_narrow_pane(browser: Any, tool_results: dict[str
     await hosted.page.close()
 
 
+async def test_a_small_audience_screening_shows_every_row_with_its_outcome(
+    browser: Any, tool_results: dict[str, Any], screenshots: Path,
+) -> None:
+    call = tool_results["audience_small"]
+    data = call["result"]["structuredContent"]
+    hosted = await table(browser, call)
+    view = hosted.frame
+    assert await view.locator("tbody tr").count() == len(data["rows"])
+    for key, count in data["summary"].items():
+        assert await view.locator(f"[data-count='{key.replace('_', '-')}'] strong").inner_text() == str(count)
+    for row in data["rows"][:5]:
+        cell = view.locator(f"tbody tr[data-line='{row['line']}'] td[data-col=outcome]")
+        assert await cell.inner_text() == row["outcome"].replace("_", " ")
+    assert await view.locator("#next").count() == 0  # whole: nothing to page
+    hosted.assert_clean()
+    await hosted.screenshot(screenshots / "audience-small.png")
+    await hosted.page.close()
+
+
+async def test_a_running_screening_shows_progress_then_pages_its_rows(browser: Any, live: Any,
+                                                                     screenshots: Path) -> None:
+    arguments = {"customers": [{"gcr_id": n} for n in range(1, 1001)], "segment_id": "101", "channel": "email",
+                 "confirm": True}
+    started = await live.call_tool("screen_audience", arguments)
+    called: list[str] = []
+
+    async def call_tool(params: dict[str, Any]) -> dict[str, Any]:
+        called.append(params["name"])
+        result = await live.call_tool(params["name"], params.get("arguments") or {})
+        return dict(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+    call = {"arguments": arguments, "result": started.model_dump(mode="json", by_alias=True, exclude_none=True)}
+    hosted = await open_view(browser, document(SCREENING_URI), call, call_tool=call_tool)
+    view = hosted.frame
+    await view.locator("main[aria-busy=false] progress").wait_for()
+    assert "of 1,000 screened" in await view.locator("#progress-text").inner_text()
+    await hosted.screenshot(screenshots / "audience-progress.png")
+    await view.locator("[data-count=eligible]").wait_for(timeout=90_000)  # completed: the counts appear
+    done = (await live.call_tool("get_screening", {"screening_id": started.structured_content["screening_id"]})
+            ).structured_content
+    for key, count in done["summary"].items():
+        assert await view.locator(f"[data-count='{key.replace('_', '-')}'] strong").inner_text() == f"{count:,}"
+    assert await view.locator("tbody tr").count() == 50
+    assert await view.locator("#page-info").inner_text() == f"Rows 1{DASH}50 of 1,000"
+    await view.locator("#next").click()
+    await view.locator("tbody tr[data-line='51']").wait_for()
+    assert await view.locator("tbody tr").count() == 50
+    assert f"Rows 51{DASH}100" in await view.locator("#page-info").inner_text()
+    await view.locator("#previous").click()
+    await view.locator("tbody tr[data-line='1']").wait_for()
+    await view.locator("#only").select_option("eligible")
+    await view.locator(f"#page-info:has-text('of {done['summary']['eligible']:,}')").wait_for()
+    outcomes = set(await view.locator("tbody td[data-col=outcome]").all_inner_texts())
+    assert outcomes == {"eligible"} and await view.locator("tbody tr").count() <= 50
+    assert called.count("get_screening") >= 4  # polls, then the pages and the filter
+    await hosted.screenshot(screenshots / "audience-pages.png")
 HOSTILE_SPECS = [spec for spec in SAMPLE_SPECS if spec.sample.hostile]
 MARKUP_FIRST = sorted(HOSTILE_SPECS, key=lambda spec: spec.sample.label != "hostile_html")
 RAW = [text for spec in MARKUP_FIRST for text in (spec.sample.full_name, spec.address or "", spec.activity or "",
@@ -397,5 +454,31 @@ async def test_withheld_names_say_so(browser: Any, tool_results: dict[str, Any])
     hosted = await table(browser, tool_results["screening_omitted"], width=NARROW)
     marks = await hosted.frame.locator("td.who .withheld").all_inner_texts()
     assert marks == ["name withheld"] * 3
+    hosted.assert_clean()
+    await hosted.page.close()
+
+
+async def test_an_audience_screening_shows_hostile_unsanitized_and_withheld_names_as_such(
+    browser: Any, tool_results: dict[str, Any], screenshots: Path,
+) -> None:
+    """The audience table labels the names its result says are customer-written, keeps attempts as literal text
+    (sanitized or not), and says when a name was withheld."""
+    call = tool_results["hostile_audience"]
+    rows = call["result"]["structuredContent"]["rows"]
+    hosted = await table(browser, call, width=NARROW)
+    for row in rows:
+        cell = hosted.frame.locator(f"tbody tr[data-line='{row['line']}'] td.who")
+        assert await cell.locator("[data-origin=customer]").text_content() == row["name"]
+    await inert_at_380(hosted, screenshots / "audience-hostile-380.png")
+    tainted = copy.deepcopy(call)
+    for i, row in enumerate(tainted["result"]["structuredContent"]["rows"]):
+        row |= {"name": raw(i), "customer": {"email": raw(i + 7)}, "error": raw(i + 3)}
+    hosted = await table(browser, tainted, width=NARROW)
+    for row in tainted["result"]["structuredContent"]["rows"]:
+        cell = hosted.frame.locator(f"tbody tr[data-line='{row['line']}'] td.who")
+        assert (await cell.text_content() or "").startswith(row["name"])
+    await inert_at_380(hosted, screenshots / "audience-unsanitized-380.png")
+    hosted = await table(browser, tool_results["audience_omitted"], width=NARROW)
+    assert await hosted.frame.locator("td.who .withheld").all_inner_texts() == ["name withheld"] * 3
     hosted.assert_clean()
     await hosted.page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -65,3 +66,25 @@ async def test_campaign_planner_builds_the_audience_the_server_screens(
     assert f"{summary['in_segment']} in the segment" in out
     assert f"audience of {summary['eligible']}" in out
     assert "Plan:" in out
+
+
+async def test_audience_planner_screens_an_export_end_to_end(cdp_env: dict[str, str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README runs it on 5,000 rows of a 10,000-customer sandbox; here the shared small sandbox's 200 rows, with
+    the confirmation threshold lowered so the planner is asked first, as it would be for thousands."""
+    monkeypatch.setenv("CDP_AUDIENCE_DIR", str(tmp_path / "audiences"))
+    monkeypatch.setenv("CDP_SCREEN_CONFIRM_ABOVE", "100")
+    (tmp_path / "audiences").mkdir()
+    code, out, err = await _run("audience_planner.py", "--rows", "200", "--segment", "High Value", "--channel", "sms")
+    assert code == 0, err
+    exported = re.search(r"wrote 200 rows of every customer \(([\d,]+) customers", err)
+    assert exported is not None, err
+    customers = int(exported.group(1).replace(",", ""))
+    assert f"Asked: Screening {customers} customers takes about" in out and "Start the screening? -> yes" in out
+    assert f"Screening {customers} customers of winback-200.csv in the background (scr_" in out
+    assert f"the CSV of the result has {customers} rows" in out
+    outcome = re.search(r"Eligible: ([\d,]+)\. Left out: ([\d,]+) not in the segment, ([\d,]+) not opted in to sms, "
+                        r"([\d,]+) lapsed, ([\d,]+) not found, ([\d,]+) errors", out)
+    assert outcome is not None, out
+    assert sum(int(n.replace(",", "")) for n in outcome.groups()) == customers
+    assert (tmp_path / "audiences" / "winback-200.csv").is_file()

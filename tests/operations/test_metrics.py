@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -221,3 +222,33 @@ async def test_a_call_of_a_tool_not_served_is_counted_without_its_name(sandbox_s
             text = (await http.get(base + METRICS_PATH, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})).text
     assert grew(before, after, "cdp_mcp_tool_calls_total", tool="(unknown tool)", outcome="UNKNOWN_TOOL") == 1
     assert made_up not in text
+
+
+async def test_screenings_are_counted_within_the_call_and_by_their_jobs(sandbox_settings: Settings) -> None:
+    """screen_audience's rows are counted as it screens them: within the call up to 100, else by the job, which is
+    counted as it starts and as it ends on this replica."""
+    settings = sandbox_settings.replace(mcp_metrics_token=METRICS_TOKEN)
+    checks = {"segment_id": "101", "channel": "sms"}
+    async with serving(settings) as base:
+        before = await scrape(base)
+        async with Client(f"{base}/mcp") as client:
+            small = await client.call_tool("screen_audience", {"customers": [{"gcr_id": n} for n in range(1, 6)],
+                                                               **checks})
+            started = await client.call_tool("screen_audience", {
+                "customers": [{"gcr_id": n} for n in range(1, 151)], **checks})
+            job = (started.structured_content or {})["screening_id"]
+            with anyio.fail_after(60):
+                while (await client.call_tool("get_screening", {"screening_id": job})).structured_content[
+                        "status"] in ("queued", "running", "paused"):  # type: ignore[index]
+                    await anyio.sleep(0.1)
+        after = await scrape(base)
+    assert not small.is_error and not started.is_error
+
+    def rows(via: str) -> float:
+        return sum(grew(before, after, "cdp_mcp_screening_rows_total", via=via, outcome=outcome)
+                   for outcome in metrics.ROW_OUTCOMES)
+
+    assert rows("screen_audience") == 5 and rows("job") == 150
+    assert grew(before, after, "cdp_mcp_screening_jobs_total", event="started") == 1
+    assert grew(before, after, "cdp_mcp_screening_jobs_total", event="completed") == 1
+    assert value(after, "cdp_mcp_screening_jobs_running") == 0

@@ -19,13 +19,14 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from cdp_mcp.sandbox import SampleCustomer
+from cdp_mcp.tools.registry import all_specs
 from tests.signin.conftest import Host, signed_in_server
 from tests.signin.idp import MACHINE, OidcProvider, signing_key
 
 pytestmark = pytest.mark.anyio
 
 PROFILE = {"get_customer_profile", "resolve_customer", "get_customer_attributes", "get_customer_overview"}
-EVERY_TOOL = 16
+EVERY_TOOL = len(all_specs())
 
 
 def _text(result: Any) -> str:

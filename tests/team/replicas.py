@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.helpers import free_port, wait_until_answering
@@ -21,6 +21,7 @@ class Replica:
     port: int
     audit: Path
     log: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def mcp(self) -> str:
@@ -38,26 +39,28 @@ def replica_env(*, api_url: str, tenant_hash: str, redis_url: str, prefix: str, 
 
 @contextmanager
 def running_replicas(count: int, env: dict[str, str], directory: Path) -> Iterator[list[Replica]]:
-    """Start `count` replicas (own state directory and audit file each), wait until healthy, stop them after."""
+    """Start `count` replicas (own state directory and audit file each, unless `env` names them), wait until
+    healthy, stop them after (one killed meanwhile is left alone)."""
     replicas: list[Replica] = []
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for index in range(count):
             home = directory / f"replica-{index}"
             home.mkdir(parents=True, exist_ok=True)
-            replica = Replica(free_port(), home / "audit.jsonl", home / "stderr.log")
-            own = env | {"CDP_STATE_DIR": str(home / "state"), "CDP_AUDIT_LOG": str(replica.audit)}
-            with replica.log.open("wb") as log:
+            port, audit, log_path = free_port(), home / "audit.jsonl", home / "stderr.log"
+            own = {"CDP_STATE_DIR": str(home / "state"), "CDP_AUDIT_LOG": str(audit)} | env  # env may share a state
+            with log_path.open("wb") as log:
                 processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "cdp_mcp", "serve", "--transport", "http", "--port", str(replica.port)],
+                    [sys.executable, "-m", "cdp_mcp", "serve", "--transport", "http", "--port", str(port)],
                     env=own, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT))
-            replicas.append(replica)
+            replicas.append(Replica(port, audit, log_path, processes[-1]))
         for replica, process in zip(replicas, processes, strict=True):
             wait_until_answering(f"http://127.0.0.1:{replica.port}/healthz", process, replica.log)
         yield replicas
     finally:
         for process in processes:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
         for process in processes:
             try:
                 process.wait(15)

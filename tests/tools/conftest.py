@@ -43,16 +43,18 @@ def settings_for(sandbox_server: SandboxThread, tools_state_dir: Path) -> Callab
 
 @pytest.fixture
 def connect(settings_for: Callable[..., Settings], sandbox_server: SandboxThread) -> Connect:
-    """`async with connect(**settings) as client`: build_server on the loopback sandbox, SDK client in process."""
+    """`async with connect(**settings) as client`: build_server on the loopback sandbox, SDK client in process
+    (`mode` the protocol era, `client` more options of the SDK client, such as an elicitation callback)."""
 
     @asynccontextmanager
     async def open_client(settings: Settings | None = None, *, transport: httpx2.AsyncBaseTransport | None = None,
-                          server: SandboxThread | None = None, **overrides: Any) -> AsyncIterator[Client]:
+                          server: SandboxThread | None = None, mode: str = "auto",
+                          client: dict[str, Any] | None = None, **overrides: Any) -> AsyncIterator[Client]:
         target = server or sandbox_server
         chosen = settings or settings_for(target, **overrides)
         mcp = build_server(chosen, backend=lambda: open_backend(chosen, clock=target.clock, transport=transport))
-        async with Client(mcp) as client:
-            yield client
+        async with Client(mcp, mode=mode, **(client or {})) as opened:  # type: ignore[arg-type]
+            yield opened
 
     return open_client
 

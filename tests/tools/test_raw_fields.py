@@ -16,6 +16,7 @@ from tool_transport import RecordingTransport
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.client.values import as_date, as_money, as_month
 from cdp_mcp.sandbox.server import SandboxThread
+from cdp_mcp.tools.audience import SCREENING_TOOLS
 from cdp_mcp.tools.composites import composite_specs
 from cdp_mcp.tools.registry import all_specs
 from tests.generated_docs import TOOLS_GUIDE
@@ -121,7 +122,7 @@ async def test_every_raw_field_is_in_the_result_or_documented_as_left_out(
     routes = {r.route: r.name for r in RESOURCES}
     transport = RecordingTransport(keep=tuple(routes))
     seen: dict[str, set[str]] = {}
-    composites = {spec.name for spec in composite_specs()}
+    composites = {spec.name for spec in composite_specs()} | set(SCREENING_TOOLS)
     missing: list[str] = []
     async with connect(transport=transport) as client:
         for label in SAMPLES:

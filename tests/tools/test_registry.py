@@ -14,9 +14,10 @@ from cdp_mcp.catalog import IDENTIFIERS, RESOURCE_NAMES, RESOURCES
 from cdp_mcp.errors import ConfigurationError
 from cdp_mcp.server import build_server
 from cdp_mcp.settings import Settings
+from cdp_mcp.tools.audience import SCREENING_TOOLS
 from cdp_mcp.tools.registry import all_specs, select_specs
 from cdp_mcp.tools.resources import PROFILE_TOOLS
-from tests.helpers import LIST_BUDGET, MODEL_BUDGET, Surface
+from tests.helpers import LIST_BUDGET, MODEL_BUDGET, SCREENING_LIST_BUDGET, Surface
 
 pytestmark = pytest.mark.anyio
 
@@ -24,8 +25,12 @@ SNAPS = Path(__file__).parent / "__toolsnaps__"
 SELF_DESCRIBED = {i.argument for i in IDENTIFIERS[1:]}
 """Identifier arguments without a description of their own: the first identifier's says the rule, the server
 instructions describe all four, and email, mobile, customer_code name themselves."""
-TOOLS = [*(entry.tool for entry in PROFILE_TOOLS.values()), "get_customer_overview", "screen_customers"]
-"""Every tool: one per catalog resource, in catalog order, then the two composites."""
+TOOLS = [*(entry.tool for entry in PROFILE_TOOLS.values()), "get_customer_overview", "screen_customers",
+         *SCREENING_TOOLS]
+"""Every tool: one per catalog resource, in catalog order, then the two composites, then audience screening."""
+CHANGES_STATE = {"cancel_screening": {"read_only_hint": False, "destructive_hint": False, "idempotent_hint": True,
+                                      "open_world_hint": False}}
+"""Stops a screening: not read-only, though it changes nothing upstream (the others read, and state only that)."""
 
 
 def names(settings: Settings) -> list[str]:
@@ -55,7 +60,8 @@ def test_granted_resources_decide_the_surface(tmp_path: Path) -> None:
 def test_every_spec_is_complete() -> None:
     for spec in all_specs():
         a = spec.annotations
-        assert a.model_dump(exclude_none=True) == {"read_only_hint": True, "open_world_hint": True}, spec.name
+        expected = CHANGES_STATE.get(spec.name, {"read_only_hint": True, "open_world_hint": True})
+        assert a.model_dump(exclude_none=True) == expected, spec.name
         assert spec.title and 40 <= len(spec.description) <= 400, spec.name
         assert "IMPORTANT" not in spec.description and "MUST" not in spec.description
         assert set(spec.resources) | set(spec.optional_resources) <= RESOURCE_NAMES
@@ -89,13 +95,17 @@ async def test_listed_tools_have_described_bounded_inputs_and_output_schemas(con
 
 
 async def test_tools_list_keeps_within_its_budget_and_every_schema_is_self_contained(connect: Connect) -> None:
-    """Every conversation loads tools/list before its first question: the whole surface keeps within issue 17's limits
-    (bench_surface.py prints the figures by part), and no schema holds a `$ref`, which many hosts cannot resolve."""
+    """Every conversation loads tools/list before its first question: the surface keeps within issue 17's limits (the
+    whole list's for its sixteen tools, the screening tools within their own; bench_surface.py prints the figures by
+    part), and no schema holds a `$ref`, which many hosts cannot resolve."""
     async with connect() as client:
         tools = (await client.list_tools()).tools
     surface = Surface.of(tools)
     assert surface.for_the_model <= MODEL_BUDGET, surface
-    assert surface.whole <= LIST_BUDGET, surface
+    others = Surface.of([t for t in tools if t.name not in SCREENING_TOOLS])
+    assert others.whole <= LIST_BUDGET, others
+    screening = Surface.of([t for t in tools if t.name in SCREENING_TOOLS])
+    assert screening.whole <= SCREENING_LIST_BUDGET, screening
     for tool in tools:
         for schema in (tool.input_schema, tool.output_schema):
             assert "$ref" not in json.dumps(schema) and "$defs" not in json.dumps(schema), tool.name

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from tool_results import Connect, data_of, text_of
@@ -25,12 +26,26 @@ pytestmark = pytest.mark.anyio
 SECRET = "hunter2-tenant-secret"
 
 
-def sample_arguments(spec_name: str, email: str) -> dict[str, Any]:
+def sample_arguments(spec_name: str, email: str, screening_id: str) -> dict[str, Any]:
     extra = {"search_customer_segments": {"segment_name": "a"}, "search_customer_campaigns": {"campaign_name": "a"},
              "check_customer_in_segment": {"segment_id": "101"}}
-    if spec_name == "screen_customers":
+    if spec_name in ("screen_customers", "screen_audience"):
         return {"customers": [{"email": email}], "segment_name": "High Value", "channel": "email"}
+    if spec_name in ("get_screening", "cancel_screening"):
+        return {"screening_id": screening_id}
     return {"email": email, **extra.get(spec_name, {})}
+
+
+async def finished_screening(client: Client, email: str) -> str:
+    """The id of a screening (in the background: 101 rows, the first named by `email`) that has finished."""
+    customers = [{"email": email}, *({"gcr_id": n} for n in range(2, 102))]
+    started = data_of(await client.call_tool("screen_audience", {"customers": customers, "segment_id": "101",
+                                                                 "channel": "email"}))
+    with anyio.fail_after(60):
+        while data_of(await client.call_tool("get_screening", {"screening_id": started["screening_id"]}))[
+                "status"] != "completed":
+            await anyio.sleep(0.1)
+    return str(started["screening_id"])
 
 
 async def test_redaction_masks_personal_data_in_every_tool(connect: Connect, sandbox_server: SandboxThread) -> None:
@@ -39,13 +54,16 @@ async def test_redaction_masks_personal_data_in_every_tool(connect: Connect, san
                                                        (vip.gcr_id,))[0]
     async with connect(redact_pii=True) as client:
         texts = {}
+        screening_id = await finished_screening(client, vip.email)
         for spec in all_specs():
-            result = await client.call_tool(spec.name, sample_arguments(spec.name, vip.email))
+            result = await client.call_tool(spec.name, sample_arguments(spec.name, vip.email, screening_id))
             texts[spec.name] = text_of(result)
             assert not result.is_error, texts[spec.name]
         profile = data_of(await client.call_tool("get_customer_profile", {"gcr_id": vip.gcr_id}))
         resource = await client.read_resource(f"cdp://customers/{vip.gcr_id}/overview")
         texts["resource"] = resource.contents[0].text
+        for uri in (f"cdp://screenings/{screening_id}", f"cdp://screenings/{screening_id}/results.csv"):
+            texts[uri] = (await client.read_resource(uri)).contents[0].text  # type: ignore[union-attr]
     born = date.fromisoformat(dob)
     for name, text in texts.items():
         for personal in (vip.email, vip.mobile, address, born.isoformat(), born.strftime("%d/%m/%Y")):

@@ -14,7 +14,8 @@ from cdp_mcp.views import CARD_URI, SCREENING_URI
 
 pytestmark = pytest.mark.anyio
 
-VIEW_OF = {"get_customer_overview": CARD_URI, "screen_customers": SCREENING_URI}
+VIEW_OF = {"get_customer_overview": CARD_URI, "screen_customers": SCREENING_URI, "screen_audience": SCREENING_URI,
+           "get_screening": SCREENING_URI}
 VIEW_BUDGET = 40 * 1024
 _OTHER_ORIGIN = re.compile(r"""(?:src|href|action)\s*=|@import|url\(|fetch\(|XMLHttpRequest|WebSocket|EventSource"""
                            r"""|https?://(?!www\.w3\.org/2000/svg)""")
@@ -22,7 +23,7 @@ _OTHER_ORIGIN = re.compile(r"""(?:src|href|action)\s*=|@import|url\(|fetch\(|XML
 http(s) URL except the SVG namespace name (an identifier, never fetched)."""
 
 
-async def test_the_two_tools_name_their_views_and_the_server_serves_them(connect: Connect) -> None:
+async def test_the_tools_with_views_name_them_and_the_server_serves_them(connect: Connect) -> None:
     async with connect() as client:
         tools = (await client.list_tools()).tools
         listed = {r.uri: r for r in (await client.list_resources()).resources}

@@ -17,9 +17,10 @@ Connect = Callable[..., AbstractAsyncContextManager[Client]]
 
 
 def text_of(result: CallToolResult) -> str:
-    """The single text block of a result."""
-    assert len(result.content) == 1
-    block = result.content[0]
+    """The single text block of a result (a screening's resource links after it aside)."""
+    blocks = [c for c in result.content if c.type != "resource_link"]
+    assert len(blocks) == 1 and result.content[0] is blocks[0]
+    block = blocks[0]
     assert block.type == "text"
     return block.text
 

@@ -77,7 +77,8 @@ LIST_CUSTOMER_SEGMENTS = ListTool(
 SEARCH_CUSTOMER_SEGMENTS = ListTool(
     reader=SEARCH_SEGMENTS, tool="search_customer_segments", title="Search customer segments",
     description="The customer's segments whose name contains a text (case-insensitive), by id with name and "
-    "date joined. Use to find a segment id by name.",
+    "date joined. Use to find a segment id by name; it cannot list a segment's members (screen_audience "
+    "screens an exported audience).",
     output=SegmentMatches, item=segment_item, pages=True,
     argument=Argument("segment_name", "Text to look for in segment names, e.g. 'vip'."),
     summary="segments matching a name",
