@@ -233,11 +233,14 @@ class Screenings:
     async def estimate(self, intake: Intake, checks: Checks, *, gcr_lookups: bool) -> Estimate:
         """What screening the audience would cost now (see `jobs.estimate`); `gcr_lookups`: whether the caller
         may look up the gcr_id of a row that lacks one."""
-        latency = self.pacer.ms_per_request
-        if latency is None:
-            latency = await (await self.ready()).latency()
         return await estimate(await self.backend(), intake.audience.members, checks, gcr_lookups=gcr_lookups,
-                              ms_per_request=latency, concurrency=self.pacer.concurrency)
+                              ms_per_request=await self._pace(), concurrency=self.pacer.concurrency)
+
+    async def _pace(self) -> float | None:
+        """Milliseconds per request to expect: the pace the last screening kept (any replica's; see
+        `engine._Pace`), or the API's latency here when that is slower now; None before either was seen."""
+        known = [ms for ms in (self.pacer.ms_per_request, await (await self.ready()).latency()) if ms is not None]
+        return max(known, default=None)
 
     # -- jobs -----------------------------------------------------------------------------------------------------
 
@@ -259,7 +262,8 @@ class Screenings:
         chunks = list(parsing.chunks(members, CHUNK_ROWS))
         job = Job(id=new_id("scr"), owner=owner_of(caller), checks=checks, source=intake.source, total=len(members),
                   chunks=chunk_count(len(members), CHUNK_ROWS), rejected=intake.audience.rejected,
-                  rejections=intake.audience.rejections, duplicates=intake.audience.duplicates)
+                  rejections=intake.audience.rejections, duplicates=intake.audience.duplicates,
+                  ms_per_request=await self._pace())
         if self._audit.enabled:  # before the job exists: a screening the trail cannot record never starts
             self._audit.write(audit_line(job, "start", rows=job.total, source=job.source, rejected=job.rejected,
                                          duplicates=job.duplicates))
