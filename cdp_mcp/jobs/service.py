@@ -84,6 +84,7 @@ class Page:
     rows: list[ScreenedRow]
     total: int
     next_cursor: str | None
+    first: bool = True
 
 
 def _cursor(job_id: str, position: int, returned: int, only: str | None) -> str:
@@ -356,7 +357,8 @@ class Screenings:
                 chunk, offset = chunk + 1, 0
                 position = chunk * CHUNK_ROWS
         more = returned + len(rows) < total
-        return Page(rows, total, _cursor(job.id, position, returned + len(rows), only) if more else None)
+        return Page(rows, total, _cursor(job.id, position, returned + len(rows), only) if more else None,
+                    first=cursor is None)
 
     async def rows(self, job: Job) -> AsyncIterator[ScreenedRow]:
         """Every result row screened so far, in audience order (chunk by chunk: a large result is never all in

@@ -214,7 +214,7 @@ async def screen_audience(call: ToolCall) -> AudienceScreening:
     slot = task_slot.get()
     if slot is not None:
         slot.job = job
-    return screening_result(job, estimate=plan.estimate)
+    return screening_result(job, estimate=plan.estimate, started=True)
 
 
 def _screening_id(call: ToolCall) -> str:

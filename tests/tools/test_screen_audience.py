@@ -108,6 +108,27 @@ async def test_a_large_audience_is_a_handle_followed_to_pages_json_and_csv(mode:
     assert {"cdp://screenings/{screening_id}{?cursor,only}", "cdp://screenings/{screening_id}/results.csv"} <= templates
 
 
+async def test_rejected_rows_are_listed_when_started_and_with_the_result_not_in_every_poll(
+        connect: Connect, sandbox_server: SandboxThread) -> None:
+    """A poll says how far it is; the first 20 rejected rows are read once at the start and once with the result."""
+    customers = [{"email": "broken"}, *({"gcr_id": n} for n in range(1, 401))]
+    async with connect() as client:
+        handle = data_of(await client.call_tool("screen_audience", {
+            "customers": customers, "segment_id": segment_of(sandbox_server), "channel": "email"}))
+        polls: list[dict[str, Any]] = []
+        with anyio.fail_after(60):
+            while (done := data_of(await client.call_tool("get_screening", {
+                    "screening_id": handle["screening_id"]})))["status"] in ("queued", "running", "paused"):
+                polls.append(done)
+                await anyio.sleep(0.05)
+        second = data_of(await client.call_tool("get_screening", {"screening_id": handle["screening_id"],
+                                                                  "cursor": done["next_cursor"]}))
+    assert handle["rejected"] == 1 and [r["line"] for r in handle["rejections"]] == [1]
+    assert polls and all(poll["rejected"] == 1 and "rejections" not in poll for poll in polls)
+    assert done["status"] == "completed" and done["rejections"] == handle["rejections"]
+    assert second["rejected"] == 1 and "rejections" not in second and len(second["rows"]) == 50
+
+
 async def test_paging_mistakes_and_foreign_ids_are_clear_errors(connect: Connect) -> None:
     async with connect() as client:
         handle = data_of(await client.call_tool("screen_audience", {
