@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 
 from cdp_mcp.sandbox import SampleCustomer
+from tests.tasks.rawclient import RawClient
 from tests.team.authserver import AuthServer
 from tests.team.conftest import Served, oauth_app
 
@@ -69,6 +70,11 @@ async def test_screenings_and_audiences_are_their_owners_alone(served: Served, s
             await client.read_resource(f"cdp://screenings/{started['screening_id']}")
         except Exception as exc:  # noqa: BLE001 - the SDK's error for a failed read
             resource_error = str(exc)
+    async with httpx2.AsyncClient(timeout=30) as http:  # the same screening as a task, asked for by mallory
+        tasks = RawClient(f"{served.base}/mcp", http, token=mallory)
+        foreign = [await tasks.request(method, {"taskId": started["screening_id"]})
+                   for method in ("tasks/get", "tasks/update", "tasks/cancel")]
+        never = await tasks.request("tasks/get", {"taskId": "scr_" + "B" * 22})
     assert upload.status_code == 201 and anonymous.status_code == 401 and marketing.status_code == 403
     assert capped.is_error and "CDP_SCREEN_MAX_JOBS" in _text(capped) and started["screening_id"] in _text(capped)
     assert done["status"] == "completed" and done["rows"][0]["customer"] == {"email": "[redacted]"}  # no cdp:pii
@@ -77,6 +83,9 @@ async def test_screenings_and_audiences_are_their_owners_alone(served: Served, s
     assert theirs.is_error and unknown.is_error and cancel.is_error and audience.is_error
     assert _text(theirs).replace(started["screening_id"], "X") == _text(unknown).replace("scr_" + "B" * 22, "X")
     assert resource_error is not None and "No screening" in resource_error
+    unknown_task = never.error["message"].replace("scr_" + "B" * 22, "X")
+    assert [(a.error["code"], a.error["message"].replace(started["screening_id"], "X")) for a in foreign] == [
+        (-32602, unknown_task)] * 3
     lines = [line for line in served.audit_lines() if line.get("screening_id") == started["screening_id"]]
     assert [line["event"] for line in lines] == ["start", "chunk", "chunk", "finish"]
     assert {line["principal"] for line in lines} == {"ada"}
