@@ -144,6 +144,20 @@ async def test_a_throttling_api_pauses_the_job_honouring_retry_after(screenings_
     assert done.state is JobState.COMPLETED and done.counts.errors == 0 and done.counts.customers == 40
 
 
+async def test_requests_in_flight_stay_within_the_screen_concurrency(screenings_for: Running,
+                                                                     sandbox_server: SandboxThread) -> None:
+    checks = Checks(segment_id=segment_of(sandbox_server), channel="email")
+    async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy:
+        proxy.fail(resource("basic").route, Fault(delay=0.05))  # a slow API: the rows' requests pile up
+        async with screenings_for(b2b_api_url=proxy.url, screen_concurrency=3) as (screenings, _):
+            await settled(screenings, (await screenings.start(LOCAL, intake([{"gcr_id": 1}]), checks)).id)
+            proxy.most_in_flight = 0  # the tokens are made: from here every request is a customer's
+            done = await settled(screenings, (await screenings.start(
+                LOCAL, intake([{"gcr_id": n} for n in range(1, 121)]), checks)).id)
+    assert done.state is JobState.COMPLETED and done.counts.customers == 120
+    assert proxy.most_in_flight == 3
+
+
 async def test_a_long_outage_stops_the_job_and_resume_finishes_it(screenings_for: Running,
                                                                   sandbox_server: SandboxThread) -> None:
     async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy, \
