@@ -187,7 +187,8 @@ class Screenings:
         """The audience one source names (exactly one must be given).
 
         Raises:
-            InvalidInputError: no source or several, a file outside CDP_AUDIENCE_DIR, an unreadable audience.
+            InvalidInputError: no source or several, a file outside CDP_AUDIENCE_DIR (or any file, with sign-in),
+                an unreadable audience.
             ScreeningNotFoundError: an audience_id that is unknown, expired or someone else's.
         """
         given = [name for name, value in (("customers", customers), ("audience_file", audience_file),
@@ -201,6 +202,12 @@ class Screenings:
             audience = await anyio.to_thread.run_sync(lambda: parsing.from_customers(customers, max_rows=limit))
             return Intake(audience, "customers")
         if audience_file:
+            if self.settings.sign_in.enabled:  # many people: a folder on the server is no one person's
+                raise InvalidInputError(
+                    "audience_file reads the server's own audience folder, which is for one person using cdp-mcp on "
+                    "their computer; on a team server an audience is uploaded, and is then yours alone.",
+                    hint="Upload the export (POST /audiences, or `cdp-mcp audience upload FILE --url URL` from a "
+                         "shell) and call screen_audience with the audience_id it answers.")
             folder, name = self.settings.screening.audience_dir, audience_file
 
             def read() -> Audience:

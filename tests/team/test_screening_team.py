@@ -23,7 +23,11 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def served(cdp_env: dict[str, str], auth_server: AuthServer, tmp_path: Path) -> AsyncIterator[Served]:
-    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings={"screen_max_jobs": 1}) as app:
+    shared = tmp_path / "audiences"  # the server's audience folder, holding someone's export
+    shared.mkdir()
+    (shared / "board-vip.csv").write_text("email\nada@example.com\n")
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl",
+                         settings={"screen_max_jobs": 1, "audience_dir": shared}) as app:
         yield app
 
 
@@ -59,6 +63,9 @@ async def test_screenings_and_audiences_are_their_owners_alone(served: Served, s
         csv = (await client.read_resource(f"cdp://screenings/{started['screening_id']}/results.csv")).contents[0]
         own = await client.call_tool("screen_audience", {"audience_id": audience_id, "segment_id": "101",
                                                          "channel": "email"})
+        folder = [await client.call_tool("screen_audience", {"audience_file": name, "segment_id": "101",
+                                                             "channel": "email"})
+                  for name in ("board-vip.csv", "missing.csv")]
     async with served.client(mallory) as client:
         theirs = await client.call_tool("get_screening", {"screening_id": started["screening_id"]})
         unknown = await client.call_tool("get_screening", {"screening_id": "scr_" + "B" * 22})
@@ -80,6 +87,8 @@ async def test_screenings_and_audiences_are_their_owners_alone(served: Served, s
     assert done["status"] == "completed" and done["rows"][0]["customer"] == {"email": "[redacted]"}  # no cdp:pii
     assert showcase.email not in str(getattr(csv, "text", ""))
     assert not own.is_error and (own.structured_content or {})["customers"] == 2
+    for refused in folder:  # the server's folder is no one person's: in a team, audiences are uploaded
+        assert refused.is_error and "POST /audiences" in _text(refused) and "board-vip" not in _text(refused)
     assert theirs.is_error and unknown.is_error and cancel.is_error and audience.is_error
     assert _text(theirs).replace(started["screening_id"], "X") == _text(unknown).replace("scr_" + "B" * 22, "X")
     assert resource_error is not None and "No screening" in resource_error
