@@ -252,20 +252,28 @@ class Screenings:
 
     # -- jobs -----------------------------------------------------------------------------------------------------
 
-    async def start(self, caller: Caller, intake: Intake, checks: Checks) -> Job:
-        """Create the job (durably: on return any replica finds it) and wake the engine.
+    async def room_for(self, caller: Caller) -> None:
+        """Whether `caller` may start another screening now (asked before a person confirms one, and at its start).
 
         Raises:
             ScreeningLimitError: the caller already runs CDP_SCREEN_MAX_JOBS screenings.
         """
         store = await self.ready()
         mine = [job for job_id in await store.active()
-                if (job := await self.store.job(job_id)) is not None and job.owner.principal == caller.principal]
+                if (job := await store.job(job_id)) is not None and job.owner.principal == caller.principal]
         if len(mine) >= self.settings.screening.screen_max_jobs:
             raise ScreeningLimitError(
                 f"You already run {len(mine)} screenings ({', '.join(j.id for j in mine)}); at most "
                 f"{self.settings.screening.screen_max_jobs} run at once (CDP_SCREEN_MAX_JOBS).",
                 hint="Wait for one to finish (get_screening) or cancel one (cancel_screening), then start again.")
+
+    async def start(self, caller: Caller, intake: Intake, checks: Checks) -> Job:
+        """Create the job (durably: on return any replica finds it) and wake the engine.
+
+        Raises:
+            ScreeningLimitError: the caller already runs CDP_SCREEN_MAX_JOBS screenings.
+        """
+        await self.room_for(caller)
         members = intake.audience.members
         chunks = list(parsing.chunks(members, CHUNK_ROWS))
         job = Job(id=new_id("scr"), owner=owner_of(caller), checks=checks, source=intake.source, total=len(members),

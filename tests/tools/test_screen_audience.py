@@ -172,6 +172,25 @@ async def test_a_large_run_asks_the_person_first_through_elicitation(mode: str, 
     assert "Start the screening?" in asked[0]
 
 
+async def test_a_person_at_the_cap_of_running_screenings_is_told_before_being_asked_to_confirm(
+        connect: Connect) -> None:
+    asked: list[str] = []
+
+    async def elicit(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"proceed": True})
+
+    arguments = {"customers": [{"gcr_id": n} for n in range(1, 161)], "segment_id": "101", "channel": "sms"}
+    async with connect(client={"elicitation_callback": elicit}, screen_confirm_above=150, screen_max_jobs=1,
+                       screen_concurrency=1) as client:
+        running = data_of(await client.call_tool("screen_audience", arguments))
+        capped = await client.call_tool("screen_audience", arguments)
+        await client.call_tool("cancel_screening", {"screening_id": running["screening_id"]})
+    assert running["screening_id"] and len(asked) == 1
+    assert capped.is_error and "CDP_SCREEN_MAX_JOBS" in capped.content[0].text  # type: ignore[union-attr]
+    assert len(asked) == 1  # not asked to confirm a screening that could not start
+
+
 async def test_without_elicitation_the_estimate_comes_back_asking_for_confirm(connect: Connect) -> None:
     arguments = {"customers": [{"gcr_id": n} for n in range(1, 161)], "segment_id": "101", "channel": "sms"}
     async with connect(screen_confirm_above=150) as client:
