@@ -34,7 +34,9 @@ class Fault:
     """One way to answer a route: `status`/`body`/`headers` for the next `times` requests (None: every one); with
     `trickle`, a 200 whose body comes `chunk` bytes every `every` seconds, never ending; with `reshape`, the app's
     own answer (its status) with the body rewritten by `reshape` and sent with `headers` (a tenant that answers
-    in another shape); with `delay`, the app's own answer after that many seconds (a slow API)."""
+    in another shape); with `delay`, the app's own answer after that many seconds (a slow API); with `release`, the
+    app's own answer once the test sets that event (`delay`, if given, caps the wait): a request held exactly as
+    long as the test needs it in flight, instead of a fixed wait."""
 
     status: int = 200
     body: bytes = b""
@@ -45,6 +47,7 @@ class Fault:
     every: float = 0.5
     reshape: Callable[[bytes], bytes] | None = None
     delay: float | None = None
+    release: anyio.Event | None = None
 
 
 class FaultInjector:
@@ -87,7 +90,11 @@ class FaultInjector:
         path: str = scope["path"]
         self.seen[path.rsplit("/", 1)[-1]] += 1
         fault = self._fault_for(path)
-        if fault is not None and fault.delay is not None:
+        if fault is not None and fault.release is not None:
+            with anyio.move_on_after(fault.delay):
+                await fault.release.wait()
+            fault = None
+        elif fault is not None and fault.delay is not None:
             await anyio.sleep(fault.delay)
             fault = None
         if fault is None:

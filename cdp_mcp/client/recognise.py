@@ -21,7 +21,7 @@ from functools import lru_cache
 from pydantic import BaseModel
 
 from cdp_mcp.client.models import Money
-from cdp_mcp.client.values import as_bool, as_date, as_float, as_int, as_money, as_text, is_placeholder
+from cdp_mcp.client.values import as_bool, as_date, as_float, as_int, as_money, is_placeholder, scalar_text
 from cdp_mcp.wire import ITEMS, meanings
 
 __all__ = ["SYNONYMS", "Item", "find_items", "norm"]
@@ -132,39 +132,65 @@ def _declared(model: type[BaseModel] | None) -> dict[str, str]:
     return {meaning: norm(name) for meaning, name in meanings(model).items()} if model is not None else {}
 
 
+class _Layout:
+    """What the objects with one sequence of keys share (the objects of one response do): each key kept, with its
+    normalised spelling (the first spelling wins when two normalise alike), normalised -> upstream name, and, per
+    meaning looked up, which of its candidate spellings such an object has (so a lookup tries only those)."""
+
+    __slots__ = ("kept", "names", "present")
+
+    def __init__(self, keys: tuple[object, ...]) -> None:
+        first: dict[str, object] = {}
+        for key in keys:
+            first.setdefault(norm(key), key)
+        self.kept = tuple((key, normal) for normal, key in first.items())
+        self.names = {normal: str(key) for normal, key in first.items()}
+        self.present: dict[tuple[str, tuple[str, ...], bool], tuple[str, ...]] = {}
+
+    def candidates(self, meaning: str, prefixes: tuple[str, ...], bare: bool) -> tuple[str, ...]:
+        """`_candidates` that objects of this layout have, in the same order."""
+        asked = (meaning, prefixes, bare)
+        found = self.present.get(asked)
+        if found is None:
+            found = self.present[asked] = tuple(k for k in _candidates(meaning, prefixes, bare) if k in self.names)
+        return found
+
+
+_layout = lru_cache(maxsize=1024)(_Layout)
+
+
 class Item:
     """One upstream object, read by meaning. Remembers which keys were used (for `Profile.extra`).
 
     `declared` is the object's declaration (`cdp_mcp.wire`): its spelling of a meaning is tried first.
     """
 
+    __slots__ = ("_declared", "_layout", "_prefixes", "_values", "used")
+
     def __init__(self, raw: Mapping[str, object], prefixes: tuple[str, ...] = (), *,
                  declared: type[BaseModel] | None = None) -> None:
-        self._values: dict[str, object] = {}
-        self._names: dict[str, str] = {}
-        for key, value in raw.items():
-            normal = norm(key)
-            if normal not in self._values:  # the first spelling wins when two normalise alike
-                self._values[normal], self._names[normal] = value, str(key)
+        self._layout = layout = _layout(tuple(raw))
+        self._values: dict[str, object] = {normal: raw[key] for key, normal in layout.kept}  # type: ignore[index]
         self._prefixes = prefixes
         self._declared = _declared(declared)
         self.used: set[str] = set()
 
     def get(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> object:
         """The declared field of `meaning`; when it is missing, the first non-placeholder value among its other
-        spellings (prefixed ones first)."""
+        spellings (prefixed ones first). Never a placeholder: None instead."""
+        values = self._values
         documented = self._declared.get(meaning)
-        if documented is not None and not is_placeholder(self._values.get(documented)):
+        if documented is not None and not is_placeholder(value := values.get(documented)):
             self.used.add(documented)
-            return self._values[documented]
-        for key in _candidates(meaning, self._prefixes if prefixes is None else prefixes, bare):
-            if key in self._values and not is_placeholder(self._values[key]):
+            return value
+        for key in self._layout.candidates(meaning, self._prefixes if prefixes is None else prefixes, bare):
+            if not is_placeholder(value := values[key]):
                 self.used.add(key)
-                return self._values[key]
+                return value
         return None
 
     def text(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> str | None:
-        return as_text(self.get(meaning, prefixes=prefixes, bare=bare))
+        return scalar_text(self.get(meaning, prefixes=prefixes, bare=bare))  # `get` already left placeholders out
 
     def integer(self, meaning: str, *, prefixes: tuple[str, ...] | None = None, bare: bool = True) -> int | None:
         return as_int(self.get(meaning, prefixes=prefixes, bare=bare))
@@ -198,7 +224,7 @@ class Item:
 
     def unused(self) -> Iterable[tuple[str, object]]:
         """(upstream name, value) of the keys no meaning claimed."""
-        return ((self._names[k], v) for k, v in self._values.items() if k not in self.used)
+        return ((self._layout.names[k], v) for k, v in self._values.items() if k not in self.used)
 
 
 def find_items(data: object, *keys: str, declared: type[BaseModel] | None = None) -> list[dict[str, object]] | None:

@@ -26,6 +26,7 @@ __all__ = [
     "currency_code",
     "is_placeholder",
     "is_scalar",
+    "scalar_text",
 ]
 
 _PLACEHOLDERS = frozenset({"", "na", "n/a", "null", "none", "nil", "not available", "notavailable", "-", "--",
@@ -67,7 +68,14 @@ def is_scalar(value: object) -> TypeGuard[str | int | float | bool]:
 
 def as_text(value: object) -> str | None:
     """A non-placeholder scalar as a stripped string (ints stay digits: `1092` -> `"1092"`)."""
-    if is_placeholder(value) or not is_scalar(value):
+    return None if is_placeholder(value) else scalar_text(value)
+
+
+def scalar_text(value: object) -> str | None:
+    """`as_text` of a value known not to be a placeholder (None is None)."""
+    if type(value) is str:
+        return value.strip()
+    if not is_scalar(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)

@@ -244,11 +244,19 @@ def currency_of(*values: object) -> str | None:
     return next((c for v in values if (c := getattr(v, "currency", None))), None)
 
 
-def keyed(rows: Iterable[Any], key: str, into: type[OutputModel]) -> dict[str, Any]:
-    """Rows as `{row.<key>: the fields of into}`, the first row of each key kept, rows without a key left out."""
-    present = [row for row in rows if getattr(row, key) is not None]
-    return {str(getattr(row, key)): row.model_dump(include=set(into.model_fields), exclude_none=True)
-            for row in unique(present, key=lambda row: str(getattr(row, key)))}
+def keyed(rows: Iterable[Any], key: str, into: type[OutputModel], *, first: int | None = None) -> dict[str, Any]:
+    """Rows as `{row.<key>: the fields of into}`, the first row of each key kept, rows without a key left out; with
+    `first`, only the first that many keys (`rows` is read no further: it may be a generator that shapes lazily)."""
+    fields = set(into.model_fields)
+    out: dict[str, Any] = {}
+    for row in rows:
+        value = getattr(row, key)
+        if value is None or (name := str(value)) in out:
+            continue
+        out[name] = row.model_dump(include=fields, exclude_none=True)
+        if first is not None and len(out) >= first:
+            break
+    return out
 
 
 class Listing(Result):

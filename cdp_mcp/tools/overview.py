@@ -143,17 +143,17 @@ def _build(section: str, got: _Fetched, card: CustomerProfile, now: datetime) ->
         return _value(got, card, now)
     if section == "segments":
         page = _present(got.get(SEGMENTS))
-        rows = outputs.unique([segment_item(s) for s in page.items], key=lambda s: s.id)
+        rows = outputs.unique(page.items, key=lambda s: s.id)  # as `segment_item` keys them; only id and name shown
         total = page.page.total if page.page.total is not None else len(rows)
-        return SegmentsCard(total=total, top={s.id: s.name or s.id for s in rows[:_TOP_SEGMENTS]})
+        return SegmentsCard(total=total, top={s.id: segment_item(s).name or s.id for s in rows[:_TOP_SEGMENTS]})
     if section == "consent":
         consent = consents(_present(got.get(OPT_IN)), None)
         return {c: c in consent.contactable_on for c in [*consent.contactable_on, *consent.not_contactable_on]}
     if section == "affinities":
         return affinity(_present(got.get(AFFINITY)), None, _TOP_AFFINITIES).charts
     recommended = _present(got.get(RECOMMENDED_PRODUCTS))
-    products = outputs.keyed([recommendation(r) for r in recommended.items], "code", Product)
-    return dict(list(products.items())[:_TOP_RECOMMENDATIONS]) or None
+    top = outputs.keyed((recommendation(r) for r in recommended.items), "code", Product, first=_TOP_RECOMMENDATIONS)
+    return top or None
 
 
 def _present(model: Model | None) -> Model:

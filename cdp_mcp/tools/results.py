@@ -10,7 +10,7 @@ traceback); anything else is left to the SDK, whose generic crash message hides 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from mcp.types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel
@@ -87,7 +87,8 @@ def tool_result(model: BaseModel, *, redact_pii: bool, policy: Policy,
     (`resource_links()`)."""
     result = structured(model, redact_pii=redact_pii, policy=policy, backend=backend)
     text = result.text if result.text is not None else compact_json(result.data)
-    links: list[ResourceLink] = model.resource_links() if isinstance(model, Linked) else []
+    # `Linked`'s one method looked up directly: a runtime_checkable isinstance costs ~10 µs on every call
+    links: list[ResourceLink] = cast(Linked, model).resource_links() if hasattr(model, "resource_links") else []
     return CallToolResult(content=[TextContent(type="text", text=text), *links],
                           structured_content=result.data,
                           meta={UNTRUSTED_META: result.untrusted} if result.untrusted else None)

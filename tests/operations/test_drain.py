@@ -30,10 +30,12 @@ HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Versio
 
 
 @asynccontextmanager
-async def slow_api(sandbox_server: SandboxThread, delay: float) -> AsyncIterator[FaultProxy]:
-    """The sandbox behind a proxy that holds every profile (basic) answer `delay` seconds."""
+async def slow_api(sandbox_server: SandboxThread, delay: float,
+                   release: anyio.Event | None = None) -> AsyncIterator[FaultProxy]:
+    """The sandbox behind a proxy that holds every profile (basic) answer `delay` seconds, or until `release` is set
+    (`delay` then caps the wait)."""
     async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy:
-        proxy.fail("basic", Fault(delay=delay))
+        proxy.fail("basic", Fault(delay=delay, release=release))
         yield proxy
 
 
@@ -43,17 +45,19 @@ def environment(proxy: FaultProxy, sandbox_server: SandboxThread, directory: Pat
                              CDP_LOG_LEVEL="INFO", **more)
 
 
-async def terminate_during_call(server: ServerProcess, proxy: FaultProxy,
-                                *, within: float = 60) -> tuple[CallToolResult, dict[str, Any]]:
-    """Call a tool, send SIGTERM once the API holds its request, and look at the server while it drains."""
+async def terminate_during_call(server: ServerProcess, proxy: FaultProxy, *, within: float = 60,
+                                release: anyio.Event | None = None) -> tuple[CallToolResult, dict[str, Any]]:
+    """Call a tool, send SIGTERM once the API holds its request, and look at the server while it drains; then set
+    `release` (the API answers the held request)."""
     try:
         with anyio.fail_after(within):
-            return await _terminate_during_call(server, proxy)
+            return await _terminate_during_call(server, proxy, release)
     except TimeoutError:
         raise AssertionError(f"no answer within {within} s; the server's log:\n{server.output()[-3000:]}") from None
 
 
-async def _terminate_during_call(server: ServerProcess, proxy: FaultProxy) -> tuple[CallToolResult, dict[str, Any]]:
+async def _terminate_during_call(server: ServerProcess, proxy: FaultProxy,
+                                 release: anyio.Event | None) -> tuple[CallToolResult, dict[str, Any]]:
     seen: dict[str, Any] = {}
     async with Client(server.mcp) as client, anyio.create_task_group() as tasks:
         await client.list_tools()  # as a host has before it calls (else the SDK lists them after the call, to
@@ -72,6 +76,11 @@ async def _terminate_during_call(server: ServerProcess, proxy: FaultProxy) -> tu
             seen["ready"] = ready
             seen["health"] = await http.get(f"{server.base}/healthz")
             seen["new"] = await http.post(server.mcp, json=INITIALIZE, headers=HEADERS)
+        assert "result" not in seen  # all of the above was seen with the call still in flight
+        if release is not None:
+            while "Draining: 1 request(s) in flight" not in server.output():  # the drain has counted the call
+                await anyio.sleep(0.02)
+            release.set()
     return seen["result"], seen
 
 
@@ -83,9 +92,10 @@ def audit_lines(directory: Path) -> list[dict[str, Any]]:
 
 async def test_a_call_in_flight_finishes_while_new_requests_are_refused(sandbox_server: SandboxThread,
                                                                         tmp_path: Path) -> None:
-    async with slow_api(sandbox_server, delay=5.0) as proxy:
+    release = anyio.Event()  # the API answers once the draining server has been looked at, not after a fixed wait
+    async with slow_api(sandbox_server, delay=30.0, release=release) as proxy:
         with server_process(environment(proxy, sandbox_server, tmp_path), tmp_path) as server:
-            result, seen = await terminate_during_call(server, proxy)
+            result, seen = await terminate_during_call(server, proxy, release=release)
             code = await anyio.to_thread.run_sync(server.wait, 30)
     assert seen["ready"].status_code == 503
     assert seen["ready"].json()["checks"]["draining"] == "draining: the server is shutting down"

@@ -75,7 +75,7 @@ def eventually(base: str, promql: str, expected: Series, *, keep: tuple[str, ...
     """Query until Prometheus has scraped what the test expects (it scrapes every second), or fail showing both."""
     deadline = time.monotonic() + _WAIT
     while (found := query(base, promql, keep=keep)) != expected and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
     assert found == expected, promql
 
 

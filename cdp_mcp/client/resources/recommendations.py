@@ -40,12 +40,11 @@ def read_recommendations(resource: Resource, data: object, _page: PageRequest | 
     items = []
     for element in raw:
         item = Item(element, PRODUCT, declared=wire.Product)
-        product = RecommendedProduct(
-            product_code=item.text("code"), product_key=item.text("key", bare=False), name=item.text("name"),
-            description=item.text("description"), image_url=item.text("image"), price=item.money("price"),
-        )
-        if product.model_dump(exclude_none=True):
-            items.append(product)
+        code, key, name = item.text("code"), item.text("key", bare=False), item.text("name")
+        description, image_url, price = item.text("description"), item.text("image"), item.money("price")
+        if any(value is not None for value in (code, key, name, description, image_url, price)):  # else left out
+            items.append(RecommendedProduct(product_code=code, product_key=key, name=name, description=description,
+                                            image_url=image_url, price=price))
     facts = facts_of(resource, data)
     return Recommendations(customer_id=facts.text("customer"), items=items, total=facts.integer("total"),
                            source=facts.text("source"))
