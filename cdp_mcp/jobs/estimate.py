@@ -3,8 +3,9 @@
 Each row costs three requests (membership, consent, profile) and, when it names the customer by anything but
 gcr_id, a fourth to learn the gcr_id (unless the caller may not read gcrId; one the session knows is free, so
 this is an upper bound). The
-time is those requests at the latency seen lately (the pacer's moving average, else the one the store remembers
-from any replica, else an assumed 150 ms), CDP_SCREEN_CONCURRENCY at a time. Token creations are the scopes with
+time is those requests at the pace the last screening kept (wall time per request and request slot, remembered
+by the store for every replica), or at the API's latency seen here when that is slower now (the pacer's moving
+average), else at an assumed 150 ms, CDP_SCREEN_CONCURRENCY at a time. Token creations are the scopes with
 no live token to reuse: at most one per scope, whatever the audience size, since the broker extends tokens.
 """
 
