@@ -20,7 +20,7 @@ from mcp.types import ResourceLink
 from pydantic import ConfigDict
 
 from cdp_mcp.catalog import IDENTIFIERS
-from cdp_mcp.jobs.estimate import Estimate
+from cdp_mcp.jobs.estimate import Estimate, poll_seconds
 from cdp_mcp.jobs.model import Job, JobState, Outcomes, Rejection, ScreenedRow
 from cdp_mcp.jobs.service import Page
 from cdp_mcp.sanitizer import Withheld, clean_customer_text
@@ -114,10 +114,8 @@ class AudienceScreening(ScreeningState, Withholds):
 
 
 def _poll_after(job: Job) -> int:
-    """About a tenth of the time left, between 2 and 30 seconds."""
-    left = job.total - job.done_rows
-    ms = job.ms_per_request or 150.0
-    return max(2, min(30, math.ceil(left * 3 * ms / 1000 / 8 / 10)))
+    """Whole seconds, at most 30: a model waits between its polls."""
+    return math.ceil(poll_seconds(job, longest=30))
 
 
 def _message(job: Job) -> str | None:
