@@ -46,6 +46,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from cdp_mcp.access.caller import current_caller, must_redact
 from cdp_mcp.errors import AuditUnavailableError, ScreeningNotFoundError
+from cdp_mcp.jobs.estimate import poll_seconds
 from cdp_mcp.jobs.model import Job, JobState
 from cdp_mcp.tools.audience import TaskSlot, task_slot
 from cdp_mcp.tools.audience_results import screening_result
@@ -114,9 +115,8 @@ def _status_message(job: Job) -> str:
 
 
 def _poll_ms(job: Job) -> int:
-    """Every 2 s for a small job, up to every 10 s for a long one (a tenth of the time left)."""
-    left = (job.total - job.done_rows) * 3 * (job.ms_per_request or 150.0) / 8
-    return int(max(2000, min(10_000, math.ceil(left / 10))))
+    """pollIntervalMs: at most every 10 s, since a task requester polls on its own."""
+    return math.ceil(poll_seconds(job, longest=10) * 1000)
 
 
 def task_view(job: Job, ttl_seconds: int) -> dict[str, Any]:

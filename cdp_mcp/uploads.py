@@ -1,6 +1,7 @@
 """`POST /audiences`: an audience uploaded over HTTP, kept for the uploader as an `audience_id` for screen_audience.
 
-The body is the export itself, CSV or JSON lines (`Content-Type: text/csv` or `application/x-ndjson`; `?name=`
+The body is the export itself, CSV or JSON lines (`Content-Type: text/csv` or `application/x-ndjson`, or a type
+tools give a .csv file; another type, such as a JSON document or a form upload, is refused with 415; `?name=`
 names the file for messages and format detection). It is read up to `jobs.formats.MAX_BYTES` (more: 413) within
 `UPLOAD_SECONDS` (else 408: the HTTP transport's `http_limits.RequestLimits`, as for `/mcp`) and
 parsed like an `audience_file` (bad rows rejected by line, duplicates once, CDP_AUDIENCE_MAX rows at most).
@@ -20,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from cdp_mcp.access.caller import current_caller, missing_scopes_error
 from cdp_mcp.errors import AuditUnavailableError, CdpError, ScreeningStateError
-from cdp_mcp.jobs.formats import JSON_LINES_TYPES, MAX_BYTES
+from cdp_mcp.jobs.formats import CSV_TYPES, JSON_LINES_TYPES, MAX_BYTES
 from cdp_mcp.jobs.model import now
 from cdp_mcp.tools.audience import AUDIENCE_RESOURCES
 
@@ -54,12 +55,15 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def _name(request: Request) -> str:
     given = request.query_params.get("name", "").strip()
     if given:
         return given[:255]
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return "upload.jsonl" if kind in JSON_LINES_TYPES else "upload.csv"
+    return "upload.jsonl" if _media_type(request) in JSON_LINES_TYPES else "upload.csv"
 
 
 def audience_upload(settings: Settings, screenings: Callable[[], Screenings | None],
@@ -75,6 +79,12 @@ def audience_upload(settings: Settings, screenings: Callable[[], Screenings | No
         if allowed is not None and not set(AUDIENCE_RESOURCES) <= allowed:
             refused = missing_scopes_error(settings, "audience screening", set(AUDIENCE_RESOURCES) - allowed)
             return _refusal(403, "insufficient_scope", refused.for_model())
+        kind = _media_type(request)
+        if kind and kind not in CSV_TYPES and kind not in JSON_LINES_TYPES:
+            return _refusal(415, "unsupported_media_type",
+                            f"An audience is uploaded as the export file itself, not as {kind}: send it with "
+                            f"Content-Type: {CSV_TYPES[0]} (CSV with a header row) or {JSON_LINES_TYPES[0]} (JSON "
+                            "lines, one object per line), e.g. `cdp-mcp audience upload FILE --url URL`.")
         data = await _body(request)
         if data is None:
             return _refusal(413, "too_large", f"Audiences are uploaded up to {MAX_BYTES // 1024 // 1024} MB; split "

@@ -5,7 +5,8 @@ the client's tests) or `forward_to(target)` (served on loopback by `fault_proxy`
 its `CDP_B2B_API_URL` over real HTTP). Faults are set per route and answered in order: a gateway's HTML 502, a
 503 before the sandbox answers, a 401 for every token, a quota refusal worded unlike the sandbox, a body trickled
 a few bytes at a time, the app's own answer rewritten into another shape, or held back a while (`delay`). `seen`
-counts every request by the last segment of its path; `hung_up` counts trickled answers the client abandoned.
+counts every request by the last segment of its path; `hung_up` counts trickled answers the client abandoned;
+`most_in_flight` is the most requests it was answering at once.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class FaultInjector:
         self.faults: dict[str, list[Fault]] = {}
         self.seen: Counter[str] = Counter()
         self.hung_up = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
 
     def fail(self, route: str, *faults: Fault) -> None:
         """Answer requests to paths ending in `route` with `faults`, each `times` times, then pass them on."""
@@ -76,6 +79,14 @@ class FaultInjector:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
         self.seen[path.rsplit("/", 1)[-1]] += 1
         fault = self._fault_for(path)

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx2
 
 from cdp_mcp.commands.common import EXIT_CONFIG, EXIT_FAILURE, mcp_url, say
-from cdp_mcp.jobs.formats import JSON_LINES_SUFFIXES, JSON_LINES_TYPES, MAX_BYTES
+from cdp_mcp.jobs.formats import CSV_TYPES, JSON_LINES_SUFFIXES, JSON_LINES_TYPES, MAX_BYTES
 from cdp_mcp.settings import AUDIENCES_PATH, MCP_PATH
 
 __all__ = ["DESCRIPTION", "add_arguments", "audiences_url", "run"]
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"{path} is larger than {MAX_BYTES // 1024 // 1024} MB: split the export into smaller files")
         return EXIT_CONFIG
     token = args.token or os.environ.get(_TOKEN_VARIABLE)
-    kind = JSON_LINES_TYPES[0] if path.suffix.lower() in JSON_LINES_SUFFIXES else "text/csv"
+    kind = JSON_LINES_TYPES[0] if path.suffix.lower() in JSON_LINES_SUFFIXES else CSV_TYPES[0]
     headers = {"Content-Type": kind, **({"Authorization": f"Bearer {token}"} if token else {})}
     target = audiences_url(args.url)
     try:

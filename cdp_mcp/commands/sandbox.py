@@ -61,8 +61,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--segment", help="the segment's exact name (or id), e.g. \"Lapsed 90 Days\"")
     which.add_argument("--all", action="store_true", help="every customer of the sandbox")
-    export.add_argument("--limit", type=int, default=None, help="at most this many rows")
+    export.add_argument("--limit", type=_row_count, default=None, help="at most this many rows (1 or more)")
     export.add_argument("--out", type=Path, required=True, help="the CSV file to write (e.g. ~/cdp-audiences/x.csv)")
+
+
+def _row_count(text: str) -> int:
+    """--limit: a whole number of rows, at least one (an export of nobody is no audience to screen)."""
+    try:
+        rows = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of rows") from None
+    if rows < 1:
+        raise argparse.ArgumentTypeError(f"{rows} rows would export nobody; give 1 or more")
+    return rows
 
 
 def describe(sandbox: Sandbox, base_url: str) -> dict[str, Any]:

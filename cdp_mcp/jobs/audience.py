@@ -100,9 +100,13 @@ class _Collector:
         if not self.audience.members:
             reasons = "; ".join(f"line {r.line}: {r.reason}" for r in self.audience.rejections[:3])
             raise InvalidInputError(f"{what} has no customer to screen"
-                                    + (f" ({self.audience.rejected:,} rows rejected: {reasons})." if reasons else "."),
+                                    + (f" ({_rows(self.audience.rejected)} rejected: {reasons})." if reasons else "."),
                                     hint=f"Each row needs at least one of {_IDENTIFIER_NAMES}.")
         return self.audience
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'s' if count != 1 else ''}"
 
 
 def from_customers(customers: Iterable[Any], *, max_rows: int) -> Audience:
@@ -177,6 +181,10 @@ def _parse(binary: IO[bytes], *, name: str, max_rows: int) -> Audience:
     if b"\x00" in head:
         raise InvalidInputError(f"{name} is a binary file, not a CSV or JSON-lines audience.",
                                 hint="Export the audience as CSV (UTF-8) or JSON lines.")
+    if head.decode("utf-8-sig", errors="ignore").lstrip().startswith("["):
+        raise InvalidInputError(f"{name} is a JSON array, not JSON lines or CSV.",
+                                hint="Write one object per line (JSON lines, e.g. {\"email\": \"ada@example.com\"}), "
+                                     "or export the audience as CSV.")
     binary.seek(0)
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
     collector = _Collector(max_rows)

@@ -3,8 +3,9 @@
 Each row costs three requests (membership, consent, profile) and, when it names the customer by anything but
 gcr_id, a fourth to learn the gcr_id (unless the caller may not read gcrId; one the session knows is free, so
 this is an upper bound). The
-time is those requests at the latency seen lately (the pacer's moving average, else the one the store remembers
-from any replica, else an assumed 150 ms), CDP_SCREEN_CONCURRENCY at a time. Token creations are the scopes with
+time is those requests at the pace the last screening kept (wall time per request and request slot, remembered
+by the store for every replica), or at the API's latency seen here when that is slower now (the pacer's moving
+average), else at an assumed 150 ms, CDP_SCREEN_CONCURRENCY at a time. Token creations are the scopes with
 no live token to reuse: at most one per scope, whatever the audience size, since the broker extends tokens.
 """
 
@@ -15,15 +16,21 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cdp_mcp.catalog import Scope
-from cdp_mcp.jobs.model import Checks, Member, ResultPart
+from cdp_mcp.jobs.model import Checks, Job, Member, ResultPart
+from cdp_mcp.settings.groups import ScreeningConfig
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
 
-__all__ = ["ASSUMED_MS", "Estimate", "estimate", "scopes_for", "spoken"]
+__all__ = ["ASSUMED_MS", "REQUESTS_PER_ROW", "Estimate", "estimate", "poll_seconds", "scopes_for", "spoken"]
 
 ASSUMED_MS = 150.0
 """Milliseconds per request assumed before any latency was seen."""
+
+REQUESTS_PER_ROW = 3
+"""Membership, consent and profile: the requests every row costs (a gcr lookup may add a fourth)."""
+
+_DEFAULT_CONCURRENCY: int = ScreeningConfig.model_fields["screen_concurrency"].default
 
 
 class Estimate(ResultPart):
@@ -47,11 +54,18 @@ async def estimate(backend: Backend, members: Sequence[Member], checks: Checks, 
     """The estimate for screening `members` (see the module docstring); `gcr_lookups`: whether the caller may
     look up a gcr_id (else rows without one are screened by their other identifiers alone)."""
     lookups = sum(1 for m in members if m.gcr_id is None) if gcr_lookups else 0
-    requests = 3 * len(members) + lookups
+    requests = REQUESTS_PER_ROW * len(members) + lookups
     creations = await backend.broker.creations_needed(scopes_for(checks, lookups=lookups > 0))
     ms = ms_per_request if ms_per_request is not None else ASSUMED_MS
     return Estimate(requests=requests, seconds=math.ceil(requests * ms / max(1, concurrency) / 1000),
                     token_creations=creations)
+
+
+def poll_seconds(job: Job, *, longest: float) -> float:
+    """How long a client should wait before asking again: about a tenth of the time the job has left (at the pace
+    it keeps, request slots as CDP_SCREEN_CONCURRENCY's default), at least 2 seconds and at most `longest`."""
+    left = (job.total - job.done_rows) * REQUESTS_PER_ROW * (job.ms_per_request or ASSUMED_MS) / 1000
+    return max(2.0, min(longest, left / _DEFAULT_CONCURRENCY / 10))
 
 
 def _duration(seconds: int) -> str:

@@ -79,6 +79,7 @@ class Page:
     rows: list[ScreenedRow]
     total: int
     next_cursor: str | None
+    first: bool = True
 
 
 def _cursor(job_id: str, position: int, returned: int, only: str | None) -> str:
@@ -181,7 +182,8 @@ class Screenings:
         """The audience one source names (exactly one must be given).
 
         Raises:
-            InvalidInputError: no source or several, a file outside CDP_AUDIENCE_DIR, an unreadable audience.
+            InvalidInputError: no source or several, a file outside CDP_AUDIENCE_DIR (or any file, with sign-in),
+                an unreadable audience.
             ScreeningNotFoundError: an audience_id that is unknown, expired or someone else's.
         """
         given = [name for name, value in (("customers", customers), ("audience_file", audience_file),
@@ -195,6 +197,12 @@ class Screenings:
             audience = await anyio.to_thread.run_sync(lambda: parsing.from_customers(customers, max_rows=limit))
             return Intake(audience, "customers")
         if audience_file:
+            if self.settings.sign_in.enabled:  # many people: a folder on the server is no one person's
+                raise InvalidInputError(
+                    "audience_file reads the server's own audience folder, which is for one person using cdp-mcp on "
+                    "their computer; on a team server an audience is uploaded, and is then yours alone.",
+                    hint="Upload the export (POST /audiences, or `cdp-mcp audience upload FILE --url URL` from a "
+                         "shell) and call screen_audience with the audience_id it answers.")
             folder, name = self.settings.screening.audience_dir, audience_file
 
             def read() -> Audience:
@@ -228,13 +236,31 @@ class Screenings:
     async def estimate(self, intake: Intake, checks: Checks, *, gcr_lookups: bool) -> Estimate:
         """What screening the audience would cost now (see `jobs.estimate`); `gcr_lookups`: whether the caller
         may look up the gcr_id of a row that lacks one."""
-        latency = self.pacer.ms_per_request
-        if latency is None:
-            latency = await (await self.ready()).latency()
         return await estimate(await self.backend(), intake.audience.members, checks, gcr_lookups=gcr_lookups,
-                              ms_per_request=latency, concurrency=self.pacer.concurrency)
+                              ms_per_request=await self._pace(), concurrency=self.pacer.concurrency)
+
+    async def _pace(self) -> float | None:
+        """Milliseconds per request to expect: the pace the last screening kept (any replica's; see
+        `engine._Pace`), or the API's latency here when that is slower now; None before either was seen."""
+        known = [ms for ms in (self.pacer.ms_per_request, await (await self.ready()).latency()) if ms is not None]
+        return max(known, default=None)
 
     # -- jobs -----------------------------------------------------------------------------------------------------
+
+    async def room_for(self, caller: Caller) -> None:
+        """Whether `caller` may start another screening now (asked before a person confirms one, and at its start).
+
+        Raises:
+            ScreeningLimitError: the caller already runs CDP_SCREEN_MAX_JOBS screenings.
+        """
+        store = await self.ready()
+        mine = [job for job_id in await store.active()
+                if (job := await store.job(job_id)) is not None and job.owner.principal == caller.principal]
+        if len(mine) >= self.settings.screening.screen_max_jobs:
+            raise ScreeningLimitError(
+                f"You already run {len(mine)} screenings ({', '.join(j.id for j in mine)}); at most "
+                f"{self.settings.screening.screen_max_jobs} run at once (CDP_SCREEN_MAX_JOBS).",
+                hint="Wait for one to finish (get_screening) or cancel one (cancel_screening), then start again.")
 
     async def start(self, caller: Caller, intake: Intake, checks: Checks) -> Job:
         """Create the job (durably: on return any replica finds it) and wake the engine.
@@ -242,19 +268,13 @@ class Screenings:
         Raises:
             ScreeningLimitError: the caller already runs CDP_SCREEN_MAX_JOBS screenings.
         """
-        store = await self.ready()
-        mine = [job for job_id in await store.active()
-                if (job := await self.store.job(job_id)) is not None and job.owner.principal == caller.principal]
-        if len(mine) >= self.settings.screening.screen_max_jobs:
-            raise ScreeningLimitError(
-                f"You already run {len(mine)} screenings ({', '.join(j.id for j in mine)}); at most "
-                f"{self.settings.screening.screen_max_jobs} run at once (CDP_SCREEN_MAX_JOBS).",
-                hint="Wait for one to finish (get_screening) or cancel one (cancel_screening), then start again.")
+        await self.room_for(caller)
         members = intake.audience.members
         chunks = list(parsing.chunks(members, CHUNK_ROWS))
         job = Job(id=new_id("scr"), owner=owner_of(caller), checks=checks, source=intake.source, total=len(members),
                   chunks=chunk_count(len(members), CHUNK_ROWS), rejected=intake.audience.rejected,
-                  rejections=intake.audience.rejections, duplicates=intake.audience.duplicates)
+                  rejections=intake.audience.rejections, duplicates=intake.audience.duplicates,
+                  ms_per_request=await self._pace())
         if self._audit.enabled:  # before the job exists: a screening the trail cannot record never starts
             self._audit.write(audit_line(job, "start", rows=job.total, source=job.source, rejected=job.rejected,
                                          duplicates=job.duplicates))
@@ -347,7 +367,8 @@ class Screenings:
                 chunk, offset = chunk + 1, 0
                 position = chunk * CHUNK_ROWS
         more = returned + len(rows) < total
-        return Page(rows, total, _cursor(job.id, position, returned + len(rows), only) if more else None)
+        return Page(rows, total, _cursor(job.id, position, returned + len(rows), only) if more else None,
+                    first=cursor is None)
 
     async def rows(self, job: Job) -> AsyncIterator[ScreenedRow]:
         """Every result row screened so far, in audience order (chunk by chunk: a large result is never all in

@@ -92,10 +92,11 @@ class JobStore(Protocol):
         """The rows of one chunk of an uploaded audience."""
 
     async def note_latency(self, ms_per_request: float) -> None:
-        """Remember the upstream latency seen lately, for the estimates of every replica."""
+        """Remember the pace the last screening kept (milliseconds per request and request slot), for the
+        estimates of every replica."""
 
     async def latency(self) -> float | None:
-        """The latency last noted (milliseconds per upstream request), if any."""
+        """The pace last noted (milliseconds per upstream request and request slot), if any."""
 
     async def sweep(self) -> int:
         """Delete what has expired (jobs, their rows, uploaded audiences); return how many records went."""

@@ -114,6 +114,8 @@ async def _plan(ctx: Context[Any, Any], customers: Any, audience_file: Any, audi
                           "recent_days": recent_days}, screenings.settings)
         intake = await screenings.intake(caller, customers=customers, audience_file=audience_file,
                                          audience_id=audience_id)
+        if len(intake.audience.members) > SYNC_ROWS:  # a job: say so now if it could not start, before asking
+            await screenings.room_for(caller)
         if len(intake.audience.members) <= screenings.settings.screening.screen_confirm_above:
             return Plan(intake)
         lookups = readable(screenings.settings, Scope.GCR_ID)
@@ -214,7 +216,7 @@ async def screen_audience(call: ToolCall) -> AudienceScreening:
     slot = task_slot.get()
     if slot is not None:
         slot.job = job
-    return screening_result(job, estimate=plan.estimate)
+    return screening_result(job, estimate=plan.estimate, started=True)
 
 
 def _screening_id(call: ToolCall) -> str:

@@ -20,7 +20,7 @@ from mcp.types import ResourceLink
 from pydantic import ConfigDict
 
 from cdp_mcp.catalog import IDENTIFIERS
-from cdp_mcp.jobs.estimate import Estimate
+from cdp_mcp.jobs.estimate import Estimate, poll_seconds
 from cdp_mcp.jobs.model import Job, JobState, Outcomes, Rejection, ScreenedRow
 from cdp_mcp.sanitizer import Withheld, clean_customer_text
 from cdp_mcp.tools.origins import OURS, shaped
@@ -116,10 +116,8 @@ class AudienceScreening(ScreeningState, Withholds):
 
 
 def _poll_after(job: Job) -> int:
-    """About a tenth of the time left, between 2 and 30 seconds."""
-    left = job.total - job.done_rows
-    ms = job.ms_per_request or 150.0
-    return max(2, min(30, math.ceil(left * 3 * ms / 1000 / 8 / 10)))
+    """Whole seconds, at most 30: a model waits between its polls."""
+    return math.ceil(poll_seconds(job, longest=30))
 
 
 def _message(job: Job) -> str | None:
@@ -137,10 +135,13 @@ def _message(job: Job) -> str | None:
     return job.message
 
 
-def screening_result(job: Job, *, page: Page | None = None, estimate: Estimate | None = None
-                     ) -> AudienceScreening:
-    """The answer about `job`: progress while it runs, the summary and `page` of rows when it has some."""
+def screening_result(job: Job, *, page: Page | None = None, estimate: Estimate | None = None,
+                     started: bool = False) -> AudienceScreening:
+    """The answer about `job`: progress while it runs, the summary and `page` of rows when it has some. The rows
+    rejected from the audience are listed when it `started` and with the first page of its result; a poll or a
+    later page gives their count alone (every poll would repeat twenty lines)."""
     running = job.state.active
+    listed = started or (page is not None and page.first)
     checks, found = job.checks, job.name_search
     segment_id, segment_name = checks.segment_id, checks.segment_name
     if found.exact_id is not None:  # a segment given by name: its id, and its name as the API spells it
@@ -151,9 +152,9 @@ def screening_result(job: Job, *, page: Page | None = None, estimate: Estimate |
         done=job.done_rows if job.state is not JobState.COMPLETED else None,
         poll_after=_poll_after(job) if running else None, estimate=estimate,
         summary=job.counts if job.done_rows and not running else None,
-        rejected=job.rejected or None, rejections=shown_rejections(job.rejections), duplicates=job.duplicates or None,
-        rows=shown_rows(page.rows) if page is not None else None, total=page.total if page is not None else None,
-        next_cursor=page.next_cursor if page is not None else None)
+        rejected=job.rejected or None, rejections=shown_rejections(job.rejections) if listed else None,
+        duplicates=job.duplicates or None, rows=shown_rows(page.rows) if page is not None else None,
+        total=page.total if page is not None else None, next_cursor=page.next_cursor if page is not None else None)
 
 
 def _cell(value: Any) -> Any:

@@ -15,7 +15,10 @@ shared machine so do the ratios of single rounds (each round's is printed beside
 this process is printed beside them: when it is about the wall time the client side is the bottleneck, and the
 ratio is what cdp-mcp does per request (broker, parsing, deadlines, pacing) beyond a bare POST and `json()`.
 
-    python tests/bench/bench_audience.py [--quick]     (--quick: 1,000 rows only, one round; for a smoke run)
+    python tests/bench/bench_audience.py [--quick] [--latency MS]
+        --quick: 1,000 rows only, one round; for a smoke run
+        --latency MS: the wall times only, every request (the job's and the bare client's alike) held MS
+                      milliseconds before it is sent, as an API farther than loopback answers
 """
 
 from __future__ import annotations
@@ -58,6 +61,26 @@ CONCURRENCY = 8
 SEGMENT = "101"
 LOCAL = Caller("local", None, "stdio", None)
 CHECKS = (Scope.IS_CUSTOMER_IN_SEGMENT, Scope.OPT_IN, Scope.BASIC)
+LATENCY = 0.0
+"""Seconds every upstream request of the wall-time runs is held before it is sent (`--latency`)."""
+
+
+class Distant(httpx2.AsyncBaseTransport):
+    """Real sockets, each request sent `LATENCY` seconds late: an API at a network's distance."""
+
+    def __init__(self) -> None:
+        self._sockets = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        await anyio.sleep(LATENCY)
+        return await self._sockets.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._sockets.aclose()
+
+
+def _transport() -> httpx2.AsyncBaseTransport | None:
+    return Distant() if LATENCY else None
 
 
 @asynccontextmanager
@@ -91,7 +114,7 @@ async def engine_run(api: dict[str, Any], rows: int, state: Path) -> float:
                         tenant_hash=api["tenant_hash"], state_dir=state, screen_concurrency=CONCURRENCY,
                         log_level="WARNING")
     intake = Intake(parsing.from_customers([{"gcr_id": n} for n in range(1, rows + 1)], max_rows=rows), "bench")
-    async with open_backend(settings) as backend:
+    async with open_backend(settings, transport=_transport()) as backend:
 
         async def opened() -> Any:
             return backend
@@ -108,7 +131,7 @@ async def bare_run(api: dict[str, Any], rows: int) -> float:
     """The same requests from a bare httpx2 client, CONCURRENCY in flight, tokens made beforehand; seconds."""
     base = api["base_url"]
     tenant = {Header.TENANT_HASH.value: api["tenant_hash"]}
-    async with httpx2.AsyncClient(base_url=base, timeout=60) as http:
+    async with httpx2.AsyncClient(base_url=base, timeout=60, transport=_transport()) as http:
         tokens = {}
         for scope in CHECKS:
             made = await http.post("/secureApi/token/profile/create", headers=tenant,
@@ -134,7 +157,8 @@ async def bare_run(api: dict[str, Any], rows: int) -> float:
 
 
 async def wall_times(api: dict[str, Any], db: Path, folder: Path, sizes: list[tuple[int, int]]) -> None:
-    print("1-2. wall time, job engine vs bare httpx2 (same requests, concurrency 8); token creations")
+    held = f", every request held {LATENCY * 1000:g} ms" if LATENCY else ""
+    print(f"1-2. wall time, job engine vs bare httpx2 (same requests, concurrency 8{held}); token creations")
     for rows, rounds in sizes:
         engine, bare, made, cpu_engine, cpu_bare = [], [], [], [], []
         for index in range(rounds):
@@ -297,9 +321,14 @@ async def main(quick: bool) -> None:
         print(f"sandbox: {CUSTOMERS:,} customers over loopback HTTP in its own process ({api['base_url']})")
         sizes = [(1000, 1)] if quick else [(1000, 3), (10_000, 3)]
         await wall_times(api, db, folder, sizes)
+        if LATENCY:
+            return
         await rss(api, [1000] if quick else [1000, 10_000])
         await kill_and_latency(api, folder, 1000 if quick else 10_000)
 
 
 if __name__ == "__main__":
-    anyio.run(main, "--quick" in sys.argv[1:])
+    arguments = sys.argv[1:]
+    if "--latency" in arguments:
+        LATENCY = float(arguments[arguments.index("--latency") + 1]) / 1000
+    anyio.run(main, "--quick" in arguments)

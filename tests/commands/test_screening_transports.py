@@ -90,6 +90,26 @@ async def test_the_handle_flow_over_http_and_an_uploaded_audience(mode: str, san
     assert handle["customers"] == 120 and done["status"] == "completed" and done["summary"]["customers"] == 120
 
 
+async def test_an_upload_that_is_not_csv_or_json_lines_is_refused_saying_what_to_send(sandbox_settings: Settings
+                                                                                   ) -> None:
+    """A JSON document, a browser's form upload or a JSON array is not read as an audience it is not."""
+    rows = [{"email": "ada@example.com"}, {"gcr_id": 2}]
+    async with http_server(sandbox_settings) as base, httpx2.AsyncClient(timeout=60) as http:
+        document = await http.post(f"{base}/audiences", json={"customers": rows})
+        form = await http.post(f"{base}/audiences", files={"file": ("winback.csv", b"email\nada@example.com\n")})
+        array = await http.post(f"{base}/audiences", content=json.dumps(rows).encode(),
+                                headers={"Content-Type": "application/x-ndjson"})
+        lines = await http.post(f"{base}/audiences", content="\n".join(json.dumps(r) for r in rows).encode(),
+                                headers={"Content-Type": "application/x-ndjson; charset=utf-8"})
+    for refused in (document, form):
+        assert refused.status_code == 415, refused.text
+        assert refused.json()["error"] == "unsupported_media_type"
+        assert "text/csv" in refused.json()["error_description"]
+        assert "application/x-ndjson" in refused.json()["error_description"]
+    assert array.status_code == 400 and "JSON array" in array.json()["error_description"]
+    assert lines.status_code == 201 and lines.json()["rows"] == 2
+
+
 async def test_audience_upload_from_the_shell(cdp_env: dict[str, str], sandbox_settings: Settings,
                                               tmp_path: Path) -> None:
     export = tmp_path / "vip.jsonl"

@@ -138,3 +138,12 @@ def test_audience_files_come_from_the_audience_folder_only(tmp_path: Path) -> No
     with pytest.raises(InvalidInputError) as no_folder:
         audience_path(tmp_path / "nowhere", "export.csv")
     assert "does not exist" in no_folder.value.message and "CDP_AUDIENCE_DIR" in no_folder.value.hint
+
+
+def test_a_json_array_is_refused_saying_to_write_json_lines(tmp_path: Path) -> None:
+    for name, text in (("export.json", '[{"email": "ada@example.com"},\n {"gcr_id": 2}]\n'),
+                       ("export.jsonl", '\n  [\n{"email": "ada@example.com"}]')):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(InvalidInputError) as refused:
+            read_file(tmp_path / name, max_rows=10)
+        assert "JSON array" in refused.value.message and "one object per line" in (refused.value.hint or "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from cdp_mcp.jobs import audience as parsing
 from cdp_mcp.jobs.model import CHUNK_ROWS, Checks, Job, JobState, new_id
 from cdp_mcp.jobs.service import Intake, Screenings, owner_of
 from cdp_mcp.sandbox.server import SandboxThread
-from cdp_mcp.tools.audience_results import csv_text
+from cdp_mcp.tools.audience_results import csv_text, screening_result
 from cdp_mcp.tools.untrusted import Policy
 from tests.faults import Fault, fault_proxy
 from tests.jobs.conftest import LOCAL, Running, settled
@@ -143,6 +144,20 @@ async def test_a_throttling_api_pauses_the_job_honouring_retry_after(screenings_
     assert done.state is JobState.COMPLETED and done.counts.errors == 0 and done.counts.customers == 40
 
 
+async def test_requests_in_flight_stay_within_the_screen_concurrency(screenings_for: Running,
+                                                                     sandbox_server: SandboxThread) -> None:
+    checks = Checks(segment_id=segment_of(sandbox_server), channel="email")
+    async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy:
+        proxy.fail(resource("basic").route, Fault(delay=0.05))  # a slow API: the rows' requests pile up
+        async with screenings_for(b2b_api_url=proxy.url, screen_concurrency=3) as (screenings, _):
+            await settled(screenings, (await screenings.start(LOCAL, intake([{"gcr_id": 1}]), checks)).id)
+            proxy.most_in_flight = 0  # the tokens are made: from here every request is a customer's
+            done = await settled(screenings, (await screenings.start(
+                LOCAL, intake([{"gcr_id": n} for n in range(1, 121)]), checks)).id)
+    assert done.state is JobState.COMPLETED and done.counts.customers == 120
+    assert proxy.most_in_flight == 3
+
+
 async def test_a_long_outage_stops_the_job_and_resume_finishes_it(screenings_for: Running,
                                                                   sandbox_server: SandboxThread) -> None:
     async with fault_proxy(sandbox_server.base_url, sandbox_server.options.context_path) as proxy, \
@@ -258,3 +273,20 @@ async def test_no_row_is_kept_unaudited_the_job_waits_for_the_audit_trail(screen
     assert waiting.state is JobState.PAUSED and waiting.done_rows == 0
     assert [line["event"] for line in lines] == ["start", "chunk", "chunk", "finish"]
     assert done.state is JobState.COMPLETED and done.counts.customers == 150 and done.counts.errors == 0
+
+
+async def test_the_estimate_is_the_pace_screenings_kept_here(screenings_for: Running,
+                                                            sandbox_server: SandboxThread) -> None:
+    """The time a person confirms is the time a screening took here, per request: not the API's latency alone
+    (between requests rows wait for their chunk, chunks for their audit line and checkpoint)."""
+    checks = Checks(segment_id=segment_of(sandbox_server), channel="email")
+    audience = intake([{"gcr_id": n} for n in range(1, 601)])
+    async with screenings_for() as (screenings, _):
+        first = await settled(screenings, (await screenings.start(LOCAL, audience, checks)).id)
+        took = (first.updated_at - first.created_at).total_seconds()
+        cost = await screenings.estimate(audience, checks, gcr_lookups=True)
+        poll_after = screening_result(await screenings.start(LOCAL, audience, checks)).poll_after
+    seen = f"took {took:.2f} s, estimated {cost.seconds} s, poll after {poll_after} s"
+    assert cost.requests == first.requests
+    assert took / 1.5 <= cost.seconds <= took * 1.5 + 1, seen
+    assert poll_after is not None and poll_after <= max(2, math.ceil(took / 5)), seen  # about a tenth of the rest

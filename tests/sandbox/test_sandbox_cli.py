@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +18,7 @@ import pytest
 from cdp_mcp.catalog import TOKEN_CREATE_PATH, Header, resource
 from cdp_mcp.cli import build_parser
 from cdp_mcp.commands.sandbox import options_from
+from cdp_mcp.jobs.audience import read_file
 from cdp_mcp.sandbox import SandboxOptions
 from cdp_mcp.sandbox.contract import MIN_CUSTOMERS
 
@@ -86,3 +90,34 @@ def test_cli_refuses_unusable_options_without_echoing_them(arguments: list[str],
     assert result.returncode != 0 and result.stdout == ""
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "my secret" not in result.stderr  # a secret given on the command line is not echoed back
+
+
+def _export(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CDP_")} | {
+        "CDP_STATE_DIR": str(tmp_path / "state"), "CDP_SANDBOX_CUSTOMERS": "300"}
+    return subprocess.run([sys.executable, "-m", "cdp_mcp", "sandbox", "export-audience", *arguments],
+                          capture_output=True, text=True, timeout=120, check=False, env=environment)
+
+
+def test_export_audience_writes_a_segments_members_as_a_segment_builder_would(tmp_path: Path) -> None:
+    out = tmp_path / "audiences" / "high-value.csv"
+    result = _export(tmp_path, "--segment", "high value", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out.resolve())
+    said = re.search(r"wrote ([\d,]+) rows of segment 'High Value' \(([\d,]+) customers, (\d+) bad rows, (\d+) "
+                     r"duplicates\) from the sandbox of 300 customers", result.stderr)
+    assert said is not None, result.stderr
+    rows, customers, bad, duplicates = (int(n.replace(",", "")) for n in said.groups())
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == rows and {row["Segment"] for row in table} == {"High Value"}
+    audience = read_file(out, max_rows=10_000)  # what screen_audience makes of it
+    assert (len(audience.members), audience.rejected, audience.duplicates) == (customers, bad, duplicates)
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "many"])
+def test_export_audience_refuses_a_limit_that_would_write_nobody(tmp_path: Path, limit: str) -> None:
+    out = tmp_path / "none.csv"
+    result = _export(tmp_path, "--all", "--limit", limit, "--out", str(out))
+    assert result.returncode == 2 and "--limit" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()

@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 
 from cdp_mcp.sandbox import SampleCustomer
+from tests.tasks.rawclient import RawClient
 from tests.team.authserver import AuthServer
 from tests.team.conftest import Served, oauth_app
 
@@ -22,7 +23,11 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def served(cdp_env: dict[str, str], auth_server: AuthServer, tmp_path: Path) -> AsyncIterator[Served]:
-    async with oauth_app(auth_server, tmp_path / "audit.jsonl", settings={"screen_max_jobs": 1}) as app:
+    shared = tmp_path / "audiences"  # the server's audience folder, holding someone's export
+    shared.mkdir()
+    (shared / "board-vip.csv").write_text("email\nada@example.com\n")
+    async with oauth_app(auth_server, tmp_path / "audit.jsonl",
+                         settings={"screen_max_jobs": 1, "audience_dir": shared}) as app:
         yield app
 
 
@@ -58,6 +63,9 @@ async def test_screenings_and_audiences_are_their_owners_alone(served: Served, s
         csv = (await client.read_resource(f"cdp://screenings/{started['screening_id']}/results.csv")).contents[0]
         own = await client.call_tool("screen_audience", {"audience_id": audience_id, "segment_id": "101",
                                                          "channel": "email"})
+        folder = [await client.call_tool("screen_audience", {"audience_file": name, "segment_id": "101",
+                                                             "channel": "email"})
+                  for name in ("board-vip.csv", "missing.csv")]
     async with served.client(mallory) as client:
         theirs = await client.call_tool("get_screening", {"screening_id": started["screening_id"]})
         unknown = await client.call_tool("get_screening", {"screening_id": "scr_" + "B" * 22})
@@ -69,14 +77,24 @@ async def test_screenings_and_audiences_are_their_owners_alone(served: Served, s
             await client.read_resource(f"cdp://screenings/{started['screening_id']}")
         except Exception as exc:  # noqa: BLE001 - the SDK's error for a failed read
             resource_error = str(exc)
+    async with httpx2.AsyncClient(timeout=30) as http:  # the same screening as a task, asked for by mallory
+        tasks = RawClient(f"{served.base}/mcp", http, token=mallory)
+        foreign = [await tasks.request(method, {"taskId": started["screening_id"]})
+                   for method in ("tasks/get", "tasks/update", "tasks/cancel")]
+        never = await tasks.request("tasks/get", {"taskId": "scr_" + "B" * 22})
     assert upload.status_code == 201 and anonymous.status_code == 401 and marketing.status_code == 403
     assert capped.is_error and "CDP_SCREEN_MAX_JOBS" in _text(capped) and started["screening_id"] in _text(capped)
     assert done["status"] == "completed" and done["rows"][0]["customer"] == {"email": "[redacted]"}  # no cdp:pii
     assert showcase.email not in str(getattr(csv, "text", ""))
     assert not own.is_error and (own.structured_content or {})["customers"] == 2
+    for refused in folder:  # the server's folder is no one person's: in a team, audiences are uploaded
+        assert refused.is_error and "POST /audiences" in _text(refused) and "board-vip" not in _text(refused)
     assert theirs.is_error and unknown.is_error and cancel.is_error and audience.is_error
     assert _text(theirs).replace(started["screening_id"], "X") == _text(unknown).replace("scr_" + "B" * 22, "X")
     assert resource_error is not None and "No screening" in resource_error
+    unknown_task = never.error["message"].replace("scr_" + "B" * 22, "X")
+    assert [(a.error["code"], a.error["message"].replace(started["screening_id"], "X")) for a in foreign] == [
+        (-32602, unknown_task)] * 3
     lines = [line for line in served.audit_lines() if line.get("screening_id") == started["screening_id"]]
     assert [line["event"] for line in lines] == ["start", "chunk", "chunk", "finish"]
     assert {line["principal"] for line in lines} == {"ada"}

@@ -108,6 +108,27 @@ async def test_a_large_audience_is_a_handle_followed_to_pages_json_and_csv(mode:
     assert {"cdp://screenings/{screening_id}{?cursor,only}", "cdp://screenings/{screening_id}/results.csv"} <= templates
 
 
+async def test_rejected_rows_are_listed_when_started_and_with_the_result_not_in_every_poll(
+        connect: Connect, sandbox_server: SandboxThread) -> None:
+    """A poll says how far it is; the first 20 rejected rows are read once at the start and once with the result."""
+    customers = [{"email": "broken"}, *({"gcr_id": n} for n in range(1, 401))]
+    async with connect() as client:
+        handle = data_of(await client.call_tool("screen_audience", {
+            "customers": customers, "segment_id": segment_of(sandbox_server), "channel": "email"}))
+        polls: list[dict[str, Any]] = []
+        with anyio.fail_after(60):
+            while (done := data_of(await client.call_tool("get_screening", {
+                    "screening_id": handle["screening_id"]})))["status"] in ("queued", "running", "paused"):
+                polls.append(done)
+                await anyio.sleep(0.05)
+        second = data_of(await client.call_tool("get_screening", {"screening_id": handle["screening_id"],
+                                                                  "cursor": done["next_cursor"]}))
+    assert handle["rejected"] == 1 and [r["line"] for r in handle["rejections"]] == [1]
+    assert polls and all(poll["rejected"] == 1 and "rejections" not in poll for poll in polls)
+    assert done["status"] == "completed" and done["rejections"] == handle["rejections"]
+    assert second["rejected"] == 1 and "rejections" not in second and len(second["rows"]) == 50
+
+
 async def test_paging_mistakes_and_foreign_ids_are_clear_errors(connect: Connect) -> None:
     async with connect() as client:
         handle = data_of(await client.call_tool("screen_audience", {
@@ -149,6 +170,25 @@ async def test_a_large_run_asks_the_person_first_through_elicitation(mode: str, 
     assert accepted["status"] in ("queued", "running") and accepted["screening_id"]
     assert len(asked) == 2 and asked[0].startswith("Screening 160 customers takes about 480 requests")
     assert "Start the screening?" in asked[0]
+
+
+async def test_a_person_at_the_cap_of_running_screenings_is_told_before_being_asked_to_confirm(
+        connect: Connect) -> None:
+    asked: list[str] = []
+
+    async def elicit(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"proceed": True})
+
+    arguments = {"customers": [{"gcr_id": n} for n in range(1, 161)], "segment_id": "101", "channel": "sms"}
+    async with connect(client={"elicitation_callback": elicit}, screen_confirm_above=150, screen_max_jobs=1,
+                       screen_concurrency=1) as client:
+        running = data_of(await client.call_tool("screen_audience", arguments))
+        capped = await client.call_tool("screen_audience", arguments)
+        await client.call_tool("cancel_screening", {"screening_id": running["screening_id"]})
+    assert running["screening_id"] and len(asked) == 1
+    assert capped.is_error and "CDP_SCREEN_MAX_JOBS" in capped.content[0].text  # type: ignore[union-attr]
+    assert len(asked) == 1  # not asked to confirm a screening that could not start
 
 
 async def test_without_elicitation_the_estimate_comes_back_asking_for_confirm(connect: Connect) -> None:
