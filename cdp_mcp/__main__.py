@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cdp_mcp.cli import main
+from cdp_mcp.cli import entry
 
 __all__: list[str] = []
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -1,10 +1,12 @@
 """The server's lifespan holds a `Runtime`: the `BackendSlot` (client, broker, sandbox, opened when first needed)
-and the screenings (audience jobs, run in the lifespan's background).
+and the `ScreeningsSlot` (audience jobs, run in the lifespan's background).
 
 A host starts the server to list its tools; the API client, the token broker (its state files or Redis) and
 the sandbox are not needed for that, so neither they nor their modules are loaded before the first call (or
 `open_after` seconds after start, so the broker's keep-alive extends tokens a restarted server finds in use).
-Kept apart from `backend.py` so that importing it costs nothing.
+The job engine and its stores are not needed either: the screening service is made when something first asks for
+it, or when its engine's first look for jobs left by an earlier run is due. Kept apart from `backend.py` so that
+importing it costs nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from typing import TYPE_CHECKING
 import anyio
 
 from cdp_mcp.errors import CdpError, UpstreamUnavailableError, path_failure
+from cdp_mcp.jobs import SCAN_SECONDS
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
     from cdp_mcp.jobs.service import Screenings
 
-__all__ = ["BackendFactory", "BackendSlot", "Runtime"]
+__all__ = ["BackendFactory", "BackendSlot", "Runtime", "ScreeningsSlot"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +107,63 @@ class BackendSlot:
         self._wake.set()
 
 
+class ScreeningsSlot:
+    """The screening service of one lifespan, made by `make` when first asked for (`get`) or when its engine's
+    first look for jobs is due (`first_look` seconds after `keep` starts, when an engine started with the server
+    would look), and run by `keep` until `stop`.
+
+    A job left by an earlier run is taken when it would have been had the service started with the server; a host
+    that starts the server to list its tools waits for none of the job machinery's modules.
+    """
+
+    def __init__(self, make: Callable[[], Screenings], *, first_look: float = SCAN_SECONDS) -> None:
+        self._make = make
+        self._first_look = first_look
+        self._screenings: Screenings | None = None
+        self._wanted = anyio.Event()
+        self._stop = anyio.Event()
+        self._stopped = anyio.Event()
+
+    def get(self) -> Screenings:
+        """The service, made now if it was not yet (its engine starts at `keep`'s next turn)."""
+        if self._screenings is None:
+            self._screenings = self._make()
+            self._wanted.set()
+        return self._screenings
+
+    async def keep(self) -> None:
+        """Run the service from its first use (or first look) until `stop()`: its jobs stop and its store closes
+        before this returns."""
+        due = anyio.current_time() + self._first_look
+        try:
+            with anyio.move_on_after(self._first_look):
+                await self._wanted.wait()
+            if self._stop.is_set() and self._screenings is None:
+                return
+            screenings = self.get()
+            async with screenings.running():
+                with anyio.CancelScope(deadline=due):
+                    await self._stop.wait()
+                screenings.engine.wake()  # the first look, when a service started with the server would take it
+                await self._stop.wait()
+        finally:
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop the service (if it was made) and wait until its jobs stopped and its store closed."""
+        self._stop.set()
+        self._wanted.set()
+        await self._stopped.wait()
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     """What every request of one server lifespan shares (the SDK's lifespan context)."""
 
     backend: BackendSlot
-    screenings: Screenings
+    jobs: ScreeningsSlot
+
+    @property
+    def screenings(self) -> Screenings:
+        """The screening service (made on first use: see `ScreeningsSlot`)."""
+        return self.jobs.get()

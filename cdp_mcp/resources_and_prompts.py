@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from cdp_mcp.access.caller import must_redact, visible_tools
 from cdp_mcp.catalog import RESOURCES
 from cdp_mcp.errors import CdpError
-from cdp_mcp.jobs.service import GROUPS
+from cdp_mcp.jobs.model import GROUPS
 from cdp_mcp.sanitizer import clean_text
 from cdp_mcp.settings import Settings
 from cdp_mcp.tools.audience import CsvText, screening_csv

@@ -21,8 +21,7 @@ from mcp.server.mcpserver import MCPServer
 
 from cdp_mcp.access.guard import AccessMiddleware, CallGuard, RefusedCalls
 from cdp_mcp.access.narrowing import Narrowed
-from cdp_mcp.jobs.service import Screenings
-from cdp_mcp.lifespan import BackendFactory, BackendSlot, Runtime
+from cdp_mcp.lifespan import BackendFactory, BackendSlot, Runtime, ScreeningsSlot
 from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME, OVERVIEW_URI, register_resources_and_prompts
 from cdp_mcp.settings import AUDIENCES_PATH, Settings
 from cdp_mcp.tasks import TASK_TOOLS, TasksExtension
@@ -36,6 +35,7 @@ from cdp_mcp.views import apps_extension
 
 if TYPE_CHECKING:
     from cdp_mcp.backend import Backend
+    from cdp_mcp.jobs.service import Screenings
 
 __all__ = ["SERVER_NAME", "build_server", "guard_of", "health_problems", "instructions"]
 
@@ -105,17 +105,24 @@ def build_server(settings: Settings | None = None, *, backend: BackendFactory | 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
         slot = BackendSlot(open_it, open_after=open_after)
-        screenings = Screenings(settings, guard.audit, check, slot.get)
+
+        def screenings() -> Screenings:
+            from cdp_mcp.jobs.service import Screenings  # noqa: PLC0415 - the job engine and stores: when first needed
+
+            return Screenings(settings, guard.audit, check, slot.get)
+
+        jobs = ScreeningsSlot(screenings)
         async with guard.running(), anyio.create_task_group() as tasks:
             tasks.start_soon(slot.keep)
+            tasks.start_soon(jobs.keep)
             try:
-                async with screenings.running():  # stops its jobs before the backend they use closes
-                    runtime = Runtime(slot, screenings)
-                    running.append(runtime)
-                    try:
-                        yield runtime
-                    finally:
-                        running.remove(runtime)
+                runtime = Runtime(slot, jobs)
+                running.append(runtime)
+                try:
+                    yield runtime
+                finally:
+                    running.remove(runtime)
+                    await jobs.stop()  # stops its jobs before the backend they use closes
             finally:
                 slot.close()
 

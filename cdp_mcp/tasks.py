@@ -42,11 +42,10 @@ from mcp_types import (
 )
 from mcp_types.methods import serialize_server_result
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from cdp_mcp.access.caller import current_caller, must_redact
 from cdp_mcp.errors import AuditUnavailableError, ScreeningNotFoundError
-from cdp_mcp.jobs.engine import audit_line
 from cdp_mcp.jobs.estimate import poll_seconds
 from cdp_mcp.jobs.model import Job, JobState
 from cdp_mcp.tools.audience import TaskSlot, task_slot
@@ -76,7 +75,9 @@ _RESUME_SCHEMA: dict[str, Any] = {
 
 
 class TaskParams(RequestParams):
-    """`tasks/get` and `tasks/cancel`: which task."""
+    """`tasks/get` and `tasks/cancel`: which task (validators built with the first task request, not at start-up)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     task_id: str = Field(alias="taskId", min_length=1, max_length=200)
 
@@ -208,6 +209,8 @@ class TasksExtension(Extension):
             dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
             view["result"] = serialize_server_result("tools/call", ctx.protocol_version, dumped)
             if self._audit.enabled:
+                from cdp_mcp.jobs.engine import audit_line  # noqa: PLC0415 - the engine is the lifespan's, not start-up's
+
                 try:
                     self._audit.write(audit_line(job, "read", tool="tasks/get", rows=len(page.rows)))
                 except AuditUnavailableError as exc:  # no customer data leaves unaudited

@@ -180,7 +180,7 @@ def bundle_pyproject() -> str:
         f'requires-python = "{info.requires_python}"\n'
         f"dependencies = [\n{listed}]\n\n"
         "[project.scripts]\n"
-        'cdp-mcp = "cdp_mcp.cli:main"\n\n'
+        'cdp-mcp = "cdp_mcp.cli:entry"\n\n'
         "[build-system]\n"
         'requires = ["hatchling>=1.25"]\n'
         'build-backend = "hatchling.build"\n\n'

@@ -9,4 +9,8 @@ upstream requests.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+__all__ = ["SCAN_SECONDS"]
+
+SCAN_SECONDS = 2.0
+"""How often an idle engine looks for jobs to take (a new job of this replica wakes it at once). Declared here, not
+in `engine`, so the server's lifespan times the first look without loading the engine (`lifespan.ScreeningsSlot`)."""

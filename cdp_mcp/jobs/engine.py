@@ -34,6 +34,7 @@ from cdp_mcp.access.audit import identifier_hashes
 from cdp_mcp.access.caller import Caller, acting_for, noting_reads
 from cdp_mcp.client.resources.segments import Segment
 from cdp_mcp.errors import AuditUnavailableError, CdpError, RateLimitedError, TokenQuotaError
+from cdp_mcp.jobs import SCAN_SECONDS
 from cdp_mcp.jobs.model import Job, JobState, Member, NameSearchState, Owner, ScreenedRow, now
 from cdp_mcp.jobs.pacing import Counted, Pacer
 from cdp_mcp.jobs.rows import PASSING, STOPPING, CheckCustomer, NameSearch, Screened, screen_member
@@ -52,8 +53,6 @@ logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 10.0
 """How long a job stays claimed by a replica that stopped extending its lease (died): the takeover delay."""
-SCAN_SECONDS = 2.0
-"""How often an idle engine looks for jobs to take (a new job of this replica wakes it at once)."""
 SWEEP_SECONDS = 60.0
 MAX_RUNNING = 4
 """Jobs one replica runs at once; they share CDP_SCREEN_CONCURRENCY requests in flight."""

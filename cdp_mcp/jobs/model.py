@@ -20,6 +20,7 @@ from cdp_mcp.client.identity import CustomerIdentity
 
 __all__ = [
     "CHUNK_ROWS",
+    "GROUPS",
     "OUTCOMES",
     "Audience",
     "AudienceRecord",
@@ -29,6 +30,7 @@ __all__ = [
     "Job",
     "JobState",
     "Member",
+    "Only",
     "Outcome",
     "Outcomes",
     "Owner",
@@ -44,6 +46,13 @@ CHUNK_ROWS = 100
 
 Outcome = Literal["eligible", "not_in_segment", "not_contactable", "lapsed", "not_found", "error"]
 OUTCOMES: tuple[Outcome, ...] = ("eligible", "not_in_segment", "not_contactable", "lapsed", "not_found", "error")
+Only = Literal["eligible", "not_eligible", "errors"]
+GROUPS: dict[str, frozenset[str]] = {
+    "eligible": frozenset({"eligible"}),
+    "not_eligible": frozenset({"not_in_segment", "not_contactable", "lapsed"}),
+    "errors": frozenset({"not_found", "error"}),
+}
+"""The rows `only` keeps: `errors` are the rows that could not be screened (identifiers matching nobody included)."""
 
 _ID_BYTES = 16
 """128 bits: screening, task and audience ids are bearer handles nobody can guess."""
@@ -59,7 +68,10 @@ def now() -> datetime:
 
 
 class _Stored(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    """Only the job engine and the stores read these: their validators are built when first used, not when a server
+    that may never screen starts (the result parts below are built at once: output schemas are made of them)."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class ResultPart(BaseModel):

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -27,12 +27,14 @@ from cdp_mcp.jobs.engine import LEASE_SECONDS, Engine, audit_line, chunk_count
 from cdp_mcp.jobs.estimate import Estimate, estimate
 from cdp_mcp.jobs.model import (
     CHUNK_ROWS,
+    GROUPS,
     Audience,
     AudienceRecord,
     Checks,
     Job,
     JobState,
     Member,
+    Only,
     Owner,
     ScreenedRow,
     new_id,
@@ -54,13 +56,6 @@ __all__ = ["GROUPS", "PAGE_ROWS", "Intake", "Only", "Page", "Screenings", "owner
 logger = logging.getLogger(__name__)
 
 PAGE_ROWS = 50
-Only = Literal["eligible", "not_eligible", "errors"]
-GROUPS: dict[str, frozenset[str]] = {
-    "eligible": frozenset({"eligible"}),
-    "not_eligible": frozenset({"not_in_segment", "not_contactable", "lapsed"}),
-    "errors": frozenset({"not_found", "error"}),
-}
-"""The rows `only` keeps: `errors` are the rows that could not be screened (identifiers matching nobody included)."""
 _CURSOR_HINT = "Pass next_cursor exactly as get_screening gave it, or omit cursor for the first page."
 
 

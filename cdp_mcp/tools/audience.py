@@ -27,9 +27,8 @@ from cdp_mcp.access.caller import current_caller, must_redact
 from cdp_mcp.catalog import Scope
 from cdp_mcp.errors import CdpError, ConfirmationRequiredError, InvalidInputError
 from cdp_mcp.jobs.estimate import Estimate, spoken
-from cdp_mcp.jobs.model import Checks, Job, Member, Outcomes, ScreenedRow
+from cdp_mcp.jobs.model import Checks, Job, Member, Only, Outcomes, ScreenedRow
 from cdp_mcp.jobs.rows import NameSearch, screen_member
-from cdp_mcp.jobs.service import Intake, Only, Screenings
 from cdp_mcp.tools.audience_results import (
     AudienceScreening,
     ScreeningState,
@@ -45,8 +44,9 @@ from cdp_mcp.tools.spec import Param, ToolCall, ToolSpec
 from cdp_mcp.tools.upstream import readable
 from cdp_mcp.views import SCREENING_URI
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the job service is the lifespan's: imported when a server starts, not with the tool surface
     from cdp_mcp.access.caller import Caller
+    from cdp_mcp.jobs.service import Intake, Screenings
     from cdp_mcp.settings import Settings
 
 __all__ = ["AUDIENCE_RESOURCES", "SCREENING_TOOLS", "SYNC_ROWS", "CsvText", "TaskSlot", "audience_specs",

@@ -14,7 +14,7 @@ import csv
 import io
 import math
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.types import ResourceLink
 from pydantic import ConfigDict
@@ -22,7 +22,6 @@ from pydantic import ConfigDict
 from cdp_mcp.catalog import IDENTIFIERS
 from cdp_mcp.jobs.estimate import Estimate, poll_seconds
 from cdp_mcp.jobs.model import Job, JobState, Outcomes, Rejection, ScreenedRow
-from cdp_mcp.jobs.service import Page
 from cdp_mcp.sanitizer import Withheld, clean_customer_text
 from cdp_mcp.tools.origins import OURS, shaped
 from cdp_mcp.tools.outputs import OUTPUT_CONFIG, OutputModel, Withholds, collapsed_schema
@@ -30,6 +29,9 @@ from cdp_mcp.tools.resources.profile import CustomerProfile
 from cdp_mcp.tools.screening import Given
 from cdp_mcp.tools.shaping import redact
 from cdp_mcp.tools.untrusted import Mode, Policy
+
+if TYPE_CHECKING:
+    from cdp_mcp.jobs.service import Page
 
 __all__ = ["CSV_URI", "SCREENING_URI", "AudienceScreening", "ScreeningState", "ShownRejection", "ShownRow", "Status",
            "csv_text", "screening_result", "shown_rejections", "shown_rows"]

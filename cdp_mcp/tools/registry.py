@@ -97,7 +97,7 @@ async def guarded_call(guard: CallGuard, spec: ToolSpec, handler: Handler, argum
     async def answer() -> BaseModel:
         runtime = ctx.request_context.lifespan_context
         call = ToolCall(spec=spec, backend=await runtime.backend.get(), settings=settings, arguments=arguments,
-                        ctx=ctx, screenings=runtime.screenings, resolved=resolved or {})
+                        ctx=ctx, jobs=runtime.jobs.get, resolved=resolved or {})
         opened.append(call.backend)
         if spec.customer:
             _ = call.identity  # validated before any upstream call

@@ -57,7 +57,7 @@ class ToolCall:
     settings: Settings
     arguments: dict[str, Any]
     ctx: Context[Any, Any] | None = None
-    screenings: Screenings | None = None
+    jobs: Callable[[], Screenings] | None = None  # the lifespan's screening service, made when a handler first asks
     resolved: dict[str, Any] = field(default_factory=dict)  # values the SDK's resolvers filled (ToolSpec.resolved)
     _identity: CustomerIdentity | None = field(default=None, repr=False)
 
@@ -67,6 +67,11 @@ class ToolCall:
         if self._identity is None:
             self._identity = CustomerIdentity.parse(**identity_arguments(self.arguments))
         return self._identity
+
+    @property
+    def screenings(self) -> Screenings | None:
+        """The lifespan's screening service (None outside a server); only the screening tools ask for it."""
+        return self.jobs() if self.jobs is not None else None
 
     async def progress(self, done: float, total: float, message: str) -> None:
         """Tell the host how far the call is (a no-op when the host asked for no progress)."""
