@@ -3,7 +3,7 @@
 Counted here, in one registry of this module (beside the process's CPU, memory and open files), once `enable()`
 was called:
 
-- `cdp_mcp_tool_calls_total{tool, outcome}`: each tool call (and read of the customer overview resource), by the
+- `cdp_mcp_tool_calls_total{tool, outcome}`: each tool call (and read of the overview or screening resources), by the
   call guard; outcome `ok`, the error code, or `cancelled`. `cdp_mcp_tool_call_duration_seconds{tool}`: its time.
 - `cdp_mcp_upstream_requests_total{resource, status}`: each request sent to the API (retries too) by the API
   client: the resource, or `token create`/`token update`; the HTTP status, or `error` when no answer came.
@@ -157,8 +157,8 @@ class _Instruments:
         from prometheus_client.platform_collector import PlatformCollector  # noqa: PLC0415
         from prometheus_client.process_collector import ProcessCollector  # noqa: PLC0415
 
-        self.tool_calls = _Tally("tool_calls", "Tool calls (and reads of the customer overview resource) by tool and "
-                                 "outcome: ok, the error code, or cancelled", ("tool", "outcome"))
+        self.tool_calls = _Tally("tool_calls", "Tool calls (and reads of the overview and screening resources) by "
+                                 "tool and outcome: ok, the error code, or cancelled", ("tool", "outcome"))
         self.tool_seconds = _Latency("tool_call_duration_seconds", "Time a tool call took, refusals included", "tool")
         self.upstream = _Tally("upstream_requests", "Requests to the Customer Profile API (retries included) by "
                                "resource or token call and HTTP status; status error: no answer (connection "

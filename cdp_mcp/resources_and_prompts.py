@@ -36,8 +36,8 @@ from cdp_mcp.tools.untrusted import note_untrusted
 if TYPE_CHECKING:
     from cdp_mcp.access.guard import CallGuard
 
-__all__ = ["CATALOG_URI", "OVERVIEW_AUDIT_NAME", "OVERVIEW_URI", "PROMPTS", "campaign_plan_prompt", "catalog_document",
-           "customer_brief_prompt", "register_resources_and_prompts"]
+__all__ = ["CATALOG_URI", "OVERVIEW_AUDIT_NAME", "OVERVIEW_URI", "PROMPTS", "RESOURCE_AUDIT_NAMES",
+           "campaign_plan_prompt", "catalog_document", "customer_brief_prompt", "register_resources_and_prompts"]
 
 CATALOG_URI = "cdp://catalog"
 OVERVIEW_URI = "cdp://customers/{gcr_id}/overview"
@@ -45,6 +45,8 @@ OVERVIEW_AUDIT_NAME = "resource:customer_overview"
 """What the audit line's `tool` says for a read of the overview resource."""
 SCREENING_AUDIT_NAME = "resource:screening"
 CSV_AUDIT_NAME = "resource:screening_results"
+RESOURCE_AUDIT_NAMES = (OVERVIEW_AUDIT_NAME, SCREENING_AUDIT_NAME, CSV_AUDIT_NAME)
+"""Every name a resource read is audited and counted under, beside the tool names (a metrics label's fixed set)."""
 _JSON = "application/json"
 
 

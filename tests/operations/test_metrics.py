@@ -19,7 +19,7 @@ from cdp_mcp.access.guard import INVALID_ARGUMENTS, INVALID_RESOURCE, UNKNOWN_TO
 from cdp_mcp.catalog import RESOURCE_NAMES
 from cdp_mcp.errors import CdpError
 from cdp_mcp.http_app import METRICS_PATH, create_http_app, create_metrics_app
-from cdp_mcp.resources_and_prompts import OVERVIEW_AUDIT_NAME
+from cdp_mcp.resources_and_prompts import RESOURCE_AUDIT_NAMES
 from cdp_mcp.sandbox import SampleCustomer, sample_customers
 from cdp_mcp.sandbox.server import bind_socket
 from cdp_mcp.server import build_server
@@ -86,7 +86,7 @@ async def test_a_scrape_counts_calls_upstream_requests_and_tokens_by_fixed_label
     assert limit == settings.tokens.token_daily_limit
     assert 0 <= value(after, "cdp_mcp_token_creations_left") < limit  # the shared state has spent some
     # Every label is one of a small fixed set: never an identifier, a principal or a URL.
-    tools = {s.name for s in all_specs()} | {OVERVIEW_AUDIT_NAME, "(unknown tool)"}
+    tools = {s.name for s in all_specs()} | {*RESOURCE_AUDIT_NAMES, "(unknown tool)"}
     codes = ({c.code for c in _error_classes()} | {"ok", "cancelled", INVALID_ARGUMENTS, UNKNOWN_TOOL, INVALID_RESOURCE}
              | set(metrics.ROW_OUTCOMES))
     for (name, labels), _ in after.items():
