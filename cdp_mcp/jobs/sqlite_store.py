@@ -8,11 +8,10 @@ checked in the same statement that writes. The file is created 0600: it holds pe
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,6 +20,7 @@ import anyio.to_thread
 
 from cdp_mcp.jobs.model import AudienceRecord, Control, Job, JobState, Member, ScreenedRow
 from cdp_mcp.jobs.store import decode_members, decode_rows, encode_members, encode_rows
+from cdp_mcp.sqlite_transaction import immediate_transaction
 
 __all__ = ["SqliteJobStore"]
 
@@ -67,17 +67,6 @@ class SqliteJobStore:
             raise RuntimeError("SqliteJobStore used before open() or after aclose()")
         return await anyio.to_thread.run_sync(work, conn, limiter=self._one)
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _writing(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     async def open(self) -> None:
@@ -108,7 +97,7 @@ class SqliteJobStore:
         rows = [(job.id, n, encode_members(chunk)) for n, chunk in enumerate(chunks)]
 
         def work(conn: sqlite3.Connection) -> None:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 conn.execute("INSERT INTO jobs (id, state, doc, expires_at) VALUES (?, ?, ?, ?)",
                              (job.id, job.state.value, job.model_dump_json(), _expiry(job)))
                 conn.executemany("INSERT INTO job_chunks (job_id, n, members) VALUES (?, ?, ?)", rows)
@@ -127,7 +116,7 @@ class SqliteJobStore:
 
     async def request_cancel(self, job_id: str) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 conn.execute("UPDATE jobs SET cancel = 1 WHERE id = ?", (job_id,))
 
         await self._run(work)
@@ -135,7 +124,7 @@ class SqliteJobStore:
     async def acquire(self, job_id: str, holder: str, seconds: float) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
             now = time.time()
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 cursor = conn.execute(
                     "UPDATE jobs SET holder = ?, lease_until = ? "
                     "WHERE id = ? AND (holder IS NULL OR holder = ? OR lease_until <= ?)",
@@ -146,7 +135,7 @@ class SqliteJobStore:
 
     async def extend(self, job_id: str, holder: str, seconds: float) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 cursor = conn.execute("UPDATE jobs SET lease_until = ? WHERE id = ? AND holder = ?",
                                       (time.time() + seconds, job_id, holder))
                 return cursor.rowcount == 1
@@ -155,7 +144,7 @@ class SqliteJobStore:
 
     async def release(self, job_id: str, holder: str) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 conn.execute("UPDATE jobs SET holder = NULL, lease_until = 0 WHERE id = ? AND holder = ?",
                              (job_id, holder))
 
@@ -175,7 +164,7 @@ class SqliteJobStore:
 
     async def write(self, job: Job, holder: str) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 return self._fenced(conn, job, holder)
 
         return await self._run(work)
@@ -184,7 +173,7 @@ class SqliteJobStore:
         encoded = encode_rows(rows)
 
         def work(conn: sqlite3.Connection) -> bool:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 if not self._fenced(conn, job, holder):
                     return False
                 conn.execute("UPDATE job_chunks SET rows = ? WHERE job_id = ? AND n = ?", (encoded, job.id, chunk))
@@ -214,7 +203,7 @@ class SqliteJobStore:
         rows = [(record.id, n, encode_members(chunk)) for n, chunk in enumerate(chunks)]
 
         def work(conn: sqlite3.Connection) -> None:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 conn.execute("INSERT INTO audiences VALUES (?, ?, ?)",
                              (record.id, record.model_dump_json(), record.expires_at.timestamp()))
                 conn.executemany("INSERT INTO audience_chunks VALUES (?, ?, ?)", rows)
@@ -235,7 +224,7 @@ class SqliteJobStore:
 
     async def note_latency(self, ms_per_request: float) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_LATENCY, repr(ms_per_request)))
 
         await self._run(work)
@@ -247,7 +236,7 @@ class SqliteJobStore:
     async def sweep(self) -> int:
         def work(conn: sqlite3.Connection) -> int:
             now = time.time()
-            with self._writing(conn):
+            with immediate_transaction(conn):
                 jobs = [r[0] for r in conn.execute("SELECT id FROM jobs WHERE expires_at <= ?", (now,))]
                 audiences = [r[0] for r in conn.execute("SELECT id FROM audiences WHERE expires_at <= ?", (now,))]
                 conn.executemany("DELETE FROM job_chunks WHERE job_id = ?", [(j,) for j in jobs])

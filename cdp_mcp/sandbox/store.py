@@ -32,6 +32,7 @@ from cdp_mcp.sandbox import seed_data as _seed_data_module
 from cdp_mcp.sandbox.resources import OWN_DATA
 from cdp_mcp.sandbox.schema import INDEXES, SCHEMA, SCHEMA_VERSION
 from cdp_mcp.sandbox.seed import seed_database
+from cdp_mcp.sqlite_transaction import immediate_transaction
 
 __all__ = ["GENERATOR", "POOL_SIZE", "Store", "TokenRow", "template_path"]
 
@@ -240,14 +241,8 @@ class Store:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One serialised `BEGIN IMMEDIATE` transaction: committed on exit, rolled back on any exception."""
-        with self._write_lock, self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._write_lock, self._connection() as conn, immediate_transaction(conn):
+            yield conn
 
     # --- tokens ---------------------------------------------------------------------------------------
     def create_token(self, *, tenant: str, token: str, resources: str, validity: int, created_at: str,
