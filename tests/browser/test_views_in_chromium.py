@@ -332,6 +332,7 @@ async def test_a_running_screening_shows_progress_then_pages_its_rows(browser: A
     view = hosted.frame
     await view.locator("main[aria-busy=false] progress").wait_for()
     assert "of 1,000 screened" in await view.locator("#progress-text").inner_text()
+    assert await view.locator("#status-message").count() == 0  # "Call get_screening…" is for a model, not a person
     await hosted.screenshot(screenshots / "audience-progress.png")
     await view.locator("[data-count=eligible]").wait_for(timeout=90_000)  # completed: the counts appear
     done = (await live.call_tool("get_screening", {"screening_id": started.structured_content["screening_id"]})
@@ -352,6 +353,8 @@ async def test_a_running_screening_shows_progress_then_pages_its_rows(browser: A
     assert outcomes == {"eligible"} and await view.locator("tbody tr").count() <= 50
     assert called.count("get_screening") >= 4  # polls, then the pages and the filter
     await hosted.screenshot(screenshots / "audience-pages.png")
+
+
 HOSTILE_SPECS = [spec for spec in SAMPLE_SPECS if spec.sample.hostile]
 MARKUP_FIRST = sorted(HOSTILE_SPECS, key=lambda spec: spec.sample.label != "hostile_html")
 RAW = [text for spec in MARKUP_FIRST for text in (spec.sample.full_name, spec.address or "", spec.activity or "",
