@@ -217,6 +217,8 @@ async def run_demo(settings: Settings) -> None:
     print("\nNext: `cdp-mcp bundle` builds a one-click install for Claude Desktop; `cdp-mcp config HOST` prints the")
     print("      entry for claude-desktop, claude-code, vscode, cursor, windsurf or http; `cdp-mcp doctor` checks")
     print("      your tenant's settings; `cdp-mcp call get_customer_overview email=...` asks from the shell.")
+    print("      A whole audience: `cdp-mcp sandbox export-audience --all --out ~/cdp-audiences/winback.csv`")
+    print("      writes an export to try, and screen_audience screens it (docs: Screening an audience).")
 
 
 def run(args: argparse.Namespace) -> int:
